@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Bootstrap: make a local virtual environment, install the project into it, run a job.
+
+    python3 run.py demo         run the demo against the embedded Coupa sandbox
+    python3 run.py test [ARGS]  run the test suite (ARGS go to pytest)
+    python3 run.py lint         ruff and mypy
+    python3 run.py coupa ARGS   any `coupa` command inside the environment
+
+Only the standard library is used here, so it works on a machine with nothing but Python 3.11+.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("COUPA_VENV", ROOT / ".venv"))
+STAMP = VENV / ".installed"
+
+
+def _bin(name: str) -> Path:
+    folder = "Scripts" if os.name == "nt" else "bin"
+    return VENV / folder / name
+
+
+def _wanted_stamp() -> str:
+    # Reinstall whenever the dependency list changes; the package itself is an editable install.
+    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+
+
+def ensure_env() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
+    if not _bin("python").exists():
+        print(f"creating virtual environment in {VENV}", file=sys.stderr)
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    if STAMP.exists() and STAMP.read_text() == _wanted_stamp():
+        return
+    print("installing coupa-connector and its dependencies", file=sys.stderr)
+    pip = [str(_bin("python")), "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "install", "-e", f"{ROOT}[dev]"], check=True)
+    STAMP.write_text(_wanted_stamp())
+
+
+def main(argv: list[str]) -> int:
+    job, rest = (argv[0], argv[1:]) if argv else ("demo", [])
+    ensure_env()
+    python = str(_bin("python"))
+    if job == "demo":
+        cmd = [python, "-m", "coupa_connector", "demo", *rest]
+    elif job == "test":
+        cmd = [python, "-m", "pytest", *rest]
+    elif job == "lint":
+        ruff = subprocess.run([python, "-m", "ruff", "check", "src", "tests", "tools", "bench"])
+        mypy = subprocess.run([python, "-m", "mypy"])
+        return ruff.returncode or mypy.returncode
+    elif job == "coupa":
+        cmd = [python, "-m", "coupa_connector", *rest]
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return subprocess.run(cmd, cwd=ROOT).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

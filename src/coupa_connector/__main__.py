@@ -1,0 +1,3 @@
+from coupa_connector.cli import main
+
+main()
