@@ -7,7 +7,15 @@ from __future__ import annotations
 
 import logging
 
-from coupa_connector.catalog import Catalog, FieldDef, ObjectDef, load_catalog
+from coupa_connector.catalog import (
+    Catalog,
+    FieldDef,
+    ObjectDef,
+    Problem,
+    json_schema,
+    load_catalog,
+    validate_record,
+)
 from coupa_connector.errors import (
     APIError,
     AuthenticationError,
@@ -41,6 +49,7 @@ __all__ = [
     "NotFoundError",
     "ObjectDef",
     "PermissionDeniedError",
+    "Problem",
     "QueryError",
     "RateLimitError",
     "ServerError",
@@ -48,5 +57,7 @@ __all__ = [
     "UnknownFieldError",
     "UnknownObjectError",
     "ValidationError",
+    "json_schema",
     "load_catalog",
+    "validate_record",
 ]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
-import json
 from importlib import resources
+
+import orjson
 
 from coupa_connector.catalog._model import (
     ActionDef,
@@ -14,14 +15,20 @@ from coupa_connector.catalog._model import (
     ObjectDef,
     wire_name,
 )
+from coupa_connector.catalog._schema import json_schema
+from coupa_connector.catalog._validate import RULES, Problem, validate_record
 
 __all__ = [
+    "RULES",
     "ActionDef",
     "Catalog",
     "FieldDef",
     "FieldKind",
     "ObjectDef",
+    "Problem",
+    "json_schema",
     "load_catalog",
+    "validate_record",
     "wire_name",
 ]
 
@@ -32,5 +39,5 @@ CATALOG_FILE = "catalog.json"
 def load_catalog() -> Catalog:
     """Load the shipped catalog (once per process; later calls return the same object)."""
     raw = resources.files(__package__).joinpath(CATALOG_FILE).read_bytes()
-    data = json.loads(raw)
+    data = orjson.loads(raw)
     return Catalog({o["name"]: ObjectDef.from_dict(o) for o in data["objects"]})

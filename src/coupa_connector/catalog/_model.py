@@ -6,7 +6,6 @@ place object knowledge lives; everything here is generic over it.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -65,6 +64,11 @@ class FieldDef:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FieldDef:
+        """Build a field from its catalog.json form (defaults left out)."""
+        if _FIELD_KEYS.issuperset(data):
+            # The fast path for the shipped file, whose keys are exactly the attributes.
+            allowed = data.get("allowed")
+            return cls(**({**data, "allowed": tuple(allowed)} if allowed else data))
         return cls(
             name=data["name"],
             kind=data["kind"],
@@ -78,6 +82,44 @@ class FieldDef:
             description=data.get("description", ""),
             note=data.get("note", ""),
         )
+
+
+_FIELD_KEYS = frozenset(FieldDef.__dataclass_fields__)
+
+
+class _LazyFields(Mapping[str, FieldDef]):
+    """An object's fields, built from catalog.json on first use.
+
+    Loading builds about 17,000 fields; most programs touch a handful of objects, so each
+    object's fields are made only when that object's fields are first read.
+    """
+
+    __slots__ = ("_built", "_raw")
+
+    def __init__(self, raw: list[Mapping[str, Any]]) -> None:
+        self._raw: list[Mapping[str, Any]] | None = raw
+        self._built: dict[str, FieldDef] = {}
+
+    def _fields(self) -> dict[str, FieldDef]:
+        if self._raw is not None:
+            self._built = {f["name"]: FieldDef.from_dict(f) for f in self._raw}
+            self._raw = None
+        return self._built
+
+    def __getitem__(self, key: str) -> FieldDef:
+        return self._fields()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields())
+
+    def __len__(self) -> int:
+        return len(self._fields())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._fields()
+
+    def __repr__(self) -> str:
+        return repr(self._fields())
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +205,8 @@ class ObjectDef:
         try:
             return self.fields[key]
         except KeyError:
+            import difflib  # only on the error path: it is slow to import
+
             close = difflib.get_close_matches(key, list(self.fields), n=3, cutoff=0.6)
             raise UnknownFieldError(self.name, name, close) from None
 
@@ -187,7 +231,7 @@ class ObjectDef:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ObjectDef:
-        fields = {f["name"]: FieldDef.from_dict(f) for f in data.get("fields", ())}
+        fields = _LazyFields(list(data.get("fields", ())))
         return cls(
             name=data["name"],
             title=data.get("title", data["name"]),
@@ -215,9 +259,13 @@ class Catalog:
 
     def __init__(self, objects: Mapping[str, ObjectDef]) -> None:
         self._objects = dict(objects)
-        self._aliases: dict[str, str] = {}
-        for obj in self._objects.values():
-            for alias in (obj.name, obj.element, obj.list_element, obj.model):
+        # Catalog names win over every other alias: "order-line" is the nested line object
+        # even though the purchase_order_lines resource also uses that element name.
+        self._aliases: dict[str, str] = {wire_name(o.name): o.name for o in self._objects.values()}
+        # Resources win over nested objects for the remaining aliases, in catalog order.
+        ordered = sorted(self._objects.values(), key=lambda o: o.resource is None)
+        for obj in ordered:
+            for alias in (obj.element, obj.list_element, obj.model):
                 self._aliases.setdefault(wire_name(alias), obj.name)
             if obj.resource:
                 self._aliases.setdefault(wire_name(obj.resource.rsplit("/", 1)[-1]), obj.name)
@@ -243,6 +291,8 @@ class Catalog:
         try:
             return self._objects[self._aliases[key]]
         except KeyError:
+            import difflib
+
             names = [o.name for o in self._objects.values() if o.resource]
             close = difflib.get_close_matches(name.replace("-", "_"), names, n=3, cutoff=0.5)
             raise UnknownObjectError(name, close) from None

@@ -1,0 +1,33 @@
+"""Talking HTTP to Coupa: configuration, auth, transport policies and wire codecs."""
+
+from coupa_connector.client._auth import ApiKeyAuth, OAuthFlow, Token
+from coupa_connector.client._check import CheckResult, ConnectionTestReport
+from coupa_connector.client._config import ConnectionConfig, RateLimit, RetryPolicy, Timeout
+from coupa_connector.client._connection import AsyncConnection, ConnectionStats, NetworkError
+from coupa_connector.client._redact import register_secret, sanitize_url, scrub
+from coupa_connector.client._retry import Action, Failure, decide
+from coupa_connector.client._secret import SecretStr
+from coupa_connector.client._sync import Connection
+
+__all__ = [
+    "Action",
+    "ApiKeyAuth",
+    "AsyncConnection",
+    "CheckResult",
+    "Connection",
+    "ConnectionConfig",
+    "ConnectionStats",
+    "ConnectionTestReport",
+    "Failure",
+    "NetworkError",
+    "OAuthFlow",
+    "RateLimit",
+    "RetryPolicy",
+    "SecretStr",
+    "Timeout",
+    "Token",
+    "decide",
+    "register_secret",
+    "sanitize_url",
+    "scrub",
+]

@@ -1,0 +1,77 @@
+"""Operations: move records from a source through a transformation to a target, with a log.
+
+Also the record-file readers and writers every layer uses for CSV, JSONL, JSON and XML files.
+"""
+
+from __future__ import annotations
+
+from coupa_connector.operations._files import (
+    FORMATS,
+    BadRecord,
+    RecordFileError,
+    RecordWriter,
+    expand_path,
+    guess_format,
+    open_writer,
+    read_records,
+)
+from coupa_connector.operations._functions import FUNCTION_HELP, TransformFunctions
+from coupa_connector.operations._opfile import (
+    ENDPOINTS,
+    ConnectionSpec,
+    EndpointSpec,
+    OperationFile,
+    OperationSpec,
+    load_operation_file,
+)
+from coupa_connector.operations._oplog import Counts, OpLog, RecordOutcome, default_log_path
+from coupa_connector.operations._runner import (
+    Progress,
+    Runner,
+    RunResult,
+    connection_config,
+    run_operations,
+)
+from coupa_connector.operations._transform import (
+    Item,
+    Transformed,
+    Transformer,
+    TransformSpec,
+    compile_expression,
+)
+from coupa_connector.operations._yaml import OperationFileError, Problem
+
+__all__ = [
+    "ENDPOINTS",
+    "FORMATS",
+    "FUNCTION_HELP",
+    "BadRecord",
+    "ConnectionSpec",
+    "Counts",
+    "EndpointSpec",
+    "Item",
+    "OpLog",
+    "OperationFile",
+    "OperationFileError",
+    "OperationSpec",
+    "Problem",
+    "Progress",
+    "RecordFileError",
+    "RecordOutcome",
+    "RecordWriter",
+    "RunResult",
+    "Runner",
+    "TransformFunctions",
+    "TransformSpec",
+    "Transformed",
+    "Transformer",
+    "compile_expression",
+    "connection_config",
+    "default_log_path",
+    "expand_path",
+    "guess_format",
+    "load_operation_file",
+    "open_writer",
+    "read_records",
+    "run_operations",
+]

@@ -1,0 +1,316 @@
+"""Write throughput: creates and updates against the sandbox with 100 ms of added latency.
+
+    .venv/bin/python bench/write_throughput.py            # 2,000 creates + 2,000 updates
+    .venv/bin/python bench/write_throughput.py --quick    # a smaller run
+
+The sandbox runs in a child process (so the server and the client do not share one
+interpreter), seeded small, with ``latency_ms=100`` on every API request. Measured in the
+same run:
+
+* baseline: the same connection sending one record at a time (concurrency 1, no rate limit),
+  on a sample of the records (a full sequential run would take minutes at 100 ms a request);
+* ours, rate limit off: the write activities at ``--concurrency`` records in flight;
+* ours, rate limit on: the connection's 25 requests/s budget against the sandbox's own
+  25/s throttle (burst 20), as on a real Coupa instance;
+* faults: creates under dropped answers after commit, 5xx and 429 storms.
+
+After each run the sandbox is asked for every record of the run: duplicates (a name seen
+twice) and losses (a record reported written that is not there, or never reported) must be
+zero. Peak memory is the client process's maximum RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from coupa_connector.activities._writes_model import WriteSummary
+from coupa_connector.activities.create import create
+from coupa_connector.activities.update import update
+from coupa_connector.client._config import ConnectionConfig, RetryPolicy
+from coupa_connector.client._connection import AsyncConnection
+from coupa_connector.sandbox import Sandbox
+
+_CHILD = textwrap.dedent(
+    """
+    import json, sys
+    from coupa_connector.sandbox import Sandbox
+    sb = Sandbox(latency_ms={latency}).start()
+    print(json.dumps({{"port": sb.port, "client_id": sb.client_id,
+                      "client_secret": sb.client_secret, "admin_secret": sb.admin_secret}}),
+          flush=True)
+    sys.stdin.read()
+    sb.stop()
+    """
+)
+
+
+@dataclass
+class Run:
+    """One measured run."""
+
+    name: str
+    records: int
+    seconds: float
+    requests: int
+    summary: WriteSummary
+    duplicates: int = 0
+    lost: int = 0
+
+    @property
+    def records_per_s(self) -> float:
+        return self.records / self.seconds if self.seconds else 0.0
+
+    @property
+    def requests_per_s(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _start_sandbox(latency_ms: int) -> tuple[subprocess.Popen[str], Sandbox]:
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD.format(latency=latency_ms)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    info = json.loads(child.stdout.readline())
+    # A handle on the child's admin API: same port and secrets, never started here.
+    handle = Sandbox(
+        port=info["port"],
+        client_secret=info["client_secret"],
+        admin_secret=info["admin_secret"],
+    )
+    return child, handle
+
+
+def _config(sb: Sandbox, *, concurrency: int, rate_limit: float | None) -> ConnectionConfig:
+    return ConnectionConfig(
+        url=sb.url,
+        client_id=sb.client_id,
+        client_secret=sb.client_secret,
+        concurrency=concurrency,
+        rate_limit=rate_limit,
+        max_retries=8,
+        retry=RetryPolicy(backoff_base=0.05, backoff_cap=1.0),
+    )
+
+
+def _suppliers(tag: str, start: int, count: int) -> Iterator[dict[str, Any]]:
+    for i in range(start, start + count):
+        yield {
+            "name": f"Bench {tag} {i:06d}",
+            "number": f"B-{tag}-{i:06d}",
+            "status": "active",
+            "po-method": "email",
+            "po-email": f"orders{i}@example.com",
+        }
+
+
+def _changes(tag: str, start: int, count: int) -> Iterator[dict[str, Any]]:
+    for i in range(start, start + count):
+        yield {"number": f"B-{tag}-{i:06d}", "display-name": f"Changed {i}"}
+
+
+async def _timed(name: str, sb: Sandbox, config: ConnectionConfig, make: Any, records: int) -> Run:
+    sb.reset_stats()
+    summary = WriteSummary()
+    started = time.perf_counter()
+    async with AsyncConnection(config) as conn:
+        results: AsyncIterator[Any] = make(conn)
+        async for result in results:
+            summary.add(result)
+    seconds = time.perf_counter() - started
+    return Run(name, records, seconds, _api_requests(sb.stats()), summary)
+
+
+def _api_requests(stats: dict[str, Any]) -> int:
+    """Requests the sandbox answered under /api (token requests are not part of the load)."""
+    return sum(
+        int(counts.get("total", 0))
+        for route, counts in stats.get("by_route", {}).items()
+        if " /api/" in route
+    )
+
+
+async def _names_in_coupa(config: ConnectionConfig, tag: str) -> Counter[str]:
+    seen: Counter[str] = Counter()
+    async with AsyncConnection(config) as conn:
+        async for record in conn.query(
+            "suppliers", where=f"name^=Bench {tag} ", fields=["id", "name"]
+        ):
+            seen[record["name"]] += 1
+    return seen
+
+
+async def _check(run: Run, config: ConnectionConfig, tag: str, expected: int) -> None:
+    seen = await _names_in_coupa(config, tag)
+    run.duplicates = sum(n - 1 for n in seen.values() if n > 1)
+    # Every record is either in Coupa once, or accounted for as rejected/failed.
+    run.lost = expected - len(seen) - run.summary.rejected - run.summary.failed
+
+
+def _row(run: Run, baseline: Run | None) -> str:
+    ratio = f"{run.records_per_s / baseline.records_per_s:6.1f}x" if baseline else "      "
+    s = run.summary
+    return (
+        f"{run.name:<34} {run.records:>6} {run.seconds:>8.1f} {run.records_per_s:>9.1f} "
+        f"{run.requests_per_s:>8.1f} {ratio} {s.written:>7} {s.failed:>6} "
+        f"{run.duplicates:>4} {run.lost:>4}"
+    )
+
+
+async def main(args: argparse.Namespace) -> None:
+    n = 300 if args.quick else args.records
+    sample = 60 if args.quick else args.baseline_records
+    child, sb = _start_sandbox(args.latency_ms)
+    runs: list[tuple[Run, Run | None]] = []
+    try:
+        base_cfg = _config(sb, concurrency=1, rate_limit=None)
+        fast_cfg = _config(sb, concurrency=args.concurrency, rate_limit=None)
+        limited_cfg = _config(sb, concurrency=args.concurrency, rate_limit=25.0)
+        rss_before = _peak_rss_mb()
+
+        tag = uuid.uuid4().hex[:8]
+        base_create = await _timed(
+            "baseline create (sequential)",
+            sb,
+            base_cfg,
+            lambda c: create(c, "suppliers", _suppliers(tag, 0, sample)),
+            sample,
+        )
+        await _check(base_create, base_cfg, tag, sample)
+        base_update = await _timed(
+            "baseline update (sequential)",
+            sb,
+            base_cfg,
+            lambda c: update(c, "suppliers", _changes(tag, 0, sample), key="number"),
+            sample,
+        )
+
+        tag = uuid.uuid4().hex[:8]
+        fast_create = await _timed(
+            f"create, limit off, concurrency {args.concurrency}",
+            sb,
+            fast_cfg,
+            lambda c: create(c, "suppliers", _suppliers(tag, 0, n)),
+            n,
+        )
+        await _check(fast_create, fast_cfg, tag, n)
+        fast_update = await _timed(
+            f"update, limit off, concurrency {args.concurrency}",
+            sb,
+            fast_cfg,
+            lambda c: update(c, "suppliers", _changes(tag, 0, n), key="number"),
+            n,
+        )
+        rss_mid = _peak_rss_mb()
+
+        sb.set_rate_limit(True, rate=25, burst=20)
+        tag = uuid.uuid4().hex[:8]
+        lim_create = await _timed(
+            "create, limit on (25/s)",
+            sb,
+            limited_cfg,
+            lambda c: create(c, "suppliers", _suppliers(tag, 0, n)),
+            n,
+        )
+        await _check(lim_create, fast_cfg, tag, n)
+        lim_update = await _timed(
+            "update, limit on (25/s)",
+            sb,
+            limited_cfg,
+            lambda c: update(c, "suppliers", _changes(tag, 0, n), key="number"),
+            n,
+        )
+        sb.set_rate_limit(False)
+
+        faults_n = max(100, n // 4)
+        sb.set_faults(
+            rules=[
+                {"methods": ["POST"], "commit_drop_rate": 0.05},
+                {"error_rate": 0.05, "error_statuses": [500, 502, 503]},
+                {"throttle_rate": 0.05, "retry_after": 1},
+            ],
+            seed=7,
+        )
+        tag = uuid.uuid4().hex[:8]
+        fault_create = await _timed(
+            "create under faults (5% each)",
+            sb,
+            fast_cfg,
+            lambda c: create(c, "suppliers", _suppliers(tag, 0, faults_n)),
+            faults_n,
+        )
+        sb.clear_faults()
+        await _check(fault_create, fast_cfg, tag, faults_n)
+        rss_after = _peak_rss_mb()
+
+        runs = [
+            (base_create, None),
+            (base_update, None),
+            (fast_create, base_create),
+            (fast_update, base_update),
+            (lim_create, base_create),
+            (lim_update, base_update),
+            (fault_create, base_create),
+        ]
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait(timeout=60)
+
+    print(
+        f"\nWrite throughput: suppliers, {args.latency_ms} ms added latency per request; "
+        f"baseline on {sample} records, the others on {n} ({faults_n} under faults)\n"
+    )
+    print(
+        f"{'run':<34} {'recs':>6} {'seconds':>8} {'recs/s':>9} {'reqs/s':>8} {'ratio':>7} "
+        f"{'written':>7} {'failed':>6} {'dup':>4} {'lost':>4}"
+    )
+    for run, baseline in runs:
+        print(_row(run, baseline))
+    ratio_c = fast_create.records_per_s / base_create.records_per_s
+    ratio_u = fast_update.records_per_s / base_update.records_per_s
+    print()
+    print(f"limit off vs baseline: create {ratio_c:.1f}x, update {ratio_u:.1f}x (target >= 8x)")
+    print(
+        f"limit on: create {lim_create.requests_per_s:.1f} req/s "
+        f"({lim_create.requests_per_s / 25:.0%} of 25), update "
+        f"{lim_update.requests_per_s:.1f} req/s ({lim_update.requests_per_s / 25:.0%} of 25) "
+        "(target >= 90%)"
+    )
+    total_dup = sum(r.duplicates for r, _ in runs)
+    total_lost = sum(r.lost for r, _ in runs)
+    print(f"duplicates {total_dup}, losses {total_lost} (target 0 and 0)")
+    print(
+        f"client peak RSS: {rss_before:.0f} MB before, {rss_mid:.0f} MB after the limit-off "
+        f"runs, {rss_after:.0f} MB at the end"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a smaller run (300 records)")
+    parser.add_argument("--records", type=int, default=2000, help="records per run")
+    parser.add_argument(
+        "--baseline-records", type=int, default=200, help="records in the sequential sample"
+    )
+    parser.add_argument("--concurrency", type=int, default=20, help="records in flight")
+    parser.add_argument("--latency-ms", type=int, default=100, help="added per request")
+    asyncio.run(main(parser.parse_args()))

@@ -1,0 +1,140 @@
+"""Flat rows <-> nested Coupa records.
+
+``flatten`` turns a record into one level of text columns for CSV and SQL:
+``supplier.name``, ``invoice-lines[0].price``, ``custom-fields.cf-x``. ``unflatten`` builds
+the nested record back from such a row. Values come back as text (a CSV has no types);
+``unflatten(flatten(r))`` equals ``r`` with every scalar as its text form, empty containers
+dropped and, with ``empty_as_none=True``, empty text as None.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = ["column_sort_key", "flatten", "format_value", "unflatten", "union_columns"]
+
+_TOKEN = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
+
+
+def format_value(value: Any) -> str:
+    """The text form of a scalar: ``true``/``false``, numbers as written, None as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Flatten a nested record into dotted text columns.
+
+    Args:
+        record: A record with nested dicts (associations) and lists (line collections).
+        prefix: Column prefix (used in recursion).
+
+    Returns:
+        Column name -> text, in the record's order. Empty dicts and lists add no columns.
+    """
+    out: dict[str, str] = {}
+    _flatten_into(out, record, prefix)
+    return out
+
+
+def _flatten_into(out: dict[str, str], value: Any, key: str) -> None:
+    if isinstance(value, Mapping):
+        for name, item in value.items():
+            _check_name(str(name))
+            _flatten_into(out, item, f"{key}.{name}" if key else str(name))
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _flatten_into(out, item, f"{key}[{i}]")
+    else:
+        out[key] = format_value(value)
+
+
+def _check_name(name: str) -> None:
+    if not name or any(c in name for c in ".[]"):
+        raise ValueError(f"field name {name!r} cannot be flattened (empty, or has '.', '[' or ']')")
+
+
+def _tokens(column: str) -> list[str | int]:
+    tokens: list[str | int] = []
+    pos = 0
+    for m in _TOKEN.finditer(column):
+        gap = column[pos : m.start()]
+        if gap not in ("", "."):
+            raise ValueError(f"column {column!r} is not a flattened field path")
+        tokens.append(int(m.group(1)) if m.group(1) is not None else m.group(2))
+        pos = m.end()
+    if pos != len(column) or not tokens or isinstance(tokens[0], int):
+        raise ValueError(f"column {column!r} is not a flattened field path")
+    return tokens
+
+
+def unflatten(row: Mapping[str, Any], *, empty_as_none: bool = False) -> dict[str, Any]:
+    """Build a nested record from flattened columns (the inverse of ``flatten``).
+
+    Args:
+        row: Column -> value (``supplier.name``, ``invoice-lines[0].price``).
+        empty_as_none: Turn empty text into None (a CSV cannot tell the two apart).
+
+    Returns:
+        The nested record; list items are ordered by index, and gaps are dropped.
+
+    Raises:
+        ValueError: A column is not a field path, or the same path is both a value and a
+            container (``supplier`` and ``supplier.name``).
+    """
+    root: dict[str, Any] = {}
+    for column, value in row.items():
+        tokens = _tokens(str(column))
+        if empty_as_none and value == "":
+            value = None
+        node: Any = root
+        for i, token in enumerate(tokens):
+            last = i == len(tokens) - 1
+            nxt = None if last else tokens[i + 1]
+            if not isinstance(node, dict):
+                raise ValueError(f"column {column!r} conflicts with another column")
+            # Lists are built as {index: item} and ordered at the end, so columns may come in
+            # any order and sparse indexes cannot raise.
+            key: Any = token
+            if last:
+                if key in node:
+                    raise ValueError(f"column {column!r} conflicts with another column")
+                node[key] = value
+            else:
+                child = node.setdefault(key, _ListBuilder() if isinstance(nxt, int) else {})
+                if isinstance(nxt, int) != isinstance(child, _ListBuilder):
+                    raise ValueError(f"column {column!r} conflicts with another column")
+                node = child
+    record: dict[str, Any] = _finish(root)
+    return record
+
+
+class _ListBuilder(dict[Any, Any]):
+    """A dict keyed by list index, turned into a list by ``_finish``."""
+
+
+def _finish(node: Any) -> Any:
+    if isinstance(node, _ListBuilder):
+        return [_finish(node[i]) for i in sorted(node)]
+    if isinstance(node, dict):
+        return {k: _finish(v) for k, v in node.items()}
+    return node
+
+
+def column_sort_key(column: str) -> tuple[Any, ...]:
+    """Sort key that keeps ``lines[2]`` before ``lines[10]`` and a record's columns together."""
+    return tuple((0, t) if isinstance(t, int) else (1, t) for t in _tokens(column))
+
+
+def union_columns(rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Every column of ``rows``, in first-seen order."""
+    seen: dict[str, None] = {}
+    for row in rows:
+        for column in row:
+            seen.setdefault(column, None)
+    return list(seen)

@@ -1,0 +1,364 @@
+"""Query filters: the readable ``--where`` grammar, validation against the catalog, and
+translation to Coupa's ``field[assoc][op]=value`` parameters.
+
+Grammar (one condition per expression; conditions are ANDed, as in Coupa)::
+
+    field=value          equals                 field!=value        not_eq
+    field>value          gt                     field>=value        gt_or_eq
+    field<value          lt                     field<=value        lt_or_eq
+    field~value          contains               field^=value        starts_with
+    field$=value         ends_with
+    field in a,b,c       in                     field not in a,b    not_in
+    field is blank       blank=true             field is not blank  blank=false
+    field[op]=value      any Coupa operator by name (e.g. updated-at[gt_or_eq]=2024-01-01)
+
+``field`` may be a dotted path through associations and line collections:
+``supplier.name~Acme``, ``invoice-lines.account.code=X``. A path ending at an association
+compares its id (``supplier=17`` is ``supplier[id]=17``). Values may be quoted with ' or ".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from coupa_connector.catalog import Catalog, FieldDef, ObjectDef, wire_name
+from coupa_connector.errors import QueryError
+
+OPERATORS: tuple[str, ...] = (
+    "eq",
+    "not_eq",
+    "contains",
+    "starts_with",
+    "ends_with",
+    "gt",
+    "lt",
+    "gt_or_eq",
+    "lt_or_eq",
+    "in",
+    "not_in",
+    "blank",
+)
+_SYMBOLS = {
+    "=": "eq",
+    "!=": "not_eq",
+    ">": "gt",
+    ">=": "gt_or_eq",
+    "<": "lt",
+    "<=": "lt_or_eq",
+    "~": "contains",
+    "^=": "starts_with",
+    "$=": "ends_with",
+}
+_TEXT_OPS = frozenset({"contains", "starts_with", "ends_with"})
+_ORDER_OPS = frozenset({"gt", "lt", "gt_or_eq", "lt_or_eq"})
+_LIST_OPS = frozenset({"in", "not_in"})
+# Which operators each field kind accepts (Coupa: no text operators or blank on datetimes).
+_KIND_OPS: dict[str, frozenset[str]] = {
+    "string": frozenset(OPERATORS),
+    "text": frozenset(OPERATORS),
+    "integer": frozenset(OPERATORS) - _TEXT_OPS,
+    "decimal": frozenset(OPERATORS) - _TEXT_OPS,
+    "float": frozenset(OPERATORS) - _TEXT_OPS,
+    "boolean": frozenset({"eq", "not_eq", "blank"}),
+    "datetime": frozenset({"eq", "not_eq", "in", "not_in"}) | _ORDER_OPS,
+    "date": frozenset({"eq", "not_eq", "in", "not_in"}) | _ORDER_OPS,
+}
+
+_FIELD = r"[A-Za-z0-9_.\-]+"
+_IS_BLANK = re.compile(rf"^\s*({_FIELD})\s+is\s+(not\s+)?blank\s*$", re.IGNORECASE)
+_IN = re.compile(rf"^\s*({_FIELD})\s+(not\s+in|in)\s+(.*?)\s*$", re.IGNORECASE | re.DOTALL)
+_BRACKETS = re.compile(rf"^\s*({_FIELD}(?:\[[A-Za-z0-9_\-]+\])+)\s*=\s*(.*?)\s*$", re.DOTALL)
+_SYMBOL = re.compile(rf"^\s*({_FIELD})\s*(!=|>=|<=|\^=|\$=|~|=|>|<)\s*(.*?)\s*$", re.DOTALL)
+
+MAX_LISTED = 40
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """One validated condition.
+
+    Attributes:
+        path: Wire names from the queried object down to the compared field
+            (``("supplier", "name")``).
+        op: Coupa operator name (``eq`` for plain equality).
+        value: The compared text, or a tuple for ``in``/``not_in``.
+    """
+
+    path: tuple[str, ...]
+    op: str
+    value: str | tuple[str, ...]
+
+    def param(self, key_style: str = "underscore") -> tuple[str, str]:
+        """This condition as one Coupa query parameter ``(name, value)``."""
+        names = [_key(p, key_style) for p in self.path]
+        key = names[0] + "".join(f"[{n}]" for n in names[1:])
+        if self.op != "eq":
+            key += f"[{self.op}]"
+        value = ",".join(self.value) if isinstance(self.value, tuple) else self.value
+        return key, value
+
+    def __str__(self) -> str:
+        return f"{'.'.join(self.path)}[{self.op}]={self.value!r}"
+
+
+def _key(name: str, style: str) -> str:
+    # Coupa's reference asks for underscores in query parameters; hyphens work too.
+    return name.replace("-", "_") if style == "underscore" else wire_name(name)
+
+
+def _unquote(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
+
+
+def _split_list(text: str) -> tuple[str, ...]:
+    items = tuple(_unquote(p) for p in text.split(",") if p.strip())
+    return items
+
+
+@dataclass(frozen=True, slots=True)
+class RawCondition:
+    """A parsed but not yet validated condition."""
+
+    path: tuple[str, ...]
+    op: str
+    value: str | tuple[str, ...]
+    source: str
+
+
+def parse_expression(expr: str) -> RawCondition:
+    """Parse one ``--where`` expression (see the module docstring for the grammar).
+
+    Raises:
+        QueryError: The expression matches no form of the grammar.
+    """
+    if m := _IS_BLANK.match(expr):
+        return RawCondition(_path(m.group(1)), "blank", "false" if m.group(2) else "true", expr)
+    if m := _IN.match(expr):
+        op = "not_in" if m.group(2).lower().startswith("not") else "in"
+        values = _split_list(m.group(3))
+        if not values:
+            raise QueryError(f"{expr!r}: '{op.replace('_', ' ')}' needs a comma-separated list.")
+        return RawCondition(_path(m.group(1)), op, values, expr)
+    if m := _BRACKETS.match(expr):
+        parts = re.findall(r"[^\[\]]+", m.group(1))
+        path = [*_path(parts[0]), *(wire_name(p) for p in parts[1:])]
+        op = "eq"
+        if path[-1].replace("-", "_") in OPERATORS and len(path) > 1:
+            op = path.pop().replace("-", "_")
+        value: str | tuple[str, ...] = _unquote(m.group(2))
+        if op in _LIST_OPS:
+            value = _split_list(str(value))
+        return RawCondition(tuple(path), op, value, expr)
+    if m := _SYMBOL.match(expr):
+        return RawCondition(_path(m.group(1)), _SYMBOLS[m.group(2)], _unquote(m.group(3)), expr)
+    raise QueryError(
+        f"Cannot read the condition {expr!r}. Use field=value, field!=v, field>v, field>=v, "
+        "field<v, field<=v, field~v (contains), field^=v (starts with), field$=v (ends with), "
+        "'field in a,b', 'field not in a,b', 'field is blank', 'field is not blank', or "
+        "field[operator]=value."
+    )
+
+
+def _path(dotted: str) -> tuple[str, ...]:
+    parts = tuple(wire_name(p) for p in dotted.split(".") if p.strip())
+    if not parts:
+        raise QueryError(f"Empty field name in {dotted!r}.")
+    return parts
+
+
+def _unknown_field(obj: ObjectDef, name: str, source: str) -> QueryError:
+    names = list(obj.fields)
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    if close:
+        hint = f"Did you mean: {', '.join(close)}?"
+    else:
+        listed = ", ".join(names[:MAX_LISTED]) + (", ..." if len(names) > MAX_LISTED else "")
+        hint = f"Valid fields: {listed}."
+    return QueryError(f"{obj.name} has no field {name!r} (in {source!r}). {hint}")
+
+
+def _check_value(fdef: FieldDef, op: str, value: str | tuple[str, ...], where: str) -> None:
+    values = value if isinstance(value, tuple) else (value,)
+    if op == "blank":
+        return
+    for item in values:
+        if fdef.kind == "integer" and not re.fullmatch(r"-?\d+", item):
+            raise QueryError(f"{where}: {item!r} is not an integer.")
+        if fdef.kind in ("decimal", "float") and not re.fullmatch(r"-?\d+(\.\d+)?", item):
+            raise QueryError(f"{where}: {item!r} is not a number.")
+        if fdef.kind == "boolean" and item.lower() not in ("true", "false"):
+            raise QueryError(f"{where}: {item!r} is not true or false.")
+        if fdef.kind in ("datetime", "date"):
+            try:
+                dt.datetime.fromisoformat(item.replace("Z", "+00:00"))
+            except ValueError:
+                raise QueryError(
+                    f"{where}: {item!r} is not an ISO 8601 date or datetime "
+                    "(e.g. 2024-01-31 or 2024-01-31T18:38:00-07:00)."
+                ) from None
+        if fdef.allowed and op in ("eq", "not_eq", "in", "not_in") and item not in fdef.allowed:
+            raise QueryError(f"{where}: {item!r} is not one of {', '.join(fdef.allowed)}.")
+
+
+def validate(raw: RawCondition, obj: ObjectDef, catalog: Catalog) -> Filter:
+    """Check a condition against the catalog and return the filter Coupa will get.
+
+    Raises:
+        QueryError: Unknown field (with close matches or the valid names), a path through a
+            field that is not an association, an operator the field's type does not take, or
+            a value of the wrong type.
+    """
+    if raw.op not in OPERATORS:
+        close = difflib.get_close_matches(raw.op, OPERATORS, n=3, cutoff=0.5)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        raise QueryError(
+            f"Unknown operator {raw.op!r} in {raw.source!r}.{hint} "
+            f"Valid operators: {', '.join(OPERATORS)}."
+        )
+    current: ObjectDef | None = obj
+    path = list(raw.path)
+    if path[0] == "custom-fields" and len(path) == 2:
+        # Coupa filters custom fields by their own name, without the wrapper.
+        path = path[1:]
+        current = None
+    fdef: FieldDef | None = None
+    for i, name in enumerate(path):
+        if current is None:
+            fdef = None  # beyond what the catalog describes: passed through unchecked
+            continue
+        if name not in current.fields:
+            if name == "id":
+                fdef = FieldDef("id", "integer")  # every Coupa record has one
+            else:
+                raise _unknown_field(current, name, raw.source)
+        else:
+            fdef = current.fields[name]
+        last = i == len(path) - 1
+        if not last:
+            if fdef.kind not in ("reference", "collection"):
+                if i == len(path) - 2 and "[" in raw.source:
+                    raise QueryError(
+                        f"Unknown operator {path[-1]!r} in {raw.source!r}. "
+                        f"Valid operators: {', '.join(OPERATORS)}."
+                    )
+                raise QueryError(
+                    f"{current.name}.{name} is a {fdef.kind} field, not an association, so "
+                    f"{'.'.join(path[: i + 2])!r} does not exist (in {raw.source!r})."
+                )
+            current = catalog.get(fdef.ref) if fdef.ref and fdef.ref in catalog else None
+        elif fdef.kind in ("reference", "collection"):
+            target = catalog.get(fdef.ref) if fdef.ref and fdef.ref in catalog else None
+            if fdef.kind == "collection":
+                hint = f" e.g. {name}.id" + (
+                    f"; its fields: {', '.join(list(target.fields)[:MAX_LISTED])}" if target else ""
+                )
+                raise QueryError(
+                    f"{raw.source!r}: {name} is a collection; name one of its fields,{hint}."
+                )
+            path.append("id")  # supplier=17 means supplier[id]=17
+            fdef = FieldDef("id", "integer")
+    where = f"{raw.source!r}"
+    if fdef is not None:
+        allowed = _KIND_OPS.get(fdef.kind, frozenset(OPERATORS))
+        if raw.op not in allowed:
+            raise QueryError(
+                f"{where}: operator {raw.op!r} does not apply to {'.'.join(path)} "
+                f"({fdef.kind}); valid: {', '.join(o for o in OPERATORS if o in allowed)}."
+            )
+        _check_value(fdef, raw.op, raw.value, where)
+    if raw.op == "blank" and raw.value not in ("true", "false"):
+        raise QueryError(f"{where}: blank takes true or false.")
+    return Filter(tuple(path), raw.op, raw.value)
+
+
+Where = str | Sequence["str | RawCondition"] | Mapping[str, Any] | None
+
+
+def parse_where(where: Where) -> list[RawCondition]:
+    """Turn the ``where`` argument into raw conditions.
+
+    Accepts one expression, a list of expressions, or a mapping of ``field`` (or
+    ``field[op]``, or a dotted path) to value; a list or tuple value means ``in``, None means
+    ``is blank``.
+    """
+    if where is None:
+        return []
+    if isinstance(where, str):
+        return [parse_expression(where)]
+    if isinstance(where, Mapping):
+        out: list[RawCondition] = []
+        for key, value in where.items():
+            if value is None:
+                out.append(parse_expression(f"{key} is blank"))
+            elif isinstance(value, (list, tuple, set, frozenset)):
+                cond = parse_expression(f"{key}=x") if "[" in key else None
+                path = cond.path if cond else _path(key)
+                op = cond.op if cond and cond.op != "eq" else "in"
+                source = f"{key}={value!r}"
+                out.append(RawCondition(path, op, tuple(_text(v) for v in value), source))
+            else:
+                text = _text(value)
+                cond = parse_expression(f"{key}=x")
+                out.append(RawCondition(cond.path, cond.op, text, f"{key}={text}"))
+        return out
+    return [e if isinstance(e, RawCondition) else parse_expression(e) for e in where]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def build_filters(where: Where, obj: ObjectDef, catalog: Catalog) -> list[Filter]:
+    """Parse and validate every condition of ``where`` against ``obj``."""
+    return [validate(raw, obj, catalog) for raw in parse_where(where)]
+
+
+def fields_param(fields: Sequence[str], obj: ObjectDef, catalog: Catalog) -> list[Any]:
+    """Coupa's ``fields`` JSON array from dotted paths, validated against the catalog.
+
+    ``["id", "supplier.name", "invoice-lines.price"]`` becomes
+    ``["id", {"supplier": ["name"]}, {"invoice_lines": ["price"]}]``.
+
+    Raises:
+        QueryError: A path names a field the object does not have.
+    """
+    tree: dict[str, Any] = {}
+    for dotted in fields:
+        path = _path(dotted)
+        current: ObjectDef | None = obj
+        node = tree
+        for i, name in enumerate(path):
+            if current is not None:
+                if name not in current.fields and name != "id":
+                    raise _unknown_field(current, name, f"fields {dotted}")
+                fdef = current.fields.get(name)
+                if i < len(path) - 1:
+                    if fdef is None or fdef.kind not in (
+                        "reference",
+                        "collection",
+                        "custom-fields",
+                    ):
+                        raise QueryError(f"fields {dotted!r}: {name} has no sub-fields.")
+                    current = catalog.get(fdef.ref) if fdef.ref and fdef.ref in catalog else None
+            node = node.setdefault(name, {})
+    return _fields_json(tree)
+
+
+def _fields_json(tree: Mapping[str, Any]) -> list[Any]:
+    out: list[Any] = []
+    for name, sub in tree.items():
+        key = name.replace("-", "_")
+        out.append({key: _fields_json(sub)} if sub else key)
+    return out

@@ -1,0 +1,182 @@
+"""Record files for query output: JSON Lines, JSON, CSV and XML, streamed and committed safely.
+
+A file output is written to a temporary file beside the target and renamed over it only
+after a flush and ``fsync`` (``commit``); a failed run leaves the previous file untouched.
+Standard output (``-``) is flushed page by page. Memory stays flat: JSON and XML are written
+record by record, and CSV (whose header must list every column before the first row) spools
+flattened rows to a temporary file while it learns the columns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import os
+import sys
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import orjson
+
+from coupa_connector._records import flatten
+from coupa_connector.catalog import Catalog, ObjectDef
+from coupa_connector.client._wire import record_xml
+from coupa_connector.errors import ConfigurationError
+
+OutputFormat = Literal["jsonl", "json", "csv", "xml"]
+FORMATS: tuple[str, ...] = ("jsonl", "json", "csv", "xml")
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename in ``path``'s directory durable (a no-op where unsupported)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` by temp file + fsync + rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(path)
+
+
+class RecordWriter:
+    """Writes records to a file (atomically) or standard output in one format.
+
+    Args:
+        target: A path, or ``-`` for standard output.
+        fmt: ``jsonl``, ``json``, ``csv`` or ``xml``.
+        obj: The records' object (element names for XML).
+        catalog: For XML element names of nested lists.
+        stdout: Binary stream used for ``-`` (tests pass their own).
+    """
+
+    def __init__(
+        self,
+        target: str | os.PathLike[str],
+        fmt: str,
+        obj: ObjectDef,
+        catalog: Catalog | None = None,
+        stdout: IO[bytes] | None = None,
+    ) -> None:
+        if fmt not in FORMATS:
+            raise ConfigurationError(
+                f"Output format must be one of {', '.join(FORMATS)}, not {fmt!r}."
+            )
+        self.fmt = fmt
+        self.obj = obj
+        self.catalog = catalog
+        self.count = 0
+        self._to_stdout = str(target) == "-"
+        self.path = None if self._to_stdout else Path(target)
+        self._tmp: str | None = None
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, self._tmp = tempfile.mkstemp(
+                prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
+            )
+            self._out: IO[bytes] = os.fdopen(fd, "wb")
+        else:
+            self._out = stdout if stdout is not None else sys.stdout.buffer
+        self._spool: IO[bytes] | None = None
+        self._columns: dict[str, None] = {}
+        self._done = False
+        if fmt == "json":
+            self._out.write(b"[")
+        elif fmt == "xml":
+            head = f'<?xml version="1.0" encoding="UTF-8"?>\n<{obj.list_element} type="array">\n'
+            self._out.write(head.encode())
+        elif fmt == "csv":
+            self._spool = tempfile.TemporaryFile()  # noqa: SIM115 -- lives until commit/abort
+
+    def write(self, records: Iterable[dict[str, Any]]) -> int:
+        """Write records; return how many."""
+        n = 0
+        out = self._out
+        for record in records:
+            if self.fmt == "jsonl":
+                out.write(orjson.dumps(record))
+                out.write(b"\n")
+            elif self.fmt == "json":
+                out.write(b"\n" if self.count == 0 else b",\n")
+                out.write(orjson.dumps(record))
+            elif self.fmt == "xml":
+                out.write(record_xml(record, self.obj.element, self.obj, self.catalog).encode())
+                out.write(b"\n")
+            else:
+                row = flatten(record)
+                for column in row:
+                    if column not in self._columns:
+                        self._columns[column] = None
+                assert self._spool is not None
+                self._spool.write(orjson.dumps(row))
+                self._spool.write(b"\n")
+            self.count += 1
+            n += 1
+        if self._to_stdout and self.fmt != "csv":
+            out.flush()
+        return n
+
+    def _finish_csv(self) -> None:
+        assert self._spool is not None
+        text = io.TextIOWrapper(self._out, encoding="utf-8", newline="", write_through=True)
+        writer = csv.writer(text)
+        columns = list(self._columns)
+        writer.writerow(columns)
+        self._spool.seek(0)
+        for line in self._spool:
+            row = orjson.loads(line)
+            writer.writerow([row.get(c, "") for c in columns])
+        text.flush()
+        text.detach()  # the binary stream stays ours to close
+        self._spool.close()
+
+    def commit(self) -> None:
+        """Finish the document, flush and fsync, and move the file into place."""
+        if self._done:
+            return
+        if self.fmt == "json":
+            self._out.write(b"\n]\n" if self.count else b"]\n")
+        elif self.fmt == "xml":
+            self._out.write(f"</{self.obj.list_element}>\n".encode())
+        elif self.fmt == "csv":
+            self._finish_csv()
+        self._out.flush()
+        self._done = True
+        if self.path is not None and self._tmp is not None:
+            os.fsync(self._out.fileno())
+            self._out.close()
+            os.replace(self._tmp, self.path)
+            fsync_dir(self.path)
+
+    def abort(self) -> None:
+        """Drop a half-written file; the target keeps its previous content."""
+        if self._done:
+            return
+        self._done = True
+        if self._spool is not None:
+            self._spool.close()
+        if self.path is not None and self._tmp is not None:
+            self._out.close()
+            with contextlib.suppress(OSError):
+                os.unlink(self._tmp)
+        else:
+            with contextlib.suppress(OSError, ValueError):
+                self._out.flush()

@@ -1,0 +1,312 @@
+"""Paginators with invariants: every matching record exactly once, or a clear failure.
+
+Two strategies, both always sending ``limit``:
+
+* ``OffsetPager``: offsets from 0, advanced by what came back; the end is a short page (or
+  Coupa's empty answer). With ``concurrency > 1`` it fetches a sliding window of offsets ahead
+  and yields pages in order; pages after the first short one are discarded.
+* ``KeysetPager``: ``order_by=id&dir=asc&id[gt]=<last id seen>``. Records inserted, updated or
+  leaving the filter during the run cannot shift a page, because a page is addressed by the
+  last id seen, not by a position. Concurrency splits the id range into partitions
+  (``id[gt]=a&id[lt_or_eq]=b``); each id falls in exactly one partition and each partition
+  advances strictly, so every record is delivered at most once, and every record that
+  matches throughout the run at least once.
+
+A page that still fails after the connection's retries raises, with its position in the
+message: never a silent gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from coupa_connector.errors import CoupaError, QueryError
+
+PAGE_SIZE = 50  # Coupa's maximum and default
+
+Params = list[tuple[str, str]]
+Fetch = Callable[[Params], Awaitable[list[dict[str, Any]]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of records with where it came from.
+
+    Attributes:
+        records: The decoded records, in the server's order.
+        number: 0-based page number in delivery order.
+        params: The query parameters that fetched it.
+        offset: The page's offset (offset paging), else None.
+        after_id: The id the page started after (keyset paging), else None.
+        partition: The keyset partition it belongs to (0 when not partitioned).
+    """
+
+    records: list[dict[str, Any]]
+    number: int
+    params: tuple[tuple[str, str], ...]
+    offset: int | None = None
+    after_id: int | None = None
+    partition: int = 0
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
+def _position(exc: CoupaError, where: str, delivered: int) -> CoupaError:
+    exc.message = (
+        f"{exc.message} -- the page at {where} failed after {delivered} records were "
+        "delivered; the query stopped there (no page was skipped)."
+    )
+    return exc
+
+
+def _record_id(record: dict[str, Any], where: str) -> int:
+    value = record.get("id")
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise QueryError(f"A record at {where} has no id; keyset paging needs it.")
+    try:
+        return int(value)
+    except ValueError:
+        raise QueryError(f"A record at {where} has a non-integer id {value!r}.") from None
+
+
+@dataclass
+class OffsetPager:
+    """Offset paging (``offset`` + ``limit``), sequential or with a sliding window.
+
+    Args:
+        fetch: Gets one page for the given parameters.
+        params: The query's own parameters (filters, fields, order).
+        concurrency: Pages in flight at once.
+        max_records: Stop after this many records.
+        page_size: ``limit`` sent with every request (at most 50).
+    """
+
+    fetch: Fetch
+    params: Params
+    concurrency: int = 1
+    max_records: int | None = None
+    page_size: int = PAGE_SIZE
+    delivered: int = 0
+    pages: int = 0
+    finished: bool = False
+
+    def _page_params(self, offset: int) -> Params:
+        limit = self.page_size
+        if self.max_records is not None:
+            limit = min(limit, self.max_records - offset)
+        return [*self.params, ("limit", str(limit)), ("offset", str(offset))]
+
+    async def __aiter__(self) -> AsyncIterator[Page]:
+        window: deque[tuple[int, Params, asyncio.Task[list[dict[str, Any]]]]] = deque()
+        next_offset = 0
+        previous_first: Any = object()
+        try:
+            while not self.finished:
+                while len(window) < self.concurrency and (
+                    self.max_records is None or next_offset < self.max_records or not window
+                ):
+                    params = self._page_params(next_offset)
+                    window.append((next_offset, params, asyncio.ensure_future(self.fetch(params))))
+                    next_offset += self.page_size
+                offset, params, task = window.popleft()
+                try:
+                    records = await task
+                except CoupaError as exc:
+                    raise _position(exc, f"offset {offset}", self.delivered) from None
+                limit = int(dict(params)["limit"])
+                if len(records) > limit:
+                    raise QueryError(
+                        f"The server sent {len(records)} records for limit={limit} at offset "
+                        f"{offset}; paging would lose or repeat records, so the query stopped."
+                    )
+                first = records[0].get("id") if records else None
+                if records and first is not None and first == previous_first:
+                    raise QueryError(f"The page at offset {offset} repeats the previous page.")
+                previous_first = first
+                if self.max_records is not None:
+                    records = records[: self.max_records - self.delivered]
+                self.delivered += len(records)
+                if len(records) < limit or (
+                    self.max_records is not None and self.delivered >= self.max_records
+                ):
+                    self.finished = True
+                if records or self.pages == 0:
+                    yield Page(records, self.pages, tuple(params), offset=offset)
+                    self.pages += 1
+                # Offsets stay aligned: a full page advances by exactly page_size.
+        finally:
+            for _, _, task in window:
+                task.cancel()
+            for _, _, task in window:
+                with contextlib.suppress(BaseException):
+                    await task
+
+
+def keyset_params(params: Params, after: int | None, upper: int | None, limit: int) -> Params:
+    """Parameters of one keyset page: id order, ``id[gt]`` and ``id[lt_or_eq]`` bounds."""
+    out = [*params, ("order_by", "id"), ("dir", "asc"), ("limit", str(limit))]
+    if after is not None:
+        out.append(("id[gt]", str(after)))
+    if upper is not None:
+        out.append(("id[lt_or_eq]", str(upper)))
+    return out
+
+
+@dataclass
+class KeysetPager:
+    """Keyset paging on ``id``, optionally split into concurrent id-range partitions.
+
+    Args:
+        fetch: Gets one page for the given parameters.
+        params: The query's own parameters (filters, fields) without ordering or id bounds.
+        probe_max_id: Returns the largest matching id (None when nothing matches).
+        concurrency: Partitions fetched at once.
+        max_records: Stop after this many records (forces one partition, in id order).
+        page_size: ``limit`` sent with every request.
+    """
+
+    fetch: Fetch
+    params: Params
+    probe_max_id: Callable[[], Awaitable[int | None]]
+    concurrency: int = 1
+    max_records: int | None = None
+    page_size: int = PAGE_SIZE
+    delivered: int = 0
+    pages: int = 0
+    partitions: list[tuple[int | None, int | None]] = field(default_factory=list)
+
+    async def _partition(
+        self, index: int, after: int | None, upper: int | None
+    ) -> AsyncGenerator[tuple[Params, int | None, list[dict[str, Any]]], None]:
+        last = after
+        while True:
+            limit = self.page_size
+            if self.max_records is not None:
+                limit = max(1, min(limit, self.max_records - self.delivered))
+            params = keyset_params(self.params, last, upper, limit)
+            where = f"id > {last}" if last is not None else "the first page"
+            try:
+                records = await self.fetch(params)
+            except CoupaError as exc:
+                raise _position(exc, f"{where} (partition {index})", self.delivered) from None
+            if len(records) > self.page_size:
+                raise QueryError(
+                    f"The server sent {len(records)} records for limit={self.page_size}."
+                )
+            ids = [_record_id(r, where) for r in records]
+            floor = last if last is not None else None
+            for current in ids:
+                if (floor is not None and current <= floor) or (
+                    upper is not None and current > upper
+                ):
+                    raise QueryError(
+                        f"The server ignored order_by=id or the id bounds (id {current} at "
+                        f"{where}); stopping rather than risk repeats or gaps."
+                    )
+                floor = current
+            yield params, last, records
+            if len(records) < limit:
+                return
+            last = ids[-1]
+
+    async def __aiter__(self) -> AsyncIterator[Page]:
+        if self.concurrency == 1 or self.max_records is not None:
+            self.partitions = [(None, None)]
+            async for params, after, records in self._partition(0, None, None):
+                page = self._take(records, params, after, 0)
+                if page is not None:
+                    yield page
+                if self.max_records is not None and self.delivered >= self.max_records:
+                    return
+            return
+        # The first page tells whether partitioning is worth a probe at all.
+        first_iter = self._partition(0, None, None)
+        try:
+            params, after, records = await anext(first_iter)
+        finally:
+            await first_iter.aclose()
+        page = self._take(records, params, after, 0)
+        if page is not None:
+            yield page
+        if len(records) < self.page_size:
+            return
+        start = _record_id(records[-1], "the first page")
+        top = await self.probe_max_id()
+        bounds = self._split(start, top)
+        self.partitions = bounds
+        async for page in self._run_partitions(bounds):
+            yield page
+
+    def _split(self, start: int, top: int | None) -> list[tuple[int | None, int | None]]:
+        if top is None or top <= start:
+            return [(start, None)]
+        count = max(1, min(self.concurrency, (top - start) // self.page_size or 1))
+        step = (top - start) / count
+        edges = [start + round(step * i) for i in range(count)] + [top]
+        bounds: list[tuple[int | None, int | None]] = []
+        for i in range(count):
+            # The last partition is open-ended: records inserted during the run are
+            # delivered if they match, and still only once.
+            upper = edges[i + 1] if i < count - 1 else None
+            bounds.append((edges[i], upper))
+        return bounds
+
+    def _take(
+        self, records: list[dict[str, Any]], params: Params, after: int | None, partition: int
+    ) -> Page | None:
+        if self.max_records is not None:
+            records = records[: self.max_records - self.delivered]
+        if not records and self.pages > 0:
+            return None
+        self.delivered += len(records)
+        page = Page(records, self.pages, tuple(params), after_id=after, partition=partition)
+        self.pages += 1
+        return page
+
+    async def _run_partitions(
+        self, bounds: Sequence[tuple[int | None, int | None]]
+    ) -> AsyncIterator[Page]:
+        # A bounded queue keeps memory flat: workers wait while the consumer writes.
+        queue: asyncio.Queue[tuple[int, Params, int | None, list[dict[str, Any]]] | None] = (
+            asyncio.Queue(maxsize=max(2, len(bounds)))
+        )
+        failures: list[BaseException] = []
+
+        async def worker(index: int, after: int | None, upper: int | None) -> None:
+            try:
+                async for params, last, records in self._partition(index, after, upper):
+                    await queue.put((index, params, last, records))
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # handed to the consumer, which re-raises it
+                failures.append(exc)
+            await queue.put(None)  # not reached when cancelled, so it never blocks a cancel
+
+        tasks = [asyncio.ensure_future(worker(i, a, u)) for i, (a, u) in enumerate(bounds)]
+        running = len(tasks)
+        try:
+            while running:
+                item = await queue.get()
+                if item is None:
+                    running -= 1
+                    if failures:
+                        raise failures[0]
+                    continue
+                index, params, last, records = item
+                page = self._take(records, params, last, index)
+                if page is not None:
+                    yield page
+            if failures:
+                raise failures[0]
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(BaseException):
+                    await task

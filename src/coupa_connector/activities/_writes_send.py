@@ -1,0 +1,408 @@
+"""Sending one record: what each error means for it, and never creating it twice.
+
+The connection already retries what is safe (STYLE lesson 7): GET and PUT on any transient
+failure, POST only when it provably did not land (connect errors, 429, 503). This module adds
+the write-level decision on top, as a table from error to resolution:
+
+    FAIL      Coupa refused this record (400, 404, ...): a per-record failure with Coupa's
+              messages; the run goes on.
+    FATAL     no record can succeed (401, 403, bad settings): stop reading, raise at the end.
+    RESEND    the request provably did not land (429, 503): send it again after a pause.
+    UNKNOWN   it may have landed (timeout, dropped connection, 500/502/504): an update is
+              simply sent again (PUT is idempotent); a create is first looked up by its
+              natural key and sent again only when Coupa does not have it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from coupa_connector.activities._writes_model import Outcome, WriteResult
+from coupa_connector.activities._writes_pipeline import FatalWriteError, Item
+from coupa_connector.catalog import ObjectDef
+from coupa_connector.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    CoupaError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+
+__all__ = [
+    "Requester",
+    "Resolution",
+    "SendContext",
+    "WriteOptions",
+    "failed_result",
+    "resolution",
+    "send_create",
+    "send_put",
+]
+
+
+class Requester(Protocol):
+    """What the write activities need of a connection: one request at a time."""
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        object_name: str | None = None,
+    ) -> Any:
+        """Send one request; return the decoded answer or raise a ``CoupaError``."""
+        ...
+
+
+class Resolution(enum.Enum):
+    """What a failed write attempt means for its record."""
+
+    FAIL = "fail"
+    FATAL = "fatal"
+    RESEND = "resend"
+    UNKNOWN = "unknown"
+
+
+# Most specific first; the first matching class decides.
+_RESOLUTIONS: tuple[tuple[type[CoupaError], Resolution], ...] = (
+    (AuthenticationError, Resolution.FATAL),
+    (PermissionDeniedError, Resolution.FATAL),
+    (ConfigurationError, Resolution.FATAL),
+    (RateLimitError, Resolution.RESEND),
+    (ValidationError, Resolution.FAIL),
+    (NotFoundError, Resolution.FAIL),
+    (TransportError, Resolution.UNKNOWN),
+    (ServerError, Resolution.UNKNOWN),
+    (CoupaError, Resolution.FAIL),
+)
+
+# Statuses that say the server did not act on the request at all.
+_NOT_PROCESSED = frozenset({429, 503})
+
+# Transport failures by kind (the connection's ``NetworkError.kind``): did the request
+# possibly reach Coupa? Unknown kinds are treated as "maybe", the safe side for a create.
+_TRANSPORT_KINDS: dict[str, Resolution] = {
+    "connect": Resolution.RESEND,
+    "connect_timeout": Resolution.RESEND,
+    "pool_timeout": Resolution.RESEND,
+    "tls": Resolution.FATAL,  # no record will get through a failing handshake
+    "write": Resolution.UNKNOWN,
+    "read_timeout": Resolution.UNKNOWN,
+    "dropped": Resolution.UNKNOWN,
+    "protocol": Resolution.UNKNOWN,
+}
+
+
+def resolution(error: CoupaError) -> Resolution:
+    """The resolution of one failed attempt (see the module docstring)."""
+    if error.status in _NOT_PROCESSED:
+        return Resolution.RESEND
+    if isinstance(error, TransportError):
+        kind = getattr(error, "kind", None)
+        return _TRANSPORT_KINDS.get(kind, Resolution.UNKNOWN) if kind else Resolution.UNKNOWN
+    if isinstance(error, ServerError) and not error.retryable:
+        return Resolution.FAIL
+    for cls, res in _RESOLUTIONS:
+        if isinstance(error, cls):
+            return res
+    return Resolution.FAIL
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOptions:
+    """Knobs of a write run.
+
+    Attributes:
+        concurrency: Records sent at once; None uses the connection's ``concurrency``.
+        batch_size: Records read and prepared together (one key lookup query per batch).
+        dry_run: Validate only; nothing is sent (no lookups either).
+        max_attempts: Sends of one record's request, on top of the connection's own
+            retries of each send, before the record is given up as failed.
+        retry_delay: First pause in seconds between those sends; it doubles each time.
+        retry_delay_cap: Longest such pause.
+        return_object: Coupa's ``return_object`` for writes; ``limited`` (ids only) keeps
+            answers small. None asks for the full record.
+    """
+
+    concurrency: int | None = None
+    batch_size: int = 50
+    dry_run: bool = False
+    max_attempts: int = 4
+    retry_delay: float = 0.5
+    retry_delay_cap: float = 10.0
+    return_object: str | None = "limited"
+
+    def __post_init__(self) -> None:
+        if self.concurrency is not None and self.concurrency < 1:
+            raise ConfigurationError(f"concurrency must be at least 1, not {self.concurrency}.")
+        if self.batch_size < 1:
+            raise ConfigurationError(f"batch_size must be at least 1, not {self.batch_size}.")
+        if self.max_attempts < 1:
+            raise ConfigurationError(f"max_attempts must be at least 1, not {self.max_attempts}.")
+
+
+@dataclass(slots=True)
+class SendContext:
+    """Everything a send needs besides the record."""
+
+    conn: Requester
+    obj: ObjectDef
+    options: WriteOptions
+    rng: random.Random = field(default_factory=random.Random)
+
+    @property
+    def write_params(self) -> dict[str, str]:
+        """Query parameters sent with every create and update."""
+        ro = self.options.return_object
+        return {"return_object": ro} if ro else {}
+
+    async def pause(self, attempt: int, error: CoupaError | None = None) -> None:
+        """Wait before sending again: the server's ``Retry-After`` or full-jitter backoff."""
+        retry_after = getattr(error, "retry_after", None)
+        if isinstance(retry_after, int | float) and retry_after >= 0:
+            delay = min(float(retry_after), self.options.retry_delay_cap)
+        else:
+            ceiling = min(
+                self.options.retry_delay_cap, self.options.retry_delay * 2 ** (attempt - 1)
+            )
+            delay = self.rng.uniform(0.0, ceiling)
+        await asyncio.sleep(delay)
+
+
+def error_messages(error: CoupaError) -> tuple[str, ...]:
+    """Coupa's own messages when it gave any, else our description of the error."""
+    return error.messages or (str(error),)
+
+
+def failed_result(
+    item: Item, error: CoupaError, *, rid: int | None = None, attempts: int = 0, prefix: str = ""
+) -> WriteResult:
+    """A failed result carrying Coupa's messages (or the error's description)."""
+    messages = tuple(prefix + m for m in error_messages(error))
+    return WriteResult(
+        position=item.position,
+        outcome=Outcome.FAILED,
+        id=rid,
+        messages=messages,
+        record=item.record,
+        status=error.status,
+        attempts=attempts,
+    )
+
+
+def _id_of(data: Any) -> int | None:
+    if isinstance(data, list) and len(data) == 1:
+        data = data[0]
+    if not isinstance(data, Mapping):
+        return None
+    value = data.get("id")
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+Recover = Callable[[], Awaitable[tuple[int, ...] | None]]
+"""Looks the record up by its natural key: its ids, or None when it has no usable key."""
+
+
+async def send_create(
+    ctx: SendContext, item: Item, body: Mapping[str, Any], recover: Recover
+) -> WriteResult:
+    """POST one record, recovering from a lost answer without making a duplicate.
+
+    Raises:
+        FatalWriteError: The error means no record can be written (credentials, scope).
+    """
+    assert ctx.obj.resource is not None
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            data = await ctx.conn.request(
+                "POST",
+                ctx.obj.resource,
+                params=ctx.write_params,
+                body=dict(body),
+                object_name=ctx.obj.name,
+            )
+        except CoupaError as error:
+            res = resolution(error)
+            if res is Resolution.FATAL:
+                raise FatalWriteError(error, failed_result(item, error, attempts=attempt)) from None
+            if res is Resolution.FAIL:
+                return failed_result(item, error, attempts=attempt)
+            if res is Resolution.UNKNOWN:
+                # Give a slow server the time to finish what it may be doing, then ask.
+                await ctx.pause(attempt, error)
+                found = await _recover(item, recover, error, attempt)
+                if isinstance(found, WriteResult):
+                    return found
+            if attempt >= ctx.options.max_attempts:
+                return failed_result(
+                    item, error, attempts=attempt, prefix=f"gave up after {attempt} sends: "
+                )
+            if res is Resolution.RESEND:
+                await ctx.pause(attempt, error)
+            continue
+        rid = _id_of(data)
+        notes: tuple[str, ...] = ()
+        if rid is None:
+            ids = await _safe_recover(recover)
+            if ids is not None and len(ids) == 1:
+                rid = ids[0]
+            else:
+                notes = ("created, but Coupa's answer carried no id",)
+        return WriteResult(
+            position=item.position,
+            outcome=Outcome.CREATED,
+            id=rid,
+            messages=notes,
+            record=item.record,
+            attempts=attempt,
+        )
+
+
+async def _safe_recover(recover: Recover) -> tuple[int, ...] | None:
+    try:
+        return await recover()
+    except CoupaError:
+        return None
+
+
+async def _recover(
+    item: Item, recover: Recover, error: CoupaError, attempt: int
+) -> WriteResult | None:
+    """After a lost answer: the record's result if Coupa has it (or we cannot tell), None to
+    send it again."""
+    lost = f"the answer to the create was lost ({error.message})"
+    try:
+        ids = await recover()
+    except CoupaError as lookup_error:
+        if resolution(lookup_error) is Resolution.FATAL:
+            raise FatalWriteError(
+                lookup_error, failed_result(item, lookup_error, attempts=attempt)
+            ) from None
+        return WriteResult(
+            position=item.position,
+            outcome=Outcome.FAILED,
+            messages=(
+                f"{lost}, and looking it up failed too ({lookup_error}); not sent again, "
+                "to avoid a duplicate: check Coupa before feeding it again",
+            ),
+            record=item.record,
+            status=error.status,
+            attempts=attempt,
+        )
+    if ids is None:
+        return WriteResult(
+            position=item.position,
+            outcome=Outcome.FAILED,
+            messages=(
+                f"{lost}; the record has no natural key to look it up by, so it was not sent "
+                "again, to avoid a duplicate: check Coupa before feeding it again",
+            ),
+            record=item.record,
+            status=error.status,
+            attempts=attempt,
+        )
+    if len(ids) == 1:
+        return WriteResult(
+            position=item.position,
+            outcome=Outcome.CREATED,
+            id=ids[0],
+            messages=(f"{lost}; found in Coupa by its natural key, so not sent again",),
+            record=item.record,
+            attempts=attempt,
+            recovered=True,
+        )
+    if len(ids) > 1:
+        return WriteResult(
+            position=item.position,
+            outcome=Outcome.FAILED,
+            messages=(
+                f"{lost}; its natural key now matches several records "
+                f"(ids {', '.join(map(str, ids))}), so it was not sent again",
+            ),
+            record=item.record,
+            status=error.status,
+            attempts=attempt,
+        )
+    return None
+
+
+async def send_put(
+    ctx: SendContext,
+    item: Item,
+    path: str,
+    *,
+    body: Mapping[str, Any] | None,
+    params: Mapping[str, str] | None = None,
+    rid: int,
+    outcome: Outcome = Outcome.UPDATED,
+) -> WriteResult:
+    """PUT one record (an update or an action); idempotent, so simply sent again on doubt.
+
+    Raises:
+        FatalWriteError: The error means no record can be written (credentials, scope).
+    """
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            await ctx.conn.request(
+                "PUT",
+                path,
+                params=dict(params) if params is not None else ctx.write_params,
+                body=dict(body) if body is not None else None,
+                object_name=ctx.obj.name,
+            )
+        except CoupaError as error:
+            res = resolution(error)
+            if res is Resolution.FATAL:
+                raise FatalWriteError(
+                    error, failed_result(item, error, rid=rid, attempts=attempt)
+                ) from None
+            if isinstance(error, NotFoundError):
+                return WriteResult(
+                    position=item.position,
+                    outcome=Outcome.FAILED,
+                    id=rid,
+                    messages=(f"{ctx.obj.name} has no record with id {rid}", *error.messages),
+                    record=item.record,
+                    status=error.status,
+                    attempts=attempt,
+                )
+            if res is Resolution.FAIL:
+                return failed_result(item, error, rid=rid, attempts=attempt)
+            if attempt >= ctx.options.max_attempts:
+                return failed_result(
+                    item,
+                    error,
+                    rid=rid,
+                    attempts=attempt,
+                    prefix=f"gave up after {attempt} sends: ",
+                )
+            await ctx.pause(attempt, error)
+            continue
+        return WriteResult(
+            position=item.position,
+            outcome=outcome,
+            id=rid,
+            record=item.record,
+            attempts=attempt,
+        )

@@ -1,0 +1,179 @@
+"""Finding the record a write targets: by ``id``, or by a natural key with batched lookups.
+
+Shared by Update, Upsert, actions, and Create's recovery from a lost answer. One
+``Targets`` object per run holds a ``KeyResolver`` per concrete key (``invoice-number,
+supplier.number`` and ``invoice-number,supplier.name`` are different queries), so every key
+is asked about once per run, in chunks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from coupa_connector.activities._writes_keys import Fetch, KeyResolver, KeySpec, KeyValue
+from coupa_connector.activities._writes_model import Outcome, WriteResult
+from coupa_connector.activities._writes_pipeline import Item
+from coupa_connector.activities._writes_send import Requester
+from coupa_connector.catalog import ObjectDef
+
+__all__ = ["Target", "Targets", "make_fetch", "parse_id"]
+
+# Coupa's page size, and the most it returns per request.
+PAGE = 50
+
+
+def make_fetch(conn: Requester, obj: ObjectDef) -> Fetch:
+    """A fetch that pages through one filtered query of ``obj`` with offset and limit."""
+    assert obj.resource is not None
+
+    async def fetch(params: Mapping[str, str]) -> AsyncIterator[Mapping[str, Any]]:
+        offset = 0
+        while True:
+            page = await conn.request(
+                "GET",
+                obj.resource or "",
+                params={**params, "limit": str(PAGE), "offset": str(offset)},
+                object_name=obj.name,
+            )
+            records: Sequence[Any]
+            if isinstance(page, list):
+                records = page
+            elif isinstance(page, Mapping):
+                records = [page]
+            else:
+                records = []
+            for record in records:
+                if isinstance(record, Mapping):
+                    yield record
+            if len(records) < PAGE:
+                return
+            offset += len(records)
+
+    return fetch
+
+
+def parse_id(value: Any) -> int | None:
+    """A Coupa id from a record's ``id`` (an int, or a string of digits), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    if isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+        return number if number > 0 else None
+    if isinstance(value, float) and value.is_integer() and value > 0:
+        return int(value)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """How one record identifies its target: its id, or a concrete key and its value."""
+
+    id: int | None = None
+    spec: KeySpec | None = None
+    value: KeyValue | None = None
+
+    @property
+    def lock_key(self) -> tuple[str, KeyValue] | None:
+        """Records with the same key are written one after the other."""
+        if self.spec is not None and self.value is not None:
+            return (self.spec.text, self.value)
+        return None
+
+    def describe(self) -> str:
+        """``number='S-1'`` or ``id=5`` for messages."""
+        if self.spec is not None and self.value is not None:
+            return self.spec.describe(self.value)
+        return f"id={self.id}"
+
+
+class Targets:
+    """Resolves records to Coupa ids for one object during one run.
+
+    Args:
+        conn: The connection.
+        obj: The object written.
+        key: The key records are identified by; None means ``id`` only.
+    """
+
+    def __init__(self, conn: Requester, obj: ObjectDef, key: KeySpec | None) -> None:
+        self.obj = obj
+        self.key = key
+        self._fetch = make_fetch(conn, obj)
+        self._resolvers: dict[str, KeyResolver] = {}
+
+    @property
+    def queries(self) -> int:
+        """Lookup queries sent so far."""
+        return sum(r.queries for r in self._resolvers.values())
+
+    def resolver(self, spec: KeySpec) -> KeyResolver:
+        """The resolver of a concrete key (one per key, for the whole run)."""
+        found = self._resolvers.get(spec.text)
+        if found is None:
+            found = self._resolvers[spec.text] = KeyResolver(spec, self._fetch)
+        return found
+
+    def target(self, item: Item, *, prefer_id: bool = True) -> Target | WriteResult:
+        """How ``item`` names its target, or a rejected result saying what is missing."""
+        raw_id = item.body.get("id")
+        rid = parse_id(raw_id)
+        if raw_id is not None and rid is None:
+            return self._reject(item, f"id: {raw_id!r} is not a Coupa id (a positive integer)")
+        if rid is not None and (prefer_id or self.key is None or self.key.is_id):
+            return Target(id=rid)
+        if self.key is None or self.key.is_id:
+            keys = [".".join(k) for k in self.obj.lookup_keys if tuple(k) != ("id",)]
+            hint = f" (e.g. {' or '.join(repr(k) for k in keys[:3])})" if keys else ""
+            return self._reject(item, f"id: the record has no id; give a key to find it by{hint}")
+        spec = self.key.concrete(item.body)
+        value = spec.value(item.body) if spec is not None else None
+        if spec is None or value is None:
+            missing = ", ".join(self.key.missing(item.body)) or self.key.text
+            return self._reject(item, f"{missing}: key value missing (key is {self.key.text})")
+        return Target(spec=spec, value=value)
+
+    async def resolve(self, targets: Sequence[Target]) -> None:
+        """Look up every keyed target not yet known, batched per concrete key.
+
+        Raises:
+            CoupaError: A lookup query failed after the connection's retries.
+        """
+        by_spec: dict[str, list[KeyValue]] = {}
+        specs: dict[str, KeySpec] = {}
+        for target in targets:
+            if target.spec is not None and target.value is not None:
+                by_spec.setdefault(target.spec.text, []).append(target.value)
+                specs[target.spec.text] = target.spec
+        for text, values in by_spec.items():
+            await self.resolver(specs[text]).resolve(values)
+
+    async def ids(self, target: Target, *, fresh: bool = False) -> tuple[int, ...]:
+        """The ids a target matches (from the cache unless ``fresh``)."""
+        if target.id is not None:
+            return (target.id,)
+        assert target.spec is not None and target.value is not None
+        resolver = self.resolver(target.spec)
+        if fresh:
+            resolver.forget(target.value)
+        known = resolver.cached(target.value)
+        if known is not None:
+            return known
+        return (await resolver.resolve([target.value]))[target.value]
+
+    def remember(self, target: Target, rid: int) -> None:
+        """Note that a target's key now names record ``rid`` (after creating it)."""
+        if target.spec is not None and target.value is not None:
+            self.resolver(target.spec).remember(target.value, (rid,))
+
+    def _reject(self, item: Item, message: str) -> WriteResult:
+        return WriteResult(
+            position=item.position,
+            outcome=Outcome.REJECTED,
+            messages=(message,),
+            record=item.record,
+            fields=(message.split(":", 1)[0],),
+        )

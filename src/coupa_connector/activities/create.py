@@ -1,0 +1,151 @@
+"""The Create activity: POST records to Coupa, each accounted for, none twice.
+
+Records are validated against the catalog first: a rejected record never reaches Coupa and
+the rest of the input goes on. Accepted records are sent concurrently, within the
+connection's rate limit and retry policy. When the answer to a create is lost (a timeout, a
+dropped connection, a 5xx that may have followed the commit), the record is looked up by its
+natural key before anything is sent again, so Coupa never gets the same record twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
+from typing import Any
+
+from coupa_connector.activities._writes_keys import KeySpec
+from coupa_connector.activities._writes_model import Outcome, WriteResult
+from coupa_connector.activities._writes_pipeline import Item, Job, run_pipeline
+from coupa_connector.activities._writes_send import (
+    Requester,
+    SendContext,
+    WriteOptions,
+    send_create,
+)
+from coupa_connector.activities._writes_target import Target, Targets
+from coupa_connector.activities._writes_validate import problems_result, writable_object
+from coupa_connector.catalog import ObjectDef
+from coupa_connector.errors import CoupaError
+
+__all__ = ["Records", "create", "default_concurrency", "make_options"]
+
+Records = Iterable[Any] | AsyncIterable[Any]
+"""Records to write: mappings with Coupa's field names, from a sync or an async source."""
+
+
+def default_concurrency(conn: Requester) -> int:
+    """The connection's own concurrency setting, or 8 for a bare requester."""
+    config = getattr(conn, "config", None)
+    value = getattr(config, "concurrency", None)
+    return value if isinstance(value, int) and value > 0 else 8
+
+
+def make_options(
+    options: WriteOptions | None, *, concurrency: int | None, dry_run: bool | None
+) -> WriteOptions:
+    """``options`` with the common keyword arguments applied on top."""
+    base = options or WriteOptions()
+    changes: dict[str, Any] = {}
+    if concurrency is not None:
+        changes["concurrency"] = concurrency
+    if dry_run is not None:
+        changes["dry_run"] = dry_run
+    return dataclasses.replace(base, **changes) if changes else base
+
+
+def _recovery_target(targets: Targets, obj: ObjectDef, body: Mapping[str, Any]) -> Target | None:
+    """The key to find a created record by: the run's key, else the first of the object's
+    natural keys the record fully gives."""
+    specs: list[KeySpec] = []
+    if targets.key is not None and not targets.key.is_id:
+        specs.append(targets.key)
+    else:
+        for fields in obj.lookup_keys:
+            if tuple(fields) == ("id",):
+                continue
+            try:
+                specs.append(KeySpec.parse(obj, list(fields)))
+            except CoupaError:
+                continue  # a catalog key this connector cannot query by is just skipped
+    for spec in specs:
+        concrete = spec.concrete(body)
+        value = concrete.value(body) if concrete is not None else None
+        if concrete is not None and value is not None:
+            return Target(spec=concrete, value=value)
+    return None
+
+
+def create(
+    conn: Requester,
+    obj: str | ObjectDef,
+    records: Records,
+    *,
+    key: str | Sequence[str] | None = None,
+    concurrency: int | None = None,
+    dry_run: bool | None = None,
+    options: WriteOptions | None = None,
+) -> AsyncIterator[WriteResult]:
+    """Create records of one object in Coupa.
+
+    Args:
+        conn: The connection (``AsyncConnection``).
+        obj: The object (``suppliers``, ``invoices``, ...), by any catalog name.
+        records: The records, sync or async; each a mapping with Coupa's field names
+            (nested references and lines as nested mappings and lists).
+        key: The natural key that identifies a record if a create's answer is lost
+            (``number``; ``invoice-number,supplier.number``); by default the object's
+            natural keys from the catalog.
+        concurrency: Records sent at once; the connection's setting by default.
+        dry_run: Validate only; nothing is sent.
+        options: Further knobs (``WriteOptions``).
+
+    Returns:
+        An async iterator of one ``WriteResult`` per record, in completion order.
+
+    Raises:
+        UnknownObjectError: No such object.
+        ConfigurationError: The object cannot be created, or the key is malformed.
+        UnknownFieldError: The key names a field the object does not have.
+    """
+    target_obj = writable_object(obj, "create")
+    spec = KeySpec.parse(target_obj, key) if key else None
+    opts = make_options(options, concurrency=concurrency, dry_run=dry_run)
+    ctx = SendContext(conn, target_obj, opts, random.Random())
+    targets = Targets(conn, target_obj, spec)
+
+    async def prepare(items: list[Item]) -> list[Job | WriteResult]:
+        prepared: list[Job | WriteResult] = []
+        for item in items:
+            rejected = problems_result(target_obj, item, "create")
+            if rejected is not None:
+                prepared.append(rejected)
+            elif opts.dry_run:
+                prepared.append(WriteResult(item.position, Outcome.VALID, record=item.record))
+            else:
+                prepared.append(_create_job(ctx, targets, item))
+        return prepared
+
+    return run_pipeline(
+        records,
+        prepare,
+        concurrency=opts.concurrency or default_concurrency(conn),
+        batch_size=opts.batch_size,
+    )
+
+
+def _create_job(ctx: SendContext, targets: Targets, item: Item) -> Job:
+    target = _recovery_target(targets, ctx.obj, item.body)
+
+    async def recover() -> tuple[int, ...] | None:
+        if target is None:
+            return None
+        return await targets.ids(target, fresh=True)
+
+    async def run() -> WriteResult:
+        result = await send_create(ctx, item, item.body, recover)
+        if result.outcome is Outcome.CREATED and result.id is not None and target is not None:
+            targets.remember(target, result.id)
+        return result
+
+    return Job(item=item, run=run, lock_key=target.lock_key if target else None)

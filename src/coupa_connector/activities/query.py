@@ -1,0 +1,267 @@
+"""The Query activity: every matching record of one object, exactly once, streamed.
+
+``query_pages`` validates the query against the catalog before any request, then pages
+through the results with the strategy that keeps the exactly-once promise (keyset paging on
+``id`` unless another order is asked for; see ``_paging``). ``AsyncConnection.query`` and
+``Connection.query`` are thin doors onto it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import orjson
+
+from coupa_connector.activities._filters import (
+    Filter,
+    RawCondition,
+    Where,
+    _unknown_field,
+    build_filters,
+    fields_param,
+    validate,
+)
+from coupa_connector.activities._paging import PAGE_SIZE, KeysetPager, OffsetPager, Page, Params
+from coupa_connector.catalog import Catalog, ObjectDef, wire_name
+from coupa_connector.errors import QueryError
+
+if TYPE_CHECKING:
+    from coupa_connector.client._connection import AsyncConnection
+
+__all__ = ["Page", "QuerySpec", "build_query", "query_pages"]
+
+Paging = Literal["auto", "offset", "keyset"]
+RETURN_OBJECTS = ("limited", "shallow")
+UPDATED_AT = "updated-at"
+
+
+@dataclass(frozen=True)
+class QuerySpec:
+    """A validated query: what to send, and how to page.
+
+    Attributes:
+        obj: The queried object.
+        filters: Validated conditions.
+        fields: Coupa's ``fields`` JSON array, when a projection was asked for.
+        return_object: ``limited`` or ``shallow``, when asked for.
+        order_by: Sort field (wire name), when asked for.
+        dir: ``asc`` or ``desc``, when asked for.
+        limit: Most records to return (None: all).
+        raw_params: Parameters passed through as given.
+        paging: ``offset`` or ``keyset``.
+    """
+
+    obj: ObjectDef
+    filters: tuple[Filter, ...] = ()
+    fields: tuple[Any, ...] | None = None
+    return_object: str | None = None
+    order_by: str | None = None
+    dir: str | None = None
+    limit: int | None = None
+    raw_params: tuple[tuple[str, str], ...] = ()
+    paging: Literal["offset", "keyset"] = "keyset"
+
+    @property
+    def resource(self) -> str:
+        assert self.obj.resource is not None
+        return self.obj.resource
+
+    def params(self) -> Params:
+        """The query parameters (without ``limit``/``offset``/id bounds, added per page)."""
+        out: Params = [f.param() for f in self.filters]
+        if self.fields is not None:
+            out.append(("fields", orjson.dumps(list(self.fields)).decode()))
+        if self.return_object:
+            out.append(("return_object", self.return_object))
+        if self.paging == "offset" and self.order_by:
+            out.append(("order_by", self.order_by.replace("-", "_")))
+            if self.dir:
+                out.append(("dir", self.dir))
+        out.extend(self.raw_params)
+        return out
+
+
+def _raw_pairs(
+    params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None,
+) -> tuple[tuple[str, str], ...]:
+    if not params:
+        return ()
+    items = params.items() if isinstance(params, Mapping) else params
+    out: list[tuple[str, str]] = []
+    for key, value in items:
+        if key in ("limit", "offset"):
+            raise QueryError(
+                f"Parameter {key!r} is managed by the pager; use limit= for a maximum."
+            )
+        out.append((str(key), str(value).lower() if isinstance(value, bool) else str(value)))
+    return tuple(out)
+
+
+def _timestamp(value: str | dt.datetime | dt.date, what: str) -> str:
+    if isinstance(value, dt.datetime):
+        stamp = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return stamp.isoformat(timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    try:
+        dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise QueryError(f"{what} {value!r} is not an ISO 8601 date or datetime.") from None
+    return value
+
+
+def build_query(
+    catalog: Catalog,
+    obj: str | ObjectDef,
+    *,
+    where: Where = None,
+    fields: Sequence[str] | None = None,
+    return_object: str | None = None,
+    order_by: str | None = None,
+    dir: str | None = None,
+    limit: int | None = None,
+    params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
+    since: str | dt.datetime | dt.date | None = None,
+    until: str | dt.datetime | dt.date | None = None,
+    paging: Paging = "auto",
+) -> QuerySpec:
+    """Validate a query against the catalog, before anything is sent.
+
+    Args:
+        catalog: Object definitions.
+        obj: The object to query (any of its names).
+        where: Conditions: an expression, a list of them, or a mapping (see ``_filters``).
+        fields: Dotted paths to return (``["id", "supplier.name"]``); all when omitted.
+        return_object: ``limited`` (ids only) or ``shallow``.
+        order_by: Field to sort by; anything but ``id`` pages by offset.
+        dir: ``asc`` or ``desc``.
+        limit: Most records to return.
+        params: Raw Coupa parameters passed through unchecked
+            (``{"supplier[name][starts_with]": "Ac"}``).
+        since: Only records with ``updated-at`` at or after this.
+        until: Only records with ``updated-at`` before this.
+        paging: ``keyset`` (by id; exactly-once under concurrent changes), ``offset``, or
+            ``auto`` (keyset unless another order is asked for).
+
+    Raises:
+        QueryError: Anything Coupa would refuse or the pager could not do safely.
+        UnknownObjectError: No such object.
+    """
+    target = obj if isinstance(obj, ObjectDef) else catalog.get(obj)
+    if not target.resource:
+        raise QueryError(f"{target.name} has no API resource of its own; query its parent object.")
+    if target.actions and not target.can_query:
+        raise QueryError(f"Coupa offers no query (index) for {target.name}.")
+    filters = build_filters(where, target, catalog)
+    for bound, op, what in ((since, "gt_or_eq", "since"), (until, "lt", "until")):
+        if bound is not None:
+            stamp = _timestamp(bound, what)
+            filters.append(
+                validate(RawCondition((UPDATED_AT,), op, stamp, f"{what}={stamp}"), target, catalog)
+            )
+    if return_object is not None and return_object not in RETURN_OBJECTS:
+        raise QueryError(
+            f"return_object must be one of {', '.join(RETURN_OBJECTS)}, not {return_object!r}."
+        )
+    if dir is not None and dir not in ("asc", "desc"):
+        raise QueryError(f"dir must be 'asc' or 'desc', not {dir!r}.")
+    if limit is not None and limit < 1:
+        raise QueryError(f"limit must be at least 1, not {limit}.")
+    order = wire_name(order_by) if order_by else None
+    if order is not None and order != "id" and order not in target.fields:
+        raise _unknown_field(target, order, f"order_by={order_by}")
+    raw = _raw_pairs(params)
+    id_bounded = (
+        any(f.path == ("id",) and f.op != "eq" for f in filters)
+        or any(k.replace("-", "_").startswith("id[") for k, _ in raw)
+        or any(k in ("order_by", "dir") for k, _ in raw)
+    )
+    keyset_ok = order in (None, "id") and dir in (None, "asc") and not id_bounded
+    if paging == "keyset" and not keyset_ok:
+        raise QueryError(
+            "Keyset paging orders by id ascending and sets the id bounds itself; drop order_by, "
+            "dir and id range filters, or use paging='offset'."
+        )
+    mode: Literal["offset", "keyset"] = "keyset" if paging != "offset" and keyset_ok else "offset"
+    projection: tuple[Any, ...] | None = None
+    if fields:
+        wanted = list(fields)
+        if mode == "keyset" and not any(wire_name(f) == "id" for f in wanted):
+            wanted.insert(0, "id")  # keyset paging advances by id
+        projection = tuple(fields_param(wanted, target, catalog))
+    return QuerySpec(
+        obj=target,
+        filters=tuple(filters),
+        fields=projection,
+        return_object=return_object,
+        order_by=order,
+        dir=dir,
+        limit=limit,
+        raw_params=raw,
+        paging=mode,
+    )
+
+
+async def _fetch_list(
+    conn: AsyncConnection, spec: QuerySpec, params: Params
+) -> list[dict[str, Any]]:
+    data = await conn.request("GET", spec.resource, params=params, object_name=spec.obj)
+    if data is None:
+        return []
+    if isinstance(data, dict):
+        raise QueryError(f"Coupa answered a query on {spec.resource} with one object, not a list.")
+    return list(data)
+
+
+async def query_pages(
+    conn: AsyncConnection,
+    obj: str | ObjectDef,
+    *,
+    concurrency: int | None = None,
+    **options: Any,
+) -> AsyncIterator[Page]:
+    """Run a query and yield its pages (see ``build_query`` for the options).
+
+    Args:
+        conn: An open connection.
+        obj: The object to query.
+        concurrency: Pages (or keyset partitions) fetched at once; the connection's setting
+            when omitted. Offset pages arrive in order; keyset partitions interleave.
+        **options: ``where``, ``fields``, ``return_object``, ``order_by``, ``dir``, ``limit``,
+            ``params``, ``since``, ``until``, ``paging``.
+
+    Yields:
+        Pages in delivery order; the records of all pages are every matching record, once.
+
+    Raises:
+        QueryError: Invalid query (before any request) or a broken paging invariant.
+        APIError | TransportError: A page failed after retries (the message says which).
+    """
+    spec = options.pop("spec", None) or build_query(conn.catalog, obj, **options)
+    width = max(1, concurrency or conn.config.concurrency)
+    base = spec.params()
+
+    async def fetch(params: Params) -> list[dict[str, Any]]:
+        return await _fetch_list(conn, spec, params)
+
+    async def probe_max_id() -> int | None:
+        params = [(k, v) for k, v in base if k not in ("fields", "return_object")]
+        params += [
+            ("order_by", "id"),
+            ("dir", "desc"),
+            ("limit", "1"),
+            ("return_object", "limited"),
+        ]
+        rows = await fetch(params)
+        return int(rows[0]["id"]) if rows and rows[0].get("id") is not None else None
+
+    pager: OffsetPager | KeysetPager
+    if spec.paging == "keyset":
+        pager = KeysetPager(fetch, base, probe_max_id, width, spec.limit, PAGE_SIZE)
+    else:
+        pager = OffsetPager(fetch, base, width, spec.limit, PAGE_SIZE)
+    async for page in pager:
+        yield page

@@ -1,0 +1,244 @@
+"""The Update activity, and Upsert: write changes to existing Coupa records.
+
+A record names its target by ``id``, or by a natural key given for the run (``number`` for
+suppliers, ``invoice-number,supplier.number`` for invoices, ``login`` for users). Keys are
+looked up in batches (one ``<field>[in]=a,b,c`` query per chunk of records) and cached; a key
+that matches no record or several is a per-record failure that says so. Updates are partial
+(only the fields given change) and nested lines follow Coupa's rules: a line without ``id``
+is added, a line with ``id`` is updated, a line with ``_delete: true`` is removed.
+
+Upsert creates the record when its key matches nothing and updates it when the key matches
+one. Records sharing a key are written one after the other, so a key new to Coupa that
+appears twice in the input is created once and then updated.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from coupa_connector.activities._writes_keys import KeySpec
+from coupa_connector.activities._writes_model import Outcome, WriteResult
+from coupa_connector.activities._writes_pipeline import FatalWriteError, Item, Job, run_pipeline
+from coupa_connector.activities._writes_send import (
+    Requester,
+    Resolution,
+    SendContext,
+    WriteOptions,
+    failed_result,
+    resolution,
+    send_create,
+    send_put,
+)
+from coupa_connector.activities._writes_target import Target, Targets
+from coupa_connector.activities._writes_validate import problems_result, writable_object
+from coupa_connector.activities.create import Records, default_concurrency, make_options
+from coupa_connector.catalog import ObjectDef
+from coupa_connector.errors import ConfigurationError, CoupaError
+
+__all__ = ["update", "upsert"]
+
+
+def put_body(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The body of a PUT: the record without its ``id`` (which goes in the path)."""
+    return {k: v for k, v in body.items() if k != "id"}
+
+
+def _matches_failure(obj: ObjectDef, item: Item, target: Target, ids: Sequence[int]) -> WriteResult:
+    if not ids:
+        message = f"no {obj.name} record matches {target.describe()}"
+    else:
+        shown = ", ".join(map(str, ids[:10])) + (", ..." if len(ids) > 10 else "")
+        message = f"{len(ids)} {obj.name} records match {target.describe()} (ids {shown})"
+    return WriteResult(
+        position=item.position,
+        outcome=Outcome.FAILED,
+        messages=(message,),
+        record=item.record,
+    )
+
+
+async def _guarded(item: Item, work: Callable[[], Awaitable[WriteResult]]) -> WriteResult:
+    """Run a job's work; a lookup error becomes the record's failure (or stops the run)."""
+    try:
+        return await work()
+    except CoupaError as error:
+        result = failed_result(item, error, prefix="looking the record up failed: ")
+        if resolution(error) is Resolution.FATAL:
+            raise FatalWriteError(error, result) from None
+        return result
+
+
+def _keyed_run(
+    obj: str | ObjectDef,
+    conn: Requester,
+    records: Records,
+    *,
+    upsert: bool,
+    key: str | Sequence[str] | None,
+    options: WriteOptions,
+) -> AsyncIterator[WriteResult]:
+    target_obj = writable_object(obj, "update")
+    if upsert:
+        writable_object(target_obj, "create")
+    spec = KeySpec.parse(target_obj, key) if key else None
+    if upsert and (spec is None or spec.is_id):
+        natural = [",".join(k) for k in target_obj.lookup_keys if tuple(k) != ("id",)]
+        hint = f" such as {' or '.join(repr(k) for k in natural[:3])}" if natural else ""
+        raise ConfigurationError(
+            f"Upsert of {target_obj.name} needs a natural key{hint}: an id cannot be created."
+        )
+    ctx = SendContext(conn, target_obj, options, random.Random())
+    targets = Targets(conn, target_obj, spec)
+    # With a key for the run, records are checked against that key instead of the catalog's.
+    skip_identity = spec is not None and not spec.is_id
+    resource = target_obj.resource
+
+    def update_job(item: Item, target: Target) -> Job:
+        async def work() -> WriteResult:
+            ids = await targets.ids(target)
+            if len(ids) != 1:
+                return _matches_failure(target_obj, item, target, ids)
+            return await send_put(
+                ctx, item, f"{resource}/{ids[0]}", body=put_body(item.body), rid=ids[0]
+            )
+
+        return Job(item, lambda: _guarded(item, work), target.lock_key)
+
+    def upsert_job(item: Item, target: Target) -> Job:
+        async def work() -> WriteResult:
+            # Under the key's lock: an earlier record with the same key may just have
+            # created it, and the cache knows.
+            ids = await targets.ids(target)
+            if len(ids) > 1:
+                return _matches_failure(target_obj, item, target, ids)
+            if len(ids) == 1:
+                return await send_put(
+                    ctx, item, f"{resource}/{ids[0]}", body=put_body(item.body), rid=ids[0]
+                )
+            rejected = problems_result(target_obj, item, "create", skip_identity=skip_identity)
+            if rejected is not None:
+                return rejected
+
+            async def recover() -> tuple[int, ...] | None:
+                return await targets.ids(target, fresh=True)
+
+            result = await send_create(ctx, item, item.body, recover)
+            if result.outcome is Outcome.CREATED and result.id is not None:
+                targets.remember(target, result.id)
+            return result
+
+        return Job(item, lambda: _guarded(item, work), target.lock_key)
+
+    async def prepare(items: list[Item]) -> list[Job | WriteResult]:
+        prepared: list[Job | WriteResult] = []
+        pending: list[tuple[Item, Target]] = []
+        for item in items:
+            rejected = problems_result(target_obj, item, "update", skip_identity=skip_identity)
+            if rejected is not None:
+                prepared.append(rejected)
+                continue
+            target = targets.target(item, prefer_id=True)
+            if isinstance(target, WriteResult):
+                prepared.append(target)
+            elif options.dry_run:
+                prepared.append(WriteResult(item.position, Outcome.VALID, record=item.record))
+            else:
+                pending.append((item, target))
+        try:
+            await targets.resolve([t for _, t in pending])
+        except CoupaError as error:
+            failed = [
+                failed_result(item, error, prefix="looking the record up by its key failed: ")
+                for item, _ in pending
+            ]
+            if resolution(error) is Resolution.FATAL:
+                raise FatalWriteError(
+                    error, *[p for p in prepared if isinstance(p, WriteResult)], *failed
+                ) from None
+            return [*prepared, *failed]
+        make = upsert_job if upsert else update_job
+        prepared.extend(make(item, target) for item, target in pending)
+        return prepared
+
+    return run_pipeline(
+        records,
+        prepare,
+        concurrency=options.concurrency or default_concurrency(conn),
+        batch_size=options.batch_size,
+    )
+
+
+def update(
+    conn: Requester,
+    obj: str | ObjectDef,
+    records: Records,
+    *,
+    key: str | Sequence[str] | None = None,
+    concurrency: int | None = None,
+    dry_run: bool | None = None,
+    options: WriteOptions | None = None,
+) -> AsyncIterator[WriteResult]:
+    """Update existing records of one object in Coupa.
+
+    Args:
+        conn: The connection (``AsyncConnection``).
+        obj: The object, by any catalog name.
+        records: The changes, sync or async; each a mapping with the fields to change plus
+            ``id`` or the key's fields.
+        key: How records name their target when they carry no ``id``: field paths such as
+            ``number`` or ``invoice-number,supplier.number``. A record with an ``id`` is
+            always updated by it.
+        concurrency: Records sent at once; the connection's setting by default.
+        dry_run: Validate only; nothing is sent.
+        options: Further knobs (``WriteOptions``).
+
+    Returns:
+        An async iterator of one ``WriteResult`` per record, in completion order.
+
+    Raises:
+        UnknownObjectError: No such object.
+        ConfigurationError: The object cannot be updated, or the key is malformed.
+        UnknownFieldError: The key names a field the object does not have.
+    """
+    opts = make_options(options, concurrency=concurrency, dry_run=dry_run)
+    return _keyed_run(obj, conn, records, upsert=False, key=key, options=opts)
+
+
+def upsert(
+    conn: Requester,
+    obj: str | ObjectDef,
+    records: Records,
+    *,
+    key: str | Sequence[str],
+    concurrency: int | None = None,
+    dry_run: bool | None = None,
+    options: WriteOptions | None = None,
+) -> AsyncIterator[WriteResult]:
+    """Create or update records of one object, matched by a natural key.
+
+    A key matching no record creates it, a key matching one record updates that record, a
+    key matching several is a failure naming their ids.
+
+    Args:
+        conn: The connection (``AsyncConnection``).
+        obj: The object, by any catalog name.
+        records: The records, sync or async.
+        key: The natural key (``number``, ``login``, ``invoice-number,supplier.number``).
+        concurrency: Records sent at once; the connection's setting by default.
+        dry_run: Validate only (as an update: whether each record would be created is only
+            known by asking Coupa); nothing is sent.
+        options: Further knobs (``WriteOptions``).
+
+    Returns:
+        An async iterator of one ``WriteResult`` per record, in completion order.
+
+    Raises:
+        UnknownObjectError: No such object.
+        ConfigurationError: The object cannot be both created and updated, or the key is
+            missing, ``id`` or malformed.
+        UnknownFieldError: The key names a field the object does not have.
+    """
+    opts = make_options(options, concurrency=concurrency, dry_run=dry_run)
+    return _keyed_run(obj, conn, records, upsert=True, key=key, options=opts)

@@ -1,0 +1,220 @@
+"""``coupa objects`` and ``coupa schema``: the catalog from the command line."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from coupa_connector.errors import UnknownObjectError
+
+if TYPE_CHECKING:
+    from coupa_connector.catalog import Catalog, FieldDef, ObjectDef
+
+# Exit code for a usage error, as click uses it: a name the catalog does not know is one.
+EXIT_USAGE = 2
+
+
+def _catalog() -> Catalog:
+    from coupa_connector.catalog import load_catalog
+
+    return load_catalog()
+
+
+def _lookup(name: str) -> ObjectDef:
+    try:
+        return _catalog().get(name)
+    except UnknownObjectError as exc:
+        click.echo(f"Error: {exc.message}", err=True)
+        click.echo("Run `coupa objects` for the full list.", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    # Created per call so that output goes to whatever stdout is now (pipes, test runners).
+    return Console(highlight=False, soft_wrap=False)
+
+
+@click.command("objects")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="A table for people, or JSON for programs.",
+)
+@click.option(
+    "--resources/--all",
+    "resources_only",
+    default=False,
+    help="Only objects with an /api path, or every object including nested ones (default).",
+)
+def objects(fmt: str, resources_only: bool) -> None:
+    """List the Coupa objects the connector knows.
+
+    Nested objects (invoice lines, order lines, tax lines ...) have no /api path of their
+    own; they travel inside their parent.
+    """
+    catalog = _catalog()
+    items = sorted(catalog, key=lambda o: o.name)
+    if resources_only:
+        items = [o for o in items if o.resource]
+    if fmt == "json":
+        click.echo(json.dumps([_object_summary(o) for o in items], indent=2))
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"Coupa objects ({len(items)})", show_lines=False)
+    table.add_column("name", no_wrap=True)
+    for column in ("title", "resource", "element", "actions", "fields", "supported"):
+        table.add_column(column, overflow="fold")
+    for obj in items:
+        table.add_row(
+            *(
+                escape(cell)
+                for cell in (
+                    obj.name,
+                    obj.title,
+                    obj.resource or "(nested)",
+                    obj.element,
+                    _action_list(obj),
+                    str(len(obj.fields)),
+                    "yes" if obj.supported else "no",
+                )
+            )
+        )
+    _console().print(table)
+
+
+def _action_list(obj: ObjectDef, most: int = 6) -> str:
+    names = [a.name for a in obj.actions]
+    if len(names) > most:
+        return ", ".join(names[:most]) + f" (+{len(names) - most})"
+    return ", ".join(names) or "-"
+
+
+def _object_summary(obj: ObjectDef) -> dict[str, Any]:
+    return {
+        "name": obj.name,
+        "title": obj.title,
+        "resource": obj.resource,
+        "element": obj.element,
+        "list_element": obj.list_element,
+        "actions": [a.name for a in obj.actions],
+        "fields": len(obj.fields),
+        "read_scope": obj.read_scope,
+        "write_scope": obj.write_scope,
+        "supported": obj.supported,
+        **({"unsupported_reason": obj.unsupported_reason} if not obj.supported else {}),
+    }
+
+
+@click.command("schema")
+@click.argument("object_name", metavar="OBJECT")
+@click.option(
+    "--for",
+    "use",
+    type=click.Choice(["query", "create", "update"]),
+    default="query",
+    show_default=True,
+    help="Query output, create input, or update input.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json-schema"]),
+    default="table",
+    show_default=True,
+    help="A field table, or a JSON Schema (draft 2020-12).",
+)
+def schema(object_name: str, use: str, fmt: str) -> None:
+    """Show the fields of OBJECT (e.g. invoices, purchase_orders, invoice-line).
+
+    \b
+    Examples:
+      coupa schema invoices
+      coupa schema invoices --for create
+      coupa schema suppliers --for update --format json-schema
+    """
+    obj = _lookup(object_name)
+    if fmt == "json-schema":
+        from coupa_connector.catalog import json_schema
+
+        click.echo(json.dumps(json_schema(obj, use), indent=2))  # type: ignore[arg-type]
+        return
+    _print_field_table(obj, use)
+
+
+def _print_field_table(obj: ObjectDef, use: str) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    if use == "query":
+        fields = [f for f in obj.fields.values() if f.readable]
+    else:
+        fields = [
+            f for f in obj.fields.values() if f.writable or (use == "update" and f.name == "id")
+        ]
+    where = obj.resource or "nested in its parent"
+    caption = escape(_caption(obj, use))
+    table = Table(
+        title=f"{obj.title}  <{obj.element}>  {where}  (for {use})",
+        caption=caption,
+        caption_justify="left",
+    )
+    table.add_column("field", no_wrap=True)
+    table.add_column("type", no_wrap=True)
+    for column in ("required", "unique", "in", "out", "allowed / note"):
+        table.add_column(column, overflow="fold")
+    for fdef in fields:
+        required = fdef.required and fdef.writable and use == "create"
+        cells = (
+            fdef.name,
+            _type_label(fdef),
+            "yes" if required else "",
+            "yes" if fdef.unique else "",
+            "yes" if fdef.writable else "",
+            "yes" if fdef.readable else "",
+            _allowed_and_note(fdef),
+        )
+        # Escaped: "[invoice-line]" would otherwise be read as console markup.
+        table.add_row(*(escape(c) for c in cells))
+    _console().print(table)
+    if not obj.supported:
+        click.echo(f"Not supported: {obj.unsupported_reason}")
+
+
+def _caption(obj: ObjectDef, use: str) -> str:
+    parts = []
+    if use == "update":
+        keys = " or ".join(" + ".join(k) for k in obj.lookup_keys) or "id"
+        parts.append(f"An update finds the record by {keys}.")
+    if obj.actions:
+        parts.append("Actions: " + ", ".join(a.name for a in obj.actions))
+    if obj.read_scope or obj.write_scope:
+        parts.append(f"Scopes: {obj.read_scope or '-'} / {obj.write_scope or '-'}")
+    return "\n".join(parts)
+
+
+def _type_label(fdef: FieldDef) -> str:
+    if fdef.kind == "reference":
+        return f"-> {fdef.ref or 'object'}"
+    if fdef.kind == "collection":
+        return f"[{fdef.ref or 'object'}]"
+    if fdef.max_length:
+        return f"{fdef.kind}({fdef.max_length})"
+    return fdef.kind
+
+
+def _allowed_and_note(fdef: FieldDef) -> str:
+    parts = []
+    if fdef.allowed:
+        parts.append(", ".join(fdef.allowed))
+    if fdef.note:
+        parts.append(f"note: {fdef.note}")
+    return "\n".join(parts)

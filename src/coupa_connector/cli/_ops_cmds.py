@@ -1,0 +1,343 @@
+"""``coupa run``, ``coupa validate`` and ``coupa logs``: operations from the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from coupa_connector.errors import CoupaError
+from coupa_connector.operations import (
+    Counts,
+    OperationFileError,
+    OpLog,
+    Runner,
+    RunResult,
+    load_operation_file,
+)
+from coupa_connector.operations import Progress as ProgressSink
+
+_STATUS_STYLE = {
+    "success": "green",
+    "partial": "yellow",
+    "failed": "red",
+    "running": "cyan",
+    "interrupted": "magenta",
+    "dry-run": "blue",
+}
+
+
+def _parse_vars(values: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--var")
+        out[name.strip()] = value
+    return out
+
+
+class RichProgress(ProgressSink):
+    """Progress bars on a terminal: one line per operation with its counts."""
+
+    def __init__(self, console: Console) -> None:
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(bar_width=None),
+            TextColumn("{task.fields[counts]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self._tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> RichProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def started(self, operation: str, description: str) -> None:
+        self._tasks[operation] = self._progress.add_task(operation, total=None, counts="starting")
+
+    def advanced(self, operation: str, counts: Counts) -> None:
+        task = self._tasks.get(operation)
+        if task is not None:
+            self._progress.update(task, completed=counts.read, counts=_counts_text(counts))
+
+    def finished(self, result: RunResult) -> None:
+        task = self._tasks.get(result.operation)
+        if task is not None:
+            style = _STATUS_STYLE.get(result.status, "white")
+            total = max(result.counts.read, 1)
+            self._progress.update(
+                task,
+                total=total,
+                completed=total,
+                counts=f"{_counts_text(result.counts)} [{style}]{result.status}[/]",
+            )
+
+
+def _counts_text(c: Counts) -> str:
+    return f"read {c.read}  written {c.written}  rejected {c.rejected}  failed {c.failed}"
+
+
+def results_table(results: list[RunResult], title: str = "Operations") -> Table:
+    """A table of run results (status, counts, outputs, rejects)."""
+    table = Table(title=title, show_lines=False)
+    for col in ("run", "operation", "status", "read", "written", "rejected", "failed"):
+        table.add_column(
+            col,
+            justify="right" if col in ("run", "read", "written", "rejected", "failed") else "left",
+        )
+    table.add_column("output / notes", overflow="fold")
+    for r in results:
+        notes = list(r.outputs)
+        if r.exported:
+            notes.append(f"{r.exported} marked exported")
+        if r.rejects_file:
+            notes.append(f"rejects: {r.rejects_file}")
+        if r.debug_log:
+            notes.append(f"debug log: {r.debug_log}")
+        if r.error:
+            notes.append(f"error: {r.error}")
+        style = _STATUS_STYLE.get(r.status, "white")
+        table.add_row(
+            str(r.run_id),
+            r.operation,
+            f"[{style}]{r.status}[/]",
+            str(r.counts.read),
+            str(r.counts.written),
+            str(r.counts.rejected),
+            str(r.counts.failed),
+            "\n".join(notes),
+        )
+    return table
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--op", "operation", metavar="NAME", help="Run this operation (and its chain) only.")
+@click.option("--dry-run", is_flag=True, help="Read, transform and validate; write nothing.")
+@click.option("--debug", is_flag=True, help="Write a debug log of every request and failed record.")
+@click.option("--resume", is_flag=True, help="Continue the last unfinished run of each operation.")
+@click.option(
+    "--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set ${NAME} in the file."
+)
+@click.option("--log-db", type=click.Path(dir_okay=False), help="Operation log file.")
+@click.option("--profile", help="Use this connection profile instead of the file's connection.")
+@click.option("--sandbox", is_flag=True, help="Use an embedded Coupa sandbox instead.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+def run(
+    file: str,
+    operation: str | None,
+    dry_run: bool,
+    debug: bool,
+    resume: bool,
+    variables: tuple[str, ...],
+    log_db: str | None,
+    profile: str | None,
+    sandbox: bool,
+    fmt: str,
+) -> None:
+    """Run the operations of an operation FILE.
+
+    Exit status: 0 when every operation succeeded, 1 when records were rejected or failed,
+    2 when an operation failed or the file is invalid.
+    """
+    err = Console(stderr=True)
+    try:
+        opfile = load_operation_file(file, _parse_vars(variables))
+    except OperationFileError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    config = None
+    if profile:
+        from coupa_connector.client import ConnectionConfig
+
+        try:
+            config = ConnectionConfig.from_profile(profile)
+        except CoupaError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(2)
+    show_bars = fmt == "table" and err.is_terminal
+    try:
+        with OpLog(log_db) as oplog:
+            sink = RichProgress(err) if show_bars else None
+            runner = Runner(
+                opfile,
+                oplog=oplog,
+                connection=config,
+                dry_run=dry_run,
+                debug=debug,
+                resume=resume,
+                progress=sink,
+                sandbox=sandbox,
+            )
+            if sink is not None:
+                with sink:
+                    results = runner.run(operation)
+            else:
+                results = runner.run(operation)
+            log_path = oplog.path
+    except CoupaError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    if fmt == "json":
+        click.echo(json.dumps([r.as_dict() for r in results], indent=2))
+    else:
+        out = Console()
+        out.print(results_table(results, "Dry run" if dry_run else "Operations"))
+        out.print(f"operation log: {log_path}  (coupa logs --log-db {log_path})", highlight=False)
+    statuses = {r.status for r in results}
+    if "failed" in statuses:
+        sys.exit(2)
+    if "partial" in statuses:
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set ${NAME} in the file."
+)
+def validate(file: str, variables: tuple[str, ...]) -> None:
+    """Check an operation FILE without running it; every problem is listed with its line."""
+    try:
+        opfile = load_operation_file(file, _parse_vars(variables))
+    except OperationFileError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    out = Console()
+    out.print(f"[green]{file} is valid[/]: {len(opfile.operations)} operation(s)", highlight=False)
+    for op in opfile.operations.values():
+        chain = ""
+        if op.on_success:
+            chain += f"  on success -> {', '.join(op.on_success)}"
+        if op.on_failure:
+            chain += f"  on failure -> {', '.join(op.on_failure)}"
+        out.print(f"  {op.name}: {op.source.type} -> {op.target.type}{chain}", highlight=False)
+
+
+@click.command()
+@click.argument("run_id", required=False, type=int)
+@click.option("--limit", default=20, show_default=True, help="Runs to list.")
+@click.option("--op", "operation", metavar="NAME", help="Only runs of this operation.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@click.option("--log-db", type=click.Path(dir_okay=False), help="Operation log file.")
+def logs(
+    run_id: int | None, limit: int, operation: str | None, fmt: str, log_db: str | None
+) -> None:
+    """List recent operation runs, or show run RUN_ID with its failed records."""
+    path = Path(log_db) if log_db else None
+    with OpLog(path) as oplog:
+        if run_id is None:
+            runs = oplog.runs(limit, operation)
+            if fmt == "json":
+                click.echo(json.dumps(runs, indent=2))
+                return
+            _print_runs(runs, oplog.path)
+            return
+        run_data = oplog.run(run_id)
+    if run_data is None:
+        Console(stderr=True).print(f"[red]no run {run_id} in the operation log[/]")
+        sys.exit(2)
+    if fmt == "json":
+        click.echo(json.dumps(run_data, indent=2))
+        return
+    _print_run(run_data)
+
+
+def _print_runs(runs: list[dict[str, Any]], path: Path) -> None:
+    out = Console()
+    if not runs:
+        out.print(f"no runs in {path}", highlight=False)
+        return
+    table = Table(title=f"Operation runs ({path})")
+    for col in (
+        "run",
+        "operation",
+        "started",
+        "status",
+        "read",
+        "written",
+        "rejected",
+        "failed",
+        "seconds",
+    ):
+        table.add_column(
+            col,
+            justify="right"
+            if col in ("run", "read", "written", "rejected", "failed", "seconds")
+            else "left",
+        )
+    table.add_column("error", overflow="fold")
+    for r in runs:
+        style = _STATUS_STYLE.get(r["status"], "white")
+        table.add_row(
+            str(r["id"]),
+            r["operation"],
+            r["started_at"],
+            f"[{style}]{r['status']}[/]",
+            str(r["read"]),
+            str(r["written"]),
+            str(r["rejected"]),
+            str(r["failed"]),
+            "" if r["duration"] is None else f"{r['duration']:.1f}",
+            r["error"] or "",
+        )
+    out.print(table)
+
+
+def _print_run(r: dict[str, Any]) -> None:
+    out = Console()
+    style = _STATUS_STYLE.get(r["status"], "white")
+    out.print(f"[bold]run {r['id']}[/]: {r['operation']} ({r['file']})", highlight=False)
+    out.print(f"  status:   [{style}]{r['status']}[/]" + (" (dry run)" if r["dry_run"] else ""))
+    out.print(
+        f"  started:  {r['started_at']}   ended: {r['ended_at'] or '-'}   seconds: {r['duration']}"
+    )
+    out.print(
+        f"  read {r['read']}  written {r['written']}  rejected {r['rejected']}  failed {r['failed']}"
+        + (f"  (resumed {r['resumes']}x)" if r["resumes"] else "")
+    )
+    for label, key in (
+        ("outputs", "outputs"),
+        ("rejects", "rejects_file"),
+        ("debug log", "debug_log"),
+    ):
+        value = r.get(key)
+        if value:
+            out.print(
+                f"  {label}: {', '.join(value) if isinstance(value, list) else value}",
+                highlight=False,
+            )
+    if r["error"]:
+        out.print(f"  [red]error: {r['error']}[/]", highlight=False)
+    failures = r.get("failures") or []
+    if failures:
+        table = Table(title=f"{len(failures)} failed or rejected record(s)")
+        table.add_column("position", justify="right")
+        table.add_column("outcome")
+        table.add_column("messages", overflow="fold")
+        table.add_column("input record", overflow="fold")
+        for f in failures:
+            table.add_row(
+                str(f["position"]),
+                f["outcome"],
+                "\n".join(f["messages"]),
+                json.dumps(f["record"], ensure_ascii=False) if f["record"] is not None else "",
+            )
+        out.print(table)

@@ -1,0 +1,518 @@
+"""``coupa create``, ``coupa update``, ``coupa upsert`` and ``coupa action``.
+
+A thin skin over the write activities: read the input file as a stream, run the activity,
+write the results and rejects files, show progress on a terminal, print the summary, and set
+the exit code (0 only when every record was written, unless ``--allow-partial``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import nullcontext
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from coupa_connector.activities._writes_model import WriteResult, WriteSummary
+from coupa_connector.activities._writes_pipeline import UnreadableRecord
+from coupa_connector.catalog import ObjectDef, load_catalog
+from coupa_connector.errors import ConfigurationError, CoupaError, UnknownObjectError
+
+__all__ = ["action", "create", "update", "upsert"]
+
+_INPUT_FORMATS = ("csv", "jsonl", "json", "xml")
+
+# Exit codes: 0 all written, 1 some records not written (or the run stopped), 2 bad usage.
+EXIT_PARTIAL = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _common(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options every write command shares."""
+    options = [
+        click.option(
+            "--results",
+            metavar="FILE",
+            help="Write one line per input record: position, outcome, id, status, messages "
+            "(.jsonl, .json or .csv).",
+        ),
+        click.option(
+            "--rejects",
+            metavar="FILE",
+            help="Write every record not written, as given, plus an _errors field, in the "
+            "input's format: fix it and feed it back.",
+        ),
+        click.option("--concurrency", type=click.IntRange(1, 64), help="Records sent at once."),
+        click.option(
+            "--dry-run", is_flag=True, help="Validate only; send nothing (no lookups either)."
+        ),
+        click.option(
+            "--format",
+            "wire_format",
+            type=click.Choice(["json", "xml"]),
+            help="Wire format for Coupa (default: the connection's, JSON).",
+        ),
+        click.option(
+            "--allow-partial",
+            is_flag=True,
+            help="Exit 0 even when some records were rejected or failed.",
+        ),
+        click.option(
+            "--profile", metavar="NAME", help="Connection profile (default: COUPA_* env)."
+        ),
+        click.option(
+            "--summary",
+            "summary_format",
+            type=click.Choice(["table", "json"]),
+            default="table",
+            show_default=True,
+            help="How to print the counts at the end.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--input-format",
+        type=click.Choice(_INPUT_FORMATS),
+        help="Format of FILE (default: from its extension; needed for '-').",
+    )(func)
+
+
+# --------------------------------------------------------------------------- plumbing
+
+
+def _object(name: str, verb: str) -> ObjectDef:
+    from coupa_connector.activities._writes_validate import writable_object
+
+    try:
+        if verb == "action":
+            return load_catalog().get(name)
+        return writable_object(name, "update" if verb == "upsert" else verb)  # type: ignore[arg-type]
+    except (UnknownObjectError, ConfigurationError) as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _config(profile: str | None, concurrency: int | None, wire_format: str | None) -> Any:
+    from coupa_connector.client._config import ConnectionConfig
+
+    try:
+        config = ConnectionConfig.from_profile(profile) if profile else ConnectionConfig.from_env()
+        changes: dict[str, Any] = {}
+        if concurrency is not None:
+            changes["concurrency"] = concurrency
+        if wire_format is not None:
+            changes["wire_format"] = wire_format
+        return dataclasses.replace(config, **changes) if changes else config
+    except ConfigurationError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _input_format(file: str, given: str | None) -> str:
+    from coupa_connector.operations import guess_format
+
+    if file == "-" and not given:
+        raise click.UsageError(
+            "Reading standard input needs --input-format (csv, jsonl, json, xml)."
+        )
+    try:
+        return guess_format(file, given)
+    except CoupaError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def read_input(file: str, fmt: str) -> Iterator[Any]:
+    """The input's records in order, unreadable entries in their place as ``UnreadableRecord``.
+
+    A record the reader cannot parse is not a reason to stop the run: it is rejected with the
+    reader's reason and the rest goes on.
+    """
+    from coupa_connector.operations import BadRecord, read_records
+
+    bad: list[BadRecord] = []
+    for record in read_records(file, fmt, on_bad=bad.append):
+        while bad:
+            yield _unreadable(bad.pop(0))
+        yield record
+    while bad:
+        yield _unreadable(bad.pop(0))
+
+
+def _unreadable(entry: Any) -> UnreadableRecord:
+    return UnreadableRecord(reason=entry.reason, raw=entry.raw, line=entry.line)
+
+
+def _progress(console: Console) -> Progress | None:
+    if not console.is_terminal:
+        return None
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed} records"),
+        TextColumn("[dim]{task.fields[counts]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _counts_text(summary: WriteSummary) -> str:
+    return " ".join(f"{k} {v}" for k, v in summary.as_dict().items() if v and k != "read")
+
+
+def _print_summary(
+    console: Console,
+    summary: WriteSummary,
+    *,
+    title: str,
+    fmt: str,
+    files: dict[str, str],
+    error: str | None,
+) -> None:
+    counts = summary.as_dict()
+    if fmt == "json":
+        payload: dict[str, Any] = {**counts, "files": files}
+        if error:
+            payload["error"] = error
+        console.print_json(json.dumps(payload))
+        return
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("outcome")
+    table.add_column("records", justify="right")
+    for name in ("read", "created", "updated", "actioned", "valid", "rejected", "failed"):
+        if name == "read" or counts[name]:
+            style = "red" if name in ("rejected", "failed") else None
+            table.add_row(name, str(counts[name]), style=style)
+    if counts["recovered"]:
+        table.add_row("(recovered after a lost answer)", str(counts["recovered"]), style="dim")
+    console.print(table)
+    for role, path in files.items():
+        console.print(f"{role}: {path}")
+    if error:
+        console.print(f"[red]stopped:[/red] {error}")
+
+
+def _drive(
+    title: str,
+    obj: ObjectDef,
+    input_format: str,
+    results_path: str | None,
+    rejects_path: str | None,
+    summary_format: str,
+    allow_partial: bool,
+    run: Callable[[], AsyncIterator[WriteResult]],
+) -> None:
+    """Run one write activity to the end and exit with the right code."""
+    from coupa_connector.cli._write_report import Reports
+
+    to_stdout = results_path == "-" or rejects_path == "-"
+    # The summary goes to stdout, unless a results or rejects file already does.
+    console = Console(stderr=to_stdout)
+    status = Console(stderr=True)
+    try:
+        reports = Reports(obj, input_format, results=results_path, rejects=rejects_path)
+    except CoupaError as exc:
+        raise click.UsageError(str(exc)) from None
+    summary = WriteSummary()
+    error: BaseException | None = None
+    progress = _progress(status)
+
+    async def consume() -> None:
+        task = progress.add_task(title, total=None, counts="") if progress else None
+        async for result in run():
+            summary.add(result)
+            reports.add(result)
+            if progress is not None and task is not None:
+                progress.update(task, completed=summary.read, counts=_counts_text(summary))
+
+    try:
+        with progress or nullcontext():
+            asyncio.run(consume())
+    except CoupaError as exc:
+        error = exc
+    except KeyboardInterrupt:
+        error = KeyboardInterrupt("interrupted")
+    finally:
+        reports.close()
+    _print_summary(
+        console,
+        summary,
+        title=title,
+        fmt=summary_format,
+        files=reports.paths,
+        error=str(error) if error else None,
+    )
+    if isinstance(error, KeyboardInterrupt):
+        sys.exit(EXIT_INTERRUPTED)
+    if error is not None or (not summary.ok and not allow_partial):
+        sys.exit(EXIT_PARTIAL)
+
+
+def _connection(config: Any) -> Any:
+    from coupa_connector.client._connection import AsyncConnection
+
+    return AsyncConnection(config)
+
+
+def _record_run(
+    verb: str,
+    object_name: str,
+    file: str,
+    *,
+    key: str | None,
+    input_format: str | None,
+    results: str | None,
+    rejects: str | None,
+    concurrency: int | None,
+    dry_run: bool,
+    wire_format: str | None,
+    allow_partial: bool,
+    profile: str | None,
+    summary_format: str,
+) -> None:
+    from coupa_connector.activities.create import create as create_records
+    from coupa_connector.activities.update import update as update_records
+    from coupa_connector.activities.update import upsert as upsert_records
+
+    obj = _object(object_name, verb)
+    fmt = _input_format(file, input_format)
+    config = _config(profile, concurrency, wire_format)
+
+    async def run() -> AsyncIterator[WriteResult]:
+        async with _connection(config) as conn:
+            records = read_input(file, fmt)
+            if verb == "create":
+                results = create_records(conn, obj, records, key=key, dry_run=dry_run)
+            elif verb == "update":
+                results = update_records(conn, obj, records, key=key, dry_run=dry_run)
+            else:
+                results = upsert_records(conn, obj, records, key=key or "", dry_run=dry_run)
+            async for result in results:
+                yield result
+
+    try:
+        # Fail on a bad key before reading anything.
+        if key:
+            from coupa_connector.activities._writes_keys import KeySpec
+
+            KeySpec.parse(obj, key)
+    except CoupaError as exc:
+        raise click.UsageError(str(exc)) from None
+    title = f"{'validate' if dry_run else verb} {obj.name}"
+    _drive(title, obj, fmt, results, rejects, summary_format, allow_partial, run)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@click.command()
+@click.argument("object_name", metavar="OBJECT")
+@click.argument("file", metavar="FILE")
+@click.option(
+    "--key",
+    metavar="FIELDS",
+    help="Natural key used to check Coupa when a create's answer is lost "
+    "(default: the object's keys from the catalog).",
+)
+@_input_options
+@_common
+def create(object_name: str, file: str, key: str | None, **options: Any) -> None:
+    """Create OBJECT records from FILE (CSV, JSONL, JSON or Coupa XML; '-' for stdin).
+
+    \b
+    Examples:
+      coupa create suppliers suppliers.csv --rejects rejects.csv
+      coupa create invoices invoices.jsonl --results results.jsonl
+    """
+    _record_run("create", object_name, file, key=key, **options)
+
+
+@click.command()
+@click.argument("object_name", metavar="OBJECT")
+@click.argument("file", metavar="FILE")
+@click.option(
+    "--key",
+    metavar="FIELDS",
+    help="Find records without an id by these fields, e.g. number, login, "
+    "invoice-number,supplier.number.",
+)
+@_input_options
+@_common
+def update(object_name: str, file: str, key: str | None, **options: Any) -> None:
+    """Update existing OBJECT records from FILE, found by id or by --key.
+
+    \b
+    Nested lines: a line without id is added, a line with id is updated,
+    a line with _delete=true is removed.
+    Examples:
+      coupa update suppliers changes.csv --key number
+      coupa update invoices fixes.jsonl --key invoice-number,supplier.number
+    """
+    _record_run("update", object_name, file, key=key, **options)
+
+
+@click.command()
+@click.argument("object_name", metavar="OBJECT")
+@click.argument("file", metavar="FILE")
+@click.option(
+    "--key",
+    metavar="FIELDS",
+    required=True,
+    help="Natural key: create when it matches nothing, update when it matches one record.",
+)
+@_input_options
+@_common
+def upsert(object_name: str, file: str, key: str, **options: Any) -> None:
+    """Create or update OBJECT records from FILE, matched by --key.
+
+    \b
+    Examples:
+      coupa upsert suppliers suppliers.csv --key number
+      coupa upsert users users.jsonl --key login
+    """
+    if key.strip().lower() == "id":
+        raise click.UsageError("upsert needs a natural key (an id cannot be created).")
+    _record_run("upsert", object_name, file, key=key, **options)
+
+
+def _ids_from_file(path: str, fmt: str | None) -> Iterator[Any]:
+    """Targets from a file: one id per line (.txt or no known extension), else records."""
+    from coupa_connector.operations import guess_format
+
+    known: str | None
+    try:
+        known = guess_format(path, fmt) if (fmt or path != "-") else None
+    except CoupaError:
+        known = None
+    if known is None:
+        stream = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+        try:
+            for line_no, line in enumerate(stream, start=1):
+                text = line.split("#", 1)[0].strip()
+                if not text:
+                    continue
+                if text.isdigit():
+                    yield int(text)
+                else:
+                    yield UnreadableRecord(f"{text!r} is not a Coupa id", raw=text, line=line_no)
+        finally:
+            if stream is not sys.stdin:
+                stream.close()
+        return
+    yield from read_input(path, known)
+
+
+@click.command()
+@click.argument("object_name", metavar="OBJECT")
+@click.argument("action_name", metavar="ACTION")
+@click.option(
+    "--id", "ids", multiple=True, type=click.IntRange(min=1), help="A record id (repeat)."
+)
+@click.option(
+    "--ids-file",
+    metavar="FILE",
+    help="Ids one per line (.txt), or records with id or --key fields (CSV, JSONL, JSON, XML).",
+)
+@click.option("--where", metavar="EXPR", help="Act on every record this query matches.")
+@click.option("--key", metavar="FIELDS", help="Find records in --ids-file by these fields.")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Query parameter sent with every call (e.g. reason=duplicate).",
+)
+@_input_options
+@_common
+def action(
+    object_name: str,
+    action_name: str,
+    ids: tuple[int, ...],
+    ids_file: str | None,
+    where: str | None,
+    key: str | None,
+    params: tuple[str, ...],
+    input_format: str | None,
+    results: str | None,
+    rejects: str | None,
+    concurrency: int | None,
+    dry_run: bool,
+    wire_format: str | None,
+    allow_partial: bool,
+    profile: str | None,
+    summary_format: str,
+) -> None:
+    """Run ACTION (submit, void, cancel, approve, mark_exported ...) on OBJECT records.
+
+    \b
+    Examples:
+      coupa action invoices submit --id 101 --id 102
+      coupa action invoices mark_exported --where "status=approved"
+      coupa action purchase_orders cancel --ids-file po-ids.txt
+      coupa action approvals reject --id 7 --param reason="over budget"
+    """
+    from coupa_connector.activities._actions import action as run_action
+    from coupa_connector.activities._actions import find_action
+
+    obj = _object(object_name, "action")
+    try:
+        found = find_action(obj, action_name)
+    except CoupaError as exc:
+        raise click.UsageError(str(exc)) from None
+    sources = [s for s in (ids, ids_file, where) if s]
+    if len(sources) != 1:
+        raise click.UsageError("Give the records with exactly one of --id, --ids-file, --where.")
+    fixed: dict[str, str] = {}
+    for item in params:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.UsageError(f"--param {item!r} must look like NAME=VALUE.")
+        fixed[name.strip()] = value
+    if where:
+        from coupa_connector.activities.query import build_query
+
+        try:
+            build_query(load_catalog(), obj, where=where, fields=["id"])
+        except CoupaError as exc:
+            raise click.UsageError(str(exc)) from None
+    config = _config(profile, concurrency, wire_format)
+    fmt = input_format or "jsonl"
+
+    async def run() -> AsyncIterator[WriteResult]:
+        async with _connection(config) as conn:
+            targets: Any
+            if ids:
+                targets = list(ids)
+            elif ids_file:
+                targets = _ids_from_file(ids_file, input_format)
+            else:
+                targets = _ids_from_query(conn, obj, where or "")
+            results = run_action(
+                conn, obj, found.name, targets, key=key, params=fixed, dry_run=dry_run
+            )
+            async for result in results:
+                yield result
+
+    title = f"{'check' if dry_run else found.name} {obj.name}"
+    _drive(title, obj, fmt, results, rejects, summary_format, allow_partial, run)
+
+
+async def _ids_from_query(conn: Any, obj: ObjectDef, where: str) -> AsyncIterator[int]:
+    """Ids of the records a query matches, streamed.
+
+    The query pages by id (keyset), so records the action changes while the query is still
+    running are neither skipped nor seen twice.
+    """
+    async for record in conn.query(obj, where=where, fields=["id"], paging="keyset"):
+        yield record["id"]

@@ -1,0 +1,131 @@
+"""The files a write run leaves: a results file and a rejects file, both in input order.
+
+Results: one row per input record (position, outcome, Coupa id, HTTP status, messages), as
+JSONL, JSON or CSV by the file's extension.
+
+Rejects: every record that was not written, exactly as it was given, plus an ``_errors``
+field with the reasons, in the input's own format, so it can be fixed and fed back
+(``_errors`` is dropped on the way in). Entries the reader could not parse at all are kept
+as ``{"_raw": <the text>, "_errors": ...}``.
+
+Results arrive in completion order; both files are written in input order through a small
+reordering buffer that holds only what is written (rows, and the records of rejects).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from coupa_connector.activities._writes_model import WriteResult
+from coupa_connector.catalog import ObjectDef
+from coupa_connector.errors import CoupaError
+from coupa_connector.operations import RecordWriter, guess_format, open_writer
+
+__all__ = ["ERRORS_KEY", "Reports"]
+
+ERRORS_KEY = "_errors"
+_FLAT_FORMATS = frozenset({"csv", "xml"})  # a list cell would become several columns
+
+
+def _joined(messages: tuple[str, ...]) -> str:
+    return "; ".join(messages)
+
+
+class Reports:
+    """Writes the results and rejects files of one run, in input order.
+
+    Args:
+        obj: The object written (its XML element names the rejects' records).
+        input_format: The input's format, used for the rejects file unless its extension
+            says otherwise.
+        results: Path of the results file, or None.
+        rejects: Path of the rejects file, or None.
+    """
+
+    def __init__(
+        self,
+        obj: ObjectDef,
+        input_format: str,
+        *,
+        results: str | None = None,
+        rejects: str | None = None,
+    ) -> None:
+        self._results: RecordWriter | None = None
+        self._rejects: RecordWriter | None = None
+        self._next = 1
+        self._waiting: dict[int, tuple[dict[str, Any] | None, dict[str, Any] | None]] = {}
+        if results:
+            self._results = open_writer(results, guess_format(results, _ext_or(results, "jsonl")))
+        if rejects:
+            fmt = guess_format(rejects, _ext_or(rejects, input_format))
+            self._rejects = open_writer(
+                rejects, fmt, element=obj.element, list_element=obj.list_element
+            )
+
+    @property
+    def paths(self) -> dict[str, str]:
+        """The files being written, by role."""
+        out: dict[str, str] = {}
+        if self._results is not None:
+            out["results"] = self._results.path
+        if self._rejects is not None:
+            out["rejects"] = self._rejects.path
+        return out
+
+    def add(self, result: WriteResult) -> None:
+        """Take one result (any order); write every row that is now in sequence."""
+        if self._results is None and self._rejects is None:
+            return
+        row = self._result_row(result) if self._results is not None else None
+        reject = self._reject_row(result) if self._rejects is not None and not result.ok else None
+        self._waiting[result.position] = (row, reject)
+        while self._next in self._waiting:
+            row, reject = self._waiting.pop(self._next)
+            if row is not None and self._results is not None:
+                self._results.write(row)
+            if reject is not None and self._rejects is not None:
+                self._rejects.write(reject)
+            self._next += 1
+
+    def close(self) -> None:
+        """Write what is still waiting (a run cut short leaves gaps) and land both files."""
+        for position in sorted(self._waiting):
+            row, reject = self._waiting.pop(position)
+            if row is not None and self._results is not None:
+                self._results.write(row)
+            if reject is not None and self._rejects is not None:
+                self._rejects.write(reject)
+        for writer in (self._results, self._rejects):
+            if writer is not None:
+                writer.commit()
+
+    def _result_row(self, result: WriteResult) -> dict[str, Any]:
+        assert self._results is not None
+        row = result.as_row()
+        if self._results.format in _FLAT_FORMATS:
+            row["messages"] = _joined(result.messages)
+        return row
+
+    def _reject_row(self, result: WriteResult) -> dict[str, Any]:
+        assert self._rejects is not None
+        record: dict[str, Any] = {}
+        if isinstance(result.record, Mapping):
+            record = {k: v for k, v in result.record.items() if k != ERRORS_KEY}
+        reasons = [f"{result.outcome.value}: {m}" for m in result.messages] or [
+            result.outcome.value
+        ]
+        if self._rejects.format in _FLAT_FORMATS:
+            record[ERRORS_KEY] = "; ".join(reasons)
+        else:
+            record[ERRORS_KEY] = reasons
+        return record
+
+
+def _ext_or(path: str, fallback: str) -> str | None:
+    """None when the path's extension names a format (let it decide), else ``fallback``."""
+    try:
+        guess_format(path)
+    except CoupaError:
+        return fallback
+    return None

@@ -1,0 +1,425 @@
+"""Connection settings as frozen value objects, from code, environment variables or profiles.
+
+Every value object here has an honest ``repr`` that is safe to paste into an issue: secrets
+are ``SecretStr`` and the proxy's password is masked.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from coupa_connector.client._secret import MASK, SecretStr
+from coupa_connector.errors import ConfigurationError
+
+WireFormat = Literal["json", "xml"]
+
+CONFIG_DIR_NAME = "coupa-connector"
+CONFIG_FILE_NAME = "config.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class Timeout:
+    """Per-phase HTTP timeouts in seconds.
+
+    Attributes:
+        connect: Establishing the TCP/TLS connection.
+        read: Waiting for response bytes.
+        write: Sending request bytes.
+        pool: Waiting for a free connection from the keep-alive pool.
+    """
+
+    connect: float = 10.0
+    read: float = 60.0
+    write: float = 60.0
+    pool: float = 60.0
+
+    @classmethod
+    def of(cls, value: Timeout | float | int) -> Timeout:
+        """Return ``value`` as a Timeout; a number sets every phase."""
+        if isinstance(value, Timeout):
+            return value
+        seconds = float(value)
+        return cls(connect=seconds, read=seconds, write=seconds, pool=seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """A client-side token bucket shared by every request of one connection.
+
+    Attributes:
+        rate: Sustained requests per second (Coupa allows 25).
+        burst: Requests that may go at once after a quiet spell (Coupa allows 20).
+    """
+
+    rate: float = 25.0
+    burst: int = 20
+
+    def __post_init__(self) -> None:
+        if not (self.rate > 0 and math.isfinite(self.rate)):
+            raise ConfigurationError(f"rate_limit must be a positive number, not {self.rate!r}.")
+        if self.burst < 1:
+            raise ConfigurationError(f"burst must be at least 1, not {self.burst!r}.")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How failed requests are retried.
+
+    Attributes:
+        max_retries: Retries after the first attempt (so ``max_retries + 1`` sends at most).
+        backoff_base: First backoff ceiling in seconds; it doubles per retry.
+        backoff_cap: Largest backoff ceiling in seconds (full jitter picks below it).
+        max_retry_after: A ``Retry-After`` longer than this fails the request instead.
+        total_time: Bound in seconds on one request including all its retries.
+        retry_writes: Retry POST when the request provably did not land (connect errors,
+            429, 503). False never retries a POST automatically.
+    """
+
+    max_retries: int = 5
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+    max_retry_after: float = 120.0
+    total_time: float = 600.0
+    retry_writes: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ConfigurationError(f"max_retries must be 0 or more, not {self.max_retries}.")
+        if self.backoff_base < 0 or self.backoff_cap < 0:
+            raise ConfigurationError("backoff_base and backoff_cap must not be negative.")
+        if self.total_time <= 0:
+            raise ConfigurationError(f"total_time must be positive, not {self.total_time}.")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _normalize_url(url: str, *, allow_http: bool, what: str = "url") -> str:
+    raw = url.strip()
+    if not raw:
+        raise ConfigurationError(
+            f"{what} is empty; give the instance URL, e.g. https://acme.coupahost.com."
+        )
+    if "://" not in raw:
+        raw = "https://" + raw
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"{what} {_mask_userinfo(raw)!r} is not an http(s) URL.")
+    if parts.username or parts.password:
+        raise ConfigurationError(f"{what} must not carry credentials; use client_id/client_secret.")
+    if parts.scheme == "http" and not (allow_http or _is_loopback(parts.hostname)):
+        raise ConfigurationError(
+            f"{what} {raw!r} uses plain http://, which would send credentials unencrypted; "
+            "use https://, or set allow_http=True (COUPA_ALLOW_HTTP=1) for a trusted network."
+        )
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+
+
+def _mask_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(
+        (parts.scheme, f"{parts.username}:{MASK}@{host}", parts.path, parts.query, "")
+    )
+
+
+def _scopes(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = value.replace(",", " ").split() if isinstance(value, str) else list(value)
+    return tuple(dict.fromkeys(s.strip() for s in items if s.strip()))
+
+
+def _secret(value: SecretStr | str | None) -> SecretStr | None:
+    if value is None or isinstance(value, SecretStr):
+        return value or None
+    return SecretStr(value) if value else None
+
+
+@dataclass(frozen=True)
+class ConnectionConfig:
+    """Everything needed to talk to one Coupa instance.
+
+    Args:
+        url: Instance URL (``https://acme.coupahost.com``); ``https://`` is added when missing.
+        client_id: OAuth 2.0 client identifier.
+        client_secret: OAuth 2.0 client secret (kept as ``SecretStr``).
+        scopes: Scopes to request, a sequence or a space/comma separated string; empty asks
+            for whatever the client is granted.
+        token_url: Token endpoint; defaults to ``<url>/oauth2/token``.
+        api_key: Legacy ``X-COUPA-API-KEY`` credential, used when no OAuth client is given.
+        timeout: Seconds for every phase, or a ``Timeout``.
+        verify: Verify TLS certificates.
+        ca_bundle: Path of a PEM bundle of trusted CAs (a corporate proxy's, say).
+        proxy: Proxy URL for all requests.
+        rate_limit: Client-side requests per second for the whole connection; None is off.
+        burst: Requests allowed at once by the rate limiter.
+        concurrency: Requests in flight at once (queries fetch this many pages together).
+        max_retries: Retries per request after the first attempt.
+        retry: Backoff and bounds for retries (its ``max_retries`` is replaced by the above).
+        wire_format: ``json`` (default) or ``xml`` on the wire.
+        allow_http: Permit a plain ``http://`` URL that is not loopback.
+        user_agent: ``User-Agent`` header.
+    """
+
+    url: str
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    scopes: tuple[str, ...] = ()
+    token_url: str | None = None
+    api_key: SecretStr | None = None
+    timeout: Timeout = field(default_factory=Timeout)
+    verify: bool = True
+    ca_bundle: str | None = None
+    proxy: str | None = None
+    rate_limit: float | None = 25.0
+    burst: int = 20
+    concurrency: int = 8
+    max_retries: int = 5
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    wire_format: WireFormat = "json"
+    allow_http: bool = False
+    user_agent: str = "coupa-connector/0.1.0"
+
+    def __post_init__(self) -> None:
+        put: Callable[[str, Any], None] = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
+        put("url", _normalize_url(self.url, allow_http=self.allow_http))
+        put("client_secret", _secret(self.client_secret))
+        put("api_key", _secret(self.api_key))
+        put("scopes", _scopes(self.scopes))
+        put("timeout", Timeout.of(self.timeout))
+        put("client_id", (self.client_id or "").strip() or None)
+        if self.token_url:
+            put(
+                "token_url",
+                _normalize_url(self.token_url, allow_http=self.allow_http, what="token_url"),
+            )
+        if self.proxy is not None:
+            proxy = urlsplit(self.proxy)
+            if proxy.scheme not in ("http", "https", "socks5") or not proxy.hostname:
+                raise ConfigurationError(
+                    f"proxy {_mask_userinfo(self.proxy)!r} is not a proxy URL."
+                )
+        if self.wire_format not in ("json", "xml"):
+            raise ConfigurationError(
+                f"wire_format must be 'json' or 'xml', not {self.wire_format!r}."
+            )
+        if self.concurrency < 1:
+            raise ConfigurationError(f"concurrency must be at least 1, not {self.concurrency}.")
+        if self.rate_limit is not None:
+            RateLimit(self.rate_limit, self.burst)  # validates
+        put("retry", replace(self.retry, max_retries=self.max_retries))
+        if self.ca_bundle is not None and not Path(self.ca_bundle).is_file():
+            raise ConfigurationError(f"ca_bundle {self.ca_bundle!r} is not a readable file.")
+        has_oauth = self.client_id is not None or self.client_secret is not None
+        if has_oauth and not (self.client_id and self.client_secret):
+            missing = "client_secret" if self.client_id else "client_id"
+            raise ConfigurationError(
+                f"OAuth needs both client_id and client_secret; {missing} is missing."
+            )
+        if not has_oauth and self.api_key is None:
+            raise ConfigurationError(
+                "No credentials: give client_id and client_secret (COUPA_CLIENT_ID, "
+                "COUPA_CLIENT_SECRET) or a legacy api_key (COUPA_API_KEY)."
+            )
+
+    @property
+    def auth_mode(self) -> Literal["oauth", "api_key"]:
+        """``oauth`` when an OAuth client is configured, else ``api_key``."""
+        return "oauth" if self.client_id else "api_key"
+
+    @property
+    def resolved_token_url(self) -> str:
+        """The token endpoint: ``token_url`` or ``<url>/oauth2/token``."""
+        return self.token_url or f"{self.url}/oauth2/token"
+
+    @property
+    def rate(self) -> RateLimit | None:
+        """The rate limit as a value object, or None when off."""
+        return None if self.rate_limit is None else RateLimit(self.rate_limit, self.burst)
+
+    @property
+    def host(self) -> str:
+        """The instance's host name."""
+        return urlsplit(self.url).hostname or ""
+
+    def secrets(self) -> tuple[str, ...]:
+        """The raw secret values, for seeding the log scrubber."""
+        return tuple(s.get_secret_value() for s in (self.client_secret, self.api_key) if s)
+
+    def __repr__(self) -> str:
+        shown: list[str] = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "proxy" and value:
+                value = _mask_userinfo(value)
+            if value == getattr(ConnectionConfig, f.name, object()) and f.name != "url":
+                continue  # defaults add noise, not information
+            shown.append(f"{f.name}={value!r}")
+        return f"ConnectionConfig({', '.join(shown)})"
+
+    __str__ = __repr__
+
+    # ----------------------------------------------------------------- alternative sources
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ConnectionConfig:
+        """Build a config from ``COUPA_*`` environment variables.
+
+        ``COUPA_PROFILE`` (if set) loads that profile first; variables that are set override
+        its values. Recognised: COUPA_URL, COUPA_CLIENT_ID, COUPA_CLIENT_SECRET, COUPA_SCOPES,
+        COUPA_API_KEY, COUPA_TOKEN_URL, COUPA_TIMEOUT, COUPA_RATE_LIMIT (``off`` disables),
+        COUPA_BURST, COUPA_CONCURRENCY, COUPA_MAX_RETRIES, COUPA_VERIFY, COUPA_CA_BUNDLE,
+        COUPA_PROXY, COUPA_WIRE_FORMAT, COUPA_ALLOW_HTTP, COUPA_CONFIG_FILE.
+
+        Args:
+            environ: Mapping to read instead of ``os.environ``.
+
+        Raises:
+            ConfigurationError: A variable has a bad value, or no URL/credentials are set.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        profile = env.get("COUPA_PROFILE")
+        if profile:
+            values = _read_profile(profile, _config_path(env), env)
+        for key, (var, parse) in _ENV_KEYS.items():
+            raw = env.get(var)
+            if raw is None or raw == "":
+                continue
+            try:
+                values[key] = parse(raw)
+            except ValueError as exc:
+                raise ConfigurationError(f"{var}={raw!r} is not valid: {exc}") from None
+        if "url" not in values:
+            raise ConfigurationError("COUPA_URL is not set (or use COUPA_PROFILE with a profile).")
+        return cls(**values)
+
+    @classmethod
+    def from_profile(
+        cls,
+        name: str | None = None,
+        path: str | os.PathLike[str] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> ConnectionConfig:
+        """Build a config from a named profile in the TOML config file.
+
+        The file (``<user config dir>/coupa-connector/config.toml`` unless ``path`` or
+        ``COUPA_CONFIG_FILE`` says otherwise) holds ``[profiles.<name>]`` tables with the
+        constructor's argument names as keys. Secrets may be given indirectly:
+        ``client_secret_env = "ACME_SECRET"`` reads the secret from that environment variable
+        (likewise ``api_key_env``). ``default_profile = "<name>"`` picks the profile when no
+        name is given.
+
+        Raises:
+            ConfigurationError: No such file or profile, an unknown key, or a bad value.
+        """
+        env = os.environ if environ is None else environ
+        file = Path(path) if path is not None else _config_path(env)
+        return cls(**_read_profile(name, file, env))
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true/false")
+
+
+def _rate(raw: str) -> float | None:
+    if raw.strip().lower() in ("off", "none", "0"):
+        return None
+    return float(raw)
+
+
+def _wire(raw: str) -> str:
+    if raw.strip().lower() not in ("json", "xml"):
+        raise ValueError("expected json or xml")
+    return raw.strip().lower()
+
+
+_ENV_KEYS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "url": ("COUPA_URL", str),
+    "client_id": ("COUPA_CLIENT_ID", str),
+    "client_secret": ("COUPA_CLIENT_SECRET", SecretStr),
+    "scopes": ("COUPA_SCOPES", _scopes),
+    "token_url": ("COUPA_TOKEN_URL", str),
+    "api_key": ("COUPA_API_KEY", SecretStr),
+    "timeout": ("COUPA_TIMEOUT", float),
+    "rate_limit": ("COUPA_RATE_LIMIT", _rate),
+    "burst": ("COUPA_BURST", int),
+    "concurrency": ("COUPA_CONCURRENCY", int),
+    "max_retries": ("COUPA_MAX_RETRIES", int),
+    "verify": ("COUPA_VERIFY", _bool),
+    "ca_bundle": ("COUPA_CA_BUNDLE", str),
+    "proxy": ("COUPA_PROXY", str),
+    "wire_format": ("COUPA_WIRE_FORMAT", _wire),
+    "allow_http": ("COUPA_ALLOW_HTTP", _bool),
+}
+
+_PROFILE_KEYS = {f.name for f in fields(ConnectionConfig)} - {"retry"}
+_INDIRECT_KEYS = {"client_secret_env", "api_key_env"}
+
+
+def _config_path(env: Mapping[str, str]) -> Path:
+    explicit = env.get("COUPA_CONFIG_FILE")
+    if explicit:
+        return Path(explicit)
+    import platformdirs  # only profile users pay for the import
+
+    return Path(platformdirs.user_config_dir(CONFIG_DIR_NAME)) / CONFIG_FILE_NAME
+
+
+def _read_profile(name: str | None, file: Path, env: Mapping[str, str]) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigurationError(
+            f"No config file at {file}; create it with [profiles.<name>] tables."
+        ) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"Config file {file} is not valid TOML: {exc}") from None
+    profiles = data.get("profiles", {})
+    chosen = name or data.get("default_profile")
+    if not chosen:
+        raise ConfigurationError(f"No profile named and no default_profile in {file}.")
+    if chosen not in profiles or not isinstance(profiles[chosen], dict):
+        known = ", ".join(sorted(profiles)) or "none"
+        raise ConfigurationError(f"Profile {chosen!r} is not in {file} (profiles: {known}).")
+    values: dict[str, Any] = {}
+    for key, value in profiles[chosen].items():
+        if key in ("client_secret_env", "api_key_env"):
+            target = key.removesuffix("_env")
+            secret = env.get(str(value))
+            if not secret:
+                raise ConfigurationError(
+                    f"Profile {chosen!r}: {key} names environment variable {value!r}, "
+                    "which is not set."
+                )
+            values[target] = SecretStr(secret)
+        elif key in _PROFILE_KEYS:
+            values[key] = value
+        else:
+            raise ConfigurationError(
+                f"Profile {chosen!r} in {file} has unknown key {key!r}; "
+                f"known keys: {', '.join(sorted(_PROFILE_KEYS | _INDIRECT_KEYS))}."
+            )
+    return values

@@ -1,0 +1,480 @@
+"""The async connection core: one request path with auth, rate limit, retries and logging.
+
+``AsyncConnection.request`` is the single door every activity goes through. Its loop is:
+take a rate-limit slot, add auth headers, send, classify the outcome, and let the decision
+table say what happens next (succeed, retry after backoff, wait out a 429, re-mint the token
+once, or fail with an error from ``coupa_connector.errors``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urlsplit
+
+from coupa_connector.catalog import Catalog, ObjectDef, load_catalog
+from coupa_connector.client._auth import ApiKeyAuth, Auth, OAuthFlow
+from coupa_connector.client._config import ConnectionConfig, WireFormat
+from coupa_connector.client._ratelimit import TokenBucket
+from coupa_connector.client._redact import get_logger, sanitize_path
+from coupa_connector.client._retry import Action, Backoff, Failure, decide, parse_retry_after
+from coupa_connector.client._transport import (
+    AsyncBaseTransport,
+    HttpTransport,
+    RawResponse,
+    SendFailure,
+)
+from coupa_connector.client._wire import (
+    CONTENT_TYPES,
+    NO_RESULTS,
+    decode,
+    encode_json,
+    encode_xml,
+    error_messages,
+)
+from coupa_connector.errors import (
+    CatalogError,
+    ConfigurationError,
+    CoupaError,
+    TransportError,
+    error_for_status,
+)
+
+if TYPE_CHECKING:
+    from coupa_connector.activities._paging import Page
+    from coupa_connector.client._check import ConnectionTestReport
+
+log = get_logger("transport")
+
+Params = Mapping[str, Any] | Sequence[tuple[str, Any]]
+
+
+class NetworkError(TransportError):
+    """No HTTP answer; ``kind`` is the failure (``connect``, ``tls``, ``read_timeout``, ...)."""
+
+    def __init__(self, message: str, *, kind: str, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.kind = kind
+
+
+@dataclass
+class ConnectionStats:
+    """Counters for one connection (requests sent, answers by status, retries).
+
+    Attributes:
+        requests: HTTP requests sent, retries and token requests included.
+        statuses: Answers by HTTP status.
+        failures: Attempts without an answer, by failure kind.
+        retries: Resends after a retryable outcome.
+        throttled: 429 answers received.
+        reauths: Token re-mints after a 401.
+        bytes_received: Body bytes received.
+        rate_wait: Seconds spent waiting for the client-side rate limiter.
+    """
+
+    requests: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    failures: Counter[str] = field(default_factory=Counter)
+    retries: int = 0
+    throttled: int = 0
+    reauths: int = 0
+    bytes_received: int = 0
+    rate_wait: float = 0.0
+
+
+def _param_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ",".join(_param_value(v) for v in value)
+    return str(value)
+
+
+def normalize_params(params: Params | None) -> list[tuple[str, str]]:
+    """Query parameters as ``(name, text)`` pairs.
+
+    Booleans become ``true``/``false`` and lists are joined by commas (Coupa's ``[in]``).
+    """
+    if not params:
+        return []
+    items = params.items() if isinstance(params, Mapping) else params
+    return [(str(k), _param_value(v)) for k, v in items if v is not None]
+
+
+class AsyncConnection:
+    """An async connection to one Coupa instance (use ``async with``).
+
+    Args:
+        config: Connection settings; ``ConnectionConfig.from_env()`` when omitted.
+        catalog: Object definitions; the shipped catalog when omitted.
+        transport: An ``httpx2`` transport to use instead of the network (tests).
+        rng: Random source for backoff jitter (tests pin it).
+    """
+
+    def __init__(
+        self,
+        config: ConnectionConfig | None = None,
+        *,
+        catalog: Catalog | None = None,
+        transport: AsyncBaseTransport | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config if config is not None else ConnectionConfig.from_env()
+        self._catalog = catalog
+        self._http = HttpTransport(self.config, transport)
+        self._backoff = Backoff(self.config.retry, rng)
+        self._bucket = TokenBucket(self.config.rate) if self.config.rate is not None else None
+        self._slots = asyncio.Semaphore(self.config.concurrency)
+        self.stats = ConnectionStats()
+        self.auth: Auth
+        if self.config.auth_mode == "oauth":
+            self.auth = OAuthFlow(self.config, self._send_token_request)
+        else:
+            assert self.config.api_key is not None
+            self.auth = ApiKeyAuth(self.config.api_key)
+        self._closed = False
+
+    # ------------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> AsyncConnection:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the keep-alive connections."""
+        if not self._closed:
+            self._closed = True
+            await self._http.aclose()
+
+    def __repr__(self) -> str:
+        return f"AsyncConnection({self.config.url!r}, auth={self.config.auth_mode})"
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog in use (loaded on first access)."""
+        if self._catalog is None:
+            self._catalog = load_catalog()
+        return self._catalog
+
+    def object(self, name: str | ObjectDef) -> ObjectDef:
+        """Look up an object in the catalog (any of its names)."""
+        return name if isinstance(name, ObjectDef) else self.catalog.get(name)
+
+    def _object_for_path(self, path: str) -> ObjectDef | None:
+        parts = path.split("?", 1)[0].strip("/").split("/")
+        if len(parts) >= 2 and parts[0] == "api":
+            try:
+                return self.catalog.by_resource_path(f"/api/{parts[1]}")
+            except (OSError, CatalogError):
+                return None  # no catalog: decode by type attributes alone
+        return None
+
+    # ------------------------------------------------------------------------ requests
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        body: Mapping[str, Any] | bytes | None = None,
+        object_name: str | ObjectDef | None = None,
+        wire_format: WireFormat | None = None,
+        retry: bool = True,
+    ) -> Any:
+        """Send one API request and return the decoded answer.
+
+        Args:
+            method: HTTP method.
+            path: Path under the instance (``/api/invoices``, ``/api/invoices/12/submit``).
+            params: Query parameters; booleans become ``true``/``false``, lists are joined
+                with commas.
+            body: A record (encoded per wire format, with the object's element as the XML
+                root) or raw bytes.
+            object_name: The catalog object the body and answer hold; found from the path
+                when omitted.
+            wire_format: ``json`` or ``xml``; the connection's setting when omitted.
+            retry: False sends once whatever happens (writes that must not repeat).
+
+        Returns:
+            A dict (one record), a list (a collection; ``[]`` for Coupa's empty answer in
+            either format), or None for an empty body.
+
+        Raises:
+            APIError: Coupa answered with an error (subclass by status, with its messages).
+            TransportError: No usable answer after the allowed retries.
+        """
+        response = await self.send(
+            method,
+            path,
+            params=params,
+            body=body,
+            object_name=object_name,
+            wire_format=wire_format,
+            retry=retry,
+        )
+        obj = self._resolve_object(object_name, path)
+        catalog = self._catalog_or_none()
+        return decode(response.content, response.content_type, obj, catalog)
+
+    def _catalog_or_none(self) -> Catalog | None:
+        try:
+            return self.catalog
+        except (OSError, CatalogError):
+            return None
+
+    def _resolve_object(self, object_name: str | ObjectDef | None, path: str) -> ObjectDef | None:
+        if object_name is None:
+            return self._object_for_path(path)
+        return self.object(object_name)
+
+    def _url(self, path: str) -> str:
+        if "://" in path:
+            # An absolute URL would send our token to whatever host it names.
+            if urlsplit(path).netloc != urlsplit(self.config.url).netloc:
+                raise ConfigurationError(f"Refusing to send credentials to another host: {path!r}.")
+            return path
+        return self.config.url + ("" if path.startswith("/") else "/") + path
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        body: Mapping[str, Any] | bytes | None = None,
+        object_name: str | ObjectDef | None = None,
+        wire_format: WireFormat | None = None,
+        retry: bool = True,
+    ) -> RawResponse:
+        """Like ``request`` but return the raw answer (status, headers, body bytes).
+
+        The empty-result answer of an XML query (404 "No results match your search
+        criteria.") comes back as a 200 with an empty list body, so callers see one shape.
+        """
+        method = method.upper()
+        fmt: WireFormat = wire_format or self.config.wire_format
+        pairs = normalize_params(params)
+        shown = sanitize_path(urlsplit(self._url(path)).path, urlencode(pairs, safe="[],:/\"'*"))
+        headers = {"Accept": CONTENT_TYPES[fmt]}
+        content: bytes | None = None
+        if isinstance(body, bytes):
+            content = body
+        elif body is not None:
+            obj = self._resolve_object(object_name, path)
+            if fmt == "json":
+                content = encode_json(body)
+            else:
+                if obj is None:
+                    raise ConfigurationError(
+                        f"An XML body for {path} needs object_name (its root element)."
+                    )
+                content = encode_xml(body, obj.element, obj, self._catalog_or_none())
+        if content is not None:
+            headers["Content-Type"] = CONTENT_TYPES[fmt]
+        response = await self._send_with_policy(
+            method, self._url(path), pairs, headers, content, shown, retry
+        )
+        return response
+
+    async def _send_with_policy(
+        self,
+        method: str,
+        url: str,
+        params: list[tuple[str, str]],
+        headers: dict[str, str],
+        content: bytes | None,
+        shown: str,
+        retry: bool,
+    ) -> RawResponse:
+        policy = self.config.retry
+        deadline = time.monotonic() + policy.total_time
+        attempt = 0
+        retries = 0
+        reauthed = False
+        while True:
+            attempt += 1
+            if self._bucket is not None:
+                self.stats.rate_wait += await self._bucket.acquire()
+            auth_headers = await self.auth.headers()
+            response: RawResponse | None = None
+            retry_after: float | None = None
+            async with self._slots:
+                self.stats.requests += 1
+                try:
+                    response = await self._http.send(
+                        method,
+                        url,
+                        params=params,
+                        headers={**headers, **auth_headers},
+                        content=content,
+                    )
+                except SendFailure as failure:
+                    outcome: int | Failure = failure.kind
+                    self.stats.failures[failure.kind.value] += 1
+                    log.debug(
+                        "%s %s -> %s after %.1f ms (attempt %d)",
+                        method,
+                        shown,
+                        failure.kind.value,
+                        failure.elapsed * 1000,
+                        attempt,
+                    )
+                    error: CoupaError = NetworkError(
+                        _failure_message(failure.kind, self.config.host),
+                        kind=failure.kind.value,
+                        method=method,
+                        path=shown,
+                        retryable=not (failure.kind.landed_maybe and method == "POST"),
+                    )
+            if response is not None:
+                outcome = response.status
+                self.stats.statuses[response.status] += 1
+                self.stats.bytes_received += len(response.content)
+                log.debug(
+                    "%s %s -> %d in %.1f ms (attempt %d, %d bytes)",
+                    method,
+                    shown,
+                    response.status,
+                    response.elapsed * 1000,
+                    attempt,
+                    len(response.content),
+                )
+                if response.status < 400:
+                    return response
+                messages = error_messages(response.content, response.content_type)
+                if response.status == 404 and method == "GET" and messages == [NO_RESULTS]:
+                    # XML's way of saying "no records"; JSON says 200 []. One shape for callers.
+                    return RawResponse(
+                        200, {"content-type": "application/json"}, b"[]", response.elapsed
+                    )
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
+                if response.status == 429:
+                    self.stats.throttled += 1
+                error = error_for_status(
+                    response.status,
+                    method=method,
+                    path=shown,
+                    messages=messages,
+                    retry_after=retry_after,
+                )
+            action = decide(outcome, method, policy)
+            if not retry and action is not Action.REAUTH:
+                action = Action.FAIL  # a 401 was refused, not acted on: a fresh token is safe
+            if action is Action.REAUTH:
+                if reauthed or not await self.auth.invalidate(auth_headers):
+                    raise error
+                reauthed = True
+                self.stats.reauths += 1
+                log.info(
+                    "%s %s: token refused (401); minting a new one and resending", method, shown
+                )
+                continue
+            if action is Action.FAIL:
+                raise error
+            retries += 1
+            if action is Action.THROTTLED and retry_after is not None and self._bucket is not None:
+                self._bucket.pause(retry_after)  # every worker waits, not just this one
+            delay = self._backoff.delay(
+                retries, retry_after if action is Action.THROTTLED else None
+            )
+            if retries > policy.max_retries or delay is None or time.monotonic() + delay > deadline:
+                if delay is None and retry_after is not None:
+                    why = f"the server asked to wait {retry_after:.0f} s, longer than allowed"
+                else:
+                    why = f"gave up after {attempt} attempts"
+                error.message = f"{error.message} ({why})"
+                raise error
+            self.stats.retries += 1
+            log.info(
+                "%s %s: %s; retry %d/%d in %.2f s",
+                method,
+                shown,
+                outcome if isinstance(outcome, int) else outcome.value,
+                retries,
+                policy.max_retries,
+                delay,
+            )
+            await asyncio.sleep(delay)
+
+    async def _send_token_request(
+        self, form: Mapping[str, str], basic: tuple[str, str] | None
+    ) -> RawResponse:
+        """POST the token form, retrying only failures where nothing reached the server."""
+        url = self.config.resolved_token_url
+        shown = sanitize_path(urlsplit(url).path)
+        for attempt in range(1, self.config.retry.max_retries + 2):
+            self.stats.requests += 1
+            try:
+                response = await self._http.send(
+                    "POST", url, form=form, basic_auth=basic, headers={"Accept": "application/json"}
+                )
+            except SendFailure as failure:
+                self.stats.failures[failure.kind.value] += 1
+                log.debug("POST %s -> %s (attempt %d)", shown, failure.kind.value, attempt)
+                # Minting twice is harmless, so any failure but TLS is worth a retry.
+                if failure.kind is Failure.TLS or attempt > self.config.retry.max_retries:
+                    raise NetworkError(
+                        _failure_message(failure.kind, self.config.host),
+                        kind=failure.kind.value,
+                        method="POST",
+                        path=shown,
+                    ) from None
+                await asyncio.sleep(self._backoff.delay(attempt) or 0.0)
+                continue
+            self.stats.statuses[response.status] += 1
+            # The body carries the client secret and the answer the token: log neither.
+            log.debug(
+                "POST %s -> %d in %.1f ms (token request)",
+                shown,
+                response.status,
+                response.elapsed * 1000,
+            )
+            if response.status in (429, 502, 503, 504) and attempt <= self.config.retry.max_retries:
+                wait = parse_retry_after(response.headers.get("retry-after"))
+                await asyncio.sleep(self._backoff.delay(attempt, wait) or 0.0)
+                continue
+            return response
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    # ------------------------------------------------------------------------ activities
+
+    def query_pages(self, obj: str | ObjectDef, **options: Any) -> AsyncIterator[Page]:
+        """Pages of a query; see ``coupa_connector.activities.query.query_pages``."""
+        from coupa_connector.activities.query import query_pages
+
+        return query_pages(self, obj, **options)
+
+    async def query(self, obj: str | ObjectDef, **options: Any) -> AsyncIterator[dict[str, Any]]:
+        """Records of a query, streamed; see ``coupa_connector.activities.query.query_pages``
+        for the options (``where``, ``fields``, ``return_object``, ``order_by``, ``dir``,
+        ``limit``, ``params``, ``concurrency``, ``paging``)."""
+        async for page in self.query_pages(obj, **options):
+            for record in page.records:
+                yield record
+
+    async def test(self, objects: Sequence[str] | None = None) -> ConnectionTestReport:
+        """Check host, credentials and per-object read access; see ``ConnectionTestReport``."""
+        from coupa_connector.client._check import run_connection_test
+
+        return await run_connection_test(self, objects)
+
+
+def _failure_message(kind: Failure, host: str) -> str:
+    return {
+        Failure.CONNECT: f"Could not connect to {host} (refused, DNS or unreachable).",
+        Failure.CONNECT_TIMEOUT: f"Timed out connecting to {host}.",
+        Failure.POOL_TIMEOUT: "Timed out waiting for a free connection.",
+        Failure.TLS: f"TLS handshake with {host} failed: check the certificate, verify, ca_bundle.",
+        Failure.WRITE: f"Sending the request to {host} failed.",
+        Failure.READ_TIMEOUT: f"{host} did not answer in time (read timeout).",
+        Failure.DROPPED: f"{host} closed the connection before answering.",
+        Failure.PROTOCOL: f"{host} sent a malformed HTTP answer.",
+    }[kind]

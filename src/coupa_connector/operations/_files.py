@@ -1,0 +1,763 @@
+"""Record files: stream records in from CSV, JSONL, JSON and Coupa XML, and write them out.
+
+Readers are generators, so a file of any size is read with flat memory. Writers write to a
+temporary file next to the destination and rename it into place on ``commit``, so a reader of
+the destination never sees half a file; a writer that is abandoned (an exception inside its
+``with`` block) removes its temporary file and leaves any earlier file untouched.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Literal
+from xml.parsers import expat
+from xml.sax.saxutils import escape
+
+import orjson
+
+from coupa_connector.errors import ConfigurationError, CoupaError
+
+__all__ = [
+    "FORMATS",
+    "BadRecord",
+    "RecordFileError",
+    "RecordWriter",
+    "expand_path",
+    "guess_format",
+    "open_writer",
+    "read_records",
+]
+
+Format = Literal["csv", "jsonl", "json", "xml"]
+FORMATS: tuple[str, ...] = ("csv", "jsonl", "json", "xml")
+
+_EXTENSIONS: dict[str, str] = {
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".xml": "xml",
+}
+
+_CHUNK = 64 * 1024
+
+
+class RecordFileError(ConfigurationError):
+    """A record file that cannot be read: unknown format, bad syntax, not records.
+
+    Attributes:
+        file: The file's path as given.
+        line: 1-based line of the problem, when known.
+    """
+
+    def __init__(self, message: str, *, file: str, line: int | None = None) -> None:
+        where = f"{file}:{line}" if line is not None else file
+        super().__init__(f"{where}: {message}")
+        self.file = file
+        self.line = line
+
+
+class BadRecord:
+    """One input record a reader could not turn into a record (for rejects, not a crash).
+
+    Attributes:
+        position: 0-based position of the record in the file's record stream.
+        line: 1-based line where it starts, when known.
+        raw: The input text as found, so it can be fixed and fed again.
+        reason: Why it could not be read.
+    """
+
+    __slots__ = ("line", "position", "raw", "reason")
+
+    def __init__(self, position: int, line: int | None, raw: str, reason: str) -> None:
+        self.position = position
+        self.line = line
+        self.raw = raw
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"BadRecord(position={self.position}, line={self.line}, reason={self.reason!r})"
+
+
+OnBad = Callable[[BadRecord], None]
+
+
+def guess_format(path: str | os.PathLike[str], format: str | None = None) -> str:
+    """The record format of a path: ``format`` when given, else from the file's extension.
+
+    Raises:
+        RecordFileError: The format is unknown or cannot be guessed.
+    """
+    name = os.fspath(path)
+    if format:
+        fmt = format.lower().lstrip(".")
+        if fmt == "ndjson":
+            fmt = "jsonl"
+        if fmt not in FORMATS:
+            raise RecordFileError(
+                f"unknown format {format!r}; use one of {', '.join(FORMATS)}", file=name
+            )
+        return fmt
+    suffix = Path(name).suffix.lower()
+    if suffix not in _EXTENSIONS:
+        raise RecordFileError(
+            f"cannot tell the format from the extension {suffix or '(none)'!r}; "
+            f"name the format ({', '.join(FORMATS)})",
+            file=name,
+        )
+    return _EXTENSIONS[suffix]
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)(?::([^{}]*))?\}")
+
+
+def expand_path(pattern: str, *, now: datetime | None = None, **values: str) -> str:
+    """Fill a path pattern such as ``out/invoices-{timestamp:%Y%m%d-%H%M%S}.csv``.
+
+    ``{timestamp}`` (default format ``%Y%m%dT%H%M%S``) and ``{date}`` (``%Y-%m-%d``) take the
+    given time; any other ``{name}`` comes from ``values``. Only these placeholders are
+    filled: nothing in the pattern is evaluated.
+
+    Raises:
+        ConfigurationError: The pattern names a placeholder that has no value.
+    """
+    when = now or datetime.now()
+
+    def fill(match: re.Match[str]) -> str:
+        name, fmt = match.group(1), match.group(2)
+        if name == "timestamp":
+            return when.strftime(fmt or "%Y%m%dT%H%M%S")
+        if name == "date":
+            return when.strftime(fmt or "%Y-%m-%d")
+        if name in values:
+            return values[name]
+        known = ", ".join(["timestamp", "date", *sorted(values)])
+        raise ConfigurationError(
+            f"path pattern {pattern!r}: unknown placeholder {{{name}}}; known: {known}"
+        )
+
+    return _PLACEHOLDER.sub(fill, pattern)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_records(
+    path: str | os.PathLike[str],
+    format: str | None = None,
+    *,
+    on_bad: OnBad | None = None,
+    encoding: str = "utf-8",
+) -> Iterator[dict[str, Any]]:
+    """Stream the records of a file.
+
+    Args:
+        path: The file, or ``"-"`` for standard input.
+        format: ``csv``, ``jsonl``, ``json`` or ``xml``; guessed from the extension when None
+            (standard input needs it).
+        on_bad: Called with a ``BadRecord`` for a record that cannot be read, and reading
+            goes on; when None, such a record raises ``RecordFileError``.
+        encoding: Text encoding (a UTF-8 byte order mark is always skipped).
+
+    Yields:
+        Records as dicts with Coupa's hyphenated keys; CSV's dotted columns
+        (``supplier.name``, ``invoice-lines[0].price``) become nested records and lists, and
+        empty CSV cells are left out (absent, not blank).
+
+    Raises:
+        RecordFileError: The file is missing, or its syntax is broken beyond one record.
+    """
+    name = os.fspath(path)
+    fmt = guess_format(name, format) if name != "-" or format else None
+    if fmt is None:
+        raise RecordFileError("reading standard input needs a format", file=name)
+    if name != "-" and not Path(name).is_file():
+        raise RecordFileError("no such file", file=name)
+    report = on_bad or _raise_bad(name)
+    if fmt == "xml":
+        yield from _read_xml(name, report)
+        return
+    stream = _open_text_in(name, encoding)
+    try:
+        if fmt == "csv":
+            yield from _read_csv(name, stream, report)
+        elif fmt == "jsonl":
+            yield from _read_jsonl(name, stream, report)
+        else:
+            yield from _read_json(name, stream)
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+
+
+def _raise_bad(name: str) -> OnBad:
+    def fail(bad: BadRecord) -> None:
+        raise RecordFileError(bad.reason, file=name, line=bad.line)
+
+    return fail
+
+
+def _open_text_in(name: str, encoding: str) -> IO[str]:
+    if name == "-":
+        return sys.stdin
+    enc = "utf-8-sig" if encoding.replace("_", "-").lower() == "utf-8" else encoding
+    return open(name, encoding=enc, newline="")
+
+
+def _read_csv(name: str, stream: IO[str], on_bad: OnBad) -> Iterator[dict[str, Any]]:
+    from coupa_connector._records import unflatten
+
+    reader = csv.reader(stream)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as exc:
+        raise RecordFileError(f"bad CSV header: {exc}", file=name, line=1) from None
+    header = [h.strip() for h in header]
+    dupes = sorted({h for h in header if header.count(h) > 1 and h})
+    if dupes:
+        raise RecordFileError(f"duplicate columns: {', '.join(dupes)}", file=name, line=1)
+    position = 0
+    while True:
+        line = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            on_bad(BadRecord(position, line, "", f"bad CSV row: {exc}"))
+            position += 1
+            continue
+        if not any(c.strip() for c in cells):
+            continue  # blank lines are layout, not records
+        raw = _csv_line(header, cells)
+        if len(cells) > len(header):
+            on_bad(
+                BadRecord(
+                    position, line, raw, f"{len(cells)} cells but {len(header)} header columns"
+                )
+            )
+            position += 1
+            continue
+        row = {h: c for h, c in zip(header, cells, strict=False) if h and c != ""}
+        try:
+            record = unflatten(row)
+        except (ValueError, KeyError, TypeError) as exc:
+            on_bad(BadRecord(position, line, raw, f"bad column layout: {exc}"))
+            position += 1
+            continue
+        position += 1
+        yield record
+
+
+def _csv_line(header: list[str], cells: list[str]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(cells)
+    return out.getvalue()
+
+
+def _read_jsonl(name: str, stream: IO[str], on_bad: OnBad) -> Iterator[dict[str, Any]]:
+    position = 0
+    for number, text in enumerate(stream, start=1):
+        if not text.strip():
+            continue
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            on_bad(BadRecord(position, number, text.rstrip("\r\n"), f"bad JSON: {exc}"))
+            position += 1
+            continue
+        if not isinstance(value, dict):
+            on_bad(
+                BadRecord(
+                    position,
+                    number,
+                    text.rstrip("\r\n"),
+                    f"a line must hold a JSON object, not {type(value).__name__}",
+                )
+            )
+            position += 1
+            continue
+        position += 1
+        yield value
+
+
+def _read_json(name: str, stream: IO[str]) -> Iterator[dict[str, Any]]:
+    """Stream a JSON array element by element, or read a single object as one record."""
+    decoder = json.JSONDecoder()
+    buf = stream.read(_CHUNK)
+    eof = not buf
+    pos = _skip_ws(buf, 0)
+    if pos >= len(buf):
+        return
+    if buf[pos] == "{":
+        rest = buf + stream.read()
+        try:
+            value = json.loads(rest)
+        except json.JSONDecodeError as exc:
+            raise RecordFileError(f"bad JSON: {exc.msg}", file=name, line=exc.lineno) from None
+        yield value
+        return
+    if buf[pos] != "[":
+        raise RecordFileError("expected a JSON array of objects or one object", file=name)
+    pos += 1
+    consumed_lines = 0  # lines dropped from the front of the buffer, for error line numbers
+    first = True
+    while True:
+        pos = _skip_ws(buf, pos)
+        while pos >= len(buf) and not eof:
+            more = stream.read(_CHUNK)
+            eof = not more
+            consumed_lines += buf.count("\n")
+            buf, pos = more, 0
+            pos = _skip_ws(buf, pos)
+        if pos >= len(buf):
+            raise RecordFileError("the JSON array is not closed", file=name)
+        if buf[pos] == "]":
+            return
+        if not first:
+            if buf[pos] != ",":
+                line = consumed_lines + buf.count("\n", 0, pos) + 1
+                raise RecordFileError("expected ',' or ']' in the JSON array", file=name, line=line)
+            pos = _skip_ws(buf, pos + 1)
+            while pos >= len(buf) and not eof:
+                more = stream.read(_CHUNK)
+                eof = not more
+                consumed_lines += buf.count("\n")
+                buf, pos = more, 0
+                pos = _skip_ws(buf, pos)
+        while True:
+            try:
+                value, end = decoder.raw_decode(buf, pos)
+                if end >= len(buf) and not eof and not isinstance(value, dict | list):
+                    raise json.JSONDecodeError("scalar at chunk end", buf, pos)
+                break
+            except json.JSONDecodeError as exc:
+                if eof:
+                    line = consumed_lines + exc.lineno
+                    raise RecordFileError(f"bad JSON: {exc.msg}", file=name, line=line) from None
+                # Probably a record cut by the chunk boundary: read on and try again.
+                consumed_lines += buf.count("\n", 0, pos)
+                more = stream.read(_CHUNK)
+                eof = not more
+                buf, pos = buf[pos:] + more, 0
+        if not isinstance(value, dict):
+            line = consumed_lines + buf.count("\n", 0, pos) + 1
+            raise RecordFileError(
+                f"array elements must be objects, not {type(value).__name__}", file=name, line=line
+            )
+        first = False
+        consumed_lines += buf.count("\n", 0, end)
+        buf, pos = buf[end:], 0
+        yield value
+
+
+def _skip_ws(buf: str, pos: int) -> int:
+    while pos < len(buf) and buf[pos] in " \t\r\n":
+        pos += 1
+    return pos
+
+
+class _XMLRecords:
+    """An expat handler that turns Coupa XML into records, one finished record at a time.
+
+    Depth 1 is the list element (``invoice-headers``), depth 2 each record. Coupa's type
+    attributes drive the values: ``integer``, ``boolean``, ``nil="true"``, ``type="array"``.
+    A document whose root is one record (``<invoice-header>``) gives that single record.
+    """
+
+    def __init__(self, root_is_record: Callable[[str, Mapping[str, str]], bool]) -> None:
+        self._root_is_record = root_is_record
+        self._stack: list[tuple[str, dict[str, str], list[Any], list[str]]] = []
+        self.single = False
+        self.done: list[dict[str, Any]] = []
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        if not self._stack and self._root_is_record(name, attrs):
+            self.single = True
+        # Each frame: tag, attributes, children as (tag, value) pairs, text pieces.
+        self._stack.append((name, attrs, [], []))
+
+    def text(self, data: str) -> None:
+        if self._stack:
+            self._stack[-1][3].append(data)
+
+    def end(self, name: str) -> None:
+        tag, attrs, children, texts = self._stack.pop()
+        value = _xml_value(attrs, children, "".join(texts))
+        depth = len(self._stack)
+        if depth == 0:
+            if self.single and isinstance(value, dict):
+                self.done.append(value)
+            return
+        if depth == 1 and not self.single:
+            self.done.append(value if isinstance(value, dict) else {tag: value})
+            return
+        self._stack[-1][2].append((tag, value, attrs))
+
+
+def _xml_value(attrs: Mapping[str, str], children: list[Any], text: str) -> Any:
+    if attrs.get("nil") == "true":
+        return None
+    kind = attrs.get("type", "")
+    if kind == "array":
+        return [v for _tag, v, _a in children]
+    if children:
+        out: dict[str, Any] = {}
+        for tag, val, child_attrs in children:
+            if tag in out:
+                # A repeated element without type="array" (older Coupa samples): a list.
+                prev = out[tag]
+                out[tag] = [*prev, val] if isinstance(prev, list) else [prev, val]
+            elif child_attrs.get("type") != "array" and _looks_like_list(tag, children):
+                out[tag] = [val]
+            else:
+                out[tag] = val
+        return out
+    if kind == "integer":
+        try:
+            return int(text.strip())
+        except ValueError:
+            return text
+    if kind == "boolean":
+        return text.strip().lower() == "true"
+    if kind == "array":
+        return []
+    return text
+
+
+def _looks_like_list(tag: str, children: list[Any]) -> bool:
+    return sum(1 for t, _v, _a in children if t == tag) > 1
+
+
+def _read_xml(name: str, on_bad: OnBad) -> Iterator[dict[str, Any]]:
+    from coupa_connector.catalog import load_catalog
+
+    catalog = load_catalog()
+
+    def root_is_record(tag: str, attrs: Mapping[str, str]) -> bool:
+        if attrs.get("type") == "array":
+            return False
+        return any(o.element == tag for o in catalog)
+
+    handler = _XMLRecords(root_is_record)
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+
+    def refuse_entities(*_args: object) -> None:
+        # Entity declarations are how XML bombs and external-file reads start; Coupa never
+        # sends them, so a file with one is refused outright.
+        raise RecordFileError("XML entity declarations are not allowed", file=name)
+
+    parser.EntityDeclHandler = refuse_entities
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartElementHandler = handler.start
+    parser.EndElementHandler = handler.end
+    parser.CharacterDataHandler = handler.text
+    stream: IO[bytes] = sys.stdin.buffer if name == "-" else open(name, "rb")  # noqa: SIM115
+    try:
+        while True:
+            chunk = stream.read(_CHUNK)
+            try:
+                parser.Parse(chunk, not chunk)
+            except expat.ExpatError as exc:
+                raise RecordFileError(
+                    f"bad XML: {expat.errors.messages[exc.code]}", file=name, line=exc.lineno
+                ) from None
+            yield from handler.done
+            handler.done.clear()
+            if not chunk:
+                return
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    raise TypeError(f"cannot write a {type(value).__name__} value")
+
+
+def _dumps(record: Mapping[str, Any]) -> bytes:
+    return orjson.dumps(record, default=_json_default, option=orjson.OPT_NON_STR_KEYS)
+
+
+class RecordWriter:
+    """A streaming writer of one record file that lands atomically.
+
+    Use it as a context manager: leaving the block normally commits (renames the temporary
+    file into place); leaving it with an exception abandons the file. ``count`` says how many
+    records were written. Standard output (``"-"``) is written directly.
+
+    The writer can also continue a file it started earlier (``resume_from``): it truncates
+    the partial file to the last checkpointed size, so records written after that checkpoint
+    are written exactly once more, never twice.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        format: str | None = None,
+        *,
+        columns: Iterable[str] | None = None,
+        element: str | None = None,
+        list_element: str | None = None,
+        partial: str | None = None,
+        resume_from: int | None = None,
+        leading_columns: Iterable[str] | None = None,
+    ) -> None:
+        self.path = os.fspath(path)
+        # CSV columns to put first, before any others the records have (rejects files keep
+        # the input's column order this way).
+        self._leading = list(leading_columns or ())
+        self.format = guess_format(self.path, format)
+        self.count = 0
+        self._columns = list(columns) if columns else None
+        self._element = element
+        self._list_element = list_element
+        self._closed = False
+        self._stdout = self.path == "-"
+        if self._stdout:
+            self.partial = "-"
+            self._fh: IO[bytes] = sys.stdout.buffer
+        else:
+            target = Path(self.path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if partial is None:
+                fd, partial = tempfile.mkstemp(
+                    prefix=f".{target.name}.", suffix=".part", dir=target.parent
+                )
+                os.close(fd)
+            self.partial = partial
+            self._fh = open(partial, "r+b" if resume_from is not None else "wb")  # noqa: SIM115
+            if resume_from is not None:
+                self._fh.truncate(resume_from)
+                self._fh.seek(resume_from)
+        # CSV and XML need the whole picture (columns, the list element) at the end, so their
+        # records are spooled as JSON lines in the partial file and rendered on commit.
+        if self._stdout and self.format in ("csv", "xml"):
+            self._spool: IO[bytes] | None = tempfile.TemporaryFile()  # noqa: SIM115
+        else:
+            self._spool = None
+        self._started = resume_from is not None and resume_from > 0
+
+    @property
+    def _sink(self) -> IO[bytes]:
+        return self._spool if self._spool is not None else self._fh
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        """Append one record."""
+        if self.format == "json":
+            self._sink.write(b",\n" if self._started else b"[\n")
+            self._sink.write(_dumps(record))
+        else:
+            self._sink.write(_dumps(record) + b"\n")
+        self._started = True
+        self.count += 1
+
+    def write_many(self, records: Iterable[Mapping[str, Any]]) -> int:
+        """Append records; returns how many."""
+        n = 0
+        for record in records:
+            self.write(record)
+            n += 1
+        return n
+
+    def checkpoint(self) -> int:
+        """Flush to disk and return the partial file's size, to resume from later."""
+        self._sink.flush()
+        if not self._stdout:
+            os.fsync(self._fh.fileno())
+            return self._fh.tell()
+        return 0
+
+    def commit(self) -> str:
+        """Finish the file and move it into place; returns the final path."""
+        if self._closed:
+            return self.path
+        self._closed = True
+        if self.format == "json":
+            self._sink.write(b"\n]\n" if self._started else b"[]\n")
+        if self.format in ("csv", "xml"):
+            spool = self._spool if self._spool is not None else self._fh
+            spool.flush()
+            spool.seek(0)
+            if self._stdout:
+                self._render(spool, sys.stdout.buffer)
+                sys.stdout.buffer.flush()
+                spool.close()
+                return self.path
+            self._fh.close()
+            final_tmp = self.partial + ".render"
+            with open(self.partial, "rb") as src, open(final_tmp, "wb") as dst:
+                self._render(src, dst)
+                dst.flush()
+                os.fsync(dst.fileno())
+            os.replace(final_tmp, self.path)
+            os.unlink(self.partial)
+            return self.path
+        if self._stdout:
+            sys.stdout.buffer.flush()
+            return self.path
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        os.replace(self.partial, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Abandon the file: the destination keeps whatever it held before."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._spool is not None:
+            self._spool.close()
+        if not self._stdout:
+            self._fh.close()
+            for leftover in (self.partial, self.partial + ".render"):
+                if os.path.exists(leftover):
+                    os.unlink(leftover)
+
+    def detach(self) -> None:
+        """Close without committing or deleting, so a later run can resume the partial file."""
+        if self._closed:
+            return
+        self._closed = True
+        if not self._stdout:
+            self._fh.flush()
+            self._fh.close()
+
+    def _render(self, spool: IO[bytes], out: IO[bytes]) -> None:
+        if self.format == "csv":
+            self._render_csv(spool, out)
+        else:
+            self._render_xml(spool, out)
+
+    def _render_csv(self, spool: IO[bytes], out: IO[bytes]) -> None:
+        from coupa_connector._records import flatten
+
+        columns = self._columns
+        if columns is None:
+            seen: dict[str, None] = dict.fromkeys(self._leading)
+            for line in spool:
+                for key in flatten(orjson.loads(line)):
+                    seen.setdefault(key, None)
+            columns = list(seen)
+            spool.seek(0)
+        text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+        writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for line in spool:
+            writer.writerow(flatten(orjson.loads(line)))
+        text.flush()
+        text.detach()
+
+    def _render_xml(self, spool: IO[bytes], out: IO[bytes]) -> None:
+        element = self._element or "record"
+        root = self._list_element or (element + "s")
+        out.write(b'<?xml version="1.0" encoding="UTF-8"?>\n')
+        out.write(f'<{root} type="array">\n'.encode())
+        for line in spool:
+            out.write(_xml_element(element, orjson.loads(line), 1).encode("utf-8"))
+        out.write(f"</{root}>\n".encode())
+
+    def __enter__(self) -> RecordWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+
+def open_writer(
+    path: str | os.PathLike[str],
+    format: str | None = None,
+    *,
+    columns: Iterable[str] | None = None,
+    element: str | None = None,
+    list_element: str | None = None,
+) -> RecordWriter:
+    """Open a streaming, atomic record writer.
+
+    Args:
+        path: Destination file, or ``"-"`` for standard output.
+        format: ``csv``, ``jsonl``, ``json`` or ``xml``; guessed from the extension when None.
+        columns: CSV columns in order (dotted names); by default every column any record
+            has, in order of first appearance.
+        element: XML element of one record (``invoice-header``); ``record`` by default.
+        list_element: XML root element (``invoice-headers``); ``element`` + ``s`` by default.
+
+    Returns:
+        A ``RecordWriter``; use it as a context manager, or call ``commit``/``abort``.
+    """
+    return RecordWriter(path, format, columns=columns, element=element, list_element=list_element)
+
+
+_XML_NAME = re.compile(r"^[A-Za-z_][\w.\-]*$")
+
+
+def _xml_element(tag: str, value: Any, depth: int) -> str:
+    if not _XML_NAME.match(tag):
+        raise RecordFileError(f"{tag!r} is not a valid XML element name", file="(xml output)")
+    pad = "  " * depth
+    if value is None:
+        return f'{pad}<{tag} nil="true"/>\n'
+    if isinstance(value, bool):
+        return f'{pad}<{tag} type="boolean">{"true" if value else "false"}</{tag}>\n'
+    if isinstance(value, int):
+        return f'{pad}<{tag} type="integer">{value}</{tag}>\n'
+    if isinstance(value, float):
+        return f'{pad}<{tag} type="float">{value!r}</{tag}>\n'
+    if isinstance(value, dict):
+        inner = "".join(_xml_element(str(k), v, depth + 1) for k, v in value.items())
+        return f"{pad}<{tag}>\n{inner}{pad}</{tag}>\n"
+    if isinstance(value, list):
+        child = _singular(tag)
+        inner = "".join(_xml_element(child, v, depth + 1) for v in value)
+        return f'{pad}<{tag} type="array">\n{inner}{pad}</{tag}>\n'
+    return f"{pad}<{tag}>{escape(str(value))}</{tag}>\n"
+
+
+def _singular(tag: str) -> str:
+    # Coupa's collections are the plural of their element (invoice-lines/invoice-line); the
+    # catalog knows the exceptions.
+    from coupa_connector.catalog import load_catalog
+
+    try:
+        obj = load_catalog().get(tag)
+        if obj.list_element == tag:
+            return obj.element
+    except (CoupaError, OSError):
+        pass  # not a catalog name: fall back to English plurals
+    if tag.endswith("ies"):
+        return tag[:-3] + "y"
+    if tag.endswith("s"):
+        return tag[:-1]
+    return tag + "-item"

@@ -1,0 +1,696 @@
+"""Operation files: parse and check a YAML file of a connection and named operations.
+
+Everything is checked before any data moves, and every problem is reported at once with its
+file and line: YAML syntax, unknown keys and endpoint types, missing settings, mapping fields
+the Coupa target object does not have, unknown transform functions, chains to operations that
+do not exist, a missing or secret-bearing connection.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from coupa_connector.catalog import ObjectDef, load_catalog
+from coupa_connector.errors import CatalogError
+from coupa_connector.operations._files import FORMATS, RecordFileError, guess_format
+from coupa_connector.operations._transform import Expression, TransformSpec, compile_expression
+from coupa_connector.operations._yaml import LList, LMap, OperationFileError, Problem, load_yaml
+
+__all__ = [
+    "COUPA_SOURCES",
+    "COUPA_TARGETS",
+    "ENDPOINTS",
+    "ConnectionSpec",
+    "EndpointSpec",
+    "OperationFile",
+    "OperationSpec",
+    "load_operation_file",
+]
+
+COUPA_SOURCES = ("coupa.query",)
+COUPA_TARGETS = ("coupa.create", "coupa.update", "coupa.upsert", "coupa.action")
+
+
+@dataclass(frozen=True, slots=True)
+class _EndpointKind:
+    roles: tuple[str, ...]  # "source", "target"
+    required: dict[str, tuple[str, ...]]  # role -> required keys
+    options: frozenset[str]
+
+
+# What each endpoint type accepts; the runner's endpoint classes read the same keys.
+ENDPOINTS: dict[str, _EndpointKind] = {
+    "coupa.query": _EndpointKind(
+        ("source",),
+        {"source": ("object",)},
+        frozenset(
+            {
+                "object",
+                "where",
+                "fields",
+                "order_by",
+                "dir",
+                "limit",
+                "return_object",
+                "incremental",
+                "since",
+                "mark_exported",
+            }
+        ),
+    ),
+    "coupa.create": _EndpointKind(
+        ("target",), {"target": ("object",)}, frozenset({"object", "validate"})
+    ),
+    "coupa.update": _EndpointKind(
+        ("target",), {"target": ("object",)}, frozenset({"object", "key", "validate"})
+    ),
+    "coupa.upsert": _EndpointKind(
+        ("target",), {"target": ("object",)}, frozenset({"object", "key", "validate"})
+    ),
+    "coupa.action": _EndpointKind(
+        ("target",), {"target": ("object", "action")}, frozenset({"object", "action", "id_field"})
+    ),
+    "file": _EndpointKind(
+        ("source", "target"),
+        {"source": ("path",), "target": ("path",)},
+        frozenset({"path", "format", "columns", "encoding"}),
+    ),
+    "sql": _EndpointKind(
+        ("source", "target"),
+        {"source": ("query",), "target": ("table",)},
+        frozenset({"url", "query", "table", "mode", "key", "columns", "params"}),
+    ),
+}
+
+_TOP_KEYS = frozenset({"connection", "operations", "vars", "description"})
+_OP_KEYS = frozenset(
+    {
+        "source",
+        "transform",
+        "target",
+        "on_success",
+        "on_failure",
+        "debug",
+        "batch_size",
+        "rejects",
+        "description",
+    }
+)
+_TRANSFORM_KEYS = frozenset({"mapping", "keep", "group_by", "lines", "keep_nulls"})
+_SECRET_KEYS = frozenset(
+    {"client_secret", "api_key", "password", "token", "access_token", "secret"}
+)
+_CONNECTION_SETTINGS = frozenset(
+    {
+        "url",
+        "client_id",
+        "scopes",
+        "token_url",
+        "timeout",
+        "verify",
+        "ca_bundle",
+        "proxy",
+        "rate_limit",
+        "burst",
+        "concurrency",
+        "max_retries",
+        "wire_format",
+        "allow_http",
+        "client_secret_env",
+        "api_key_env",
+    }
+)
+_SANDBOX_KEYS = frozenset({"seed_size", "seed", "latency_ms", "rate_limit"})
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionSpec:
+    """Where the operations' Coupa is.
+
+    Attributes:
+        kind: ``sandbox`` (embedded), ``profile``, ``env`` (``COUPA_*`` variables) or
+            ``settings`` (given in the file, secrets from named environment variables).
+        profile: Profile name for ``profile``.
+        settings: ``ConnectionConfig`` arguments for ``settings``; sandbox options for
+            ``sandbox``.
+        line: Line of the ``connection`` key.
+    """
+
+    kind: str
+    profile: str | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSpec:
+    """A source or target: its type and options (with ``${var}`` already filled)."""
+
+    type: str
+    options: Mapping[str, Any]
+    line: int = 0
+
+    @property
+    def is_coupa(self) -> bool:
+        return self.type.startswith("coupa.")
+
+
+@dataclass(frozen=True, slots=True)
+class OperationSpec:
+    """One named operation of a file."""
+
+    name: str
+    source: EndpointSpec
+    target: EndpointSpec
+    transform: TransformSpec = field(default_factory=TransformSpec)
+    on_success: tuple[str, ...] = ()
+    on_failure: tuple[str, ...] = ()
+    debug: bool = False
+    batch_size: int = 50
+    rejects: str | None = None
+    description: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class OperationFile:
+    """A parsed, checked operation file.
+
+    Attributes:
+        path: The file, resolved.
+        connection: Its connection (None when no operation needs Coupa).
+        operations: Operations by name, in file order.
+        vars: Variables after command-line overrides.
+    """
+
+    path: Path
+    connection: ConnectionSpec | None
+    operations: Mapping[str, OperationSpec]
+    vars: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def base_dir(self) -> Path:
+        """Folder that relative input paths (file sources, lookup files) are resolved in."""
+        return self.path.parent
+
+    @property
+    def needs_coupa(self) -> bool:
+        return any(op.source.is_coupa or op.target.is_coupa for op in self.operations.values())
+
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class _Checker:
+    def __init__(self, file: str, variables: Mapping[str, str]) -> None:
+        self.file = file
+        self.vars = dict(variables)
+        self.problems: list[Problem] = []
+        self._catalog = load_catalog()
+
+    def problem(self, line: int | None, message: str) -> None:
+        self.problems.append(Problem(self.file, line, message))
+
+    def fill(self, value: Any, line: int) -> Any:
+        """Fill ``${name}`` from the file's vars, command-line vars, then the environment."""
+        if isinstance(value, str):
+
+            def sub(match: re.Match[str]) -> str:
+                name = match.group(1)
+                if name in self.vars:
+                    return self.vars[name]
+                if name in os.environ:
+                    return os.environ[name]
+                self.problem(
+                    line,
+                    f"${{{name}}} is not set (define it under vars:, pass --var {name}=..., or set the environment variable)",
+                )
+                return match.group(0)
+
+            return _VAR.sub(sub, value)
+        if isinstance(value, LMap):
+            out = LMap({k: self.fill(v, value.line_of(k)) for k, v in value.items()})
+            out.line, out.key_lines = value.line, value.key_lines
+            return out
+        if isinstance(value, LList):
+            items = LList(self.fill(v, value.line_of(i)) for i, v in enumerate(value))
+            items.line, items.item_lines = value.line, value.item_lines
+            return items
+        return value
+
+    def object(self, name: Any, line: int) -> ObjectDef | None:
+        if not isinstance(name, str) or not name:
+            self.problem(line, "object must be a Coupa object name such as invoices")
+            return None
+        try:
+            return self._catalog.get(name)
+        except CatalogError as exc:
+            self.problem(line, str(exc))
+            return None
+
+
+def load_operation_file(
+    path: str | os.PathLike[str], variables: Mapping[str, str] | None = None
+) -> OperationFile:
+    """Read and check an operation file.
+
+    Args:
+        path: The YAML file.
+        variables: ``${name}`` values that override the file's ``vars``.
+
+    Returns:
+        The parsed file.
+
+    Raises:
+        OperationFileError: Anything wrong, every problem with its line.
+    """
+    file = os.fspath(path)
+    try:
+        text = Path(file).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise OperationFileError(
+            [Problem(file, None, f"cannot read the file: {exc.strerror}")]
+        ) from None
+    doc = load_yaml(text, file)
+    if not isinstance(doc, LMap):
+        raise OperationFileError(
+            [
+                Problem(
+                    file,
+                    getattr(doc, "line", 1) or 1,
+                    "an operation file is a mapping with connection: and operations:",
+                )
+            ]
+        )
+    file_vars = doc.get("vars") or {}
+    merged = (
+        {str(k): str(v) for k, v in file_vars.items()} if isinstance(file_vars, Mapping) else {}
+    )
+    merged.update(variables or {})
+    check = _Checker(file, merged)
+    if "vars" in doc and not isinstance(file_vars, Mapping):
+        check.problem(doc.line_of("vars"), "vars must be a mapping of name: value")
+    for key in doc:
+        if key not in _TOP_KEYS:
+            check.problem(
+                doc.line_of(key),
+                f"unknown top-level key {key!r}; expected one of {', '.join(sorted(_TOP_KEYS))}",
+            )
+    ops_node = doc.get("operations")
+    operations: dict[str, OperationSpec] = {}
+    if not isinstance(ops_node, LMap) or not ops_node:
+        check.problem(
+            doc.line_of("operations") or 1, "operations: must map operation names to operations"
+        )
+    else:
+        for name, body in ops_node.items():
+            op = _operation(check, name, body, ops_node.line_of(name))
+            if op is not None:
+                operations[name] = op
+        for op in operations.values():
+            for which, names in (("on_success", op.on_success), ("on_failure", op.on_failure)):
+                for nxt in names:
+                    if nxt not in ops_node:
+                        check.problem(
+                            op.line,
+                            f"{op.name}: {which} names {nxt!r}, which is not an operation in this file",
+                        )
+    connection = _connection(check, doc)
+    needs = [op for op in operations.values() if op.source.is_coupa or op.target.is_coupa]
+    if needs and connection is None:
+        first = needs[0]
+        where = first.source if first.source.is_coupa else first.target
+        check.problem(
+            where.line,
+            f"{first.name} uses {where.type} but the file has no connection: block "
+            "(use connection: {env: true}, {profile: NAME} or {sandbox: true})",
+        )
+    if check.problems:
+        raise OperationFileError(sorted(check.problems, key=lambda p: p.line or 0))
+    return OperationFile(Path(file).resolve(), connection, operations, merged)
+
+
+def _connection(check: _Checker, doc: LMap) -> ConnectionSpec | None:
+    node = doc.get("connection")
+    if node is None:
+        return None
+    line = doc.line_of("connection")
+    if not isinstance(node, LMap):
+        check.problem(line, "connection must be a mapping, e.g. {env: true} or {profile: prod}")
+        return None
+    secrets = [k for k in node if k.lower() in _SECRET_KEYS]
+    for key in secrets:
+        check.problem(
+            node.line_of(key),
+            f"connection.{key}: secrets never go in an operation file; use {key}_env: VARIABLE, "
+            "a profile, or COUPA_* environment variables",
+        )
+    if secrets:
+        return None
+    node = check.fill(node, line)
+    modes = [k for k in ("sandbox", "profile", "env") if node.get(k) not in (None, False)]
+    if len(modes) > 1:
+        check.problem(
+            line, f"connection: choose one of sandbox, profile or env, not {' and '.join(modes)}"
+        )
+        return None
+    if modes == ["sandbox"]:
+        opts = node["sandbox"]
+        settings: dict[str, Any] = {}
+        if isinstance(opts, LMap):
+            for key in opts:
+                if key not in _SANDBOX_KEYS:
+                    check.problem(
+                        opts.line_of(key),
+                        f"connection.sandbox: unknown option {key!r}; known: {', '.join(sorted(_SANDBOX_KEYS))}",
+                    )
+            settings = dict(opts)
+        elif opts is not True:
+            check.problem(
+                node.line_of("sandbox"),
+                "connection.sandbox must be true or a mapping of sandbox options",
+            )
+        return ConnectionSpec("sandbox", settings=settings, line=line)
+    if modes == ["profile"]:
+        extra = [k for k in node if k != "profile"]
+        for key in extra:
+            check.problem(
+                node.line_of(key), f"connection.{key}: with a profile, settings live in the profile"
+            )
+        return ConnectionSpec("profile", profile=str(node["profile"]), line=line)
+    if modes == ["env"]:
+        return ConnectionSpec("env", line=line)
+    for key in node:
+        if key not in _CONNECTION_SETTINGS:
+            check.problem(node.line_of(key), f"connection: unknown key {key!r}")
+    if "url" not in node:
+        check.problem(
+            line,
+            "connection: give url (with client_id and client_secret_env), or env: true, profile: NAME, sandbox: true",
+        )
+    return ConnectionSpec("settings", settings=dict(node), line=line)
+
+
+def _names(check: _Checker, value: Any, line: int, what: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    check.problem(line, f"{what} must be an operation name or a list of them")
+    return ()
+
+
+def _operation(check: _Checker, name: str, body: Any, line: int) -> OperationSpec | None:
+    if not isinstance(body, LMap):
+        check.problem(line, f"operation {name!r} must be a mapping with source: and target:")
+        return None
+    for key in body:
+        if key not in _OP_KEYS:
+            check.problem(
+                body.line_of(key),
+                f"{name}: unknown key {key!r}; expected one of {', '.join(sorted(_OP_KEYS))}",
+            )
+    source = _endpoint(check, name, "source", body)
+    target = _endpoint(check, name, "target", body)
+    transform = _transform(check, name, body.get("transform"), body.line_of("transform"), target)
+    batch = body.get("batch_size", 50)
+    if not isinstance(batch, int) or isinstance(batch, bool) or not 1 <= batch <= 10_000:
+        check.problem(
+            body.line_of("batch_size"), f"{name}: batch_size must be a whole number from 1 to 10000"
+        )
+        batch = 50
+    debug = body.get("debug", False)
+    if not isinstance(debug, bool):
+        check.problem(body.line_of("debug"), f"{name}: debug must be true or false")
+    rejects = check.fill(body.get("rejects"), body.line_of("rejects"))
+    if rejects is not None and not isinstance(rejects, str):
+        check.problem(body.line_of("rejects"), f"{name}: rejects must be a file path")
+    if source is None or target is None:
+        return None
+    return OperationSpec(
+        name=name,
+        source=source,
+        target=target,
+        transform=transform,
+        on_success=_names(
+            check, body.get("on_success"), body.line_of("on_success"), f"{name}: on_success"
+        ),
+        on_failure=_names(
+            check, body.get("on_failure"), body.line_of("on_failure"), f"{name}: on_failure"
+        ),
+        debug=bool(debug),
+        batch_size=batch,
+        rejects=rejects,
+        description=str(body.get("description", "")),
+        line=line,
+    )
+
+
+def _endpoint(check: _Checker, op: str, role: str, body: LMap) -> EndpointSpec | None:
+    node = body.get(role)
+    line = body.line_of(role)
+    if node is None:
+        check.problem(body.line or 1, f"{op}: {role}: is missing")
+        return None
+    if not isinstance(node, LMap):
+        check.problem(line, f"{op}: {role} must be a mapping with a type:")
+        return None
+    kind_name = node.get("type")
+    if kind_name not in ENDPOINTS:
+        usable = [k for k, v in ENDPOINTS.items() if role in v.roles]
+        check.problem(
+            node.line_of("type"),
+            f"{op}: {role} type {kind_name!r} is not an endpoint; use one of {', '.join(usable)}",
+        )
+        return None
+    kind = ENDPOINTS[kind_name]
+    if role not in kind.roles:
+        check.problem(node.line_of("type"), f"{op}: {kind_name} cannot be a {role}")
+        return None
+    opts = check.fill(node, line)
+    for key in opts:
+        if key != "type" and key not in kind.options:
+            check.problem(
+                opts.line_of(key),
+                f"{op}: {role} ({kind_name}) has no option {key!r}; options: {', '.join(sorted(kind.options))}",
+            )
+    for key in kind.required[role]:
+        if opts.get(key) in (None, ""):
+            check.problem(line, f"{op}: {role} ({kind_name}) needs {key}:")
+    spec = EndpointSpec(kind_name, {k: v for k, v in opts.items() if k != "type"}, line)
+    _check_endpoint(check, op, role, spec, opts)
+    return spec
+
+
+def _check_endpoint(check: _Checker, op: str, role: str, spec: EndpointSpec, node: LMap) -> None:
+    o = spec.options
+    where = f"{op}: {role}"
+    if spec.type == "file":
+        if isinstance(o.get("path"), str):
+            try:
+                guess_format(o["path"], o.get("format"))
+            except RecordFileError as exc:
+                check.problem(
+                    node.line_of("format") if "format" in o else node.line_of("path"),
+                    f"{where}: {exc}",
+                )
+        if o.get("format") is not None and str(o["format"]).lower() not in (*FORMATS, "ndjson"):
+            pass  # reported by guess_format above
+        return
+    if spec.type == "sql":
+        if role == "target":
+            mode = o.get("mode", "insert")
+            if mode not in ("insert", "upsert"):
+                check.problem(node.line_of("mode"), f"{where}: mode must be insert or upsert")
+            if mode == "upsert" and not o.get("key"):
+                check.problem(
+                    node.line_of("mode"),
+                    f"{where}: upsert needs key: (the column or columns that identify a row)",
+                )
+        return
+    obj = check.object(o.get("object"), node.line_of("object"))
+    if obj is None:
+        return
+    if spec.type == "coupa.query":
+        if not obj.can_query:
+            check.problem(node.line_of("object"), f"{where}: {obj.name} cannot be queried")
+        for key in ("incremental",):
+            if o.get(key) and not obj.has_field(str(o[key])):
+                check.problem(
+                    node.line_of(key), f"{where}: {obj.name} has no field {o[key]!r} to track"
+                )
+        if o.get("mark_exported") and not obj.has_field("exported"):
+            check.problem(
+                node.line_of("mark_exported"), f"{where}: {obj.name} has no exported flag to mark"
+            )
+        fields = o.get("fields")
+        if fields is not None and not isinstance(fields, list):
+            check.problem(node.line_of("fields"), f"{where}: fields must be a list")
+        return
+    if spec.type == "coupa.create" and not obj.can_create:
+        check.problem(node.line_of("object"), f"{where}: Coupa cannot create {obj.name}")
+    if spec.type in ("coupa.update", "coupa.upsert") and not obj.can_update:
+        check.problem(node.line_of("object"), f"{where}: Coupa cannot update {obj.name}")
+    if spec.type in ("coupa.update", "coupa.upsert") and o.get("key") is not None:
+        keys = [o["key"]] if isinstance(o["key"], str) else o["key"]
+        for key in keys if isinstance(keys, list) else []:
+            if not obj.has_field(str(key)):
+                check.problem(
+                    node.line_of("key"), f"{where}: {obj.name} has no field {key!r} to match on"
+                )
+    if (
+        spec.type == "coupa.action"
+        and isinstance(o.get("action"), str)
+        and obj.action(o["action"]) is None
+    ):
+        names = ", ".join(
+            a.name for a in obj.actions if a.name not in ("index", "show", "create", "update")
+        )
+        check.problem(
+            node.line_of("action"),
+            f"{where}: {obj.name} has no action {o['action']!r}; actions: {names}",
+        )
+
+
+def _mapping(
+    check: _Checker, node: Any, line: int, what: str
+) -> tuple[tuple[str, Expression], ...]:
+    if node is None:
+        return ()
+    if not isinstance(node, LMap):
+        check.problem(line, f"{what} must be a mapping of target-field: expression")
+        return ()
+    pairs: list[tuple[str, Expression]] = []
+    for key, value in node.items():
+        try:
+            pairs.append((key, compile_expression(value)))
+        except ValueError as exc:
+            check.problem(node.line_of(key), f"{what}.{key}: {exc}")
+    return tuple(pairs)
+
+
+def _transform(
+    check: _Checker, op: str, node: Any, line: int, target: EndpointSpec | None
+) -> TransformSpec:
+    if node is None:
+        return TransformSpec()
+    if not isinstance(node, LMap):
+        check.problem(line, f"{op}: transform must be a mapping with mapping:")
+        return TransformSpec()
+    for key in node:
+        if key not in _TRANSFORM_KEYS:
+            check.problem(
+                node.line_of(key),
+                f"{op}: transform has no option {key!r}; options: {', '.join(sorted(_TRANSFORM_KEYS))}",
+            )
+    mapping_node = node.get("mapping")
+    mapping = _mapping(check, mapping_node, node.line_of("mapping"), f"{op}: transform.mapping")
+    group_exprs: list[Expression] = []
+    raw_group = node.get("group_by")
+    if raw_group is not None:
+        items = [raw_group] if isinstance(raw_group, str) else raw_group
+        if not isinstance(items, list) or not items:
+            check.problem(
+                node.line_of("group_by"), f"{op}: group_by must be a field or a list of fields"
+            )
+        else:
+            for item in items:
+                try:
+                    group_exprs.append(compile_expression(str(item)))
+                except ValueError as exc:
+                    check.problem(node.line_of("group_by"), f"{op}: group_by: {exc}")
+    lines_field: str | None = None
+    lines_mapping: tuple[tuple[str, Expression], ...] = ()
+    lines = node.get("lines")
+    if lines is not None:
+        if not group_exprs:
+            check.problem(
+                node.line_of("lines"), f"{op}: lines: needs group_by: (which rows make one record)"
+            )
+        if not isinstance(lines, LMap) or "field" not in lines or "mapping" not in lines:
+            check.problem(
+                node.line_of("lines"), f"{op}: lines needs field: (e.g. invoice-lines) and mapping:"
+            )
+        else:
+            lines_field = str(lines["field"])
+            lines_mapping = _mapping(
+                check, lines["mapping"], lines.line_of("mapping"), f"{op}: transform.lines.mapping"
+            )
+    spec = TransformSpec(
+        mapping=mapping,
+        keep=bool(node.get("keep", False)),
+        group_by=tuple(group_exprs),
+        lines_field=lines_field,
+        lines_mapping=lines_mapping,
+        keep_nulls=bool(node.get("keep_nulls", False)),
+    )
+    if target is not None and target.is_coupa and isinstance(target.options.get("object"), str):
+        _check_target_fields(check, op, target.options["object"], spec, node)
+    return spec
+
+
+def _check_target_fields(
+    check: _Checker, op: str, obj_name: str, spec: TransformSpec, node: LMap
+) -> None:
+    try:
+        obj = load_catalog().get(obj_name)
+    except CatalogError:
+        return  # reported with the target
+    mapping_node = node.get("mapping")
+    for key, _expr in spec.mapping:
+        line = mapping_node.line_of(key) if isinstance(mapping_node, LMap) else node.line
+        _check_field_path(check, op, obj, key, line)
+    if spec.lines_field:
+        lines = node["lines"]
+        try:
+            lines_def = obj.field(spec.lines_field)
+        except CatalogError as exc:
+            check.problem(lines.line_of("field"), f"{op}: transform.lines.field: {exc}")
+            return
+        if lines_def.kind != "collection" or not lines_def.ref:
+            check.problem(
+                lines.line_of("field"),
+                f"{op}: {obj.name}.{spec.lines_field} is not a list of lines",
+            )
+            return
+        try:
+            line_obj = load_catalog().get(lines_def.ref)
+        except CatalogError:
+            return
+        lmap = lines.get("mapping")
+        for key, _expr in spec.lines_mapping:
+            line = lmap.line_of(key) if isinstance(lmap, LMap) else lines.line
+            _check_field_path(check, op, line_obj, key, line)
+
+
+def _check_field_path(check: _Checker, op: str, obj: ObjectDef, dotted: str, line: int) -> None:
+    """A mapping's target field must exist on the object, through references for dotted names."""
+    current = obj
+    parts = dotted.split(".")
+    for i, part in enumerate(parts):
+        try:
+            fdef = current.field(part)
+        except CatalogError as exc:
+            check.problem(line, f"{op}: transform.mapping.{dotted}: {exc}")
+            return
+        if i == len(parts) - 1:
+            return
+        if fdef.kind == "custom-fields":
+            return  # custom fields are the instance's own; any name may be valid
+        if fdef.kind not in ("reference", "collection") or not fdef.ref:
+            check.problem(
+                line,
+                f"{op}: transform.mapping.{dotted}: {current.name}.{part} is a {fdef.kind}, not a reference",
+            )
+            return
+        try:
+            current = load_catalog().get(fdef.ref)
+        except CatalogError:
+            return

@@ -1,0 +1,404 @@
+"""The operation log: every run, its counts and end, each failed record, and checkpoints.
+
+One SQLite file (``<user data dir>/coupa-connector/oplog.sqlite`` unless told otherwise).
+Each batch's outcomes, counts and checkpoint are written in one transaction, so after a kill
+the log says exactly which input records were done; that is what ``--resume`` reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import platformdirs
+
+__all__ = ["Counts", "OpLog", "RecordOutcome", "default_log_path"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    operation TEXT NOT NULL,
+    file TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    status TEXT NOT NULL,
+    read INTEGER NOT NULL DEFAULT 0,
+    written INTEGER NOT NULL DEFAULT 0,
+    rejected INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    duration REAL,
+    error TEXT,
+    dry_run INTEGER NOT NULL DEFAULT 0,
+    resumes INTEGER NOT NULL DEFAULT 0,
+    pid INTEGER,
+    outputs TEXT,
+    debug_log TEXT,
+    rejects_file TEXT,
+    checkpoint TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_by_operation ON runs (file, operation, id);
+CREATE TABLE IF NOT EXISTS run_records (
+    run_id INTEGER NOT NULL REFERENCES runs (id),
+    key TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    coupa_id INTEGER,
+    exported INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (run_id, key)
+);
+CREATE TABLE IF NOT EXISTS failures (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id INTEGER NOT NULL REFERENCES runs (id),
+    position INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    messages TEXT NOT NULL,
+    record TEXT,
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS failures_by_run ON failures (run_id, position);
+CREATE TABLE IF NOT EXISTS state (
+    file TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (file, operation, name)
+);
+"""
+
+_FINAL = ("success", "partial", "failed", "dry-run")
+
+
+def default_log_path() -> Path:
+    """``<user data dir>/coupa-connector/oplog.sqlite`` (``COUPA_OPLOG`` overrides)."""
+    env = os.environ.get("COUPA_OPLOG")
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_data_dir("coupa-connector")) / "oplog.sqlite"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(slots=True)
+class Counts:
+    """Records read, written, rejected and failed; ``read`` always equals the other three."""
+
+    written: int = 0
+    rejected: int = 0
+    failed: int = 0
+
+    @property
+    def read(self) -> int:
+        return self.written + self.rejected + self.failed
+
+    def add(self, other: Counts) -> None:
+        self.written += other.written
+        self.rejected += other.rejected
+        self.failed += other.failed
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "read": self.read,
+            "written": self.written,
+            "rejected": self.rejected,
+            "failed": self.failed,
+        }
+
+
+@dataclass(slots=True)
+class RecordOutcome:
+    """How one input record ended, for the log.
+
+    Attributes:
+        key: Its identity for resume (Coupa id or position).
+        position: 0-based position in the source.
+        outcome: ``written``, ``rejected`` or ``failed``.
+        coupa_id: The Coupa id involved, when there is one.
+        messages: Why it was rejected or failed.
+        record: The input record, kept for rejected and failed records.
+    """
+
+    key: str
+    position: int
+    outcome: str
+    coupa_id: int | None = None
+    messages: Sequence[str] = ()
+    record: Mapping[str, Any] | None = field(default=None, repr=False)
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, default=str).decode()
+
+
+class OpLog:
+    """The operation log database.
+
+    Args:
+        path: SQLite file; ``default_log_path()`` when None. Its folder is created.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path is not None else default_log_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    def __enter__(self) -> OpLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # ----------------------------------------------------------------- runs
+
+    def start_run(self, operation: str, file: str, *, dry_run: bool = False) -> int:
+        """Record a new run as ``running``; returns its id."""
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO runs (operation, file, started_at, status, dry_run, pid) "
+                "VALUES (?, ?, ?, 'running', ?, ?)",
+                (operation, file, _now(), int(dry_run), os.getpid()),
+            )
+            assert cur.lastrowid is not None
+            return cur.lastrowid
+
+    def resumable_run(self, operation: str, file: str) -> dict[str, Any] | None:
+        """The last run of this operation if it did not finish (killed or ended by an error)."""
+        row = self._db.execute(
+            "SELECT * FROM runs WHERE operation = ? AND file = ? AND dry_run = 0 "
+            "ORDER BY id DESC LIMIT 1",
+            (operation, file),
+        ).fetchone()
+        if row is None:
+            return None
+        run = self._present(row)
+        return run if run["status"] in ("interrupted", "failed") else None
+
+    def reopen_run(self, run_id: int) -> None:
+        """Mark an unfinished run as running again, in this process."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE runs SET status = 'running', ended_at = NULL, error = NULL, pid = ?, "
+                "resumes = resumes + 1 WHERE id = ?",
+                (os.getpid(), run_id),
+            )
+
+    def counts(self, run_id: int) -> Counts:
+        """The counts recorded so far for a run."""
+        row = self._db.execute(
+            "SELECT written, rejected, failed FROM runs WHERE id = ?", (run_id,)
+        ).fetchone()
+        return Counts(row["written"], row["rejected"], row["failed"]) if row else Counts()
+
+    def set_info(self, run_id: int, **info: Any) -> None:
+        """Store where a run's outputs, debug log and rejects file are."""
+        allowed = {"outputs", "debug_log", "rejects_file"}
+        for name, value in info.items():
+            if name not in allowed:
+                raise ValueError(f"unknown run attribute {name!r}")
+            stored = _json(value) if name == "outputs" else value
+            self._db.execute(f"UPDATE runs SET {name} = ? WHERE id = ?", (stored, run_id))
+
+    def finish_run(self, run_id: int, status: str, *, error: str | None = None) -> None:
+        """Record how a run ended and its duration."""
+        if status not in _FINAL:
+            raise ValueError(f"unknown final status {status!r}")
+        row = self._db.execute("SELECT started_at FROM runs WHERE id = ?", (run_id,)).fetchone()
+        started = datetime.fromisoformat(row["started_at"].replace("Z", "+00:00"))
+        duration = (datetime.now(UTC) - started).total_seconds()
+        with self._tx() as db:
+            db.execute(
+                "UPDATE runs SET status = ?, ended_at = ?, duration = ?, error = ? WHERE id = ?",
+                (status, _now(), round(duration, 3), error, run_id),
+            )
+
+    # ----------------------------------------------------------------- records and checkpoints
+
+    def record_batch(
+        self,
+        run_id: int,
+        outcomes: Iterable[RecordOutcome],
+        *,
+        checkpoint: Mapping[str, Any] | None = None,
+    ) -> Counts:
+        """Store a batch's outcomes, its failures, the new counts and the checkpoint at once.
+
+        Returns:
+            The counts of this batch.
+        """
+        batch = Counts()
+        at = _now()
+        with self._tx() as db:
+            for o in outcomes:
+                setattr(batch, o.outcome, getattr(batch, o.outcome) + 1)
+                db.execute(
+                    "INSERT OR REPLACE INTO run_records (run_id, key, position, outcome, coupa_id) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (run_id, o.key, o.position, o.outcome, o.coupa_id),
+                )
+                if o.outcome != "written":
+                    db.execute(
+                        "INSERT INTO failures (run_id, position, outcome, messages, record, at) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        (
+                            run_id,
+                            o.position,
+                            o.outcome,
+                            _json(list(o.messages)),
+                            None if o.record is None else _json(o.record),
+                            at,
+                        ),
+                    )
+            db.execute(
+                "UPDATE runs SET written = written + ?, rejected = rejected + ?, "
+                "failed = failed + ?, read = read + ? WHERE id = ?",
+                (batch.written, batch.rejected, batch.failed, batch.read, run_id),
+            )
+            if checkpoint is not None:
+                db.execute(
+                    "UPDATE runs SET checkpoint = ? WHERE id = ?", (_json(checkpoint), run_id)
+                )
+        return batch
+
+    def checkpoint(self, run_id: int) -> dict[str, Any]:
+        """The last checkpoint stored for a run (empty when none)."""
+        row = self._db.execute("SELECT checkpoint FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return json.loads(row["checkpoint"]) if row and row["checkpoint"] else {}
+
+    def done_keys(self, run_id: int) -> set[str]:
+        """Keys of every input record the run has finished with (any outcome)."""
+        rows = self._db.execute("SELECT key FROM run_records WHERE run_id = ?", (run_id,))
+        return {r["key"] for r in rows}
+
+    def unexported(self, run_id: int) -> list[tuple[str, int]]:
+        """``(key, coupa id)`` of written records not yet marked exported in Coupa."""
+        rows = self._db.execute(
+            "SELECT key, coupa_id FROM run_records WHERE run_id = ? AND outcome = 'written' "
+            "AND exported = 0 AND coupa_id IS NOT NULL ORDER BY position",
+            (run_id,),
+        )
+        return [(r["key"], r["coupa_id"]) for r in rows]
+
+    def set_exported(self, run_id: int, keys: Iterable[str]) -> None:
+        """Note that these records are marked exported in Coupa."""
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE run_records SET exported = 1 WHERE run_id = ? AND key = ?",
+                [(run_id, k) for k in keys],
+            )
+
+    # ----------------------------------------------------------------- incremental state
+
+    def get_state(self, file: str, operation: str, name: str) -> Any:
+        """A stored value (a watermark, say) of an operation, or None."""
+        row = self._db.execute(
+            "SELECT value FROM state WHERE file = ? AND operation = ? AND name = ?",
+            (file, operation, name),
+        ).fetchone()
+        return json.loads(row["value"]) if row else None
+
+    def set_state(self, file: str, operation: str, name: str, value: Any) -> None:
+        """Store a value of an operation that the next run reads."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO state (file, operation, name, value) VALUES (?, ?, ?, ?)",
+                (file, operation, name, _json(value)),
+            )
+
+    # ----------------------------------------------------------------- reading
+
+    def runs(self, limit: int = 20, operation: str | None = None) -> list[dict[str, Any]]:
+        """The latest runs, newest first."""
+        if operation:
+            rows = self._db.execute(
+                "SELECT * FROM runs WHERE operation = ? ORDER BY id DESC LIMIT ?",
+                (operation, limit),
+            )
+        else:
+            rows = self._db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
+        return [self._present(r) for r in rows]
+
+    def run(self, run_id: int, *, failures_limit: int | None = None) -> dict[str, Any] | None:
+        """One run with its failures (each with messages and the input record)."""
+        row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            return None
+        run = self._present(row)
+        sql = "SELECT * FROM failures WHERE run_id = ? ORDER BY position, id"
+        params: tuple[Any, ...] = (run_id,)
+        if failures_limit is not None:
+            sql += " LIMIT ?"
+            params = (run_id, failures_limit)
+        run["failures"] = [
+            {
+                "position": f["position"],
+                "outcome": f["outcome"],
+                "messages": json.loads(f["messages"]),
+                "record": json.loads(f["record"]) if f["record"] else None,
+                "at": f["at"],
+            }
+            for f in self._db.execute(sql, params)
+        ]
+        return run
+
+    def _present(self, row: sqlite3.Row) -> dict[str, Any]:
+        run = {k: row[k] for k in row.keys() if k not in ("checkpoint", "pid")}
+        run["dry_run"] = bool(run["dry_run"])
+        run["outputs"] = json.loads(run["outputs"]) if run["outputs"] else []
+        if run["status"] == "running" and not _alive(row["pid"]):
+            run["status"] = "interrupted"
+        if run["duration"] is None and run["status"] == "running":
+            started = datetime.fromisoformat(run["started_at"].replace("Z", "+00:00"))
+            run["duration"] = round((datetime.now(UTC) - started).total_seconds(), 3)
+        return run
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return _not_zombie(pid)
+
+
+def _not_zombie(pid: int) -> bool:
+    # A killed child that its parent has not reaped yet still answers kill(pid, 0).
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().split(") ", 1)[1][:1] != "Z"
+    except (OSError, IndexError):
+        return True

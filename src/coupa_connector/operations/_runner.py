@@ -1,0 +1,729 @@
+"""The runner: source -> transformation -> target in batches, with the operation log.
+
+Per batch: read up to ``batch_size`` source records, transform them (failures become
+rejections naming the field), write the good ones, then store every record's outcome, the
+counts and the checkpoint in one operation-log transaction. Memory holds one batch. Counts
+are kept in input records, so ``read == written + rejected + failed`` at every checkpoint.
+
+``resume`` continues the last unfinished run of an operation: the same incremental window,
+the records already done skipped by their identity, the target cut back to (or asked for)
+exactly what it held at the checkpoint. ``on_success``/``on_failure`` chain operations.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from coupa_connector.errors import ConfigurationError, CoupaError
+from coupa_connector.operations._coupa import (
+    CoupaBridge,
+    CoupaQuerySource,
+    CoupaWriteTarget,
+    _FatalBatch,
+)
+from coupa_connector.operations._endpoints import (
+    ERRORS_KEY,
+    FileSource,
+    FileTarget,
+    Outcome,
+    Source,
+    Target,
+)
+from coupa_connector.operations._files import RecordWriter, expand_path, guess_format
+from coupa_connector.operations._opfile import (
+    ConnectionSpec,
+    OperationFile,
+    OperationSpec,
+    load_operation_file,
+)
+from coupa_connector.operations._oplog import Counts, OpLog, RecordOutcome
+from coupa_connector.operations._sql import SqlSource, SqlTarget
+from coupa_connector.operations._transform import Transformed, Transformer
+
+if TYPE_CHECKING:
+    from coupa_connector.client import ConnectionConfig
+    from coupa_connector.sandbox import Sandbox
+
+__all__ = ["Progress", "RunResult", "Runner", "run_operations"]
+
+log = logging.getLogger("coupa_connector.operations")
+
+DEFAULT_REJECTS = "rejects/{operation}-{timestamp:%Y%m%d-%H%M%S}"
+
+
+@dataclass(slots=True)
+class RunResult:
+    """How one operation run ended.
+
+    Attributes:
+        run_id: Its id in the operation log.
+        operation: The operation's name.
+        status: ``success`` (nothing rejected or failed), ``partial`` (some records
+            rejected or failed), ``failed`` (an error ended it) or ``dry-run``.
+        counts: Records read, written, rejected, failed.
+        error: The error that ended it, when ``failed``.
+        outputs: Files or tables written.
+        rejects_file: The rejects file, when records were rejected or failed.
+        debug_log: The debug log file, when debug logging was on.
+        resumed: True when it continued an unfinished run.
+        exported: Records marked exported in Coupa.
+    """
+
+    run_id: int
+    operation: str
+    status: str
+    counts: Counts
+    error: str | None = None
+    outputs: list[str] = field(default_factory=list)
+    rejects_file: str | None = None
+    debug_log: str | None = None
+    resumed: bool = False
+    exported: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The result as plain data (for JSON output)."""
+        return {
+            "run_id": self.run_id,
+            "operation": self.operation,
+            "status": self.status,
+            **self.counts.as_dict(),
+            "error": self.error,
+            "outputs": self.outputs,
+            "rejects_file": self.rejects_file,
+            "debug_log": self.debug_log,
+            "resumed": self.resumed,
+            "exported": self.exported,
+        }
+
+
+class Progress:
+    """Receives progress; the CLI draws bars with it. The default does nothing."""
+
+    def started(self, operation: str, description: str) -> None:
+        """An operation starts."""
+
+    def advanced(self, operation: str, counts: Counts) -> None:
+        """A batch is done; ``counts`` are the run's totals so far."""
+
+    def finished(self, result: RunResult) -> None:
+        """An operation ended."""
+
+
+class _RedactSecrets(logging.Filter):
+    """Masks the connection's secrets in debug-log lines (the client scrubs too)."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self._secrets = sorted((s for s in secrets if s), key=len, reverse=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self._secrets:
+            return True
+        message = record.getMessage()
+        for secret in self._secrets:
+            message = message.replace(secret, "**********")
+        record.msg, record.args = message, None
+        return True
+
+
+class Runner:
+    """Runs the operations of one operation file.
+
+    Args:
+        opfile: The parsed file (see ``load_operation_file``).
+        oplog: The operation log; the default location when None.
+        connection: Connection settings that override the file's ``connection`` block.
+        dry_run: Read and transform (and validate Coupa records) but write nothing.
+        debug: Write a debug log for every operation (as ``debug: true`` does for one).
+        resume: Continue the last unfinished run of each operation, if there is one.
+        debug_dir: Folder for debug logs; next to the operation log when None.
+        progress: Receives progress events.
+        sandbox: Run against an embedded sandbox, whatever the file's connection says.
+    """
+
+    def __init__(
+        self,
+        opfile: OperationFile,
+        *,
+        oplog: OpLog | None = None,
+        connection: ConnectionConfig | None = None,
+        dry_run: bool = False,
+        debug: bool = False,
+        resume: bool = False,
+        debug_dir: str | os.PathLike[str] | None = None,
+        progress: Progress | None = None,
+        sandbox: bool = False,
+    ) -> None:
+        self.opfile = opfile
+        self._use_sandbox = sandbox
+        self._own_log = oplog is None
+        self.oplog = oplog if oplog is not None else OpLog()
+        self._config = connection
+        self.dry_run = dry_run
+        self.debug = debug
+        self.resume = resume
+        self.debug_dir = Path(debug_dir) if debug_dir else self.oplog.path.parent / "debug"
+        self.progress = progress or Progress()
+        self._bridge: CoupaBridge | None = None
+        self._sandbox: Sandbox | None = None
+
+    # ----------------------------------------------------------------- public
+
+    def entry_operations(self) -> list[str]:
+        """Operations no other operation chains to, in file order (what runs by default)."""
+        chained = {
+            n for op in self.opfile.operations.values() for n in (*op.on_success, *op.on_failure)
+        }
+        names = [n for n in self.opfile.operations if n not in chained]
+        return names or list(self.opfile.operations)[:1]
+
+    def run(self, operation: str | None = None) -> list[RunResult]:
+        """Run one operation (and what it chains to), or every entry operation.
+
+        Returns:
+            One result per operation run, in the order they ran.
+
+        Raises:
+            ConfigurationError: No such operation, or no usable connection.
+        """
+        names = [operation] if operation else self.entry_operations()
+        for name in names:
+            if name not in self.opfile.operations:
+                known = ", ".join(self.opfile.operations)
+                raise ConfigurationError(
+                    f"{self.opfile.path.name} has no operation {name!r}; it has: {known}"
+                )
+        results: list[RunResult] = []
+        ran: set[str] = set()
+        try:
+            for name in names:
+                self._chain(name, results, ran)
+        finally:
+            self.close()
+        return results
+
+    def close(self) -> None:
+        """Close the connection, stop an embedded sandbox and close the log (if ours)."""
+        if self._bridge is not None:
+            self._bridge.close()
+            self._bridge = None
+        if self._sandbox is not None:
+            self._sandbox.stop()
+            self._sandbox = None
+        if self._own_log:
+            self.oplog.close()
+
+    # ----------------------------------------------------------------- chaining
+
+    def _chain(self, name: str, results: list[RunResult], ran: set[str]) -> None:
+        queue = [name]
+        while queue:
+            current = queue.pop(0)
+            if current in ran:
+                log.warning(
+                    "operation %s already ran in this invocation; not running it again", current
+                )
+                continue
+            ran.add(current)
+            op = self.opfile.operations[current]
+            result = self._run_one(op)
+            results.append(result)
+            if result.status in ("success", "dry-run"):
+                queue.extend(op.on_success)
+            else:
+                queue.extend(op.on_failure)
+
+    # ----------------------------------------------------------------- connection
+
+    def bridge(self) -> CoupaBridge:
+        """The run's Coupa connection (opened on first use)."""
+        if self._bridge is None:
+            self._bridge = CoupaBridge(self._connection_config())
+        return self._bridge
+
+    def _connection_config(self) -> ConnectionConfig:
+
+        if self._config is not None:
+            return self._config
+        if self._use_sandbox:
+            return self.start_sandbox({})
+        spec = self.opfile.connection
+        if spec is None:
+            raise ConfigurationError(f"{self.opfile.path.name}: no connection: block")
+        return connection_config(spec, self)
+
+    def start_sandbox(self, options: Mapping[str, Any]) -> ConnectionConfig:
+        """Start the embedded sandbox for this run; returns settings that reach it."""
+        from coupa_connector.client import ConnectionConfig, SecretStr
+        from coupa_connector.sandbox import Sandbox
+
+        kwargs: dict[str, Any] = {}
+        for key in ("seed_size", "seed", "latency_ms", "rate_limit"):
+            if key in options:
+                kwargs[key] = options[key]
+        self._sandbox = Sandbox(**kwargs).start()
+        return ConnectionConfig(
+            url=self._sandbox.url,
+            client_id=self._sandbox.client_id,
+            client_secret=SecretStr(self._sandbox.client_secret),
+            rate_limit=None,
+        )
+
+    # ----------------------------------------------------------------- one operation
+
+    def _source(self, op: OperationSpec) -> Source:
+        t = op.source.type
+        if t == "file":
+            return FileSource(op.source, self.opfile.base_dir)
+        if t == "sql":
+            return SqlSource(op.source, self.opfile.base_dir)
+        return CoupaQuerySource(op.source, self.bridge())
+
+    def _target(self, op: OperationSpec, run_token: str, now: datetime, run_id: int) -> Target:
+        t = op.target.type
+        if t == "file":
+            target = FileTarget(
+                op.target, now=now, run_vars={"operation": op.name, "run_id": str(run_id)}
+            )
+            if op.source.type == "coupa.query":
+                from coupa_connector.catalog import load_catalog
+
+                obj = load_catalog().get(str(op.source.options["object"]))
+                target.set_xml_names(obj.element, obj.list_element)
+            return target
+        if t == "sql":
+            return SqlTarget(op.target, self.opfile.base_dir, run_token)
+        return CoupaWriteTarget(op.target, self.bridge(), dry_run=self.dry_run)
+
+    def _run_one(self, op: OperationSpec) -> RunResult:
+        file = str(self.opfile.path)
+        previous = (
+            self.oplog.resumable_run(op.name, file) if self.resume and not self.dry_run else None
+        )
+        if previous is not None:
+            run_id = int(previous["id"])
+            self.oplog.reopen_run(run_id)
+            checkpoint = self.oplog.checkpoint(run_id)
+            log.info("resuming run %s of %s", run_id, op.name)
+        else:
+            run_id = self.oplog.start_run(op.name, file, dry_run=self.dry_run)
+            checkpoint = {}
+        resumed = previous is not None
+        run_token = checkpoint.get("token") or uuid.uuid4().hex
+        now = datetime.fromisoformat(checkpoint["now"]) if checkpoint.get("now") else datetime.now()
+        handler = self._debug_handler(op, run_id) if (self.debug or op.debug) else None
+        result = RunResult(run_id, op.name, "failed", Counts(), resumed=resumed)
+        if handler is not None:
+            result.debug_log = handler.baseFilename
+            self.oplog.set_info(run_id, debug_log=handler.baseFilename)
+        self.progress.started(op.name, op.description or op.name)
+        rejects: _Rejects | None = None
+        target: Target | None = None
+        try:
+            source = self._source(op)
+            target = self._target(op, run_token, now, run_id)
+            rejects = _Rejects(op, source, now, checkpoint.get("rejects"))
+            state = _RunState(run_id, run_token, now, checkpoint)
+            self._execute(op, source, target, rejects, state, result)
+        except (CoupaError, OSError, _FatalBatch) as exc:
+            error = exc.error if isinstance(exc, _FatalBatch) else exc
+            result.error = str(error)
+            result.status = "failed"
+            log.error("operation %s failed: %s", op.name, result.error)
+            if target is not None:
+                with contextlib.suppress(Exception):
+                    target.abort(keep_for_resume=not self.dry_run)
+            if rejects is not None:
+                rejects.detach()
+        except BaseException as exc:
+            # Not an error of the data or the connection: record it, keep the partial work
+            # for a resume, and let it propagate.
+            result.error = f"{type(exc).__name__}: {exc}"
+            if target is not None:
+                with contextlib.suppress(Exception):
+                    target.abort(keep_for_resume=not self.dry_run)
+            if rejects is not None:
+                with contextlib.suppress(Exception):
+                    rejects.detach()
+            raise
+        finally:
+            result.counts = self.oplog.counts(run_id)
+            if rejects is not None and rejects.path:
+                result.rejects_file = rejects.path
+                self.oplog.set_info(run_id, rejects_file=rejects.path)
+            self.oplog.set_info(run_id, outputs=result.outputs)
+            self.oplog.finish_run(run_id, result.status, error=result.error)
+            if handler is not None:
+                self._drop_debug_handler(handler)
+        self.progress.finished(result)
+        return result
+
+    def _execute(
+        self,
+        op: OperationSpec,
+        source: Source,
+        target: Target,
+        rejects: _Rejects,
+        state: _RunState,
+        result: RunResult,
+    ) -> None:
+        cp = state.checkpoint
+        file = str(self.opfile.path)
+        window: dict[str, str] = {}
+        if isinstance(source, CoupaQuerySource):
+            if cp.get("window") is not None:
+                source.window = dict(cp["window"])
+                window = source.window
+            else:
+                mark = self.oplog.get_state(file, op.name, "watermark")
+                start = state.now.astimezone().replace(microsecond=0).isoformat()
+                window = source.set_window(mark, start)
+        mark_exported = (
+            isinstance(source, CoupaQuerySource) and source.mark_exported and not self.dry_run
+        )
+        if not self.dry_run:
+            target.open(cp)
+        done = self.oplog.done_keys(state.run_id)
+        if not self.dry_run:
+            recovered = target.recover(done)
+            if recovered:
+                # The target holds records the log missed (killed between the two commits).
+                self.oplog.record_batch(
+                    state.run_id,
+                    [RecordOutcome(k, -1, "written", coupa_id=cid) for k, cid in recovered.items()],
+                )
+                done.update(recovered)
+        base = {"token": state.token, "now": state.now.isoformat(), "window": window}
+        if not cp.get("committed"):
+            transformer = Transformer(
+                op.transform,
+                base_dir=self.opfile.base_dir,
+                coupa_lookup=self._lookup if self._has_coupa() else None,
+            )
+            per_batch_marks = mark_exported and getattr(target, "durable_per_batch", False)
+            batch_no = int(cp.get("batch", 0))
+            stream = transformer.apply(source.items(done))
+            while True:
+                batch = list(islice(stream, op.batch_size))
+                if not batch:
+                    break
+                batch_no += 1
+                try:
+                    outcomes = self._write_batch(op, batch, target, batch_no)
+                except _FatalAfterRecord as fatal:
+                    # Log what the batch did before the error ends the run: counts add up.
+                    rejects.add(fatal.records)
+                    self.oplog.record_batch(
+                        state.run_id,
+                        fatal.records,
+                        checkpoint=dict(base, batch=batch_no, rejects=rejects.checkpoint()),
+                    )
+                    raise
+                rejects.add(outcomes)
+                checkpoint = dict(base, batch=batch_no, rejects=rejects.checkpoint())
+                if not self.dry_run:
+                    checkpoint["target"] = target.checkpoint()
+                self.oplog.record_batch(state.run_id, outcomes, checkpoint=checkpoint)
+                self.progress.advanced(op.name, self.oplog.counts(state.run_id))
+                if per_batch_marks:
+                    assert isinstance(source, CoupaQuerySource)
+                    result.exported += self._mark(source, state.run_id)
+            if not self.dry_run:
+                result.outputs = target.commit()
+                self.oplog.record_batch(
+                    state.run_id,
+                    [],
+                    checkpoint=dict(base, batch=batch_no, committed=True, outputs=result.outputs),
+                )
+        else:
+            result.outputs = list(cp.get("outputs", []))
+        if mark_exported:
+            assert isinstance(source, CoupaQuerySource)
+            result.exported += self._mark(source, state.run_id)
+        rejects.commit()
+        counts = self.oplog.counts(state.run_id)
+        if self.dry_run:
+            result.status = "dry-run"
+        else:
+            result.status = "success" if counts.rejected == 0 and counts.failed == 0 else "partial"
+            if window and isinstance(source, CoupaQuerySource) and source.incremental:
+                upper = window.get(f"{source.incremental}[lt]")
+                self.oplog.set_state(file, op.name, "watermark", upper)
+
+    def _has_coupa(self) -> bool:
+        return (
+            self._bridge is not None
+            or self._config is not None
+            or self._use_sandbox
+            or self.opfile.connection is not None
+        )
+
+    def _lookup(self, obj: str, key_field: str, key: str, return_field: str) -> Any:
+        return self.bridge().lookup(obj, key_field, key, return_field)
+
+    def _mark(self, source: CoupaQuerySource, run_id: int) -> int:
+        pending = self.oplog.unexported(run_id)
+        if not pending:
+            return 0
+        answers = source.bridge.mark_exported(source.obj, [cid for _k, cid in pending])
+        ok = [k for k, cid in pending if answers.get(cid) is None]
+        self.oplog.set_exported(run_id, ok)
+        failed = [(cid, answers[cid]) for _k, cid in pending if answers.get(cid)]
+        if failed:
+            cid, why = failed[0]
+            raise ConfigurationError(
+                f"{len(failed)} record(s) were written but could not be marked exported "
+                f"(first: id {cid}: {why}); run again with --resume to retry the marking"
+            )
+        return len(ok)
+
+    def _write_batch(
+        self, op: OperationSpec, batch: list[Transformed], target: Target, batch_no: int
+    ) -> list[RecordOutcome]:
+        good = [t for t in batch if t.ok]
+        results: dict[int, Outcome] = {}
+        fatal: _FatalBatch | None = None
+        # A dry run writes nothing, but Coupa targets still validate (nothing is sent).
+        if good and (not self.dry_run or isinstance(target, CoupaWriteTarget)):
+            try:
+                written = target.write(good, batch_no)
+            except _FatalBatch as exc:
+                fatal, written = exc, exc.outcomes
+            for t, o in zip(good, written, strict=True):
+                results[id(t)] = o
+        outcomes: list[RecordOutcome] = []
+        for t in batch:
+            if t.ok:
+                o = results.get(id(t), Outcome("written"))
+            else:
+                o = Outcome("rejected", [f"{f}: {why}" for f, why in t.errors])
+            if o.outcome != "written":
+                log.debug(
+                    "%s record %s %s: %s; input %s; output %s",
+                    op.name,
+                    ",".join(str(i.position) for i in t.items),
+                    o.outcome,
+                    "; ".join(o.messages),
+                    _j([i.record for i in t.items]),
+                    _j(t.record),
+                )
+            for item in t.items:
+                outcomes.append(
+                    RecordOutcome(
+                        item.key,
+                        item.position,
+                        o.outcome,
+                        coupa_id=o.coupa_id if o.coupa_id is not None else _source_id(item.record),
+                        messages=o.messages,
+                        record=None if o.outcome == "written" else item.record,
+                    )
+                )
+        if fatal is not None:
+            raise _FatalAfterRecord(outcomes, fatal)
+        return outcomes
+
+    # ----------------------------------------------------------------- debug log
+
+    def _debug_handler(self, op: OperationSpec, run_id: int) -> logging.FileHandler:
+        self.debug_dir.mkdir(parents=True, exist_ok=True)
+        path = self.debug_dir / f"{op.name}-run{run_id}-{datetime.now():%Y%m%d-%H%M%S}.log"
+        handler = logging.FileHandler(path, encoding="utf-8")
+        handler.setLevel(logging.DEBUG)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        secrets: list[str] = []
+        with contextlib.suppress(ConfigurationError):
+            if self._bridge is not None:
+                secrets = list(self._bridge.config.secrets())
+            elif self._config is not None:
+                secrets = list(self._config.secrets())
+        handler.addFilter(_RedactSecrets(secrets))
+        root = logging.getLogger("coupa_connector")
+        handler._previous_level = root.level  # type: ignore[attr-defined]
+        root.addHandler(handler)
+        root.setLevel(logging.DEBUG)
+        # Other handlers keep the level the user asked for.
+        for other in root.handlers:
+            if other is not handler and other.level == logging.NOTSET:
+                other.setLevel(handler._previous_level or logging.WARNING)  # type: ignore[attr-defined]
+        log.debug("debug log for run %s of %s (%s)", run_id, op.name, self.opfile.path)
+        return handler
+
+    def _drop_debug_handler(self, handler: logging.FileHandler) -> None:
+        root = logging.getLogger("coupa_connector")
+        root.removeHandler(handler)
+        root.setLevel(handler._previous_level)  # type: ignore[attr-defined]
+        handler.close()
+
+
+class _FatalAfterRecord(_FatalBatch):
+    """A fatal batch whose outcomes still have to reach the log before the run ends."""
+
+    def __init__(self, outcomes: list[RecordOutcome], fatal: _FatalBatch) -> None:
+        super().__init__(fatal.error, fatal.outcomes)
+        self.records = outcomes
+
+
+def _source_id(record: Mapping[str, Any]) -> int | None:
+    value = record.get("id")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _j(value: Any) -> str:
+    return orjson.dumps(value, default=str).decode()
+
+
+@dataclass(slots=True)
+class _RunState:
+    run_id: int
+    token: str
+    now: datetime
+    checkpoint: dict[str, Any]
+
+
+class _Rejects:
+    """The rejects file: input records that were rejected or failed, with ``_errors``.
+
+    Written in the source's format when the source is a file (so the fixed file can be fed
+    back to the same operation), else JSON lines. Created on the first reject only.
+    """
+
+    def __init__(
+        self, op: OperationSpec, source: Source, now: datetime, resume: Mapping[str, Any] | None
+    ) -> None:
+        fmt = "jsonl"
+        self._leading: list[str] = []
+        if isinstance(source, FileSource) and source.path != "-":
+            with contextlib.suppress(ConfigurationError, OSError):
+                fmt = guess_format(source.path, source.format)
+                self._leading = [*source.columns(), ERRORS_KEY]
+        pattern = op.rejects or f"{DEFAULT_REJECTS}.{fmt}"
+        self._pattern = pattern
+        self._format = fmt if op.rejects is None else None
+        self._now = now
+        self._op = op.name
+        self._writer: RecordWriter | None = None
+        self.path: str | None = None
+        if resume and resume.get("partial") and os.path.exists(resume["partial"]):
+            self._writer = RecordWriter(
+                resume["path"],
+                self._format,
+                partial=resume["partial"],
+                resume_from=int(resume["size"]),
+                leading_columns=self._leading,
+            )
+            self.path = resume["path"]
+
+    def add(self, outcomes: Iterable[RecordOutcome]) -> None:
+        for o in outcomes:
+            if o.outcome == "written" or o.record is None:
+                continue
+            if self._writer is None:
+                self.path = expand_path(self._pattern, now=self._now, operation=self._op)
+                self._writer = RecordWriter(
+                    self.path, self._format, leading_columns=self._leading
+                )
+            self._writer.write({**o.record, ERRORS_KEY: "; ".join(o.messages)})
+
+    def checkpoint(self) -> dict[str, Any] | None:
+        if self._writer is None:
+            return None
+        size = self._writer.checkpoint()
+        return {"path": self._writer.path, "partial": self._writer.partial, "size": size}
+
+    def commit(self) -> None:
+        if self._writer is not None:
+            self._writer.commit()
+
+    def detach(self) -> None:
+        if self._writer is not None:
+            self._writer.detach()
+
+
+def connection_config(spec: ConnectionSpec, runner: Runner | None = None) -> ConnectionConfig:
+    """The ``ConnectionConfig`` an operation file's connection block describes.
+
+    Args:
+        spec: The block.
+        runner: Starts the embedded sandbox for ``sandbox: true``.
+
+    Raises:
+        ConfigurationError: Missing settings or environment variables.
+    """
+    from coupa_connector.client import ConnectionConfig
+
+    if spec.kind == "sandbox":
+        if runner is None:
+            raise ConfigurationError("the embedded sandbox needs a runner to start it")
+        return runner.start_sandbox(spec.settings)
+    if spec.kind == "profile":
+        return ConnectionConfig.from_profile(spec.profile)
+    if spec.kind == "env":
+        return ConnectionConfig.from_env()
+    settings = dict(spec.settings)
+    for name in ("client_secret", "api_key"):
+        var = settings.pop(f"{name}_env", None)
+        if var is not None:
+            value = os.environ.get(str(var))
+            if not value:
+                raise ConfigurationError(
+                    f"connection: environment variable {var} ({name}) is not set"
+                )
+            settings[name] = value
+    return ConnectionConfig(**settings)
+
+
+def run_operations(
+    path: str | os.PathLike[str],
+    operation: str | None = None,
+    *,
+    variables: Mapping[str, str] | None = None,
+    log_db: str | os.PathLike[str] | None = None,
+    connection: ConnectionConfig | None = None,
+    dry_run: bool = False,
+    debug: bool = False,
+    resume: bool = False,
+    progress: Progress | None = None,
+) -> list[RunResult]:
+    """Load an operation file and run it (the library form of ``coupa run``).
+
+    Args:
+        path: The operation file.
+        operation: The operation to start with; every entry operation when None.
+        variables: ``${name}`` values (override the file's ``vars``).
+        log_db: Operation log file; the default location when None.
+        connection: Settings that override the file's connection block.
+        dry_run: Transform and validate, write nothing.
+        debug: Debug log for every operation.
+        resume: Continue unfinished runs.
+        progress: Receives progress events.
+
+    Returns:
+        One ``RunResult`` per operation run.
+
+    Raises:
+        OperationFileError: The file has problems (all listed, with lines).
+        ConfigurationError: No such operation, or the connection cannot be set up.
+    """
+    opfile = load_operation_file(path, variables)
+    with OpLog(log_db) as oplog:
+        runner = Runner(
+            opfile,
+            oplog=oplog,
+            connection=connection,
+            dry_run=dry_run,
+            debug=debug,
+            resume=resume,
+            progress=progress,
+        )
+        return runner.run(operation)

@@ -1,0 +1,302 @@
+"""SQL endpoints through SQLAlchemy: read with a query, write with insert or upsert.
+
+The default database is SQLite; any SQLAlchemy URL works (PostgreSQL, SQL Server, ...). A
+target table that does not exist is created, from the declared ``columns`` or from the first
+record's columns (nested records become dotted column names, as in CSV). Upsert is an update
+by key, then an insert when no row matched: portable, and correct on tables that have no
+unique index on the key.
+
+Each batch is one transaction that also notes the keys of the records it wrote in a small
+``coupa_connector_written`` table, so after a kill the runner can tell exactly which records
+the database already holds, and a resumed run does not insert them again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from coupa_connector.errors import ConfigurationError
+from coupa_connector.operations._endpoints import ERRORS_KEY, Outcome
+from coupa_connector.operations._opfile import EndpointSpec
+from coupa_connector.operations._transform import Item, Transformed
+
+__all__ = ["DEFAULT_SQL_URL", "SqlSource", "SqlTarget", "engine_for"]
+
+DEFAULT_SQL_URL = "sqlite:///coupa-connector.sqlite"
+MARKER_TABLE = "coupa_connector_written"
+
+_TYPES: dict[str, Any] = {
+    "text": sa.Text,
+    "string": sa.Text,
+    "integer": sa.Integer,
+    "bigint": sa.BigInteger,
+    "decimal": sa.Numeric,
+    "numeric": sa.Numeric,
+    "float": sa.Float,
+    "boolean": sa.Boolean,
+    "date": sa.Date,
+    "datetime": sa.DateTime,
+}
+
+
+def engine_for(url: str | None, base_dir: Path | None = None) -> Engine:
+    """An engine for a SQLAlchemy URL; a relative SQLite path stays relative to the cwd.
+
+    Raises:
+        ConfigurationError: The URL is not one SQLAlchemy understands.
+    """
+    text = url or DEFAULT_SQL_URL
+    try:
+        parsed = sa.engine.make_url(text)
+    except sa.exc.ArgumentError as exc:
+        raise ConfigurationError(f"bad SQL url {text!r}: {exc}") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        folder = Path(parsed.database).parent
+        if str(folder) not in ("", "."):
+            folder.mkdir(parents=True, exist_ok=True)
+    try:
+        return sa.create_engine(parsed)
+    except (SQLAlchemyError, ImportError) as exc:
+        raise ConfigurationError(
+            f"cannot open SQL url {parsed.render_as_string(hide_password=True)!r}: {exc}"
+        ) from None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, bytes | memoryview):
+        return bytes(value).decode("utf-8", "replace")
+    return value
+
+
+class SqlSource:
+    """Rows of a SQL query, streamed."""
+
+    def __init__(self, spec: EndpointSpec, base_dir: Path) -> None:
+        self.url = str(spec.options.get("url") or DEFAULT_SQL_URL)
+        self.query = str(spec.options["query"])
+        params = spec.options.get("params") or {}
+        if not isinstance(params, Mapping):
+            raise ConfigurationError("sql source: params must be a mapping of name: value")
+        self.params = dict(params)
+        self._base_dir = base_dir
+
+    def describe(self) -> str:
+        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+
+    def items(self, done: set[str]) -> Iterator[Item]:
+        engine = engine_for(self.url, self._base_dir)
+        try:
+            with engine.connect() as conn:
+                result = conn.execution_options(stream_results=True, yield_per=500).execute(
+                    sa.text(self.query), self.params
+                )
+                for position, row in enumerate(result):
+                    if str(position) in done:
+                        continue
+                    record = {k: _plain(v) for k, v in row._mapping.items()}
+                    record.pop(ERRORS_KEY, None)
+                    yield Item(position, record, str(position))
+        except SQLAlchemyError as exc:
+            raise ConfigurationError(f"sql source query failed: {_db_message(exc)}") from None
+        finally:
+            engine.dispose()
+
+
+def _db_message(exc: SQLAlchemyError) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig) if orig is not None else str(exc).split("\n", 1)[0]
+
+
+class SqlTarget:
+    """Insert or upsert records into a table, one transaction per batch."""
+
+    def __init__(self, spec: EndpointSpec, base_dir: Path, run_token: str) -> None:
+        o = spec.options
+        self.url = str(o.get("url") or DEFAULT_SQL_URL)
+        self.table_name = str(o["table"])
+        self.mode = str(o.get("mode", "insert"))
+        key = o.get("key")
+        self.key: tuple[str, ...] = (key,) if isinstance(key, str) else tuple(key or ())
+        self._declared = o.get("columns")
+        self._base_dir = base_dir
+        self.run_token = run_token
+        self._engine: Engine | None = None
+        self._table: sa.Table | None = None
+        self._marker: sa.Table | None = None
+
+    def describe(self) -> str:
+        return (
+            f"{sa.engine.make_url(self.url).render_as_string(hide_password=True)}#{self.table_name}"
+        )
+
+    def open(self, resume: Mapping[str, Any] | None) -> None:
+        self._engine = engine_for(self.url, self._base_dir)
+        meta = sa.MetaData()
+        self._marker = sa.Table(
+            MARKER_TABLE,
+            meta,
+            sa.Column("run", sa.String(200), primary_key=True),
+            sa.Column("key", sa.String(200), primary_key=True),
+        )
+        meta.create_all(self._engine, tables=[self._marker])
+        inspector = sa.inspect(self._engine)
+        if inspector.has_table(self.table_name):
+            self._table = sa.Table(self.table_name, sa.MetaData(), autoload_with=self._engine)
+        elif self._declared:
+            self._create(self._declared_columns())
+
+    def _declared_columns(self) -> list[sa.Column[Any]]:
+        declared = self._declared
+        cols: list[sa.Column[Any]] = []
+        if isinstance(declared, Mapping):
+            for name, kind in declared.items():
+                type_ = _TYPES.get(str(kind).lower())
+                if type_ is None:
+                    raise ConfigurationError(
+                        f"sql target {self.table_name}: column {name} has unknown type {kind!r}; "
+                        f"use one of {', '.join(sorted(_TYPES))}"
+                    )
+                cols.append(sa.Column(str(name), type_(), primary_key=str(name) in self.key))
+        elif isinstance(declared, list):
+            cols = [sa.Column(str(n), sa.Text(), primary_key=str(n) in self.key) for n in declared]
+        else:
+            raise ConfigurationError(
+                f"sql target {self.table_name}: columns must be a list or mapping"
+            )
+        return cols
+
+    def _create(self, columns: list[sa.Column[Any]]) -> None:
+        assert self._engine is not None
+        if self.key:
+            names = {c.name for c in columns}
+            missing = [k for k in self.key if k not in names]
+            if missing:
+                raise ConfigurationError(
+                    f"sql target {self.table_name}: key column(s) {', '.join(missing)} are not "
+                    "among the columns"
+                )
+        table = sa.Table(self.table_name, sa.MetaData(), *columns)
+        table.create(self._engine)
+        self._table = table
+
+    def _columns_from(self, row: Mapping[str, Any]) -> list[sa.Column[Any]]:
+        cols: list[sa.Column[Any]] = []
+        for name, value in row.items():
+            if isinstance(value, bool):
+                type_: Any = sa.Boolean
+            elif isinstance(value, int):
+                type_ = sa.BigInteger
+            elif isinstance(value, float):
+                type_ = sa.Float
+            else:
+                type_ = sa.Text
+            cols.append(sa.Column(name, type_(), primary_key=name in self.key))
+        return cols
+
+    def write(self, batch: Sequence[Transformed], batch_no: int) -> list[Outcome]:
+        assert self._engine is not None
+        rows = [_row(t.record or {}) for t in batch]
+        keys = [t.items[0].key for t in batch]
+        if self._table is None and rows:
+            self._create(self._columns_from(rows[0]))
+        out: list[Outcome | None] = [None] * len(rows)
+        good: list[int] = []
+        assert self._table is not None
+        names = set(self._table.c.keys())
+        for i, row in enumerate(rows):
+            extra = sorted(set(row) - names)
+            missing_key = [k for k in self.key if row.get(k) in (None, "")]
+            if extra:
+                out[i] = Outcome(
+                    "rejected",
+                    [
+                        f"table {self.table_name} has no column(s) {', '.join(extra)}; declare "
+                        "columns: or map the record to the table's columns"
+                    ],
+                )
+            elif missing_key:
+                out[i] = Outcome("rejected", [f"{k}: the key column is empty" for k in missing_key])
+            else:
+                good.append(i)
+        try:
+            with self._engine.begin() as conn:
+                for i in good:
+                    self._put(conn, rows[i], keys[i])
+            for i in good:
+                out[i] = Outcome("written", coupa_id=_coupa_id(batch[i]))
+        except SQLAlchemyError:
+            # One bad row fails the transaction: write row by row to find it, so the good
+            # rows still land and only the bad one fails, with the database's reason.
+            for i in good:
+                try:
+                    with self._engine.begin() as conn:
+                        self._put(conn, rows[i], keys[i])
+                    out[i] = Outcome("written", coupa_id=_coupa_id(batch[i]))
+                except SQLAlchemyError as exc:
+                    out[i] = Outcome("failed", [f"database refused the row: {_db_message(exc)}"])
+        return [o if o is not None else Outcome("failed", ["not written"]) for o in out]
+
+    def _put(self, conn: Connection, row: Mapping[str, Any], key: str) -> None:
+        assert self._table is not None and self._marker is not None
+        table = self._table
+        if self.mode == "upsert":
+            where = sa.and_(*(table.c[k] == row[k] for k in self.key))
+            updated = conn.execute(sa.update(table).where(where).values(**row))
+            if updated.rowcount == 0:
+                conn.execute(sa.insert(table).values(**row))
+        else:
+            conn.execute(sa.insert(table).values(**row))
+        conn.execute(sa.insert(self._marker).values(run=self.run_token, key=key))
+
+    def checkpoint(self) -> dict[str, Any]:
+        return {"table": self.table_name}
+
+    def recover(self, done: set[str]) -> dict[str, int | None]:
+        assert self._engine is not None and self._marker is not None
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(self._marker.c.key).where(self._marker.c.run == self.run_token)
+            )
+            return {r[0]: None for r in rows if r[0] not in done}
+
+    def commit(self) -> list[str]:
+        assert self._engine is not None and self._marker is not None
+        # The markers are only needed while a resume is possible.
+        with self._engine.begin() as conn:
+            conn.execute(sa.delete(self._marker).where(self._marker.c.run == self.run_token))
+        self._engine.dispose()
+        return [self.describe()]
+
+    def abort(self, keep_for_resume: bool) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+def _row(record: Mapping[str, Any]) -> dict[str, Any]:
+    from coupa_connector._records import flatten
+
+    flat: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, dict | list):
+            for sub, text in flatten({key: value}).items():
+                flat[sub] = text
+        else:
+            flat[key] = _plain(value)
+    return flat
+
+
+def _coupa_id(t: Transformed) -> int | None:
+    value = t.items[0].record.get("id")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -1,0 +1,353 @@
+"""The sandbox's ``/api`` application: Coupa's REST resources over the store.
+
+Routes (every resource the catalog knows, by its ``/api/<name>`` path):
+
+    GET    /api/<res>                 index: filters, paging, order, fields, return_object
+    POST   /api/<res>                 create (201 + record; 200 + empty body, return_object=none)
+    GET    /api/<res>/<id>            show
+    PUT    /api/<res>/<id>            partial update; ``?exported=true|false`` marks export
+    PUT    /api/<res>/<id>/<action>   actions with state rules (void, submit, approve, ...)
+    POST   /api/<res>/<action>        collection actions (requisitions/submit_for_approval)
+    DELETE /api/<res>/<id>            where Coupa lists a delete action
+
+Authentication happens before this app (``scope["coupa.auth"]``); this app checks the scope
+each request needs, from the catalog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from coupa_connector.catalog import ObjectDef
+from coupa_connector.sandbox._actions import (
+    CREATE_ACTIONS,
+    HEADER_COMMANDS,
+    UPDATE_ACTIONS,
+    ActionRunner,
+    truthy,
+)
+from coupa_connector.sandbox._objects import EXPORTED_ONLY_UPDATES, LINE_MIRRORS, ObjectView, Views
+from coupa_connector.sandbox._query import (
+    QueryOptions,
+    RequestError,
+    parse_fields,
+    parse_query,
+    parse_return_object,
+)
+from coupa_connector.sandbox._render import Renderer
+from coupa_connector.sandbox._store import Store
+from coupa_connector.sandbox._wire import (
+    JSON_MEDIA,
+    MAX_BODY_BYTES,
+    XML_MEDIA,
+    BodyError,
+    WireOptions,
+    error_response,
+    parse_body,
+    render_json,
+    render_xml,
+    wants_json,
+)
+from coupa_connector.sandbox._writes import WriteError, WriteOptions, Writer
+
+__all__ = ["ApiOptions", "CoupaApi", "build_api_app"]
+
+NO_RESULTS = "No results match your search criteria."
+DEFAULT_USER = "api_user"
+_MIRROR_RESOURCES = frozenset(m[1] for m in LINE_MIRRORS.values())
+
+
+@dataclass(frozen=True, slots=True)
+class ApiOptions:
+    """Every behaviour of the API that Coupa's documentation leaves open ([I])."""
+
+    wire: WireOptions = field(default_factory=WireOptions)
+    query: QueryOptions = field(default_factory=QueryOptions)
+    writes: WriteOptions = field(default_factory=WriteOptions)
+
+
+class CoupaApi:
+    """The ASGI application serving ``/api``."""
+
+    def __init__(
+        self, store: Store, options: ApiOptions | None = None, views: Views | None = None
+    ) -> None:
+        self.store = store
+        self.options = options or ApiOptions()
+        self.views = views or Views()
+        self.writer = Writer(self.views, store, self.options.writes)
+        self.actions = ActionRunner(self.views, store, self.writer)
+        methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        self.router = Router(
+            routes=[
+                Route("/api/{res}", self.collection, methods=methods),
+                Route("/api/{res}/{key}", self.member, methods=methods),
+                Route("/api/{res}/{key}/{action}", self.action, methods=methods),
+            ],
+            default=self.not_found,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.router(scope, receive, send)
+
+    async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Coupa-style 404 for paths outside the resource routes."""
+        request = Request(scope, receive)
+        await error_response(request, 404, [f"No route matches {scope['path']}"])(
+            scope, receive, send
+        )
+
+    # ------------------------------------------------------------------ helpers
+
+    def _object(self, request: Request) -> ObjectDef:
+        obj = self.views.resource(request.path_params["res"])
+        if obj is None:
+            raise RequestError(f"No such resource: /api/{request.path_params['res']}", 404)
+        return obj
+
+    @staticmethod
+    def _auth(request: Request) -> tuple[frozenset[str] | None, str]:
+        auth = request.scope.get("coupa.auth")
+        if auth is None:
+            return None, DEFAULT_USER
+        return auth.scopes, auth.user_login or DEFAULT_USER
+
+    def _require(self, request: Request, obj: ObjectDef, action: str, fallback: str | None) -> str:
+        """Check the caller's scope for an action; returns the API user's login."""
+        scopes, login = self._auth(request)
+        act = obj.action(action)
+        needed = (act.scope if act is not None and act.scope else None) or fallback
+        if scopes is not None and needed and needed not in scopes:
+            raise RequestError(
+                f"The access token lacks the scope {needed} needed to {action.replace('_', ' ')} "
+                f"{obj.name}.",
+                403,
+            )
+        return login
+
+    def _respond(
+        self,
+        request: Request,
+        view: ObjectView,
+        data: dict[str, Any] | list[dict[str, Any]],
+        status: int = 200,
+    ) -> Response:
+        if wants_json(request):
+            return Response(render_json(data), status_code=status, media_type=JSON_MEDIA)
+        body = render_xml(self.views.catalog, view.obj, data, self.options.wire)
+        return Response(body, status_code=status, media_type=XML_MEDIA)
+
+    def _record(
+        self,
+        request: Request,
+        view: ObjectView,
+        doc: dict[str, Any],
+        status: int = 200,
+        *,
+        method: str = "GET",
+    ) -> Response:
+        params = request.query_params
+        mode = parse_return_object(params.get("return_object"), method)
+        if mode == "none":
+            return Response(b"", status_code=200)
+        fields = parse_fields(self.views, view.obj, params.get("fields"))
+        [out] = Renderer(self.views, self.store).render(view, [doc], mode, fields)
+        return self._respond(request, view, out, status)
+
+    @staticmethod
+    def _error(request: Request, exc: Exception, obj: ObjectDef | None) -> Response:
+        model = obj.model if obj is not None else "base"
+        if isinstance(exc, WriteError):
+            return error_response(request, exc.status, exc.messages, model)
+        if isinstance(exc, BodyError):
+            return error_response(request, exc.status, [exc.message], model)
+        assert isinstance(exc, RequestError)
+        return error_response(request, exc.status, [exc.message], model)
+
+    async def _body(self, request: Request, obj: ObjectDef) -> dict[str, Any]:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise BodyError(413, f"Request body is larger than {MAX_BODY_BYTES} bytes.")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise BodyError(413, f"Request body is larger than {MAX_BODY_BYTES} bytes.")
+            chunks.append(chunk)
+        return parse_body(b"".join(chunks), request.headers.get("content-type", ""), obj)
+
+    def _load(self, view: ObjectView, key: str) -> dict[str, Any]:
+        if not key.isdigit() or len(key) > 18:
+            raise RequestError(f"No {view.obj.element} with id {key!r}.", 404)
+        doc = self.store.get(view.name, int(key))
+        if doc is None:
+            raise RequestError(f"No {view.obj.element} with id {key}.", 404)
+        return doc
+
+    # ------------------------------------------------------------------ endpoints
+
+    async def collection(self, request: Request) -> Response:
+        obj = None
+        try:
+            obj = self._object(request)
+            view = self.views.view(obj)
+            if request.method == "GET":
+                return self._index(request, view)
+            if request.method == "POST":
+                login = self._require(request, obj, "create", obj.write_scope)
+                if obj.action("create") is None or obj.name in _MIRROR_RESOURCES:
+                    raise RequestError(f"Coupa does not create {obj.name} through the API.", 405)
+                body = await self._body(request, obj)
+                doc = self.writer.create(view, body, login)
+                if parse_return_object(request.query_params.get("return_object"), "POST") == "none":
+                    return Response(b"", status_code=200)
+                return self._record(request, view, doc, 201, method="POST")
+            raise RequestError(f"{request.method} is not allowed on /api/{obj.name}.", 405)
+        except (RequestError, WriteError, BodyError) as exc:
+            return self._error(request, exc, obj)
+
+    def _index(self, request: Request, view: ObjectView) -> Response:
+        obj = view.obj
+        self._require(request, obj, "index", obj.read_scope)
+        spec = parse_query(self.views, obj, request.query_params.multi_items(), self.options.query)
+        docs = self.store.select(
+            view.name, spec.where, spec.params, spec.order, spec.limit, spec.offset
+        )
+        if not docs:
+            if wants_json(request):
+                return Response(b"[]", media_type=JSON_MEDIA)
+            return error_response(request, 404, [NO_RESULTS], obj.model)
+        out = Renderer(self.views, self.store).render(view, docs, spec.return_object, spec.fields)
+        return self._respond(request, view, out)
+
+    async def member(self, request: Request) -> Response:
+        obj = None
+        try:
+            obj = self._object(request)
+            view = self.views.view(obj)
+            key = request.path_params["key"]
+            if not key.isdigit():
+                return await self._collection_action(request, view, key)
+            if request.method == "GET":
+                self._require(request, obj, "show", obj.read_scope)
+                return self._record(request, view, self._load(view, key))
+            if request.method in ("PUT", "PATCH"):
+                return await self._update(request, view, key)
+            if request.method == "DELETE":
+                return self._delete(request, view, key)
+            raise RequestError(f"{request.method} is not allowed on a {obj.element}.", 405)
+        except (RequestError, WriteError, BodyError) as exc:
+            return self._error(request, exc, obj)
+
+    async def _update(self, request: Request, view: ObjectView, key: str) -> Response:
+        obj = view.obj
+        params = request.query_params
+        if "exported" in params:
+            login = self._require(request, obj, "mark_exported", obj.write_scope)
+            doc = self._load(view, key)
+            await self._body(request, obj)  # accepted (NetSuite sends one) but not applied
+            flag = truthy(params["exported"])
+            changes: dict[str, Any] = {"exported": flag}
+            if flag and "last-exported-at" in obj.fields:
+                changes["last-exported-at"] = "<now>"
+            doc = self.writer.touch(view, doc, login, changes)
+            return self._record(request, view, doc, method="PUT")
+        login = self._require(request, obj, "update", obj.write_scope)
+        if obj.action("update") is None:
+            raise RequestError(f"Coupa does not update {obj.name} through the API.", 405)
+        if view.name in EXPORTED_ONLY_UPDATES:
+            raise RequestError(
+                f"Only the exported flag of {obj.name} can change: "
+                f"PUT /api/{obj.name}/{key}?exported=true"
+            )
+        doc = self._load(view, key)
+        body = await self._body(request, obj)
+        commands = [
+            action
+            for flag, action in HEADER_COMMANDS.get(view.name, {}).items()
+            if truthy(body.get(flag, ""))
+        ]
+        for action in commands:
+            # Refuse before applying anything, so a refused command changes nothing.
+            self.actions.check(view, doc, action)
+        doc = self.writer.update(view, doc, body, login)
+        for action in commands:
+            doc = self.actions.run(view, doc, action, body, login)
+        return self._record(request, view, doc, method="PUT")
+
+    def _delete(self, request: Request, view: ObjectView, key: str) -> Response:
+        obj = view.obj
+        login = self._require(request, obj, "delete", obj.write_scope)
+        if obj.action("delete") is None or view.name in _MIRROR_RESOURCES:
+            raise RequestError(
+                f"Coupa does not delete {obj.name}; inactivate the record with a PUT instead.",
+                405,
+            )
+        doc = self._load(view, key)
+        del login
+        self.store.delete_where(view.name, "r0.id = ?", (doc["id"],))
+        return self._record(request, view, doc, method="DELETE")
+
+    async def _collection_action(self, request: Request, view: ObjectView, name: str) -> Response:
+        obj = view.obj
+        action = name.replace("-", "_")
+        if obj.action(action) is None:
+            raise RequestError(f"No {obj.element} with id {name!r}.", 404)
+        login = self._require(request, obj, action, obj.write_scope)
+        if (view.name, action) not in CREATE_ACTIONS:
+            raise RequestError(f"The sandbox does not emulate {obj.name}/{action}.", 400)
+        body = await self._body(request, obj)
+        doc = self.writer.create(view, body, login)
+        doc = self.actions.run(view, doc, action, body, login)
+        return self._record(request, view, doc, 201, method="POST")
+
+    async def action(self, request: Request) -> Response:
+        obj = None
+        try:
+            obj = self._object(request)
+            view = self.views.view(obj)
+            name = request.path_params["action"].replace("-", "_")
+            act = obj.action(name)
+            if act is None or not act.needs_id:
+                raise RequestError(f"No action {name!r} on {obj.name}.", 404)
+            login = self._require(request, obj, name, obj.write_scope)
+            if act.verb != request.method and not (
+                act.verb in ("PUT", "PATCH") and request.method in ("PUT", "PATCH")
+            ):
+                raise RequestError(f"{name} takes {act.verb}, not {request.method}.", 405)
+            if self.actions.rule(view, name) is None:
+                raise RequestError(f"The sandbox does not emulate {obj.name}/{name}.", 400)
+            doc = self._load(view, request.path_params["key"])
+            body = await self._body(request, obj)
+            inputs: dict[str, Any] = {**body, **_plain(request.query_params)}
+            if (view.name, name) in UPDATE_ACTIONS:
+                doc = self.writer.update(view, doc, body, login)
+            doc = self.actions.run(view, doc, name, inputs, login)
+            return self._record(request, view, doc, method="PUT")
+        except (RequestError, WriteError, BodyError) as exc:
+            return self._error(request, exc, obj)
+
+
+def _plain(params: Mapping[str, str]) -> dict[str, str]:
+    return {k.replace("_", "-"): v for k, v in params.items()}
+
+
+def build_api_app(store: Store, options: ApiOptions | None = None) -> ASGIApp:
+    """The ``/api`` ASGI application over a store.
+
+    Args:
+        store: The sandbox's data.
+        options: Behaviours Coupa leaves open (see ``ApiOptions``).
+
+    Returns:
+        The ASGI application.
+    """
+    return CoupaApi(store, options)

@@ -1,0 +1,208 @@
+"""The sandbox's view of the catalog, and the few per-object behaviours the catalog lacks.
+
+Everything about an object's shape (elements, kinds, references, keys, scopes, actions) comes
+from the catalog. What Coupa does *with* an object beyond its shape (create defaults,
+uniqueness scopes, derived totals, which resources mirror another's child lines) is data in
+the tables below, never a branch on a resource name elsewhere.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from coupa_connector.catalog import Catalog, FieldDef, ObjectDef, load_catalog
+
+__all__ = [
+    "CREATE_DEFAULTS",
+    "CREATE_FORCED",
+    "CUSTOM_FIELDS",
+    "EXPORTED_ONLY_UPDATES",
+    "LINE_MIRRORS",
+    "REFERENCE_BLOCKS",
+    "SCALAR_KINDS",
+    "TOTALS",
+    "UNIQUE_SCOPES",
+    "ObjectView",
+    "Views",
+    "human_name",
+]
+
+SCALAR_KINDS = frozenset(
+    {"string", "text", "integer", "decimal", "float", "boolean", "datetime", "date"}
+)
+
+# Values a created record starts with when the body does not say (coupa-api.md 5.1):
+# invoices, expense reports and requisitions start as drafts, suppliers default to draft
+# and payment by invoice, and POST /purchase_orders creates external POs only.
+CREATE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "invoices": {"status": "draft", "document-type": "Invoice", "paid": False, "exported": False},
+    "expense_reports": {"status": "draft", "paid": False, "exported": False},
+    "requisitions": {"status": "draft", "exported": False},
+    "suppliers": {"status": "draft", "payment-method": "invoice"},
+    "purchase_orders": {
+        "status": "issued",
+        "type": "ExternalOrderHeader",
+        "version": 1,
+        "internal-revision": 1,
+        "exported": False,
+    },
+    "receiving_transactions": {"status": "created", "exported": False},
+    "contracts": {"version": 1},
+    "users": {"active": True},
+    "approvals": {"status": "pending_approval"},
+}
+# Values create forces whatever the body says (the status of a new invoice is not the
+# caller's to choose).
+CREATE_FORCED: dict[str, dict[str, Any]] = {
+    "invoices": {"status": "draft"},
+    "expense_reports": {"status": "draft"},
+    "requisitions": {"status": "draft"},
+}
+
+# Uniqueness beyond the catalog's ``unique`` flags, or narrower than "across all records":
+# field -> the fields whose values scope it. An invoice number is unique per supplier; the
+# catalog marks an exchange rate's date unique, which only holds per currency pair.
+UNIQUE_SCOPES: dict[str, dict[str, tuple[str, ...]]] = {
+    "invoices": {"invoice-number": ("supplier",)},
+    "exchange_rates": {"rate-date": ("from-currency", "to-currency")},
+    "lookup_values": {"name": ("lookup",)},
+}
+
+# Custom fields the seed fills, queryable by bare name as Coupa allows ([I] which exist is
+# per instance; these are the sandbox's).
+CUSTOM_FIELDS: dict[str, tuple[str, ...]] = {
+    "invoices": ("project-code", "cost-center"),
+    "purchase_orders": ("project-code",),
+}
+
+# Child lines that a second resource also serves, one row per line (the PO's order lines are
+# /api/purchase_order_lines too): parent resource -> (collection field, mirror resource,
+# the line field that holds the parent's id).
+LINE_MIRRORS: dict[str, tuple[str, str, str]] = {
+    "purchase_orders": ("order-lines", "purchase_order_lines", "order-header-id"),
+}
+
+# Derived totals: resource -> (collection, line amount field or "price*quantity",
+# parent fields that hold the sum).
+TOTALS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "invoices": ("invoice-lines", "price*quantity", ("gross-total", "total-with-taxes")),
+    "purchase_orders": ("order-lines", "price*quantity", ("total",)),
+    "requisitions": ("requisition-lines", "unit-price*quantity", ("total",)),
+    "expense_reports": ("expense-lines", "amount", ("total",)),
+}
+
+# Resources whose PUT may change nothing but the exported flag (coupa-api.md 1.2 receipts).
+EXPORTED_ONLY_UPDATES = frozenset({"receiving_transactions"})
+
+# Objects embedded as a fixed small block wherever they are referenced: Coupa's "user
+# reference" under created-by, updated-by, approver... (coupa-api.md 3.4).
+REFERENCE_BLOCKS: dict[str, tuple[str, ...]] = {
+    "users": (
+        "id",
+        "login",
+        "email",
+        "employee-number",
+        "firstname",
+        "lastname",
+        "salesforce-id",
+        "avatar-thumb-url",
+    ),
+}
+
+
+def human_name(name: str) -> str:
+    """Rails' humanized attribute name: ``invoice-number`` -> ``Invoice number``."""
+    text = name.replace("-", " ").replace("_", " ").strip()
+    if text.endswith(" id") and len(text) > 3:
+        text = text[:-3]
+    return text[:1].upper() + text[1:]
+
+
+@dataclass(frozen=True)
+class ObjectView:
+    """What the sandbox needs to know of one catalog object, computed once.
+
+    Attributes:
+        obj: The catalog object.
+        stored: Whether its records are rows of their own (a resource) rather than data
+            embedded in another record.
+        order: Readable field names in output order (id and timestamps first).
+        targets: For reference and collection fields, the target object when the catalog
+            knows it.
+        key_fields: Fields that appear in any lookup key, besides id.
+    """
+
+    obj: ObjectDef
+    stored: bool
+    order: tuple[str, ...]
+    targets: Mapping[str, ObjectDef | None] = field(default_factory=dict)
+    key_fields: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.obj.name
+
+    def field(self, name: str) -> FieldDef | None:
+        return self.obj.fields.get(name)
+
+
+class Views:
+    """Catalog views by object name, built lazily and cached."""
+
+    def __init__(self, catalog: Catalog | None = None) -> None:
+        self.catalog = catalog or load_catalog()
+        self._views: dict[str, ObjectView] = {}
+        self._by_path: dict[str, ObjectDef] = {}
+        for obj in self.catalog:
+            if obj.resource and obj.resource.startswith("/api/") and ":" not in obj.resource:
+                self._by_path.setdefault(obj.resource[len("/api/") :], obj)
+
+    def resource(self, segment: str) -> ObjectDef | None:
+        """The object served at ``/api/<segment>``, if any."""
+        return self._by_path.get(segment)
+
+    def target(self, fd: FieldDef) -> ObjectDef | None:
+        """The object a reference or collection field points to, if the catalog has it."""
+        if fd.ref and fd.ref in self.catalog:
+            return self.catalog.get(fd.ref)
+        return None
+
+    def view(self, obj: ObjectDef) -> ObjectView:
+        """The cached view of an object."""
+        found = self._views.get(obj.name)
+        if found is None:
+            found = self._build(obj)
+            self._views[obj.name] = found
+        return found
+
+    def _build(self, obj: ObjectDef) -> ObjectView:
+        first = [n for n in ("id", "created-at", "updated-at") if n in obj.fields]
+        rest = [n for n, f in obj.fields.items() if f.readable and n not in first]
+        targets = {
+            n: self.target(f)
+            for n, f in obj.fields.items()
+            if f.kind in ("reference", "collection")
+        }
+        keys = tuple(dict.fromkeys(k for key in obj.lookup_keys for k in key if k != "id"))
+        return ObjectView(
+            obj=obj,
+            stored=bool(obj.resource) and self.resource_name(obj) is not None,
+            order=tuple(first + rest),
+            targets=targets,
+            key_fields=keys,
+        )
+
+    def resource_name(self, obj: ObjectDef) -> str | None:
+        """The storage name of a resource object (its catalog name), None if embedded."""
+        if obj.resource and obj.resource.startswith("/api/"):
+            return obj.name
+        return None
+
+
+@functools.cache
+def default_views() -> Views:
+    """Views over the shipped catalog (one per process)."""
+    return Views()

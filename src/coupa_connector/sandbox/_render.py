@@ -1,0 +1,304 @@
+"""Stored documents -> Coupa's record shapes: full, shallow, limited, or a ``fields`` selection.
+
+A full record lists every readable field of its object (null when unset), embeds each
+referenced record as an object of its own (users as Coupa's small user reference block) and
+its child lines in full. Embedded records carry their own attributes, with their references
+cut down to id and natural keys, which keeps pages bounded however records chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from coupa_connector.sandbox._objects import REFERENCE_BLOCKS, SCALAR_KINDS, ObjectView, Views
+from coupa_connector.sandbox._query import FieldSpec, ReturnObject
+from coupa_connector.sandbox._store import Store
+
+__all__ = ["Renderer"]
+
+# Audit references left out of embedded records: they repeat on every embedded object and
+# Coupa's samples of embedded objects do not carry them.
+_EMBED_SKIP = frozenset({"created-by", "updated-by"})
+# One step of a rendering plan: the field's kind and the target's view for associations.
+_Step = tuple[str, ObjectView | None]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How to render one object, computed once per object."""
+
+    order: tuple[str, ...]
+    steps: dict[str, _Step]
+    template: dict[str, Any]
+    stored_refs: tuple[tuple[str, ObjectView], ...]
+    line_collections: tuple[tuple[str, ObjectView], ...]
+
+
+_PLANS: dict[tuple[int, str], _Plan] = {}
+
+
+def _plans_cache(views: Views, view: ObjectView) -> _Plan:
+    key = (id(views), view.name)
+    found = _PLANS.get(key)
+    if found is not None:
+        return found
+    fields = view.obj.fields
+    steps: dict[str, _Step] = {}
+    template: dict[str, Any] = {}
+    stored_refs: list[tuple[str, ObjectView]] = []
+    lines: list[tuple[str, ObjectView]] = []
+    for name in view.order:
+        kind = fields[name].kind
+        target = view.targets.get(name)
+        target_view = views.view(target) if target is not None else None
+        steps[name] = (kind, target_view)
+        template[name] = [] if kind == "collection" else {} if kind == "custom-fields" else None
+        if target_view is not None and kind == "reference" and target_view.stored:
+            stored_refs.append((name, target_view))
+        if target_view is not None and kind == "collection" and not target_view.stored:
+            lines.append((name, target_view))
+    found = _Plan(view.order, steps, template, tuple(stored_refs), tuple(lines))
+    _PLANS[key] = found
+    return found
+
+
+class Renderer:
+    """Renders documents of one request; referenced records are fetched once and reused."""
+
+    def __init__(self, views: Views, store: Store) -> None:
+        self.views = views
+        self.store = store
+        self._docs: dict[tuple[str, int], dict[str, Any] | None] = {}
+        self._embedded: dict[tuple[str, int], dict[str, Any]] = {}
+        self._blocks: dict[tuple[str, int], dict[str, Any]] = {}
+        self._plans: dict[str, _Plan] = {}
+
+    # ------------------------------------------------------------------ public
+
+    def render(
+        self,
+        view: ObjectView,
+        docs: list[dict[str, Any]],
+        mode: ReturnObject = "full",
+        fields: FieldSpec | None = None,
+    ) -> list[dict[str, Any]]:
+        """Render records for output.
+
+        Args:
+            view: The records' object.
+            docs: Stored documents.
+            mode: ``full``, ``shallow`` or ``limited`` (``none`` renders nothing).
+            fields: A ``fields`` selection; it wins over ``mode`` like Coupa's does.
+
+        Returns:
+            One output dict per document.
+        """
+        if fields is not None:
+            self._prefetch(view, docs)
+            return [self.project(view, d, fields) for d in docs]
+        if mode == "limited":
+            return [{"id": d.get("id")} for d in docs]
+        if mode == "shallow":
+            return [self.shallow(view, d) for d in docs]
+        self._prefetch(view, docs)
+        return [self.full(view, d) for d in docs]
+
+    # ------------------------------------------------------------------ fetching
+
+    def fetch(self, view: ObjectView, rid: Any) -> dict[str, Any] | None:
+        if not isinstance(rid, int):
+            return None
+        key = (view.name, rid)
+        if key not in self._docs:
+            self._docs[key] = self.store.get(view.name, rid)
+        return self._docs[key]
+
+    def _prefetch(self, view: ObjectView, docs: Iterable[dict[str, Any]]) -> None:
+        """Fetch the records a page refers to with one query per target resource."""
+        wanted: dict[str, set[int]] = {}
+
+        def collect(v: ObjectView, doc: dict[str, Any], depth: int) -> None:
+            plan = self.plan(v)
+            for name, target in plan.stored_refs:
+                value = doc.get(name)
+                if isinstance(value, dict):
+                    rid = value.get("id")
+                    if isinstance(rid, int) and (target.name, rid) not in self._docs:
+                        wanted.setdefault(target.name, set()).add(rid)
+            if depth == 0:
+                for name, target in plan.line_collections:
+                    for item in doc.get(name) or ():
+                        if isinstance(item, dict):
+                            collect(target, item, depth + 1)
+
+        for doc in docs:
+            collect(view, doc, 0)
+        for res, ids in wanted.items():
+            found = self.store.get_many(res, ids)
+            for rid in ids:
+                self._docs[(res, rid)] = found.get(rid)
+
+    def plan(self, view: ObjectView) -> _Plan:
+        found = self._plans.get(view.name)
+        if found is None:
+            found = _plans_cache(self.views, view)
+            self._plans[view.name] = found
+        return found
+
+    # ------------------------------------------------------------------ shapes
+
+    def full(self, view: ObjectView, doc: dict[str, Any]) -> dict[str, Any]:
+        """Every readable field; associations embedded, lines in full."""
+        plan = self.plan(view)
+        # Start from every field unset, then fill what the document has: a document holds a
+        # few dozen of an object's hundreds of fields, so this touches only those.
+        out = plan.template.copy()
+        steps = plan.steps
+        for name, value in doc.items():
+            step = steps.get(name)
+            if step is None:
+                continue
+            kind, target = step
+            if kind == "reference":
+                out[name] = self.embed(target, value)
+            elif kind == "collection":
+                if not isinstance(value, list):
+                    continue
+                if target is not None and not target.stored:
+                    out[name] = [self.full(target, i) if isinstance(i, dict) else i for i in value]
+                else:
+                    out[name] = [self.embed(target, i) for i in value]
+            elif kind == "custom-fields":
+                if isinstance(value, dict):
+                    out[name] = value
+            else:
+                out[name] = value
+        return out
+
+    def embed(self, target: ObjectView | None, value: Any) -> Any:
+        """A referenced record as it appears inside another."""
+        if not isinstance(value, dict) or target is None or not target.stored:
+            return value
+        rid = value.get("id")
+        doc = self.fetch(target, rid)
+        if doc is None:
+            return value
+        key = (target.name, rid)
+        block_fields = REFERENCE_BLOCKS.get(target.name)
+        if block_fields is not None:
+            return self.block(target, doc, block_fields)
+        found = self._embedded.get(key)
+        if found is None:
+            found = {}
+            steps = self.plan(target).steps
+            for name in self.plan(target).order:
+                if name not in doc or name in _EMBED_SKIP:
+                    continue
+                kind, sub = steps[name]
+                if kind == "collection":
+                    continue
+                item = doc[name]
+                found[name] = self.ref_block(sub, item) if kind == "reference" else item
+            self._embedded[key] = found
+        return found
+
+    def block(
+        self, target: ObjectView, doc: dict[str, Any], names: tuple[str, ...]
+    ) -> dict[str, Any]:
+        key = (target.name, doc["id"])
+        found = self._blocks.get(key)
+        if found is None:
+            found = {n: doc.get(n) for n in names}
+            self._blocks[key] = found
+        return found
+
+    def ref_block(self, target: ObjectView | None, value: Any) -> Any:
+        """A reference cut down to its id and natural keys (``{"id": 1, "code": "USD"}``)."""
+        if not isinstance(value, dict) or target is None or not target.stored:
+            return value
+        doc = self.fetch(target, value.get("id"))
+        if doc is None:
+            return value
+        block_fields = REFERENCE_BLOCKS.get(target.name)
+        if block_fields is not None:
+            return self.block(target, doc, block_fields)
+        out = {"id": doc.get("id")}
+        for name in target.key_fields:
+            item = doc.get(name)
+            fd = target.obj.fields.get(name)
+            if fd is not None and fd.kind in SCALAR_KINDS:
+                out[name] = item
+        return out
+
+    def shallow(self, view: ObjectView, doc: dict[str, Any]) -> dict[str, Any]:
+        """Own attributes; associations and lines as id plus natural keys."""
+        out: dict[str, Any] = {}
+        steps = self.plan(view).steps
+        for name in self.plan(view).order:
+            kind, target = steps[name]
+            value = doc.get(name)
+            if kind == "reference":
+                out[name] = self.ref_block(target, value)
+            elif kind == "collection":
+                items = value if isinstance(value, list) else []
+                if target is not None and not target.stored:
+                    keys = ("id", *target.key_fields)
+                    out[name] = [
+                        {k: i.get(k) for k in keys if k in i} for i in items if isinstance(i, dict)
+                    ]
+                else:
+                    out[name] = [self.ref_block(target, i) for i in items]
+            elif kind == "custom-fields":
+                out[name] = value if isinstance(value, dict) else {}
+            else:
+                out[name] = value
+        return out
+
+    def project(
+        self, view: ObjectView | None, doc: dict[str, Any], spec: FieldSpec
+    ) -> dict[str, Any]:
+        """Exactly the fields a ``fields`` selection names, nested selections applied."""
+        out: dict[str, Any] = {}
+        for name, sub in spec.items():
+            value = doc.get(name)
+            fd = view.obj.fields.get(name) if view is not None else None
+            kind = fd.kind if fd is not None else None
+            target = view.targets.get(name) if view is not None else None
+            target_view = self.views.view(target) if target is not None else None
+            if kind == "custom-fields" or sub == "all":
+                cf = value if isinstance(value, dict) else {}
+                out[name] = {k: cf.get(k) for k in sub} if isinstance(sub, dict) else cf
+            elif kind == "reference":
+                if isinstance(sub, dict):
+                    resolved = value
+                    if isinstance(value, dict) and target_view is not None and target_view.stored:
+                        resolved = self.fetch(target_view, value.get("id")) or value
+                    out[name] = (
+                        self.project(target_view, resolved, sub)
+                        if isinstance(resolved, dict)
+                        else None
+                    )
+                elif view is not None:
+                    out[name] = self.embed(target_view, value)
+            elif kind == "collection":
+                items = value if isinstance(value, list) else []
+                if isinstance(sub, dict):
+                    out[name] = [self._project_member(target_view, i, sub) for i in items]
+                elif target_view is not None and not target_view.stored:
+                    out[name] = [self.full(target_view, i) for i in items if isinstance(i, dict)]
+                else:
+                    out[name] = [self.embed(target_view, i) for i in items]
+            elif isinstance(sub, dict) and isinstance(value, dict):
+                out[name] = self.project(None, value, sub)
+            else:
+                out[name] = value
+        return out
+
+    def _project_member(self, target: ObjectView | None, item: Any, sub: FieldSpec) -> Any:
+        if not isinstance(item, dict):
+            return item
+        if target is not None and target.stored:
+            item = self.fetch(target, item.get("id")) or item
+        return self.project(target, item, sub)

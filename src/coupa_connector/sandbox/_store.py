@@ -1,0 +1,308 @@
+"""SQLite storage of the sandbox: one generic table of JSON documents, a few indexed columns.
+
+Every record of every resource is one row of ``records``: the resource name, its id, the
+columns most queries filter or sort on (created-at, updated-at, status, exported) and the
+record itself as a JSON document in Coupa's own spelling (hyphenated keys, decimals as
+strings, datetimes as fixed-width UTC ISO 8601 strings so that text order is time order).
+References are stored as ``{"id": N}`` and expanded when rendered, so a renamed supplier shows
+its new name on every invoice; child lines are embedded in their parent's document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+
+__all__ = ["Store", "format_instant"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    res TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    created_at TEXT,
+    updated_at TEXT,
+    status TEXT,
+    exported INTEGER,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (res, id)
+);
+CREATE INDEX IF NOT EXISTS ix_records_updated ON records (res, updated_at);
+CREATE INDEX IF NOT EXISTS ix_records_created ON records (res, created_at);
+CREATE INDEX IF NOT EXISTS ix_records_status ON records (res, status);
+CREATE INDEX IF NOT EXISTS ix_records_exported ON records (res, exported);
+CREATE TABLE IF NOT EXISTS seq (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+# Document keys mirrored into indexed columns, in column order.
+INDEXED = {
+    "created-at": "created_at",
+    "updated-at": "updated_at",
+    "status": "status",
+    "exported": "exported",
+}
+
+
+def format_instant(ts: float) -> str:
+    """Coupa's datetime spelling for a POSIX timestamp, in UTC and fixed width."""
+    return dt.datetime.fromtimestamp(int(ts), dt.UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def _row_values(res: str, doc: dict[str, Any]) -> tuple[Any, ...]:
+    exported = doc.get("exported")
+    return (
+        res,
+        doc["id"],
+        doc.get("created-at"),
+        doc.get("updated-at"),
+        doc.get("status"),
+        None if exported is None else int(bool(exported)),
+        orjson.dumps(doc).decode(),
+    )
+
+
+class Store:
+    """The sandbox's records, in SQLite.
+
+    Args:
+        path: A database file (survives restarts; an existing file with data is not
+            reseeded) or None for a private in-memory database.
+        seed_size: Invoices to seed when the database is empty (None: the small default).
+        seed: Random seed of the generator.
+
+    The store is shared by the server thread and admin calls; one lock serializes access,
+    which is what a single SQLite connection needs anyway.
+    """
+
+    def __init__(
+        self, path: str | None = None, *, seed_size: int | None = None, seed: int = 42
+    ) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(
+            path or ":memory:", check_same_thread=False, isolation_level=None
+        )
+        self._conn.execute("PRAGMA journal_mode=WAL" if path else "PRAGMA journal_mode=MEMORY")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA temp_store=MEMORY")
+        self._conn.executescript(_SCHEMA)
+        self._last_write = 0
+        self._seq: dict[str, int] = {}
+        self._load_counters()
+        if self.is_empty():
+            self.reset(seed_size=seed_size, seed=seed)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._conn.close()
+
+    def is_empty(self) -> bool:
+        """Whether the database holds no records at all."""
+        with self._lock:
+            return self._conn.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None
+
+    def reset(self, seed_size: int | None = None, seed: int = 42) -> dict[str, int]:
+        """Wipe every record and reseed deterministically.
+
+        Args:
+            seed_size: Number of invoices (None: the small default of a few hundred).
+            seed: Random seed; the same seed and size give the same data.
+
+        Returns:
+            Record counts per resource.
+        """
+        from coupa_connector.sandbox._seed import seed_store  # the seed needs a Store
+
+        with self._lock:
+            self._conn.execute("DELETE FROM records")
+            self._conn.execute("DELETE FROM seq")
+            self._conn.execute("DELETE FROM meta")
+            self._seq.clear()
+            self._last_write = 0
+            counts = seed_store(self, seed_size=seed_size, seed=seed)
+            self._conn.execute("ANALYZE")
+            return counts
+
+    def _load_counters(self) -> None:
+        with self._lock:
+            self._seq = dict(self._conn.execute("SELECT name, value FROM seq").fetchall())
+            row = self._conn.execute("SELECT value FROM meta WHERE key = 'last_write'").fetchone()
+            self._last_write = int(row[0]) if row else 0
+
+    # ------------------------------------------------------------------ ids and clock
+
+    def next_id(self, name: str) -> int:
+        """Allocate the next id of an object (resource or nested line object)."""
+        with self._lock:
+            value = self._seq.get(name, 0) + 1
+            self._seq[name] = value
+            self._conn.execute(
+                "INSERT INTO seq (name, value) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                (name, value),
+            )
+            return value
+
+    def reserve_ids(self, name: str, count: int) -> int:
+        """Reserve ``count`` consecutive ids; returns the first."""
+        with self._lock:
+            first = self._seq.get(name, 0) + 1
+            self._seq[name] = first + count - 1
+            self._conn.execute(
+                "INSERT INTO seq (name, value) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                (name, first + count - 1),
+            )
+            return first
+
+    def write_time(self) -> str:
+        """A write timestamp, strictly later than every earlier one.
+
+        Coupa's ``updated-at`` has one-second resolution and incremental syncs rely on it
+        moving forward on every change, so two writes in the same second get consecutive
+        seconds rather than the same value.
+        """
+        with self._lock:
+            stamp = max(int(time.time()), self._last_write + 1)
+            self._last_write = stamp
+            self._conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('last_write', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (str(stamp),),
+            )
+            return format_instant(stamp)
+
+    # ------------------------------------------------------------------ records
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes: all land or none does."""
+        with self._lock:
+            self._conn.execute("BEGIN")
+            try:
+                yield
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def put(self, res: str, doc: dict[str, Any]) -> None:
+        """Insert or replace one record (``doc["id"]`` must be set)."""
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
+                _row_values(res, doc),
+            )
+
+    def put_many(self, res: str, docs: Iterable[dict[str, Any]]) -> int:
+        """Insert many records at once (used by the seed); returns how many."""
+        rows = [_row_values(res, d) for d in docs]
+        with self._lock:
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)", rows
+            )
+        return len(rows)
+
+    def delete_where(self, res: str, where: str, params: Sequence[Any] = ()) -> int:
+        """Delete the records of a resource matching an SQL condition over ``r0``."""
+        sql = (
+            "DELETE FROM records WHERE res = ? AND id IN "
+            f"(SELECT r0.id FROM records AS r0 WHERE r0.res = ? AND ({where}))"
+        )
+        with self._lock:
+            return self._conn.execute(sql, (res, res, *params)).rowcount
+
+    def get(self, res: str, rid: int) -> dict[str, Any] | None:
+        """One record by id, or None."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT doc FROM records WHERE res = ? AND id = ?", (res, rid)
+            ).fetchone()
+        return None if row is None else _load(row[0])
+
+    def get_many(self, res: str, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """Records by id (missing ids are simply absent from the result)."""
+        wanted = sorted(set(ids))
+        found: dict[int, dict[str, Any]] = {}
+        with self._lock:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    f"SELECT id, doc FROM records WHERE res = ? AND id IN ({marks})",
+                    (res, *chunk),
+                ).fetchall()
+                found.update((rid, _load(doc)) for rid, doc in rows)
+        return found
+
+    def select(
+        self,
+        res: str,
+        where: str = "",
+        params: Sequence[Any] = (),
+        order: str = "r0.id ASC",
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """Records of a resource matching an SQL condition over the ``records`` row.
+
+        Args:
+            res: Resource name.
+            where: An SQL boolean expression over the row ``r0`` (its columns,
+                ``json_extract(r0.doc, ...)``).
+            params: Its parameters.
+            order: ORDER BY clause.
+            limit: At most this many rows (None: all).
+            offset: Rows to skip.
+
+        Returns:
+            The documents, in order.
+        """
+        sql = "SELECT r0.doc FROM records AS r0 WHERE r0.res = ?"
+        sql += f" AND ({where}) ORDER BY {order}" if where else f" ORDER BY {order}"
+        args: list[Any] = [res, *params]
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            args += [limit, offset]
+        with self._lock:
+            rows = self._conn.execute(sql, args).fetchall()
+        return [_load(r[0]) for r in rows]
+
+    def select_ids(self, res: str, where: str = "", params: Sequence[Any] = ()) -> list[int]:
+        """Ids of the records matching an SQL condition, ascending."""
+        sql = "SELECT r0.id FROM records AS r0 WHERE r0.res = ?"
+        sql += f" AND ({where}) ORDER BY r0.id" if where else " ORDER BY r0.id"
+        with self._lock:
+            return [r[0] for r in self._conn.execute(sql, [res, *params])]
+
+    def count(self, res: str | None = None) -> int:
+        """Number of records of one resource, or of all."""
+        with self._lock:
+            if res is None:
+                return int(self._conn.execute("SELECT COUNT(*) FROM records").fetchone()[0])
+            return int(
+                self._conn.execute("SELECT COUNT(*) FROM records WHERE res = ?", (res,)).fetchone()[
+                    0
+                ]
+            )
+
+    def counts(self) -> dict[str, int]:
+        """Record counts per resource."""
+        with self._lock:
+            rows = self._conn.execute("SELECT res, COUNT(*) FROM records GROUP BY res").fetchall()
+        return {r: int(n) for r, n in rows}
+
+
+def _load(doc: str) -> dict[str, Any]:
+    value: dict[str, Any] = orjson.loads(doc)
+    return value

@@ -1,0 +1,126 @@
+"""Values by catalog kind: parsing what clients send into what the store keeps.
+
+The store keeps Coupa's wire spellings so that rendering is a copy: integers and booleans as
+JSON numbers and booleans, decimals as strings (never binary floats: money must round-trip),
+floats as numbers, datetimes as fixed-width UTC ISO 8601 strings (so text order is time
+order), dates as ``YYYY-MM-DD``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+__all__ = ["FALSE_WORDS", "TRUE_WORDS", "KindError", "coerce", "parse_instant"]
+
+TRUE_WORDS = frozenset({"true", "1", "t", "yes", "y"})
+FALSE_WORDS = frozenset({"false", "0", "f", "no", "n"})
+_MAX_DIGITS = 30
+
+
+class KindError(ValueError):
+    """A value that does not fit its field's kind; ``reason`` completes "<Field> ..."."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def parse_instant(value: str) -> str:
+    """Parse an ISO 8601 date or datetime the way Coupa reads it; return the stored spelling.
+
+    A date without a time is midnight UTC of that day; a datetime without an offset is UTC.
+
+    Args:
+        value: ``2024-05-01``, ``2024-05-01T10:00:00-07:00``, ``2024-05-01T17:00:00Z``...
+
+    Returns:
+        ``YYYY-MM-DDTHH:MM:SS+00:00``.
+
+    Raises:
+        KindError: Not an ISO 8601 date or datetime.
+    """
+    text = value.strip()
+    if len(text) > 40:
+        raise KindError("is not a valid date and time")
+    try:
+        if len(text) == 10:
+            parsed = dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), dt.UTC)
+        else:
+            parsed = dt.datetime.fromisoformat(text.replace(" ", "T", 1))
+    except ValueError:
+        raise KindError("is not a valid date and time") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    try:
+        moment = parsed.astimezone(dt.UTC)
+    except OverflowError:
+        raise KindError("is not a valid date and time") from None
+    return moment.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def _decimal(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise KindError("is not a number")
+    text = str(value).strip()
+    if not text or len(text) > _MAX_DIGITS + 2:
+        raise KindError("is not a number")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise KindError("is not a number") from None
+    if not number.is_finite():
+        raise KindError("is not a number")
+    return number
+
+
+def coerce(kind: str, value: Any) -> Any:
+    """Turn a value from a request body into the stored spelling of its kind.
+
+    Args:
+        kind: The catalog kind (``string``, ``integer``, ``decimal``, ``boolean``...).
+        value: What the client sent (a string from XML; any JSON scalar from JSON).
+
+    Returns:
+        The value to store; None stays None.
+
+    Raises:
+        KindError: The value does not fit the kind.
+    """
+    if value is None:
+        return None
+    if isinstance(value, (dict, list)):
+        raise KindError("must be a single value")
+    if kind in ("string", "text"):
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+    if isinstance(value, str) and value.strip() == "" and kind != "boolean":
+        return None
+    if kind == "integer":
+        if isinstance(value, bool):
+            raise KindError("is not a number")
+        number = _decimal(value)
+        if number != number.to_integral_value():
+            raise KindError("must be an integer")
+        return int(number)
+    if kind == "decimal":
+        number = _decimal(value)
+        return format(number, "f")
+    if kind == "float":
+        return float(_decimal(value))
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS or word == "":
+            return False
+        raise KindError("is not a boolean (true or false)")
+    if kind == "datetime":
+        return parse_instant(str(value))
+    if kind == "date":
+        return parse_instant(str(value))[:10]
+    return value

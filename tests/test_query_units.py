@@ -1,0 +1,231 @@
+"""Query building and paging, without a server: grammar, catalog validation, pagers."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx2
+import pytest
+from _client_fakes import FakeCoupa, config, invoices
+
+from coupa_connector.activities._filters import OPERATORS, parse_expression
+from coupa_connector.activities._paging import KeysetPager, OffsetPager, Params
+from coupa_connector.activities.query import build_query
+from coupa_connector.catalog import load_catalog
+from coupa_connector.client import Connection
+from coupa_connector.errors import QueryError, ServerError, UnknownObjectError
+
+
+def params_of(*where: str, **kw: Any) -> list[tuple[str, str]]:
+    return build_query(load_catalog(), "invoices", where=list(where), **kw).params()
+
+
+@pytest.mark.parametrize(
+    ("expr", "param"),
+    [
+        ("invoice-number=INV-1", ("invoice_number", "INV-1")),
+        ("invoice-number!=INV-1", ("invoice_number[not_eq]", "INV-1")),
+        ("gross-total>10", ("gross_total[gt]", "10")),
+        ("gross-total>=10.5", ("gross_total[gt_or_eq]", "10.5")),
+        ("id<5", ("id[lt]", "5")),
+        ("updated-at<=2024-01-01", ("updated_at[lt_or_eq]", "2024-01-01")),
+        ("invoice-number~INV", ("invoice_number[contains]", "INV")),
+        ("invoice-number^=INV", ("invoice_number[starts_with]", "INV")),
+        ("invoice-number$='-1'", ("invoice_number[ends_with]", "-1")),
+        ("id in 1, 2,3", ("id[in]", "1,2,3")),
+        ("id not in 4,5", ("id[not_in]", "4,5")),
+        ("comments is blank", ("comments[blank]", "true")),
+        ("comments is not blank", ("comments[blank]", "false")),
+        ("supplier.name~Acme", ("supplier[name][contains]", "Acme")),
+        ("supplier=17", ("supplier[id]", "17")),
+        ("invoice-lines.account.code=X", ("invoice_lines[account][code]", "X")),
+        ("updated-at[gt_or_eq]=2024-01-01T00:00:00Z", ("updated_at[gt_or_eq]", "2024-01-01T00:00:00Z")),
+        ("supplier[name][starts_with]=Ac", ("supplier[name][starts_with]", "Ac")),
+    ],
+)
+def test_grammar_to_coupa_parameters(expr: str, param: tuple[str, str]) -> None:
+    assert params_of(expr, paging="offset") == [param]
+
+
+def test_every_coupa_operator_has_a_form() -> None:
+    ops = {parse_expression(e).op for e in (
+        "a=1", "a!=1", "a>1", "a<1", "a>=1", "a<=1", "a~x", "a^=x", "a$=x", "a in 1", "a not in 1",
+        "a is blank",
+    )}
+    assert ops == set(OPERATORS)
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("stauts=approved", "no field 'stauts'.*Did you mean: status"),
+        ("supplier.nmae=Acme", "suppliers has no field 'nmae'"),
+        ("gross-total[bigger]=3", "Unknown operator 'bigger'.*Valid operators"),
+        ("created-at~2024", "operator 'contains' does not apply to created-at"),
+        ("invoice-number.x=1", "not an association"),
+        ("invoice-lines=3", "is a collection"),
+        ("id=abc", "'abc' is not an integer"),
+        ("exported=maybe", "not true or false"),
+        ("updated-at>yesterday", "not an ISO 8601"),
+        ("what is this", "Cannot read the condition"),
+    ],
+)
+def test_bad_filters_are_refused_before_any_request(where: str, message: str) -> None:
+    fake = FakeCoupa(records=invoices(3))
+    with Connection(config(), transport=fake.transport()) as conn, pytest.raises(QueryError, match=message):
+        list(conn.query("invoices", where=where))
+    assert fake.calls == []
+
+
+def test_other_refusals() -> None:
+    catalog = load_catalog()
+    with pytest.raises(UnknownObjectError):
+        build_query(catalog, "invoicez")
+    with pytest.raises(QueryError, match="managed by the pager"):
+        build_query(catalog, "invoices", params={"offset": 50})
+    with pytest.raises(QueryError, match="Keyset paging"):
+        build_query(catalog, "invoices", order_by="updated-at", paging="keyset")
+    with pytest.raises(QueryError, match="return_object"):
+        build_query(catalog, "invoices", return_object="none")
+
+
+def test_mapping_where_and_fields_projection() -> None:
+    spec = build_query(
+        load_catalog(),
+        "invoices",
+        where={"status": ["approved", "voided"], "supplier.name[contains]": "Ac", "comments": None},
+        fields=["invoice-number", "supplier.name", "invoice-lines.price"],
+    )
+    assert spec.paging == "keyset"
+    assert spec.params() == [
+        ("status[in]", "approved,voided"),
+        ("supplier[name][contains]", "Ac"),
+        ("comments[blank]", "true"),
+        ("fields", '["id","invoice_number",{"supplier":["name"]},{"invoice_lines":["price"]}]'),
+    ]
+
+
+def _collect(pager: Any) -> list[Any]:
+    async def go() -> list[Any]:
+        return [page async for page in pager]
+
+    return asyncio.run(go())
+
+
+def fake_fetch(records: list[dict[str, Any]], calls: list[Params], fail_at: int | None = None) -> Any:
+    async def fetch(params: Params) -> list[dict[str, Any]]:
+        calls.append(params)
+        q = dict(params)
+        if fail_at is not None and q.get("offset") == str(fail_at):
+            raise ServerError("Coupa failed", status=503)
+        rows = [r for r in records if r["id"] > int(q.get("id[gt]", -1))]
+        rows = [r for r in rows if r["id"] <= int(q.get("id[lt_or_eq]", 10**9))]
+        if q.get("dir") == "desc":
+            rows.reverse()
+        offset = int(q.get("offset", 0))
+        return rows[offset : offset + int(q["limit"])]
+
+    return fetch
+
+
+@pytest.mark.parametrize("concurrency", [1, 3, 8])
+@pytest.mark.parametrize("n", [0, 1, 49, 50, 51, 100, 237])
+def test_offset_pager_exactly_once(concurrency: int, n: int) -> None:
+    records = [{"id": i} for i in range(1, n + 1)]
+    calls: list[Params] = []
+    pages = _collect(OffsetPager(fake_fetch(records, calls), [("status", "x")], concurrency))
+    got = [r["id"] for p in pages for r in p.records]
+    assert got == list(range(1, n + 1))
+    offsets = [dict(c)["offset"] for c in calls]
+    assert offsets[: n // 50 + 1] == [str(50 * k) for k in range(n // 50 + 1)]
+    assert all(dict(c)["limit"] == "50" for c in calls)
+
+
+def test_offset_pager_failure_names_its_position_and_never_skips() -> None:
+    records = [{"id": i} for i in range(1, 201)]
+    delivered: list[int] = []
+    with pytest.raises(ServerError, match="offset 100 failed after 100 records"):
+        for page in _collect_iter(OffsetPager(fake_fetch(records, [], fail_at=100), [], 4)):
+            delivered.extend(r["id"] for r in page.records)
+    assert delivered == list(range(1, 101))
+
+
+def _collect_iter(pager: Any) -> Any:
+    loop = asyncio.new_event_loop()
+    it = pager.__aiter__()
+    try:
+        while True:
+            try:
+                yield loop.run_until_complete(it.__anext__())
+            except StopAsyncIteration:
+                return
+    finally:
+        loop.run_until_complete(it.aclose())
+        loop.close()
+
+
+def test_offset_pager_refuses_a_server_that_ignores_limit() -> None:
+    async def fetch(params: Params) -> list[dict[str, Any]]:
+        return [{"id": i} for i in range(60)]
+
+    with pytest.raises(QueryError, match="60 records for limit=50"):
+        _collect(OffsetPager(fetch, []))
+
+
+@pytest.mark.parametrize("concurrency", [1, 2, 5])
+@pytest.mark.parametrize("n", [0, 30, 50, 120, 501])
+def test_keyset_pager_exactly_once(concurrency: int, n: int) -> None:
+    records = [{"id": i * 3} for i in range(1, n + 1)]  # sparse ids
+    calls: list[Params] = []
+    fetch = fake_fetch(records, calls)
+
+    async def probe() -> int | None:
+        rows = await fetch([("order_by", "id"), ("dir", "desc"), ("limit", "1")])
+        return int(rows[0]["id"]) if rows else None
+
+    pager = KeysetPager(fetch, [], probe, concurrency)
+    ids = sorted(r["id"] for p in _collect(pager) for r in p.records)
+    assert ids == [r["id"] for r in records]
+    assert all(("order_by", "id") in c for c in calls)
+
+
+def test_keyset_pager_refuses_unordered_answers() -> None:
+    async def fetch(params: Params) -> list[dict[str, Any]]:
+        return [{"id": 5}, {"id": 3}]
+
+    async def probe() -> int | None:
+        return 5
+
+    with pytest.raises(QueryError, match="ignored order_by=id"):
+        _collect(KeysetPager(fetch, [], probe, 1))
+
+
+def test_limit_stops_early_in_both_modes() -> None:
+    fake = FakeCoupa(records=invoices(300))
+    with Connection(config(), transport=fake.transport()) as conn:
+        assert len(list(conn.query("invoices", limit=120))) == 120
+        assert len(list(conn.query("invoices", limit=7, paging="offset"))) == 7
+    limits = [c.url.params.get("limit") for c in fake.api_calls()]
+    assert limits == ["50", "50", "20", "7"]
+
+
+def test_sync_query_through_mock_transport_uses_keyset_partitions() -> None:
+    fake = FakeCoupa(records=invoices(420))
+    with Connection(config(concurrency=4), transport=fake.transport()) as conn:
+        ids = [r["id"] for r in conn.query("invoices")]
+    assert sorted(ids) == list(range(1, 421)) and len(ids) == len(set(ids))
+    probes = [c for c in fake.api_calls() if c.url.params.get("dir") == "desc"]
+    assert len(probes) == 1
+    assert all(c.url.params["limit"] in ("50", "1") for c in fake.api_calls())
+
+
+def test_a_persistently_failing_page_fails_the_query() -> None:
+    fake = FakeCoupa(records=invoices(120))
+    fake.script = [lambda r: None, lambda r: None] + [lambda r: httpx2.Response(502)] * 10
+    with Connection(config(max_retries=2), transport=fake.transport()) as conn:
+        got: list[int] = []
+        with pytest.raises(ServerError, match="failed after 50 records were delivered"):
+            for record in conn.query("invoices", concurrency=1):
+                got.append(record["id"])
+    assert got == list(range(1, 51))

@@ -1,0 +1,1803 @@
+#!/usr/bin/env python3
+"""Build ``src/coupa_connector/catalog/catalog.json`` from Coupa's reference tables.
+
+    python tools/build_catalog.py [--source PATH] [--output PATH] [--check]
+
+The source is ``resources.json``: one entry per page of Coupa's Core API reference, with the
+page's actions (verb, path) and element tables (name, type, required, unique, allowable values,
+api in, api out, link to the referenced object's page). Its default place is
+``../shared/coupa-docs/resources.json`` next to the repository.
+
+Coupa's tables are evidence, not gospel: cells slip between columns, types are spelled five
+ways, and some flags are plainly wrong. Everything this script changes on purpose is data in
+the tables below (``CORRECTIONS``, ``GLOBAL_CORRECTIONS``, ``HAND_CURATED`` ...), each entry
+with the reason, and the reason is copied into the field's ``note`` in the output.
+
+The output is deterministic (sorted keys, objects sorted by name, fields in Coupa's order), so
+re-running the script on the same source gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SOURCE = ROOT.parent / "shared" / "coupa-docs" / "resources.json"
+DEFAULT_OUTPUT = ROOT / "src" / "coupa_connector" / "catalog" / "catalog.json"
+
+# --------------------------------------------------------------------------------------------
+# Object-level knowledge from Coupa's documentation beyond the element tables
+# --------------------------------------------------------------------------------------------
+
+# Pages whose tables are not an object: examples, lists of countries, CSV layouts.
+SKIP_PAGES: dict[str, str] = {
+    "0213": "Field definitions of an example call (invoice payments), not an object table.",
+    "0262": "Field definitions of example calls (requisition attachments), not an object table.",
+    "0383": "Columns of a flat-file (CSV) import, not an API object.",
+}
+
+# Sections of a page that do not describe the page's own elements.
+SKIP_SECTIONS: dict[str, str] = {
+    "Country Specific Elements": "Lists which invoice elements apply per country; the elements "
+    "themselves are in the page's main table.",
+    "Catalog Fields": "Code lists for compliance fields, not elements.",
+    "Compliant Country List": "A list of countries, not elements.",
+    "Example API Calls": "Example URLs, not elements.",
+}
+
+# Extra element tables on one page that describe another object (page prefix -> table index).
+EXTRA_TABLES: dict[tuple[str, int], str] = {
+    ("0220", 1): "order-pad-line",
+    ("0220", 2): "order-pad-section",
+    ("0166", 1): "upload-error",
+}
+
+# Catalog names for pages whose resource path does not give a good one.
+NAME_OVERRIDES: dict[str, str] = {
+    "0071": "remit_to_addresses",
+    "0130": "uoms",
+    "0096": "tax_codes",
+    "0217": "uom_translations",
+    "0149": "contract_templates",
+    "0087": "supplier_information",
+    "0092": "supplier_information_sites",
+    "0040": "budget_line_adjustments",
+    "0168": "default_receiving_location",
+    "0166": "data_file_source_loads",
+    "0079": "supplier-proxy-supplier",
+    "0471": "csp-invoice",
+    "0109": "attachments",
+    "0112": "comments",
+    "0134": "asn_headers",
+    "0135": "asn_lines",
+    "0174": "expense_artifacts",
+    "0150": "contract_terms",
+    "0161": "coupa-pay-payments",
+}
+
+# Pages whose objects live only under several parents (no one collection path of their own).
+NO_RESOURCE = {
+    "0109": "Attachments are nested under their documents (Coupa: Attachments API).",
+    "0112": "Comments are nested under invoices, orders, requisitions, expense reports, users.",
+}
+
+# Resource paths for pages that document an /api path but list no actions of their own.
+RESOURCE_OVERRIDES: dict[str, str] = {
+    "0130": "/api/uoms",
+    "0096": "/api/tax_codes",
+    "0071": "/api/suppliers/:supplier_id/addresses",
+    "0134": "/api/asn/headers",
+    "0135": "/api/asn/lines",
+    "0174": "/api/expense_lines/expense_artifacts",
+}
+
+# Actions added by hand where Coupa's page has none but other sections document them.
+EXTRA_ACTIONS: dict[str, list[tuple[str, str, str, str]]] = {
+    "uoms": [
+        ("index", "GET", "/api/uoms", "Query units of measure"),
+        ("show", "GET", "/api/uoms/:id", "Show unit of measure"),
+        ("create", "POST", "/api/uoms", "Create unit of measure"),
+        ("update", "PUT", "/api/uoms/:id", "Update unit of measure"),
+    ],
+    "tax_codes": [
+        ("index", "GET", "/api/tax_codes", "Query tax codes"),
+        ("show", "GET", "/api/tax_codes/:id", "Show tax code"),
+        ("create", "POST", "/api/tax_codes", "Create tax code"),
+        ("update", "PUT", "/api/tax_codes/:id", "Update tax code"),
+    ],
+    "receiving_transactions": [],
+}
+
+# XML element names that are not the singular of the resource (Coupa: XML vs JSON samples).
+ELEMENTS: dict[str, str] = {
+    "invoices": "invoice-header",
+    "purchase_orders": "order-header",
+    "purchase_order_lines": "order-line",
+    "purchase_order_changes": "order-header-change",
+    "requisitions": "requisition-header",
+    "receiving_transactions": "inventory-transaction",
+    "expense_reports": "expense-report",
+    "remit_to_addresses": "remit-to-address",
+    "supplier_information": "supplier-information",
+    "business_groups": "business-group",
+    "asn_headers": "asn-header",
+    "data_file_source_loads": "data-file-source",
+    "default_receiving_location": "default-receiving-location",
+    "attachments": "attachment",
+    "comments": "comment",
+}
+
+# Child collections whose line object also has a resource of its own: the nested view gets
+# its own catalog object, named by its element, so that ``field.ref`` names a line object.
+NESTED_TWINS: dict[str, str] = {
+    "purchase_order_lines": "order-line",
+    "expense_lines": "expense-line",
+}
+
+# OAuth scopes per object (Coupa's OAuth scope list), as (read, write).
+SCOPE_FAMILIES: dict[str, tuple[str, str]] = {
+    "accounting": ("core.accounting.read", "core.accounting.write"),
+    "common": ("core.common.read", "core.common.write"),
+    "supplier": ("core.supplier.read", "core.supplier.write"),
+    "invoice": ("core.invoice.read", "core.invoice.write"),
+    "purchase_order": ("core.purchase_order.read", "core.purchase_order.write"),
+    "requisition": ("core.requisition.read", "core.requisition.write"),
+    "user": ("core.user.read", "core.user.write"),
+    "user_group": ("core.user_group.read", "core.user_group.write"),
+    "approval": ("core.approval.read", "core.approval.write"),
+    "contract": ("core.contract.read", "core.contract.write"),
+    "expense": ("core.expense.read", "core.expense.write"),
+    "item": ("core.item.read", "core.item.write"),
+    "catalog": ("core.catalog.read", "core.catalog.write"),
+    "receiving": ("core.inventory.receiving.read", "core.inventory.receiving.write"),
+    "budget": ("core.budget.read", "core.budget.write"),
+    "integration": ("core.integration.read", "core.integration.write"),
+    "comment": ("core.comment.read", "core.comment.write"),
+    "uom": ("core.uom.read", "core.uom.write"),
+}
+
+SCOPE_OF: dict[str, str] = {
+    "accounts": "accounting",
+    "account_types": "accounting",
+    "account_validation_rules": "accounting",
+    "addresses": "common",
+    "announcements": "common",
+    "business_groups": "common",
+    "commodities": "common",
+    "currencies": "common",
+    "departments": "common",
+    "exchange_rates": "common",
+    "lookups": "common",
+    "lookup_values": "common",
+    "payment_terms": "common",
+    "shipping_terms": "common",
+    "tax_codes": "common",
+    "suppliers": "supplier",
+    "remit_to_addresses": "supplier",
+    "supplier_information": "supplier",
+    "supplier_information_sites": "supplier",
+    "supplier_information_tax_registrations": "supplier",
+    "supplier_sites": "supplier",
+    "invoices": "invoice",
+    "tax_registrations": "invoice",
+    "matching_allocations": "invoice",
+    "purchase_orders": "purchase_order",
+    "purchase_order_lines": "purchase_order",
+    "purchase_order_changes": "purchase_order",
+    "requisitions": "requisition",
+    "users": "user",
+    "user_groups": "user_group",
+    "user_group_memberships": "user_group",
+    "tasks": "user_group",
+    "approvals": "approval",
+    "contracts": "contract",
+    "contract_terms": "contract",
+    "contract_templates": "contract",
+    "legal_documents": "contract",
+    "expense_reports": "expense",
+    "expense_lines": "expense",
+    "items": "item",
+    "supplier_items": "catalog",
+    "receiving_transactions": "receiving",
+    "budget_lines": "budget",
+    "budget_line_adjustments": "budget",
+    "integrations": "integration",
+    "integration_runs": "integration",
+    "integration_history_records": "integration",
+    "integration_errors": "integration",
+    "data_file_sources": "integration",
+    "data_file_source_loads": "integration",
+    "comments": "comment",
+    "uoms": "uom",
+}
+
+# Per-action scopes that differ from the object's read/write pair (Coupa's OAuth scope list).
+ACTION_SCOPES: dict[tuple[str, str], str] = {
+    ("invoices", "create"): "core.invoice.create",
+    ("invoices", "void"): "core.invoice.delete",
+    ("invoices", "abandon"): "core.invoice.delete",
+    ("invoices", "add_approver"): "core.invoice.approval.write",
+    ("invoices", "remove_approval"): "core.invoice.approval.write",
+    ("invoices", "restart_approvals"): "core.invoice.approval.write",
+    ("invoices", "bypass_approvals"): "core.invoice.approval.bypass",
+    ("invoices", "bypass_current_approval"): "core.invoice.approval.bypass",
+    # uoms: index is also granted by core.common.read; show/create/update by core.uom.*.
+    ("uoms", "index"): "core.common.read",
+}
+
+# Ways to identify one record when another record refers to it (Coupa: requisition API lookups).
+LOOKUP_KEYS: dict[str, list[list[str]]] = {
+    "users": [["id"], ["login"], ["email"], ["employee-number"]],
+    "suppliers": [["id"], ["number"], ["name"]],
+    "departments": [["id"], ["name"]],
+    "addresses": [["id"], ["location-code"], ["name"]],
+    "account_types": [["id"], ["name"]],
+    "accounts": [["id"], ["code", "account-type"]],
+    "currencies": [["id"], ["code"]],
+    "uoms": [["id"], ["code"]],
+    "payment_terms": [["id"], ["code"]],
+    "shipping_terms": [["id"], ["code"]],
+    "commodities": [["id"], ["name"]],
+    "items": [["id"], ["item-number"], ["name"]],
+    "contracts": [["id"], ["number"], ["name"]],
+    "lookup_values": [["id"], ["external-ref-code"], ["name", "lookup"]],
+    "lookups": [["id"], ["name"]],
+    "exchange_rates": [["id"]],
+    "invoices": [["id"], ["invoice-number", "supplier"]],
+    "purchase_orders": [["id"], ["po-number"]],
+    "purchase_order_lines": [["id"], ["line-num", "order-header-id"]],
+    "order-line": [["id"], ["line-num", "order-header-id"]],
+    "requisitions": [["id"]],
+    "expense_reports": [["id"]],
+    "expense_lines": [["id"]],
+    "receiving_transactions": [["id"]],
+    "approvals": [["id"]],
+    "budget_lines": [["id"]],
+    "remit_to_addresses": [["id"], ["remit-to-code", "supplier"]],
+    "supplier_items": [["id"], ["supplier", "item"]],
+    "tax_codes": [["id"], ["code", "country"]],
+    "business_groups": [["id"], ["name"]],
+    "country": [["id"], ["code"], ["name"]],
+}
+
+# Action endpoints that Coupa's resource pages confirm, added when a page does not list them.
+DOCUMENTED_ACTIONS: dict[str, list[tuple[str, str, str]]] = {
+    "invoices": [
+        ("submit", "PUT", "Submit a draft invoice for approval"),
+        ("void", "PUT", "Void an invoice (draft, pending_receipt or approved)"),
+        ("abandon", "PUT", "Abandon a draft invoice"),
+        ("dispute", "PUT", "Dispute an invoice"),
+        ("withdraw_dispute", "PUT", "Withdraw a dispute"),
+    ],
+    "purchase_orders": [
+        ("cancel", "PUT", "Cancel a purchase order"),
+        ("close", "PUT", "Close a purchase order"),
+        ("reopen", "PUT", "Reopen a soft-closed purchase order"),
+        ("issue", "PUT", "Issue and send the purchase order"),
+        ("issue_without_send", "PUT", "Issue without sending to the supplier"),
+    ],
+    "approvals": [
+        ("approve", "PUT", "Approve a pending approval"),
+        ("reject", "PUT", "Reject a pending approval"),
+        ("hold", "PUT", "Hold a pending approval"),
+    ],
+    "receiving_transactions": [("void", "PUT", "Void a receipt")],
+    "expense_reports": [("submit", "PUT", "Submit an expense report")],
+    "contracts": [
+        ("submit_for_approval", "PUT", "Submit a contract for approval"),
+        ("complete", "PUT", "Complete a contract"),
+    ],
+    "budget_lines": [("adjust", "PUT", "Adjust a budget line")],
+    "purchase_order_lines": [
+        ("soft_close_for_receiving", "PUT", "Soft-close a line for receiving"),
+        ("soft_close_for_invoicing", "PUT", "Soft-close a line for invoicing"),
+        ("reopen_for_receiving", "PUT", "Reopen a line for receiving"),
+        ("reopen_for_invoicing", "PUT", "Reopen a line for invoicing"),
+    ],
+}
+
+# --------------------------------------------------------------------------------------------
+# Field-level corrections: each changes what Coupa's table says, and says why.
+# --------------------------------------------------------------------------------------------
+
+READ_ONLY_EVERYWHERE = {
+    "id": "Assigned by Coupa; never accepted on create or update.",
+    "created-at": "Set by Coupa when the record is created; read-only.",
+    "updated-at": "Set by Coupa on every change; read-only.",
+    "created-by": "Set by Coupa to the API user; read-only.",
+    "updated-by": "Set by Coupa to the API user; read-only.",
+}
+
+EXPORT_FLAGS = {
+    "exported": "Read-only in bodies: set with PUT ...?exported=true (Coupa: Querying Options, export flag).",
+    "last-exported-at": "Set by Coupa when the record is marked exported; read-only.",
+}
+
+
+@dataclass(frozen=True)
+class Correction:
+    """One deliberate change to Coupa's table for one field of one object."""
+
+    obj: str
+    field: str
+    changes: Mapping[str, Any]
+    note: str
+
+
+CORRECTIONS: list[Correction] = [
+    # suppliers (Coupa: Suppliers API)
+    Correction(
+        "suppliers",
+        "status",
+        {"writable": True, "allowed": ["active", "inactive", "draft"]},
+        "Table marks status output-only, but Coupa's examples set it (active/inactive/draft).",
+    ),
+    Correction(
+        "suppliers",
+        "po-change-method",
+        {"required": False},
+        "Table marks it required; suppliers are created without it (defaults to po-method).",
+    ),
+    Correction(
+        "suppliers",
+        "invoice-matching-level",
+        {"required": False},
+        "Table marks it required; Coupa applies the instance default when it is absent.",
+    ),
+    Correction(
+        "suppliers",
+        "payment-method",
+        {"required": False},
+        "Table marks it required; Coupa defaults payment-method to invoice (Coupa: Suppliers API).",
+    ),
+    Correction(
+        "suppliers",
+        "primary-address",
+        {"required": False},
+        "Table marks it required; Coupa's supplier examples create suppliers without one.",
+    ),
+    Correction(
+        "suppliers",
+        "primary-contact",
+        {"required": False, "kind": "reference", "ref": "supplier-contact"},
+        "Table gives no type and marks it required; it is a contact object (Coupa: Suppliers API) "
+        "and suppliers are created without one.",
+    ),
+    Correction(
+        "suppliers",
+        "online-store",
+        {"required": False},
+        "Table marks it required; only buy_online suppliers have an online store.",
+    ),
+    Correction(
+        "suppliers",
+        "price-amount",
+        {"required": False},
+        "Table marks it required; it is an optional pricing setting.",
+    ),
+    Correction(
+        "suppliers",
+        "enterprise",
+        {"required": False},
+        "Table marks it required; the enterprise link is optional and set by Coupa.",
+    ),
+    # invoices (Coupa: Invoices API)
+    Correction(
+        "invoices",
+        "status",
+        {"writable": False},
+        "Changes only through actions (submit, void, abandon, dispute).",
+    ),
+    Correction(
+        "invoices",
+        "document-type",
+        {"writable": False},
+        "Derived from is-credit-note; read-only.",
+    ),
+    Correction(
+        "invoices",
+        "remit-to-address",
+        {"required": False},
+        "Table marks it required; in practice it defaults from the supplier.",
+    ),
+    Correction(
+        "invoices",
+        "supplier-remit-to",
+        {"required": False},
+        "Table marks it required; in practice it defaults from the supplier.",
+    ),
+    Correction(
+        "invoices",
+        "invoice-from-address",
+        {"required": False},
+        "Required only for compliant (country-specific) invoicing.",
+    ),
+    Correction(
+        "invoices",
+        "ship-from-address",
+        {"required": False},
+        "Required only for compliant (country-specific) invoicing.",
+    ),
+    Correction(
+        "invoices",
+        "buyer-tax-registration",
+        {"required": False},
+        "Required only for compliant (country-specific) invoicing.",
+    ),
+    Correction(
+        "invoices",
+        "supplier-tax-registration",
+        {"required": False},
+        "Required only for compliant (country-specific) invoicing.",
+    ),
+    Correction(
+        "invoices",
+        "original-invoice-number",
+        {"required": False},
+        "Required only when is-credit-note is true.",
+    ),
+    Correction(
+        "invoices",
+        "original-invoice-date",
+        {"required": False},
+        "Required only when is-credit-note is true.",
+    ),
+    # invoice lines (Coupa: Invoice Line API)
+    Correction(
+        "invoice-line",
+        "account",
+        {"required": False},
+        "Required unless account-allocations are given; Coupa also defaults it from the "
+        "order line or the requester.",
+    ),
+    Correction(
+        "invoice-line",
+        "total",
+        {"writable": True},
+        "Table marks it output-only, but Coupa's invoice samples send it.",
+    ),
+    # purchase orders / lines (Coupa: Purchase Orders API)
+    Correction(
+        "purchase_orders",
+        "status",
+        {"writable": False},
+        "Changes only through actions (cancel, close, reopen, issue).",
+    ),
+    Correction(
+        "order-line",
+        "account",
+        {"required": False},
+        "Required unless account-allocations are used (Coupa: Purchase Order Lines API).",
+    ),
+    Correction(
+        "purchase_order_lines",
+        "account",
+        {"required": False},
+        "Required unless account-allocations are used (Coupa: Purchase Order Lines API).",
+    ),
+    Correction(
+        "order-line",
+        "external-reference-number",
+        {"required": False},
+        "Table marks it required; it only links lines to an external system.",
+    ),
+    Correction(
+        "purchase_order_lines",
+        "external-reference-number",
+        {"required": False},
+        "Table marks it required; it only links lines to an external system.",
+    ),
+    # requisitions (Coupa: Requisitions API)
+    Correction(
+        "requisitions",
+        "created-by",
+        {"required": False},
+        "Defaults to the API user; overriding it needs a Support setting.",
+    ),
+    Correction(
+        "requisitions",
+        "requested-by",
+        {"required": False},
+        "Output only; the input is requester.",
+    ),
+    Correction(
+        "requisitions",
+        "status",
+        {"required": False},
+        "Output only; requisitions are created as draft.",
+    ),
+    Correction(
+        "requisition-line",
+        "item",
+        {"required": False},
+        "Either item or description is needed; catalog lines give item, free-form lines "
+        "give description (Coupa: Requisitions API).",
+    ),
+    Correction(
+        "requisition-line",
+        "description",
+        {"required": False},
+        "Required unless an item is given (Coupa: Requisitions API).",
+    ),
+    Correction(
+        "requisition-line",
+        "requisition-line-tax-detail",
+        {"required": False},
+        "Only used with a tax engine.",
+    ),
+    # receiving transactions (Coupa's reference)
+    Correction(
+        "receiving_transactions",
+        "rfid-tag",
+        {"required": False},
+        "Table marks it required; only RFID-tracked receipts carry one.",
+    ),
+    # users (Coupa: Users API)
+    Correction(
+        "users",
+        "salesforce-id",
+        {"required": False},
+        "Table marks it required; only Salesforce-linked users have one.",
+    ),
+    Correction(
+        "users",
+        "active",
+        {"kind": "boolean", "writable": True, "readable": True},
+        "Table row has shifted cells; active is a writable boolean.",
+    ),
+    Correction(
+        "users",
+        "default-currency",
+        {"required": False, "unique": False},
+        "Table row has shifted cells; its own text says it is not required.",
+    ),
+    Correction(
+        "users",
+        "default-locale",
+        {"required": False, "unique": False},
+        "Table row has shifted cells; a locale is neither required nor unique.",
+    ),
+    Correction(
+        "users",
+        "generate-password-and-notify",
+        {
+            "kind": "boolean",
+            "required": False,
+            "unique": False,
+            "writable": True,
+            "readable": False,
+        },
+        "Table row has shifted cells; it is an input-only yes/no flag.",
+    ),
+    # items (Coupa's reference)
+    Correction(
+        "items",
+        "manufacturer-name",
+        {"required": False},
+        "Only name and description are required for items.",
+    ),
+    Correction("items", "net-weight", {"required": False}, "Optional logistics data."),
+    Correction("items", "pack-qty", {"required": False}, "Optional logistics data."),
+    Correction("items", "pack-weight", {"required": False}, "Optional logistics data."),
+    # expense reports and lines (Coupa: Expense Reports API)
+    Correction(
+        "expense_reports",
+        "start-date",
+        {"kind": "date"},
+        "Table types it boolean, an obvious error; it is a date.",
+    ),
+    Correction(
+        "expense_reports",
+        "end-date",
+        {"kind": "date"},
+        "Table types it boolean, an obvious error; it is a date.",
+    ),
+    Correction(
+        "expense_reports",
+        "status",
+        {"writable": False},
+        "Changes only through actions (submit, approvals).",
+    ),
+    Correction(
+        "expense-line",
+        "foreign-currency",
+        {"required": False},
+        "Only for expenses paid in another currency.",
+    ),
+    Correction(
+        "expense_lines",
+        "foreign-currency",
+        {"required": False},
+        "Only for expenses paid in another currency.",
+    ),
+    Correction(
+        "expense-line", "start-date", {"required": False}, "Only for divided (per-day) expenses."
+    ),
+    Correction(
+        "expense_lines", "start-date", {"required": False}, "Only for divided (per-day) expenses."
+    ),
+    # contracts (Coupa: Contracts API)
+    Correction(
+        "contracts",
+        "no-of-renewals",
+        {"required": False},
+        "Only meaningful for auto_renew contracts.",
+    ),
+    Correction(
+        "contracts",
+        "renewal-length-unit",
+        {"required": False},
+        "Only meaningful for auto_renew contracts.",
+    ),
+    Correction(
+        "contracts",
+        "renewal-length-value",
+        {"required": False},
+        "Only meaningful for auto_renew contracts.",
+    ),
+    Correction(
+        "contracts",
+        "reason-insight-events",
+        {"required": False},
+        "Reason insights are optional annotations.",
+    ),
+    Correction(
+        "contracts",
+        "status",
+        {"allowed": ["draft", "pending_approval", "published", "inactive", "expired"]},
+        "Table gives 'draft' as the type; the samples use these states.",
+    ),
+    # addresses and remit-to addresses (Coupa's reference)
+    Correction(
+        "addresses",
+        "local-tax-number",
+        {"required": False},
+        "Table marks it required; only some countries use a local tax number.",
+    ),
+    Correction(
+        "remit_to_addresses",
+        "local-tax-number",
+        {"required": False},
+        "Table marks it required; only some countries use a local tax number.",
+    ),
+    Correction(
+        "remit_to_addresses",
+        "active",
+        {"description": "Whether the remit-to address is active."},
+        "Coupa's description is copied from supplier items.",
+    ),
+    # payment terms (Coupa's reference)
+    Correction(
+        "payment_terms",
+        "type",
+        {"writable": True},
+        "Table marks it output-only, but a payment term's type is chosen on create.",
+    ),
+    Correction(
+        "payment_terms",
+        "days-for-discount-payment",
+        {"required": False},
+        "Only for terms with an early-payment discount.",
+    ),
+    Correction(
+        "payment_terms",
+        "days-for-net-payment",
+        {"required": False},
+        "Only for DaysAfterNetPaymentTerm terms.",
+    ),
+    Correction(
+        "payment_terms",
+        "discount-due-month",
+        {"required": False},
+        "Only for end-of-month terms with a discount.",
+    ),
+    Correction(
+        "payment_terms", "net-due-month", {"required": False}, "Only for end-of-month terms."
+    ),
+    Correction(
+        "payment_terms", "net-due-day", {"required": False}, "Only for SpecificDayPaymentTerm."
+    ),
+    # account types, uoms, commodities: shifted 'active' rows
+    Correction(
+        "account_types",
+        "active",
+        {"required": False, "unique": False},
+        "Table row has shifted cells; active is an optional flag.",
+    ),
+    Correction(
+        "uoms",
+        "active",
+        {"required": False, "unique": False},
+        "Table row has shifted cells; active is an optional flag.",
+    ),
+    Correction(
+        "commodities",
+        "active",
+        {"required": False, "unique": False},
+        "Table row has shifted cells; active is an optional flag.",
+    ),
+]
+
+# Objects that Coupa documents elsewhere (section 7, samples) but not with a table of their own.
+HAND_CURATED: list[dict[str, Any]] = [
+    {
+        "name": "lookups",
+        "title": "Lookups API (/lookups)",
+        "element": "lookup",
+        "resource": "/api/lookups",
+        "note": "Hand-curated: Coupa's reference has no lookups page; fields from the lookup "
+        "values page and the scope list.",
+        "fields": [
+            {"name": "id", "kind": "integer"},
+            {
+                "name": "name",
+                "kind": "string",
+                "max_length": 255,
+                "required": True,
+                "unique": True,
+                "description": "Name of the lookup.",
+            },
+            {"name": "description", "kind": "string", "max_length": 255},
+            {"name": "active", "kind": "boolean"},
+            {"name": "created-at", "kind": "datetime"},
+            {"name": "updated-at", "kind": "datetime"},
+            {"name": "created-by", "kind": "reference", "ref": "users"},
+            {"name": "updated-by", "kind": "reference", "ref": "users"},
+        ],
+        "actions": [
+            ("index", "GET", "/api/lookups", "Query lookups"),
+            ("show", "GET", "/api/lookups/:id", "Show lookup"),
+            ("create", "POST", "/api/lookups", "Create lookup"),
+            ("update", "PUT", "/api/lookups/:id", "Update lookup"),
+        ],
+    },
+    {
+        "name": "country",
+        "title": "Country",
+        "element": "country",
+        "resource": None,
+        "note": "Hand-curated: addresses carry country as a nested {id, code, name} "
+        "(Coupa: Address API).",
+        "fields": [
+            {"name": "id", "kind": "integer"},
+            {
+                "name": "code",
+                "kind": "string",
+                "max_length": 2,
+                "unique": True,
+                "description": "ISO 3166 alpha-2 code.",
+            },
+            {"name": "name", "kind": "string", "max_length": 255},
+        ],
+        "actions": [],
+    },
+    {
+        "name": "phone-number",
+        "title": "Phone Number",
+        "element": "phone-number",
+        "resource": None,
+        "note": "Hand-curated from Coupa's supplier docs (phone-work, phone-mobile, phone-fax).",
+        "fields": [
+            {"name": "id", "kind": "integer"},
+            {"name": "country-code", "kind": "string", "max_length": 10},
+            {"name": "area-code", "kind": "string", "max_length": 10},
+            {"name": "number", "kind": "string", "max_length": 40},
+            {"name": "extension", "kind": "string", "max_length": 10},
+        ],
+        "actions": [],
+    },
+    {
+        "name": "supplier-contact",
+        "title": "Supplier Contact",
+        "element": "primary-contact",
+        "resource": None,
+        "note": "Hand-curated from Coupa's supplier docs: the supplier's primary contact.",
+        "fields": [
+            {"name": "id", "kind": "integer"},
+            {"name": "email", "kind": "string", "max_length": 255},
+            {"name": "name-prefix", "kind": "string", "max_length": 255},
+            {"name": "name-given", "kind": "string", "max_length": 255},
+            {"name": "name-additional", "kind": "string", "max_length": 255},
+            {"name": "name-family", "kind": "string", "max_length": 255},
+            {"name": "name-suffix", "kind": "string", "max_length": 255},
+            {"name": "name-fullname", "kind": "string", "max_length": 255},
+            {"name": "notes", "kind": "text"},
+            {"name": "phone-work", "kind": "reference", "ref": "phone-number"},
+            {"name": "phone-mobile", "kind": "reference", "ref": "phone-number"},
+            {"name": "phone-fax", "kind": "reference", "ref": "phone-number"},
+        ],
+        "actions": [],
+    },
+]
+
+# Fields Coupa's tables leave out but its documents rely on, added per object.
+EXTRA_FIELDS: dict[str, list[dict[str, Any]]] = {
+    "remit_to_addresses": [
+        {
+            "name": "supplier",
+            "kind": "reference",
+            "ref": "suppliers",
+            "writable": False,
+            "description": "The supplier the remit-to address belongs to.",
+            "note": "Not in Coupa's table: the supplier comes from the path "
+            "(/api/suppliers/:supplier_id/...); listed so the natural key "
+            "(remit-to-code, supplier) can be expressed.",
+        }
+    ],
+}
+
+ATTACHMENT_REASON = (
+    "The Attachment object (Coupa's Attachments API) is out of scope: attachments are nested "
+    "multipart uploads under their document, cannot be updated, and the model connector does "
+    "not support them either. Attachments listed inside documents are still read."
+)
+
+# Objects that get a custom-fields node: every supported object that can be created or updated,
+# and the line objects nested in them (Coupa: newer custom fields sit in a custom-fields wrapper).
+CUSTOM_FIELDS_NOTE = (
+    "Coupa's tables omit the custom-fields wrapper; it holds the instance's API-editable "
+    "custom fields (Coupa: Custom Field Namespace)."
+)
+
+# Type names in the tables that do not match a page title, mapped to catalog names.
+TYPE_ALIASES: dict[str, str] = {
+    "user": "users",
+    "users": "users",
+    "uom": "uoms",
+    "unitofmeasure": "uoms",
+    "accounttype": "account_types",
+    "paymentterm": "payment_terms",
+    "shippingterm": "shipping_terms",
+    "contentgroup": "business_groups",
+    "businessgroup": "business_groups",
+    "contentgroups": "business_groups",
+    "businessgroups": "business_groups",
+    "currencies": "currencies",
+    "commodities": "commodities",
+    "contracts": "contracts",
+    "paymentterms": "payment_terms",
+    "period": "budget-period",
+    "remittoaddress": "remit_to_addresses",
+    "supplierremitto": "supplier-remit-to",
+    "lookup": "lookups",
+    "lookupvalue": "lookup_values",
+    "country": "country",
+    "phonenumber": "phone-number",
+    "orderline": "order-line",
+    "requisitionline": "requisition-line",
+    "invoiceline": "invoice-line",
+    "expenseline": "expense-line",
+    "invoiceheader": "invoices",
+    "requisitionheader": "requisitions",
+    "inventorytransaction": "receiving_transactions",
+    "receipt": "receiving_transactions",
+    "address": "addresses",
+    "supplier": "suppliers",
+    "item": "items",
+    "account": "accounts",
+    "department": "departments",
+    "approval": "approvals",
+    "currency": "currencies",
+    "commodity": "commodities",
+    "contract": "contracts",
+    "taxcode": "tax_codes",
+    "exchangerate": "exchange_rates",
+    "budgetline": "budget_lines",
+    "attachment": "attachments",
+    "taggingapi": "tagging",
+    "tagapi": "tag",
+}
+
+PRIMITIVE_RE = re.compile(
+    r"^(string|sting|text|int|integer|number|decimal|float|boolean|bool|datetime|date|tinyint)"
+    r"\s*(\(.*)?$",
+    re.IGNORECASE,
+)
+ARRAY_TYPES = {"[]", "[ ]", "array", "array of objects"}
+NOT_PLURAL = {"status", "address", "canceled", "class", "access", "process", "business"}
+
+# --------------------------------------------------------------------------------------------
+# Parsing helpers
+# --------------------------------------------------------------------------------------------
+
+
+def norm(text: str | None) -> str:
+    """Trimmed cell text; the source has stray spaces and None for missing cells."""
+    return (text or "").strip()
+
+
+def is_yes(text: str | None) -> bool:
+    return norm(text).lower() in {"yes", "true"}
+
+
+def squash(text: str) -> str:
+    """Comparable form of a type or title: lower case, letters and digits only."""
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def camel_to_wire(name: str) -> str:
+    name = re.sub(r"(?<=[a-z0-9])([A-Z])", r"-\1", name.strip())
+    return name.lower().replace("_", "-").replace(" ", "")
+
+
+def singular(word: str) -> str:
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith("ss") and word not in NOT_PLURAL:
+        return word[:-1]
+    return word
+
+
+def plural(word: str) -> str:
+    if word.endswith("y") and not word.endswith(("ay", "ey", "oy", "uy")):
+        return word[:-1] + "ies"
+    if word.endswith(("s", "x", "ch", "sh")):
+        return word + "es"
+    if word.endswith("information"):
+        return word
+    return word + "s"
+
+
+def is_plural_name(name: str) -> bool:
+    last = name.split("-")[-1]
+    return last not in NOT_PLURAL and singular(last) != last
+
+
+def short_description(text: str | None) -> str:
+    """First sentence of Coupa's description, without markup, at most 120 characters."""
+    text = norm(text)
+    text = re.sub(r"@@BLOCK_\d+@@", "", text)
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"!\S*", "", text)
+    text = text.split("<br>")[0]
+    text = re.sub(r"<[^>]+>", " ", text)
+    text = re.sub(r"\s+", " ", text).strip()
+    match = re.match(r"(.+?[.!?])(\s|$)", text)
+    if match:
+        text = match.group(1)
+    if len(text) > 120:
+        text = text[:117].rsplit(" ", 1)[0] + "..."
+    return text
+
+
+def parse_allowed(text: str | None) -> list[str]:
+    """Allowed values when the cell is a plain list; prose and 'any' give no list."""
+    text = norm(text)
+    if not text or re.search(r"\b(any|see|refer|through|include)\b", text, re.IGNORECASE):
+        return []
+    tokens = [t.strip() for t in re.split(r"[,;]", text) if t.strip()]
+    if len(tokens) < 2:
+        return []
+    if not all(re.fullmatch(r"[A-Za-z0-9_\-:. ]{1,40}", t) and len(t.split()) <= 4 for t in tokens):
+        return []
+    if {t.lower() for t in tokens} <= {"true", "false", "yes", "no", "yes/no", "true/false"}:
+        return []
+    seen: list[str] = []
+    for token in tokens:
+        if token not in seen:
+            seen.append(token)
+    return seen
+
+
+@dataclass
+class RawField:
+    """One element as read from a table row, before references are resolved."""
+
+    name: str
+    type_text: str
+    ref_url: str
+    required: bool
+    unique: bool
+    writable: bool
+    readable: bool
+    allowed: list[str]
+    description: str
+    notes: list[str] = field(default_factory=list)
+
+
+NOT_TYPES = {"any", "yes", "no", "true", "false", "draft", "usd", "datatype", "na"}
+
+
+def looks_like_type(text: str, type_names: set[str]) -> bool:
+    text = norm(text)
+    if not text or squash(text) in NOT_TYPES:
+        return False
+    return bool(PRIMITIVE_RE.match(text)) or squash(text) in type_names
+
+
+def read_row(row: Mapping[str, Any], type_names: set[str], has_io: bool) -> RawField | None:
+    """Read one table row; repair rows whose cells slipped into the wrong columns."""
+    raw_name = norm(row.get("name"))
+    if not raw_name or not re.fullmatch(r"[A-Za-z0-9_\- ]+", raw_name) or " " in raw_name.strip():
+        if not re.fullmatch(r"[a-z0-9_\-]+ [a-z0-9_\-]+", raw_name):
+            return None
+        raw_name = raw_name.replace(" ", "")
+    name = camel_to_wire(raw_name)
+    type_text = norm(row.get("type"))
+    cells = {k: norm(row.get(k)) for k in ("required", "unique", "allowable", "api_in", "api_out")}
+    notes: list[str] = []
+    shifted_type = ""
+    if not type_text:
+        for key in ("allowable", "api_in", "api_out", "unique", "required"):
+            if looks_like_type(cells[key], type_names) and not is_yes(cells[key]):
+                shifted_type = cells[key]
+                break
+    if shifted_type:
+        # The row lost its empty cells, so the values slid left: the type landed in another
+        # column and the yes marks that remain are, from the right, api_out, api_in, required.
+        yes_count = sum(1 for v in cells.values() if is_yes(v))
+        allowed: list[str] = []
+        for value in cells.values():
+            allowed = allowed or parse_allowed(value)
+        notes.append(
+            f"Coupa's table row has shifted cells; read as type {shifted_type!r} with "
+            f"{yes_count} yes mark(s) taken as api out, api in, required."
+        )
+        return RawField(
+            name=name,
+            type_text=shifted_type,
+            ref_url=norm(row.get("type_ref_url")),
+            required=yes_count >= 3,
+            unique=False,
+            writable=yes_count >= 2,
+            readable=True,
+            allowed=allowed,
+            description=short_description(row.get("description")),
+            notes=notes,
+        )
+    api_in, api_out = cells["api_in"].lower(), cells["api_out"].lower()
+    if has_io:
+        writable = api_in.startswith("yes") or api_in == "true"
+        readable = api_out.startswith("yes") or api_out == "true" or not writable
+    else:
+        writable = readable = True
+    return RawField(
+        name=name,
+        type_text=type_text,
+        ref_url=norm(row.get("type_ref_url")),
+        required=is_yes(cells["required"]),
+        unique=is_yes(cells["unique"]),
+        writable=writable,
+        readable=readable,
+        allowed=parse_allowed(cells["allowable"]) or parse_allowed(cells["required"]),
+        description=short_description(row.get("description")),
+        notes=notes,
+    )
+
+
+def merge(first: RawField, again: RawField) -> RawField:
+    """Coupa lists some elements twice (e.g. once for output, once for input): combine them."""
+    return RawField(
+        name=first.name,
+        type_text=first.type_text or again.type_text,
+        ref_url=first.ref_url or again.ref_url,
+        required=first.required or again.required,
+        unique=first.unique or again.unique,
+        writable=first.writable or again.writable,
+        readable=first.readable or again.readable,
+        allowed=first.allowed or again.allowed,
+        description=first.description or again.description,
+        notes=first.notes + [n for n in again.notes if n not in first.notes],
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Pages -> objects
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    """One reference page reduced to what the catalog needs."""
+
+    key: str  # the page number, e.g. "0205"
+    title: str
+    url: str
+    core: bool
+    toc_api: str
+    actions: list[dict[str, str]]
+    tables: list[tuple[int, list[Mapping[str, Any]], bool]]
+
+
+def clean_path(path: str) -> str | None:
+    """A usable path template from Coupa's action cell, or None for junk rows."""
+    path = re.sub(r"<br>", "", norm(path))
+    path = path.split("?")[0].strip()
+    if not path or "@@" in path or " " in path:
+        return None
+    path = re.sub(r"\{([a-z_\-]+)\}", lambda m: ":" + m.group(1).replace("-", "_"), path)
+    if path.startswith("api/"):
+        path = "/" + path
+    if not path.startswith("/"):
+        return None
+    path = path.rstrip("/") or "/"
+    return path
+
+
+def clean_verb(verb: str) -> list[str]:
+    verbs = re.split(r"[/\\ ]+", norm(verb).upper())
+    return [v for v in verbs if v in {"GET", "POST", "PUT", "PATCH", "DELETE"}]
+
+
+def action_name(raw: str, verb: str, path: str, base: str | None) -> str:
+    """Coupa's action label as a snake_case name; standard CRUD labels normalized."""
+    name = re.sub(r"[^a-z0-9]+", "_", norm(raw).lower()).strip("_")
+    tail = path[len(base) :] if base and path.startswith(base) else ""
+    if name in {"query", "list"} or (not name and verb == "GET" and tail == ""):
+        return "index"
+    if name == "destroy":
+        return "delete"
+    if not name:
+        segs = [s for s in tail.split("/") if s and not s.startswith(":")]
+        return segs[-1] if segs else verb.lower()
+    if len(name) > 40 or name.count("_") > 4:
+        segs = [s for s in tail.split("/") if s and not s.startswith(":")]
+        return segs[-1] if segs else {"GET": "show"}.get(verb, verb.lower())
+    return name
+
+
+def route_suffix(path: str, base: str) -> str:
+    """How a standard action's other route differs from the main one (``under_invoice``)."""
+    statics = [x for x in path.split("/") if x and x != "api" and not x.startswith(":")]
+    base_statics = [x for x in base.split("/") if x and x != "api" and not x.startswith(":")]
+    if statics and base_statics and statics[0] != base_statics[0]:
+        return "under_" + singular(statics[0])
+    return "via_" + statics[-1] if statics else "alt"
+
+
+def collection_base(page: Page) -> str | None:
+    """The collection path of the page's object, from its actions and its title."""
+    candidates: list[str] = []
+    for action in page.actions:
+        path = clean_path(action.get("path", ""))
+        if not path or not clean_verb(action.get("verb", "")):
+            continue
+        if re.search(r"/:[a-z_]*id$", path) or re.search(r"/:id$", path):
+            path = path.rsplit("/", 1)[0]
+        candidates.append(path)
+    if not candidates:
+        return None
+    hint = re.search(r"\((?:\.\.\.)?(/[^)]*)\)", page.title)
+    if hint:
+        hint_seg = hint.group(1).strip().rstrip("/").split("/")[-1].replace(" ", "_")
+        for path in sorted(candidates, key=len):
+            segs = path.split("/")
+            if hint_seg in segs:
+                return "/".join(segs[: segs.index(hint_seg) + 1])
+
+    def score(path: str) -> tuple[int, int]:
+        return (-candidates.count(path), len(path))
+
+    best = min(candidates, key=score)
+    # A member action path (/api/x/:id/do) reduces to its collection (/api/x) when the
+    # collection itself is among the page's routes.
+    match = re.match(r"^(.*?)/:[a-z_]+(/.*)?$", best)
+    if match and match.group(2) and match.group(1) in candidates:
+        return match.group(1)
+    return best
+
+
+def name_from_base(base: str) -> str:
+    segs = [s for s in base.split("/") if s and s != "api" and not s.startswith(":")]
+    if ":" in base:
+        return segs[-1].replace("-", "_")
+    if base.startswith("/api/"):
+        return "_".join(segs).replace("-", "_")
+    return segs[-1].replace("-", "_")
+
+
+def title_slug(title: str) -> str:
+    title = re.sub(r"\(.*?\)", "", title)
+    title = re.sub(r"\b(API|Object|Example Calls)\b", "", title)
+    title = title.replace("::", " ").replace("/", " ")
+    words = re.findall(r"[A-Za-z0-9]+", title)
+    return "-".join(w.lower() for w in words)
+
+
+def load_pages(source: Path) -> list[Page]:
+    data = json.loads(source.read_text(encoding="utf-8"))
+    pages: list[Page] = []
+    for entry in data:
+        key = entry["page"][:4]
+        if key in SKIP_PAGES:
+            continue
+        tables: list[tuple[int, list[Mapping[str, Any]], bool]] = []
+        for index, table in enumerate(entry.get("element_tables") or ()):
+            if table["section"] in SKIP_SECTIONS:
+                continue
+            rows = table["rows"]
+            has_io = any(r.get("api_in") is not None for r in rows)
+            tables.append((index, rows, has_io))
+        toc = entry.get("toc_path") or ["", ""]
+        pages.append(
+            Page(
+                key=key,
+                title=norm(entry["title"]),
+                url=entry["url"],
+                core=len(toc) > 1 and toc[1] == "The Coupa Core API",
+                toc_api=toc[1] if len(toc) > 1 else "",
+                actions=list(entry.get("actions") or ()),
+                tables=tables,
+            )
+        )
+    return pages
+
+
+@dataclass
+class Draft:
+    """An object being built: identity, actions and raw fields."""
+
+    name: str
+    title: str
+    element: str
+    resource: str | None
+    doc_url: str
+    page_key: str
+    actions: list[dict[str, Any]]
+    fields: dict[str, RawField]
+    supported: bool = True
+    unsupported_reason: str = ""
+    note: str = ""
+
+
+def build_drafts(pages: list[Page]) -> tuple[list[Draft], dict[str, str]]:
+    """Turn pages into draft objects; also return page URL -> catalog name."""
+    all_types = set()
+    for page in pages:
+        for _, rows, _ in page.tables:
+            for row in rows:
+                if norm(row.get("type")):
+                    all_types.add(squash(norm(row["type"])))
+    drafts: list[Draft] = []
+    url_to_name: dict[str, str] = {}
+    used_names: set[str] = set()
+    used_resources: set[str] = set()
+    for page in pages:
+        if not page.tables and not page.actions:
+            continue
+        if not page.tables:
+            continue
+        base = RESOURCE_OVERRIDES.get(page.key) or collection_base(page)
+        if page.key in NAME_OVERRIDES:
+            name = NAME_OVERRIDES[page.key]
+        else:
+            name = name_from_base(base) if base else title_slug(page.title)
+            if not page.core:
+                # Other Coupa APIs (CSO, Risk Assess) reuse Core names such as users.
+                prefix = title_slug(page.toc_api.replace("The ", "").replace("Integrations", ""))
+                if not name.replace("_", "-").startswith(prefix):
+                    name = f"{prefix}_{name}" if base else f"{prefix}-{name}"
+        route_base = base  # still names the other routes of multi-parent objects
+        if page.key in NO_RESOURCE:
+            base = None
+        if name in used_names:
+            name = title_slug(page.title)
+            if name in used_names:
+                name = f"{name}-{page.key}"
+        resource = (
+            base if base and base.startswith("/api/") and base not in used_resources else None
+        )
+        is_resource = resource is not None
+        if is_resource:
+            element = ELEMENTS.get(name) or singular(name.split("_")[-1]).replace("_", "-")
+            if name not in ELEMENTS and "_" in name:
+                parts = name.split("_")
+                element = "-".join([*parts[:-1], singular(parts[-1])])
+        else:
+            element = name if "-" in name or "_" not in name else name.replace("_", "-")
+            element = ELEMENTS.get(name, element)
+        actions = build_actions(page, name, route_base)
+        main_fields: dict[str, RawField] = {}
+        extra: dict[str, dict[str, RawField]] = {}
+        for index, rows, has_io in page.tables:
+            target = EXTRA_TABLES.get((page.key, index))
+            bucket = extra.setdefault(target, {}) if target else main_fields
+            for row in rows:
+                raw = read_row(row, all_types, has_io)
+                if raw is None:
+                    continue
+                bucket[raw.name] = merge(bucket[raw.name], raw) if raw.name in bucket else raw
+        draft = Draft(
+            name=name,
+            title=page.title,
+            element=element,
+            resource=resource,
+            doc_url=page.url,
+            page_key=page.key,
+            actions=actions,
+            fields=main_fields,
+        )
+        if page.key in ("0109", "0110"):
+            draft.supported = False
+            draft.unsupported_reason = ATTACHMENT_REASON
+        drafts.append(draft)
+        used_names.add(name)
+        if resource:
+            used_resources.add(resource)
+        url_to_name.setdefault(page.url, name)
+        for extra_name, extra_fields in extra.items():
+            drafts.append(
+                Draft(
+                    name=extra_name,
+                    title=f"{page.title}: {extra_name}",
+                    element=extra_name,
+                    resource=None,
+                    doc_url=page.url,
+                    page_key=page.key,
+                    actions=[],
+                    fields=extra_fields,
+                )
+            )
+            used_names.add(extra_name)
+    return drafts, url_to_name
+
+
+def build_actions(page: Page, name: str, base: str | None) -> list[dict[str, Any]]:
+    actions: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for action in page.actions:
+        path = clean_path(action.get("path", ""))
+        verbs = clean_verb(action.get("verb", ""))
+        if not path or not verbs:
+            continue
+        if "/attachments" in path and name != "attachments":
+            continue  # Attachments are out of scope; their routes belong to that object.
+        for verb in verbs:
+            if verb == "PATCH":
+                continue  # PATCH is Coupa's alias of PUT for update; one entry is enough.
+            act = action_name(action.get("action", ""), verb, path, base)
+            standard = act in {"create", "index", "show", "update", "delete"}
+            if standard and base and not path.startswith(base):
+                # The same standard action under another parent (supplier items under an
+                # item, remit-to addresses under an invoice) gets its own name.
+                act = f"{act}_{route_suffix(path, base)}"
+            key = (act, verb, path)
+            actions.setdefault(
+                key,
+                {
+                    "name": act,
+                    "verb": verb,
+                    "path": path,
+                    "description": short_description(action.get("description")),
+                },
+            )
+    # Each action once (the shortest, top-level route wins); standard actions first.
+    chosen: dict[str, dict[str, Any]] = {}
+    for entry in sorted(actions.values(), key=lambda a: (len(a["path"]), a["name"])):
+        chosen.setdefault(entry["name"], entry)
+    return sorted(chosen.values(), key=lambda a: (STANDARD_ORDER.get(a["name"], 9), a["name"]))
+
+
+STANDARD_ORDER = {"index": 0, "show": 1, "create": 2, "update": 3, "delete": 4}
+
+
+# --------------------------------------------------------------------------------------------
+# Types and references
+# --------------------------------------------------------------------------------------------
+
+
+def resolve_kind(
+    raw: RawField, url_to_name: Mapping[str, str], title_index: Mapping[str, str]
+) -> tuple[str, int | None, str | None, list[str]]:
+    """Coupa's type cell as (kind, max_length, ref, notes)."""
+    text = raw.type_text
+    low = text.lower()
+    notes: list[str] = []
+    match = PRIMITIVE_RE.match(text)
+    if match:
+        word = match.group(1).lower()
+        size = re.match(r"^\w+\s*\((\d+)", text)
+        if word in {"string", "sting"}:
+            if "datetime" in low:
+                return "datetime", None, None, notes
+            length = int(size.group(1)) if size else None
+            return "string", length, None, notes
+        if word == "text":
+            return "text", None, None, notes
+        if word in {"int", "integer", "number"}:
+            return ("integer" if word != "number" else "decimal"), None, None, notes
+        if word == "tinyint":
+            return "boolean", None, None, notes
+        if word == "decimal":
+            return "decimal", None, None, notes
+        if word == "float":
+            return "float", None, None, notes
+        if word in {"boolean", "bool"}:
+            return "boolean", None, None, notes
+        if word == "datetime":
+            return "datetime", None, None, notes
+        if word == "date":
+            return "date", None, None, notes
+    if low in ARRAY_TYPES:
+        ref = url_to_name.get(raw.ref_url)
+        return "collection", None, ref, notes
+    if not text or low in {"-", "n/a", "any", "yes", "true", "draft", "usd", "data type"}:
+        ref = url_to_name.get(raw.ref_url)
+        if ref:
+            kind = "collection" if is_plural_name(raw.name) else "reference"
+            return kind, None, ref, notes
+        return "string", None, None, notes
+    if text.startswith("[") and text.endswith("]"):
+        return "string", 255, None, notes  # a list of allowed type names, printed as the type
+    url_ref = url_to_name.get(raw.ref_url)
+    type_ref = lookup_type(text, title_index)
+    ref = url_ref or type_ref
+    twin = NESTED_TWINS.get(url_ref or "") == type_ref
+    misdirected = url_ref and type_ref and url_ref != type_ref and not twin
+    if (
+        misdirected
+        and type_ref
+        and _names_match(raw.name, type_ref, title_index)
+        and not squash(singular(url_ref or "")).endswith(squash(singular(raw.name)))
+    ):
+        # Coupa's link points at the wrong page (users' default-account-type links to the
+        # Accounts page); the field's name and type agree on the other object.
+        ref = type_ref
+        notes.append(f"Coupa links this field to the {url_ref} page; its type says {type_ref}.")
+    kind = "collection" if is_plural_name(raw.name) else "reference"
+    if ref is None:
+        notes.append(f"Coupa names the type {text!r} without a page; kept as an opaque object.")
+    return kind, None, ref, notes
+
+
+def _names_match(field_name: str, obj_name: str, title_index: Mapping[str, str]) -> bool:
+    """Whether a field's name ends with the name of the object (``default-account-type``)."""
+    field_key = squash(singular(field_name))
+    names = {squash(singular(obj_name))} | {k for k, v in title_index.items() if v == obj_name}
+    return any(len(n) > 3 and field_key.endswith(n) for n in names)
+
+
+def lookup_type(text: str, title_index: Mapping[str, str]) -> str | None:
+    text = re.sub(r"https?://\S+", "", text)
+    key = squash(text)
+    for candidate in (key, squash(singular(text.lower()))):
+        if candidate in TYPE_ALIASES:
+            return TYPE_ALIASES[candidate]
+        if candidate in title_index:
+            return title_index[candidate]
+    return None
+
+
+def build_title_index(drafts: Iterable[Draft]) -> dict[str, str]:
+    index: dict[str, str] = {}
+    for draft in drafts:
+        for text in (draft.element, draft.name, title_slug(draft.title)):
+            index.setdefault(squash(text), draft.name)
+            index.setdefault(squash(singular(text)), draft.name)
+    return index
+
+
+# --------------------------------------------------------------------------------------------
+# Assembly
+# --------------------------------------------------------------------------------------------
+
+
+def field_dict(raw: RawField, kind: str, max_length: int | None, ref: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": raw.name, "kind": kind}
+    if raw.required:
+        out["required"] = True
+    if raw.unique:
+        out["unique"] = True
+    if not raw.writable:
+        out["writable"] = False
+    if not raw.readable:
+        out["readable"] = False
+    if max_length:
+        out["max_length"] = max_length
+    if raw.allowed and kind == "integer" and not all(a.lstrip("-").isdigit() for a in raw.allowed):
+        # An integer column with named values: the API exchanges the names, not the numbers.
+        out["kind"] = "string"
+        raw.notes.append("Typed integer in Coupa's table, but its values are names; kept as text.")
+    if raw.allowed and out["kind"] in {"string", "text", "integer"}:
+        out["allowed"] = raw.allowed
+    if ref:
+        out["ref"] = ref
+    if raw.description and squash(raw.description) != squash(raw.name):
+        # Descriptions that only repeat the name ("account_type") carry nothing.
+        out["description"] = raw.description
+    if raw.notes:
+        out["note"] = " ".join(raw.notes)
+    return out
+
+
+def apply_global(fields: dict[str, dict[str, Any]]) -> None:
+    for name, note in {**READ_ONLY_EVERYWHERE, **EXPORT_FLAGS}.items():
+        f = fields.get(name)
+        if f is None:
+            continue
+        changed = f.get("writable", True) or f.get("required") or not f.get("readable", True)
+        f["writable"] = False
+        f.pop("required", None)
+        f.pop("readable", None)
+        if name == "id":
+            f["kind"] = "integer"
+        if name in {"created-at", "updated-at", "last-exported-at"}:
+            f["kind"] = "datetime"
+        if name in {"created-by", "updated-by"}:
+            f["kind"], f["ref"] = "reference", "users"
+        if name == "exported":
+            f["kind"] = "boolean"
+        if changed or name in EXPORT_FLAGS:
+            # The export flags always say how they are set, even where the table agrees.
+            add_note(f, note)
+
+
+def add_note(f: dict[str, Any], note: str) -> None:
+    f["note"] = f"{f['note']} {note}".strip() if f.get("note") else note
+
+
+def apply_corrections(objects: dict[str, dict[str, Any]]) -> list[str]:
+    problems: list[str] = []
+    for corr in CORRECTIONS:
+        obj = objects.get(corr.obj)
+        target = None if obj is None else obj["_fields"].get(corr.field)
+        if target is None:
+            problems.append(f"correction for missing field {corr.obj}.{corr.field}")
+            continue
+        for key, value in corr.changes.items():
+            # Defaults are left out of the output, so a change back to a default removes it.
+            is_default = (value is False and key in {"required", "unique"}) or (
+                value is True and key in {"writable", "readable"}
+            )
+            if value is None or is_default:
+                target.pop(key, None)
+            else:
+                target[key] = value
+        if target.get("kind") not in {"reference", "collection"}:
+            target.pop("ref", None)
+        add_note(target, corr.note)
+    return problems
+
+
+def build(source: Path) -> dict[str, Any]:
+    pages = load_pages(source)
+    drafts, url_to_name = build_drafts(pages)
+    for spec in HAND_CURATED:
+        drafts.append(
+            Draft(
+                name=spec["name"],
+                title=spec["title"],
+                element=spec["element"],
+                resource=spec["resource"],
+                doc_url="",
+                page_key="",
+                actions=[
+                    {"name": n, "verb": v, "path": p, "description": d}
+                    for n, v, p, d in spec["actions"]
+                ],
+                fields={},
+                note=spec["note"],
+            )
+        )
+    title_index = build_title_index(drafts)
+    objects: dict[str, dict[str, Any]] = {}
+    for draft in drafts:
+        fields: dict[str, dict[str, Any]] = {}
+        for raw in draft.fields.values():
+            kind, max_length, ref, notes = resolve_kind(raw, url_to_name, title_index)
+            raw.notes.extend(notes)
+            if ref == draft.name and kind == "collection" and raw.name.endswith("lines"):
+                ref = None
+            fields[raw.name] = field_dict(raw, kind, max_length, ref)
+        spec = next((s for s in HAND_CURATED if s["name"] == draft.name), None)
+        if spec is not None:
+            for f in spec["fields"]:
+                fields[f["name"]] = {**f, "note": spec["note"]}
+        for extra_field in EXTRA_FIELDS.get(draft.name, ()):
+            fields.setdefault(extra_field["name"], dict(extra_field))
+        apply_global(fields)
+        objects[draft.name] = {
+            "name": draft.name,
+            "title": draft.title,
+            "element": draft.element,
+            "resource": draft.resource,
+            "doc_url": draft.doc_url,
+            "supported": draft.supported,
+            "unsupported_reason": draft.unsupported_reason,
+            "_actions": draft.actions,
+            "_fields": fields,
+        }
+    add_nested_twins(objects)
+    add_extra_actions(objects)
+    problems = apply_corrections(objects)
+    add_custom_fields(objects)
+    out = []
+    for name in sorted(objects):
+        obj = objects[name]
+        out.append(finish(obj))
+    check_refs(out, problems)
+    if problems:
+        raise SystemExit("catalog problems:\n  " + "\n  ".join(problems))
+    return {
+        "source": "Coupa Core API reference tables (resources.json), "
+        f"{len(pages)} pages; corrections in tools/build_catalog.py",
+        "objects": out,
+    }
+
+
+def add_nested_twins(objects: dict[str, dict[str, Any]]) -> None:
+    """Give line objects that are also resources a nested twin, and point collections at it."""
+    for resource_name, twin in NESTED_TWINS.items():
+        src = objects.get(resource_name)
+        if src is None:
+            continue
+        objects[twin] = {
+            **src,
+            "name": twin,
+            "title": f"{src['title']} (nested in its parent)",
+            "element": twin,
+            "resource": None,
+            "_actions": [],
+            "_fields": json.loads(json.dumps(src["_fields"])),
+        }
+        for obj in objects.values():
+            for f in obj["_fields"].values():
+                if f.get("kind") == "collection" and f.get("ref") == resource_name:
+                    f["ref"] = twin
+
+
+def add_extra_actions(objects: dict[str, dict[str, Any]]) -> None:
+    for name, extra in EXTRA_ACTIONS.items():
+        obj = objects.get(name)
+        if obj is None:
+            continue
+        have = {a["name"] for a in obj["_actions"]}
+        for act, verb, path, desc in extra:
+            if act not in have:
+                obj["_actions"].append(
+                    {"name": act, "verb": verb, "path": path, "description": desc}
+                )
+    for name, documented in DOCUMENTED_ACTIONS.items():
+        obj = objects.get(name)
+        if obj is None or not obj["resource"]:
+            continue
+        have = {a["name"] for a in obj["_actions"]}
+        for act, verb, desc in documented:
+            if act not in have:
+                obj["_actions"].append(
+                    {
+                        "name": act,
+                        "verb": verb,
+                        "path": f"{obj['resource']}/:id/{act}",
+                        "description": desc,
+                    }
+                )
+
+
+def add_custom_fields(objects: dict[str, dict[str, Any]]) -> None:
+    targets: set[str] = set()
+    for obj in objects.values():
+        writable = any(a["name"] in {"create", "update"} for a in obj["_actions"])
+        if obj["supported"] and obj["resource"] and writable:
+            targets.add(obj["name"])
+            for f in obj["_fields"].values():
+                if f.get("kind") == "collection" and f.get("ref") and f["name"].endswith("lines"):
+                    targets.add(f["ref"])
+    for name in targets:
+        fields = objects[name]["_fields"] if name in objects else None
+        if fields is not None and "custom-fields" not in fields:
+            fields["custom-fields"] = {
+                "name": "custom-fields",
+                "kind": "custom-fields",
+                "description": "The instance's custom fields, by their API names.",
+                "note": CUSTOM_FIELDS_NOTE,
+            }
+
+
+def finish(obj: dict[str, Any]) -> dict[str, Any]:
+    name = obj["name"]
+    family = SCOPE_OF.get(name)
+    read_scope, write_scope = SCOPE_FAMILIES[family] if family else (None, None)
+    actions = []
+    for act in obj["_actions"]:
+        scope = ACTION_SCOPES.get((name, act["name"]))
+        if scope is None and family:
+            scope = read_scope if act["verb"] == "GET" else write_scope
+        entry = dict(act)
+        if scope:
+            entry["scope"] = scope
+        actions.append(entry)
+    fields = obj["_fields"]
+    can_update = any(a["name"] == "update" for a in actions)
+    if "exported" in fields and can_update and obj["resource"]:
+        actions.append(
+            {
+                "name": "mark_exported",
+                "verb": "PUT",
+                "path": f"{obj['resource']}/:id",
+                "description": "Set exported=true (PUT .../:id?exported=true, no body needed)",
+                **({"scope": write_scope} if write_scope else {}),
+            }
+        )
+    element = obj["element"]
+    out: dict[str, Any] = {
+        "name": name,
+        "title": obj["title"],
+        "element": element,
+        "list_element": plural(element),
+        "model": element.replace("-", "_"),
+        "resource": obj["resource"],
+        "actions": actions,
+        "read_scope": read_scope,
+        "write_scope": write_scope,
+        "fields": list(fields.values()),
+        "lookup_keys": LOOKUP_KEYS.get(name, [["id"]] if "id" in fields else []),
+        "supported": obj["supported"],
+        "unsupported_reason": obj["unsupported_reason"],
+        "doc_url": obj["doc_url"],
+    }
+    return out
+
+
+def check_refs(objects: list[dict[str, Any]], problems: list[str]) -> None:
+    names = {o["name"] for o in objects}
+    for obj in objects:
+        for f in obj["fields"]:
+            if f.get("ref") and f["ref"] not in names:
+                problems.append(f"{obj['name']}.{f['name']} points at unknown {f['ref']}")
+        for key in obj["lookup_keys"]:
+            for part in key:
+                if part not in {f["name"] for f in obj["fields"]}:
+                    problems.append(f"{obj['name']} lookup key {key} names missing {part}")
+
+
+def render(catalog: Mapping[str, Any]) -> str:
+    """JSON with one object header, one action and one field per line: small and diffable."""
+
+    def one(value: Any) -> str:
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+    lines = ["{", f' "source": {one(catalog["source"])},', ' "objects": [']
+    objects = catalog["objects"]
+    for i, obj in enumerate(objects):
+        head = {k: v for k, v in obj.items() if k not in {"actions", "fields"}}
+        lines.append("  {")
+        for key in sorted(head):
+            lines.append(f"   {one(key)}: {one(head[key])},")
+        for key in ("actions", "fields"):
+            items = obj[key]
+            lines.append(f'   "{key}": [')
+            lines.extend(
+                f"    {one(item)}{',' if j < len(items) - 1 else ''}"
+                for j, item in enumerate(items)
+            )
+            lines.append("   ]" + ("," if key == "actions" else ""))
+        lines.append("  }" + ("," if i < len(objects) - 1 else ""))
+    lines.extend([" ]", "}"])
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if the output file is not up to date"
+    )
+    args = parser.parse_args(argv)
+    if not args.source.is_file():
+        print(f"source not found: {args.source}", file=sys.stderr)
+        return 2
+    text = render(build(args.source))
+    if args.check:
+        current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
+        if current != text:
+            print(f"{args.output} is out of date; run tools/build_catalog.py", file=sys.stderr)
+            return 1
+        return 0
+    args.output.write_text(text, encoding="utf-8")
+    count = text.count('"element"')
+    print(f"wrote {args.output} ({count} objects, {len(text) // 1024} KiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
