@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 from typing import Any
+
+import httpx2
 
 from coupa_connector.sandbox import Sandbox
 from coupa_connector.sandbox._server import SandboxApp, build_sandbox_app
@@ -88,3 +92,20 @@ class TinySandbox(Sandbox):
         return build_sandbox_app(
             self.settings, store=self.store, api_factory=tiny_api, scopes=TINY_SCOPES
         )
+
+
+@functools.cache
+def loopback() -> httpx2.Client:
+    """One HTTP client for the whole test process.
+
+    Creating an httpx client loads the CA bundle (~0.2 s); these tests speak plain HTTP to
+    127.0.0.1, so certificates play no part and one shared client keeps them fast.
+    """
+    client = httpx2.Client(timeout=30, verify=False)
+    atexit.register(client.close)
+    return client
+
+
+def client(base_url: str, headers: dict[str, str] | None = None) -> httpx2.Client:
+    """A client of its own (its own connections and default headers) for loopback HTTP."""
+    return httpx2.Client(base_url=base_url, headers=headers, timeout=30, verify=False)

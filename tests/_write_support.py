@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
+import functools
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -11,6 +13,7 @@ from coupa_connector.activities._writes_model import WriteResult, WriteSummary
 from coupa_connector.activities._writes_send import WriteOptions
 from coupa_connector.client._config import ConnectionConfig, RetryPolicy
 from coupa_connector.client._connection import AsyncConnection
+from coupa_connector.client._sync import Connection
 from coupa_connector.sandbox import Sandbox
 
 # Retries in tests are real but quick: the waits, not the decisions, are shortened.
@@ -48,55 +51,73 @@ def tag() -> str:
     return uuid.uuid4().hex[:8]
 
 
+_OPEN: dict[str, Connection] = {}
+
+
+def shared(sb: Sandbox) -> Connection:
+    """One connection per sandbox for the whole session: no token minted per check."""
+    conn = _OPEN.get(sb.url)
+    if conn is None:
+        conn = _OPEN[sb.url] = Connection(config_for(sb))
+        atexit.register(conn.close)
+    return conn
+
+
 def run_writes(
     sb: Sandbox,
     make: Callable[[AsyncConnection], AsyncIterator[WriteResult]],
     **config: Any,
 ) -> tuple[list[WriteResult], WriteSummary]:
-    """Run one write activity to the end; its results by position, and the summary."""
+    """Run one write activity to the end; its results by position, and the summary.
 
-    async def go() -> tuple[list[WriteResult], WriteSummary]:
+    With ``config`` overrides the run gets a connection of its own.
+    """
+
+    async def go(conn: AsyncConnection) -> tuple[list[WriteResult], WriteSummary]:
         summary = WriteSummary()
         results: list[WriteResult] = []
-        async with AsyncConnection(config_for(sb, **config)) as conn:
-            async for result in make(conn):
-                results.append(summary.add(result))
+        async for result in make(conn):
+            results.append(summary.add(result))
         return sorted(results, key=lambda r: r.position), summary
 
-    return asyncio.run(go())
+    async def fresh() -> tuple[list[WriteResult], WriteSummary]:
+        async with AsyncConnection(config_for(sb, **config)) as conn:
+            return await go(conn)
+
+    if config:
+        return asyncio.run(fresh())
+    conn = shared(sb)
+    return conn.run(go(conn.async_connection))
 
 
 def call(sb: Sandbox, method: str, path: str, **kw: Any) -> Any:
-    """One request through a fresh connection (for checking what Coupa holds)."""
-
-    async def go() -> Any:
-        async with AsyncConnection(config_for(sb)) as conn:
-            return await conn.request(method, path, **kw)
-
-    return asyncio.run(go())
+    """One request (for checking what Coupa holds)."""
+    return shared(sb).request(method, path, **kw)
 
 
 def find(sb: Sandbox, resource: str, **params: Any) -> list[dict[str, Any]]:
     """Every record of a filtered query (all pages)."""
+    out: list[dict[str, Any]] = []
+    offset = 0
+    while True:
+        page = call(sb, "GET", f"/api/{resource}", params={**params, "offset": offset, "limit": 50})
+        out.extend(page)
+        if len(page) < 50:
+            return out
+        offset += 50
 
-    async def go() -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        async with AsyncConnection(config_for(sb)) as conn:
-            offset = 0
-            while True:
-                page = await conn.request(
-                    "GET", f"/api/{resource}", params={**params, "offset": offset, "limit": 50}
-                )
-                out.extend(page)
-                if len(page) < 50:
-                    return out
-                offset += 50
 
-    return asyncio.run(go())
+@functools.cache
+def _refs(url: str, sb: Sandbox) -> dict[str, Any]:
+    return _fetch_refs(sb)
 
 
 def invoice_refs(sb: Sandbox) -> dict[str, Any]:
-    """References an invoice create needs, taken from the seed data."""
+    """References an invoice create needs, taken from the seed data (once per sandbox)."""
+    return _refs(sb.url, sb)
+
+
+def _fetch_refs(sb: Sandbox) -> dict[str, Any]:
     supplier = find(sb, "suppliers", status="active", fields='["id","name","number"]')[0]
     account = find(sb, "accounts", **{"account-type[name]": "US COA"})[0]
     address = find(sb, "addresses", fields='["id","location-code"]')[0]

@@ -320,6 +320,16 @@ def test_actions(
         assert found.scope == scope
 
 
+def test_action_names_and_paths_are_clean(cat: Catalog) -> None:
+    for obj in cat:
+        names = [a.name for a in obj.actions]
+        assert len(names) == len(set(names)), obj.name
+        for action in obj.actions:
+            assert re.fullmatch(r"[a-z0-9_]+", action.name), (obj.name, action.name)
+            assert re.fullmatch(r"/[a-z0-9_/:\-]+", action.path), (obj.name, action.path)
+            assert action.verb in {"GET", "POST", "PUT", "DELETE"}, (obj.name, action.verb)
+
+
 def test_no_invoice_approve_action(cat: Catalog) -> None:
     # Coupa has no /invoices/:id/approve: approvals go through /api/approvals.
     assert cat.get("invoices").action("approve") is None
@@ -579,8 +589,9 @@ def test_every_page_with_elements_is_in_the_catalog(cat: Catalog) -> None:
             assert entry["url"] in from_pages, f"page {entry['page']} has no catalog object"
 
 
-@needs_reference
-def test_generator_output_is_up_to_date(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def generator(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """tools/build_catalog.py, imported as a module."""
     import importlib.util
     import sys
 
@@ -588,9 +599,20 @@ def test_generator_output_is_up_to_date(monkeypatch: pytest.MonkeyPatch) -> None
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "build_catalog", module)  # dataclasses look it up
+    monkeypatch.syspath_prepend(str(REPO / "tools"))  # for its data module, catalog_data
     spec.loader.exec_module(module)
+    return module
+
+
+@needs_reference
+def test_generator_output_is_up_to_date(generator: Any) -> None:
     shipped = (REPO / "src/coupa_connector/catalog/catalog.json").read_text(encoding="utf-8")
-    assert module.render(module.build(REFERENCE)) == shipped, "run tools/build_catalog.py"
+    assert generator.render(generator.build(REFERENCE)) == shipped, "run tools/build_catalog.py"
+
+
+def test_docs_list_every_correction(generator: Any) -> None:
+    docs = (REPO / "docs/catalog.md").read_text(encoding="utf-8")
+    assert generator.corrections_markdown() in docs, "run tools/build_catalog.py --corrections"
 
 
 def test_catalog_file_is_deterministic_json() -> None:

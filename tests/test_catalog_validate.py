@@ -217,6 +217,12 @@ def test_update_needs_id_or_a_natural_key() -> None:
     }
 
 
+def test_update_may_name_the_record_by_a_read_only_natural_key() -> None:
+    record = {"code": "HQ-IT-100", "account-type": {"name": "US COA"}, "active": False}
+    assert validate_record("accounts", record, "update") == []
+    assert rules(validate_record("accounts", record, "create")) == {("code", "read_only")}
+
+
 def test_update_does_not_enforce_required_but_checks_everything_else() -> None:
     problems = validate_record("invoices", {"id": 1, "status": "paid", "paid": "?"}, "update")
     assert rules(problems) == {("status", "read_only"), ("paid", "type")}

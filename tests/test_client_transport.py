@@ -207,7 +207,7 @@ def test_credentials_never_sent_to_another_host() -> None:
 
 def test_debug_log_has_one_line_per_request_and_no_secrets(caplog: pytest.LogCaptureFixture) -> None:
     fake = FakeCoupa(records=invoices(2))
-    with caplog.at_level(logging.DEBUG), Connection(config(), transport=fake.transport()) as conn:
+    with caplog.at_level(logging.DEBUG), caplog.at_level(logging.DEBUG, logger="coupa_connector"), Connection(config(), transport=fake.transport()) as conn:
         conn.request("GET", "/api/invoices", params={"status": "approved", "client_secret": SECRET})
     text = caplog.text
     assert SECRET not in text and "tok-1-abcdef" not in text

@@ -10,12 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from coupa_connector.activities._writes_model import Outcome
-from coupa_connector.activities.create import create
-from coupa_connector.cli._main import cli
-from coupa_connector.errors import ConfigurationError, UnknownObjectError
-from coupa_connector.sandbox import Sandbox
-from tests._write_support import (
+from _write_support import (
     FAST,
     call,
     env_for,
@@ -26,6 +21,11 @@ from tests._write_support import (
     supplier,
     tag,
 )
+from coupa_connector.activities._writes_model import WriteOutcome
+from coupa_connector.activities.create import create
+from coupa_connector.cli._main import cli
+from coupa_connector.errors import ConfigurationError, UnknownObjectError
+from coupa_connector.sandbox import Sandbox
 
 
 def _write_xml(path: Path, invoices: list[dict[str, Any]]) -> None:
@@ -150,9 +150,15 @@ def test_mixed_batch_rejects_invalid_records_and_reports_coupa_refusals(
     outcome = CliRunner().invoke(
         cli,
         [
-            "create", "suppliers", str(path),
-            "--results", str(results_path), "--rejects", str(rejects_path),
-            "--summary", "json",
+            "create",
+            "suppliers",
+            str(path),
+            "--results",
+            str(results_path),
+            "--rejects",
+            str(rejects_path),
+            "--summary",
+            "json",
         ],
         env=env_for(sandbox),
     )
@@ -166,8 +172,16 @@ def test_mixed_batch_rejects_invalid_records_and_reports_coupa_refusals(
         rows = list(csv.DictReader(fh))
     outcomes = {int(r["position"]): r["outcome"] for r in rows}
     assert outcomes == {
-        1: "created", 2: "rejected", 3: "rejected", 4: "rejected", 5: "rejected",
-        6: "rejected", 7: "rejected", 8: "rejected", 9: "failed", 10: "failed",
+        1: "created",
+        2: "rejected",
+        3: "rejected",
+        4: "rejected",
+        5: "rejected",
+        6: "rejected",
+        7: "rejected",
+        8: "rejected",
+        9: "failed",
+        10: "failed",
         11: "created",
     }
     messages = {int(r["position"]): r["messages"] for r in rows}
@@ -234,7 +248,10 @@ def test_python_api_takes_any_iterable_and_async_iterables(sandbox: Sandbox) -> 
     )
     assert summary.created == 5 and summary.read == 5
     assert [r.position for r in results] == [1, 2, 3, 4, 5]
-    stored = {s["number"]: s["id"] for s in find(sandbox, "suppliers", **{"number[starts_with]": f"AS-{t}"})}
+    stored = {
+        s["number"]: s["id"]
+        for s in find(sandbox, "suppliers", **{"number[starts_with]": f"AS-{t}"})
+    }
     assert {r.id for r in results} == set(stored.values())
 
 
@@ -247,7 +264,8 @@ def test_dry_run_validates_without_sending(sandbox: Sandbox, tmp_path: Path) -> 
     )
     sandbox.reset_stats()
     outcome = CliRunner().invoke(
-        cli, ["create", "suppliers", str(path), "--dry-run", "--summary", "json"],
+        cli,
+        ["create", "suppliers", str(path), "--dry-run", "--summary", "json"],
         env=env_for(sandbox),
     )
     assert outcome.exit_code == 1
@@ -267,8 +285,16 @@ def test_stdin_input_and_unreadable_lines_are_rejected_not_fatal(sandbox: Sandbo
     )
     outcome = CliRunner().invoke(
         cli,
-        ["create", "suppliers", "-", "--input-format", "jsonl", "--summary", "json",
-         "--allow-partial"],
+        [
+            "create",
+            "suppliers",
+            "-",
+            "--input-format",
+            "jsonl",
+            "--summary",
+            "json",
+            "--allow-partial",
+        ],
         input=text,
         env=env_for(sandbox),
     )
@@ -294,5 +320,5 @@ def test_results_carry_outcome_enum(sandbox: Sandbox) -> None:
             conn, "departments", [{"name": f"Dept {t}"}, {"name": f"Dept {t}"}], options=FAST
         ),
     )
-    assert [r.outcome for r in results] == [Outcome.CREATED, Outcome.FAILED]
+    assert [r.outcome for r in results] == [WriteOutcome.CREATED, WriteOutcome.FAILED]
     assert results[1].status == 400 and any("taken" in m for m in results[1].messages)

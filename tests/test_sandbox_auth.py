@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import httpx2
 import pytest
 
-from _sandbox_tiny import TINY_SCOPES, TinySandbox
+from _sandbox_tiny import TINY_SCOPES, TinySandbox, loopback
 from coupa_connector.sandbox import default_api_key, default_client_secret
 from coupa_connector.sandbox._auth import (
     STANDARD_SCOPES,
@@ -179,7 +179,7 @@ def server(tiny: TinySandbox) -> TinySandbox:
 
 def _token(server: TinySandbox, **form: str) -> httpx2.Response:
     data = {"grant_type": "client_credentials", **form}
-    return httpx2.post(f"{server.url}/oauth2/token", data=data)
+    return loopback().post(f"{server.url}/oauth2/token", data=data)
 
 
 def test_token_with_form_fields(server: TinySandbox) -> None:
@@ -190,7 +190,7 @@ def test_token_with_form_fields(server: TinySandbox) -> None:
     assert body["expires_in"] == 86399
     assert set(body["scope"].split()) == set(TINY_SCOPES)
     assert r.headers["cache-control"] == "no-store"
-    who = httpx2.get(
+    who = loopback().get(
         f"{server.url}/api/whoami", headers={"Authorization": f"Bearer {body['access_token']}"}
     )
     assert who.status_code == 200
@@ -198,14 +198,14 @@ def test_token_with_form_fields(server: TinySandbox) -> None:
 
 
 def test_token_with_http_basic_and_scope_subset(server: TinySandbox) -> None:
-    r = httpx2.post(
+    r = loopback().post(
         f"{server.url}/oauth2/token",
         data={"grant_type": "client_credentials", "scope": "core.invoice.read"},
         auth=("reader", "reader-secret"),
     )
     assert r.status_code == 200, r.text
     assert r.json()["scope"] == "core.invoice.read"
-    who = httpx2.get(
+    who = loopback().get(
         f"{server.url}/api/whoami",
         headers={"Authorization": f"Bearer {r.json()['access_token']}"},
     )
@@ -216,7 +216,7 @@ def test_bad_secret_is_invalid_client(server: TinySandbox) -> None:
     r = _token(server, client_id=server.client_id, client_secret="wrong")
     assert r.status_code == 401
     assert r.json()["error"] == "invalid_client"
-    r = httpx2.post(
+    r = loopback().post(
         f"{server.url}/oauth2/token",
         data={"grant_type": "client_credentials"},
         auth=(server.client_id, "wrong"),
@@ -256,31 +256,31 @@ def test_grant_type_checks(server: TinySandbox, form: dict[str, str], error: str
     data = {"client_id": server.client_id, "client_secret": server.client_secret, **form}
     if not form:
         data.pop("grant_type", None)
-    r = httpx2.post(f"{server.url}/oauth2/token", data=data)
+    r = loopback().post(f"{server.url}/oauth2/token", data=data)
     assert r.status_code == 400
     assert r.json()["error"] == error
 
 
 def test_token_endpoint_wants_a_form_post(server: TinySandbox) -> None:
     creds = {"client_id": server.client_id, "client_secret": server.client_secret}
-    r = httpx2.post(
+    r = loopback().post(
         f"{server.url}/oauth2/token", json={"grant_type": "client_credentials", **creds}
     )
     assert r.status_code == 400 and r.json()["error"] == "invalid_request"
-    assert httpx2.get(f"{server.url}/oauth2/token").status_code == 405
-    r = httpx2.post(
+    assert loopback().get(f"{server.url}/oauth2/token").status_code == 405
+    r = loopback().post(
         f"{server.url}/oauth2/token",
         content=b"\xff\xfe" * 10,
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert r.status_code == 400
-    r = httpx2.post(
+    r = loopback().post(
         f"{server.url}/oauth2/token",
         content=b"a=" + b"x" * 100_000,
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert r.status_code == 400
-    r = httpx2.post(
+    r = loopback().post(
         f"{server.url}/oauth2/token",
         data={"grant_type": "client_credentials"},
         headers={"Authorization": "Basic !!!not-base64"},
@@ -289,10 +289,10 @@ def test_token_endpoint_wants_a_form_post(server: TinySandbox) -> None:
 
 
 def test_missing_token_is_401_in_both_formats(server: TinySandbox) -> None:
-    r = httpx2.get(f"{server.url}/api/things")
+    r = loopback().get(f"{server.url}/api/things")
     assert r.status_code == 401
     assert "<errors>" in r.text and r.headers["www-authenticate"].startswith("Bearer")
-    r = httpx2.get(f"{server.url}/api/things", headers={"Accept": "application/json"})
+    r = loopback().get(f"{server.url}/api/things", headers={"Accept": "application/json"})
     assert r.status_code == 401
     assert list(r.json()["errors"]) == ["base"]
 
@@ -302,7 +302,7 @@ def test_missing_token_is_401_in_both_formats(server: TinySandbox) -> None:
     ["Bearer not-a-token", "Bearer a.b.c", "Bearer  x", "Token abc", "bearer"],
 )
 def test_bad_authorization_header_is_401(server: TinySandbox, header: str) -> None:
-    r = httpx2.get(
+    r = loopback().get(
         f"{server.url}/api/things", headers={"Authorization": header, "Accept": "application/json"}
     )
     assert r.status_code == 401
@@ -320,7 +320,7 @@ def test_expired_token_is_401(server: TinySandbox) -> None:
     # Wait only until the token's own expiry instant has passed.
     exp = float(_payload(token)["exp"])  # type: ignore[arg-type]
     time.sleep(max(0.0, exp - time.time()) + 0.05)
-    r = httpx2.get(f"{server.url}/api/whoami", headers=headers)
+    r = loopback().get(f"{server.url}/api/whoami", headers=headers)
     assert r.status_code == 401
     assert "expired" in r.json()["errors"]["base"][0]
     assert 'error="invalid_token"' in r.headers["www-authenticate"]
@@ -328,19 +328,19 @@ def test_expired_token_is_401(server: TinySandbox) -> None:
 
 def test_api_key_mode(server: TinySandbox) -> None:
     headers = {"X-COUPA-API-KEY": server.api_key, "Accept": "application/json"}
-    r = httpx2.get(f"{server.url}/api/whoami", headers=headers)
+    r = loopback().get(f"{server.url}/api/whoami", headers=headers)
     assert r.status_code == 401
     assert "API keys are not accepted" in r.json()["errors"]["base"][0]
     server.set_api_key_mode(True)
-    r = httpx2.get(f"{server.url}/api/whoami", headers=headers)
+    r = loopback().get(f"{server.url}/api/whoami", headers=headers)
     assert r.status_code == 200
     assert r.json() == {"client": "api-key", "scopes": None, "login": "coupa_admin"}
     wrong = {**headers, "X-COUPA-API-KEY": "x" * 40}
-    assert httpx2.get(f"{server.url}/api/whoami", headers=wrong).status_code == 401
+    assert loopback().get(f"{server.url}/api/whoami", headers=wrong).status_code == 401
     # OAuth keeps working in API-key mode.
     token = _token(server, client_id=server.client_id, client_secret=server.client_secret)
     bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
-    assert httpx2.get(f"{server.url}/api/whoami", headers=bearer).status_code == 200
+    assert loopback().get(f"{server.url}/api/whoami", headers=bearer).status_code == 200
 
 
 def test_clients_added_and_removed_at_run_time(server: TinySandbox) -> None:

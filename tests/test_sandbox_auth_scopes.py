@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import httpx2
 import pytest
 
+from _sandbox_tiny import client, loopback
 from coupa_connector.sandbox import Sandbox
 
 
 def _headers(sandbox: Sandbox, client_id: str, secret: str, accept: str) -> dict[str, str]:
-    r = httpx2.post(
+    r = loopback().post(
         f"{sandbox.url}/oauth2/token",
         data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
     )
@@ -24,23 +24,27 @@ def reader(sandbox: Sandbox) -> dict[str, str]:
 
 
 def test_read_scope_allows_its_object_only(sandbox: Sandbox, reader: dict[str, str]) -> None:
-    assert httpx2.get(f"{sandbox.url}/api/suppliers", headers=reader).status_code == 200
-    denied = httpx2.get(f"{sandbox.url}/api/invoices", headers=reader)
+    assert loopback().get(f"{sandbox.url}/api/suppliers", headers=reader).status_code == 200
+    denied = loopback().get(f"{sandbox.url}/api/invoices", headers=reader)
     assert denied.status_code == 403
     assert denied.json()["errors"]
-    xml = httpx2.get(f"{sandbox.url}/api/invoices", headers={**reader, "Accept": "application/xml"})
+    xml = loopback().get(
+        f"{sandbox.url}/api/invoices", headers={**reader, "Accept": "application/xml"}
+    )
     assert xml.status_code == 403 and "<errors>" in xml.text
 
 
 def test_write_needs_the_write_scope(sandbox: Sandbox, reader: dict[str, str]) -> None:
-    r = httpx2.post(f"{sandbox.url}/api/suppliers", headers=reader, json={"name": "Nope Inc"})
+    r = loopback().post(f"{sandbox.url}/api/suppliers", headers=reader, json={"name": "Nope Inc"})
     assert r.status_code == 403
-    found = httpx2.get(f"{sandbox.url}/api/suppliers", headers=reader, params={"name": "Nope Inc"})
+    found = loopback().get(
+        f"{sandbox.url}/api/suppliers", headers=reader, params={"name": "Nope Inc"}
+    )
     assert found.json() == []
 
 
 def test_token_with_fewer_scopes_than_the_client(sandbox: Sandbox) -> None:
-    r = httpx2.post(
+    r = loopback().post(
         f"{sandbox.url}/oauth2/token",
         data={
             "grant_type": "client_credentials",
@@ -50,15 +54,15 @@ def test_token_with_fewer_scopes_than_the_client(sandbox: Sandbox) -> None:
         },
     )
     headers = {"Authorization": f"Bearer {r.json()['access_token']}", "Accept": "application/json"}
-    assert httpx2.get(f"{sandbox.url}/api/currencies", headers=headers).status_code == 200
-    assert httpx2.get(f"{sandbox.url}/api/invoices", headers=headers).status_code == 403
+    assert loopback().get(f"{sandbox.url}/api/currencies", headers=headers).status_code == 200
+    assert loopback().get(f"{sandbox.url}/api/invoices", headers=headers).status_code == 403
 
 
 def test_default_client_reaches_every_resource(sandbox: Sandbox) -> None:
     from coupa_connector.catalog import load_catalog
 
     headers = _headers(sandbox, sandbox.client_id, sandbox.client_secret, "application/json")
-    with httpx2.Client(base_url=sandbox.url, headers=headers) as http:
+    with client(sandbox.url, headers) as http:
         for obj in load_catalog().resources():
             if not obj.can_query or not obj.supported or obj.resource is None:
                 continue
@@ -70,6 +74,6 @@ def test_default_client_reaches_every_resource(sandbox: Sandbox) -> None:
 def test_api_key_may_do_everything(sandbox: Sandbox) -> None:
     sandbox.set_api_key_mode(True)
     headers = {"X-COUPA-API-KEY": sandbox.api_key, "Accept": "application/json"}
-    assert httpx2.get(f"{sandbox.url}/api/invoices", headers=headers).status_code == 200
+    assert loopback().get(f"{sandbox.url}/api/invoices", headers=headers).status_code == 200
     sandbox.set_api_key_mode(False)
-    assert httpx2.get(f"{sandbox.url}/api/invoices", headers=headers).status_code == 401
+    assert loopback().get(f"{sandbox.url}/api/invoices", headers=headers).status_code == 401

@@ -13,7 +13,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from _sandbox_tiny import TinySandbox
+from _sandbox_tiny import TinySandbox, client, loopback
 from coupa_connector.errors import ConfigurationError
 from coupa_connector.sandbox import FaultConfig, FaultRule
 from coupa_connector.sandbox._faults import FaultInjector
@@ -134,7 +134,7 @@ def http(tiny: TinySandbox) -> Iterator[httpx2.Client]:
     tiny.clear_faults()
     tiny.reset()
     tiny.reset_stats()
-    r = httpx2.post(
+    r = loopback().post(
         f"{tiny.url}/oauth2/token",
         data={
             "grant_type": "client_credentials",
@@ -143,8 +143,8 @@ def http(tiny: TinySandbox) -> Iterator[httpx2.Client]:
         },
     )
     headers = {"Authorization": f"Bearer {r.json()['access_token']}", "Accept": "application/json"}
-    with httpx2.Client(base_url=tiny.url, headers=headers) as client:
-        yield client
+    with client(tiny.url, headers) as conn:
+        yield conn
     tiny.clear_faults()
 
 
@@ -239,8 +239,8 @@ def test_bad_fault_settings_are_refused_over_http(tiny: TinySandbox) -> None:
 
 def test_faults_at_start() -> None:
     config = FaultConfig(seed=1, rules=(FaultRule(error_count=1, error_statuses=(503,)),))
-    with TinySandbox(faults=config) as server, httpx2.Client(base_url=server.url) as client:
-        r = client.post(
+    with TinySandbox(faults=config) as server, client(server.url) as conn:
+        r = conn.post(
             "/oauth2/token",
             data={
                 "grant_type": "client_credentials",
@@ -249,5 +249,5 @@ def test_faults_at_start() -> None:
             },
         )
         headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
-        assert client.get("/api/things", headers=headers).status_code == 503
-        assert client.get("/api/things", headers=headers).status_code == 200
+        assert conn.get("/api/things", headers=headers).status_code == 503
+        assert conn.get("/api/things", headers=headers).status_code == 200

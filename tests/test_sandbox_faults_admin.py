@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx2
 import pytest
 
-from _sandbox_tiny import TinySandbox
+from _sandbox_tiny import TinySandbox, client, loopback
 from coupa_connector.errors import ConfigurationError
 from coupa_connector.sandbox._admin import RequestStats, route_template
 
@@ -54,25 +53,27 @@ def tiny() -> Iterator[TinySandbox]:
 
 
 def test_admin_needs_the_secret(tiny: TinySandbox) -> None:
-    assert httpx2.get(f"{tiny.url}/__sandbox__/health").json() == {"status": "ok"}
-    r = httpx2.get(f"{tiny.url}/__sandbox__/stats")
+    assert loopback().get(f"{tiny.url}/__sandbox__/health").json() == {"status": "ok"}
+    r = loopback().get(f"{tiny.url}/__sandbox__/stats")
     assert r.status_code == 401 and "X-Sandbox-Admin" in r.json()["error"]
-    r = httpx2.get(f"{tiny.url}/__sandbox__/stats", headers={"X-Sandbox-Admin": "guess"})
+    r = loopback().get(f"{tiny.url}/__sandbox__/stats", headers={"X-Sandbox-Admin": "guess"})
     assert r.status_code == 401
-    r = httpx2.get(f"{tiny.url}/__sandbox__/stats", headers={"X-Sandbox-Admin": tiny.admin_secret})
+    r = loopback().get(
+        f"{tiny.url}/__sandbox__/stats", headers={"X-Sandbox-Admin": tiny.admin_secret}
+    )
     assert r.status_code == 200
 
 
 def test_admin_routes_and_bodies_are_checked(tiny: TinySandbox) -> None:
     headers = {"X-Sandbox-Admin": tiny.admin_secret}
-    assert httpx2.get(f"{tiny.url}/__sandbox__/nothing", headers=headers).status_code == 404
-    r = httpx2.post(f"{tiny.url}/__sandbox__/faults", headers=headers)
+    assert loopback().get(f"{tiny.url}/__sandbox__/nothing", headers=headers).status_code == 404
+    r = loopback().post(f"{tiny.url}/__sandbox__/faults", headers=headers)
     assert r.status_code == 405 and "PUT" in r.json()["error"]
-    r = httpx2.put(f"{tiny.url}/__sandbox__/faults", headers=headers, content=b"{not json")
+    r = loopback().put(f"{tiny.url}/__sandbox__/faults", headers=headers, content=b"{not json")
     assert r.status_code == 400 and "JSON" in r.json()["error"]
-    r = httpx2.put(f"{tiny.url}/__sandbox__/faults", headers=headers, content=b"[1, 2]")
+    r = loopback().put(f"{tiny.url}/__sandbox__/faults", headers=headers, content=b"[1, 2]")
     assert r.status_code == 400
-    r = httpx2.put(f"{tiny.url}/__sandbox__/config", headers=headers, content=b"x" * 300_000)
+    r = loopback().put(f"{tiny.url}/__sandbox__/config", headers=headers, content=b"x" * 300_000)
     assert r.status_code == 413
     with pytest.raises(ConfigurationError, match="token_ttl"):
         tiny.set_token_ttl(0)
@@ -101,7 +102,7 @@ def test_reset_reseeds_the_store(tiny: TinySandbox) -> None:
 
 def test_stats_over_http(tiny: TinySandbox) -> None:
     tiny.reset_stats()
-    r = httpx2.post(
+    r = loopback().post(
         f"{tiny.url}/oauth2/token",
         data={
             "grant_type": "client_credentials",
@@ -110,7 +111,7 @@ def test_stats_over_http(tiny: TinySandbox) -> None:
         },
     )
     headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
-    with httpx2.Client(base_url=tiny.url, headers=headers) as http:
+    with client(tiny.url, headers) as http:
         http.get("/api/things/1")
         http.get("/api/things/2")
         http.get("/api/things/999999")

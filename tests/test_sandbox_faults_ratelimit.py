@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx2
 import pytest
 
-from _sandbox_tiny import TinySandbox
+from _sandbox_tiny import TinySandbox, client, loopback
 from coupa_connector.sandbox._ratelimit import RateLimiter, retry_after_header
 
 
@@ -92,7 +91,7 @@ def tiny() -> Iterator[TinySandbox]:
 
 
 def _bearer(server: TinySandbox, client_id: str, secret: str) -> dict[str, str]:
-    r = httpx2.post(
+    r = loopback().post(
         f"{server.url}/oauth2/token",
         data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
     )
@@ -105,7 +104,7 @@ def test_burst_then_429_with_retry_after(tiny: TinySandbox) -> None:
     try:
         main = _bearer(tiny, tiny.client_id, tiny.client_secret)
         other = _bearer(tiny, "other", "other-secret")
-        with httpx2.Client(base_url=tiny.url) as http:
+        with client(tiny.url) as http:
             statuses = [http.get("/api/things", headers=main).status_code for _ in range(5)]
             assert statuses == [200] * 5
             refused = http.get("/api/things", headers=main)

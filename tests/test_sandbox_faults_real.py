@@ -8,12 +8,13 @@ from collections.abc import Iterator
 import httpx2
 import pytest
 
+from _sandbox_tiny import client, loopback
 from coupa_connector.sandbox import Sandbox
 
 
 @pytest.fixture
 def http(sandbox: Sandbox) -> Iterator[httpx2.Client]:
-    r = httpx2.post(
+    r = loopback().post(
         f"{sandbox.url}/oauth2/token",
         data={
             "grant_type": "client_credentials",
@@ -22,8 +23,8 @@ def http(sandbox: Sandbox) -> Iterator[httpx2.Client]:
         },
     )
     headers = {"Authorization": f"Bearer {r.json()['access_token']}", "Accept": "application/json"}
-    with httpx2.Client(base_url=sandbox.url, headers=headers, timeout=30) as client:
-        yield client
+    with client(sandbox.url, headers) as conn:
+        yield conn
     sandbox.clear_faults()
 
 
@@ -85,30 +86,38 @@ def test_latency_at_start_and_reset_of_data(sandbox_db: object) -> None:
     import time
 
     with Sandbox(db=str(sandbox_db), seed_size=10, latency_ms=200) as server:
-        token = httpx2.post(
-            f"{server.url}/oauth2/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": server.client_id,
-                "client_secret": server.client_secret,
-            },
-        ).json()["access_token"]
+        token = (
+            loopback()
+            .post(
+                f"{server.url}/oauth2/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": server.client_id,
+                    "client_secret": server.client_secret,
+                },
+            )
+            .json()["access_token"]
+        )
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         started = time.perf_counter()
-        invoices = httpx2.get(f"{server.url}/api/invoices", headers=headers).json()
+        invoices = loopback().get(f"{server.url}/api/invoices", headers=headers).json()
         assert time.perf_counter() - started >= 0.2
         assert len(invoices) == 10
         counts = server.reset(seed_size=3)
         assert counts["invoices"] == 3
     # The file keeps the data: a restart does not reseed it.
     with Sandbox(db=str(sandbox_db), seed_size=10) as again:
-        token = httpx2.post(
-            f"{again.url}/oauth2/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": again.client_id,
-                "client_secret": again.client_secret,
-            },
-        ).json()["access_token"]
+        token = (
+            loopback()
+            .post(
+                f"{again.url}/oauth2/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": again.client_id,
+                    "client_secret": again.client_secret,
+                },
+            )
+            .json()["access_token"]
+        )
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        assert len(httpx2.get(f"{again.url}/api/invoices", headers=headers).json()) == 3
+        assert len(loopback().get(f"{again.url}/api/invoices", headers=headers).json()) == 3

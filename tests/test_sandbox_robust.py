@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import httpx2
 import pytest
 
+from _sandbox_tiny import client, loopback
 from coupa_connector.sandbox import Sandbox
 
 TIMEOUT = httpx2.Timeout(20.0)
@@ -19,7 +20,7 @@ TIMEOUT = httpx2.Timeout(20.0)
 
 @pytest.fixture(scope="module")
 def bearer(sandbox_server: Sandbox) -> str:
-    r = httpx2.post(
+    r = loopback().post(
         f"{sandbox_server.url}/oauth2/token",
         data={
             "grant_type": "client_credentials",
@@ -33,11 +34,11 @@ def bearer(sandbox_server: Sandbox) -> str:
 @pytest.fixture(params=["application/json", "application/xml"], ids=["json", "xml"])
 def http(request: pytest.FixtureRequest, sandbox: Sandbox, bearer: str) -> Iterator[httpx2.Client]:
     headers = {"Authorization": f"Bearer {bearer}", "Accept": request.param}
-    with httpx2.Client(base_url=sandbox.url, headers=headers, timeout=TIMEOUT) as client:
-        yield client
+    with client(sandbox.url, headers) as conn:
+        yield conn
     # Whatever happened, the server still answers.
-    with httpx2.Client(base_url=sandbox.url, headers=headers, timeout=TIMEOUT) as client:
-        assert client.get("/api/currencies", params={"limit": 1}).status_code == 200
+    with client(sandbox.url, headers) as conn:
+        assert conn.get("/api/currencies", params={"limit": 1}).status_code == 200
 
 
 def _clean_4xx(r: httpx2.Response) -> None:
@@ -207,11 +208,27 @@ def test_odd_paths_and_methods(http: httpx2.Client, method: str, path: str) -> N
     _clean_4xx(r)
 
 
-def test_oversized_headers_get_a_plain_400(sandbox: Sandbox) -> None:
-    r = httpx2.get(
-        f"{sandbox.url}/api/invoices", headers={"X-Junk": "x" * 200_000}, timeout=TIMEOUT
+@pytest.mark.parametrize("size", [20_000, 200_000])
+def test_oversized_headers_are_refused(sandbox: Sandbox, bearer: str, size: int) -> None:
+    # uvicorn refuses header blocks over its limit with a plain 400 (smaller ones reach the
+    # auth gate and get a 401 there); when the client is still sending, the refusal can
+    # arrive as a reset connection instead. Either way the request is refused quickly and
+    # the server keeps serving.
+    try:
+        r = loopback().get(
+            f"{sandbox.url}/api/invoices", headers={"X-Junk": "x" * size}, timeout=TIMEOUT
+        )
+    except (httpx2.ReadError, httpx2.WriteError, httpx2.RemoteProtocolError):
+        pass
+    else:
+        assert 400 <= r.status_code < 500
+    r = loopback().get(
+        f"{sandbox.url}/api/currencies",
+        params={"limit": 1},
+        headers={"Authorization": f"Bearer {bearer}"},
+        timeout=TIMEOUT,
     )
-    assert r.status_code in (400, 431)
+    assert r.status_code == 200
 
 
 def test_slow_client_does_not_block_others(sandbox: Sandbox, bearer: str) -> None:
@@ -225,7 +242,7 @@ def test_slow_client_does_not_block_others(sandbox: Sandbox, bearer: str) -> Non
             b"POST /api/invoices HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             b"Authorization: Bearer " + bearer.encode() + b"\r\nContent-Length: 1000\r\n\r\n{"
         )
-        r = httpx2.get(
+        r = loopback().get(
             f"{sandbox.url}/api/currencies",
             params={"limit": 1},
             headers={"Authorization": f"Bearer {bearer}", "Accept": JSON},
@@ -234,3 +251,53 @@ def test_slow_client_does_not_block_others(sandbox: Sandbox, bearer: str) -> Non
         assert r.status_code == 200
     finally:
         sock.close()
+
+
+def test_sandbox_never_imports_the_client_side() -> None:
+    # The sandbox is an independent implementation of Coupa: a test of the client against it
+    # means something only if it shares no client code. Checked on the source, so an import
+    # hidden in a function body counts too.
+    import ast
+    from pathlib import Path
+
+    import coupa_connector.sandbox as package
+
+    forbidden = (
+        "coupa_connector.client",
+        "coupa_connector.activities",
+        "coupa_connector.operations",
+    )
+    offenders = []
+    for path in Path(package.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:  # relative: resolve against coupa_connector.sandbox
+                    parents = "coupa_connector.sandbox".rsplit(".", node.level - 1)[0]
+                    base = f"{parents}.{base}" if base else parents
+                names = [base] + [f"{base}.{alias.name}" for alias in node.names]
+            offenders += [f"{path.name}: {n}" for n in names if n.startswith(forbidden)]
+    assert offenders == []
+
+
+def test_sandbox_package_exports() -> None:
+    import coupa_connector.sandbox as package
+
+    assert sorted(package.__all__) == package.__all__
+    assert set(package.__all__) == {
+        "AuthContext",
+        "FaultConfig",
+        "FaultRule",
+        "OAuthClient",
+        "Sandbox",
+        "SandboxSettings",
+        "all_scopes",
+        "build_sandbox_app",
+        "default_api_key",
+        "default_client_secret",
+    }
+    for name in package.__all__:
+        assert getattr(package, name) is not None

@@ -8,10 +8,10 @@ import subprocess
 import sys
 import time
 
-import httpx2
 import pytest
 from click.testing import CliRunner
 
+from _sandbox_tiny import loopback
 from coupa_connector.cli._main import cli
 from coupa_connector.cli._sandbox_cmd import _parse_client, _parse_faults
 
@@ -46,7 +46,7 @@ def test_cli_prints_credentials_serves_and_stops_on_ctrl_c() -> None:
         assert env["COUPA_CLIENT_SECRET"] == default_client_secret(7)
         assert "core.invoice.read" in env["COUPA_SCOPES"].split()
         for client_id, secret in (("sandbox", env["COUPA_CLIENT_SECRET"]), ("ap", "ap-secret")):
-            r = httpx2.post(
+            r = loopback().post(
                 f"{env['COUPA_URL']}/oauth2/token",
                 data={
                     "grant_type": "client_credentials",
@@ -59,10 +59,12 @@ def test_cli_prints_credentials_serves_and_stops_on_ctrl_c() -> None:
             "Authorization": f"Bearer {r.json()['access_token']}",
             "Accept": "application/json",
         }
-        page = httpx2.get(f"{env['COUPA_URL']}/api/invoices", params={"limit": 2}, headers=headers)
+        page = loopback().get(
+            f"{env['COUPA_URL']}/api/invoices", params={"limit": 2}, headers=headers
+        )
         assert page.status_code == 200 and len(page.json()) == 2
         # The throttle is on by default for the command.
-        limits = httpx2.get(
+        limits = loopback().get(
             f"{env['COUPA_URL']}/__sandbox__/rate-limit",
             headers={"X-Sandbox-Admin": env["COUPA_SANDBOX_ADMIN_SECRET"]},
         )
@@ -88,8 +90,8 @@ def test_cli_with_faults_and_api_key_mode() -> None:
         assert len(env["COUPA_API_KEY"]) == 40
         headers = {"X-COUPA-API-KEY": env["COUPA_API_KEY"], "Accept": "application/json"}
         url = f"{env['COUPA_URL']}/api/currencies"
-        assert httpx2.get(url, headers=headers).status_code == 503
-        assert httpx2.get(url, headers=headers).status_code == 200
+        assert loopback().get(url, headers=headers).status_code == 503
+        assert loopback().get(url, headers=headers).status_code == 200
     finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=30)

@@ -7,22 +7,21 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from coupa_connector.activities._writes_model import Outcome
-from coupa_connector.activities.create import create
-from coupa_connector.activities.update import update
-from coupa_connector.cli._main import cli
-from coupa_connector.sandbox import Sandbox
-from tests._write_support import (
+from _write_support import (
     FAST,
     call,
     env_for,
-    find,
     invoice,
     invoice_refs,
     run_writes,
     supplier,
     tag,
 )
+from coupa_connector.activities._writes_model import WriteOutcome
+from coupa_connector.activities.create import create
+from coupa_connector.activities.update import update
+from coupa_connector.cli._main import cli
+from coupa_connector.sandbox import Sandbox
 
 
 def _make_suppliers(sandbox: Sandbox, t: str, n: int, **extra: str) -> list[int]:
@@ -53,7 +52,7 @@ def test_update_by_id(sandbox: Sandbox) -> None:
     for rid in ids:
         assert call(sandbox, "GET", f"/api/suppliers/{rid}")["display-name"] == f"Renamed {rid}"
     missing = results[3]
-    assert missing.outcome is Outcome.FAILED and missing.status == 404
+    assert missing.outcome is WriteOutcome.FAILED and missing.status == 404
     assert "999999999" in missing.messages[0]
 
 
@@ -68,7 +67,7 @@ def test_update_by_natural_key_none_one_several(sandbox: Sandbox) -> None:
     results, summary = run_writes(
         sandbox, lambda conn: update(conn, "suppliers", changes, key="number", options=FAST)
     )
-    assert [r.outcome for r in results] == [Outcome.UPDATED, Outcome.FAILED]
+    assert [r.outcome for r in results] == [WriteOutcome.UPDATED, WriteOutcome.FAILED]
     assert results[0].id == single[0]
     assert f"no suppliers record matches number='NOPE-{t}'" in results[1].messages[0]
     stored = call(sandbox, "GET", f"/api/suppliers/{single[0]}")
@@ -84,7 +83,9 @@ def test_update_by_natural_key_none_one_several(sandbox: Sandbox) -> None:
     assert "2 suppliers records match" in message
     assert all(str(i) in message for i in ids)
     for rid in ids:  # neither was touched
-        assert call(sandbox, "GET", f"/api/suppliers/{rid}")["website"] != "https://twin.example.com"
+        assert (
+            call(sandbox, "GET", f"/api/suppliers/{rid}")["website"] != "https://twin.example.com"
+        )
 
 
 def test_update_by_key_batches_lookups(sandbox: Sandbox) -> None:
@@ -153,8 +154,10 @@ def test_update_invoice_by_composite_key_and_nested_lines(sandbox: Sandbox) -> N
 def test_update_rejects_records_without_id_or_key(sandbox: Sandbox, tmp_path: Path) -> None:
     path = tmp_path / "changes.jsonl"
     path.write_text(
-        json.dumps({"website": "https://x.example.com"}) + "\n"
-        + json.dumps({"id": "abc", "website": "https://x.example.com"}) + "\n",
+        json.dumps({"website": "https://x.example.com"})
+        + "\n"
+        + json.dumps({"id": "abc", "website": "https://x.example.com"})
+        + "\n",
         encoding="utf-8",
     )
     outcome = CliRunner().invoke(
@@ -173,9 +176,7 @@ def test_update_cli_by_key_with_csv(sandbox: Sandbox, tmp_path: Path) -> None:
     t = tag()
     ids = _make_suppliers(sandbox, t, 2)
     path = tmp_path / "changes.csv"
-    path.write_text(
-        f"number,display-name\nUP-{t}-0,CSV zero\nUP-{t}-1,CSV one\n", encoding="utf-8"
-    )
+    path.write_text(f"number,display-name\nUP-{t}-0,CSV zero\nUP-{t}-1,CSV one\n", encoding="utf-8")
     outcome = CliRunner().invoke(
         cli, ["update", "suppliers", str(path), "--key", "number"], env=env_for(sandbox)
     )

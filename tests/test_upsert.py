@@ -8,20 +8,22 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from coupa_connector.activities._writes_model import Outcome
+from _write_support import FAST, call, env_for, find, run_writes, supplier, tag
+from coupa_connector.activities._writes_model import WriteOutcome
 from coupa_connector.activities.create import create
 from coupa_connector.activities.update import upsert
 from coupa_connector.cli._main import cli
 from coupa_connector.errors import ConfigurationError
 from coupa_connector.sandbox import Sandbox
-from tests._write_support import FAST, call, env_for, find, run_writes, supplier, tag
 
 
 def test_upsert_creates_and_updates_by_key(sandbox: Sandbox) -> None:
     t = tag()
     first, _ = run_writes(
         sandbox,
-        lambda conn: create(conn, "suppliers", [supplier(f"Ups {t} A", f"UPS-{t}-A")], options=FAST),
+        lambda conn: create(
+            conn, "suppliers", [supplier(f"Ups {t} A", f"UPS-{t}-A")], options=FAST
+        ),
     )
     existing_id = first[0].id
     records = [
@@ -34,7 +36,11 @@ def test_upsert_creates_and_updates_by_key(sandbox: Sandbox) -> None:
         sandbox, lambda conn: upsert(conn, "suppliers", records, key="number", options=FAST)
     )
 
-    assert [r.outcome for r in results] == [Outcome.UPDATED, Outcome.CREATED, Outcome.REJECTED]
+    assert [r.outcome for r in results] == [
+        WriteOutcome.UPDATED,
+        WriteOutcome.CREATED,
+        WriteOutcome.REJECTED,
+    ]
     assert results[0].id == existing_id
     assert "name" in results[2].messages[0] and "[required]" in results[2].messages[0]
     assert summary.read == summary.created + summary.updated + summary.rejected + summary.failed
@@ -53,7 +59,7 @@ def test_upsert_same_new_key_twice_creates_once_then_updates(sandbox: Sandbox) -
         sandbox,
         lambda conn: upsert(conn, "suppliers", records, key="number", concurrency=4, options=FAST),
     )
-    assert [r.outcome for r in results] == [Outcome.CREATED, Outcome.UPDATED]
+    assert [r.outcome for r in results] == [WriteOutcome.CREATED, WriteOutcome.UPDATED]
     assert results[0].id == results[1].id
     stored = find(sandbox, "suppliers", number=f"TW-{t}")
     assert len(stored) == 1 and stored[0]["display-name"] == "second"
@@ -66,7 +72,10 @@ def test_upsert_key_matching_several_records_fails(sandbox: Sandbox) -> None:
         lambda conn: create(
             conn,
             "suppliers",
-            [supplier(f"Dup {t} {i}", f"DUP-{t}-{i}", **{"display-name": f"Same {t}"}) for i in range(2)],
+            [
+                supplier(f"Dup {t} {i}", f"DUP-{t}-{i}", **{"display-name": f"Same {t}"})
+                for i in range(2)
+            ],
             options=FAST,
         ),
     )
@@ -95,14 +104,19 @@ def test_upsert_needs_a_natural_key(sandbox: Sandbox, tmp_path: Path) -> None:
 def test_upsert_cli_users_by_login(sandbox: Sandbox, tmp_path: Path) -> None:
     t = tag()
     users = [
-        {"login": f"u{t}{i}", "email": f"u{t}{i}@example.com", "firstname": "Ann",
-         "lastname": f"Lee{i}"}
+        {
+            "login": f"u{t}{i}",
+            "email": f"u{t}{i}@example.com",
+            "firstname": "Ann",
+            "lastname": f"Lee{i}",
+        }
         for i in range(3)
     ]
     path = tmp_path / "users.jsonl"
     path.write_text("".join(json.dumps(u) + "\n" for u in users), encoding="utf-8")
     first = CliRunner().invoke(
-        cli, ["upsert", "users", str(path), "--key", "login", "--summary", "json"],
+        cli,
+        ["upsert", "users", str(path), "--key", "login", "--summary", "json"],
         env=env_for(sandbox),
     )
     assert first.exit_code == 0, first.output
@@ -111,7 +125,8 @@ def test_upsert_cli_users_by_login(sandbox: Sandbox, tmp_path: Path) -> None:
         u["lastname"] = "Changed"
     path.write_text("".join(json.dumps(u) + "\n" for u in users), encoding="utf-8")
     second = CliRunner().invoke(
-        cli, ["upsert", "users", str(path), "--key", "login", "--summary", "json"],
+        cli,
+        ["upsert", "users", str(path), "--key", "login", "--summary", "json"],
         env=env_for(sandbox),
     )
     assert second.exit_code == 0, second.output

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from coupa_connector.activities._writes_keys import KeyResolver, KeySpec
-from coupa_connector.activities._writes_model import Outcome, WriteResult, WriteSummary
+from coupa_connector.activities._writes_model import WriteOutcome, WriteResult, WriteSummary
 from coupa_connector.activities._writes_pipeline import (
     FatalWriteError,
     Item,
@@ -142,9 +142,11 @@ def test_resolver_sends_values_with_commas_as_equality() -> None:
 
 def test_summary_counts_add_up() -> None:
     summary = WriteSummary()
-    for n, outcome in enumerate([Outcome.CREATED, Outcome.REJECTED, Outcome.FAILED], start=1):
+    for n, outcome in enumerate(
+        [WriteOutcome.CREATED, WriteOutcome.REJECTED, WriteOutcome.FAILED], start=1
+    ):
         summary.add(WriteResult(n, outcome))
-    summary.add(WriteResult(4, Outcome.CREATED, recovered=True))
+    summary.add(WriteResult(4, WriteOutcome.CREATED, recovered=True))
     assert summary.read == 4 == summary.written + summary.rejected + summary.failed
     assert summary.as_dict()["recovered"] == 1
     assert not summary.ok
@@ -202,7 +204,7 @@ def test_pipeline_gives_one_result_per_entry_with_bounded_concurrency() -> None:
                 peak = max(peak, in_flight)
                 await asyncio.sleep(0.001 * (item.position % 3))
                 in_flight -= 1
-                return WriteResult(item.position, Outcome.CREATED, id=item.position)
+                return WriteResult(item.position, WriteOutcome.CREATED, id=item.position)
 
             return Job(item, run)
 
@@ -213,8 +215,8 @@ def test_pipeline_gives_one_result_per_entry_with_bounded_concurrency() -> None:
     assert sorted(r.position for r in results) == list(range(1, 203))
     assert peak <= 4
     by_outcome = {r.position: r.outcome for r in results}
-    assert by_outcome[201] is Outcome.REJECTED and by_outcome[202] is Outcome.REJECTED
-    assert [r for r in results if r.position == 202][0].messages == ("bad JSON",)
+    assert by_outcome[201] is WriteOutcome.REJECTED and by_outcome[202] is WriteOutcome.REJECTED
+    assert next(r for r in results if r.position == 202).messages == ("bad JSON",)
 
 
 def test_pipeline_serializes_records_sharing_a_lock_key() -> None:
@@ -226,7 +228,7 @@ def test_pipeline_serializes_records_sharing_a_lock_key() -> None:
                 order.append(item.position)
                 await asyncio.sleep(0.002 if item.position == 1 else 0)
                 order.append(-item.position)
-                return WriteResult(item.position, Outcome.UPDATED)
+                return WriteResult(item.position, WriteOutcome.UPDATED)
 
             return Job(item, run, lock_key="same")
 
@@ -241,7 +243,7 @@ def test_pipeline_strips_rejects_error_column() -> None:
 
     async def prepare(items: list[Item]) -> list[Job | WriteResult]:
         seen.extend(i.body for i in items)
-        return [WriteResult(i.position, Outcome.VALID, record=i.record) for i in items]
+        return [WriteResult(i.position, WriteOutcome.VALID, record=i.record) for i in items]
 
     results = _collect(run_pipeline([{"name": "x", "_errors": ["old"]}], prepare, concurrency=1))
     assert seen == [{"name": "x"}]
@@ -255,9 +257,9 @@ def test_pipeline_fatal_error_answers_every_read_record_then_raises() -> None:
         def job(item: Item) -> Job:
             async def run() -> WriteResult:
                 if item.position == 3:
-                    raise FatalWriteError(error, WriteResult(item.position, Outcome.FAILED))
+                    raise FatalWriteError(error, WriteResult(item.position, WriteOutcome.FAILED))
                 await asyncio.sleep(0.001)
-                return WriteResult(item.position, Outcome.CREATED)
+                return WriteResult(item.position, WriteOutcome.CREATED)
 
             return Job(item, run)
 
@@ -286,7 +288,7 @@ def test_pipeline_keeps_records_read_before_an_input_error() -> None:
         raise ValueError("line 3: broken")
 
     async def prepare(items: list[Item]) -> list[Job | WriteResult]:
-        return [WriteResult(i.position, Outcome.VALID) for i in items]
+        return [WriteResult(i.position, WriteOutcome.VALID) for i in items]
 
     results: list[WriteResult] = []
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 
+from coupa_connector.activities._writes_model import WriteOutcome, WriteResult, WriteSummary
+from coupa_connector.activities._writes_send import WriteOptions
 from coupa_connector.catalog import (
     Catalog,
     FieldDef,
@@ -32,6 +34,15 @@ from coupa_connector.errors import (
     UnknownObjectError,
     ValidationError,
 )
+from coupa_connector.operations import (
+    OperationFileError,
+    OpLog,
+    RunResult,
+    load_operation_file,
+    open_writer,
+    read_records,
+    run_operations,
+)
 
 # A library adds only a NullHandler; applications (and our CLI) configure handlers.
 logging.getLogger("coupa_connector").addHandler(logging.NullHandler())
@@ -48,16 +59,27 @@ __all__ = [
     "FieldDef",
     "NotFoundError",
     "ObjectDef",
+    "OpLog",
+    "OperationFileError",
     "PermissionDeniedError",
     "Problem",
     "QueryError",
     "RateLimitError",
+    "RunResult",
     "ServerError",
     "TransportError",
     "UnknownFieldError",
     "UnknownObjectError",
     "ValidationError",
+    "WriteOptions",
+    "WriteOutcome",
+    "WriteResult",
+    "WriteSummary",
     "json_schema",
     "load_catalog",
+    "load_operation_file",
+    "open_writer",
+    "read_records",
+    "run_operations",
     "validate_record",
 ]

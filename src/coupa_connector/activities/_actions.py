@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from coupa_connector.activities._writes_keys import KeySpec
-from coupa_connector.activities._writes_model import Outcome, WriteResult
+from coupa_connector.activities._writes_model import WriteOutcome, WriteResult
 from coupa_connector.activities._writes_pipeline import FatalWriteError, Item, Job, run_pipeline
 from coupa_connector.activities._writes_send import (
     Requester,
@@ -143,7 +143,7 @@ def action(
     spec = KeySpec.parse(target_obj, key) if key else None
     opts = make_options(options, concurrency=concurrency, dry_run=dry_run)
     ctx = SendContext(conn, target_obj, opts, random.Random())
-    resolver = Targets(conn, target_obj, spec)
+    resolver = Targets(ctx, spec)
     drop = {p[0] for p in spec.paths} if spec is not None else set()
 
     def job(item: Item, target: Target) -> Job:
@@ -159,7 +159,7 @@ def action(
                 what = "no" if not ids else f"{len(ids)}"
                 return WriteResult(
                     item.position,
-                    Outcome.FAILED,
+                    WriteOutcome.FAILED,
                     messages=(f"{what} {target_obj.name} records match {target.describe()}",),
                     record=item.record,
                 )
@@ -171,7 +171,7 @@ def action(
                 body=body or None,
                 params=all_params,
                 rid=ids[0],
-                outcome=Outcome.ACTIONED,
+                outcome=WriteOutcome.ACTIONED,
             )
 
         return Job(item, run, target.lock_key or ("id", target.id))
@@ -184,7 +184,7 @@ def action(
             if isinstance(target, WriteResult):
                 prepared.append(target)
             elif opts.dry_run:
-                prepared.append(WriteResult(item.position, Outcome.VALID, record=item.record))
+                prepared.append(WriteResult(item.position, WriteOutcome.VALID, record=item.record))
             else:
                 pending.append((item, target))
         try:

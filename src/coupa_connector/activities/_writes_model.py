@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Outcome", "WriteResult", "WriteSummary"]
+__all__ = ["WriteOutcome", "WriteResult", "WriteSummary"]
 
 
-class Outcome(enum.StrEnum):
+class WriteOutcome(enum.StrEnum):
     """How one input record ended.
 
     ``REJECTED`` records never reached Coupa (our validation or key resolution refused them);
@@ -33,7 +33,7 @@ class Outcome(enum.StrEnum):
     @property
     def written(self) -> bool:
         """True when Coupa holds the change."""
-        return self in (Outcome.CREATED, Outcome.UPDATED, Outcome.ACTIONED)
+        return self in (WriteOutcome.CREATED, WriteOutcome.UPDATED, WriteOutcome.ACTIONED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,7 @@ class WriteResult:
     """
 
     position: int
-    outcome: Outcome
+    outcome: WriteOutcome
     id: int | None = None
     messages: tuple[str, ...] = ()
     record: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
@@ -68,7 +68,7 @@ class WriteResult:
     @property
     def ok(self) -> bool:
         """True when the record was written (or, in a dry run, found valid)."""
-        return self.outcome.written or self.outcome is Outcome.VALID
+        return self.outcome.written or self.outcome is WriteOutcome.VALID
 
     def as_row(self) -> dict[str, Any]:
         """The result as a flat mapping for a results file (no input record)."""

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, I
 from dataclasses import dataclass, field
 from typing import Any
 
-from coupa_connector.activities._writes_model import Outcome, WriteResult
+from coupa_connector.activities._writes_model import WriteOutcome, WriteResult
 from coupa_connector.errors import CoupaError
 
 __all__ = [
@@ -126,7 +126,7 @@ def rejected_unreadable(position: int, entry: UnreadableRecord) -> WriteResult:
     where = f"line {entry.line}: " if entry.line is not None else ""
     return WriteResult(
         position=position,
-        outcome=Outcome.REJECTED,
+        outcome=WriteOutcome.REJECTED,
         messages=(f"{where}{entry.reason}",),
         record={"_raw": entry.raw} if entry.raw else None,
     )
@@ -139,7 +139,7 @@ def make_item(position: int, entry: Any) -> Item | WriteResult:
     if not isinstance(entry, Mapping):
         return WriteResult(
             position=position,
-            outcome=Outcome.REJECTED,
+            outcome=WriteOutcome.REJECTED,
             messages=(
                 f"a record must be a mapping of field names to values, not {type(entry).__name__}",
             ),
@@ -199,7 +199,7 @@ async def _chunks(
 def _not_sent(job: Job, error: CoupaError) -> WriteResult:
     return WriteResult(
         position=job.item.position,
-        outcome=Outcome.FAILED,
+        outcome=WriteOutcome.FAILED,
         record=job.item.record,
         messages=(f"not sent: the run stopped after an earlier error: {error}",),
     )
@@ -247,7 +247,7 @@ async def run_pipeline(
                         await out.put(
                             WriteResult(
                                 position=made.position,
-                                outcome=Outcome.FAILED,
+                                outcome=WriteOutcome.FAILED,
                                 record=made.record,
                                 messages=(
                                     f"not sent: the run stopped after an earlier "

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from coupa_connector.activities._writes_model import Outcome, WriteResult
+from coupa_connector.activities._writes_model import WriteOutcome, WriteResult
 from coupa_connector.activities._writes_pipeline import FatalWriteError, Item
 from coupa_connector.catalog import ObjectDef
 from coupa_connector.errors import (
@@ -192,7 +192,7 @@ def failed_result(
     messages = tuple(prefix + m for m in error_messages(error))
     return WriteResult(
         position=item.position,
-        outcome=Outcome.FAILED,
+        outcome=WriteOutcome.FAILED,
         id=rid,
         messages=messages,
         record=item.record,
@@ -269,7 +269,7 @@ async def send_create(
                 notes = ("created, but Coupa's answer carried no id",)
         return WriteResult(
             position=item.position,
-            outcome=Outcome.CREATED,
+            outcome=WriteOutcome.CREATED,
             id=rid,
             messages=notes,
             record=item.record,
@@ -299,7 +299,7 @@ async def _recover(
             ) from None
         return WriteResult(
             position=item.position,
-            outcome=Outcome.FAILED,
+            outcome=WriteOutcome.FAILED,
             messages=(
                 f"{lost}, and looking it up failed too ({lookup_error}); not sent again, "
                 "to avoid a duplicate: check Coupa before feeding it again",
@@ -311,7 +311,7 @@ async def _recover(
     if ids is None:
         return WriteResult(
             position=item.position,
-            outcome=Outcome.FAILED,
+            outcome=WriteOutcome.FAILED,
             messages=(
                 f"{lost}; the record has no natural key to look it up by, so it was not sent "
                 "again, to avoid a duplicate: check Coupa before feeding it again",
@@ -323,7 +323,7 @@ async def _recover(
     if len(ids) == 1:
         return WriteResult(
             position=item.position,
-            outcome=Outcome.CREATED,
+            outcome=WriteOutcome.CREATED,
             id=ids[0],
             messages=(f"{lost}; found in Coupa by its natural key, so not sent again",),
             record=item.record,
@@ -333,7 +333,7 @@ async def _recover(
     if len(ids) > 1:
         return WriteResult(
             position=item.position,
-            outcome=Outcome.FAILED,
+            outcome=WriteOutcome.FAILED,
             messages=(
                 f"{lost}; its natural key now matches several records "
                 f"(ids {', '.join(map(str, ids))}), so it was not sent again",
@@ -353,7 +353,7 @@ async def send_put(
     body: Mapping[str, Any] | None,
     params: Mapping[str, str] | None = None,
     rid: int,
-    outcome: Outcome = Outcome.UPDATED,
+    outcome: WriteOutcome = WriteOutcome.UPDATED,
 ) -> WriteResult:
     """PUT one record (an update or an action); idempotent, so simply sent again on doubt.
 
@@ -380,7 +380,7 @@ async def send_put(
             if isinstance(error, NotFoundError):
                 return WriteResult(
                     position=item.position,
-                    outcome=Outcome.FAILED,
+                    outcome=WriteOutcome.FAILED,
                     id=rid,
                     messages=(f"{ctx.obj.name} has no record with id {rid}", *error.messages),
                     record=item.record,

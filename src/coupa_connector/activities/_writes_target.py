@@ -8,20 +8,24 @@ is asked about once per run, in chunks.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from coupa_connector.activities._writes_keys import Fetch, KeyResolver, KeySpec, KeyValue
-from coupa_connector.activities._writes_model import Outcome, WriteResult
+from coupa_connector.activities._writes_model import WriteOutcome, WriteResult
 from coupa_connector.activities._writes_pipeline import Item
-from coupa_connector.activities._writes_send import Requester
+from coupa_connector.activities._writes_send import Requester, Resolution, SendContext, resolution
 from coupa_connector.catalog import ObjectDef
+from coupa_connector.errors import CoupaError
 
 __all__ = ["Target", "Targets", "make_fetch", "parse_id"]
 
 # Coupa's page size, and the most it returns per request.
 PAGE = 50
+
+T = TypeVar("T")
 
 
 def make_fetch(conn: Requester, obj: ObjectDef) -> Fetch:
@@ -93,17 +97,35 @@ class Target:
 class Targets:
     """Resolves records to Coupa ids for one object during one run.
 
+    Lookups are queries (safe to repeat), so a lookup that still fails after the
+    connection's own retries is tried again, as often as a write would be, before the
+    records waiting on it are given up.
+
     Args:
-        conn: The connection.
-        obj: The object written.
+        ctx: The run's send context (connection, object, retry knobs).
         key: The key records are identified by; None means ``id`` only.
     """
 
-    def __init__(self, conn: Requester, obj: ObjectDef, key: KeySpec | None) -> None:
-        self.obj = obj
+    def __init__(self, ctx: SendContext, key: KeySpec | None) -> None:
+        self.obj = ctx.obj
         self.key = key
-        self._fetch = make_fetch(conn, obj)
+        self._ctx = ctx
+        self._fetch = make_fetch(ctx.conn, ctx.obj)
         self._resolvers: dict[str, KeyResolver] = {}
+
+    async def _retrying(self, work: Callable[[], Awaitable[T]]) -> T:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await work()
+            except CoupaError as error:
+                res = resolution(error)
+                if res in (Resolution.FAIL, Resolution.FATAL):
+                    raise
+                if attempt >= self._ctx.options.max_attempts:
+                    raise
+                await self._ctx.pause(attempt, error)
 
     @property
     def queries(self) -> int:
@@ -149,7 +171,7 @@ class Targets:
                 by_spec.setdefault(target.spec.text, []).append(target.value)
                 specs[target.spec.text] = target.spec
         for text, values in by_spec.items():
-            await self.resolver(specs[text]).resolve(values)
+            await self._retrying(functools.partial(self.resolver(specs[text]).resolve, values))
 
     async def ids(self, target: Target, *, fresh: bool = False) -> tuple[int, ...]:
         """The ids a target matches (from the cache unless ``fresh``)."""
@@ -162,7 +184,9 @@ class Targets:
         known = resolver.cached(target.value)
         if known is not None:
             return known
-        return (await resolver.resolve([target.value]))[target.value]
+        value = target.value
+        found = await self._retrying(lambda: resolver.resolve([value]))
+        return found[value]
 
     def remember(self, target: Target, rid: int) -> None:
         """Note that a target's key now names record ``rid`` (after creating it)."""
@@ -172,7 +196,7 @@ class Targets:
     def _reject(self, item: Item, message: str) -> WriteResult:
         return WriteResult(
             position=item.position,
-            outcome=Outcome.REJECTED,
+            outcome=WriteOutcome.REJECTED,
             messages=(message,),
             record=item.record,
             fields=(message.split(":", 1)[0],),

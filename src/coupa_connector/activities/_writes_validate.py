@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from coupa_connector.activities._writes_model import Outcome, WriteResult
+from coupa_connector.activities._writes_model import WriteOutcome, WriteResult
 from coupa_connector.activities._writes_pipeline import Item
 from coupa_connector.catalog import Catalog, ObjectDef, load_catalog, validate_record
 from coupa_connector.errors import ConfigurationError
@@ -83,7 +83,7 @@ def problems_result(
         messages.append(f"{text} [{p.rule}]")
     return WriteResult(
         position=item.position,
-        outcome=Outcome.REJECTED,
+        outcome=WriteOutcome.REJECTED,
         messages=tuple(messages),
         record=item.record,
         fields=tuple(dict.fromkeys(p.path for p in problems)),

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Seq
 from typing import Any
 
 from coupa_connector.activities._writes_keys import KeySpec
-from coupa_connector.activities._writes_model import Outcome, WriteResult
+from coupa_connector.activities._writes_model import WriteOutcome, WriteResult
 from coupa_connector.activities._writes_pipeline import Item, Job, run_pipeline
 from coupa_connector.activities._writes_send import (
     Requester,
@@ -112,7 +112,7 @@ def create(
     spec = KeySpec.parse(target_obj, key) if key else None
     opts = make_options(options, concurrency=concurrency, dry_run=dry_run)
     ctx = SendContext(conn, target_obj, opts, random.Random())
-    targets = Targets(conn, target_obj, spec)
+    targets = Targets(ctx, spec)
 
     async def prepare(items: list[Item]) -> list[Job | WriteResult]:
         prepared: list[Job | WriteResult] = []
@@ -121,7 +121,7 @@ def create(
             if rejected is not None:
                 prepared.append(rejected)
             elif opts.dry_run:
-                prepared.append(WriteResult(item.position, Outcome.VALID, record=item.record))
+                prepared.append(WriteResult(item.position, WriteOutcome.VALID, record=item.record))
             else:
                 prepared.append(_create_job(ctx, targets, item))
         return prepared
@@ -144,7 +144,7 @@ def _create_job(ctx: SendContext, targets: Targets, item: Item) -> Job:
 
     async def run() -> WriteResult:
         result = await send_create(ctx, item, item.body, recover)
-        if result.outcome is Outcome.CREATED and result.id is not None and target is not None:
+        if result.outcome is WriteOutcome.CREATED and result.id is not None and target is not None:
             targets.remember(target, result.id)
         return result
 

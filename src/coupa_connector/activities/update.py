@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from typing import Any
 
 from coupa_connector.activities._writes_keys import KeySpec
-from coupa_connector.activities._writes_model import Outcome, WriteResult
+from coupa_connector.activities._writes_model import WriteOutcome, WriteResult
 from coupa_connector.activities._writes_pipeline import FatalWriteError, Item, Job, run_pipeline
 from coupa_connector.activities._writes_send import (
     Requester,
@@ -53,7 +53,7 @@ def _matches_failure(obj: ObjectDef, item: Item, target: Target, ids: Sequence[i
         message = f"{len(ids)} {obj.name} records match {target.describe()} (ids {shown})"
     return WriteResult(
         position=item.position,
-        outcome=Outcome.FAILED,
+        outcome=WriteOutcome.FAILED,
         messages=(message,),
         record=item.record,
     )
@@ -90,7 +90,7 @@ def _keyed_run(
             f"Upsert of {target_obj.name} needs a natural key{hint}: an id cannot be created."
         )
     ctx = SendContext(conn, target_obj, options, random.Random())
-    targets = Targets(conn, target_obj, spec)
+    targets = Targets(ctx, spec)
     # With a key for the run, records are checked against that key instead of the catalog's.
     skip_identity = spec is not None and not spec.is_id
     resource = target_obj.resource
@@ -125,7 +125,7 @@ def _keyed_run(
                 return await targets.ids(target, fresh=True)
 
             result = await send_create(ctx, item, item.body, recover)
-            if result.outcome is Outcome.CREATED and result.id is not None:
+            if result.outcome is WriteOutcome.CREATED and result.id is not None:
                 targets.remember(target, result.id)
             return result
 
@@ -143,7 +143,7 @@ def _keyed_run(
             if isinstance(target, WriteResult):
                 prepared.append(target)
             elif options.dry_run:
-                prepared.append(WriteResult(item.position, Outcome.VALID, record=item.record))
+                prepared.append(WriteResult(item.position, WriteOutcome.VALID, record=item.record))
             else:
                 pending.append((item, target))
         try:

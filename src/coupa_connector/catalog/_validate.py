@@ -150,6 +150,7 @@ class _Checker:
     ) -> None:
         values = self.normalize(obj, record, prefix)
         line_update = not top and mode == "update"
+        key_fields = {name for key in obj.lookup_keys for name in key}
         for key, value in values.items():
             path = _join(prefix, key)
             if key == _LINE_DELETE and line_update:
@@ -166,7 +167,10 @@ class _Checker:
             if fdef is None:
                 self.unknown(obj, key, path, value)
                 continue
-            if not fdef.writable and not (key == "id" and mode == "update"):
+            # On update, id and natural-key fields name the record even where Coupa does not
+            # accept them as changes (an account's code).
+            identifies = mode == "update" and (key == "id" or (top and key in key_fields))
+            if not fdef.writable and not identifies:
                 why = "it is set by Coupa" if fdef.readable else "Coupa does not accept it"
                 note = f" {fdef.note}" if fdef.note else ""
                 self.add(path, READ_ONLY, f"{path} is read-only: {why}.{note}", value)

@@ -16,7 +16,7 @@ import click
 from rich.console import Console
 from rich.panel import Panel
 
-from coupa_connector.cli._ops_cmds import RichProgress, results_table
+from coupa_connector.cli._ops_cmds import RichProgress, _console, results_table
 from coupa_connector.errors import CoupaError
 from coupa_connector.operations import OpLog, Runner, RunResult, load_operation_file
 
@@ -51,7 +51,7 @@ def demo(out_dir: str, seed_size: int | None) -> None:
     from coupa_connector.client import ConnectionConfig, SecretStr
     from coupa_connector.sandbox import Sandbox
 
-    console = Console()
+    console = _console()
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     folder = examples_dir()

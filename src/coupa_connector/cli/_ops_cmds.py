@@ -86,6 +86,21 @@ class RichProgress(ProgressSink):
             )
 
 
+def _console() -> Console:
+    """A console for tables: the terminal's width, or a roomy one when output is piped."""
+    console = Console()
+    return console if console.is_terminal else Console(width=160)
+
+
+_NUMERIC = frozenset({"run", "read", "written", "rejected", "failed", "s"})
+
+
+def _columns(table: Table, names: tuple[str, ...]) -> None:
+    # Numbers and names never wrap; the free-text column at the end takes what is left.
+    for name in names:
+        table.add_column(name, justify="right" if name in _NUMERIC else "left", no_wrap=True)
+
+
 def _counts_text(c: Counts) -> str:
     return f"read {c.read}  written {c.written}  rejected {c.rejected}  failed {c.failed}"
 
@@ -93,12 +108,8 @@ def _counts_text(c: Counts) -> str:
 def results_table(results: list[RunResult], title: str = "Operations") -> Table:
     """A table of run results (status, counts, outputs, rejects)."""
     table = Table(title=title, show_lines=False)
-    for col in ("run", "operation", "status", "read", "written", "rejected", "failed"):
-        table.add_column(
-            col,
-            justify="right" if col in ("run", "read", "written", "rejected", "failed") else "left",
-        )
-    table.add_column("output / notes", overflow="fold")
+    _columns(table, ("run", "operation", "status", "read", "written", "rejected", "failed"))
+    table.add_column("output / notes", overflow="fold", min_width=20)
     for r in results:
         notes = list(r.outputs)
         if r.exported:
@@ -196,7 +207,7 @@ def run(
     if fmt == "json":
         click.echo(json.dumps([r.as_dict() for r in results], indent=2))
     else:
-        out = Console()
+        out = _console()
         out.print(results_table(results, "Dry run" if dry_run else "Operations"))
         out.print(f"operation log: {log_path}  (coupa logs --log-db {log_path})", highlight=False)
     statuses = {r.status for r in results}
@@ -218,7 +229,7 @@ def validate(file: str, variables: tuple[str, ...]) -> None:
     except OperationFileError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
-    out = Console()
+    out = _console()
     out.print(f"[green]{file} is valid[/]: {len(opfile.operations)} operation(s)", highlight=False)
     for op in opfile.operations.values():
         chain = ""
@@ -261,35 +272,22 @@ def logs(
 
 
 def _print_runs(runs: list[dict[str, Any]], path: Path) -> None:
-    out = Console()
+    out = _console()
     if not runs:
         out.print(f"no runs in {path}", highlight=False)
         return
     table = Table(title=f"Operation runs ({path})")
-    for col in (
-        "run",
-        "operation",
-        "started",
-        "status",
-        "read",
-        "written",
-        "rejected",
-        "failed",
-        "seconds",
-    ):
-        table.add_column(
-            col,
-            justify="right"
-            if col in ("run", "read", "written", "rejected", "failed", "seconds")
-            else "left",
-        )
-    table.add_column("error", overflow="fold")
+    _columns(
+        table,
+        ("run", "operation", "started", "status", "read", "written", "rejected", "failed", "s"),
+    )
+    table.add_column("error", overflow="fold", min_width=10)
     for r in runs:
         style = _STATUS_STYLE.get(r["status"], "white")
         table.add_row(
             str(r["id"]),
             r["operation"],
-            r["started_at"],
+            r["started_at"][:19].replace("T", " "),
             f"[{style}]{r['status']}[/]",
             str(r["read"]),
             str(r["written"]),
@@ -302,16 +300,18 @@ def _print_runs(runs: list[dict[str, Any]], path: Path) -> None:
 
 
 def _print_run(r: dict[str, Any]) -> None:
-    out = Console()
+    out = _console()
     style = _STATUS_STYLE.get(r["status"], "white")
     out.print(f"[bold]run {r['id']}[/]: {r['operation']} ({r['file']})", highlight=False)
     out.print(f"  status:   [{style}]{r['status']}[/]" + (" (dry run)" if r["dry_run"] else ""))
     out.print(
         f"  started:  {r['started_at']}   ended: {r['ended_at'] or '-'}   seconds: {r['duration']}"
     )
+    resumed = f"  (resumed {r['resumes']}x)" if r["resumes"] else ""
     out.print(
-        f"  read {r['read']}  written {r['written']}  rejected {r['rejected']}  failed {r['failed']}"
-        + (f"  (resumed {r['resumes']}x)" if r["resumes"] else "")
+        f"  read {r['read']}  written {r['written']}  rejected {r['rejected']}  "
+        f"failed {r['failed']}{resumed}",
+        highlight=False,
     )
     for label, key in (
         ("outputs", "outputs"),

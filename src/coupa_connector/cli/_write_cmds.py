@@ -424,7 +424,13 @@ def _ids_from_file(path: str, fmt: str | None) -> Iterator[Any]:
     metavar="FILE",
     help="Ids one per line (.txt), or records with id or --key fields (CSV, JSONL, JSON, XML).",
 )
-@click.option("--where", metavar="EXPR", help="Act on every record this query matches.")
+@click.option(
+    "--where",
+    "where",
+    multiple=True,
+    metavar="EXPR",
+    help="Act on every record this query matches (repeat to AND conditions).",
+)
 @click.option("--key", metavar="FIELDS", help="Find records in --ids-file by these fields.")
 @click.option(
     "--param",
@@ -440,7 +446,7 @@ def action(
     action_name: str,
     ids: tuple[int, ...],
     ids_file: str | None,
-    where: str | None,
+    where: tuple[str, ...],
     key: str | None,
     params: tuple[str, ...],
     input_format: str | None,
@@ -483,7 +489,7 @@ def action(
         from coupa_connector.activities.query import build_query
 
         try:
-            build_query(load_catalog(), obj, where=where, fields=["id"])
+            build_query(load_catalog(), obj, where=list(where), fields=["id"])
         except CoupaError as exc:
             raise click.UsageError(str(exc)) from None
     config = _config(profile, concurrency, wire_format)
@@ -497,7 +503,7 @@ def action(
             elif ids_file:
                 targets = _ids_from_file(ids_file, input_format)
             else:
-                targets = _ids_from_query(conn, obj, where or "")
+                targets = _ids_from_query(conn, obj, list(where))
             results = run_action(
                 conn, obj, found.name, targets, key=key, params=fixed, dry_run=dry_run
             )
@@ -508,7 +514,7 @@ def action(
     _drive(title, obj, fmt, results, rejects, summary_format, allow_partial, run)
 
 
-async def _ids_from_query(conn: Any, obj: ObjectDef, where: str) -> AsyncIterator[int]:
+async def _ids_from_query(conn: Any, obj: ObjectDef, where: list[str]) -> AsyncIterator[int]:
     """Ids of the records a query matches, streamed.
 
     The query pages by id (keyset), so records the action changes while the query is still

@@ -74,7 +74,10 @@ class RetryPolicy:
     """How failed requests are retried.
 
     Attributes:
-        max_retries: Retries after the first attempt (so ``max_retries + 1`` sends at most).
+        max_retries: Retries after the first attempt for errors (5xx, timeouts, dropped
+            connections).
+        max_throttled: Resends after 429/503 throttling answers; these are expected under
+            load, so they have their own, larger budget (still bounded by ``total_time``).
         backoff_base: First backoff ceiling in seconds; it doubles per retry.
         backoff_cap: Largest backoff ceiling in seconds (full jitter picks below it).
         max_retry_after: A ``Retry-After`` longer than this fails the request instead.
@@ -84,6 +87,7 @@ class RetryPolicy:
     """
 
     max_retries: int = 5
+    max_throttled: int = 30
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
     max_retry_after: float = 120.0

@@ -48,6 +48,7 @@ from coupa_connector.errors import (
 if TYPE_CHECKING:
     from coupa_connector.activities._paging import Page
     from coupa_connector.client._check import ConnectionTestReport
+    from coupa_connector.activities._writes_model import WriteResult
 
 log = get_logger("transport")
 
@@ -298,6 +299,7 @@ class AsyncConnection:
         deadline = time.monotonic() + policy.total_time
         attempt = 0
         retries = 0
+        throttled = 0
         reauthed = False
         while True:
             attempt += 1
@@ -379,13 +381,17 @@ class AsyncConnection:
                 continue
             if action is Action.FAIL:
                 raise error
-            retries += 1
-            if action is Action.THROTTLED and retry_after is not None and self._bucket is not None:
-                self._bucket.pause(retry_after)  # every worker waits, not just this one
-            delay = self._backoff.delay(
-                retries, retry_after if action is Action.THROTTLED else None
-            )
-            if retries > policy.max_retries or delay is None or time.monotonic() + delay > deadline:
+            if action is Action.THROTTLED:
+                throttled += 1
+                if retry_after is not None and self._bucket is not None:
+                    self._bucket.pause(retry_after)  # every worker waits, not just this one
+                delay = self._backoff.delay(min(throttled, 8), retry_after)
+                over = throttled > policy.max_throttled
+            else:
+                retries += 1
+                delay = self._backoff.delay(retries)
+                over = retries > policy.max_retries
+            if over or delay is None or time.monotonic() + delay > deadline:
                 if delay is None and retry_after is not None:
                     why = f"the server asked to wait {retry_after:.0f} s, longer than allowed"
                 else:
@@ -394,13 +400,12 @@ class AsyncConnection:
                 raise error
             self.stats.retries += 1
             log.info(
-                "%s %s: %s; retry %d/%d in %.2f s",
+                "%s %s: %s; retry in %.2f s (attempt %d)",
                 method,
                 shown,
                 outcome if isinstance(outcome, int) else outcome.value,
-                retries,
-                policy.max_retries,
                 delay,
+                attempt,
             )
             await asyncio.sleep(delay)
 
@@ -465,6 +470,40 @@ class AsyncConnection:
         from coupa_connector.client._check import run_connection_test
 
         return await run_connection_test(self, objects)
+
+    def create(
+        self, obj: str | ObjectDef, records: Any, **options: Any
+    ) -> AsyncIterator[WriteResult]:
+        """Create records, one result each as they complete; see
+        ``coupa_connector.activities.create.create``."""
+        from coupa_connector.activities.create import create
+
+        return create(self, obj, records, **options)
+
+    def update(
+        self, obj: str | ObjectDef, records: Any, **options: Any
+    ) -> AsyncIterator[WriteResult]:
+        """Update records by id or ``key=``; see ``coupa_connector.activities.update.update``."""
+        from coupa_connector.activities.update import update
+
+        return update(self, obj, records, **options)
+
+    def upsert(
+        self, obj: str | ObjectDef, records: Any, *, key: Any, **options: Any
+    ) -> AsyncIterator[WriteResult]:
+        """Create or update records by a natural key; see ``activities.update.upsert``."""
+        from coupa_connector.activities.update import upsert
+
+        return upsert(self, obj, records, key=key, **options)
+
+    def action(
+        self, obj: str | ObjectDef, name: str, targets: Any, **options: Any
+    ) -> AsyncIterator[WriteResult]:
+        """Run an action (submit, void, mark_exported ...) on ids or records; see
+        ``coupa_connector.activities._actions.action``."""
+        from coupa_connector.activities._actions import action
+
+        return action(self, obj, name, targets, **options)
 
 
 def _failure_message(kind: Failure, host: str) -> str:

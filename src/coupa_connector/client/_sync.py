@@ -19,6 +19,7 @@ from coupa_connector.client._transport import AsyncBaseTransport
 if TYPE_CHECKING:
     from coupa_connector.activities._paging import Page
     from coupa_connector.client._check import ConnectionTestReport
+    from coupa_connector.activities._writes_model import WriteResult
 
 T = TypeVar("T")
 
@@ -127,6 +128,34 @@ class Connection:
     def test(self, objects: Sequence[str] | None = None) -> ConnectionTestReport:
         """Blocking ``AsyncConnection.test``."""
         return self._run(self._conn.test(objects))
+
+    def create(self, obj: str | ObjectDef, records: Any, **options: Any) -> Iterator[WriteResult]:
+        """Blocking ``AsyncConnection.create``: an iterator of results as they complete."""
+        from coupa_connector.activities._writes_sync import iterate
+
+        return iterate(self._run, self._conn.create(obj, records, **options))
+
+    def update(self, obj: str | ObjectDef, records: Any, **options: Any) -> Iterator[WriteResult]:
+        """Blocking ``AsyncConnection.update``: an iterator of results as they complete."""
+        from coupa_connector.activities._writes_sync import iterate
+
+        return iterate(self._run, self._conn.update(obj, records, **options))
+
+    def upsert(
+        self, obj: str | ObjectDef, records: Any, *, key: Any, **options: Any
+    ) -> Iterator[WriteResult]:
+        """Blocking ``AsyncConnection.upsert``: an iterator of results as they complete."""
+        from coupa_connector.activities._writes_sync import iterate
+
+        return iterate(self._run, self._conn.upsert(obj, records, key=key, **options))
+
+    def action(
+        self, obj: str | ObjectDef, name: str, targets: Any, **options: Any
+    ) -> Iterator[WriteResult]:
+        """Blocking ``AsyncConnection.action``: an iterator of results as they complete."""
+        from coupa_connector.activities._writes_sync import iterate
+
+        return iterate(self._run, self._conn.action(obj, name, targets, **options))
 
     def run(self, coro: Awaitable[T]) -> T:
         """Run a coroutine that uses ``async_connection`` on the facade's loop."""

@@ -180,10 +180,12 @@ def _coerce(text: str, kind: str | None) -> Any:
         return text.strip().lower() in _TRUE
     if kind == "float":
         try:
-            return float(text)
+            return float(text)  # a JSON number, as Coupa's JSON sends floats
         except ValueError:
             return text
-    return text  # decimal, datetime, dateTime, date, symbol, string: strings, as in JSON
+    # decimal stays text: Coupa's JSON sends money and quantities as strings, and text keeps
+    # the exact digits. datetime, date, symbol and string are text too.
+    return text
 
 
 def _scalar_kind(fdef: FieldDef | None) -> str | None:

@@ -39,7 +39,7 @@ from coupa_connector.operations._transform import (
     TransformSpec,
     compile_expression,
 )
-from coupa_connector.operations._yaml import OperationFileError, Problem
+from coupa_connector.operations._yaml import OperationFileError, OperationProblem
 
 __all__ = [
     "ENDPOINTS",
@@ -53,8 +53,8 @@ __all__ = [
     "OpLog",
     "OperationFile",
     "OperationFileError",
+    "OperationProblem",
     "OperationSpec",
-    "Problem",
     "Progress",
     "RecordFileError",
     "RecordOutcome",

@@ -9,9 +9,13 @@ the whole run, whatever number of operations it chains.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping, Sequence
+from dataclasses import replace as dc_replace
 from typing import TYPE_CHECKING, Any, TypeVar
+
+import orjson
 
 from coupa_connector.catalog import ObjectDef, load_catalog
 from coupa_connector.errors import ConfigurationError, CoupaError
@@ -25,6 +29,18 @@ if TYPE_CHECKING:
 __all__ = ["CoupaBridge", "CoupaQuerySource", "CoupaWriteTarget"]
 
 T = TypeVar("T")
+
+log = logging.getLogger("coupa_connector.operations")
+
+DEBUG_BODY_LIMIT = 4000
+
+
+def _cap(value: Any) -> str:
+    """Records as JSON for the debug log, cut at ``DEBUG_BODY_LIMIT`` characters."""
+    text = orjson.dumps(value, default=str).decode()
+    if len(text) > DEBUG_BODY_LIMIT:
+        return f"{text[:DEBUG_BODY_LIMIT]}... ({len(text)} characters)"
+    return text
 
 
 class CoupaBridge:
@@ -163,6 +179,15 @@ class CoupaQuerySource:
         # exported=false query as they are marked cannot make a page skip others.
         position = 0
         for page in self.bridge.iterate(self.bridge.conn.query_pages(self.obj, **options)):
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "%s page %d (%s): %d records: %s",
+                    self.obj.name,
+                    page.number,
+                    "&".join(f"{k}={v}" for k, v in page.params),
+                    len(page.records),
+                    _cap(page.records),
+                )
             for record in page.records:
                 record.pop(ERRORS_KEY, None)
                 rid = record.get("id")
@@ -175,6 +200,8 @@ class CoupaQuerySource:
 def _text_of(where: Any) -> str:
     if isinstance(where, Mapping):
         return " ".join(str(k) for k in where)
+    if isinstance(where, list | tuple):
+        return " ".join(str(w) for w in where)
     return str(where or "")
 
 
@@ -192,6 +219,7 @@ class CoupaWriteTarget:
         self.id_field = str(o.get("id_field", "id"))
         self.bridge = bridge
         self.dry_run = dry_run
+        self.maybe_sent: set[str] = set()
 
     def describe(self) -> str:
         return f"Coupa {self.obj.name} ({self.kind})"
@@ -199,12 +227,33 @@ class CoupaWriteTarget:
     def open(self, resume: Mapping[str, Any] | None) -> None:
         return None
 
+    def set_maybe_sent(self, keys: set[str]) -> None:
+        """Keys of records a killed run may have created without logging it.
+
+        A resumed create sends those as an upsert on the object's natural key, so a record
+        that did land is found and not created twice.
+        """
+        self.maybe_sent = set(keys)
+
+    def _natural_key(self) -> str | None:
+        for key in self.obj.lookup_keys:
+            if key != ("id",):
+                return ",".join(key)
+        return None
+
     def write(self, batch: Sequence[Transformed], batch_no: int) -> list[Outcome]:
         records = [dict(t.record or {}) for t in batch]
         results: list[Any] = []
         error: CoupaError | None = None
+        natural = self._natural_key() if self.kind == "create" else None
+        redo = [i for i, t in enumerate(batch) if t.items[0].key in self.maybe_sent]
         try:
-            self.bridge.call(self._collect(records, results))
+            if redo and natural:
+                fresh = [i for i in range(len(batch)) if i not in set(redo)]
+                self.bridge.call(self._collect_some(records, fresh, "create", None, results))
+                self.bridge.call(self._collect_some(records, redo, "upsert", natural, results))
+            else:
+                self.bridge.call(self._collect(records, results))
         except CoupaError as exc:
             error = exc
         except Exception as exc:
@@ -235,6 +284,29 @@ class CoupaWriteTarget:
         if error is not None:
             raise _FatalBatch(error, final)
         return final
+
+    async def _collect_some(
+        self,
+        records: list[dict[str, Any]],
+        indexes: list[int],
+        kind: str,
+        key: str | None,
+        into: list[Any],
+    ) -> None:
+        """Write some of a batch; results keep their positions in the whole batch."""
+        if not indexes:
+            return
+        from coupa_connector.activities.create import create
+        from coupa_connector.activities.update import upsert
+
+        part = [records[i] for i in indexes]
+        conn = self.bridge.conn
+        if kind == "upsert" and key:
+            stream = upsert(conn, self.obj, part, key=key, dry_run=self.dry_run)
+        else:
+            stream = create(conn, self.obj, part, key=self.key, dry_run=self.dry_run)
+        async for result in stream:
+            into.append(dc_replace(result, position=indexes[result.position - 1] + 1))
 
     async def _collect(self, records: list[dict[str, Any]], into: list[Any]) -> None:
         conn = self.bridge.conn

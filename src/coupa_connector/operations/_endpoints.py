@@ -179,6 +179,8 @@ class FileTarget:
             self._writer.count = int(state.get("count", 0))
             return
         path = expand_path(self._pattern, now=self._now, **self._vars)
+        if path != "-":
+            path = os.path.abspath(path)
         self._writer = RecordWriter(
             path, self._format, columns=self._columns, element=element, list_element=list_element
         )

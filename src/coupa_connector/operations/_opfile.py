@@ -16,10 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from coupa_connector.catalog import ObjectDef, load_catalog
-from coupa_connector.errors import CatalogError
+from coupa_connector.errors import CatalogError, CoupaError
 from coupa_connector.operations._files import FORMATS, RecordFileError, guess_format
 from coupa_connector.operations._transform import Expression, TransformSpec, compile_expression
-from coupa_connector.operations._yaml import LList, LMap, OperationFileError, Problem, load_yaml
+from coupa_connector.operations._yaml import (
+    LList,
+    LMap,
+    OperationFileError,
+    OperationProblem,
+    load_yaml,
+)
 
 __all__ = [
     "COUPA_SOURCES",
@@ -210,11 +216,11 @@ class _Checker:
     def __init__(self, file: str, variables: Mapping[str, str]) -> None:
         self.file = file
         self.vars = dict(variables)
-        self.problems: list[Problem] = []
+        self.problems: list[OperationProblem] = []
         self._catalog = load_catalog()
 
     def problem(self, line: int | None, message: str) -> None:
-        self.problems.append(Problem(self.file, line, message))
+        self.problems.append(OperationProblem(self.file, line, message))
 
     def fill(self, value: Any, line: int) -> Any:
         """Fill ``${name}`` from the file's vars, command-line vars, then the environment."""
@@ -228,7 +234,8 @@ class _Checker:
                     return os.environ[name]
                 self.problem(
                     line,
-                    f"${{{name}}} is not set (define it under vars:, pass --var {name}=..., or set the environment variable)",
+                    f"${{{name}}} is not set (define it under vars:, pass --var "
+                    f"{name}=..., or set the environment variable)",
                 )
                 return match.group(0)
 
@@ -274,13 +281,13 @@ def load_operation_file(
         text = Path(file).read_text(encoding="utf-8")
     except OSError as exc:
         raise OperationFileError(
-            [Problem(file, None, f"cannot read the file: {exc.strerror}")]
+            [OperationProblem(file, None, f"cannot read the file: {exc.strerror}")]
         ) from None
     doc = load_yaml(text, file)
     if not isinstance(doc, LMap):
         raise OperationFileError(
             [
-                Problem(
+                OperationProblem(
                     file,
                     getattr(doc, "line", 1) or 1,
                     "an operation file is a mapping with connection: and operations:",
@@ -316,9 +323,11 @@ def load_operation_file(
             for which, names in (("on_success", op.on_success), ("on_failure", op.on_failure)):
                 for nxt in names:
                     if nxt not in ops_node:
+                        body = ops_node[op.name]
                         check.problem(
-                            op.line,
-                            f"{op.name}: {which} names {nxt!r}, which is not an operation in this file",
+                            body.line_of(which) if isinstance(body, LMap) else op.line,
+                            f"{op.name}: {which} names {nxt!r}, "
+                            "which is not an operation in this file",
                         )
     connection = _connection(check, doc)
     needs = [op for op in operations.values() if op.source.is_coupa or op.target.is_coupa]
@@ -367,7 +376,8 @@ def _connection(check: _Checker, doc: LMap) -> ConnectionSpec | None:
                 if key not in _SANDBOX_KEYS:
                     check.problem(
                         opts.line_of(key),
-                        f"connection.sandbox: unknown option {key!r}; known: {', '.join(sorted(_SANDBOX_KEYS))}",
+                        f"connection.sandbox: unknown option {key!r}; "
+                        f"known: {', '.join(sorted(_SANDBOX_KEYS))}",
                     )
             settings = dict(opts)
         elif opts is not True:
@@ -391,7 +401,8 @@ def _connection(check: _Checker, doc: LMap) -> ConnectionSpec | None:
     if "url" not in node:
         check.problem(
             line,
-            "connection: give url (with client_id and client_secret_env), or env: true, profile: NAME, sandbox: true",
+            "connection: give url (with client_id and client_secret_env), or env: true, "
+            "profile: NAME, sandbox: true",
         )
     return ConnectionSpec("settings", settings=dict(node), line=line)
 
@@ -479,7 +490,8 @@ def _endpoint(check: _Checker, op: str, role: str, body: LMap) -> EndpointSpec |
         if key != "type" and key not in kind.options:
             check.problem(
                 opts.line_of(key),
-                f"{op}: {role} ({kind_name}) has no option {key!r}; options: {', '.join(sorted(kind.options))}",
+                f"{op}: {role} ({kind_name}) has no option {key!r}; "
+                f"options: {', '.join(sorted(kind.options))}",
             )
     for key in kind.required[role]:
         if opts.get(key) in (None, ""):
@@ -533,6 +545,8 @@ def _check_endpoint(check: _Checker, op: str, role: str, spec: EndpointSpec, nod
         fields = o.get("fields")
         if fields is not None and not isinstance(fields, list):
             check.problem(node.line_of("fields"), f"{where}: fields must be a list")
+            return
+        _check_query(check, where, obj, o, node)
         return
     if spec.type == "coupa.create" and not obj.can_create:
         check.problem(node.line_of("object"), f"{where}: Coupa cannot create {obj.name}")
@@ -557,6 +571,21 @@ def _check_endpoint(check: _Checker, op: str, role: str, spec: EndpointSpec, nod
             node.line_of("action"),
             f"{where}: {obj.name} has no action {o['action']!r}; actions: {names}",
         )
+
+
+def _check_query(
+    check: _Checker, where: str, obj: ObjectDef, o: Mapping[str, Any], node: LMap
+) -> None:
+    """Check the query as the query activity will, so a bad filter fails before the run."""
+    from coupa_connector.activities.query import build_query
+
+    names = ("where", "fields", "order_by", "dir", "limit", "return_object")
+    args = {k: o[k] for k in names if k in o}
+    try:
+        build_query(load_catalog(), obj, **args)
+    except CoupaError as exc:
+        culprit = next((k for k in ("where", "fields", "order_by", "dir") if k in o), "object")
+        check.problem(node.line_of(culprit), f"{where}: {exc}")
 
 
 def _mapping(
@@ -588,7 +617,8 @@ def _transform(
         if key not in _TRANSFORM_KEYS:
             check.problem(
                 node.line_of(key),
-                f"{op}: transform has no option {key!r}; options: {', '.join(sorted(_TRANSFORM_KEYS))}",
+                f"{op}: transform has no option {key!r}; "
+                f"options: {', '.join(sorted(_TRANSFORM_KEYS))}",
             )
     mapping_node = node.get("mapping")
     mapping = _mapping(check, mapping_node, node.line_of("mapping"), f"{op}: transform.mapping")
@@ -687,7 +717,8 @@ def _check_field_path(check: _Checker, op: str, obj: ObjectDef, dotted: str, lin
         if fdef.kind not in ("reference", "collection") or not fdef.ref:
             check.problem(
                 line,
-                f"{op}: transform.mapping.{dotted}: {current.name}.{part} is a {fdef.kind}, not a reference",
+                f"{op}: transform.mapping.{dotted}: {current.name}.{part} is a {fdef.kind}, "
+                "not a reference",
             )
             return
         try:

@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS runs (
     outputs TEXT,
     debug_log TEXT,
     rejects_file TEXT,
-    checkpoint TEXT
+    checkpoint TEXT,
+    inflight TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_operation ON runs (file, operation, id);
 CREATE TABLE IF NOT EXISTS run_records (
@@ -282,9 +283,19 @@ class OpLog:
             )
             if checkpoint is not None:
                 db.execute(
-                    "UPDATE runs SET checkpoint = ? WHERE id = ?", (_json(checkpoint), run_id)
+                    "UPDATE runs SET checkpoint = ?, inflight = NULL WHERE id = ?",
+                    (_json(checkpoint), run_id),
                 )
         return batch
+
+    def set_inflight(self, run_id: int, keys: Iterable[str]) -> None:
+        """Note the keys of a batch about to be written (cleared by ``record_batch``)."""
+        self._db.execute("UPDATE runs SET inflight = ? WHERE id = ?", (_json(list(keys)), run_id))
+
+    def inflight(self, run_id: int) -> set[str]:
+        """Keys of the batch that was being written when the run stopped."""
+        row = self._db.execute("SELECT inflight FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return set(json.loads(row["inflight"])) if row and row["inflight"] else set()
 
     def checkpoint(self, run_id: int) -> dict[str, Any]:
         """The last checkpoint stored for a run (empty when none)."""
@@ -368,7 +379,7 @@ class OpLog:
         return run
 
     def _present(self, row: sqlite3.Row) -> dict[str, Any]:
-        run = {k: row[k] for k in row.keys() if k not in ("checkpoint", "pid")}
+        run = {k: row[k] for k in row.keys() if k not in ("checkpoint", "pid", "inflight")}  # noqa: SIM118
         run["dry_run"] = bool(run["dry_run"])
         run["outputs"] = json.loads(run["outputs"]) if run["outputs"] else []
         if run["status"] == "running" and not _alive(row["pid"]):

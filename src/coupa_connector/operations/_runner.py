@@ -30,6 +30,7 @@ from coupa_connector.operations._coupa import (
     CoupaBridge,
     CoupaQuerySource,
     CoupaWriteTarget,
+    _cap,
     _FatalBatch,
 )
 from coupa_connector.operations._endpoints import (
@@ -48,7 +49,6 @@ from coupa_connector.operations._opfile import (
     load_operation_file,
 )
 from coupa_connector.operations._oplog import Counts, OpLog, RecordOutcome
-from coupa_connector.operations._sql import SqlSource, SqlTarget
 from coupa_connector.operations._transform import Transformed, Transformer
 
 if TYPE_CHECKING:
@@ -177,6 +177,7 @@ class Runner:
         self.progress = progress or Progress()
         self._bridge: CoupaBridge | None = None
         self._sandbox: Sandbox | None = None
+        self._run_id = 0
 
     # ----------------------------------------------------------------- public
 
@@ -287,6 +288,8 @@ class Runner:
         if t == "file":
             return FileSource(op.source, self.opfile.base_dir)
         if t == "sql":
+            from coupa_connector.operations._sql import SqlSource
+
             return SqlSource(op.source, self.opfile.base_dir)
         return CoupaQuerySource(op.source, self.bridge())
 
@@ -303,6 +306,8 @@ class Runner:
                 target.set_xml_names(obj.element, obj.list_element)
             return target
         if t == "sql":
+            from coupa_connector.operations._sql import SqlTarget
+
             return SqlTarget(op.target, self.opfile.base_dir, run_token)
         return CoupaWriteTarget(op.target, self.bridge(), dry_run=self.dry_run)
 
@@ -333,7 +338,7 @@ class Runner:
         try:
             source = self._source(op)
             target = self._target(op, run_token, now, run_id)
-            rejects = _Rejects(op, source, now, checkpoint.get("rejects"))
+            rejects = _Rejects(op, source, now, checkpoint.get("rejects"), run_id)
             state = _RunState(run_id, run_token, now, checkpoint)
             self._execute(op, source, target, rejects, state, result)
         except (CoupaError, OSError, _FatalBatch) as exc:
@@ -379,6 +384,7 @@ class Runner:
         result: RunResult,
     ) -> None:
         cp = state.checkpoint
+        self._run_id = state.run_id
         file = str(self.opfile.path)
         window: dict[str, str] = {}
         if isinstance(source, CoupaQuerySource):
@@ -395,6 +401,8 @@ class Runner:
         if not self.dry_run:
             target.open(cp)
         done = self.oplog.done_keys(state.run_id)
+        if isinstance(target, CoupaWriteTarget):
+            target.set_maybe_sent(self.oplog.inflight(state.run_id) - done)
         if not self.dry_run:
             recovered = target.recover(done)
             if recovered:
@@ -496,6 +504,13 @@ class Runner:
         fatal: _FatalBatch | None = None
         # A dry run writes nothing, but Coupa targets still validate (nothing is sent).
         if good and (not self.dry_run or isinstance(target, CoupaWriteTarget)):
+            if not self.dry_run:
+                self.oplog.set_inflight(self._run_id, [t.items[0].key for t in good])
+            if isinstance(target, CoupaWriteTarget) and log.isEnabledFor(logging.DEBUG):
+                for t in good:
+                    log.debug(
+                        "%s sends record %s: %s", op.name, t.items[0].position, _cap(t.record)
+                    )
             try:
                 written = target.write(good, batch_no)
             except _FatalBatch as exc:
@@ -508,6 +523,10 @@ class Runner:
                 o = results.get(id(t), Outcome("written"))
             else:
                 o = Outcome("rejected", [f"{f}: {why}" for f, why in t.errors])
+            if isinstance(target, CoupaWriteTarget) and o.outcome == "written":
+                log.debug(
+                    "%s record %s written (Coupa id %s)", op.name, t.items[0].position, o.coupa_id
+                )
             if o.outcome != "written":
                 log.debug(
                     "%s record %s %s: %s; input %s; output %s",
@@ -599,7 +618,12 @@ class _Rejects:
     """
 
     def __init__(
-        self, op: OperationSpec, source: Source, now: datetime, resume: Mapping[str, Any] | None
+        self,
+        op: OperationSpec,
+        source: Source,
+        now: datetime,
+        resume: Mapping[str, Any] | None,
+        run_id: int,
     ) -> None:
         fmt = "jsonl"
         self._leading: list[str] = []
@@ -612,6 +636,7 @@ class _Rejects:
         self._format = fmt if op.rejects is None else None
         self._now = now
         self._op = op.name
+        self._run_id = run_id
         self._writer: RecordWriter | None = None
         self.path: str | None = None
         if resume and resume.get("partial") and os.path.exists(resume["partial"]):
@@ -629,10 +654,12 @@ class _Rejects:
             if o.outcome == "written" or o.record is None:
                 continue
             if self._writer is None:
-                self.path = expand_path(self._pattern, now=self._now, operation=self._op)
-                self._writer = RecordWriter(
-                    self.path, self._format, leading_columns=self._leading
+                self.path = os.path.abspath(
+                    expand_path(
+                        self._pattern, now=self._now, operation=self._op, run_id=str(self._run_id)
+                    )
                 )
+                self._writer = RecordWriter(self.path, self._format, leading_columns=self._leading)
             self._writer.write({**o.record, ERRORS_KEY: "; ".join(o.messages)})
 
     def checkpoint(self) -> dict[str, Any] | None:

@@ -315,7 +315,8 @@ class Transformer:
                     [
                         (
                             "group_by",
-                            f"rows for group {shown} are not together; sort the input by the group key",
+                            f"rows for group {shown} are not together; "
+                            "sort the input by the group key",
                         )
                     ],
                 )

@@ -14,10 +14,10 @@ import yaml
 
 from coupa_connector.errors import ConfigurationError
 
-__all__ = ["LList", "LMap", "OperationFileError", "Problem", "load_yaml"]
+__all__ = ["LList", "LMap", "OperationFileError", "OperationProblem", "load_yaml"]
 
 
-class Problem:
+class OperationProblem:
     """One thing wrong with an operation file.
 
     Attributes:
@@ -41,13 +41,13 @@ class Problem:
         )
 
     def __repr__(self) -> str:
-        return f"Problem({self.file!r}, {self.line!r}, {self.message!r})"
+        return f"OperationProblem({self.file!r}, {self.line!r}, {self.message!r})"
 
 
 class OperationFileError(ConfigurationError):
     """An operation file that cannot run; ``problems`` lists every problem found, with lines."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[OperationProblem]) -> None:
         lines = "\n".join(f"  {p}" for p in problems)
         noun = "problem" if len(problems) == 1 else "problems"
         super().__init__(f"{len(problems)} {noun} in the operation file:\n{lines}")
@@ -97,9 +97,9 @@ def load_yaml(text: str, file: str) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         reason = " ".join(p for p in (exc.context, exc.problem) if p)
-        raise OperationFileError([Problem(file, line, f"YAML syntax: {reason}")]) from None
+        raise OperationFileError([OperationProblem(file, line, f"YAML syntax: {reason}")]) from None
     except yaml.YAMLError as exc:
-        raise OperationFileError([Problem(file, None, f"YAML: {exc}")]) from None
+        raise OperationFileError([OperationProblem(file, None, f"YAML: {exc}")]) from None
     finally:
         loader.dispose()
 
@@ -115,12 +115,14 @@ def _build(node: yaml.Node, loader: yaml.SafeLoader, file: str) -> Any:
             key = loader.construct_object(key_node, deep=True)
             key_line = key_node.start_mark.line + 1
             if not isinstance(key, str | int | float | bool):
-                raise OperationFileError([Problem(file, key_line, "mapping keys must be text")])
+                raise OperationFileError(
+                    [OperationProblem(file, key_line, "mapping keys must be text")]
+                )
             key = str(key)
             if key in out:
                 raise OperationFileError(
                     [
-                        Problem(
+                        OperationProblem(
                             file,
                             key_line,
                             f"duplicate key {key!r} (first on line {out.key_lines[key]})",

@@ -16,6 +16,7 @@ each request needs, from the catalog.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,7 +42,7 @@ from coupa_connector.sandbox._query import (
     parse_query,
     parse_return_object,
 )
-from coupa_connector.sandbox._render import Renderer
+from coupa_connector.sandbox._render import RenderCache, Renderer
 from coupa_connector.sandbox._store import Store
 from coupa_connector.sandbox._wire import (
     JSON_MEDIA,
@@ -84,6 +85,8 @@ class CoupaApi:
         self.views = views or Views()
         self.writer = Writer(self.views, store, self.options.writes)
         self.actions = ActionRunner(self.views, store, self.writer)
+        self.cache = RenderCache(store)
+        self.pages = PageCache(store)
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
         self.router = Router(
             routes=[
@@ -158,7 +161,7 @@ class CoupaApi:
         if mode == "none":
             return Response(b"", status_code=200)
         fields = parse_fields(self.views, view.obj, params.get("fields"))
-        [out] = Renderer(self.views, self.store).render(view, [doc], mode, fields)
+        [out] = Renderer(self.views, self.store, self.cache).render(view, [doc], mode, fields)
         return self._respond(request, view, out, status)
 
     @staticmethod
@@ -217,6 +220,11 @@ class CoupaApi:
     def _index(self, request: Request, view: ObjectView) -> Response:
         obj = view.obj
         self._require(request, obj, "index", obj.read_scope)
+        as_json = wants_json(request)
+        cache_key = (view.name, as_json, request.url.query)
+        cached = self.pages.get(cache_key)
+        if cached is not None:
+            return Response(cached, media_type=JSON_MEDIA if as_json else XML_MEDIA)
         spec = parse_query(self.views, obj, request.query_params.multi_items(), self.options.query)
         docs = self.store.select(
             view.name, spec.where, spec.params, spec.order, spec.limit, spec.offset
@@ -225,8 +233,12 @@ class CoupaApi:
             if wants_json(request):
                 return Response(b"[]", media_type=JSON_MEDIA)
             return error_response(request, 404, [NO_RESULTS], obj.model)
-        out = Renderer(self.views, self.store).render(view, docs, spec.return_object, spec.fields)
-        return self._respond(request, view, out)
+        out = Renderer(self.views, self.store, self.cache).render(
+            view, docs, spec.return_object, spec.fields
+        )
+        response = self._respond(request, view, out)
+        self.pages.put(cache_key, bytes(response.body))
+        return response
 
     async def member(self, request: Request) -> Response:
         obj = None
@@ -334,6 +346,43 @@ class CoupaApi:
             return self._record(request, view, doc, method="PUT")
         except (RequestError, WriteError, BodyError) as exc:
             return self._error(request, exc, obj)
+
+
+class PageCache:
+    """Rendered index pages by query, kept until the next write to the store.
+
+    Clients page through the same queries again and again (every incremental sync, every
+    concurrent worker of a benchmark); serving a repeat from memory keeps the sandbox from
+    being the bottleneck. Any write empties the cache, so answers are never stale.
+    """
+
+    def __init__(self, store: Store, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.store = store
+        self.max_bytes = max_bytes
+        self.generation = -1
+        self.size = 0
+        self.bodies: OrderedDict[tuple[str, bool, str], bytes] = OrderedDict()
+
+    def get(self, key: tuple[str, bool, str]) -> bytes | None:
+        if self.generation != self.store.generation:
+            return None
+        body = self.bodies.get(key)
+        if body is not None:
+            self.bodies.move_to_end(key)
+        return body
+
+    def put(self, key: tuple[str, bool, str], body: bytes) -> None:
+        if self.generation != self.store.generation:
+            self.bodies.clear()
+            self.size = 0
+            self.generation = self.store.generation
+        if len(body) > self.max_bytes // 8:
+            return
+        self.bodies[key] = body
+        self.size += len(body)
+        while self.size > self.max_bytes:
+            _, dropped = self.bodies.popitem(last=False)
+            self.size -= len(dropped)
 
 
 def _plain(params: Mapping[str, str]) -> dict[str, str]:

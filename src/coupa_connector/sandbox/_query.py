@@ -88,7 +88,7 @@ _MAX_IN_VALUES = 1000
 
 ReturnObject = Literal["full", "limited", "shallow", "none"]
 # A ``fields`` selection: name -> None (the field as is), a nested selection, or "all".
-FieldSpec = dict[str, "FieldSpec | None | Literal['all']"]
+FieldSpec = dict[str, "FieldSpec | Literal['all'] | None"]
 
 
 class RequestError(Exception):

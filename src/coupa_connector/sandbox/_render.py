@@ -16,7 +16,7 @@ from coupa_connector.sandbox._objects import REFERENCE_BLOCKS, SCALAR_KINDS, Obj
 from coupa_connector.sandbox._query import FieldSpec, ReturnObject
 from coupa_connector.sandbox._store import Store
 
-__all__ = ["Renderer"]
+__all__ = ["RenderCache", "Renderer"]
 
 # Audit references left out of embedded records: they repeat on every embedded object and
 # Coupa's samples of embedded objects do not carry them.
@@ -64,15 +64,38 @@ def _plans_cache(views: Views, view: ObjectView) -> _Plan:
     return found
 
 
-class Renderer:
-    """Renders documents of one request; referenced records are fetched once and reused."""
+class RenderCache:
+    """Referenced records and their embedded renderings, shared by requests until the next
+    write to the store (any write: an embedded record shows its references' keys too)."""
 
-    def __init__(self, views: Views, store: Store) -> None:
+    def __init__(self, store: Store, limit: int = 50_000) -> None:
+        self.store = store
+        self.limit = limit
+        self.generation = -1
+        self.docs: dict[tuple[str, int], dict[str, Any] | None] = {}
+        self.embedded: dict[tuple[str, int], dict[str, Any]] = {}
+        self.blocks: dict[tuple[str, int], dict[str, Any]] = {}
+
+    def fresh(self) -> RenderCache:
+        """This cache, emptied first if the store changed since it was filled."""
+        if self.generation != self.store.generation or len(self.docs) > self.limit:
+            self.docs.clear()
+            self.embedded.clear()
+            self.blocks.clear()
+            self.generation = self.store.generation
+        return self
+
+
+class Renderer:
+    """Renders documents; referenced records are fetched once and reused."""
+
+    def __init__(self, views: Views, store: Store, cache: RenderCache | None = None) -> None:
         self.views = views
         self.store = store
-        self._docs: dict[tuple[str, int], dict[str, Any] | None] = {}
-        self._embedded: dict[tuple[str, int], dict[str, Any]] = {}
-        self._blocks: dict[tuple[str, int], dict[str, Any]] = {}
+        cache = (cache or RenderCache(store)).fresh()
+        self._docs = cache.docs
+        self._embedded = cache.embedded
+        self._blocks = cache.blocks
         self._plans: dict[str, _Plan] = {}
 
     # ------------------------------------------------------------------ public
@@ -179,18 +202,23 @@ class Renderer:
 
     def embed(self, target: ObjectView | None, value: Any) -> Any:
         """A referenced record as it appears inside another."""
-        if not isinstance(value, dict) or target is None or not target.stored:
+        if target is None or not target.stored or not isinstance(value, dict):
             return value
         rid = value.get("id")
+        if not isinstance(rid, int):
+            return value
+        key = (target.name, rid)
+        found = self._embedded.get(key)
+        if found is not None:
+            return found
         doc = self.fetch(target, rid)
         if doc is None:
             return value
-        key = (target.name, rid)
         block_fields = REFERENCE_BLOCKS.get(target.name)
         if block_fields is not None:
-            return self.block(target, doc, block_fields)
-        found = self._embedded.get(key)
-        if found is None:
+            found = self.block(target, doc, block_fields)
+            self._embedded[key] = found
+        else:
             found = {}
             steps = self.plan(target).steps
             for name in self.plan(target).order:

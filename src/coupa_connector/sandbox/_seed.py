@@ -424,18 +424,16 @@ class _Seeder:
         ids.users = list(range(first_user, first_user + len(users)))
         for rid, row in zip(ids.users, users, strict=True):
             row["id"] = rid
-            row["status"] = "active" if row["active"] else "inactive"
             self.stamp(row, _BASE_TS - _SPAN - 86400 * 60 + rid * 60)
 
         currencies = [
             {"code": c, "name": n, "decimals": d, "symbol": s, "enabled-flag": True}
             for c, n, d, s in _CURRENCIES
         ]
-        for code, rid in zip(_CURRENCIES, self.simple("currencies", currencies), strict=True):
-            ids.currencies[code[0]] = rid
-        countries = [{"code": c, "name": n} for c, n in _COUNTRIES]
-        for (code, _), rid in zip(_COUNTRIES, self.simple("countries", countries), strict=True):
-            ids.countries[code] = rid
+        for currency, rid in zip(_CURRENCIES, self.simple("currencies", currencies), strict=True):
+            ids.currencies[currency[0]] = rid
+        # Countries are embedded data in Coupa's payloads, not a resource of their own.
+        ids.countries = {code: 200 + n for n, (code, _) in enumerate(_COUNTRIES)}
         ids.uoms = self.simple(
             "uoms",
             [{"code": c, "name": n, "allowable-precision": p, "active": True} for c, n, p in _UOMS],
@@ -448,7 +446,7 @@ class _Seeder:
                     "type": "DaysAfterNetPaymentTerm",
                     "days-for-net-payment": net,
                     "days-for-discount-payment": disc,
-                    "discount-rate": rate,
+                    "discount-rate": None if rate is None else float(rate),
                     "active": True,
                     "description": c,
                 }
@@ -472,7 +470,7 @@ class _Seeder:
                 {"name": "EU COA", "active": True, "currency": _ref(ids.currencies["EUR"])},
             ],
         )
-        accounts = []
+        accounts: list[dict[str, Any]] = []
         for at_index, at_id in enumerate(ids.account_types):
             for s1 in _SEGMENTS_1[: 2 + at_index]:
                 for s2 in _SEGMENTS_2:
@@ -517,6 +515,10 @@ class _Seeder:
             row["department"] = _ref(rng.choice(ids.departments))
         self.put("users", users)
 
+        def primary_address(address: dict[str, Any], n: int) -> dict[str, Any]:
+            fields = ("name", "street1", "street2", "city", "state", "postal-code", "country")
+            return {"id": 9000 + n, **{f: address[f] for f in fields}, "attention": None}
+
         suppliers = []
         names: set[str] = set()
         for i in range(n_suppliers):
@@ -541,14 +543,20 @@ class _Seeder:
                     "website": f"https://www.{name.split()[0].lower()}.example.com",
                     "on-hold": False,
                     "savings-pct": f"{rng.choice([0, 2.5, 4.0, 5.0]):.1f}",
-                    "primary-address": _ref(ids.addresses[i % len(ids.addresses)]),
+                    # Embedded, as in Coupa's supplier payloads (not an /api/addresses id).
+                    "primary-address": primary_address(addresses[i % len(addresses)], i),
                     "payment-term": _ref(rng.choice(ids.payment_terms)),
-                    "commodity": _ref(rng.choice(ids.commodities)),
+                    "commodity": rng.choice(_COMMODITIES)[0],
                     "primary-contact": {
+                        "id": 5000 + i,
                         "email": f"sales@{name.split()[0].lower()}.example.com",
-                        "name-given": rng.choice(_FIRST),
+                        "name-additional": None,
                         "name-family": rng.choice(_LAST),
                         "name-fullname": None,
+                        "name-given": rng.choice(_FIRST),
+                        "name-prefix": None,
+                        "name-suffix": None,
+                        "notes": None,
                         "phone-work": {
                             "country-code": "1",
                             "area-code": f"{rng.randint(200, 999)}",
@@ -560,10 +568,10 @@ class _Seeder:
             )
         ids.suppliers = self.simple("suppliers", suppliers)
         ids.supplier_names = {
-            rid: s["name"] for rid, s in zip(ids.suppliers, suppliers, strict=True)
+            rid: str(s["name"]) for rid, s in zip(ids.suppliers, suppliers, strict=True)
         }
 
-        items = []
+        items: list[dict[str, Any]] = []
         for i in range(n_items):
             product = _PRODUCTS[i % len(_PRODUCTS)]
             items.append(
@@ -574,7 +582,6 @@ class _Seeder:
                     "uom": _ref(ids.uoms[i % 3]),
                     "commodity": _ref(ids.commodities[i % len(ids.commodities)]),
                     "active": True,
-                    "item-type": "Item",
                     "manufacturer-name": rng.choice(_CO_A),
                     "manufacturer-part-number": f"MP-{rng.randint(10000, 99999)}",
                 }
@@ -602,7 +609,7 @@ class _Seeder:
             ],
         )
 
-        contracts = []
+        contracts: list[dict[str, Any]] = []
         for i, sid in enumerate(ids.suppliers[: max(5, len(ids.suppliers) // 3)]):
             start = self.when(0.0, 0.5)
             contracts.append(
@@ -684,13 +691,14 @@ class _Seeder:
                 amount = rng.choice([25000, 50000, 100000, 250000])
                 budget.append(
                     {
-                        "account": _ref(acct),
+                        "segment-1": accounts[ids.accounts.index(acct)]["segment-1"],
+                        "segment-2": accounts[ids.accounts.index(acct)]["segment-2"],
+                        "segment-3": accounts[ids.accounts.index(acct)]["segment-3"],
                         "description": f"Q{quarter % 4 + 1} {2024 + quarter // 4} budget",
                         "amount": _money(amount),
                         "currency": _ref(ids.currencies["USD"]),
                         "period": {"name": f"{2024 + quarter // 4}-Q{quarter % 4 + 1}"},
                         "remaining": _money(amount * rng.uniform(0.1, 0.9)),
-                        "active": True,
                     }
                 )
         self.simple("budget_lines", budget)
@@ -714,6 +722,7 @@ class _Seeder:
         line_first = store.reserve_ids("order-line", n_po * 3)
         req_batch: list[dict[str, Any]] = []
         po_batch: list[dict[str, Any]] = []
+        line_batch: list[dict[str, Any]] = []
         next_line = line_first
         next_req_line = req_line_first
         for k in range(n_po):
@@ -761,7 +770,7 @@ class _Seeder:
                         "match-type": "3-way",
                         "status": "received" if received >= qty else "created",
                         "order-header-id": po_id,
-                        "source-part-num": f"SP-{item_id:05d}",
+                        "supp-aux-part-num": f"SP-{item_id:05d}",
                         "version": 1,
                     }
                 )
@@ -812,7 +821,8 @@ class _Seeder:
                 "justification": f"Needed for {rng.choice(_DEPARTMENTS).lower()} work",
                 "req-title": f"Request {req_id}",
                 "need-by-date": format_instant(created + 14 * 86400),
-                "currency": _ref(usd),
+                "currency": "USD",
+                "requester": _ref(requester),
                 "total": _money(total),
                 "submitted-at": format_instant(req_created + 600),
                 "line-count": n_lines,
@@ -849,17 +859,22 @@ class _Seeder:
             if po["exported"]:
                 po["last-exported-at"] = format_instant(created + 86400)
             po_batch.append(self.stamp(po, created, created + rng.randint(0, 30) * 86400))
+            line_batch.extend(lines)
             po_meta.append((po_id, supplier, created, status))
             if len(po_batch) >= _BATCH:
                 self.put("requisitions", req_batch)
                 self.put("purchase_orders", po_batch)
+                # The same lines, one row each, serve /api/purchase_order_lines.
+                self.put("purchase_order_lines", line_batch)
+                line_batch = []
                 req_batch, po_batch = [], []
         if po_batch:
             self.put("requisitions", req_batch)
             self.put("purchase_orders", po_batch)
+            self.put("purchase_order_lines", line_batch)
 
         # Receipts: one per received PO line.
-        received = [
+        receipt_lines = [
             ln
             for ln in po_lines
             if po_meta[ln[1] - po_first][3] in ("closed", "soft_closed", "issued")
@@ -867,7 +882,7 @@ class _Seeder:
         ]
 
         def receipt(rid: int) -> dict[str, Any]:
-            line_id, po_id, ln, item, price, qty, account, uom, _ = received[rid - rcpt_first]
+            line_id, po_id, ln, item, price, qty, account, uom, _ = receipt_lines[rid - rcpt_first]
             created = po_meta[po_id - po_first][2] + rng.randint(2, 20) * 86400
             total = float(price) * float(qty)
             doc = {
@@ -877,7 +892,7 @@ class _Seeder:
                 "quantity": qty,
                 "price": price,
                 "total": _money(total),
-                "order-line": {"id": line_id, "line-num": str(ln), "order-header-id": po_id},
+                "order-line": _ref(line_id),
                 "item": _ref(item),
                 "uom": _ref(uom),
                 "account": _ref(account),
@@ -891,8 +906,8 @@ class _Seeder:
                 doc["last-exported-at"] = format_instant(created + 86400)
             return self.stamp(doc, created)
 
-        rcpt_first = store.reserve_ids("receiving_transactions", len(received))
-        self._stream_reserved("receiving_transactions", rcpt_first, len(received), receipt)
+        rcpt_first = store.reserve_ids("receiving_transactions", len(receipt_lines))
+        self._stream_reserved("receiving_transactions", rcpt_first, len(receipt_lines), receipt)
 
         # Invoices: most bill a PO's lines; the rest are non-PO invoices.
         inv_first = store.reserve_ids("invoices", n_inv)
@@ -966,6 +981,7 @@ class _Seeder:
                 )
                 inv_line[0] += 1
             tax = round(total * rng.choice((0, 0, 0.05, 0.08)), 2)
+            european = rng.random() < 0.15
             invoice_date = (created // 86400) * 86400
             exported = status in ("approved", "voided") and rng.random() < 0.6
             doc: dict[str, Any] = {
@@ -976,8 +992,8 @@ class _Seeder:
                 "document-type": "Invoice",
                 "is-credit-note": False,
                 "supplier": _ref(supplier),
-                "currency": _ref(usd),
-                "account-type": _ref(ids.account_types[0]),
+                "currency": _ref(ids.currencies["EUR"] if european else usd),
+                "account-type": _ref(ids.account_types[1 if european else 0]),
                 "bill-to-address": _ref(ids.addresses[0]),
                 "ship-to-address": _ref(rng.choice(ids.addresses[:6])),
                 "payment-term": _ref(rng.choice(ids.payment_terms)),
@@ -1081,8 +1097,8 @@ class _Seeder:
                 "currency": _ref(usd),
                 "total": _money(total),
                 "paid": status == "paid",
-                "start-date": format_instant(created - 5 * 86400),
-                "end-date": format_instant(created - 86400),
+                "start-date": format_instant(created - 5 * 86400)[:10],
+                "end-date": format_instant(created - 86400)[:10],
                 "is-trip": rng.random() < 0.3,
                 "exported": exported,
                 "last-exported-at": format_instant(created + 20 * 86400) if exported else None,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import signal
 import socket
 import string
 import threading
@@ -289,7 +290,9 @@ def build_sandbox_app(
     if api_factory is None:
         from coupa_connector.sandbox._app import build_api_app
 
-        api_factory = build_api_app
+        def api_factory(data: Any) -> ASGIApp:
+            return build_api_app(data)
+
     default_client = OAuthClient(
         settings.client_id, settings.client_secret, frozenset(scopes), settings.login
     )
@@ -314,6 +317,10 @@ def build_sandbox_app(
     state = SandboxState(auth, limiter, faults, stats, store, settings.admin_secret)
     router.admin = AdminApi(state)
     return SandboxApp(settings, state, _RequestCounter(faults, stats))
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 class Sandbox:
@@ -438,7 +445,10 @@ class Sandbox:
             return
         self._app = self._build_app()
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: asyncio turns Nagle off (TCP_NODELAY) only on sockets whose
+        # protocol says TCP, and with Nagle on, every response written in two parts (headers,
+        # body) waits ~40 ms for the client's delayed ACK.
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((self.host, self.port))
@@ -504,14 +514,23 @@ class Sandbox:
         return self
 
     def serve(self) -> None:
-        """Serve in the foreground until interrupted (Ctrl-C or SIGTERM)."""
+        """Serve in the foreground until Ctrl-C or SIGTERM, then return normally."""
         self.bind()
         assert self._socket is not None
         server = self._uvicorn(log_config=True)
         self._server = server
+        # uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the signal to the
+        # handler that was in place before; make both of those a quiet return.
+        restore = None
+        if threading.current_thread() is threading.main_thread():
+            restore = signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             server.run(sockets=[self._socket])
+        except KeyboardInterrupt:
+            pass
         finally:
+            if restore is not None:
+                signal.signal(signal.SIGTERM, restore)
             self._release()
 
     def stop(self) -> None:

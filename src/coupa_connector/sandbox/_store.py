@@ -93,8 +93,9 @@ class Store:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA temp_store=MEMORY")
         self._conn.executescript(_SCHEMA)
-        self._last_write = 0
         self._seq: dict[str, int] = {}
+        # Bumped by every change, so caches of rendered records know when to let go.
+        self.generation = 0
         self._load_counters()
         if self.is_empty():
             self.reset(seed_size=seed_size, seed=seed)
@@ -124,11 +125,11 @@ class Store:
         from coupa_connector.sandbox._seed import seed_store  # the seed needs a Store
 
         with self._lock:
+            self.generation += 1
             self._conn.execute("DELETE FROM records")
             self._conn.execute("DELETE FROM seq")
             self._conn.execute("DELETE FROM meta")
             self._seq.clear()
-            self._last_write = 0
             counts = seed_store(self, seed_size=seed_size, seed=seed)
             self._conn.execute("ANALYZE")
             return counts
@@ -136,8 +137,6 @@ class Store:
     def _load_counters(self) -> None:
         with self._lock:
             self._seq = dict(self._conn.execute("SELECT name, value FROM seq").fetchall())
-            row = self._conn.execute("SELECT value FROM meta WHERE key = 'last_write'").fetchone()
-            self._last_write = int(row[0]) if row else 0
 
     # ------------------------------------------------------------------ ids and clock
 
@@ -165,22 +164,28 @@ class Store:
             )
             return first
 
-    def write_time(self) -> str:
-        """A write timestamp, strictly later than every earlier one.
+    def write_time(self, after: str | None = None) -> str:
+        """The time of a write: now, but strictly later than ``after``.
 
-        Coupa's ``updated-at`` has one-second resolution and incremental syncs rely on it
-        moving forward on every change, so two writes in the same second get consecutive
-        seconds rather than the same value.
+        Coupa's ``updated-at`` has one-second resolution; a record changed twice within one
+        second still gets a later ``updated-at`` the second time (the previous one plus a
+        second), so every change of a record moves it forward. Other records are not held
+        back or pushed ahead: their stamps stay the wall-clock time.
+
+        Args:
+            after: The record's current ``updated-at``, if it has one.
+
+        Returns:
+            The timestamp in Coupa's spelling.
         """
-        with self._lock:
-            stamp = max(int(time.time()), self._last_write + 1)
-            self._last_write = stamp
-            self._conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('last_write', ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (str(stamp),),
-            )
-            return format_instant(stamp)
+        stamp = int(time.time())
+        if after:
+            try:
+                previous = int(dt.datetime.fromisoformat(after).timestamp())
+            except ValueError:
+                previous = 0
+            stamp = max(stamp, previous + 1)
+        return format_instant(stamp)
 
     # ------------------------------------------------------------------ records
 
@@ -199,6 +204,7 @@ class Store:
     def put(self, res: str, doc: dict[str, Any]) -> None:
         """Insert or replace one record (``doc["id"]`` must be set)."""
         with self._lock:
+            self.generation += 1
             self._conn.execute(
                 "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
                 _row_values(res, doc),
@@ -208,6 +214,7 @@ class Store:
         """Insert many records at once (used by the seed); returns how many."""
         rows = [_row_values(res, d) for d in docs]
         with self._lock:
+            self.generation += 1
             self._conn.executemany(
                 "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)", rows
             )
@@ -220,6 +227,7 @@ class Store:
             f"(SELECT r0.id FROM records AS r0 WHERE r0.res = ? AND ({where}))"
         )
         with self._lock:
+            self.generation += 1
             return self._conn.execute(sql, (res, res, *params)).rowcount
 
     def get(self, res: str, rid: int) -> dict[str, Any] | None:

@@ -140,7 +140,7 @@ def render_json(data: Any) -> bytes:
 def render_xml(
     catalog: Catalog,
     obj: ObjectDef,
-    data: Mapping[str, Any] | list[Mapping[str, Any]],
+    data: Mapping[str, Any] | list[dict[str, Any]],
     options: WireOptions = DEFAULT_WIRE,
 ) -> bytes:
     """Serialize an expanded record (or a list of them) to Coupa XML.
@@ -306,7 +306,8 @@ def _parse_json(raw: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BodyError(400, "The JSON body must be one object.")
     _check_depth(data)
-    return _normalize_keys(data)
+    normalized: dict[str, Any] = _normalize_keys(data)
+    return normalized
 
 
 def _parse_xml(raw: bytes, obj: ObjectDef) -> dict[str, Any]:

@@ -144,7 +144,7 @@ class Writer:
         self._check_unique(view, doc, current, errors)
         if errors:
             raise WriteError(_dedupe(errors))
-        now = self.store.write_time()
+        now = self.store.write_time(current.get("updated-at"))
         user = self.user_ref(login)
         self._version(view, current, doc)
         self._stamp(view, doc, now, user, created=False)
@@ -158,7 +158,7 @@ class Writer:
         """Store server-side changes (an action, the exported flag) with fresh stamps."""
         updated = copy.deepcopy(doc)
         updated.update(changes)
-        now = self.store.write_time()
+        now = self.store.write_time(doc.get("updated-at"))
         for name, value in changes.items():
             if value == "<now>":
                 updated[name] = now
@@ -449,7 +449,9 @@ class Writer:
             value = doc.get(name)
             if value is None or value == "" or value == [] or value == {}:
                 label = f"{prefix}{name.replace('-', ' ')}" if prefix else human_name(name)
-                errors.append(f"{label} can't be blank")
+                # A value that was sent but refused already has its message.
+                if not any(e.startswith(f"{label} ") for e in errors):
+                    errors.append(f"{label} can't be blank")
 
     def _unique_fields(self, view: ObjectView) -> dict[str, tuple[str, ...]]:
         scopes = dict(UNIQUE_SCOPES.get(view.name, {}))
@@ -463,7 +465,10 @@ class Writer:
                     ),
                     (),
                 )
-        return scopes
+        # Natural keys first, in the catalog's key order: Coupa reports "Login has already
+        # been taken" before "Email has already been taken".
+        rank = {name: n for n, name in enumerate(view.key_fields)}
+        return dict(sorted(scopes.items(), key=lambda item: rank.get(item[0], len(rank))))
 
     def _check_unique(
         self,

@@ -1,0 +1,210 @@
+"""A run killed part-way (SIGKILL to a real ``coupa run`` process) and resumed with
+``--resume`` ends exactly as an uninterrupted run does: nothing duplicated, nothing skipped."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from coupa_connector.client import Connection, ConnectionConfig, SecretStr
+from coupa_connector.operations import OpLog, run_operations
+from coupa_connector.sandbox import Sandbox
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def kill_sandbox() -> Iterator[Sandbox]:
+    with Sandbox() as server:
+        yield server
+
+
+def config_for(sandbox: Sandbox) -> ConnectionConfig:
+    return ConnectionConfig(
+        url=sandbox.url,
+        client_id=sandbox.client_id,
+        client_secret=SecretStr(sandbox.client_secret),
+        rate_limit=None,
+    )
+
+
+def env_for(sandbox: Sandbox) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COUPA_")}
+    env.update(
+        COUPA_URL=sandbox.url,
+        COUPA_CLIENT_ID=sandbox.client_id,
+        COUPA_CLIENT_SECRET=sandbox.client_secret,
+        COUPA_RATE_LIMIT="off",
+        # One request at a time, so the sandbox's latency paces the run and the kill lands
+        # in the middle of it.
+        COUPA_CONCURRENCY="1",
+    )
+    return env
+
+
+INVOICES = """
+    connection: {env: true}
+    operations:
+      export:
+        batch_size: 10
+        source:
+          type: coupa.query
+          object: invoices
+          where: status=approved
+          mark_exported: true
+        transform:
+          mapping:
+            id: id
+            number: invoice-number
+            supplier: supplier.name
+            amount: format_number(gross-total, `2`)
+        target: TARGET
+"""
+
+SUPPLIERS = """
+    connection: {env: true}
+    operations:
+      export:
+        batch_size: 5
+        source: {type: file, path: suppliers.csv}
+        transform:
+          mapping:
+            number: number
+            name: name
+            status: "'active'"
+        target: {type: coupa.create, object: suppliers}
+"""
+
+
+def sql_rows(out: Path) -> list[tuple[Any, ...]]:
+    con = sqlite3.connect(out / "erp.sqlite")
+    try:
+        return sorted(con.execute("SELECT id, number, supplier, amount FROM invoices"))
+    finally:
+        con.close()
+
+
+def csv_rows(out: Path) -> list[tuple[Any, ...]]:
+    with open(out / "invoices.csv", newline="") as fh:
+        return sorted(tuple(r.values()) for r in csv.DictReader(fh))
+
+
+def exported_ids(sandbox: Sandbox) -> list[int]:
+    with Connection(config_for(sandbox)) as conn:
+        return sorted(r["id"] for r in conn.query_all("invoices", where="exported=true"))
+
+
+def suppliers_made(sandbox: Sandbox) -> list[tuple[Any, ...]]:
+    with Connection(config_for(sandbox)) as conn:
+        found = conn.query_all("suppliers", where="number^=KILL-")
+    return sorted((s["number"], s["name"], s["status"]) for s in found)
+
+
+SCENARIOS: dict[str, tuple[str, str, Callable[[Path], list[tuple[Any, ...]]]]] = {
+    "coupa-to-sql": (
+        INVOICES,
+        '{type: sql, url: "sqlite:///${out}/erp.sqlite", table: invoices}',
+        sql_rows,
+    ),
+    "coupa-to-csv": (INVOICES, '{type: file, path: "${out}/invoices.csv"}', csv_rows),
+    "csv-to-coupa-create": (SUPPLIERS, "", lambda out: []),
+}
+
+
+def wait_for_progress(log_db: Path, minimum: int, proc: subprocess.Popen[bytes]) -> int:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"the run ended before it could be killed: {proc.returncode}")
+        if log_db.exists():
+            con = sqlite3.connect(f"file:{log_db}?mode=ro", uri=True, timeout=5)
+            try:
+                row = con.execute("SELECT read FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+            except sqlite3.OperationalError:
+                row = None
+            finally:
+                con.close()
+            if row and row[0] >= minimum:
+                return int(row[0])
+        time.sleep(0.005)
+    raise AssertionError("no progress within 60 s")
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_killed_and_resumed_run_equals_uninterrupted_run(
+    kill_sandbox: Sandbox, tmp_path: Path, scenario: str
+) -> None:
+    text, target, rows_of = SCENARIOS[scenario]
+    ops = tmp_path / "ops.yaml"
+    ops.write_text(textwrap.dedent(text).replace("TARGET", target).lstrip())
+    (tmp_path / "suppliers.csv").write_text(
+        "number,name\n" + "".join(f"KILL-{i:03d},Supplier {i:03d}\n" for i in range(40))
+    )
+    sb = kill_sandbox
+
+    # The reference: one uninterrupted run on fresh data.
+    sb.clear_faults()
+    sb.reset()
+    ref_out = tmp_path / "ref"
+    [reference] = run_operations(
+        ops,
+        variables={"out": str(ref_out)},
+        log_db=tmp_path / "ref.sqlite",
+        connection=config_for(sb),
+    )
+    assert reference.status == "success", reference.as_dict()
+    assert reference.counts.read >= 30
+    ref_rows, ref_exported, ref_suppliers = rows_of(ref_out), exported_ids(sb), suppliers_made(sb)
+
+    # The same run on the same fresh data, killed part-way, then resumed.
+    sb.reset()
+    sb.set_faults(latency_ms=25)
+    out = tmp_path / "out"
+    log_db = tmp_path / "oplog.sqlite"
+    cmd = [sys.executable, "-m", "coupa_connector", "run", str(ops), "--log-db", str(log_db)]
+    cmd += ["--var", f"out={out}", "--format", "json"]
+    proc = subprocess.Popen(cmd, env=env_for(sb), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        seen = wait_for_progress(log_db, 10, proc)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+    with OpLog(log_db) as log:
+        [killed] = log.runs()
+    assert killed["status"] == "interrupted"
+    assert seen <= killed["read"] < reference.counts.read  # killed part-way
+    sb.clear_faults()
+    resumed = subprocess.run(
+        [*cmd, "--resume"], env=env_for(sb), capture_output=True, text=True, timeout=120
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    with OpLog(log_db) as log:
+        [run] = log.runs()  # the same run, continued: not a second one
+        assert run["id"] == killed["id"] and run["resumes"] == 1
+        assert run["status"] == "success"
+        assert (run["read"], run["written"], run["rejected"], run["failed"]) == (
+            reference.counts.read,
+            reference.counts.written,
+            0,
+            0,
+        )
+    assert rows_of(out) == ref_rows
+    assert exported_ids(sb) == ref_exported
+    assert suppliers_made(sb) == ref_suppliers
+    if out.exists():
+        assert [p.name for p in out.rglob("*") if p.suffix in (".part", ".render")] == []

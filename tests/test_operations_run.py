@@ -1,0 +1,363 @@
+"""Running operations end to end against a real sandbox over HTTP on 127.0.0.1.
+
+These tests own a sandbox of their own (they mark records exported and create suppliers,
+which other areas' tests must not see) and reset it where they need pristine data.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import sqlite3
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from coupa_connector.client import Connection, ConnectionConfig, SecretStr
+from coupa_connector.operations import (
+    OpLog,
+    load_operation_file,
+    read_records,
+    run_operations,
+)
+from coupa_connector.operations import Runner as OpRunner
+from coupa_connector.sandbox import Sandbox
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.fixture(scope="module")
+def ops_sandbox() -> Iterator[Sandbox]:
+    with Sandbox() as server:
+        yield server
+
+
+@pytest.fixture
+def sb(ops_sandbox: Sandbox) -> Sandbox:
+    ops_sandbox.clear_faults()
+    ops_sandbox.reset()
+    return ops_sandbox
+
+
+def config_for(sandbox: Sandbox) -> ConnectionConfig:
+    return ConnectionConfig(
+        url=sandbox.url,
+        client_id=sandbox.client_id,
+        client_secret=SecretStr(sandbox.client_secret),
+        rate_limit=None,
+    )
+
+
+def query(sandbox: Sandbox, obj: str, **options: Any) -> list[dict[str, Any]]:
+    with Connection(config_for(sandbox)) as conn:
+        return conn.query_all(obj, **options)
+
+
+def _next_second() -> None:
+    now = time.time()
+    time.sleep(math.ceil(now) - now + 0.01)
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text).lstrip())
+    return path
+
+
+def run_example(sandbox: Sandbox, tmp_path: Path, name: str, **kw: Any) -> list[Any]:
+    return run_operations(
+        EXAMPLES / name,
+        variables={"out": str(tmp_path / "out"), **kw.pop("variables", {})},
+        log_db=tmp_path / "oplog.sqlite",
+        connection=config_for(sandbox),
+        **kw,
+    )
+
+
+# --------------------------------------------------------------------------- examples
+
+
+def test_invoices_to_erp_exports_and_marks_exactly_the_unexported_approved(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    before = query(sb, "invoices", where="status=approved", fields=["id", "exported"])
+    wanted = {r["id"] for r in before if not r["exported"]}
+    assert wanted, "the seed has approved, unexported invoices"
+    [result] = run_example(sb, tmp_path, "invoices-to-erp.yaml")
+    assert result.status == "success"
+    assert result.counts.read == result.counts.written == len(wanted)
+    assert result.exported == len(wanted)
+    [output] = result.outputs
+    with open(output, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {int(r["coupa_id"]) for r in rows} == wanted
+    full = {r["id"]: r for r in query(sb, "invoices", where="status=approved")}
+    for row in rows:
+        invoice = full[int(row["coupa_id"])]
+        assert invoice["exported"] is True
+        assert row["invoice_number"] == invoice["invoice-number"]
+        assert row["supplier_name"] == invoice["supplier"]["name"]
+        assert row["invoice_date"] == invoice["invoice-date"][:10]
+        assert row["lines[0].description"] == invoice["invoice-lines"][0]["description"]
+    # The next run finds nothing new, and writes an empty file.
+    [again] = run_example(sb, tmp_path, "invoices-to-erp.yaml")
+    assert again.status == "success" and again.counts.read == 0
+
+
+def test_suppliers_in_creates_good_rows_and_rejects_bad_ones(sb: Sandbox, tmp_path: Path) -> None:
+    [result] = run_example(sb, tmp_path, "suppliers-in.yaml")
+    assert result.status == "partial"
+    assert (result.counts.read, result.counts.written, result.counts.rejected) == (7, 4, 3)
+    created = {s["number"]: s for s in query(sb, "suppliers", where="number^=ERP-")}
+    assert set(created) == {"ERP-10001", "ERP-10002", "ERP-10006", "ERP-10007"}
+    assert created["ERP-10001"]["name"] == "Northwind Office Supply"
+    assert created["ERP-10007"]["status"] == "inactive"
+    assert created["ERP-10006"]["payment-term"]["code"] == "Net 30"  # the default
+    assert result.rejects_file is not None
+    with open(result.rejects_file, newline="") as fh:
+        reader = csv.DictReader(fh)
+        assert reader.fieldnames == [
+            "number",
+            "name",
+            "status",
+            "po_method",
+            "email",
+            "payment_terms",
+            "tax_id",
+            "_errors",
+        ]
+        rejects = {r["number"]: r["_errors"] for r in reader}
+    assert set(rejects) == {"ERP-10003", "ERP-10004", "ERP-10005"}
+    assert "name" in rejects["ERP-10003"]
+    assert "status" in rejects["ERP-10004"] and "enabled" in rejects["ERP-10004"]
+    assert "po-method" in rejects["ERP-10005"] and "fax" in rejects["ERP-10005"]
+    # Fix the rejects file and feed it back: everything goes in, nothing twice.
+    fixed = tmp_path / "fixed.csv"
+    with open(result.rejects_file, newline="") as src, open(fixed, "w", newline="") as dst:
+        rows = list(csv.DictReader(src))
+        rows[0]["name"] = "Nameless Partners"
+        rows[1]["status"] = "active"
+        rows[2]["po_method"] = "email"
+        writer = csv.DictWriter(dst, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    [again] = run_example(sb, tmp_path, "suppliers-in.yaml", variables={"input": str(fixed)})
+    assert (again.status, again.counts.written, again.counts.rejected) == ("success", 3, 0)
+    numbers = [s["number"] for s in query(sb, "suppliers", where="number^=ERP-")]
+    assert sorted(numbers) == [f"ERP-1000{i}" for i in range(1, 8)]
+
+
+def test_purchase_orders_incremental_into_sqlite(sb: Sandbox, tmp_path: Path) -> None:
+    [first] = run_example(sb, tmp_path, "purchase-orders-to-erp.yaml")
+    assert first.status == "success"
+    pos = query(sb, "purchase_orders", fields=["id", "po-number", "status"])
+    db = sqlite3.connect(tmp_path / "out" / "erp.sqlite")
+    rows = db.execute("SELECT po_number, coupa_id, status FROM erp_purchase_orders").fetchall()
+    assert sorted(rows) == sorted((p["po-number"], p["id"], p["status"]) for p in pos)
+    # Nothing changed: the next run reads nothing.
+    [second] = run_example(sb, tmp_path, "purchase-orders-to-erp.yaml")
+    assert second.counts.read == 0
+    # One PO changes in Coupa: only it comes through, and its row is updated in place.
+    # Coupa's timestamps have whole seconds, and a run's window ends at the second it
+    # starts in; step past those seconds so the change falls inside the next window.
+    changed = pos[0]
+    _next_second()
+    with Connection(config_for(sb)) as conn:
+        conn.request(
+            "PUT",
+            f"/api/purchase_orders/{changed['id']}",
+            body={"custom-fields": {"note": "changed"}},
+        )
+    _next_second()
+    [third] = run_example(sb, tmp_path, "purchase-orders-to-erp.yaml")
+    assert third.counts.read == 1 and third.counts.written == 1
+    count = db.execute("SELECT count(*) FROM erp_purchase_orders").fetchone()[0]
+    assert count == len(pos)
+
+
+def test_receipts_out_writes_jsonl_and_marks_exported(sb: Sandbox, tmp_path: Path) -> None:
+    before = query(sb, "receiving_transactions", where="type=InventoryReceipt")
+    wanted = {r["id"]: r for r in before if not r["exported"]}
+    [result] = run_example(sb, tmp_path, "receipts-out.yaml")
+    assert result.status == "success" and result.exported == len(wanted)
+    records = list(read_records(result.outputs[0]))
+    assert {r["receipt_id"] for r in records} == set(wanted)
+    for r in records:
+        source = wanted[r["receipt_id"]]
+        assert r["po_line_id"] == source["order-line"]["id"]
+        assert r["amount"] == source["total"]
+    after = query(sb, "receiving_transactions", where="exported=false")
+    assert not after
+
+
+def test_users_and_exchange_rates_in(sb: Sandbox, tmp_path: Path) -> None:
+    [users] = run_example(sb, tmp_path, "users-in.yaml")
+    assert users.status == "success", users.as_dict()
+    created = {u["login"]: u for u in query(sb, "users", where="login$=.hr")}
+    assert set(created) == {"jdoe.hr", "asmith.hr", "bwayne.hr"}
+    assert created["jdoe.hr"]["email"] == "john.doe@example.com"
+    assert created["bwayne.hr"]["active"] is False
+    assert created["jdoe.hr"]["purchasing-user"] is True
+    [again] = run_example(sb, tmp_path, "users-in.yaml")  # upsert: updates, no duplicates
+    assert again.status == "success"
+    assert len(query(sb, "users", where="login$=.hr")) == 3
+    [rates] = run_example(sb, tmp_path, "exchange-rates-in.yaml")
+    assert rates.status == "success", rates.as_dict()
+    found = query(sb, "exchange_rates", where=["rate-date>=2026-01-02", "rate-date<2026-01-03"])
+    got = {(r["from-currency"]["code"], r["to-currency"]["code"]): r["rate"] for r in found}
+    assert got[("EUR", "USD")].startswith("1.0841")
+    assert got[("USD", "JPY")].startswith("149.25")
+
+
+# --------------------------------------------------------------------------- runner
+
+
+CHAIN = """
+    operations:
+      load:
+        source: {type: file, path: rows.csv}
+        transform:
+          mapping:
+            number: number
+            amount: "if(amount == 'x', fail('amount must be a number'), to_decimal(amount))"
+        target: {type: sql, url: "sqlite:///${out}/db.sqlite", table: staging, mode: insert}
+        on_success: dump
+        on_failure: report
+      dump:
+        source: {type: sql, url: "sqlite:///${out}/db.sqlite", query: "select * from staging"}
+        target: {type: file, path: "${out}/dump.jsonl"}
+      report:
+        source: {type: file, path: rows.csv}
+        target: {type: file, path: "${out}/report.json"}
+"""
+
+
+def test_chains_run_on_success_and_on_failure(tmp_path: Path) -> None:
+    ops = write(tmp_path, "chain.yaml", CHAIN)
+    rows = tmp_path / "rows.csv"
+    rows.write_text("number,amount\nA,1\nB,2\n")
+    out = tmp_path / "good"
+    results = run_operations(ops, variables={"out": str(out)}, log_db=tmp_path / "log.sqlite")
+    assert [(r.operation, r.status) for r in results] == [("load", "success"), ("dump", "success")]
+    assert list(read_records(out / "dump.jsonl")) == [
+        {"number": "A", "amount": "1"},
+        {"number": "B", "amount": "2"},
+    ]
+    rows.write_text("number,amount\nA,1\nB,x\n")
+    out = tmp_path / "bad"
+    results = run_operations(ops, variables={"out": str(out)}, log_db=tmp_path / "log.sqlite")
+    assert [(r.operation, r.status) for r in results] == [
+        ("load", "partial"),
+        ("report", "success"),
+    ]
+    load = results[0]
+    assert (load.counts.read, load.counts.written, load.counts.rejected) == (2, 1, 1)
+    assert load.rejects_file and load.rejects_file.endswith(".csv")
+    assert list(read_records(load.rejects_file)) == [
+        {"number": "B", "amount": "x", "_errors": "amount: amount must be a number"}
+    ]
+    with OpLog(tmp_path / "log.sqlite") as log:
+        run = log.run(load.run_id)
+    assert run is not None
+    assert run["failures"] == [
+        {
+            "position": 1,
+            "outcome": "rejected",
+            "messages": ["amount: amount must be a number"],
+            "record": {"number": "B", "amount": "x"},
+            "at": run["failures"][0]["at"],
+        }
+    ]
+
+
+def test_sql_insert_failures_fail_only_the_bad_rows(tmp_path: Path) -> None:
+    db = tmp_path / "erp.sqlite"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE staging (number TEXT PRIMARY KEY, amount TEXT NOT NULL)")
+    con.execute("INSERT INTO staging VALUES ('A', '0')")
+    con.commit()
+    (tmp_path / "rows.csv").write_text("number,amount,extra\nA,1,\nB,2,\nC,3,oops\nD,4,\n")
+    ops = write(
+        tmp_path,
+        "ops.yaml",
+        f"""
+        operations:
+          load:
+            source: {{type: file, path: rows.csv}}
+            target: {{type: sql, url: "sqlite:///{db}", table: staging}}
+        """,
+    )
+    [result] = run_operations(ops, log_db=tmp_path / "log.sqlite")
+    assert (result.counts.written, result.counts.rejected, result.counts.failed) == (2, 1, 1)
+    rows = con.execute("SELECT number, amount FROM staging ORDER BY number").fetchall()
+    assert rows == [("A", "0"), ("B", "2"), ("D", "4")]
+    rejects = {r["number"]: r["_errors"] for r in read_records(result.rejects_file or "")}
+    assert "UNIQUE constraint failed" in rejects["A"]
+    assert "has no column(s) extra" in rejects["C"]
+
+
+def test_dry_run_writes_and_marks_nothing(sb: Sandbox, tmp_path: Path) -> None:
+    [invoices] = run_example(sb, tmp_path, "invoices-to-erp.yaml", dry_run=True)
+    assert invoices.status == "dry-run" and invoices.counts.read > 0
+    assert invoices.outputs == [] and not (tmp_path / "out").exists()
+    assert all(not r["exported"] for r in query(sb, "invoices", where="exported=false"))
+    unexported = query(sb, "invoices", where=["status=approved", "exported=false"])
+    assert len(unexported) == invoices.counts.read
+    # An upsert's dry run validates each record as an update (whether it would be created
+    # is only known by asking Coupa), so the row without a name passes here.
+    [suppliers] = run_example(sb, tmp_path, "suppliers-in.yaml", dry_run=True)
+    assert (suppliers.counts.written, suppliers.counts.rejected) == (5, 2)
+    assert query(sb, "suppliers", where="number^=ERP-") == []
+    rejected = {r["number"] for r in read_records(suppliers.rejects_file or "")}
+    assert rejected == {"ERP-10004", "ERP-10005"}
+
+
+def test_debug_log_has_requests_and_failed_records_but_no_secret(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    config = config_for(sb)
+    opfile = load_operation_file(EXAMPLES / "suppliers-in.yaml", {"out": str(tmp_path / "out")})
+    with OpLog(tmp_path / "oplog.sqlite") as log:
+        [result] = OpRunner(
+            opfile, oplog=log, connection=config, debug=True, debug_dir=tmp_path / "debug"
+        ).run()
+    assert result.debug_log is not None
+    text = Path(result.debug_log).read_text()
+    assert "/oauth2/token" in text
+    assert "/api/suppliers" in text
+    assert "PUT" in text or "POST" in text
+    # The transformation's input and output for a failed record.
+    assert "ERP-10004" in text and '"status":"enabled"' in text
+    assert sb.client_secret not in text
+    with Connection(config) as conn:
+        conn.query_all("suppliers", limit=1)
+        token = conn.async_connection.auth  # the token this client minted
+    secret_values = [sb.client_secret]
+    cached = getattr(token, "_token", None)
+    if cached is not None and getattr(cached, "value", None):
+        secret_values.append(str(cached.value))
+    for value in secret_values:
+        assert value not in text
+
+
+def test_operation_errors_end_the_run_and_are_logged(sb: Sandbox, tmp_path: Path) -> None:
+    bad = ConnectionConfig(
+        url=sb.url, client_id=sb.client_id, client_secret=SecretStr("wrong-secret"), rate_limit=None
+    )
+    results = run_operations(
+        EXAMPLES / "invoices-to-erp.yaml",
+        variables={"out": str(tmp_path / "out")},
+        log_db=tmp_path / "oplog.sqlite",
+        connection=bad,
+    )
+    [result] = results
+    assert result.status == "failed"
+    assert result.error and "401" in result.error
+    assert "wrong-secret" not in result.error
+    with OpLog(tmp_path / "oplog.sqlite") as log:
+        [run] = log.runs()
+    assert run["status"] == "failed" and run["error"] == result.error

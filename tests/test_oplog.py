@@ -1,0 +1,127 @@
+"""The operation log: runs, counts, failures, checkpoints, and ``coupa logs``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from coupa_connector.cli._main import cli
+from coupa_connector.operations import OpLog, RecordOutcome
+
+
+def test_counts_always_add_up_and_failures_keep_the_input(tmp_path: Path) -> None:
+    with OpLog(tmp_path / "log.sqlite") as log:
+        run_id = log.start_run("load", "/ops.yaml")
+        batch = log.record_batch(
+            run_id,
+            [
+                RecordOutcome("0", 0, "written", coupa_id=11),
+                RecordOutcome("1", 1, "rejected", messages=["name: required"], record={"n": 1}),
+                RecordOutcome("2", 2, "failed", messages=["HTTP 400"], record={"n": 2}),
+            ],
+            checkpoint={"batch": 1},
+        )
+        assert batch.as_dict() == {"read": 3, "written": 1, "rejected": 1, "failed": 1}
+        log.record_batch(run_id, [RecordOutcome("3", 3, "written")], checkpoint={"batch": 2})
+        log.finish_run(run_id, "partial")
+        [run] = log.runs()
+        assert (run["read"], run["written"], run["rejected"], run["failed"]) == (4, 2, 1, 1)
+        assert run["read"] == run["written"] + run["rejected"] + run["failed"]
+        assert run["status"] == "partial" and run["duration"] >= 0
+        detail = log.run(run_id)
+        assert detail is not None
+        assert [
+            (f["position"], f["outcome"], f["messages"], f["record"]) for f in detail["failures"]
+        ] == [
+            (1, "rejected", ["name: required"], {"n": 1}),
+            (2, "failed", ["HTTP 400"], {"n": 2}),
+        ]
+        assert log.checkpoint(run_id) == {"batch": 2}
+        assert log.done_keys(run_id) == {"0", "1", "2", "3"}
+        assert log.unexported(run_id) == [("0", 11)]
+        log.set_exported(run_id, ["0"])
+        assert log.unexported(run_id) == []
+
+
+def test_a_killed_run_shows_as_interrupted_and_is_resumable(tmp_path: Path) -> None:
+    db = tmp_path / "log.sqlite"
+    code = textwrap.dedent(
+        f"""
+        import os, signal
+        from coupa_connector.operations import OpLog
+        log = OpLog({str(db)!r})
+        log.start_run("op", "/f.yaml")
+        os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    subprocess.run([sys.executable, "-c", code], check=False)
+    with OpLog(db) as log:
+        [run] = log.runs()
+        assert run["status"] == "interrupted"
+        resumable = log.resumable_run("op", "/f.yaml")
+        assert resumable is not None and resumable["id"] == run["id"]
+        assert log.resumable_run("op", "/other.yaml") is None
+        log.reopen_run(run["id"])
+        log.finish_run(run["id"], "success")
+        assert log.resumable_run("op", "/f.yaml") is None
+        assert log.runs()[0]["resumes"] == 1
+
+
+def test_state_is_kept_per_operation(tmp_path: Path) -> None:
+    with OpLog(tmp_path / "log.sqlite") as log:
+        assert log.get_state("/f.yaml", "op", "watermark") is None
+        log.set_state("/f.yaml", "op", "watermark", "2026-01-01T00:00:00Z")
+        log.set_state("/f.yaml", "other", "watermark", "x")
+        assert log.get_state("/f.yaml", "op", "watermark") == "2026-01-01T00:00:00Z"
+
+
+def test_run_and_logs_commands(tmp_path: Path) -> None:
+    (tmp_path / "in.csv").write_text("number,amount\nA,1\nB,oops\n")
+    ops = tmp_path / "ops.yaml"
+    ops.write_text(
+        textwrap.dedent(
+            """
+            operations:
+              load:
+                source: {type: file, path: in.csv}
+                transform:
+                  mapping:
+                    number: number
+                    amount: to_decimal(amount)
+                target: {type: file, path: "${out}/out.jsonl"}
+                rejects: "${out}/rejects.jsonl"
+            """
+        )
+    )
+    db = tmp_path / "log.sqlite"
+    runner = CliRunner()
+    result = runner.invoke(
+        cli,
+        ["run", str(ops), "--log-db", str(db), "--var", f"out={tmp_path}", "--format", "json"],
+    )
+    assert result.exit_code == 1, result.output  # records were rejected
+    [summary] = json.loads(result.output)
+    assert (summary["read"], summary["written"], summary["rejected"]) == (2, 1, 1)
+    assert summary["rejects_file"] == str(tmp_path / "rejects.jsonl")
+
+    listing = runner.invoke(cli, ["logs", "--log-db", str(db), "--format", "json"])
+    assert listing.exit_code == 0
+    [run] = json.loads(listing.output)
+    assert run["operation"] == "load" and run["status"] == "partial"
+
+    table = runner.invoke(cli, ["logs", "--log-db", str(db)])
+    assert "load" in table.output and "partial" in table.output
+
+    one = runner.invoke(cli, ["logs", str(run["id"]), "--log-db", str(db), "--format", "json"])
+    detail = json.loads(one.output)
+    assert detail["failures"][0]["record"] == {"number": "B", "amount": "oops"}
+    assert detail["failures"][0]["messages"] == ["amount: 'oops' is not a number"]
+
+    shown = runner.invoke(cli, ["logs", str(run["id"]), "--log-db", str(db)])
+    assert "'oops' is not a number" in shown.output
+    assert runner.invoke(cli, ["logs", "999", "--log-db", str(db)]).exit_code == 2

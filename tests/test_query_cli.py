@@ -1,0 +1,119 @@
+"""``coupa query`` against the sandbox: formats, incremental state, the exported flag, and
+failures that leave nothing half-written."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from _client_sandbox import sandbox_config, server_records
+from click.testing import CliRunner
+
+from coupa_connector._records import unflatten
+from coupa_connector.cli import cli
+from coupa_connector.client import Connection
+from coupa_connector.sandbox import Sandbox
+
+
+def env_for(sandbox: Sandbox) -> dict[str, str]:
+    return {
+        "COUPA_URL": sandbox.url,
+        "COUPA_CLIENT_ID": sandbox.client_id,
+        "COUPA_CLIENT_SECRET": sandbox.client_secret,
+        "COUPA_RATE_LIMIT": "off",
+        "COUPA_MAX_RETRIES": "2",
+        "COUPA_PROFILE": "",
+    }
+
+
+def run(sandbox: Sandbox, *args: str) -> Any:
+    return CliRunner().invoke(cli, ["query", *args], env=env_for(sandbox), catch_exceptions=False)
+
+
+def test_jsonl_to_stdout_is_only_records(sandbox: Sandbox) -> None:
+    result = run(sandbox, "suppliers", "--where", "status=active", "--fields", "id,name,payment-term.code")
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    expected = [r for r in server_records(sandbox, "suppliers") if r["status"] == "active"]
+    assert sorted(r["id"] for r in records) == sorted(r["id"] for r in expected)
+    assert all(set(r) <= {"id", "name", "payment-term"} for r in records)
+
+
+def test_csv_file_flattens_nested_fields(sandbox: Sandbox, tmp_path: Path) -> None:
+    out = tmp_path / "invoices.csv"
+    result = run(sandbox, "invoices", "-w", "status=approved", "--format", "csv", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    expected = {r["id"]: r for r in server_records(sandbox, "invoices", {"status": "approved"})}
+    assert sorted(int(r["id"]) for r in rows) == sorted(expected)
+    sample = unflatten(rows[0], empty_as_none=True)
+    original = expected[int(sample["id"])]
+    assert sample["supplier"]["name"] == original["supplier"]["name"]
+    assert sample["invoice-lines"][0]["price"] == original["invoice-lines"][0]["price"]
+    assert "written to" in result.stderr
+
+
+def test_incremental_state_window_and_watermark(sandbox: Sandbox, tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    first = tmp_path / "first.jsonl"
+    result = run(sandbox, "suppliers", "--state", str(state), "-o", str(first))
+    assert result.exit_code == 0, result.output
+    saved = json.loads(state.read_text())
+    assert saved["object"] == "suppliers" and saved["watermark"]
+    assert len(first.read_text().splitlines()) == len(server_records(sandbox, "suppliers"))
+
+    with Connection(sandbox_config(sandbox)) as conn:
+        changed = conn.request("PUT", "/api/suppliers/3", body={"website": "https://changed.example.com"})
+    # The window's upper bound is the server's Date header (whole seconds): let the clock
+    # pass the second of the change so the next run's window contains it.
+    time.sleep(1.02 - time.time() % 1)
+    second = tmp_path / "second.jsonl"
+    result = run(sandbox, "suppliers", "--state", str(state), "-o", str(second))
+    assert result.exit_code == 0, result.output
+    got = [json.loads(line)["id"] for line in second.read_text().splitlines()]
+    assert got == [changed["id"]]
+    assert json.loads(state.read_text())["watermark"] >= saved["watermark"]
+
+
+def test_mark_exported_marks_only_what_was_written(sandbox: Sandbox, tmp_path: Path) -> None:
+    where = "status=draft"
+    pending = [r["id"] for r in server_records(sandbox, "invoices", {"status": "draft", "exported": "false"})]
+    assert pending
+    out = tmp_path / "export.jsonl"
+    try:
+        result = run(sandbox, "invoices", "-w", where, "--mark-exported", "-o", str(out))
+        assert result.exit_code == 0, result.output
+        written = sorted(json.loads(line)["id"] for line in out.read_text().splitlines())
+        assert written == sorted(pending)
+        assert server_records(sandbox, "invoices", {"status": "draft", "exported": "false"}) == []
+        again = run(sandbox, "invoices", "-w", where, "--mark-exported", "-o", str(out))
+        assert again.exit_code == 0 and out.read_text() == ""
+    finally:
+        with Connection(sandbox_config(sandbox)) as conn:
+            for record_id in pending:
+                conn.request("PUT", f"/api/invoices/{record_id}", params={"exported": "false"})
+
+
+def test_failed_run_leaves_output_and_state_untouched(sandbox: Sandbox, tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    out.write_text("previous\n")
+    state = tmp_path / "state.json"
+    state.write_text('{"object": "invoices", "watermark": "2020-01-01T00:00:00+00:00"}')
+    sandbox.set_faults(error_rate=1.0, error_statuses=[503], methods=["GET"], path="^/api/invoices$")
+    try:
+        result = run(sandbox, "invoices", "--state", str(state), "-o", str(out))
+    finally:
+        sandbox.clear_faults()
+    assert result.exit_code == 1 and "503" in result.stderr
+    assert out.read_text() == "previous\n"
+    assert json.loads(state.read_text())["watermark"] == "2020-01-01T00:00:00+00:00"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "state.json"]
+
+
+def test_bad_expression_is_a_usage_error(sandbox: Sandbox) -> None:
+    result = run(sandbox, "invoices", "-w", "supplier.nmae~Acme")
+    assert result.exit_code == 2 and "suppliers has no field 'nmae'" in result.stderr

@@ -1,0 +1,116 @@
+"""Writes under faults: lost answers after a commit make no duplicates, storms lose nothing."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from _write_support import FAST, call, find, run_writes, supplier, tag
+from coupa_connector.activities._writes_model import WriteOutcome
+from coupa_connector.activities.create import create
+from coupa_connector.activities.update import update, upsert
+from coupa_connector.sandbox import Sandbox
+
+
+def _names(sandbox: Sandbox, prefix: str) -> Counter[str]:
+    found = find(sandbox, "suppliers", **{"name[starts_with]": prefix}, fields='["id","name"]')
+    return Counter(s["name"] for s in found)
+
+
+def test_commit_then_drop_on_creates_makes_no_duplicates(sandbox: Sandbox) -> None:
+    t = tag()
+    records = [supplier(f"Drop {t} {i:02d}", f"DR-{t}-{i:02d}") for i in range(20)]
+    sandbox.set_faults(methods=["POST"], path="^/api/suppliers$", commit_drop_count=6)
+
+    results, summary = run_writes(
+        sandbox, lambda conn: create(conn, "suppliers", records, options=FAST)
+    )
+
+    assert sandbox.faults()["injected"].get("commit_drop", 0) == 6
+    assert summary.created == 20 and summary.failed == 0
+    assert summary.recovered == 6  # found by natural key instead of being sent again
+    names = _names(sandbox, f"Drop {t} ")
+    assert len(names) == 20 and set(names.values()) == {1}
+    stored = {
+        s["name"]: s["id"]
+        for s in find(sandbox, "suppliers", **{"name[starts_with]": f"Drop {t} "})
+    }
+    assert {r.id for r in results} == set(stored.values())
+    recovered = [r for r in results if r.recovered]
+    assert all(r.outcome is WriteOutcome.CREATED and "lost" in r.messages[0] for r in recovered)
+
+
+def test_lost_answer_without_a_natural_key_is_not_sent_again(sandbox: Sandbox) -> None:
+    rate_date = "2031-01-0" + str(int(tag(), 16) % 9 + 1) + "T00:00:00Z"
+    record = {
+        "from-currency": {"code": "EUR"},
+        "to-currency": {"code": "USD"},
+        "rate": "1.2345",
+        "rate-date": rate_date,
+    }
+    before = len(find(sandbox, "exchange_rates", **{"rate-date": rate_date}))
+    sandbox.set_faults(methods=["POST"], commit_drop_count=1)
+
+    results, summary = run_writes(
+        sandbox, lambda conn: create(conn, "exchange_rates", [record], options=FAST)
+    )
+
+    assert summary.failed == 1
+    assert "not sent again" in results[0].messages[0]
+    after = find(sandbox, "exchange_rates", **{"rate-date": rate_date})
+    assert len(after) == before + 1  # the one commit, no second copy
+
+
+def test_5xx_storm_on_creates_and_updates_loses_nothing(sandbox: Sandbox) -> None:
+    t = tag()
+    records = [supplier(f"Storm {t} {i:02d}", f"ST-{t}-{i:02d}") for i in range(25)]
+    sandbox.set_faults(error_count=30, error_statuses=[500, 502, 503, 504], seed=3)
+
+    results, summary = run_writes(
+        sandbox, lambda conn: create(conn, "suppliers", records, options=FAST)
+    )
+
+    assert summary.created == 25, [r.messages for r in results if not r.ok]
+    names = _names(sandbox, f"Storm {t} ")
+    assert len(names) == 25 and set(names.values()) == {1}
+
+    # A share of every request fails now, lookups included.
+    sandbox.set_faults(error_rate=0.3, error_statuses=[500, 502, 503], seed=4)
+    changes = [{"number": f"ST-{t}-{i:02d}", "display-name": f"calm {i}"} for i in range(25)]
+    _, summary = run_writes(
+        sandbox, lambda conn: update(conn, "suppliers", changes, key="number", options=FAST)
+    )
+    assert summary.updated == 25
+    sandbox.clear_faults()
+    stored = find(sandbox, "suppliers", **{"number[starts_with]": f"ST-{t}-"})
+    assert sorted(s["display-name"] for s in stored) == sorted(f"calm {i}" for i in range(25))
+
+
+def test_429_storm_and_dropped_connections_lose_nothing(sandbox: Sandbox) -> None:
+    t = tag()
+    records = [supplier(f"Thr {t} {i:02d}", f"TH-{t}-{i:02d}") for i in range(20)]
+    sandbox.set_faults(
+        rules=[
+            {"throttle_count": 25, "retry_after": 0},
+            {"methods": ["PUT"], "drop_count": 5},
+        ]
+    )
+
+    _, created = run_writes(
+        sandbox, lambda conn: upsert(conn, "suppliers", records, key="number", options=FAST)
+    )
+    changes = [
+        {"number": f"TH-{t}-{i:02d}", "website": f"https://w{i}.example.com"} for i in range(20)
+    ]
+    _, updated = run_writes(
+        sandbox, lambda conn: update(conn, "suppliers", changes, key="number", options=FAST)
+    )
+
+    injected = sandbox.faults()["injected"]
+    assert injected.get("throttle", 0) == 25 and injected.get("drop", 0) == 5
+    assert created.created == 20 and updated.updated == 20
+    names = _names(sandbox, f"Thr {t} ")
+    assert len(names) == 20 and set(names.values()) == {1}
+    one = find(sandbox, "suppliers", number=f"TH-{t}-07")[0]
+    assert (
+        call(sandbox, "GET", f"/api/suppliers/{one['id']}")["website"] == "https://w7.example.com"
+    )
