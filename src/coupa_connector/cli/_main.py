@@ -12,21 +12,58 @@ import os
 
 import click
 
-# name -> "module:attribute"; each module holds one command or group.
-COMMANDS: dict[str, str] = {
-    "objects": "coupa_connector.cli._catalog_cmds:objects",
-    "schema": "coupa_connector.cli._catalog_cmds:schema",
-    "sandbox": "coupa_connector.cli._sandbox_cmd:sandbox",
-    "connection": "coupa_connector.cli._connection_cmds:connection",
-    "query": "coupa_connector.cli._query_cmd:query",
-    "create": "coupa_connector.cli._write_cmds:create",
-    "update": "coupa_connector.cli._write_cmds:update",
-    "upsert": "coupa_connector.cli._write_cmds:upsert",
-    "action": "coupa_connector.cli._write_cmds:action",
-    "run": "coupa_connector.cli._ops_cmds:run",
-    "validate": "coupa_connector.cli._ops_cmds:validate",
-    "logs": "coupa_connector.cli._ops_cmds:logs",
-    "demo": "coupa_connector.cli._demo_cmd:demo",
+# name -> ("module:attribute", one-line help). The help is kept here so that `coupa --help`
+# lists every command without importing any of them.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "objects": (
+        "coupa_connector.cli._catalog_cmds:objects",
+        "List the Coupa objects the catalog knows.",
+    ),
+    "schema": (
+        "coupa_connector.cli._catalog_cmds:schema",
+        "Show an object's fields or its JSON Schema.",
+    ),
+    "sandbox": (
+        "coupa_connector.cli._sandbox_cmd:sandbox",
+        "Run the local Coupa-compatible sandbox server.",
+    ),
+    "connection": (
+        "coupa_connector.cli._connection_cmds:connection",
+        "Check a connection to a Coupa instance.",
+    ),
+    "query": (
+        "coupa_connector.cli._query_cmd:query",
+        "Query records of an object to a file or stdout.",
+    ),
+    "create": (
+        "coupa_connector.cli._write_cmds:create",
+        "Create records from a CSV, JSONL, JSON or XML file.",
+    ),
+    "update": (
+        "coupa_connector.cli._write_cmds:update",
+        "Update records found by id or a natural key.",
+    ),
+    "upsert": (
+        "coupa_connector.cli._write_cmds:upsert",
+        "Create or update records by a natural key.",
+    ),
+    "action": (
+        "coupa_connector.cli._write_cmds:action",
+        "Run an action (submit, void, mark exported, ...).",
+    ),
+    "run": ("coupa_connector.cli._ops_cmds:run", "Run the operations of an operation file."),
+    "validate": (
+        "coupa_connector.cli._ops_cmds:validate",
+        "Check an operation file without moving data.",
+    ),
+    "logs": (
+        "coupa_connector.cli._ops_cmds:logs",
+        "List operation runs, or show one with its failures.",
+    ),
+    "demo": (
+        "coupa_connector.cli._demo_cmd:demo",
+        "Run the demo operations against the embedded sandbox.",
+    ),
 }
 
 
@@ -37,13 +74,18 @@ class LazyGroup(click.Group):
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = COMMANDS.get(cmd_name)
-        if target is None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
             return None
-        module_name, attr = target.split(":")
+        module_name, attr = entry[0].split(":")
         command = getattr(importlib.import_module(module_name), attr)
         assert isinstance(command, click.Command)
         return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
