@@ -65,6 +65,7 @@ class Run:
     seconds: float
     requests: int
     summary: WriteSummary
+    throttled: int = 0
     duplicates: int = 0
     lost: int = 0
 
@@ -136,7 +137,9 @@ async def _timed(name: str, sb: Sandbox, config: ConnectionConfig, make: Any, re
         async for result in results:
             summary.add(result)
     seconds = time.perf_counter() - started
-    return Run(name, records, seconds, _api_requests(sb.stats()), summary)
+    stats = sb.stats()
+    throttled = int(stats.get("by_status", {}).get("429", 0))
+    return Run(name, records, seconds, _api_requests(stats), summary, throttled)
 
 
 def _api_requests(stats: dict[str, Any]) -> int:
@@ -170,7 +173,7 @@ def _row(run: Run, baseline: Run | None) -> str:
     s = run.summary
     return (
         f"{run.name:<34} {run.records:>6} {run.seconds:>8.1f} {run.records_per_s:>9.1f} "
-        f"{run.requests_per_s:>8.1f} {ratio} {s.written:>7} {s.failed:>6} "
+        f"{run.requests_per_s:>8.1f} {ratio} {run.throttled:>5} {s.written:>7} {s.failed:>6} "
         f"{run.duplicates:>4} {run.lost:>4}"
     )
 
@@ -281,7 +284,7 @@ async def main(args: argparse.Namespace) -> None:
     )
     print(
         f"{'run':<34} {'recs':>6} {'seconds':>8} {'recs/s':>9} {'reqs/s':>8} {'ratio':>7} "
-        f"{'written':>7} {'failed':>6} {'dup':>4} {'lost':>4}"
+        f"{'429s':>5} {'written':>7} {'failed':>6} {'dup':>4} {'lost':>4}"
     )
     for run, baseline in runs:
         print(_row(run, baseline))

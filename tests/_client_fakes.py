@@ -41,7 +41,9 @@ def invoices(n: int) -> list[dict[str, Any]]:
             "total": f"{i}.50",
             "updated-at": f"2024-01-{1 + i % 28:02d}T10:00:00Z",
             "supplier": {"id": 100 + i % 3, "name": f"Supplier {i % 3}"},
-            "invoice-lines": [{"id": i * 10 + k, "line-num": k + 1, "price": "1.00"} for k in range(2)],
+            "invoice-lines": [
+                {"id": i * 10 + k, "line-num": k + 1, "price": "1.00"} for k in range(2)
+            ],
         }
         for i in range(1, n + 1)
     ]
@@ -104,8 +106,12 @@ class FakeCoupa:
                 '<?xml version="1.0" encoding="UTF-8"?><errors>'
                 "<error>No results match your search criteria.</error></errors>"
             )
-            return httpx2.Response(404, content=body.encode(), headers={"content-type": "application/xml"})
-        return httpx2.Response(200, content=json.dumps(page).encode(), headers={"content-type": "application/json"})
+            return httpx2.Response(
+                404, content=body.encode(), headers={"content-type": "application/xml"}
+            )
+        return httpx2.Response(
+            200, content=json.dumps(page).encode(), headers={"content-type": "application/json"}
+        )
 
     def api_calls(self) -> list[httpx2.Request]:
         return [c for c in self.calls if c.url.path.startswith("/api/")]

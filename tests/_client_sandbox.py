@@ -43,11 +43,16 @@ def _token(sandbox: Sandbox, client: httpx2.Client) -> str:
     return str(response.json()["access_token"])
 
 
-def server_records(sandbox: Sandbox, resource: str, params: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def server_records(
+    sandbox: Sandbox, resource: str, params: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     """Every record the server holds for a query, fetched plainly (sequential offsets)."""
     out: list[dict[str, Any]] = []
     with httpx2.Client(trust_env=False, timeout=60) as client:
-        headers = {"Authorization": f"Bearer {_token(sandbox, client)}", "Accept": "application/json"}
+        headers = {
+            "Authorization": f"Bearer {_token(sandbox, client)}",
+            "Accept": "application/json",
+        }
         offset = 0
         while True:
             query = {**(params or {}), "limit": "50", "offset": str(offset), "order_by": "id"}

@@ -97,7 +97,9 @@ def test_from_env() -> None:
 
 def test_from_env_names_the_bad_variable() -> None:
     with pytest.raises(ConfigurationError, match="COUPA_CONCURRENCY"):
-        ConnectionConfig.from_env({"COUPA_URL": "https://a.coupahost.com", "COUPA_CONCURRENCY": "many"})
+        ConnectionConfig.from_env(
+            {"COUPA_URL": "https://a.coupahost.com", "COUPA_CONCURRENCY": "many"}
+        )
     with pytest.raises(ConfigurationError, match="COUPA_URL"):
         ConnectionConfig.from_env({})
 
@@ -125,7 +127,11 @@ def test_profiles(tmp_path: Path) -> None:
         ConnectionConfig.from_profile("bad", path=file, environ={})
     with pytest.raises(ConfigurationError, match="profiles: acme, bad"):
         ConnectionConfig.from_profile("nope", path=file, environ={})
-    env = {"COUPA_PROFILE": "acme", "COUPA_CONFIG_FILE": str(file), "ACME_SECRET": SECRET,
-           "COUPA_CONCURRENCY": "3"}
+    env = {
+        "COUPA_PROFILE": "acme",
+        "COUPA_CONFIG_FILE": str(file),
+        "ACME_SECRET": SECRET,
+        "COUPA_CONCURRENCY": "3",
+    }
     cfg = ConnectionConfig.from_env(env)
     assert cfg.client_id == "cid" and cfg.concurrency == 3

@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx2
 import pytest
-from _client_fakes import SECRET, FakeCoupa, config, invoices
 
+from _client_fakes import SECRET, FakeCoupa, config, invoices
 from coupa_connector.client import AsyncConnection, Connection, NetworkError
 from coupa_connector.errors import (
     AuthenticationError,
@@ -53,7 +53,11 @@ def test_401_remints_once_and_resends() -> None:
         assert len(conn.request("GET", "/api/invoices")) == 2
         assert conn.stats.reauths == 1
     assert [c.url.path for c in fake.calls] == [
-        "/oauth2/token", "/api/invoices", "/api/invoices", "/oauth2/token", "/api/invoices",
+        "/oauth2/token",
+        "/api/invoices",
+        "/api/invoices",
+        "/oauth2/token",
+        "/api/invoices",
     ]
 
 
@@ -65,23 +69,32 @@ def test_second_401_is_final() -> None:
         lambda r: None,  # token again
         lambda r: httpx2.Response(401, json={"errors": {"base": ["Token revoked"]}}),
     ]
-    with Connection(config(), transport=fake.transport()) as conn, pytest.raises(AuthenticationError) as info:
+    with (
+        Connection(config(), transport=fake.transport()) as conn,
+        pytest.raises(AuthenticationError) as info,
+    ):
         conn.request("GET", "/api/invoices")
     assert info.value.messages == ("Token revoked",) and len(fake.calls) == 4
 
 
 def test_bad_secret_is_an_authentication_error_without_the_secret() -> None:
     fake = FakeCoupa()
-    with Connection(config(client_secret="wrong-secret-xyz"), transport=fake.transport()) as conn:
-        with pytest.raises(AuthenticationError) as info:
-            conn.request("GET", "/api/invoices")
-    assert "invalid_client" in str(info.value) and "wrong-secret-xyz" not in str(info.value) + repr(info.value)
+    cfg = config(client_secret="wrong-secret-xyz")
+    with (
+        Connection(cfg, transport=fake.transport()) as conn,
+        pytest.raises(AuthenticationError) as info,
+    ):
+        conn.request("GET", "/api/invoices")
+    text = str(info.value) + repr(info.value)
+    assert "invalid_client" in text and "wrong-secret-xyz" not in text
     assert len(fake.calls) == 1
 
 
 def test_429_with_retry_after_then_success() -> None:
     fake = FakeCoupa(records=invoices(1))
-    throttle = httpx2.Response(429, headers={"Retry-After": "0"}, json={"errors": {"base": ["Rate limit"]}})
+    throttle = httpx2.Response(
+        429, headers={"Retry-After": "0"}, json={"errors": {"base": ["Rate limit"]}}
+    )
     fake.script = [lambda r: None, lambda r: throttle, lambda r: throttle]
     with Connection(config(rate_limit=100.0), transport=fake.transport()) as conn:
         assert conn.request("GET", "/api/invoices") == [invoices(1)[0]]
@@ -92,7 +105,10 @@ def test_429_with_retry_after_then_success() -> None:
 def test_retry_after_longer_than_allowed_fails_fast() -> None:
     fake = FakeCoupa()
     fake.script = [lambda r: None, lambda r: httpx2.Response(429, headers={"Retry-After": "3600"})]
-    with Connection(config(), transport=fake.transport()) as conn, pytest.raises(RateLimitError) as info:
+    with (
+        Connection(config(), transport=fake.transport()) as conn,
+        pytest.raises(RateLimitError) as info,
+    ):
         conn.request("GET", "/api/invoices")
     assert info.value.retry_after == 3600 and "longer than allowed" in str(info.value)
     assert len(fake.api_calls()) == 1
@@ -101,7 +117,10 @@ def test_retry_after_longer_than_allowed_fails_fast() -> None:
 def test_5xx_retried_until_the_bound_then_raised() -> None:
     fake = FakeCoupa()
     fake.script = [lambda r: None] + [lambda r: httpx2.Response(503)] * 3
-    with Connection(config(max_retries=2), transport=fake.transport()) as conn, pytest.raises(ServerError) as info:
+    with (
+        Connection(config(max_retries=2), transport=fake.transport()) as conn,
+        pytest.raises(ServerError) as info,
+    ):
         conn.request("GET", "/api/invoices")
     assert "gave up after 3 attempts" in str(info.value) and len(fake.api_calls()) == 3
 
@@ -110,13 +129,18 @@ def test_no_retry_on_other_4xx_and_messages_are_kept() -> None:
     fake = FakeCoupa()
     fake.script = [
         lambda r: None,
-        lambda r: httpx2.Response(400, json={"errors": {"invoice_header": ["Supplier can't be blank"]}}),
+        lambda r: httpx2.Response(
+            400, json={"errors": {"invoice_header": ["Supplier can't be blank"]}}
+        ),
         lambda r: httpx2.Response(403, json={"errors": {"base": ["missing scope"]}}),
     ]
     with Connection(config(), transport=fake.transport()) as conn:
         with pytest.raises(ValidationError) as info:
             conn.request("POST", "/api/invoices", body={"invoice-number": "X"})
-        assert info.value.messages == ("Supplier can't be blank",) and info.value.path == "/api/invoices"
+        assert (
+            info.value.messages == ("Supplier can't be blank",)
+            and info.value.path == "/api/invoices"
+        )
         with pytest.raises(PermissionDeniedError):
             conn.request("GET", "/api/invoices")
         with pytest.raises(NotFoundError):
@@ -142,7 +166,10 @@ def test_post_retried_only_when_it_provably_did_not_land() -> None:
 
     fake = FakeCoupa()
     fake.script = [lambda r: None, _read_error]
-    with Connection(config(), transport=fake.transport()) as conn, pytest.raises(NetworkError) as info:
+    with (
+        Connection(config(), transport=fake.transport()) as conn,
+        pytest.raises(NetworkError) as info,
+    ):
         conn.request("POST", "/api/invoices", body={"a": 1})
     assert info.value.kind == "dropped" and info.value.retryable is False
     assert len(fake.api_calls()) == 1
@@ -200,17 +227,28 @@ def test_api_key_mode_sends_the_header_and_no_token_request() -> None:
 
 def test_credentials_never_sent_to_another_host() -> None:
     fake = FakeCoupa()
-    with Connection(config(), transport=fake.transport()) as conn, pytest.raises(Exception, match="another host"):
+    with (
+        Connection(config(), transport=fake.transport()) as conn,
+        pytest.raises(Exception, match="another host"),
+    ):
         conn.request("GET", "https://evil.example.com/api/invoices")
     assert fake.calls == []
 
 
-def test_debug_log_has_one_line_per_request_and_no_secrets(caplog: pytest.LogCaptureFixture) -> None:
+def test_debug_log_has_one_line_per_request_and_no_secrets(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     fake = FakeCoupa(records=invoices(2))
-    with caplog.at_level(logging.DEBUG), caplog.at_level(logging.DEBUG, logger="coupa_connector"), Connection(config(), transport=fake.transport()) as conn:
+    with (
+        caplog.at_level(logging.DEBUG),
+        caplog.at_level(logging.DEBUG, logger="coupa_connector"),
+        Connection(config(), transport=fake.transport()) as conn,
+    ):
         conn.request("GET", "/api/invoices", params={"status": "approved", "client_secret": SECRET})
     text = caplog.text
     assert SECRET not in text and "tok-1-abcdef" not in text
     lines = [r.getMessage() for r in caplog.records if r.name == "coupa_connector.transport"]
-    assert any(line.startswith("GET /api/invoices?status=approved") and "-> 200" in line for line in lines)
+    assert any(
+        line.startswith("GET /api/invoices?status=approved") and "-> 200" in line for line in lines
+    )
     assert any("token request" in line for line in lines)

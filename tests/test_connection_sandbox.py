@@ -8,9 +8,9 @@ import socket
 from typing import Any
 
 import pytest
-from _client_sandbox import sandbox_config
 from click.testing import CliRunner
 
+from _client_sandbox import sandbox_config
 from coupa_connector.cli import cli
 from coupa_connector.client import Connection, ConnectionConfig
 from coupa_connector.sandbox import Sandbox
@@ -21,7 +21,9 @@ def rows(report: Any) -> dict[str, Any]:
 
 
 def test_all_is_well_with_the_default_client(sandbox: Sandbox) -> None:
-    cfg = sandbox_config(sandbox, scopes=("core.invoice.read", "core.supplier.read", "core.user.read"))
+    cfg = sandbox_config(
+        sandbox, scopes=("core.invoice.read", "core.supplier.read", "core.user.read")
+    )
     with Connection(cfg) as conn:
         report = conn.test()
     assert report.ok, report.to_dict()
@@ -99,7 +101,9 @@ def test_cli_table_and_exit_codes(sandbox: Sandbox) -> None:
     assert sandbox.client_secret not in result.output
 
     sandbox.add_client("invoices-only", "invoices-only-secret-1", ["core.invoice.read"])
-    env = env_for(sandbox, COUPA_CLIENT_ID="invoices-only", COUPA_CLIENT_SECRET="invoices-only-secret-1")
+    env = env_for(
+        sandbox, COUPA_CLIENT_ID="invoices-only", COUPA_CLIENT_SECRET="invoices-only-secret-1"
+    )
     result = runner.invoke(cli, ["connection", "test", "--format", "json"], env=env)
     assert result.exit_code == 1
     report = json.loads(result.output)
@@ -108,14 +112,20 @@ def test_cli_table_and_exit_codes(sandbox: Sandbox) -> None:
 
 
 def test_cli_refuses_incomplete_settings() -> None:
-    result = CliRunner().invoke(cli, ["connection", "test"], env={"COUPA_URL": "", "COUPA_PROFILE": ""})
+    result = CliRunner().invoke(
+        cli, ["connection", "test"], env={"COUPA_URL": "", "COUPA_PROFILE": ""}
+    )
     assert result.exit_code == 1 and "COUPA_URL" in result.output
 
 
 def test_secrets_absent_from_debug_logs(sandbox: Sandbox, caplog: pytest.LogCaptureFixture) -> None:
     sandbox.set_token_ttl(1)
     sandbox.set_faults(throttle_count=2, retry_after=0, methods=["GET"])
-    with caplog.at_level(logging.DEBUG), caplog.at_level(logging.DEBUG, logger="coupa_connector"), Connection(sandbox_config(sandbox)) as conn:
+    with (
+        caplog.at_level(logging.DEBUG),
+        caplog.at_level(logging.DEBUG, logger="coupa_connector"),
+        Connection(sandbox_config(sandbox)) as conn,
+    ):
         list(conn.query("suppliers"))
         conn.test(["invoices"])
         token = conn.async_connection.auth.token  # type: ignore[union-attr]

@@ -141,6 +141,8 @@ def test_mixed_batch_rejects_invalid_records_and_reports_coupa_refusals(
         supplier(existing, f"D-{t}"),  # 9 Coupa: name already taken
         supplier(f"BadRef {t}", f"B-{t}", **{"payment-term": {"code": f"NOPE-{t}"}}),  # 10
         supplier(f"Good {t} 2", f"G-{t}-2"),  # 11 created
+        supplier(f"Coll {t}", f"C-{t}", **{"remit-to-addresses": "not a list"}),  # 12
+        supplier(f"Custom {t}", f"CF-{t}", **{"custom-fields": "flat"}),  # 13
     ]
     path = tmp_path / "suppliers.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
@@ -165,8 +167,8 @@ def test_mixed_batch_rejects_invalid_records_and_reports_coupa_refusals(
 
     assert outcome.exit_code == 1, outcome.output
     summary = json.loads(outcome.output[outcome.output.index("{") :])
-    assert summary["read"] == 11
-    assert (summary["created"], summary["rejected"], summary["failed"]) == (2, 7, 2)
+    assert summary["read"] == 13
+    assert (summary["created"], summary["rejected"], summary["failed"]) == (2, 9, 2)
     assert summary["read"] == summary["created"] + summary["rejected"] + summary["failed"]
     with results_path.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -183,6 +185,8 @@ def test_mixed_batch_rejects_invalid_records_and_reports_coupa_refusals(
         9: "failed",
         10: "failed",
         11: "created",
+        12: "rejected",
+        13: "rejected",
     }
     messages = {int(r["position"]): r["messages"] for r in rows}
     assert "name" in messages[2] and "[required]" in messages[2]
@@ -196,13 +200,15 @@ def test_mixed_batch_rejects_invalid_records_and_reports_coupa_refusals(
     assert rows[8]["status"] == "400" and rows[9]["status"] == "400"
     assert "payment" in messages[10].lower()
     # Rejected records never reached Coupa; refused ones did not get in either.
-    for n in (2, 3, 4, 5, 6, 7, 8, 10):
+    assert "remit-to-addresses" in messages[12] and "[collection]" in messages[12]
+    assert "custom-fields" in messages[13] and "[custom_fields]" in messages[13]
+    for n in (2, 3, 4, 5, 6, 7, 8, 10, 12, 13):
         name = records[n - 1].get("name")
         if name:
             assert find(sandbox, "suppliers", name=name) == []
     # The rejects file holds every record not written, as given, plus its reasons.
     rejects = [json.loads(line) for line in rejects_path.read_text().splitlines()]
-    assert len(rejects) == 9
+    assert len(rejects) == 11
     assert rejects[0] == {**records[1], "_errors": rejects[0]["_errors"]}
     assert rejects[0]["_errors"][0].startswith("rejected: ")
     assert rejects[7]["name"] == existing and "failed: " in rejects[7]["_errors"][0]

@@ -361,3 +361,46 @@ def test_operation_errors_end_the_run_and_are_logged(sb: Sandbox, tmp_path: Path
     with OpLog(tmp_path / "oplog.sqlite") as log:
         [run] = log.runs()
     assert run["status"] == "failed" and run["error"] == result.error
+
+
+def test_a_run_stopped_while_finishing_is_finished_by_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from coupa_connector.operations import RecordWriter
+
+    (tmp_path / "in.csv").write_text("n,v\n" + "".join(f"{i},{i * 2}\n" for i in range(25)))
+    ops = write(
+        tmp_path,
+        "ops.yaml",
+        """
+        operations:
+          copy:
+            batch_size: 10
+            source: {type: file, path: in.csv}
+            transform: {mapping: {n: to_integer(n), v: "if(v == '8', fail('no eights'), v)"}}
+            target: {type: file, path: "${out}/copy-{timestamp}.jsonl"}
+            rejects: "${out}/rejects.csv"
+        """,
+    )
+    variables = {"out": str(tmp_path / "out")}
+    original = RecordWriter.commit
+
+    def commit_then_die(self: RecordWriter) -> str:
+        path = original(self)
+        if self.path.endswith(".jsonl"):
+            raise KeyboardInterrupt  # the output landed; the log never heard of it
+        return path
+
+    monkeypatch.setattr(RecordWriter, "commit", commit_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        run_operations(ops, variables=variables, log_db=tmp_path / "log.sqlite")
+    monkeypatch.setattr(RecordWriter, "commit", original)
+    [result] = run_operations(ops, variables=variables, log_db=tmp_path / "log.sqlite", resume=True)
+    assert result.resumed and result.status == "partial"
+    assert (result.counts.written, result.counts.rejected) == (24, 1)
+    [output] = result.outputs
+    assert [r["n"] for r in read_records(output)] == [i for i in range(25) if i != 4]
+    assert list(read_records(tmp_path / "out" / "rejects.csv")) == [
+        {"n": "4", "v": "8", "_errors": "v: no eights"}
+    ]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [Path(output).name, "rejects.csv"]

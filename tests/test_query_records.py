@@ -66,11 +66,17 @@ def test_round_trip() -> None:
 
 def test_unflatten_any_column_order_and_sparse_indexes() -> None:
     row = {"lines[10].a": "x", "lines[2].a": "y", "supplier.name": "S", "id": "1"}
-    assert unflatten(row) == {"lines": [{"a": "y"}, {"a": "x"}], "supplier": {"name": "S"}, "id": "1"}
+    assert unflatten(row) == {
+        "lines": [{"a": "y"}, {"a": "x"}],
+        "supplier": {"name": "S"},
+        "id": "1",
+    }
     assert sorted(row, key=column_sort_key)[:2] == ["id", "lines[2].a"]
 
 
-@pytest.mark.parametrize("row", [{"a": "1", "a.b": "2"}, {"a[0]": "1", "a.b": "2"}, {"[0]": "x"}, {"a..b": "1"}])
+@pytest.mark.parametrize(
+    "row", [{"a": "1", "a.b": "2"}, {"a[0]": "1", "a.b": "2"}, {"[0]": "x"}, {"a..b": "1"}]
+)
 def test_unflatten_refuses_conflicting_or_malformed_columns(row: dict[str, str]) -> None:
     with pytest.raises(ValueError, match="column"):
         unflatten(row)
@@ -94,7 +100,10 @@ def test_each_output_format(tmp_path: Path) -> None:
     assert json.loads(write(tmp_path, "json", records).read_text()) == records
     rows = list(csv.DictReader(io.StringIO(write(tmp_path, "csv", records).read_text())))
     assert [unflatten(r, empty_as_none=True)["id"] for r in rows] == ["12", "13"]
-    assert rows[1]["invoice-lines[3].account.code"] == "A-2" and rows[0]["invoice-lines[3].account.code"] == ""
+    assert (
+        rows[1]["invoice-lines[3].account.code"] == "A-2"
+        and rows[0]["invoice-lines[3].account.code"] == ""
+    )
     assert rows[0]["supplier.name"] == "Acme, Inc."
     catalog = load_catalog()
     xml = write(tmp_path, "xml", records).read_bytes()

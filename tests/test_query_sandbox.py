@@ -8,8 +8,8 @@ import threading
 from typing import Any
 
 import pytest
-from _client_sandbox import new_invoice_body, sandbox_config, server_records
 
+from _client_sandbox import new_invoice_body, sandbox_config, server_records
 from coupa_connector.client import AsyncConnection, Connection
 from coupa_connector.errors import QueryError
 from coupa_connector.sandbox import Sandbox
@@ -83,7 +83,9 @@ def test_json_and_xml_give_identical_records(sandbox: Sandbox) -> None:
     out = {}
     for fmt in ("json", "xml"):
         with Connection(sandbox_config(sandbox, wire_format=fmt)) as conn:
-            out[fmt] = sorted(conn.query("invoices", where="status in approved,draft"), key=lambda r: r["id"])
+            out[fmt] = sorted(
+                conn.query("invoices", where="status in approved,draft"), key=lambda r: r["id"]
+            )
             out[fmt + "-po"] = sorted(conn.query("purchase_orders"), key=lambda r: r["id"])
             out[fmt + "-empty"] = list(conn.query("invoices", where="invoice-number=no-such-thing"))
     assert out["json"] == out["xml"] and len(out["json"]) > 50
@@ -93,7 +95,10 @@ def test_json_and_xml_give_identical_records(sandbox: Sandbox) -> None:
 
 def test_bad_field_is_refused_before_any_request(sandbox: Sandbox) -> None:
     sandbox.reset_stats()
-    with Connection(sandbox_config(sandbox)) as conn, pytest.raises(QueryError, match="Did you mean: status"):
+    with (
+        Connection(sandbox_config(sandbox)) as conn,
+        pytest.raises(QueryError, match="Did you mean: status"),
+    ):
         list(conn.query("invoices", where="stauts=approved"))
     assert sandbox.stats()["total"] == 0
 
@@ -102,13 +107,20 @@ def test_bad_field_is_refused_before_any_request(sandbox: Sandbox) -> None:
 def test_records_inserted_during_the_run_do_not_shift_pages(sandbox: Sandbox, paging: str) -> None:
     before = ids(server_records(sandbox, "invoices"))
     inserted: list[int] = []
-    with Connection(sandbox_config(sandbox, concurrency=3)) as reader, Connection(sandbox_config(sandbox)) as writer:
+    with (
+        Connection(sandbox_config(sandbox, concurrency=3)) as reader,
+        Connection(sandbox_config(sandbox)) as writer,
+    ):
         got: list[int] = []
-        for n, page in enumerate(reader.query_pages("invoices", paging=paging, return_object="limited")):
+        for n, page in enumerate(
+            reader.query_pages("invoices", paging=paging, return_object="limited")
+        ):
             got.extend(r["id"] for r in page.records)
             if n in (0, 1):
                 for _ in range(3):
-                    inserted.append(writer.request("POST", "/api/invoices", body=new_invoice_body())["id"])
+                    inserted.append(
+                        writer.request("POST", "/api/invoices", body=new_invoice_body())["id"]
+                    )
     assert len(got) == len(set(got)), "a record came twice"
     assert set(before) <= set(got), "a record present from the start was missed"
     assert set(got) - set(before) <= set(inserted)
@@ -165,7 +177,9 @@ def test_faults_never_lose_or_repeat_records(sandbox: Sandbox, faults: dict[str,
     truth = server_records(sandbox, "invoices", {"status[in]": "approved,draft,voided"})
     sandbox.set_faults(seed=3, methods=["GET"], **faults)
     with Connection(sandbox_config(sandbox, concurrency=4)) as conn:
-        got = sorted(conn.query("invoices", where="status in approved,draft,voided"), key=lambda r: r["id"])
+        got = sorted(
+            conn.query("invoices", where="status in approved,draft,voided"), key=lambda r: r["id"]
+        )
         assert conn.stats.retries > 0
     sandbox.clear_faults()
     assert got == sorted(truth, key=lambda r: r["id"])
@@ -183,6 +197,7 @@ def test_async_api_streams_records(sandbox: Sandbox) -> None:
 def test_sync_facade_is_usable_from_threads(sandbox: Sandbox) -> None:
     results: list[int] = []
     with Connection(sandbox_config(sandbox)) as conn:
+
         def work() -> None:
             results.append(len(list(conn.query("users"))))
 

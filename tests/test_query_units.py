@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx2
 import pytest
-from _client_fakes import FakeCoupa, config, invoices
 
+from _client_fakes import FakeCoupa, config, invoices
 from coupa_connector.activities._filters import OPERATORS, parse_expression
 from coupa_connector.activities._paging import KeysetPager, OffsetPager, Params
 from coupa_connector.activities.query import build_query
@@ -40,7 +40,10 @@ def params_of(*where: str, **kw: Any) -> list[tuple[str, str]]:
         ("supplier.name~Acme", ("supplier[name][contains]", "Acme")),
         ("supplier=17", ("supplier[id]", "17")),
         ("invoice-lines.account.code=X", ("invoice_lines[account][code]", "X")),
-        ("updated-at[gt_or_eq]=2024-01-01T00:00:00Z", ("updated_at[gt_or_eq]", "2024-01-01T00:00:00Z")),
+        (
+            "updated-at[gt_or_eq]=2024-01-01T00:00:00Z",
+            ("updated_at[gt_or_eq]", "2024-01-01T00:00:00Z"),
+        ),
         ("supplier[name][starts_with]=Ac", ("supplier[name][starts_with]", "Ac")),
     ],
 )
@@ -49,10 +52,23 @@ def test_grammar_to_coupa_parameters(expr: str, param: tuple[str, str]) -> None:
 
 
 def test_every_coupa_operator_has_a_form() -> None:
-    ops = {parse_expression(e).op for e in (
-        "a=1", "a!=1", "a>1", "a<1", "a>=1", "a<=1", "a~x", "a^=x", "a$=x", "a in 1", "a not in 1",
-        "a is blank",
-    )}
+    ops = {
+        parse_expression(e).op
+        for e in (
+            "a=1",
+            "a!=1",
+            "a>1",
+            "a<1",
+            "a>=1",
+            "a<=1",
+            "a~x",
+            "a^=x",
+            "a$=x",
+            "a in 1",
+            "a not in 1",
+            "a is blank",
+        )
+    }
     assert ops == set(OPERATORS)
 
 
@@ -73,7 +89,10 @@ def test_every_coupa_operator_has_a_form() -> None:
 )
 def test_bad_filters_are_refused_before_any_request(where: str, message: str) -> None:
     fake = FakeCoupa(records=invoices(3))
-    with Connection(config(), transport=fake.transport()) as conn, pytest.raises(QueryError, match=message):
+    with (
+        Connection(config(), transport=fake.transport()) as conn,
+        pytest.raises(QueryError, match=message),
+    ):
         list(conn.query("invoices", where=where))
     assert fake.calls == []
 
@@ -113,7 +132,9 @@ def _collect(pager: Any) -> list[Any]:
     return asyncio.run(go())
 
 
-def fake_fetch(records: list[dict[str, Any]], calls: list[Params], fail_at: int | None = None) -> Any:
+def fake_fetch(
+    records: list[dict[str, Any]], calls: list[Params], fail_at: int | None = None
+) -> Any:
     async def fetch(params: Params) -> list[dict[str, Any]]:
         calls.append(params)
         q = dict(params)

@@ -360,3 +360,32 @@ def test_sandbox_with_start_up_clients() -> None:
         assert server.client_secret == default_client_secret(7)
         r = _token(server, client_id="ap", client_secret="ap-secret")
         assert r.status_code == 200 and r.json()["scope"] == "core.invoice.read"
+
+
+def test_sandbox_objects_keep_their_secrets_out_of_repr() -> None:
+    from coupa_connector.sandbox import Sandbox, SandboxSettings
+
+    settings = SandboxSettings(client_secret="top-secret-1", admin_secret="top-secret-2").resolved()
+    server = Sandbox(client_secret="top-secret-1", admin_secret="top-secret-2")
+    for text in (repr(settings), repr(server), repr(server.settings)):
+        assert "top-secret" not in text
+        assert server.api_key not in text
+
+
+def test_unknown_sandbox_option_is_a_configuration_error() -> None:
+    from coupa_connector.errors import ConfigurationError
+    from coupa_connector.sandbox import Sandbox
+
+    with pytest.raises(ConfigurationError, match="colour"):
+        Sandbox(colour="blue")
+    with pytest.raises(ConfigurationError, match="token_ttl"):
+        Sandbox(token_ttl=0)
+
+
+def test_admin_log_lines_name_clients_but_not_secrets(
+    tiny: TinySandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("INFO", logger="coupa_connector.sandbox"):
+        tiny.add_client("logged", "logged-secret-value", ["core.common.read"])
+    assert "logged" in caplog.text
+    assert "logged-secret-value" not in caplog.text

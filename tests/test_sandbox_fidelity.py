@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _sandbox_api_support import Api, messages
 
+from _sandbox_api_support import Api, messages
 from coupa_connector.sandbox import Sandbox
 
 SAMPLES = Path("/work/shared/coupa-docs/samples")
@@ -119,8 +119,15 @@ def test_datetimes_use_the_samples_spelling_and_an_offset(api: Api) -> None:
 def test_user_reference_block_matches_coupas(api: Api) -> None:
     approval = api.one("approvals")
     block = approval["created-by"]
-    for key in ("id", "login", "email", "employee-number", "firstname", "lastname",
-                "salesforce-id"):
+    for key in (
+        "id",
+        "login",
+        "email",
+        "employee-number",
+        "firstname",
+        "lastname",
+        "salesforce-id",
+    ):
         assert key in block
 
 
@@ -151,8 +158,9 @@ def test_coupas_supplier_create_sample_is_accepted(api: Api) -> None:
     assert created.findtext("primary-contact/phone-work/area-code") == "650"
     minimal = _unique_sample(sample("0081-*/12.xml"), "<name>CDW")
     drafted = api.post_xml("/api/suppliers", minimal)
-    assert drafted.status_code == 201 and ET.fromstring(drafted.content).findtext(
-        "status") == "draft"
+    assert (
+        drafted.status_code == 201 and ET.fromstring(drafted.content).findtext("status") == "draft"
+    )
 
 
 def test_coupas_supplier_update_samples_are_accepted(api: Api) -> None:

@@ -15,8 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from _sandbox_api_support import Api, messages
 
+from _sandbox_api_support import Api, messages
 from coupa_connector.sandbox import Sandbox
 
 SNAPSHOT_FIELDS = [

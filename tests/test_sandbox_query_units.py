@@ -112,14 +112,15 @@ def test_xml_bodies_parse_with_arrays_nils_and_underscores() -> None:
         "application/xml",
         invoices,
     )
-    assert body == {"invoice-number": "A1", "comments": None,
-                    "invoice-lines": [{"price": "1"}]}
+    assert body == {"invoice-number": "A1", "comments": None, "invoice-lines": [{"price": "1"}]}
 
 
 def test_entity_declarations_are_refused() -> None:
     invoices = load_catalog().get("invoices")
-    bomb = (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-            b"<invoice-header><comments>&x;</comments></invoice-header>")
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b"<invoice-header><comments>&x;</comments></invoice-header>"
+    )
     with pytest.raises(BodyError) as caught:
         parse_body(bomb, "application/xml", invoices)
     assert caught.value.status == 400
@@ -128,8 +129,19 @@ def test_entity_declarations_are_refused() -> None:
 def test_xml_rendering_escapes_and_types() -> None:
     catalog = load_catalog()
     invoices = catalog.get("invoices")
-    xml = render_xml(catalog, invoices, [{"id": 1, "comments": "a < b & c", "paid": True,
-                                          "gross-total": "1.50", "custom-fields": {"x": None}}])
+    xml = render_xml(
+        catalog,
+        invoices,
+        [
+            {
+                "id": 1,
+                "comments": "a < b & c",
+                "paid": True,
+                "gross-total": "1.50",
+                "custom-fields": {"x": None},
+            }
+        ],
+    )
     text = xml.decode()
     assert '<invoice-headers type="array">' in text
     assert "<comments>a &lt; b &amp; c</comments>" in text

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _sandbox_api_support import Api, messages
 
+from _sandbox_api_support import Api, messages
 from coupa_connector.sandbox import Sandbox
 
 _COUNTER = itertools.count(1)
@@ -166,8 +166,9 @@ def test_a_refused_create_stores_nothing(api: Api, supplier: dict[str, Any]) -> 
 
 def test_uniqueness_messages(api: Api, supplier: dict[str, Any]) -> None:
     invoice = create_invoice(api, supplier)
-    again = api.post("/api/invoices", invoice_body(supplier, **{"invoice-number":
-                                                                invoice["invoice-number"]}))
+    again = api.post(
+        "/api/invoices", invoice_body(supplier, **{"invoice-number": invoice["invoice-number"]})
+    )
     assert again.status_code == 400
     assert messages(again) == ["Invoice number has already been taken"]
     other = api.one("suppliers", {"id[not_eq]": supplier["id"], "fields": '["number"]'})
@@ -259,8 +260,10 @@ def test_xml_update_deletes_a_po_line_as_in_coupas_sample(api: Api) -> None:
     )
     response = api.put_xml(f"/api/purchase_orders/{po['id']}", xml)
     assert response.status_code == 200, response.text
-    ids = [int(e.text or 0) for e in ET.fromstring(response.content).findall(
-        "order-lines/order-line/id")]
+    ids = [
+        int(e.text or 0)
+        for e in ET.fromstring(response.content).findall("order-lines/order-line/id")
+    ]
     assert line_id not in ids
     version = ET.fromstring(response.content).findtext("version")
     assert version is not None and int(version) >= 2
@@ -307,8 +310,12 @@ def test_return_object_none_answers_200_with_an_empty_body(
 
 def test_account_code_is_derived_from_segments(api: Api) -> None:
     seg = unique("S")[-6:]
-    body = {"account-type": {"name": "US COA"}, "segment-1": "900", "segment-2": seg,
-            "name": f"Test {seg}"}
+    body = {
+        "account-type": {"name": "US COA"},
+        "segment-1": "900",
+        "segment-2": seg,
+        "name": f"Test {seg}",
+    }
     response = api.post("/api/accounts", body)
     assert response.status_code == 201, response.text
     assert response.json()["code"] == f"900-{seg}"
@@ -357,9 +364,7 @@ def test_requisition_needs_lines_and_a_requester(api: Api) -> None:
         (b"<a>" * 200 + b"</a>" * 200, "application/xml", 400),
     ],
 )
-def test_bad_bodies_are_clean_4xx(
-    api: Api, content: bytes, content_type: str, status: int
-) -> None:
+def test_bad_bodies_are_clean_4xx(api: Api, content: bytes, content_type: str, status: int) -> None:
     response = api.http.post(
         "/api/invoices",
         content=content,
@@ -378,8 +383,9 @@ def test_huge_bodies_are_refused(api: Api) -> None:
 
 
 def test_wrong_types_in_json_are_400s(api: Api, supplier: dict[str, Any]) -> None:
-    body = invoice_body(supplier, **{"line-level-taxation": {"nested": True},
-                                     "invoice-lines": "not a list"})
+    body = invoice_body(
+        supplier, **{"line-level-taxation": {"nested": True}, "invoice-lines": "not a list"}
+    )
     response = api.post("/api/invoices", body)
     assert response.status_code == 400
     found = messages(response)

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _sandbox_api_support import Api, messages, mint_token
 
+from _sandbox_api_support import Api, messages, mint_token
 from coupa_connector.sandbox import Sandbox
 
 _COUNTER = itertools.count(1)

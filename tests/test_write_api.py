@@ -47,7 +47,7 @@ def test_sync_connection_create_update_upsert_action(sandbox: Sandbox) -> None:
             summary.add(result)
         assert (summary.updated, summary.created) == (1, 1)
 
-        inv = list(conn.create("invoices", [invoice(refs, f"INV-SY-{t}")]))[0]
+        (inv,) = conn.create("invoices", [invoice(refs, f"INV-SY-{t}")])
         acted = list(conn.action("invoices", "submit", [inv.id]))
         assert acted[0].outcome is WriteOutcome.ACTIONED
 

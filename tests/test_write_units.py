@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from coupa_connector.activities._writes_keys import KeyResolver, KeySpec
+from coupa_connector.activities._writes_keys import KeyResolver, KeySpec, get_path
 from coupa_connector.activities._writes_model import WriteOutcome, WriteResult, WriteSummary
 from coupa_connector.activities._writes_pipeline import (
     FatalWriteError,
@@ -91,7 +91,7 @@ def test_fields_param_asks_for_id_and_key_parts_only() -> None:
 
 
 class _FakeCoupa:
-    """A query runner over an in-memory list: ``<field>[in]`` and equality on one field."""
+    """A query runner over an in-memory list: ``in`` and equality filters, ANDed."""
 
     def __init__(self, records: list[dict[str, Any]]) -> None:
         self.records = records
@@ -99,12 +99,15 @@ class _FakeCoupa:
 
     async def fetch(self, params: Mapping[str, str]) -> AsyncIterator[Mapping[str, Any]]:
         self.calls.append(dict(params))
-        filters = {k: v for k, v in params.items() if k != "fields"}
-        ((name, value),) = filters.items()
-        field = name.removesuffix("[in]").replace("_", "-")
-        wanted = set(value.split(",")) if name.endswith("[in]") else {value}
+        tests = []
+        for name, value in params.items():
+            if name == "fields":
+                continue
+            is_in = name.endswith("[in]")
+            path = name.removesuffix("[in]").replace("]", "").replace("_", "-").split("[")
+            tests.append((path, set(value.split(",")) if is_in else {value}))
         for record in self.records:
-            if str(record.get(field)) in wanted:
+            if all(str(get_path(record, path)) in wanted for path, wanted in tests):
                 yield record
 
 
@@ -135,6 +138,25 @@ def test_resolver_sends_values_with_commas_as_equality() -> None:
     found = asyncio.run(resolver.resolve([("A,B",), ("C",)]))
     assert found == {("A,B",): (3,), ("C",): ()}
     assert {"number": "A,B", "fields": '["id","number"]'} in coupa.calls
+
+
+def test_composite_key_batches_on_the_objects_own_field_and_narrows_by_shared_parts() -> None:
+    invoices = [
+        {"id": 1, "invoice-number": "A", "supplier": {"number": "S-1"}},
+        {"id": 2, "invoice-number": "A", "supplier": {"number": "S-2"}},
+        {"id": 3, "invoice-number": "B", "supplier": {"number": "S-1"}},
+    ]
+    coupa = _FakeCoupa(invoices)
+    spec = KeySpec.parse(_obj("invoices"), "supplier.number,invoice-number")
+    assert spec.pivot == 1
+    resolver = KeyResolver(spec, coupa.fetch)
+    found = asyncio.run(resolver.resolve([("S-1", "A"), ("S-1", "B"), ("S-1", "C")]))
+    assert found == {("S-1", "A"): (1,), ("S-1", "B"): (3,), ("S-1", "C"): ()}
+    (call,) = coupa.calls
+    assert call["invoice_number[in]"] == "A,B,C"
+    assert call["supplier[number]"] == "S-1"  # every key of the chunk shares it
+    found = asyncio.run(resolver.resolve([("S-2", "A")]))
+    assert found == {("S-2", "A"): (2,)}
 
 
 # --------------------------------------------------------------------------- counts
@@ -299,3 +321,53 @@ def test_pipeline_keeps_records_read_before_an_input_error() -> None:
     with pytest.raises(ValueError, match="broken"):
         asyncio.run(go())
     assert [r.position for r in results] == [1, 2]
+
+
+def test_pipeline_closed_early_stops_cleanly() -> None:
+    started = 0
+
+    async def prepare(items: list[Item]) -> list[Job | WriteResult]:
+        def job(item: Item) -> Job:
+            async def run() -> WriteResult:
+                nonlocal started
+                started += 1
+                await asyncio.sleep(0.01)
+                return WriteResult(item.position, WriteOutcome.CREATED)
+
+            return Job(item, run)
+
+        return [job(i) for i in items]
+
+    async def go() -> WriteResult:
+        results = run_pipeline(({"n": i} for i in range(10_000)), prepare, concurrency=3)
+        first = await results.__anext__()
+        await asyncio.wait_for(results.aclose(), timeout=5)
+        return first
+
+    first = asyncio.run(go())
+    assert first.outcome is WriteOutcome.CREATED
+    assert started < 100  # reading stopped with the consumer
+
+
+def test_pipeline_defect_in_a_job_is_accounted_for_then_raised() -> None:
+    async def prepare(items: list[Item]) -> list[Job | WriteResult]:
+        def job(item: Item) -> Job:
+            async def run() -> WriteResult:
+                if item.position == 2:
+                    raise KeyError("boom")
+                return WriteResult(item.position, WriteOutcome.CREATED)
+
+            return Job(item, run)
+
+        return [job(i) for i in items]
+
+    results: list[WriteResult] = []
+
+    async def go() -> None:
+        async for result in run_pipeline([{}, {}, {}], prepare, concurrency=1):
+            results.append(result)
+
+    with pytest.raises(KeyError):
+        asyncio.run(go())
+    assert sorted(r.position for r in results) == [1, 2, 3]
+    assert next(r for r in results if r.position == 2).outcome is WriteOutcome.FAILED

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import logging
 
+from coupa_connector._records import flatten, unflatten
+from coupa_connector.activities._extract import ExtractResult, extract
 from coupa_connector.activities._writes_model import WriteOutcome, WriteResult, WriteSummary
 from coupa_connector.activities._writes_send import WriteOptions
+from coupa_connector.activities.query import Page, QuerySpec, build_query
 from coupa_connector.catalog import (
     Catalog,
     FieldDef,
@@ -17,6 +20,18 @@ from coupa_connector.catalog import (
     json_schema,
     load_catalog,
     validate_record,
+)
+from coupa_connector.client import (
+    AsyncConnection,
+    CheckResult,
+    Connection,
+    ConnectionConfig,
+    ConnectionStats,
+    ConnectionTestReport,
+    RateLimit,
+    RetryPolicy,
+    SecretStr,
+    Timeout,
 )
 from coupa_connector.errors import (
     APIError,
@@ -51,22 +66,35 @@ __version__ = "0.1.0"
 
 __all__ = [
     "APIError",
+    "AsyncConnection",
     "AuthenticationError",
     "Catalog",
     "CatalogError",
+    "CheckResult",
     "ConfigurationError",
+    "Connection",
+    "ConnectionConfig",
+    "ConnectionStats",
+    "ConnectionTestReport",
     "CoupaError",
+    "ExtractResult",
     "FieldDef",
     "NotFoundError",
     "ObjectDef",
     "OpLog",
     "OperationFileError",
+    "Page",
     "PermissionDeniedError",
     "Problem",
     "QueryError",
+    "QuerySpec",
+    "RateLimit",
     "RateLimitError",
+    "RetryPolicy",
     "RunResult",
+    "SecretStr",
     "ServerError",
+    "Timeout",
     "TransportError",
     "UnknownFieldError",
     "UnknownObjectError",
@@ -75,11 +103,15 @@ __all__ = [
     "WriteOutcome",
     "WriteResult",
     "WriteSummary",
+    "build_query",
+    "extract",
+    "flatten",
     "json_schema",
     "load_catalog",
     "load_operation_file",
     "open_writer",
     "read_records",
     "run_operations",
+    "unflatten",
     "validate_record",
 ]

@@ -131,6 +131,11 @@ class KeySpec:
         return self.paths == (("id",),)
 
     @property
+    def pivot(self) -> int:
+        """The part lookups batch on: the first field of the object itself, else the first."""
+        return next((i for i, path in enumerate(self.paths) if len(path) == 1), 0)
+
+    @property
     def text(self) -> str:
         """The key as a user writes it (``invoice-number,supplier.number``)."""
         return ",".join(".".join(p) for p in self.paths)
@@ -287,7 +292,7 @@ class KeyResolver:
         """
         wanted = list(dict.fromkeys(keys))
         todo = [k for k in wanted if self.cached(k) is None]
-        for params, firsts in self._queries(todo):
+        for params, covered in self._queries(todo):
             self.queries += 1
             found: dict[KeyValue, set[int]] = {}
             async for record in self._fetch(params):
@@ -295,32 +300,48 @@ class KeyResolver:
                 rid = record.get("id")
                 if value is not None and isinstance(rid, int):
                     found.setdefault(value, set()).add(rid)
-            for key in todo:
-                if key[0] in firsts:
-                    self.remember(key, found.get(key, ()))
+            for key in covered:
+                self.remember(key, found.get(key, ()))
         return {k: self.cached(k) or () for k in wanted}
 
-    def _queries(self, keys: list[KeyValue]) -> list[tuple[dict[str, str], frozenset[str]]]:
-        """One filter per chunk of distinct first-part values, with the values it covers.
+    def _queries(self, keys: list[KeyValue]) -> list[tuple[dict[str, str], list[KeyValue]]]:
+        """The queries that answer ``keys``, each with the keys it answers.
 
-        Values holding a comma cannot sit in an ``in`` list, so each gets an equality query.
+        The pivot part (the first part that is a field of the object itself, usually the most
+        selective) goes into an ``in`` list per chunk; another part whose value every key of a
+        chunk shares narrows the query too. Values holding a comma cannot sit in an ``in``
+        list, so each gets an equality query of its own.
         """
-        name = self.spec.filter_name(self.spec.paths[0])
+        pivot = self.spec.pivot
+        name = self.spec.filter_name(self.spec.paths[pivot])
         fields = self.spec.fields_param()
-        queries: list[tuple[dict[str, str], frozenset[str]]] = []
+        queries: list[tuple[dict[str, str], list[KeyValue]]] = []
+        by_value: dict[str, list[KeyValue]] = {}
+        for key in keys:
+            by_value.setdefault(key[pivot], []).append(key)
         chunk: list[str] = []
         size = 0
-        for value in dict.fromkeys(k[0] for k in keys):
+
+        def flush(values: list[str]) -> None:
+            covered = [k for v in values for k in by_value[v]]
+            params = _in_query(name, values, fields)
+            for index, path in enumerate(self.spec.paths):
+                shared = {k[index] for k in covered}
+                if index != pivot and len(shared) == 1:
+                    params[self.spec.filter_name(path)] = shared.pop()
+            queries.append((params, covered))
+
+        for value in by_value:
             if "," in value:
-                queries.append(({name: value, "fields": fields}, frozenset([value])))
+                flush([value])
                 continue
             if chunk and (len(chunk) >= _MAX_IN_VALUES or size + len(value) > _MAX_IN_CHARS):
-                queries.append((_in_query(name, chunk, fields), frozenset(chunk)))
+                flush(chunk)
                 chunk, size = [], 0
             chunk.append(value)
             size += len(value) + 1
         if chunk:
-            queries.append((_in_query(name, chunk, fields), frozenset(chunk)))
+            flush(chunk)
         return queries
 
 

@@ -151,6 +151,7 @@ def make_item(position: int, entry: Any) -> Item | WriteResult:
 @dataclass(slots=True)
 class _State:
     fatal: CoupaError | None = None
+    crash: BaseException | None = None
     input_error: BaseException | None = None
     stopped: bool = False
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -196,15 +197,6 @@ async def _chunks(
             return
 
 
-def _not_sent(job: Job, error: CoupaError) -> WriteResult:
-    return WriteResult(
-        position=job.item.position,
-        outcome=WriteOutcome.FAILED,
-        record=job.item.record,
-        messages=(f"not sent: the run stopped after an earlier error: {error}",),
-    )
-
-
 async def run_pipeline(
     source: Iterable[Any] | AsyncIterable[Any],
     prepare: Prepare,
@@ -233,7 +225,20 @@ async def run_pipeline(
     state = _State()
     locks = KeyLocks()
 
+    def stop_note() -> str:
+        cause = state.fatal if state.fatal is not None else state.crash
+        return f"not sent: the run stopped after an earlier error: {cause}"
+
+    def internal_failure(item: Item, exc: BaseException) -> WriteResult:
+        return WriteResult(
+            position=item.position,
+            outcome=WriteOutcome.FAILED,
+            record=item.record,
+            messages=(f"not written: internal error {exc!r}",),
+        )
+
     async def produce() -> None:
+        # No ``finally`` here: a cancelled producer must not block on full queues.
         position = 0
         try:
             async for chunk, error in _chunks(source, batch_size):
@@ -243,22 +248,26 @@ async def run_pipeline(
                     made = make_item(position, entry)
                     if isinstance(made, WriteResult):
                         await out.put(made)
-                    elif state.stopped and state.fatal is not None:
+                    elif state.stopped:
                         await out.put(
                             WriteResult(
                                 position=made.position,
                                 outcome=WriteOutcome.FAILED,
                                 record=made.record,
-                                messages=(
-                                    f"not sent: the run stopped after an earlier "
-                                    f"error: {state.fatal}",
-                                ),
+                                messages=(stop_note(),),
                             )
                         )
                     else:
                         items.append(made)
                 if items:
-                    for entry in await prepare(items):
+                    try:
+                        prepared = await prepare(items)
+                    except FatalWriteError:
+                        raise
+                    except Exception as exc:  # a defect: account for the chunk, then stop
+                        state.crash, state.stopped = exc, True
+                        prepared = [internal_failure(item, exc) for item in items]
+                    for entry in prepared:
                         if isinstance(entry, WriteResult):
                             await out.put(entry)
                         else:
@@ -272,29 +281,40 @@ async def run_pipeline(
             state.fatal, state.stopped = fatal.error, True
             for result in fatal.results:
                 await out.put(result)
-        finally:
-            for _ in range(workers):
-                await jobs.put(None)
-            await out.put(None)
+        except Exception as exc:  # a defect outside any record: stop, raise at the end
+            state.crash, state.stopped = exc, True
+        for _ in range(workers):
+            await jobs.put(None)
+        await out.put(None)
 
     async def work() -> None:
-        try:
-            while (job := await jobs.get()) is not None:
-                if state.stopped and state.fatal is not None:
-                    await out.put(_not_sent(job, state.fatal))
-                    continue
-                try:
-                    async with locks.hold(job.lock_key):
-                        results: tuple[WriteResult, ...] = (await job.run(),)
-                except FatalWriteError as fatal:
-                    if state.fatal is None:
-                        state.fatal = fatal.error
-                    state.stopped = True
-                    results = fatal.results
-                for result in results:
-                    await out.put(result)
-        finally:
-            await out.put(None)
+        while (job := await jobs.get()) is not None:
+            if state.stopped:
+                await out.put(
+                    WriteResult(
+                        position=job.item.position,
+                        outcome=WriteOutcome.FAILED,
+                        record=job.item.record,
+                        messages=(stop_note(),),
+                    )
+                )
+                continue
+            try:
+                async with locks.hold(job.lock_key):
+                    results: tuple[WriteResult, ...] = (await job.run(),)
+            except FatalWriteError as fatal:
+                if state.fatal is None:
+                    state.fatal = fatal.error
+                state.stopped = True
+                results = fatal.results
+            except Exception as exc:  # a defect: account for the record, then stop
+                if state.crash is None:
+                    state.crash = exc
+                state.stopped = True
+                results = (internal_failure(job.item, exc),)
+            for result in results:
+                await out.put(result)
+        await out.put(None)
 
     state.tasks = [asyncio.create_task(produce())]
     state.tasks += [asyncio.create_task(work()) for _ in range(workers)]
@@ -306,10 +326,6 @@ async def run_pipeline(
                 finished += 1
                 continue
             yield result
-        for task in state.tasks:
-            crashed = None if task.cancelled() else task.exception()
-            if crashed is not None:
-                raise crashed
     finally:
         for task in state.tasks:
             if not task.done():
@@ -317,5 +333,7 @@ async def run_pipeline(
         await asyncio.gather(*state.tasks, return_exceptions=True)
     if state.fatal is not None:
         raise state.fatal
+    if state.crash is not None:
+        raise state.crash
     if state.input_error is not None:
         raise state.input_error

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -36,6 +37,9 @@ from coupa_connector.errors import (
     TransportError,
     ValidationError,
 )
+
+# Record contents may be personal data: log positions, objects and outcomes, never values.
+log = logging.getLogger("coupa_connector.writes")
 
 __all__ = [
     "Requester",
@@ -247,12 +251,31 @@ async def send_create(
             if res is Resolution.FAIL:
                 return failed_result(item, error, attempts=attempt)
             if res is Resolution.UNKNOWN:
+                log.info(
+                    "create of %s record %d: the answer was lost (%s); looking it up by its "
+                    "natural key before anything is sent again",
+                    ctx.obj.name,
+                    item.position,
+                    error.message,
+                )
                 # Give a slow server the time to finish what it may be doing, then ask.
                 await ctx.pause(attempt, error)
                 found = await _recover(item, recover, error, attempt)
                 if isinstance(found, WriteResult):
+                    log.info(
+                        "create of %s record %d: %s after the lost answer",
+                        ctx.obj.name,
+                        item.position,
+                        "found in Coupa" if found.recovered else found.outcome.value,
+                    )
                     return found
             if attempt >= ctx.options.max_attempts:
+                log.warning(
+                    "create of %s record %d: gave up after %d sends",
+                    ctx.obj.name,
+                    item.position,
+                    attempt,
+                )
                 return failed_result(
                     item, error, attempts=attempt, prefix=f"gave up after {attempt} sends: "
                 )

@@ -54,20 +54,24 @@ def make_options(
     return dataclasses.replace(base, **changes) if changes else base
 
 
-def _recovery_target(targets: Targets, obj: ObjectDef, body: Mapping[str, Any]) -> Target | None:
-    """The key to find a created record by: the run's key, else the first of the object's
-    natural keys the record fully gives."""
+def recovery_keys(obj: ObjectDef, key: KeySpec | None) -> list[KeySpec]:
+    """The keys a created record may be found by: the run's key, else the object's natural
+    keys from the catalog (those this connector can query by), in the catalog's order."""
+    if key is not None and not key.is_id:
+        return [key]
     specs: list[KeySpec] = []
-    if targets.key is not None and not targets.key.is_id:
-        specs.append(targets.key)
-    else:
-        for fields in obj.lookup_keys:
-            if tuple(fields) == ("id",):
-                continue
-            try:
-                specs.append(KeySpec.parse(obj, list(fields)))
-            except CoupaError:
-                continue  # a catalog key this connector cannot query by is just skipped
+    for fields in obj.lookup_keys:
+        if tuple(fields) == ("id",):
+            continue
+        try:
+            specs.append(KeySpec.parse(obj, list(fields)))
+        except CoupaError:
+            continue  # a catalog key this connector cannot query by is just skipped
+    return specs
+
+
+def _recovery_target(specs: Sequence[KeySpec], body: Mapping[str, Any]) -> Target | None:
+    """The first key the record fully gives, made concrete for it."""
     for spec in specs:
         concrete = spec.concrete(body)
         value = concrete.value(body) if concrete is not None else None
@@ -113,6 +117,7 @@ def create(
     opts = make_options(options, concurrency=concurrency, dry_run=dry_run)
     ctx = SendContext(conn, target_obj, opts, random.Random())
     targets = Targets(ctx, spec)
+    keys = recovery_keys(target_obj, spec)
 
     async def prepare(items: list[Item]) -> list[Job | WriteResult]:
         prepared: list[Job | WriteResult] = []
@@ -123,7 +128,7 @@ def create(
             elif opts.dry_run:
                 prepared.append(WriteResult(item.position, WriteOutcome.VALID, record=item.record))
             else:
-                prepared.append(_create_job(ctx, targets, item))
+                prepared.append(_create_job(ctx, targets, keys, item))
         return prepared
 
     return run_pipeline(
@@ -134,8 +139,8 @@ def create(
     )
 
 
-def _create_job(ctx: SendContext, targets: Targets, item: Item) -> Job:
-    target = _recovery_target(targets, ctx.obj, item.body)
+def _create_job(ctx: SendContext, targets: Targets, keys: Sequence[KeySpec], item: Item) -> Job:
+    target = _recovery_target(keys, item.body)
 
     async def recover() -> tuple[int, ...] | None:
         if target is None:

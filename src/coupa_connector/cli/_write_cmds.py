@@ -13,6 +13,7 @@ import json
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import nullcontext
+from pathlib import Path
 from typing import Any
 
 import click
@@ -126,6 +127,8 @@ def _input_format(file: str, given: str | None) -> str:
         raise click.UsageError(
             "Reading standard input needs --input-format (csv, jsonl, json, xml)."
         )
+    if file != "-" and not Path(file).is_file():
+        raise click.UsageError(f"{file}: no such file.")
     try:
         return guess_format(file, given)
     except CoupaError as exc:
@@ -185,7 +188,8 @@ def _print_summary(
         payload: dict[str, Any] = {**counts, "files": files}
         if error:
             payload["error"] = error
-        console.print_json(json.dumps(payload))
+        # Plain JSON, never wrapped or coloured: it is for programs.
+        click.echo(json.dumps(payload, indent=2), err=console.stderr)
         return
     table = Table(title=title, show_header=True, header_style="bold")
     table.add_column("outcome")
@@ -386,6 +390,15 @@ def upsert(object_name: str, file: str, key: str, **options: Any) -> None:
     _record_run("upsert", object_name, file, key=key, **options)
 
 
+def _known_format(path: str) -> str | None:
+    from coupa_connector.operations import guess_format
+
+    try:
+        return guess_format(path)
+    except CoupaError:
+        return None
+
+
 def _ids_from_file(path: str, fmt: str | None) -> Iterator[Any]:
     """Targets from a file: one id per line (.txt or no known extension), else records."""
     from coupa_connector.operations import guess_format
@@ -493,7 +506,12 @@ def action(
         except CoupaError as exc:
             raise click.UsageError(str(exc)) from None
     config = _config(profile, concurrency, wire_format)
+    # Rejects of an ids file come out in its format; bare ids and query results as JSONL.
     fmt = input_format or "jsonl"
+    if ids_file and ids_file != "-":
+        if not Path(ids_file).is_file():
+            raise click.UsageError(f"{ids_file}: no such file.")
+        fmt = input_format or _known_format(ids_file) or "jsonl"
 
     async def run() -> AsyncIterator[WriteResult]:
         async with _connection(config) as conn:

@@ -76,8 +76,9 @@ class RetryPolicy:
     Attributes:
         max_retries: Retries after the first attempt for errors (5xx, timeouts, dropped
             connections).
-        max_throttled: Resends after 429/503 throttling answers; these are expected under
-            load, so they have their own, larger budget (still bounded by ``total_time``).
+        max_throttled: Resends after throttling answers (429, or 503 with ``Retry-After``);
+            these are expected under load, so they have their own, larger budget (still
+            bounded by ``total_time``).
         backoff_base: First backoff ceiling in seconds; it doubles per retry.
         backoff_cap: Largest backoff ceiling in seconds (full jitter picks below it).
         max_retry_after: A ``Retry-After`` longer than this fails the request instead.

@@ -381,7 +381,8 @@ class AsyncConnection:
                 continue
             if action is Action.FAIL:
                 raise error
-            if action is Action.THROTTLED:
+            if action is Action.THROTTLED and (outcome == 429 or retry_after is not None):
+                # The server said "later", not "broken": its own budget applies.
                 throttled += 1
                 if retry_after is not None and self._bucket is not None:
                     self._bucket.pause(retry_after)  # every worker waits, not just this one

@@ -157,6 +157,7 @@ class FileTarget:
         self._now = now
         self._vars = dict(run_vars)
         self._writer: RecordWriter | None = None
+        self._final: str | None = None
         self._element_names: tuple[str | None, str | None] = (None, None)
 
     def set_xml_names(self, element: str | None, list_element: str | None) -> None:
@@ -166,6 +167,12 @@ class FileTarget:
     def open(self, resume: Mapping[str, Any] | None) -> None:
         state = (resume or {}).get("target") or {}
         element, list_element = self._element_names
+        self._final = None
+        if (resume or {}).get("committing") and state.get("partial"):
+            if not os.path.exists(state["partial"]) and os.path.exists(state["path"]):
+                # Renamed into place just before the run stopped: nothing left to write.
+                self._final = state["path"]
+                return
         if state.get("partial") and os.path.exists(state["partial"]):
             self._writer = RecordWriter(
                 state["path"],
@@ -199,7 +206,8 @@ class FileTarget:
         return out
 
     def checkpoint(self) -> dict[str, Any]:
-        assert self._writer is not None
+        if self._writer is None:
+            return {}
         size = self._writer.checkpoint()
         return {
             "path": self._writer.path,
@@ -213,6 +221,8 @@ class FileTarget:
         return {}
 
     def commit(self) -> list[str]:
+        if self._final is not None:
+            return [self._final]
         assert self._writer is not None
         return [self._writer.commit()]
 

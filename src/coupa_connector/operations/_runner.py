@@ -413,7 +413,10 @@ class Runner:
                 )
                 done.update(recovered)
         base = {"token": state.token, "now": state.now.isoformat(), "window": window}
-        if not cp.get("committed"):
+        if cp.get("committing") and not cp.get("committed"):
+            # Killed while finishing: every record is in the target already; finish only.
+            self._finish_target(target, rejects, state, base, cp, result)
+        elif not cp.get("committed"):
             transformer = Transformer(
                 op.transform,
                 base_dir=self.opfile.base_dir,
@@ -432,11 +435,9 @@ class Runner:
                 except _FatalAfterRecord as fatal:
                     # Log what the batch did before the error ends the run: counts add up.
                     rejects.add(fatal.records)
-                    self.oplog.record_batch(
-                        state.run_id,
-                        fatal.records,
-                        checkpoint=dict(base, batch=batch_no, rejects=rejects.checkpoint()),
-                    )
+                    checkpoint = dict(base, batch=batch_no, rejects=rejects.checkpoint())
+                    checkpoint["target"] = target.checkpoint()
+                    self.oplog.record_batch(state.run_id, fatal.records, checkpoint=checkpoint)
                     raise
                 rejects.add(outcomes)
                 checkpoint = dict(base, batch=batch_no, rejects=rejects.checkpoint())
@@ -448,18 +449,18 @@ class Runner:
                     assert isinstance(source, CoupaQuerySource)
                     result.exported += self._mark(source, state.run_id)
             if not self.dry_run:
-                result.outputs = target.commit()
-                self.oplog.record_batch(
-                    state.run_id,
-                    [],
-                    checkpoint=dict(base, batch=batch_no, committed=True, outputs=result.outputs),
-                )
+                finishing = dict(base, batch=batch_no, committing=True)
+                finishing["rejects"] = rejects.checkpoint()
+                finishing["target"] = target.checkpoint()
+                self.oplog.record_batch(state.run_id, [], checkpoint=finishing)
+                self._finish_target(target, rejects, state, base, finishing, result)
+            else:
+                rejects.commit()
         else:
             result.outputs = list(cp.get("outputs", []))
         if mark_exported:
             assert isinstance(source, CoupaQuerySource)
             result.exported += self._mark(source, state.run_id)
-        rejects.commit()
         counts = self.oplog.counts(state.run_id)
         if self.dry_run:
             result.status = "dry-run"
@@ -468,6 +469,21 @@ class Runner:
             if window and isinstance(source, CoupaQuerySource) and source.incremental:
                 upper = window.get(f"{source.incremental}[lt]")
                 self.oplog.set_state(file, op.name, "watermark", upper)
+
+    def _finish_target(
+        self,
+        target: Target,
+        rejects: _Rejects,
+        state: _RunState,
+        base: Mapping[str, Any],
+        cp: Mapping[str, Any],
+        result: RunResult,
+    ) -> None:
+        """Commit the target and the rejects file, then note that the run's output is final."""
+        result.outputs = target.commit()
+        rejects.commit()
+        done = dict(base, batch=cp.get("batch", 0), committed=True, outputs=result.outputs)
+        self.oplog.record_batch(state.run_id, [], checkpoint=done)
 
     def _has_coupa(self) -> bool:
         return (
@@ -639,7 +655,10 @@ class _Rejects:
         self._run_id = run_id
         self._writer: RecordWriter | None = None
         self.path: str | None = None
-        if resume and resume.get("partial") and os.path.exists(resume["partial"]):
+        if resume and resume.get("partial") and not os.path.exists(resume["partial"]):
+            # Committed just before the run stopped.
+            self.path = resume["path"] if os.path.exists(resume["path"]) else None
+        elif resume and resume.get("partial"):
             self._writer = RecordWriter(
                 resume["path"],
                 self._format,

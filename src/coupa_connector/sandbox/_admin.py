@@ -24,6 +24,7 @@ unless one is configured, and the ``Sandbox`` runner sends it for you.
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
 
 __all__ = ["ADMIN_HEADER", "ADMIN_PREFIX", "AdminApi", "RequestStats", "SandboxState"]
+
+logger = logging.getLogger("coupa_connector.sandbox")
 
 ADMIN_PREFIX = "/__sandbox__"
 ADMIN_HEADER = "X-Sandbox-Admin"
@@ -226,10 +229,12 @@ class AdminApi:
             field, _, _ = str(exc).partition(":")
             raise AdminError(400, str(exc), field) from None
         self.state.faults.configure(config)
+        logger.info("faults set: %s", config.to_dict())
         return _json(self.state.faults.snapshot())
 
     def _delete_faults(self, request: Request) -> Response:
         self.state.faults.configure(FaultConfig())
+        logger.info("faults cleared")
         return _json(self.state.faults.snapshot())
 
     # ------------------------------------------------------------------ rate limit
@@ -253,6 +258,7 @@ class AdminApi:
         except ValueError as exc:
             field = "rate" if str(exc).startswith("rate") else "burst"
             raise AdminError(400, f"{field}: {exc}", field) from None
+        logger.info("rate limit set: %s", limiter.snapshot())
         return _json(limiter.snapshot())
 
     # ------------------------------------------------------------------ config
@@ -275,6 +281,7 @@ class AdminApi:
             raise AdminError(400, "api_key_mode: expected true or false", "api_key_mode")
         self.state.auth.signer.ttl = ttl
         self.state.auth.api_key_mode = mode
+        logger.info("config set: %s", self._config())
         return _json(self._config())
 
     # ------------------------------------------------------------------ clients
@@ -287,6 +294,7 @@ class AdminApi:
         _only(data, {"client_id", "client_secret", "scopes", "login"})
         client = client_from_dict(data)
         self.state.auth.add_client(client)
+        logger.info("client registered: %s", client.public())
         return _json(client.public(), 201)
 
     # ------------------------------------------------------------------ data and stats
@@ -304,6 +312,9 @@ class AdminApi:
         # Seeding can take seconds; the store serializes access, so other requests wait
         # for it instead of seeing half-seeded data, and the event loop stays responsive.
         counts = await run_in_threadpool(self.state.store.reset, size, seed)
+        logger.info(
+            "data reseeded (seed_size=%s, seed=%s): %s records", size, seed, sum(counts.values())
+        )
         return _json({"counts": counts, "seconds": round(time.perf_counter() - started, 3)})
 
     def _get_stats(self, request: Request) -> Response:

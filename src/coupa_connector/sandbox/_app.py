@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -180,11 +180,15 @@ class CoupaApi:
             raise BodyError(413, f"Request body is larger than {MAX_BODY_BYTES} bytes.")
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                raise BodyError(413, f"Request body is larger than {MAX_BODY_BYTES} bytes.")
-            chunks.append(chunk)
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise BodyError(413, f"Request body is larger than {MAX_BODY_BYTES} bytes.")
+                chunks.append(chunk)
+        except ClientDisconnect:
+            # Nobody will read the answer; a 4xx keeps it out of the server's error log.
+            raise BodyError(400, "The client disconnected before sending the whole body.") from None
         return parse_body(b"".join(chunks), request.headers.get("content-type", ""), obj)
 
     def _load(self, view: ObjectView, key: str) -> dict[str, Any]:

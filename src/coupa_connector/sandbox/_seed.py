@@ -882,7 +882,7 @@ class _Seeder:
         ]
 
         def receipt(rid: int) -> dict[str, Any]:
-            line_id, po_id, ln, item, price, qty, account, uom, _ = receipt_lines[rid - rcpt_first]
+            line_id, po_id, _, item, price, qty, account, uom, _ = receipt_lines[rid - rcpt_first]
             created = po_meta[po_id - po_first][2] + rng.randint(2, 20) * 86400
             total = float(price) * float(qty)
             doc = {

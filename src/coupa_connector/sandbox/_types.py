@@ -17,6 +17,9 @@ __all__ = ["FALSE_WORDS", "TRUE_WORDS", "KindError", "coerce", "parse_instant"]
 TRUE_WORDS = frozenset({"true", "1", "t", "yes", "y"})
 FALSE_WORDS = frozenset({"false", "0", "f", "no", "n"})
 _MAX_DIGITS = 30
+# SQLite integers are 64-bit; money and quantities beyond 10^20 are typos, not amounts.
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_MAX_MAGNITUDE = 20
 
 
 class KindError(ValueError):
@@ -104,12 +107,19 @@ def coerce(kind: str, value: Any) -> Any:
         number = _decimal(value)
         if number != number.to_integral_value():
             raise KindError("must be an integer")
+        if not _INT64_MIN <= number <= _INT64_MAX:
+            raise KindError("is out of range")
         return int(number)
     if kind == "decimal":
         number = _decimal(value)
+        if number.adjusted() > _MAX_MAGNITUDE:
+            raise KindError("is out of range")
         return format(number, "f")
     if kind == "float":
-        return float(_decimal(value))
+        number = _decimal(value)
+        if number.adjusted() > _MAX_MAGNITUDE:
+            raise KindError("is out of range")
+        return float(number)
     if kind == "boolean":
         if isinstance(value, bool):
             return value

@@ -342,9 +342,12 @@ class Writer:
                 if given in (None, ""):
                     continue
                 try:
-                    params.append(coerce("integer", given))
+                    rid = coerce("integer", given)
                 except KindError:
                     raise _Unresolved from None
+                if rid is None or not 0 < rid < 2**63:
+                    raise _Unresolved
+                params.append(rid)
                 where.append("r0.id = ?")
                 continue
             if name not in target.key_fields:

@@ -1,0 +1,157 @@
+"""The write commands' shape: summaries, files, exit codes, XML both ways, fatal errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from _write_support import env_for, find, supplier, tag
+from coupa_connector.cli._main import cli
+from coupa_connector.sandbox import Sandbox
+
+
+def _jsonl(path: Path, records: list[dict[str, object]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def test_summary_table_and_exit_codes(sandbox: Sandbox, tmp_path: Path) -> None:
+    t = tag()
+    path = _jsonl(tmp_path / "in.jsonl", [supplier(f"Tbl {t}", f"TB-{t}"), {"number": "no name"}])
+    partial = CliRunner().invoke(cli, ["create", "suppliers", str(path)], env=env_for(sandbox))
+    assert partial.exit_code == 1
+    for word in ("read", "created", "rejected"):
+        assert word in partial.output
+    path = _jsonl(tmp_path / "in2.jsonl", [supplier(f"Tbl2 {t}", f"TB2-{t}"), {"number": "x"}])
+    allowed = CliRunner().invoke(
+        cli, ["create", "suppliers", str(path), "--allow-partial"], env=env_for(sandbox)
+    )
+    assert allowed.exit_code == 0, allowed.output
+
+
+def test_xml_input_xml_wire_and_xml_rejects(sandbox: Sandbox, tmp_path: Path) -> None:
+    t = tag()
+    path = tmp_path / "suppliers.xml"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<suppliers type="array">'
+        f"<supplier><name>Xml {t}</name><number>XM-{t}</number><status>active</status>"
+        "</supplier>"
+        f"<supplier><name>Xml bad {t}</name><number>XB-{t}</number>"
+        "<po-method>pigeon</po-method></supplier>"
+        "</suppliers>\n",
+        encoding="utf-8",
+    )
+    rejects = tmp_path / "rejects.xml"
+    results = tmp_path / "results.json"
+    outcome = CliRunner().invoke(
+        cli,
+        [
+            "create",
+            "suppliers",
+            str(path),
+            "--format",
+            "xml",
+            "--rejects",
+            str(rejects),
+            "--results",
+            str(results),
+        ],
+        env=env_for(sandbox),
+    )
+    assert outcome.exit_code == 1
+    rows = json.loads(results.read_text())
+    assert [r["outcome"] for r in rows] == ["created", "rejected"]
+    assert find(sandbox, "suppliers", number=f"XM-{t}")[0]["name"] == f"Xml {t}"
+    text = rejects.read_text()
+    assert "<suppliers" in text and "<supplier>" in text and "<_errors>" in text
+    assert "pigeon" in text
+
+    fixed = tmp_path / "fixed.xml"
+    fixed.write_text(text.replace("pigeon", "email"), encoding="utf-8")
+    again = CliRunner().invoke(cli, ["create", "suppliers", str(fixed)], env=env_for(sandbox))
+    assert again.exit_code == 0, again.output
+    assert find(sandbox, "suppliers", number=f"XB-{t}")[0]["po-method"] == "email"
+
+
+def test_missing_scope_stops_the_run_and_accounts_for_every_read_record(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    t = tag()
+    sandbox.add_client(f"reader-{t}", f"secret-{t}-value", ["core.supplier.read"])
+    env = {
+        **env_for(sandbox),
+        "COUPA_CLIENT_ID": f"reader-{t}",
+        "COUPA_CLIENT_SECRET": f"secret-{t}-value",
+        "COUPA_SCOPES": "core.supplier.read",
+    }
+    path = _jsonl(
+        tmp_path / "in.jsonl", [supplier(f"Nope {t} {i}", f"NP-{t}-{i}") for i in range(300)]
+    )
+    results = tmp_path / "results.jsonl"
+
+    outcome = CliRunner().invoke(
+        cli,
+        [
+            "--log-level",
+            "DEBUG",
+            "create",
+            "suppliers",
+            str(path),
+            "--results",
+            str(results),
+            "--summary",
+            "json",
+        ],
+        env=env,
+    )
+
+    assert outcome.exit_code == 1
+    summary = json.loads(outcome.output[outcome.output.index("{") :])
+    assert "403" in summary["error"] or "scope" in summary["error"]
+    rows = [json.loads(x) for x in results.read_text().splitlines()]
+    assert len(rows) == summary["read"] == summary["failed"] < 300  # stopped early
+    assert [r["position"] for r in rows] == list(range(1, len(rows) + 1))
+    assert find(sandbox, "suppliers", **{"number[starts_with]": f"NP-{t}-"}) == []
+    for text in (outcome.output, results.read_text()):
+        assert f"secret-{t}-value" not in text
+
+
+def test_bad_key_and_bad_options_are_usage_errors(sandbox: Sandbox, tmp_path: Path) -> None:
+    path = _jsonl(tmp_path / "in.jsonl", [{"number": "x"}])
+    bad_key = CliRunner().invoke(
+        cli, ["update", "suppliers", str(path), "--key", "numbr"], env=env_for(sandbox)
+    )
+    assert bad_key.exit_code == 2 and "number" in bad_key.output
+    stdin = CliRunner().invoke(cli, ["create", "suppliers", "-"], env=env_for(sandbox))
+    assert stdin.exit_code == 2 and "--input-format" in stdin.output
+    no_env = CliRunner().invoke(
+        cli, ["create", "suppliers", str(path)], env={"COUPA_URL": "", "COUPA_PROFILE": ""}
+    )
+    assert no_env.exit_code == 2 and "COUPA_URL" in no_env.output
+    bad_param = CliRunner().invoke(
+        cli,
+        ["action", "approvals", "reject", "--id", "1", "--param", "reason"],
+        env=env_for(sandbox),
+    )
+    assert bad_param.exit_code == 2 and "NAME=VALUE" in bad_param.output
+
+
+def test_results_csv_in_input_order(sandbox: Sandbox, tmp_path: Path) -> None:
+    t = tag()
+    records = [supplier(f"Ord {t} {i:03d}", f"OR-{t}-{i:03d}") for i in range(40)]
+    records[5] = {"number": "bad"}
+    path = _jsonl(tmp_path / "in.jsonl", records)
+    results = tmp_path / "results.csv"
+    outcome = CliRunner().invoke(
+        cli,
+        ["create", "suppliers", str(path), "--results", str(results), "--concurrency", "8"],
+        env=env_for(sandbox),
+    )
+    assert outcome.exit_code == 1
+    lines = results.read_text().splitlines()
+    assert lines[0] == "position,outcome,id,status,messages"
+    positions = [int(line.split(",")[0]) for line in lines[1:]]
+    assert positions == list(range(1, 41))
+    assert lines[6].split(",")[1] == "rejected"
