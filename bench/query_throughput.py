@@ -38,6 +38,11 @@ PEER = "coupa-async-client==0.1.0"
 # --------------------------------------------------------------------------- the workers
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _peak_mb() -> float:
     # VmHWM is this process's own high-water mark; ru_maxrss would carry over the size of
     # the parent (which holds the sandbox) from before exec.
@@ -61,7 +66,7 @@ def worker_sequential(args: argparse.Namespace) -> dict[str, Any]:
             data={
                 "grant_type": "client_credentials",
                 "client_id": args.client_id,
-                "client_secret": args.secret,
+                "client_secret": os.environ["BENCH_CLIENT_SECRET"],
             },
         ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
@@ -84,17 +89,22 @@ def worker_sequential(args: argparse.Namespace) -> dict[str, Any]:
             offset += len(page)
             if len(page) < 50:
                 break
-    return {"records": n, "seconds": time.perf_counter() - started, "peak_mb": _peak_mb()}
+    return {
+        "records": n,
+        "seconds": time.perf_counter() - started,
+        "peak_mb": _peak_mb(),
+        "cpu": _cpu_seconds(),
+    }
 
 
 def worker_ours(args: argparse.Namespace) -> dict[str, Any]:
     """Ours: the library's extract (keyset partitions, shared rate limit) to a JSONL file."""
-    from coupa_connector import AsyncConnection, ConnectionConfig, extract
+    from coupa_connector import AsyncConnection, ConnectionConfig, SecretStr, extract
 
     config = ConnectionConfig(
         args.url,
         client_id=args.client_id,
-        client_secret=args.secret,
+        client_secret=SecretStr(os.environ["BENCH_CLIENT_SECRET"]),
         rate_limit=None if args.rate_limit == "off" else float(args.rate_limit),
         concurrency=args.concurrency,
     )
@@ -107,6 +117,7 @@ def worker_ours(args: argparse.Namespace) -> dict[str, Any]:
 
     summary = asyncio.run(run())
     summary["peak_mb"] = _peak_mb()
+    summary["cpu"] = _cpu_seconds()
     return summary
 
 
@@ -115,7 +126,9 @@ PEER_SCRIPT = textwrap.dedent(
     import asyncio, json, resource, sys, time
     from coupa_async_client import CoupaAsyncClient
 
-    url, client_id, secret, out_path, concurrency, budget = sys.argv[1:7]
+    import os
+    url, client_id, out_path, concurrency, budget = sys.argv[1:6]
+    secret = os.environ["BENCH_CLIENT_SECRET"]
 
     async def main():
         n = 0
@@ -142,7 +155,10 @@ PEER_SCRIPT = textwrap.dedent(
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):
             peak = int(line.split()[1]) / 1024
-    print(json.dumps({"records": n, "seconds": seconds, "peak_mb": peak, "status": status}))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime
+    print(json.dumps({"records": n, "seconds": seconds, "peak_mb": peak, "status": status,
+                      "cpu": cpu}))
     """
 )
 
@@ -187,7 +203,7 @@ def run_client(
 ) -> dict[str, Any]:
     out = workdir / f"{name}.jsonl"
     out.unlink(missing_ok=True)
-    common = [sandbox.url, sandbox.client_id, sandbox.client_secret]
+    common = [sandbox.url, sandbox.client_id]
     if name == "coupa-async-client":
         if peer_python is None:
             return {"client": name, "status": "not installed"}
@@ -204,8 +220,6 @@ def run_client(
             common[0],
             "--client-id",
             common[1],
-            "--secret",
-            common[2],
             "--out",
             str(out),
             "--concurrency",
@@ -214,7 +228,12 @@ def run_client(
             rate_limit,
         ]
     sandbox.reset_stats()
-    env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost"}
+    # The secret travels in the environment: a command line is visible to every local user.
+    env = {
+        **os.environ,
+        "NO_PROXY": "127.0.0.1,localhost",
+        "BENCH_CLIENT_SECRET": sandbox.client_secret,
+    }
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=budget + 60, env=env)
         summary = json.loads(done.stdout.strip().splitlines()[-1]) if done.stdout.strip() else {}
@@ -237,6 +256,7 @@ def run_client(
         "lost": len(truth - set(ids)),
         "duplicated": len(ids) - len(set(ids)),
         "peak_mb": float(summary.get("peak_mb") or 0.0),
+        "cpu": float(summary.get("cpu") or 0.0),
     }
 
 
@@ -244,7 +264,7 @@ def print_table(title: str, rows: list[dict[str, Any]], bound: float | None) -> 
     base = next((r for r in rows if r["client"] == "sequential" and r.get("rps")), None)
     print(f"\n{title}")
     head = f"{'client':<20}{'records':>9}{'s':>8}{'rec/s':>9}{'x seq':>7}{'req':>7}{'429s':>6}"
-    head += f"{'lost':>6}{'dup':>5}{'peak MB':>9}  status"
+    head += f"{'lost':>6}{'dup':>5}{'peak MB':>9}{'cpu s':>7}  status"
     print(head)
     for r in rows:
         if "rps" not in r:
@@ -254,7 +274,7 @@ def print_table(title: str, rows: list[dict[str, Any]], bound: float | None) -> 
         print(
             f"{r['client']:<20}{r['records']:>9}{r['seconds']:>8.1f}{r['rps']:>9.0f}{ratio:>7.1f}"
             f"{r['requests']:>7}{r['throttled']:>6}{r['lost']:>6}{r['duplicated']:>5}"
-            f"{r['peak_mb']:>9.0f}  {r['status']}"
+            f"{r['peak_mb']:>9.0f}{r['cpu']:>7.1f}  {r['status']}"
         )
     ours = next(r for r in rows if r["client"] == "ours")
     if bound:
@@ -264,12 +284,12 @@ def print_table(title: str, rows: list[dict[str, Any]], bound: float | None) -> 
 
 
 def truth_ids(sandbox: Any) -> set[int]:
-    from coupa_connector import Connection, ConnectionConfig
+    from coupa_connector import Connection, ConnectionConfig, SecretStr
 
     config = ConnectionConfig(
         sandbox.url,
         client_id=sandbox.client_id,
-        client_secret=sandbox.client_secret,
+        client_secret=SecretStr(sandbox.client_secret),
         rate_limit=None,
     )
     with Connection(config) as conn:
@@ -286,7 +306,6 @@ def main() -> int:
     parser.add_argument("--worker", choices=["sequential", "ours"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--client-id", help=argparse.SUPPRESS)
-    parser.add_argument("--secret", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--rate-limit", default="25", help=argparse.SUPPRESS)
     opts = parser.parse_args()

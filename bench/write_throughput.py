@@ -16,7 +16,9 @@ same run:
 
 After each run the sandbox is asked for every record of the run: duplicates (a name seen
 twice) and losses (a record reported written that is not there, or never reported) must be
-zero. Peak memory is the client process's maximum RSS.
+zero. Peak memory is the client process's maximum RSS; flat memory is shown by pushing 10,000 and
+then 100,000 records through the whole pipeline (reader, validation, results and rejects
+files; a dry run, so no server is involved) in fresh processes and comparing their peaks.
 """
 
 from __future__ import annotations
@@ -305,6 +307,59 @@ async def main(args: argparse.Namespace) -> None:
         f"client peak RSS: {rss_before:.0f} MB before, {rss_mid:.0f} MB after the limit-off "
         f"runs, {rss_after:.0f} MB at the end"
     )
+    small, large = (2_000, 20_000) if args.quick else (10_000, 100_000)
+    peak_small, peak_large = _memory_phase(small, large)
+    print(
+        f"streaming (dry run through reader, validation, pipeline, results and rejects files): "
+        f"peak RSS {peak_small:.0f} MB for {small:,} records, {peak_large:.0f} MB for "
+        f"{large:,} ({peak_large / peak_small:.2f}x for {large // small}x the records)"
+    )
+
+
+def _memory_child(count: int) -> None:
+    """Validate ``count`` records from a JSONL file through the whole pipeline (dry run), with
+    results and rejects files, and print this process's peak RSS in MB."""
+    import tempfile
+    from pathlib import Path
+
+    from coupa_connector.catalog import load_catalog
+    from coupa_connector.cli._write_cmds import read_input
+    from coupa_connector.cli._write_report import Reports
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "in.jsonl"
+        with path.open("w", encoding="utf-8") as fh:
+            for i, record in enumerate(_suppliers("mem", 0, count)):
+                if i % 10 == 0:
+                    record["po-method"] = "pigeon"  # a reject now and then
+                fh.write(json.dumps(record) + "\n")
+        obj = load_catalog().get("suppliers")
+        reports = Reports(
+            obj, "jsonl", results=str(Path(tmp) / "r.jsonl"), rejects=str(Path(tmp) / "x.jsonl")
+        )
+        summary = WriteSummary()
+
+        async def go() -> None:
+            async for result in create(None, obj, read_input(str(path), "jsonl"), dry_run=True):  # type: ignore[arg-type]
+                reports.add(summary.add(result))
+
+        asyncio.run(go())
+        reports.close()
+        assert summary.read == count
+    print(json.dumps({"records": count, "peak_rss_mb": _peak_rss_mb()}))
+
+
+def _memory_phase(small: int, large: int) -> tuple[float, float]:
+    peaks = []
+    for count in (small, large):
+        out = subprocess.run(
+            [sys.executable, __file__, "--memory-child", str(count)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        peaks.append(json.loads(out.stdout.strip().splitlines()[-1])["peak_rss_mb"])
+    return peaks[0], peaks[1]
 
 
 if __name__ == "__main__":
@@ -316,4 +371,9 @@ if __name__ == "__main__":
     )
     parser.add_argument("--concurrency", type=int, default=20, help="records in flight")
     parser.add_argument("--latency-ms", type=int, default=100, help="added per request")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
+    parsed = parser.parse_args()
+    if parsed.memory_child:
+        _memory_child(parsed.memory_child)
+    else:
+        asyncio.run(main(parsed))

@@ -70,6 +70,7 @@ INVOICES = """
             supplier: supplier.name
             amount: format_number(gross-total, `2`)
         target: TARGET
+        rejects: "${out}/rejects.jsonl"
 """
 
 SUPPLIERS = """
@@ -84,6 +85,7 @@ SUPPLIERS = """
             name: name
             status: "'active'"
         target: {type: coupa.create, object: suppliers}
+        rejects: "${out}/rejects.jsonl"
 """
 
 

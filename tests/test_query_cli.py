@@ -7,9 +7,11 @@ import csv
 import io
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from _client_sandbox import sandbox_config, server_records
@@ -17,6 +19,14 @@ from coupa_connector._records import unflatten
 from coupa_connector.cli import cli
 from coupa_connector.client import Connection
 from coupa_connector.sandbox import Sandbox
+
+
+@pytest.fixture
+def writable_sandbox(sandbox: Sandbox) -> Iterator[Sandbox]:
+    """The sandbox for a test that writes: reseeded afterwards so no other test sees its
+    records."""
+    yield sandbox
+    sandbox.reset()
 
 
 def env_for(sandbox: Sandbox) -> dict[str, str]:
@@ -59,16 +69,16 @@ def test_csv_file_flattens_nested_fields(sandbox: Sandbox, tmp_path: Path) -> No
     assert "written to" in result.stderr
 
 
-def test_incremental_state_window_and_watermark(sandbox: Sandbox, tmp_path: Path) -> None:
+def test_incremental_state_window_and_watermark(writable_sandbox: Sandbox, tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     first = tmp_path / "first.jsonl"
-    result = run(sandbox, "suppliers", "--state", str(state), "-o", str(first))
+    result = run(writable_sandbox, "suppliers", "--state", str(state), "-o", str(first))
     assert result.exit_code == 0, result.output
     saved = json.loads(state.read_text())
     assert saved["object"] == "suppliers" and saved["watermark"]
-    assert len(first.read_text().splitlines()) == len(server_records(sandbox, "suppliers"))
+    assert len(first.read_text().splitlines()) == len(server_records(writable_sandbox, "suppliers"))
 
-    with Connection(sandbox_config(sandbox)) as conn:
+    with Connection(sandbox_config(writable_sandbox)) as conn:
         changed = conn.request(
             "PUT", "/api/suppliers/3", body={"website": "https://changed.example.com"}
         )
@@ -78,7 +88,7 @@ def test_incremental_state_window_and_watermark(sandbox: Sandbox, tmp_path: Path
     delivered: list[int] = []
     for attempt in range(8):
         out = tmp_path / f"run{attempt}.jsonl"
-        result = run(sandbox, "suppliers", "--state", str(state), "-o", str(out))
+        result = run(writable_sandbox, "suppliers", "--state", str(state), "-o", str(out))
         assert result.exit_code == 0, result.output
         delivered += [json.loads(line)["id"] for line in out.read_text().splitlines()]
         if json.loads(state.read_text())["watermark"] > changed["updated-at"]:
@@ -88,26 +98,26 @@ def test_incremental_state_window_and_watermark(sandbox: Sandbox, tmp_path: Path
     assert json.loads(state.read_text())["watermark"] > saved["watermark"]
 
 
-def test_mark_exported_marks_only_what_was_written(sandbox: Sandbox, tmp_path: Path) -> None:
+def test_mark_exported_marks_only_what_was_written(
+    writable_sandbox: Sandbox, tmp_path: Path
+) -> None:
     where = "status=draft"
     pending = [
         r["id"]
-        for r in server_records(sandbox, "invoices", {"status": "draft", "exported": "false"})
+        for r in server_records(
+            writable_sandbox, "invoices", {"status": "draft", "exported": "false"}
+        )
     ]
     assert pending
     out = tmp_path / "export.jsonl"
-    try:
-        result = run(sandbox, "invoices", "-w", where, "--mark-exported", "-o", str(out))
-        assert result.exit_code == 0, result.output
-        written = sorted(json.loads(line)["id"] for line in out.read_text().splitlines())
-        assert written == sorted(pending)
-        assert server_records(sandbox, "invoices", {"status": "draft", "exported": "false"}) == []
-        again = run(sandbox, "invoices", "-w", where, "--mark-exported", "-o", str(out))
-        assert again.exit_code == 0 and out.read_text() == ""
-    finally:
-        with Connection(sandbox_config(sandbox)) as conn:
-            for record_id in pending:
-                conn.request("PUT", f"/api/invoices/{record_id}", params={"exported": "false"})
+    result = run(writable_sandbox, "invoices", "-w", where, "--mark-exported", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    written = sorted(json.loads(line)["id"] for line in out.read_text().splitlines())
+    assert written == sorted(pending)
+    left = server_records(writable_sandbox, "invoices", {"status": "draft", "exported": "false"})
+    assert left == []
+    again = run(writable_sandbox, "invoices", "-w", where, "--mark-exported", "-o", str(out))
+    assert again.exit_code == 0 and out.read_text() == ""
 
 
 def test_failed_run_leaves_output_and_state_untouched(sandbox: Sandbox, tmp_path: Path) -> None:

@@ -389,3 +389,11 @@ def test_admin_log_lines_name_clients_but_not_secrets(
         tiny.add_client("logged", "logged-secret-value", ["core.common.read"])
     assert "logged" in caplog.text
     assert "logged-secret-value" not in caplog.text
+
+
+def test_a_token_lives_at_least_its_ttl_whenever_it_is_minted() -> None:
+    clock = FakeClock(1_700_000_000.9)
+    signer = TokenSigner(ttl=1, clock=clock)
+    token, _ = signer.mint(CLIENT, [])
+    clock.now += 0.999
+    signer.verify(token)

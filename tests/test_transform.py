@@ -51,9 +51,15 @@ def test_nulls_are_left_out_unless_kept() -> None:
     assert kept.record == {"a": None}
 
 
-def test_keep_starts_from_the_source_record() -> None:
-    t = Transformer(spec({"name": "upper(name)"}, keep=True))
-    assert t.one(Item(0, {"name": "acme", "id": 4}, "0")).record == {"name": "ACME", "id": 4}
+def test_keep_starts_from_the_source_record_without_changing_it() -> None:
+    t = Transformer(spec({"name": "upper(name)", "supplier.number": "'S-9'"}, keep=True))
+    source = {"name": "acme", "id": 4, "supplier": {"name": "X"}}
+    assert t.one(Item(0, source, "0")).record == {
+        "name": "ACME",
+        "id": 4,
+        "supplier": {"name": "X", "number": "S-9"},
+    }
+    assert source == {"name": "acme", "id": 4, "supplier": {"name": "X"}}
 
 
 @pytest.mark.parametrize(

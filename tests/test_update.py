@@ -183,3 +183,16 @@ def test_update_cli_by_key_with_csv(sandbox: Sandbox, tmp_path: Path) -> None:
     assert outcome.exit_code == 0, outcome.output
     assert "updated" in outcome.output
     assert call(sandbox, "GET", f"/api/suppliers/{ids[1]}")["display-name"] == "CSV one"
+
+
+def test_update_without_key_uses_the_catalogs_natural_key(sandbox: Sandbox) -> None:
+    t = tag()
+    ids = _make_suppliers(sandbox, t, 1)
+    results, summary = run_writes(
+        sandbox,
+        lambda conn: update(
+            conn, "suppliers", [{"number": f"UP-{t}-0", "display-name": "by number"}], options=FAST
+        ),
+    )
+    assert summary.updated == 1 and results[0].id == ids[0]
+    assert call(sandbox, "GET", f"/api/suppliers/{ids[0]}")["display-name"] == "by number"

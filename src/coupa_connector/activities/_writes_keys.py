@@ -1,9 +1,10 @@
 """Natural keys: which fields identify a record, and finding Coupa ids for many keys at once.
 
 A key is one or more field paths (``number``; ``invoice-number,supplier.number``). Lookups
-are batched: the first path of the key goes into one ``<path>[in]=a,b,c`` query per chunk of
-records, the other paths are matched here against what comes back, and answers are cached so
-a key is asked about once per run.
+are batched: one path of the key (the pivot: the first field of the object itself) goes into
+one ``<path>[in]=a,b,c`` query per chunk of records, the other paths narrow that query when a
+chunk shares their value and are matched here against what comes back, and answers are
+cached so a key is asked about once per run.
 """
 
 from __future__ import annotations

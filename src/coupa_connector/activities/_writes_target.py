@@ -20,7 +20,7 @@ from coupa_connector.activities._writes_send import Requester, Resolution, SendC
 from coupa_connector.catalog import ObjectDef
 from coupa_connector.errors import CoupaError
 
-__all__ = ["Target", "Targets", "make_fetch", "parse_id"]
+__all__ = ["Target", "Targets", "first_key", "make_fetch", "natural_keys", "parse_id"]
 
 # Coupa's page size, and the most it returns per request.
 PAGE = 50
@@ -56,6 +56,29 @@ def make_fetch(conn: Requester, obj: ObjectDef) -> Fetch:
             offset += len(records)
 
     return fetch
+
+
+def natural_keys(obj: ObjectDef) -> list[KeySpec]:
+    """The object's natural keys from the catalog (those a query can look up), in order."""
+    specs: list[KeySpec] = []
+    for fields in obj.lookup_keys:
+        if tuple(fields) == ("id",):
+            continue
+        try:
+            specs.append(KeySpec.parse(obj, list(fields)))
+        except CoupaError:
+            continue  # a catalog key this connector cannot query by is just skipped
+    return specs
+
+
+def first_key(specs: Sequence[KeySpec], body: Mapping[str, Any]) -> Target | None:
+    """The first of ``specs`` the record fully gives, made concrete for it."""
+    for spec in specs:
+        concrete = spec.concrete(body)
+        value = concrete.value(body) if concrete is not None else None
+        if concrete is not None and value is not None:
+            return Target(spec=concrete, value=value)
+    return None
 
 
 def parse_id(value: Any) -> int | None:
@@ -112,6 +135,7 @@ class Targets:
         self._ctx = ctx
         self._fetch = make_fetch(ctx.conn, ctx.obj)
         self._resolvers: dict[str, KeyResolver] = {}
+        self._natural = natural_keys(ctx.obj)
 
     async def _retrying(self, work: Callable[[], Awaitable[T]]) -> T:
         attempt = 0
@@ -148,9 +172,15 @@ class Targets:
         if rid is not None and (prefer_id or self.key is None or self.key.is_id):
             return Target(id=rid)
         if self.key is None or self.key.is_id:
-            keys = [".".join(k) for k in self.obj.lookup_keys if tuple(k) != ("id",)]
+            # No key for the run: the first of the catalog's natural keys the record gives.
+            natural = first_key(self._natural, item.body)
+            if natural is not None:
+                return natural
+            keys = [s.text for s in self._natural]
             hint = f" (e.g. {' or '.join(repr(k) for k in keys[:3])})" if keys else ""
-            return self._reject(item, f"id: the record has no id; give a key to find it by{hint}")
+            return self._reject(
+                item, f"id: the record has no id and no natural key{hint}; give one, or --key"
+            )
         spec = self.key.concrete(item.body)
         value = spec.value(item.body) if spec is not None else None
         if spec is None or value is None:

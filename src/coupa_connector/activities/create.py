@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from typing import Any
 
 from coupa_connector.activities._writes_keys import KeySpec
@@ -23,10 +23,9 @@ from coupa_connector.activities._writes_send import (
     WriteOptions,
     send_create,
 )
-from coupa_connector.activities._writes_target import Target, Targets
+from coupa_connector.activities._writes_target import Targets, first_key, natural_keys
 from coupa_connector.activities._writes_validate import problems_result, writable_object
 from coupa_connector.catalog import ObjectDef
-from coupa_connector.errors import CoupaError
 
 __all__ = ["Records", "create", "default_concurrency", "make_options"]
 
@@ -56,28 +55,10 @@ def make_options(
 
 def recovery_keys(obj: ObjectDef, key: KeySpec | None) -> list[KeySpec]:
     """The keys a created record may be found by: the run's key, else the object's natural
-    keys from the catalog (those this connector can query by), in the catalog's order."""
+    keys from the catalog."""
     if key is not None and not key.is_id:
         return [key]
-    specs: list[KeySpec] = []
-    for fields in obj.lookup_keys:
-        if tuple(fields) == ("id",):
-            continue
-        try:
-            specs.append(KeySpec.parse(obj, list(fields)))
-        except CoupaError:
-            continue  # a catalog key this connector cannot query by is just skipped
-    return specs
-
-
-def _recovery_target(specs: Sequence[KeySpec], body: Mapping[str, Any]) -> Target | None:
-    """The first key the record fully gives, made concrete for it."""
-    for spec in specs:
-        concrete = spec.concrete(body)
-        value = concrete.value(body) if concrete is not None else None
-        if concrete is not None and value is not None:
-            return Target(spec=concrete, value=value)
-    return None
+    return natural_keys(obj)
 
 
 def create(
@@ -140,7 +121,7 @@ def create(
 
 
 def _create_job(ctx: SendContext, targets: Targets, keys: Sequence[KeySpec], item: Item) -> Job:
-    target = _recovery_target(keys, item.body)
+    target = first_key(keys, item.body)
 
     async def recover() -> tuple[int, ...] | None:
         if target is None:

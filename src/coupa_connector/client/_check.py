@@ -114,9 +114,12 @@ def default_objects(conn: AsyncConnection) -> list[ObjectDef]:
         if not covered:
             continue
         stem = scope.split(".")[1] if scope.count(".") >= 2 else scope
-        best = next((o for o in covered if o.name.rstrip("s") == stem), None)
-        best = best or next((o for o in covered if o.name.startswith(stem)), None)
-        chosen.append(best or covered[0])
+        # The object the scope is named after: invoices for core.invoice.read, accounts for
+        # core.accounting.read; among several, the shortest name is the main object.
+        named = [
+            o for o in covered if stem.startswith(o.name.rstrip("s")) or o.name.startswith(stem)
+        ]
+        chosen.append(min(named or covered, key=lambda o: (len(o.name), o.name)))
     return chosen
 
 
@@ -161,7 +164,13 @@ async def run_connection_test(
         try:
             await conn.auth.headers()
             token = conn.auth.token
-            granted = " ".join(token.scopes) if token and token.scopes else "as configured"
+            scopes = token.scopes if token else ()
+            if not scopes:
+                granted = "as configured"
+            elif len(scopes) <= 4:
+                granted = " ".join(scopes)
+            else:
+                granted = f"{len(scopes)} granted"
             note = (
                 "; the requested scopes were refused (invalid_scope), so the client got only "
                 "its granted scopes"

@@ -47,8 +47,8 @@ from coupa_connector.errors import (
 
 if TYPE_CHECKING:
     from coupa_connector.activities._paging import Page
-    from coupa_connector.client._check import ConnectionTestReport
     from coupa_connector.activities._writes_model import WriteResult
+    from coupa_connector.client._check import ConnectionTestReport
 
 log = get_logger("transport")
 
@@ -452,17 +452,100 @@ class AsyncConnection:
 
     # ------------------------------------------------------------------------ activities
 
-    def query_pages(self, obj: str | ObjectDef, **options: Any) -> AsyncIterator[Page]:
-        """Pages of a query; see ``coupa_connector.activities.query.query_pages``."""
+    def query_pages(
+        self,
+        obj: str | ObjectDef,
+        *,
+        where: Any = None,
+        fields: Sequence[str] | None = None,
+        return_object: str | None = None,
+        order_by: str | None = None,
+        dir: str | None = None,
+        limit: int | None = None,
+        params: Params | None = None,
+        since: Any = None,
+        until: Any = None,
+        concurrency: int | None = None,
+        paging: str = "auto",
+    ) -> AsyncIterator[Page]:
+        """The pages of a query (records plus where they came from); see ``query``."""
         from coupa_connector.activities.query import query_pages
 
-        return query_pages(self, obj, **options)
+        return query_pages(
+            self,
+            obj,
+            where=where,
+            fields=fields,
+            return_object=return_object,
+            order_by=order_by,
+            dir=dir,
+            limit=limit,
+            params=params,
+            since=since,
+            until=until,
+            concurrency=concurrency,
+            paging=paging,
+        )
 
-    async def query(self, obj: str | ObjectDef, **options: Any) -> AsyncIterator[dict[str, Any]]:
-        """Records of a query, streamed; see ``coupa_connector.activities.query.query_pages``
-        for the options (``where``, ``fields``, ``return_object``, ``order_by``, ``dir``,
-        ``limit``, ``params``, ``concurrency``, ``paging``)."""
-        async for page in self.query_pages(obj, **options):
+    async def query(
+        self,
+        obj: str | ObjectDef,
+        *,
+        where: Any = None,
+        fields: Sequence[str] | None = None,
+        return_object: str | None = None,
+        order_by: str | None = None,
+        dir: str | None = None,
+        limit: int | None = None,
+        params: Params | None = None,
+        since: Any = None,
+        until: Any = None,
+        concurrency: int | None = None,
+        paging: str = "auto",
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Stream every record of ``obj`` that matches, exactly once.
+
+        The query is validated against the catalog before any request.
+
+        Args:
+            obj: The object (``invoices``, ``purchase_orders``, ...; any of its names).
+            where: Conditions: ``"status=approved"``, a list of such expressions, or a
+                mapping (``{"status": ["approved", "voided"], "supplier.name[contains]": "Ac"}``).
+            fields: Dotted paths to return (``["id", "supplier.name"]``).
+            return_object: ``limited`` (ids only) or ``shallow``.
+            order_by: Sort field; any but ``id`` pages by offset.
+            dir: ``asc`` or ``desc``.
+            limit: Most records to return.
+            params: Raw Coupa parameters, passed through unchecked.
+            since: Only records with ``updated-at`` at or after this.
+            until: Only records with ``updated-at`` before this.
+            concurrency: Pages fetched at once (the connection's setting by default).
+            paging: ``auto`` (keyset by id unless another order is asked for), ``keyset``
+                or ``offset``.
+
+        Yields:
+            Records as dicts with Coupa's hyphenated keys.
+
+        Raises:
+            QueryError: The query is invalid (before any request) or paging broke an
+                invariant.
+            APIError | TransportError: A page failed after retries; the message says which.
+        """
+        pages = self.query_pages(
+            obj,
+            where=where,
+            fields=fields,
+            return_object=return_object,
+            order_by=order_by,
+            dir=dir,
+            limit=limit,
+            params=params,
+            since=since,
+            until=until,
+            concurrency=concurrency,
+            paging=paging,
+        )
+        async for page in pages:
             for record in page.records:
                 yield record
 

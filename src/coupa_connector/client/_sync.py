@@ -18,8 +18,8 @@ from coupa_connector.client._transport import AsyncBaseTransport
 
 if TYPE_CHECKING:
     from coupa_connector.activities._paging import Page
-    from coupa_connector.client._check import ConnectionTestReport
     from coupa_connector.activities._writes_model import WriteResult
+    from coupa_connector.client._check import ConnectionTestReport
 
 T = TypeVar("T")
 

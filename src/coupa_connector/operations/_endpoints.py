@@ -168,11 +168,11 @@ class FileTarget:
         state = (resume or {}).get("target") or {}
         element, list_element = self._element_names
         self._final = None
-        if (resume or {}).get("committing") and state.get("partial"):
-            if not os.path.exists(state["partial"]) and os.path.exists(state["path"]):
-                # Renamed into place just before the run stopped: nothing left to write.
-                self._final = state["path"]
-                return
+        finishing = bool((resume or {}).get("committing")) and bool(state.get("partial"))
+        if finishing and not os.path.exists(state["partial"]) and os.path.exists(state["path"]):
+            # Renamed into place just before the run stopped: nothing left to write.
+            self._final = state["path"]
+            return
         if state.get("partial") and os.path.exists(state["partial"]):
             self._writer = RecordWriter(
                 state["path"],

@@ -242,20 +242,16 @@ def _read_csv(name: str, stream: IO[str], on_bad: OnBad) -> Iterator[dict[str, A
             continue
         if not any(c.strip() for c in cells):
             continue  # blank lines are layout, not records
-        raw = _csv_line(header, cells)
         if len(cells) > len(header):
-            on_bad(
-                BadRecord(
-                    position, line, raw, f"{len(cells)} cells but {len(header)} header columns"
-                )
-            )
+            why = f"{len(cells)} cells but {len(header)} header columns"
+            on_bad(BadRecord(position, line, _csv_line(header, cells), why))
             position += 1
             continue
         row = {h: c for h, c in zip(header, cells, strict=False) if h and c != ""}
         try:
             record = unflatten(row)
         except (ValueError, KeyError, TypeError) as exc:
-            on_bad(BadRecord(position, line, raw, f"bad column layout: {exc}"))
+            on_bad(BadRecord(position, line, _csv_line(header, cells), f"bad column layout: {exc}"))
             position += 1
             continue
         position += 1
@@ -359,8 +355,9 @@ def _read_json(name: str, stream: IO[str]) -> Iterator[dict[str, Any]]:
                 f"array elements must be objects, not {type(value).__name__}", file=name, line=line
             )
         first = False
-        consumed_lines += buf.count("\n", 0, end)
-        buf, pos = buf[end:], 0
+        # Move on within the buffer; it is only cut when more input is read, so a file of
+        # many small records is not copied once per record.
+        pos = end
         yield value
 
 

@@ -238,6 +238,10 @@ class OpLog:
                 "UPDATE runs SET status = ?, ended_at = ?, duration = ?, error = ? WHERE id = ?",
                 (status, _now(), round(duration, 3), error, run_id),
             )
+            if status != "failed":
+                # Per-record outcomes only serve a resume; a finished run keeps its counts and
+                # its failures, and the log stays small however many records ran through it.
+                db.execute("DELETE FROM run_records WHERE run_id = ?", (run_id,))
 
     # ----------------------------------------------------------------- records and checkpoints
 

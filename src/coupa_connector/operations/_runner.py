@@ -16,7 +16,7 @@ import contextlib
 import logging
 import os
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -121,17 +121,22 @@ class Progress:
 
 
 class _RedactSecrets(logging.Filter):
-    """Masks the connection's secrets in debug-log lines (the client scrubs too)."""
+    """Masks the connection's secrets in debug-log lines (the client scrubs too).
 
-    def __init__(self, secrets: Iterable[str]) -> None:
+    The secrets are asked for on every line, because the connection may open after the
+    debug log does.
+    """
+
+    def __init__(self, secrets: Callable[[], Iterable[str]]) -> None:
         super().__init__()
-        self._secrets = sorted((s for s in secrets if s), key=len, reverse=True)
+        self._secrets = secrets
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
+        secrets = sorted((s for s in self._secrets() if s), key=len, reverse=True)
+        if not secrets:
             return True
         message = record.getMessage()
-        for secret in self._secrets:
+        for secret in secrets:
             message = message.replace(secret, "**********")
         record.msg, record.args = message, None
         return True
@@ -322,6 +327,15 @@ class Runner:
             checkpoint = self.oplog.checkpoint(run_id)
             log.info("resuming run %s of %s", run_id, op.name)
         else:
+            unfinished = self.oplog.resumable_run(op.name, file) if not self.dry_run else None
+            if unfinished is not None:
+                log.warning(
+                    "run %s of %s did not finish (%s); starting a new run. To continue it "
+                    "instead, run again with --resume",
+                    unfinished["id"],
+                    op.name,
+                    unfinished["status"],
+                )
             run_id = self.oplog.start_run(op.name, file, dry_run=self.dry_run)
             checkpoint = {}
         resumed = previous is not None
@@ -576,13 +590,7 @@ class Runner:
         handler = logging.FileHandler(path, encoding="utf-8")
         handler.setLevel(logging.DEBUG)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        secrets: list[str] = []
-        with contextlib.suppress(ConfigurationError):
-            if self._bridge is not None:
-                secrets = list(self._bridge.config.secrets())
-            elif self._config is not None:
-                secrets = list(self._config.secrets())
-        handler.addFilter(_RedactSecrets(secrets))
+        handler.addFilter(_RedactSecrets(self._secrets))
         root = logging.getLogger("coupa_connector")
         handler._previous_level = root.level  # type: ignore[attr-defined]
         root.addHandler(handler)
@@ -593,6 +601,13 @@ class Runner:
                 other.setLevel(handler._previous_level or logging.WARNING)  # type: ignore[attr-defined]
         log.debug("debug log for run %s of %s (%s)", run_id, op.name, self.opfile.path)
         return handler
+
+    def _secrets(self) -> tuple[str, ...]:
+        if self._bridge is not None:
+            return self._bridge.config.secrets()
+        if self._config is not None:
+            return self._config.secrets()
+        return ()
 
     def _drop_debug_handler(self, handler: logging.FileHandler) -> None:
         root = logging.getLogger("coupa_connector")

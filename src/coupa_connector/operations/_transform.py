@@ -207,9 +207,10 @@ def set_path(target: dict[str, Any], dotted: str, value: Any) -> None:
     node = target
     for part in parts[:-1]:
         child = node.get(part)
-        if not isinstance(child, dict):
-            child = {}
-            node[part] = child
+        # A copy, so that a record started from its source (``keep``) never changes the
+        # source record that a rejects file may still need.
+        child = dict(child) if isinstance(child, dict) else {}
+        node[part] = child
         node = child
     node[parts[-1]] = value
 

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
@@ -161,7 +162,11 @@ class CoupaApi:
         if mode == "none":
             return Response(b"", status_code=200)
         fields = parse_fields(self.views, view.obj, params.get("fields"))
-        [out] = Renderer(self.views, self.store, self.cache).render(view, [doc], mode, fields)
+        renderer = Renderer(self.views, self.store, self.cache)
+        if fields is None and mode == "full" and wants_json(request):
+            [body] = renderer.full_json(view, [(int(doc["id"]), doc)])
+            return Response(body, status_code=status, media_type=JSON_MEDIA)
+        [out] = renderer.render(view, [doc], mode, fields)
         return self._respond(request, view, out, status)
 
     @staticmethod
@@ -230,17 +235,21 @@ class CoupaApi:
         if cached is not None:
             return Response(cached, media_type=JSON_MEDIA if as_json else XML_MEDIA)
         spec = parse_query(self.views, obj, request.query_params.multi_items(), self.options.query)
-        docs = self.store.select(
+        rows = self.store.select_rows(
             view.name, spec.where, spec.params, spec.order, spec.limit, spec.offset
         )
-        if not docs:
+        if not rows:
             if wants_json(request):
                 return Response(b"[]", media_type=JSON_MEDIA)
             return error_response(request, 404, [NO_RESULTS], obj.model)
-        out = Renderer(self.views, self.store, self.cache).render(
-            view, docs, spec.return_object, spec.fields
-        )
-        response = self._respond(request, view, out)
+        renderer = Renderer(self.views, self.store, self.cache)
+        if as_json and spec.fields is None and spec.return_object == "full":
+            body = b"[" + b",".join(renderer.full_json(view, list(rows))) + b"]"
+            response = Response(body, media_type=JSON_MEDIA)
+        else:
+            docs = [orjson.loads(text) for _, text in rows]
+            out = renderer.render(view, docs, spec.return_object, spec.fields)
+            response = self._respond(request, view, out)
         self.pages.put(cache_key, bytes(response.body))
         return response
 

@@ -16,6 +16,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -229,13 +230,15 @@ class TokenSigner:
         Returns:
             The token and its claims.
         """
-        now = int(self._clock())
+        now = self._clock()
         claims = TokenClaims(
             client_id=client.client_id,
             scopes=frozenset(scopes),
             user_login=client.login,
-            issued_at=now,
-            expires_at=now + self.ttl,
+            issued_at=int(now),
+            # Rounded up: a token must live at least the ``expires_in`` it is sold with, or a
+            # short-lived one minted late in a second would be dead on arrival.
+            expires_at=math.ceil(now + self.ttl),
         )
         payload = {
             "iss": "coupa-sandbox",
@@ -446,12 +449,12 @@ class AuthService:
             )
         # RFC 6749 3.3: no scope asked means the client's whole allowance.
         granted = frozenset(requested) if requested else client.scopes
-        token, claims = self.signer.mint(client, granted)
+        token, _ = self.signer.mint(client, granted)
         return JSONResponse(
             {
                 "access_token": token,
                 "token_type": "bearer",
-                "expires_in": claims.expires_at - claims.issued_at,
+                "expires_in": self.signer.ttl,
                 "scope": " ".join(sorted(granted)),
             },
             headers={"Cache-Control": "no-store", "Pragma": "no-cache"},

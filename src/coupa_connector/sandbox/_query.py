@@ -293,8 +293,10 @@ class _Compiler:
     def value(self, kind: str, raw: str, key: str) -> Any:
         """A filter value in the store's spelling for comparison."""
         if kind not in ("string", "text") and not raw.strip():
-            raise RequestError(f"Filter {key!r}: an empty value only fits text fields; "
-                               "use [blank]=true to find unset values.")
+            raise RequestError(
+                f"Filter {key!r}: an empty value only fits text fields; "
+                "use [blank]=true to find unset values."
+            )
         try:
             if kind in ("decimal", "float"):
                 return float(coerce("decimal", raw))

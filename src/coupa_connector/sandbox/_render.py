@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from coupa_connector.sandbox._objects import REFERENCE_BLOCKS, SCALAR_KINDS, ObjectView, Views
 from coupa_connector.sandbox._query import FieldSpec, ReturnObject
 from coupa_connector.sandbox._store import Store
@@ -34,6 +36,17 @@ class _Plan:
     template: dict[str, Any]
     stored_refs: tuple[tuple[str, ObjectView], ...]
     line_collections: tuple[tuple[str, ObjectView], ...]
+    tails: dict[frozenset[str], bytes]
+
+    def json_tail(self, present: frozenset[str]) -> bytes:
+        """The JSON of the unset fields (``"a":null,"b":[]``) for records with these set."""
+        tail = self.tails.get(present)
+        if tail is None:
+            unset = {n: v for n, v in self.template.items() if n not in present}
+            tail = orjson.dumps(unset)[1:-1]
+            if len(self.tails) < 1024:
+                self.tails[present] = tail
+        return tail
 
 
 _PLANS: dict[tuple[int, str], _Plan] = {}
@@ -59,7 +72,7 @@ def _plans_cache(views: Views, view: ObjectView) -> _Plan:
             stored_refs.append((name, target_view))
         if target_view is not None and kind == "collection" and not target_view.stored:
             lines.append((name, target_view))
-    found = _Plan(view.order, steps, template, tuple(stored_refs), tuple(lines))
+    found = _Plan(view.order, steps, template, tuple(stored_refs), tuple(lines), {})
     _PLANS[key] = found
     return found
 
@@ -75,13 +88,23 @@ class RenderCache:
         self.docs: dict[tuple[str, int], dict[str, Any] | None] = {}
         self.embedded: dict[tuple[str, int], dict[str, Any]] = {}
         self.blocks: dict[tuple[str, int], dict[str, Any]] = {}
+        # Full JSON renderings of top-level records, and their total size.
+        self.records: dict[tuple[str, int], bytes] = {}
+        self.record_bytes = 0
+        self.max_record_bytes = 128 * 1024 * 1024
 
     def fresh(self) -> RenderCache:
         """This cache, emptied first if the store changed since it was filled."""
-        if self.generation != self.store.generation or len(self.docs) > self.limit:
+        if (
+            self.generation != self.store.generation
+            or len(self.docs) > self.limit
+            or self.record_bytes > self.max_record_bytes
+        ):
             self.docs.clear()
             self.embedded.clear()
             self.blocks.clear()
+            self.records.clear()
+            self.record_bytes = 0
             self.generation = self.store.generation
         return self
 
@@ -93,6 +116,7 @@ class Renderer:
         self.views = views
         self.store = store
         cache = (cache or RenderCache(store)).fresh()
+        self._cache = cache
         self._docs = cache.docs
         self._embedded = cache.embedded
         self._blocks = cache.blocks
@@ -127,6 +151,68 @@ class Renderer:
             return [self.shallow(view, d) for d in docs]
         self._prefetch(view, docs)
         return [self.full(view, d) for d in docs]
+
+    def full_json(
+        self, view: ObjectView, rows: list[tuple[int, str | dict[str, Any]]]
+    ) -> list[bytes]:
+        """Full records as JSON, each rendered once per store generation.
+
+        ``rows`` are (id, document) pairs, the document as stored JSON text or parsed; text
+        is parsed only for records not rendered yet. The JSON of a record is its set fields
+        (serialized by orjson) followed by a fixed tail of its unset fields, cached per
+        shape: records hold a few dozen of an object's hundreds of fields, so most of the
+        work is done once per shape, not per record.
+        """
+        records = self._cache.records
+        parsed: dict[int, dict[str, Any]] = {}
+        for rid, doc in rows:
+            if (view.name, rid) not in records:
+                parsed[rid] = orjson.loads(doc) if isinstance(doc, str) else doc
+        if parsed:
+            self._prefetch(view, parsed.values())
+        out: list[bytes] = []
+        for rid, _ in rows:
+            key = (view.name, rid)
+            body = records.get(key)
+            if body is None:
+                body = self._json(view, parsed[rid])
+                records[key] = body
+                self._cache.record_bytes += len(body)
+            out.append(body)
+        return out
+
+    def _json(self, view: ObjectView, doc: dict[str, Any]) -> bytes:
+        plan = self.plan(view)
+        steps = plan.steps
+        present: dict[str, Any] = {}
+        for name, value in doc.items():
+            step = steps.get(name)
+            if step is None:
+                continue
+            kind, target = step
+            if kind == "reference":
+                present[name] = self.embed(target, value)
+            elif kind == "collection":
+                if not isinstance(value, list):
+                    continue
+                if target is not None and not target.stored:
+                    present[name] = [
+                        orjson.Fragment(self._json(target, i)) if isinstance(i, dict) else i
+                        for i in value
+                    ]
+                else:
+                    present[name] = [self.embed(target, i) for i in value]
+            elif kind == "custom-fields":
+                present[name] = value if isinstance(value, dict) else {}
+            else:
+                present[name] = value
+        tail = plan.json_tail(frozenset(present))
+        body = orjson.dumps(present)
+        if not tail:
+            return body
+        if len(body) == 2:
+            return b"{" + tail + b"}"
+        return body[:-1] + b"," + tail + b"}"
 
     # ------------------------------------------------------------------ fetching
 

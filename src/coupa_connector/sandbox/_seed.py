@@ -733,6 +733,8 @@ class _Seeder:
             status = str(_weighted(rng, _PO_STATUSES)[0])
             address = rng.choice(ids.addresses[:6])
             n_lines = rng.choice((1, 2, 2, 3, 3))
+            line_stamp = format_instant(created + 3600)
+            need_by = format_instant(created + 14 * 86400)
             lines, req_lines = [], []
             total = 0.0
             for ln in range(1, n_lines + 1):
@@ -749,8 +751,8 @@ class _Seeder:
                 lines.append(
                     {
                         "id": next_line,
-                        "created-at": format_instant(created + 3600),
-                        "updated-at": format_instant(created + 3600),
+                        "created-at": line_stamp,
+                        "updated-at": line_stamp,
                         "line-num": str(ln),
                         "type": "OrderQuantityLine",
                         "description": name,
@@ -763,7 +765,7 @@ class _Seeder:
                         "item": _ref(item_id),
                         "commodity": _ref(commodity),
                         "supplier": _ref(supplier),
-                        "need-by-date": format_instant(created + 14 * 86400),
+                        "need-by-date": need_by,
                         "received": f"{received:.2f}",
                         "invoiced": "0.00",
                         "receipt-required": True,
@@ -789,7 +791,7 @@ class _Seeder:
                         "account": _ref(account),
                         "currency": _ref(usd),
                         "commodity": _ref(commodity),
-                        "need-by-date": format_instant(created + 14 * 86400),
+                        "need-by-date": need_by,
                         "receipt-required": True,
                         "order-line-id": next_line,
                         "status": "ordered",
@@ -820,7 +822,7 @@ class _Seeder:
                 "department": _ref(rng.choice(ids.departments)),
                 "justification": f"Needed for {rng.choice(_DEPARTMENTS).lower()} work",
                 "req-title": f"Request {req_id}",
-                "need-by-date": format_instant(created + 14 * 86400),
+                "need-by-date": need_by,
                 "currency": "USD",
                 "requester": _ref(requester),
                 "total": _money(total),
@@ -931,6 +933,7 @@ class _Seeder:
             else:
                 supplier, created, lines_src = rng.choice(ids.suppliers), self.when(0.05, 1.0), []
             created = min(created, _BASE_TS - 3600)
+            created_text = format_instant(created)
             number = f"INV-{supplier}-{rng.randint(10000, 99999)}"
             while (supplier, number) in inv_numbers:
                 number += "A"
@@ -960,8 +963,8 @@ class _Seeder:
                 lines.append(
                     {
                         "id": inv_line[0],
-                        "created-at": format_instant(created),
-                        "updated-at": format_instant(created),
+                        "created-at": created_text,
+                        "updated-at": created_text,
                         "line-num": n,
                         "type": "InvoiceQuantityLine",
                         "description": item_names[item],
@@ -1014,7 +1017,7 @@ class _Seeder:
                 "supplier-note": None,
                 "exported": exported,
                 "last-exported-at": format_instant(created + 40 * 86400) if exported else None,
-                "date-received": format_instant(created),
+                "date-received": created_text,
                 "compliant": True,
                 "custom-fields": {
                     "project-code": f"PRJ-{rng.randint(1, 20):03d}",

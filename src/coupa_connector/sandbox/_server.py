@@ -388,7 +388,9 @@ class Sandbox:
     @property
     def url(self) -> str:
         """Base URL, ``http://127.0.0.1:PORT`` (valid once started)."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
+        # A wildcard address is where the server listens, not where a client connects.
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port}"
 
     @property
