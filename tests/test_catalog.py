@@ -622,3 +622,10 @@ def test_catalog_file_is_deterministic_json() -> None:
     assert names == sorted(names)
     assert len(names) == len(set(names))
     assert len(text) < 1_000_000
+
+
+def test_allowed_values_split_on_coupas_period_slip() -> None:
+    # Coupa's invoice status cell reads "abandoned. disputed. pending_approval" in one place.
+    status = load_catalog().get("invoices").field("status")
+    assert {"abandoned", "disputed", "pending_approval"} <= set(status.allowed)
+    assert not [value for value in status.allowed if ". " in value]

@@ -481,3 +481,42 @@ def test_debug_log_masks_the_connection_secrets_wherever_they_appear(tmp_path: P
     text = Path(result.debug_log).read_text()
     assert "load record 0 rejected" in text
     assert secret not in text and "**********" in text
+
+
+def test_embedded_sandbox_connection_from_the_file_and_the_command_line(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from coupa_connector.cli._main import cli
+
+    ops = write(
+        tmp_path,
+        "ops.yaml",
+        """
+        connection:
+          sandbox: {seed_size: 10}
+        operations:
+          suppliers-out:
+            source: {type: coupa.query, object: suppliers, fields: [id, number, name]}
+            target: {type: file, path: "${out}/suppliers.json"}
+        """,
+    )
+    runner = CliRunner()
+    args = [
+        "--log-db",
+        str(tmp_path / "log.sqlite"),
+        "--var",
+        f"out={tmp_path}",
+        "--format",
+        "json",
+    ]
+    result = runner.invoke(cli, ["run", str(ops), *args])
+    assert result.exit_code == 0, result.output
+    [summary] = json.loads(result.output)
+    records = list(read_records(tmp_path / "suppliers.json"))
+    assert summary["written"] == len(records) > 0
+    assert all(set(r) <= {"id", "number", "name"} for r in records)
+    users = runner.invoke(cli, ["run", str(EXAMPLES / "users-in.yaml"), "--sandbox", *args])
+    assert users.exit_code == 0, users.output
+    assert json.loads(users.output)[0]["written"] == 3

@@ -81,8 +81,11 @@ def test_void_abandon_dispute_and_withdraw(api: Api) -> None:
     assert act(api, "invoices", invoice["id"], "void").status_code == 400
 
     unpaid = api.one("invoices", {"paid": "false", "status": "approved"})
-    disputed = act(api, "invoices", unpaid["id"], "dispute")
+    disputed = api.put(
+        f"/api/invoices/{unpaid['id']}/dispute", {"dispute-reason": {"code": "PRICE"}}
+    )
     assert disputed.status_code == 200 and disputed.json()["status"] == "disputed"
+    assert [r["code"] for r in disputed.json()["dispute-reasons"]] == ["PRICE"]
     withdrawn = act(api, "invoices", unpaid["id"], "withdraw_dispute")
     assert withdrawn.json()["status"] == "pending_approval"
     voided = act(api, "invoices", unpaid["id"], "void", fields='["id","status"]')

@@ -139,7 +139,8 @@ def parse_allowed(text: str | None) -> list[str]:
     text = norm(text)
     if not text or re.search(r"\b(any|see|refer|through|include)\b", text, re.IGNORECASE):
         return []
-    tokens = [t.strip() for t in re.split(r"[,;]", text) if t.strip()]
+    # Coupa separates some lists with ". " (a slip for ", "), e.g. invoice status values.
+    tokens = [t.strip() for t in re.split(r"[,;]|\.\s+", text) if t.strip()]
     if len(tokens) < 2:
         return []
     if not all(re.fullmatch(r"[A-Za-z0-9_\-:. ]{1,40}", t) and len(t.split()) <= 4 for t in tokens):

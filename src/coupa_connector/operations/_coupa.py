@@ -145,8 +145,20 @@ class CoupaQuerySource:
         self.dir = o.get("dir")
         self.limit = o.get("limit")
         self.return_object = o.get("return_object")
-        self.incremental: str | None = o.get("incremental")
-        self.since: str | None = None if o.get("since") is None else str(o["since"])
+        incremental = o.get("incremental")
+        # ``incremental: true`` tracks updated-at, the field every Coupa object changes.
+        self.incremental: str | None = (
+            "updated-at" if incremental is True else (str(incremental) if incremental else None)
+        )
+        since = o.get("since")
+        # YAML reads an unquoted 2024-01-01T00:00:00Z as a datetime: back to ISO 8601.
+        self.since: str | None = (
+            None
+            if since is None
+            else since.isoformat()
+            if hasattr(since, "isoformat")
+            else str(since)
+        )
         self.mark_exported = bool(o.get("mark_exported", False))
         self.bridge = bridge
         self.window: dict[str, str] = {}

@@ -534,7 +534,7 @@ def _check_endpoint(check: _Checker, op: str, role: str, spec: EndpointSpec, nod
         if not obj.can_query:
             check.problem(node.line_of("object"), f"{where}: {obj.name} cannot be queried")
         for key in ("incremental",):
-            if o.get(key) and not obj.has_field(str(o[key])):
+            if o.get(key) and o[key] is not True and not obj.has_field(str(o[key])):
                 check.problem(
                     node.line_of(key), f"{where}: {obj.name} has no field {o[key]!r} to track"
                 )

@@ -67,14 +67,14 @@ class Expression:
     parsed: Any = None
     constant: Any = None
 
-    def evaluate(self, record: Mapping[str, Any], options: jmespath.Options) -> Any:
+    def evaluate(self, record: Mapping[str, Any], interpreter: Interpreter) -> Any:
         """The expression's value for one record."""
         if self.parsed is None:
             return self.constant
-        return _Interpreter(options).visit(self.parsed.parsed, record)
+        return interpreter.visit(self.parsed.parsed, record)
 
 
-class _Interpreter(jmespath_visitor.TreeInterpreter):  # type: ignore[misc]
+class Interpreter(jmespath_visitor.TreeInterpreter):  # type: ignore[misc]
     """JMESPath's interpreter, with ``if`` evaluating only the branch it picks.
 
     Function arguments are otherwise evaluated before the call, so a failing branch (a
@@ -232,8 +232,10 @@ class Transformer:
         coupa_lookup: CoupaLookup | None = None,
     ) -> None:
         self.spec = spec
-        self._options = jmespath.Options(
-            custom_functions=TransformFunctions(base_dir or Path.cwd(), coupa_lookup)
+        self._interp = Interpreter(
+            jmespath.Options(
+                custom_functions=TransformFunctions(base_dir or Path.cwd(), coupa_lookup)
+            )
         )
         self._seen_groups: set[tuple[Any, ...]] = set()
 
@@ -267,7 +269,7 @@ class Transformer:
         out: dict[str, Any] = dict(source) if keep else {}
         for name, expr in mapping:
             try:
-                value = expr.evaluate(source, self._options)
+                value = expr.evaluate(source, self._interp)
             except (
                 ValueError,
                 TypeError,
@@ -293,7 +295,7 @@ class Transformer:
                 continue
             try:
                 key = tuple(
-                    _hashable(e.evaluate(item.record, self._options)) for e in self.spec.group_by
+                    _hashable(e.evaluate(item.record, self._interp)) for e in self.spec.group_by
                 )
             except (ValueError, TypeError, jmespath_exceptions.JMESPathError) as exc:
                 if group:
@@ -333,7 +335,7 @@ class Transformer:
 
     def _finish_group(self, group: list[Item]) -> Transformed:
         first = group[0]
-        key = tuple(_hashable(e.evaluate(first.record, self._options)) for e in self.spec.group_by)
+        key = tuple(_hashable(e.evaluate(first.record, self._interp)) for e in self.spec.group_by)
         self._seen_groups.add(key)
         errors: list[tuple[str, str]] = []
         record = self._map(self.spec.mapping, first.record, errors, keep=self.spec.keep)

@@ -36,6 +36,8 @@ class Transition:
         opens_approval: Open a pending approval for the record (approvable type given).
         decides_approval: For approvals: the outcome passed on to the approved document.
         note_from: Request parameter or body field stored in ``note``.
+        keeps: (input, field): an object sent with the action, kept in a list field
+            (a dispute's ``<dispute-reason>`` in ``dispute-reasons``).
     """
 
     allowed_from: frozenset[str]
@@ -45,6 +47,7 @@ class Transition:
     opens_approval: str | None = None
     decides_approval: str | None = None
     note_from: str | None = None
+    keeps: tuple[tuple[str, str], ...] = ()
 
 
 def _t(*states: str, to: str | None, **kw: Any) -> Transition:
@@ -79,6 +82,7 @@ ACTIONS: dict[tuple[str, str], Transition] = {
         "pending_action",
         to="disputed",
         guards=(("paid", True, "A paid invoice cannot be disputed"),),
+        keeps=(("dispute-reason", "dispute-reasons"),),
     ),
     ("invoices", "withdraw_dispute"): _t("disputed", to="pending_approval"),
     ("purchase_orders", "cancel"): _t(
@@ -243,8 +247,9 @@ class ActionRunner:
             note = inputs.get(rule.note_from) or inputs.get("comment")
             if isinstance(note, str) and note:
                 changes["note"] = note
-        if action == "dispute" and isinstance(inputs.get("dispute-reason"), dict):
-            changes["dispute-reasons"] = [inputs["dispute-reason"]]
+        for source, target in rule.keeps:
+            if isinstance(inputs.get(source), dict) and target in view.obj.fields:
+                changes[target] = [inputs[source]]
         updated = self.writer.touch(view, doc, login, changes)
         if rule.opens_approval:
             self._open_approval(rule.opens_approval, updated, login)
