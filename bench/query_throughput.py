@@ -277,6 +277,9 @@ def print_table(title: str, rows: list[dict[str, Any]], bound: float | None) -> 
             f"{r['peak_mb']:>9.0f}{r['cpu']:>7.1f}  {r['status']}"
         )
     ours = next(r for r in rows if r["client"] == "ours")
+    peer = next((r for r in rows if r["client"] == "coupa-async-client" and r.get("rps")), None)
+    if peer:
+        print(f"ours / coupa-async-client: {ours['rps'] / peer['rps']:.2f}x records/s")
     if bound:
         print(
             f"ours reaches {ours['rps'] / bound:.0%} of the {bound:.0f} records/s bound (25 x 50)"
@@ -303,6 +306,13 @@ def main() -> int:
     parser.add_argument("--invoices", type=int, default=None)
     parser.add_argument("--big", type=int, default=None, help="records for the memory check")
     parser.add_argument("--skip-peer", action="store_true")
+    parser.add_argument(
+        "--clients",
+        default="sequential,coupa-async-client,ours",
+        help="comma-separated clients to run (default: all three)",
+    )
+    parser.add_argument("--settings", default="off,on", help="rate limit settings to run")
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory check")
     parser.add_argument("--worker", choices=["sequential", "ours"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--client-id", help=argparse.SUPPRESS)
@@ -331,11 +341,13 @@ def main() -> int:
                 file=sys.stderr,
             )
             results: dict[str, list[dict[str, Any]]] = {}
-            for setting, limited in (("rate limit off", False), ("rate limit on", True)):
+            wanted = opts.settings.split(",")
+            settings = [(f"rate limit {w}", w == "on") for w in ("off", "on") if w in wanted]
+            for setting, limited in settings:
                 sandbox.set_rate_limit(limited, rate=25, burst=20)
                 sandbox.set_faults(latency_ms=100, path="^/api/")
                 rows = []
-                for client in ("sequential", "coupa-async-client", "ours"):
+                for client in opts.clients.split(","):
                     print(f"  {setting}: {client} ...", file=sys.stderr)
                     rows.append(
                         run_client(
@@ -357,16 +369,22 @@ def main() -> int:
                 )
             sandbox.clear_faults()
             sandbox.set_rate_limit(False)
-            small_peak = next(r for r in results["rate limit off"] if r["client"] == "ours")
+            small = next(
+                (r for rows in results.values() for r in rows if r["client"] == "ours"), None
+            )
+        if opts.no_memory:
+            return 0
         print(f"\nseeding {big} invoices for the memory check ...", file=sys.stderr)
         with Sandbox(seed_size=big) as sandbox:
             truth = truth_ids(sandbox)
             row = run_client("ours", sandbox, workdir, truth, opts, "off", None, budget * 2)
+        compared = (
+            f" (vs {small['peak_mb']:.0f} MB for {small['records']})" if small is not None else ""
+        )
         print(
             f"\nMemory: ours extracting {row['records']} records to a file: peak "
-            f"{row['peak_mb']:.0f} MB (vs {small_peak['peak_mb']:.0f} MB for "
-            f"{small_peak['records']}); lost {row['lost']}, duplicated {row['duplicated']}, "
-            f"{row['rps']:.0f} records/s with no added latency"
+            f"{row['peak_mb']:.0f} MB{compared}; lost {row['lost']}, duplicated "
+            f"{row['duplicated']}, {row['rps']:.0f} records/s with no added latency"
         )
     return 0
 

@@ -90,6 +90,23 @@ def test_token_bucket_pause_holds_everyone() -> None:
     assert bucket._reserve() == pytest.approx(2.0)
 
 
+def test_429_slows_the_bucket_and_successes_win_the_rate_back() -> None:
+    now = [0.0]
+    bucket = TokenBucket(RateLimit(rate=20.0, burst=5), clock=lambda: now[0])
+    bucket.throttled(1.0)  # a short Retry-After: no pause, but no burst and a lower rate
+    assert bucket.rate == pytest.approx(17.0)
+    assert bucket._reserve() == pytest.approx(1 / 17.0)
+    for _ in range(100):
+        bucket.succeeded()
+    assert bucket.rate == 20.0
+    for _ in range(50):
+        bucket.throttled(None)
+    assert bucket.rate == pytest.approx(8.0)  # floored at 40%
+    now[0] = 100.0
+    bucket.throttled(30.0)  # a long Retry-After holds everyone
+    assert bucket._reserve() >= 30.0
+
+
 def test_token_bucket_async_acquire() -> None:
     async def run() -> float:
         bucket = TokenBucket(RateLimit(rate=200.0, burst=2))

@@ -98,7 +98,9 @@ def test_records_point_at_records_that_exist(store: Store) -> None:
         assert invoice["created-by"]["id"] in users
         for line in invoice["invoice-lines"]:
             if line["order-line-id"] is not None:
-                assert line["order-line-id"] in po_lines
+                billed = purchase_orders[po_lines[line["order-line-id"]]["order-header-id"]]
+                assert billed["supplier"]["id"] == invoice["supplier"]["id"]
+                assert billed["po-number"] == line["po-number"]
     approvable = {
         "InvoiceHeader": ids(store, "invoices"),
         "ExpenseReport": ids(store, "expense_reports"),

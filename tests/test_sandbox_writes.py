@@ -23,6 +23,13 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{time.time_ns() % 10**10}-{next(_COUNTER)}"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _pristine_data_afterwards(sandbox_server: Sandbox) -> Iterator[None]:
+    """These tests change seeded records; later tests get the seed back as it was."""
+    yield
+    sandbox_server.reset()
+
+
 @pytest.fixture
 def api(sandbox: Sandbox) -> Iterator[Api]:
     client = Api(sandbox)
@@ -403,3 +410,19 @@ def test_fields_and_return_object_apply_to_update_answers(
         params={"fields": json.dumps(["id", "comments"])},
     )
     assert response.json() == {"id": invoice["id"], "comments": "hello"}
+
+
+def test_delete_only_where_coupa_lists_it(api: Api) -> None:
+    item = api.one("supplier_items", {"fields": '["id"]'})
+    deleted = api.http.delete(f"/api/supplier_items/{item['id']}")
+    assert deleted.status_code == 200
+    assert api.get(f"/api/supplier_items/{item['id']}").status_code == 404
+    invoice = api.one("invoices", {"fields": '["id"]'})
+    refused = api.http.delete(f"/api/invoices/{invoice['id']}")
+    assert refused.status_code == 405 and "inactivate" in messages(refused)[0]
+
+
+def test_exported_flag_only_on_objects_that_have_it(api: Api) -> None:
+    supplier = api.one("suppliers", {"fields": '["id"]'})
+    response = api.put(f"/api/suppliers/{supplier['id']}", params={"exported": "true"})
+    assert response.status_code == 400 and "no exported flag" in messages(response)[0]

@@ -16,6 +16,13 @@ from coupa_connector.sandbox import Sandbox
 _COUNTER = itertools.count(1)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _pristine_data_afterwards(sandbox_server: Sandbox) -> Iterator[None]:
+    """These tests change seeded records; later tests get the seed back as it was."""
+    yield
+    sandbox_server.reset()
+
+
 @pytest.fixture
 def api(sandbox: Sandbox) -> Iterator[Api]:
     client = Api(sandbox)

@@ -340,7 +340,7 @@ class AsyncConnection:
                 outcome = response.status
                 self.stats.statuses[response.status] += 1
                 self.stats.bytes_received += len(response.content)
-                log.debug(
+                log.info(
                     "%s %s -> %d in %.1f ms (attempt %d, %d bytes)",
                     method,
                     shown,
@@ -350,6 +350,8 @@ class AsyncConnection:
                     len(response.content),
                 )
                 if response.status < 400:
+                    if self._bucket is not None:
+                        self._bucket.succeeded()
                     return response
                 messages = error_messages(response.content, response.content_type)
                 if response.status == 404 and method == "GET" and messages == [NO_RESULTS]:
@@ -384,8 +386,8 @@ class AsyncConnection:
             if action is Action.THROTTLED and (outcome == 429 or retry_after is not None):
                 # The server said "later", not "broken": its own budget applies.
                 throttled += 1
-                if retry_after is not None and self._bucket is not None:
-                    self._bucket.pause(retry_after)  # every worker waits, not just this one
+                if self._bucket is not None:
+                    self._bucket.throttled(retry_after)
                 delay = self._backoff.delay(min(throttled, 8), retry_after)
                 over = throttled > policy.max_throttled
             else:

@@ -12,6 +12,16 @@ Routes (every resource the catalog knows, by its ``/api/<name>`` path):
 
 Authentication happens before this app (``scope["coupa.auth"]``); this app checks the scope
 each request needs, from the catalog.
+
+Where Coupa's documentation is silent ([I] in coupa-api.md), the choice is an option of
+``ApiOptions`` rather than a constant: the XML datetime spelling (``datetime``, as in the
+resource samples, or ``dateTime``), ``type="array"`` on nested collections, case-insensitive
+``contains``/``starts_with``/``ends_with``, clamping ``limit`` above 50 (or refusing it),
+unknown references on update (left unchanged, as documented, or refused), and checking
+values against the catalog's allowed lists. Fixed [I] choices: 201 on create (200 with an
+empty body for ``return_object=none``), 404 for an unknown id, 400 for an action from the
+wrong status, ``not_eq``/``not_in`` never matching null (SQL semantics), ``?exported=``
+ignoring any body.
 """
 
 from __future__ import annotations
@@ -180,6 +190,12 @@ class CoupaApi:
         return error_response(request, exc.status, [exc.message], model)
 
     async def _body(self, request: Request, obj: ObjectDef) -> dict[str, Any]:
+        raw = await self._read(request)
+        return parse_body(raw, request.headers.get("content-type", ""), obj)
+
+    @staticmethod
+    async def _read(request: Request) -> bytes:
+        """The request body, refused past ``MAX_BODY_BYTES`` without reading it all."""
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             raise BodyError(413, f"Request body is larger than {MAX_BODY_BYTES} bytes.")
@@ -194,7 +210,7 @@ class CoupaApi:
         except ClientDisconnect:
             # Nobody will read the answer; a 4xx keeps it out of the server's error log.
             raise BodyError(400, "The client disconnected before sending the whole body.") from None
-        return parse_body(b"".join(chunks), request.headers.get("content-type", ""), obj)
+        return b"".join(chunks)
 
     def _load(self, view: ObjectView, key: str) -> dict[str, Any]:
         if not key.isdigit() or len(key) > 18:
@@ -277,8 +293,12 @@ class CoupaApi:
         params = request.query_params
         if "exported" in params:
             login = self._require(request, obj, "mark_exported", obj.write_scope)
+            if "exported" not in obj.fields:
+                raise RequestError(f"{obj.name} have no exported flag.")
             doc = self._load(view, key)
-            await self._body(request, obj)  # accepted (NetSuite sends one) but not applied
+            # A body is accepted (the NetSuite bundle sends <exported>true</exported>) and not
+            # applied: marking exported is a request of its own in Coupa.
+            await self._read(request)
             flag = truthy(params["exported"])
             changes: dict[str, Any] = {"exported": flag}
             if flag and "last-exported-at" in obj.fields:
@@ -310,14 +330,13 @@ class CoupaApi:
 
     def _delete(self, request: Request, view: ObjectView, key: str) -> Response:
         obj = view.obj
-        login = self._require(request, obj, "delete", obj.write_scope)
+        self._require(request, obj, "delete", obj.write_scope)
         if obj.action("delete") is None or view.name in _MIRROR_RESOURCES:
             raise RequestError(
                 f"Coupa does not delete {obj.name}; inactivate the record with a PUT instead.",
                 405,
             )
         doc = self._load(view, key)
-        del login
         self.store.delete_where(view.name, "r0.id = ?", (doc["id"],))
         return self._record(request, view, doc, method="DELETE")
 

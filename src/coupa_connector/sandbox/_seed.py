@@ -714,7 +714,8 @@ class _Seeder:
         # PO lines are remembered compactly (id, po id, line-num, item, price, qty, account)
         # so receipts and invoices can point at them; at 100,000 invoices that is a few MB.
         po_lines: list[tuple[int, int, int, int, str, str, int, int, int]] = []
-        po_meta: list[tuple[int, int, int, str]] = []  # po id, supplier, created ts, status
+        # po id, supplier, created ts, status, and where its lines sit in po_lines.
+        po_meta: list[tuple[int, int, int, str, int, int]] = []
 
         req_first = store.reserve_ids("requisitions", n_po)
         req_line_first = store.reserve_ids("requisition-line", n_po * 3)
@@ -862,7 +863,7 @@ class _Seeder:
                 po["last-exported-at"] = format_instant(created + 86400)
             po_batch.append(self.stamp(po, created, created + rng.randint(0, 30) * 86400))
             line_batch.extend(lines)
-            po_meta.append((po_id, supplier, created, status))
+            po_meta.append((po_id, supplier, created, status, len(po_lines) - n_lines, n_lines))
             if len(po_batch) >= _BATCH:
                 self.put("requisitions", req_batch)
                 self.put("purchase_orders", po_batch)
@@ -923,13 +924,9 @@ class _Seeder:
             k = rid - inv_first
             status, paid = _weighted(rng, _INVOICE_OUTCOMES)[:2]
             if po_meta and rng.random() < 0.8:
-                po_id, supplier, po_created, _ = po_meta[k % len(po_meta)]
+                _, supplier, po_created, _, start, count = po_meta[k % len(po_meta)]
                 created = po_created + rng.randint(5, 40) * 86400
-                lines_src = [
-                    ln
-                    for ln in po_lines[(po_id - po_first) * 3 : (po_id - po_first) * 3 + 3]
-                    if ln[1] == po_id
-                ] or [po_lines[0]]
+                lines_src = po_lines[start : start + count]
             else:
                 supplier, created, lines_src = rng.choice(ids.suppliers), self.when(0.05, 1.0), []
             created = min(created, _BASE_TS - 3600)

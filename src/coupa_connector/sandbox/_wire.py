@@ -185,6 +185,9 @@ class _XmlWriter:
         self, tag: str, obj: ObjectDef | None, record: Mapping[str, Any], depth: int
     ) -> None:
         pad = "  " * depth
+        if not record:
+            self.out.append(f"{pad}<{tag}/>\n")
+            return
         self.out.append(f"{pad}<{tag}>\n")
         fields = obj.fields if obj is not None else {}
         for key, value in record.items():

@@ -234,7 +234,8 @@ class Writer:
             if fd is None or not fd.writable or key == "id":
                 # Coupa ignores elements it does not take, read-only ones included.
                 continue
-            label = prefix + human_name(key) if not prefix else f"{prefix}{key.replace('-', ' ')}"
+            # Rails words nested attributes after their parent: "Invoice lines price ...".
+            label = f"{prefix}{key.replace('-', ' ')}" if prefix else human_name(key)
             if fd.kind in SCALAR_KINDS:
                 self._scalar(fd, doc, key, value, errors, label)
             elif fd.kind == "custom-fields":
