@@ -40,11 +40,10 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from coupa_connector import AsyncConnection, ConnectionConfig, RetryPolicy
 from coupa_connector.activities._writes_model import WriteSummary
 from coupa_connector.activities.create import create
 from coupa_connector.activities.update import update
-from coupa_connector.client._config import ConnectionConfig, RetryPolicy
-from coupa_connector.client._connection import AsyncConnection
 from coupa_connector.sandbox import Sandbox
 
 _CHILD = textwrap.dedent(

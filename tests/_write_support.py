@@ -9,11 +9,15 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from coupa_connector.activities._writes_model import WriteResult, WriteSummary
-from coupa_connector.activities._writes_send import WriteOptions
-from coupa_connector.client._config import ConnectionConfig, RetryPolicy
-from coupa_connector.client._connection import AsyncConnection
-from coupa_connector.client._sync import Connection
+from coupa_connector import (
+    AsyncConnection,
+    Connection,
+    ConnectionConfig,
+    RetryPolicy,
+    WriteOptions,
+    WriteResult,
+    WriteSummary,
+)
 from coupa_connector.sandbox import Sandbox
 
 # Retries in tests are real but quick: the waits, not the decisions, are shortened.

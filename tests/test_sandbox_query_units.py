@@ -148,3 +148,46 @@ def test_xml_rendering_escapes_and_types() -> None:
     assert '<paid type="boolean">true</paid>' in text
     assert '<gross-total type="decimal">1.50</gross-total>' in text
     assert '<x nil="true"/>' in text
+
+
+def test_options_for_what_coupa_leaves_open() -> None:
+    from coupa_connector.sandbox._query import QueryOptions
+    from coupa_connector.sandbox._wire import WireOptions
+
+    catalog = load_catalog()
+    views = Views(catalog)
+    invoices = catalog.get("invoices")
+    with pytest.raises(RequestError, match="limit must be between 1 and 50"):
+        parse_query(views, invoices, [("limit", "51")], QueryOptions(clamp_limit=False))
+    assert parse_query(views, invoices, [("limit", "51")]).limit == 50
+    exact = parse_query(
+        views, invoices, [("invoice-number[contains]", "Ab")], QueryOptions(like_ignores_case=False)
+    )
+    assert "GLOB" in exact.where and exact.params == ("*Ab*",)
+    record = {"id": 1, "created-at": "2024-05-01T00:00:00+00:00", "invoice-lines": [{"id": 2}]}
+    spelled = render_xml(catalog, invoices, record, WireOptions(datetime_type="dateTime"))
+    assert b'<created-at type="dateTime">' in spelled
+    bare = render_xml(catalog, invoices, record, WireOptions(array_attribute_on_nested=False))
+    assert b"<invoice-lines>" in bare and b'<invoice-lines type="array">' not in bare
+
+
+def test_strict_references_on_update_is_an_option() -> None:
+    from coupa_connector.sandbox._store import Store
+    from coupa_connector.sandbox._writes import WriteError, WriteOptions, Writer
+
+    store = Store(None, seed_size=3)
+    try:
+        views = Views(load_catalog())
+        suppliers = views.view(views.catalog.get("suppliers"))
+        current = store.get("suppliers", 1)
+        assert current is not None
+        lenient = Writer(views, store).update(
+            suppliers, current, {"payment-term": {"code": "Net 999"}}, "api_user"
+        )
+        assert lenient["payment-term"] == current["payment-term"]
+        strict = Writer(views, store, WriteOptions(strict_update_references=True))
+        with pytest.raises(WriteError) as caught:
+            strict.update(suppliers, current, {"payment-term": {"code": "Net 999"}}, "api_user")
+        assert caught.value.messages == ["Payment term is invalid"]
+    finally:
+        store.close()

@@ -7,9 +7,7 @@ import asyncio
 import pytest
 
 from _write_support import call, config_for, find, invoice, invoice_refs, supplier, tag
-from coupa_connector import WriteOutcome, WriteResult, WriteSummary
-from coupa_connector.client._connection import AsyncConnection
-from coupa_connector.client._sync import Connection
+from coupa_connector import AsyncConnection, Connection, WriteOutcome, WriteResult, WriteSummary
 from coupa_connector.errors import ConfigurationError
 from coupa_connector.sandbox import Sandbox
 

@@ -155,3 +155,29 @@ def test_results_csv_in_input_order(sandbox: Sandbox, tmp_path: Path) -> None:
     positions = [int(line.split(",")[0]) for line in lines[1:]]
     assert positions == list(range(1, 41))
     assert lines[6].split(",")[1] == "rejected"
+
+
+def test_progress_shows_on_a_terminal_only(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from coupa_connector.cli._write_cmds import _progress, estimate_records
+
+    csv_file = tmp_path / "in.csv"
+    csv_file.write_text("name\na\nb\nc\n", encoding="utf-8")
+    jsonl = _jsonl(tmp_path / "in.jsonl", [{"a": 1}, {"a": 2}])
+    assert estimate_records(str(csv_file), "csv") == 3
+    assert estimate_records(str(jsonl), "jsonl") == 2
+    assert estimate_records(str(jsonl), "json") is None
+    assert estimate_records("-", "csv") is None
+
+    assert _progress(Console(file=io.StringIO()), 3) is None  # not a terminal: nothing
+    screen = io.StringIO()
+    progress = _progress(Console(file=screen, force_terminal=True, width=120), 3)
+    assert progress is not None
+    with progress:
+        task = progress.add_task("create suppliers", total=3, counts="")
+        progress.update(task, completed=2, counts="created 2")
+        progress.refresh()
+    assert "create suppliers" in screen.getvalue() and "2 records" in screen.getvalue()

@@ -114,3 +114,19 @@ def test_429_storm_and_dropped_connections_lose_nothing(sandbox: Sandbox) -> Non
     assert (
         call(sandbox, "GET", f"/api/suppliers/{one['id']}")["website"] == "https://w7.example.com"
     )
+
+
+def test_dropped_creates_that_never_landed_are_sent_again_once(sandbox: Sandbox) -> None:
+    t = tag()
+    records = [supplier(f"Lost {t} {i:02d}", f"LO-{t}-{i:02d}") for i in range(10)]
+    sandbox.set_faults(methods=["POST"], path="^/api/suppliers$", drop_count=3)
+
+    results, summary = run_writes(
+        sandbox, lambda conn: create(conn, "suppliers", records, options=FAST)
+    )
+
+    assert sandbox.faults()["injected"].get("drop", 0) == 3
+    assert summary.created == 10 and summary.recovered == 0  # looked up, not found, re-sent
+    assert sum(r.attempts > 1 for r in results) == 3
+    names = _names(sandbox, f"Lost {t} ")
+    assert len(names) == 10 and set(names.values()) == {1}

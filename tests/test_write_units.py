@@ -371,3 +371,14 @@ def test_pipeline_defect_in_a_job_is_accounted_for_then_raised() -> None:
         asyncio.run(go())
     assert sorted(r.position for r in results) == [1, 2, 3]
     assert next(r for r in results if r.position == 2).outcome is WriteOutcome.FAILED
+
+
+def test_the_write_api_is_exported() -> None:
+    import coupa_connector
+
+    assert {"WriteOptions", "WriteOutcome", "WriteResult", "WriteSummary"} <= set(
+        coupa_connector.__all__
+    )
+    for cls in (coupa_connector.Connection, coupa_connector.AsyncConnection):
+        for method in ("create", "update", "upsert", "action"):
+            assert callable(getattr(cls, method)), (cls, method)

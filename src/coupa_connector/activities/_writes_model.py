@@ -46,8 +46,9 @@ class WriteResult:
         id: Coupa's id of the record written or targeted, when known.
         messages: Why it was rejected or failed: our validation's messages (each naming the
             field path) or Coupa's own error messages; notes on recovery for written records.
-        record: The input record as given (``None`` for actions on bare ids). Kept so a
-            rejects file can hold it unchanged.
+        record: The input record as given (a bare id given to an action becomes
+            ``{"id": n}``; None for input that was not a record at all). Kept so a rejects
+            file can hold it unchanged.
         status: The HTTP status of Coupa's refusal, for failed records that got an answer.
         fields: The field paths our validation objected to (rejected records).
         attempts: How many times the write request was sent.

@@ -18,7 +18,14 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from coupa_connector.activities._writes_model import WriteResult, WriteSummary
@@ -106,7 +113,7 @@ def _object(name: str, verb: str) -> ObjectDef:
 
 
 def _config(profile: str | None, concurrency: int | None, wire_format: str | None) -> Any:
-    from coupa_connector.client._config import ConnectionConfig
+    from coupa_connector.client import ConnectionConfig
 
     try:
         config = ConnectionConfig.from_profile(profile) if profile else ConnectionConfig.from_env()
@@ -156,18 +163,36 @@ def _unreadable(entry: Any) -> UnreadableRecord:
     return UnreadableRecord(reason=entry.reason, raw=entry.raw, line=entry.line)
 
 
-def _progress(console: Console) -> Progress | None:
+def _progress(console: Console, total: int | None) -> Progress | None:
+    """A progress display on a terminal (a bar when the input's size is known), else None."""
     if not console.is_terminal:
         return None
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
+    columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}")]
+    if total is not None:
+        columns += [BarColumn(), TaskProgressColumn()]
+    columns += [
         TextColumn("{task.completed} records"),
         TextColumn("[dim]{task.fields[counts]}"),
         TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
+    ]
+    return Progress(*columns, console=console, transient=True)
+
+
+def estimate_records(file: str, fmt: str) -> int | None:
+    """Records in a CSV or JSONL file, counted by lines (for the progress bar only).
+
+    None for standard input, JSON and XML, whose record count is only known by parsing.
+    """
+    if file == "-" or fmt not in ("csv", "jsonl"):
+        return None
+    lines = 0
+    try:
+        with open(file, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                lines += chunk.count(b"\n")
+    except OSError:
+        return None
+    return max(0, lines - (1 if fmt == "csv" else 0))
 
 
 def _counts_text(summary: WriteSummary) -> str:
@@ -216,6 +241,7 @@ def _drive(
     summary_format: str,
     allow_partial: bool,
     run: Callable[[], AsyncIterator[WriteResult]],
+    total: int | None = None,
 ) -> None:
     """Run one write activity to the end and exit with the right code."""
     from coupa_connector.cli._write_report import Reports
@@ -230,10 +256,10 @@ def _drive(
         raise click.UsageError(str(exc)) from None
     summary = WriteSummary()
     error: BaseException | None = None
-    progress = _progress(status)
+    progress = _progress(status, total)
 
     async def consume() -> None:
-        task = progress.add_task(title, total=None, counts="") if progress else None
+        task = progress.add_task(title, total=total, counts="") if progress else None
         async for result in run():
             summary.add(result)
             reports.add(result)
@@ -264,7 +290,7 @@ def _drive(
 
 
 def _connection(config: Any) -> Any:
-    from coupa_connector.client._connection import AsyncConnection
+    from coupa_connector.client import AsyncConnection
 
     return AsyncConnection(config)
 
@@ -314,7 +340,8 @@ def _record_run(
     except CoupaError as exc:
         raise click.UsageError(str(exc)) from None
     title = f"{'validate' if dry_run else verb} {obj.name}"
-    _drive(title, obj, fmt, results, rejects, summary_format, allow_partial, run)
+    total = estimate_records(file, fmt) if sys.stderr.isatty() else None
+    _drive(title, obj, fmt, results, rejects, summary_format, allow_partial, run, total)
 
 
 # --------------------------------------------------------------------------- commands
@@ -349,7 +376,8 @@ def create(object_name: str, file: str, key: str | None, **options: Any) -> None
     "--key",
     metavar="FIELDS",
     help="Find records without an id by these fields, e.g. number, login, "
-    "invoice-number,supplier.number.",
+    "invoice-number,supplier.number (default: the first of the object's natural keys "
+    "that a record gives).",
 )
 @_input_options
 @_common

@@ -20,6 +20,13 @@ from coupa_connector.sandbox._store import Store
 
 __all__ = ["RenderCache", "Renderer"]
 
+def _fragment(body: bytes) -> Any:
+    """Pre-serialized JSON to embed in a larger document (parsed again on orjson < 3.10,
+    which has no ``Fragment``)."""
+    make = getattr(orjson, "Fragment", None)
+    return make(body) if make is not None else orjson.loads(body)
+
+
 # Audit references left out of embedded records: they repeat on every embedded object and
 # Coupa's samples of embedded objects do not carry them.
 _EMBED_SKIP = frozenset({"created-by", "updated-by"})
@@ -197,7 +204,7 @@ class Renderer:
                     continue
                 if target is not None and not target.stored:
                     present[name] = [
-                        orjson.Fragment(self._json(target, i)) if isinstance(i, dict) else i
+                        _fragment(self._json(target, i)) if isinstance(i, dict) else i
                         for i in value
                     ]
                 else:
