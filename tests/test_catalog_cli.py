@@ -80,3 +80,12 @@ def test_unknown_object_is_a_usage_error_with_suggestions(runner: CliRunner) -> 
 def test_bad_option_value_is_a_usage_error(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["schema", "invoices", "--for", "delete"])
     assert result.exit_code == 2
+
+
+def test_schema_and_objects_show_natural_keys() -> None:
+    shown = CliRunner().invoke(cli, ["schema", "suppliers"], terminal_width=200)
+    assert shown.exit_code == 0, shown.output
+    assert "Natural keys" in shown.output and "number" in shown.output
+    listed = CliRunner().invoke(cli, ["objects", "--format", "json", "--resources"])
+    suppliers = next(o for o in json.loads(listed.output) if o["name"] == "suppliers")
+    assert ["number"] in suppliers["lookup_keys"]

@@ -107,6 +107,7 @@ def _object_summary(obj: ObjectDef) -> dict[str, Any]:
         "list_element": obj.list_element,
         "actions": [a.name for a in obj.actions],
         "fields": len(obj.fields),
+        "lookup_keys": [list(k) for k in obj.lookup_keys],
         "read_scope": obj.read_scope,
         "write_scope": obj.write_scope,
         "supported": obj.supported,
@@ -190,9 +191,9 @@ def _print_field_table(obj: ObjectDef, use: str) -> None:
 
 
 def _caption(obj: ObjectDef, use: str) -> str:
-    parts = []
+    keys = " or ".join(" + ".join(k) for k in obj.lookup_keys) or "id"
+    parts = [f"Natural keys (for --key, and references from other objects): {keys}."]
     if use == "update":
-        keys = " or ".join(" + ".join(k) for k in obj.lookup_keys) or "id"
         parts.append(f"An update finds the record by {keys}.")
     if obj.actions:
         parts.append("Actions: " + ", ".join(a.name for a in obj.actions))
