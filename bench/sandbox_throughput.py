@@ -7,10 +7,13 @@ Starts ``coupa sandbox`` in a subprocess (throttle off), then measures, in the s
                 the data in six orderings), as clients paging through data ask
   fetched again the same pages repeated (the server may answer from its page cache)
 
-each from several concurrent clients, and prints pages/s, the server's CPU time per page (so
-the server's own capacity shows even when the clients on the same machine are the limit),
-the first-fetch/baseline ratio and the server's peak resident memory (VmHWM). ``--seed-100k`` also
-reseeds the server with 100,000 invoices and reports the time (target: under 60 s).
+each from several concurrent client processes. The clients keep their connections open and
+read each page's bytes without decoding them (every 20th page is decoded and checked), so
+that on a 2-core machine as little of the CPU as possible goes to them: the figure is the
+server's. It prints pages/s, the server's CPU time per page and the rate one core could serve
+at that cost, the first-fetch/baseline ratio and the server's peak resident memory (VmHWM).
+``--seed-100k`` also reseeds the server with 100,000 invoices and reports the time (target:
+under 60 s) and the memory after it.
 
     python bench/sandbox_throughput.py [--seed-size 10000] [--clients 4] [--seconds 5] [--seed-100k]
 
@@ -21,12 +24,14 @@ bottleneck of a client held at Coupa's 25 requests/s.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
-import threading
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,12 +52,18 @@ class Server:
     def url(self) -> str:
         return self.env["COUPA_URL"]
 
-    def peak_rss_mb(self) -> float:
+    def _status_mb(self, key: str) -> float:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
         for line in status.splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1]) / 1024
         return float("nan")
+
+    def peak_rss_mb(self) -> float:
+        return self._status_mb("VmHWM")
+
+    def rss_mb(self) -> float:
+        return self._status_mb("VmRSS")
 
     def admin(self, method: str, name: str, body: dict[str, object] | None = None) -> object:
         request = urllib.request.Request(
@@ -128,6 +139,52 @@ def distinct_queries(pages: int) -> list[dict[str, object]]:
     ]
 
 
+def _client(
+    url: str,
+    bearer: str,
+    queries: list[dict[str, object]],
+    cycle: bool,
+    deadline: float,
+    position: multiprocessing.sharedctypes.Synchronized[int],
+    results: multiprocessing.queues.Queue[tuple[int, int, str]],
+) -> None:
+    """One client process: take the next query, fetch it over a kept-alive connection."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
+    headers = {"Authorization": f"Bearer {bearer}", "Accept": "application/json"}
+    pages = records = 0
+    error = ""
+    try:
+        while time.monotonic() < deadline:
+            with position.get_lock():
+                index = position.value
+                position.value += 1
+            if index >= len(queries) and not cycle:
+                break
+            query = queries[index % len(queries)]
+            conn.request("GET", "/api/invoices?" + urllib.parse.urlencode(query), headers=headers)
+            response = conn.getresponse()
+            body = response.read()
+            if response.status != 200:
+                error = f"{response.status}: {body[:200]!r}"
+                break
+            limit = int(str(query["limit"]))
+            # Decode a sample only: the client's own JSON parsing must not be what is
+            # measured, but pages are checked for what they hold.
+            if pages % 20 == 0:
+                page = orjson.loads(body)
+                if len(page) != limit or (limit == 50 and "invoice-lines" not in page[0]):
+                    error = "a page did not hold the invoices asked for"
+                    break
+            pages += 1
+            records += limit
+    except (OSError, http.client.HTTPException) as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    finally:
+        conn.close()
+        results.put((pages, records, error))
+
+
 def load(
     server: Server,
     bearer: str,
@@ -137,71 +194,40 @@ def load(
     *,
     cycle: bool,
 ) -> dict[str, float]:
-    """Fetch ``queries`` from ``clients`` threads for at most ``seconds``.
+    """Fetch ``queries`` from ``clients`` processes for at most ``seconds``.
 
     With ``cycle`` the queries repeat (the server may answer from its page cache);
     without, each is asked once and the phase ends early when they run out.
     """
-    headers = {"Authorization": f"Bearer {bearer}", "Accept": "application/json"}
-    lock = threading.Lock()
-    position = 0
-    done = [0] * clients
-    records = [0] * clients
-    errors: list[str] = []
-    stop = threading.Event()
-
-    def next_query() -> dict[str, object] | None:
-        nonlocal position
-        with lock:
-            if position >= len(queries) and not cycle:
-                return None
-            query = queries[position % len(queries)]
-            position += 1
-            return query
-
-    def worker(i: int) -> None:
-        with httpx2.Client(base_url=server.url, headers=headers, timeout=60) as http:
-            while not stop.is_set():
-                query = next_query()
-                if query is None:
-                    return
-                r = http.get("/api/invoices", params=query)  # type: ignore[arg-type]
-                if r.status_code != 200:
-                    errors.append(f"{r.status_code}: {r.text[:200]}")
-                    stop.set()
-                    return
-                # Decode a sample only: the client's own JSON parsing must not be what is
-                # measured, but every page is checked for size.
-                limit = int(query["limit"])  # type: ignore[call-overload]
-                if done[i] % 10 == 0:
-                    page = orjson.loads(r.content)
-                    if len(page) != limit or (limit == 50 and "invoice-lines" not in page[0]):
-                        errors.append("a page did not hold the invoices asked for")
-                        stop.set()
-                        return
-                done[i] += 1
-                records[i] += limit
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    context = multiprocessing.get_context("fork")
+    position = context.Value("q", 0)
+    results: multiprocessing.queues.Queue[tuple[int, int, str]] = context.Queue()
     cpu_before = cpu_seconds(server.process.pid)
     started = time.perf_counter()
-    for t in threads:
-        t.start()
-    deadline = started + seconds
-    while any(t.is_alive() for t in threads) and time.perf_counter() < deadline:
-        time.sleep(0.05)
-    stop.set()
-    for t in threads:
-        t.join()
+    deadline = time.monotonic() + seconds
+    workers = [
+        context.Process(
+            target=_client,
+            args=(server.url, bearer, queries, cycle, deadline, position, results),
+        )
+        for _ in range(clients)
+    ]
+    for w in workers:
+        w.start()
+    outcomes = [results.get(timeout=seconds + 120) for _ in workers]
     elapsed = time.perf_counter() - started
     cpu = cpu_seconds(server.process.pid) - cpu_before
+    for w in workers:
+        w.join()
+    errors = [e for _, _, e in outcomes if e]
     if errors:
         raise SystemExit(f"load failed: {errors[0]}")
-    pages = sum(done)
+    pages = sum(p for p, _, _ in outcomes)
     return {
         "pages_per_s": pages / elapsed,
-        "records_per_s": sum(records) / elapsed,
+        "records_per_s": sum(r for _, r, _ in outcomes) / elapsed,
         "server_ms_per_page": 1000 * cpu / max(1, pages),
+        "server_cpu_share": cpu / elapsed,
         "pages": pages,
     }
 
@@ -211,7 +237,7 @@ def _line(name: str, result: dict[str, float]) -> str:
     return (
         f"  {name:<34} {result['pages_per_s']:8.1f} pages/s   "
         f"server CPU {result['server_ms_per_page']:6.2f} ms/page "
-        f"(one core serves ~{capacity:.0f}/s)"
+        f"(one core serves ~{capacity:.0f}/s; server busy {100 * result['server_cpu_share']:.0f}%)"
     )
 
 
@@ -235,23 +261,29 @@ def main() -> None:
         bearer = token(server)
         pages = max(1, args.seed_size // 50)
         cold = distinct_queries(pages)
-        one_record = [{"limit": 1, "offset": i} for i in range(200)]
+        one_record: list[dict[str, object]] = [{"limit": 1, "offset": i} for i in range(200)]
         # Warm-up: first-touch costs (imports, SQLite pages) are not what is measured.
         load(server, bearer, one_record, 1, 1.0, cycle=True)
         base = load(server, bearer, one_record, args.clients, args.seconds, cycle=True)
-        first = load(server, bearer, cold, args.clients, args.seconds, cycle=False)
+        # The first ordering meets every invoice for the first time; the other orderings
+        # ask for new pages of invoices the server has rendered before.
+        new = load(server, bearer, cold[:pages], args.clients, args.seconds, cycle=False)
+        other = load(server, bearer, cold[pages:], args.clients, args.seconds, cycle=False)
         again = load(
-            server, bearer, cold[: first["pages"] or 1], args.clients, args.seconds, cycle=True
+            server, bearer, cold[: int(new["pages"]) or 1], args.clients, args.seconds, cycle=True
         )
-        print(f"\n{args.clients} concurrent clients, JSON, up to {args.seconds:g} s per phase")
+        print(
+            f"\n{args.clients} concurrent client processes, JSON, up to {args.seconds:g} s a phase"
+        )
         print(_line("baseline: 1-invoice pages", base))
-        print(_line("50 invoices + lines, first fetch", first))
+        print(_line("50 invoices + lines, new invoices", new))
+        print(_line("50 invoices + lines, new pages", other))
         print(_line("50 invoices + lines, fetched again", again))
-        print(f"  first fetch / baseline ratio: {first['pages_per_s'] / base['pages_per_s']:.2f}")
-        print(f"  first fetch: {first['records_per_s']:.0f} invoices/s")
-        verdict = "ok" if first["pages_per_s"] >= TARGET_PAGES_PER_SECOND else "BELOW TARGET"
-        print(f"  target {TARGET_PAGES_PER_SECOND:.0f} pages/s (first fetch): {verdict}")
-        print(f"  server peak RSS: {server.peak_rss_mb():.0f} MB")
+        print(f"  new invoices / baseline ratio: {new['pages_per_s'] / base['pages_per_s']:.2f}")
+        print(f"  new invoices: {new['records_per_s']:.0f} invoices/s")
+        verdict = "ok" if new["pages_per_s"] >= TARGET_PAGES_PER_SECOND else "BELOW TARGET"
+        print(f"  target {TARGET_PAGES_PER_SECOND:.0f} pages/s (new invoices): {verdict}")
+        print(f"  server RSS: {server.rss_mb():.0f} MB, peak {server.peak_rss_mb():.0f} MB")
         if args.seed_100k:
             print("\nreseeding 100,000 invoices ...", flush=True)
             result = server.admin("POST", "reset", {"seed_size": 100_000, "seed": 42})
@@ -261,8 +293,12 @@ def main() -> None:
             print(f"  seeded in {seconds:.1f} s (target < {TARGET_SEED_SECONDS:.0f} s: {verdict})")
             print(
                 f"  records: {sum(result['counts'].values())}, "
-                f"server peak RSS: {server.peak_rss_mb():.0f} MB"
+                f"server RSS {server.rss_mb():.0f} MB, peak {server.peak_rss_mb():.0f} MB"
             )
+            big = distinct_queries(100_000 // 50)[: 100_000 // 50]
+            new = load(server, bearer, big, args.clients, args.seconds, cycle=False)
+            print(_line("100,000 invoices: new invoices", new))
+            print(f"  server RSS: {server.rss_mb():.0f} MB, peak {server.peak_rss_mb():.0f} MB")
     finally:
         server.process.terminate()
         try:

@@ -252,3 +252,20 @@ def test_debug_log_has_one_line_per_request_and_no_secrets(
         line.startswith("GET /api/invoices?status=approved") and "-> 200" in line for line in lines
     )
     assert any("token request" in line for line in lines)
+
+
+def _read_timeout(request: httpx2.Request) -> httpx2.Response:
+    raise httpx2.ReadTimeout("timed out", request=request)
+
+
+def test_read_timeout_retried_for_reads_but_not_for_creates() -> None:
+    fake = FakeCoupa(records=invoices(1))
+    fake.script = [lambda r: None, _read_timeout, _read_timeout]
+    with Connection(config(), transport=fake.transport()) as conn:
+        assert len(conn.request("GET", "/api/invoices")) == 1
+        assert conn.stats.failures["read_timeout"] == 2
+        fake.script = [_read_timeout]
+        with pytest.raises(NetworkError) as info:
+            conn.request("POST", "/api/invoices", body={"invoice-number": "X"})
+    assert info.value.kind == "read_timeout" and not info.value.retryable
+    assert [c.method for c in fake.api_calls()] == ["GET", "GET", "GET", "POST"]

@@ -37,6 +37,7 @@ from catalog_data import (
     CUSTOM_FIELDS_NOTE,
     DOCUMENTED_ACTIONS,
     ELEMENTS,
+    EMBEDDED_COPIES,
     EXPORT_FLAGS,
     EXTRA_ACTIONS,
     EXTRA_FIELDS,
@@ -708,6 +709,11 @@ def add_note(f: dict[str, Any], note: str) -> None:
     f["note"] = f"{f['note']} {note}".strip() if f.get("note") else note
 
 
+OPAQUE_NOTE_RE = re.compile(
+    r"Coupa names the type '[^']*' without a page; kept as an opaque object\."
+)
+
+
 def apply_corrections(objects: dict[str, dict[str, Any]]) -> list[str]:
     problems: list[str] = []
     for corr in CORRECTIONS:
@@ -727,6 +733,11 @@ def apply_corrections(objects: dict[str, dict[str, Any]]) -> list[str]:
                 target[key] = value
         if target.get("kind") not in {"reference", "collection"}:
             target.pop("ref", None)
+        if "kind" in corr.changes and target.get("note"):
+            # The resolver's guess about the type is superseded by the correction's reason.
+            target["note"] = OPAQUE_NOTE_RE.sub("", target["note"]).strip()
+            if not target["note"]:
+                target.pop("note")
         add_note(target, corr.note)
     return problems
 
@@ -782,6 +793,8 @@ def build(source: Path) -> dict[str, Any]:
     add_nested_twins(objects)
     add_extra_actions(objects)
     problems = apply_corrections(objects)
+    # After the corrections, so that the copies carry the source's corrected fields.
+    add_embedded_copies(objects)
     add_custom_fields(objects)
     out = []
     for name in sorted(objects):
@@ -816,6 +829,24 @@ def add_nested_twins(objects: dict[str, dict[str, Any]]) -> None:
             for f in obj["_fields"].values():
                 if f.get("kind") == "collection" and f.get("ref") == resource_name:
                     f["ref"] = twin
+
+
+def add_embedded_copies(objects: dict[str, dict[str, Any]]) -> None:
+    """Add resource-less copies of objects that Coupa embeds in other records."""
+    for copy_name, (source, note) in EMBEDDED_COPIES.items():
+        src = objects[source]
+        fields: dict[str, dict[str, Any]] = json.loads(json.dumps(src["_fields"]))
+        for f in fields.values():
+            add_note(f, note)
+        objects[copy_name] = {
+            **src,
+            "name": copy_name,
+            "title": f"{src['title']} (embedded)",
+            "element": copy_name,
+            "resource": None,
+            "_actions": [],
+            "_fields": fields,
+        }
 
 
 def add_extra_actions(objects: dict[str, dict[str, Any]]) -> None:

@@ -120,6 +120,16 @@ NESTED_TWINS: dict[str, str] = {
     "expense_lines": "expense-line",
 }
 
+# Objects that Coupa embeds inside another record with the fields of a resource object, but
+# that are not records of that resource to look up: copy name -> (source object, reason).
+EMBEDDED_COPIES: dict[str, tuple[str, str]] = {
+    "supplier-address": (
+        "addresses",
+        "A supplier's primary address: the fields of an address, sent and returned inside the "
+        "supplier (Coupa: Suppliers API examples) rather than referenced by id or key.",
+    ),
+}
+
 # OAuth scopes per object (Coupa's OAuth scope list), as (read, write).
 SCOPE_FAMILIES: dict[str, tuple[str, str]] = {
     "accounting": ("core.accounting.read", "core.accounting.write"),
@@ -244,6 +254,9 @@ LOOKUP_KEYS: dict[str, list[list[str]]] = {
     "tax_codes": [["id"], ["code", "country"]],
     "business_groups": [["id"], ["name"]],
     "country": [["id"], ["code"], ["name"]],
+    # Budget lines name their period by name (Coupa: Budget Lines API examples,
+    # ?period[name]=Q3FY09 and <period><name>Q2 2012</name></period>).
+    "budget-period": [["id"], ["name"]],
 }
 
 # Action endpoints that Coupa's resource pages confirm, added when a page does not list them.
@@ -530,7 +543,9 @@ CORRECTIONS: list[Correction] = [
         "users",
         "active",
         {"kind": "boolean", "writable": True, "readable": True},
-        "Table row has shifted cells; active is a writable boolean.",
+        "Table row has shifted cells; active is a writable boolean. Coupa's ?status=active "
+        "query parameter filters on it: users have no status element (Coupa: Users API, "
+        "user payloads in the Delegates API examples).",
     ),
     Correction(
         "users",
@@ -703,6 +718,107 @@ CORRECTIONS: list[Correction] = [
         {"required": False, "unique": False},
         "Table row has shifted cells; active is an optional flag.",
     ),
+    # Types and references checked against Coupa's samples and field descriptions.
+    Correction(
+        "purchase_order_lines",
+        "received",
+        {"kind": "decimal"},
+        "Coupa types it 'integer/decimal' and describes it as the quantity or amount "
+        "received: a number, like its twin invoiced (decimal(32,6)).",
+    ),
+    Correction(
+        "order-line",
+        "received",
+        {"kind": "decimal"},
+        "Coupa types it 'integer/decimal' and describes it as the quantity or amount "
+        "received: a number, like its twin invoiced (decimal(32,6)).",
+    ),
+    Correction(
+        "purchase_order_lines",
+        "requisition-line-id",
+        {"kind": "integer"},
+        "Coupa types it RequisitionLine, but the element is the id of the requisition line "
+        "(its description says 'Requisition line ID'; coupa-api.md 7.5 lists "
+        "requisition_line_id); an integer, not an object.",
+    ),
+    Correction(
+        "order-line",
+        "requisition-line-id",
+        {"kind": "integer"},
+        "Coupa types it RequisitionLine, but the element is the id of the requisition line "
+        "(its description says 'Requisition line ID'; coupa-api.md 7.5 lists "
+        "requisition_line_id); an integer, not an object.",
+    ),
+    Correction(
+        "suppliers",
+        "primary-address",
+        {"ref": "supplier-address"},
+        "Coupa types it Supplier Information Address (the SIM bank and remit-to record), but "
+        "its supplier examples send and return a plain address (street1, city, postal-code, "
+        "country {code}); it is an address embedded in the supplier.",
+    ),
+    Correction(
+        "suppliers",
+        "commodity",
+        {"kind": "reference", "ref": "commodities"},
+        "Coupa's table gives no type; its description ('default commodity, selectable from "
+        "drop-down') names a commodity record, which Coupa references by name or id.",
+    ),
+    Correction(
+        "requisitions",
+        "currency",
+        {"kind": "reference", "ref": "currencies"},
+        "Coupa's table puts an example value (USD) in the type column; the requisition's "
+        "currency is a currency record ({id, code}) as on every other document.",
+    ),
+    Correction(
+        "requisitions",
+        "mobile-currency",
+        {"kind": "reference", "ref": "currencies"},
+        "Coupa's table puts an example value (USD) in the type column; like currency it is a "
+        "currency record ({id, code}).",
+    ),
+    Correction(
+        "requisitions",
+        "hide-price",
+        {"kind": "boolean"},
+        "Coupa types it RequisitionHeader, but its description says 'True or False'.",
+    ),
+    Correction(
+        "items",
+        "item-type",
+        {"kind": "string", "max_length": 255},
+        "Coupa types it Item, but item payloads carry the type as text "
+        "(<item-type>Item</item-type>); not a reference to another item.",
+    ),
+    Correction(
+        "users",
+        "can-expense-for",
+        {"kind": "collection"},
+        "Coupa types it User, but user payloads carry a list of users here (Coupa: Delegates "
+        'API examples, "can-expense-for": []).',
+    ),
+    Correction(
+        "users",
+        "expenses-delegated-to",
+        {"kind": "collection"},
+        "Coupa types it User, but user payloads carry a list of users here (Coupa: Delegates "
+        'API examples, "expenses-delegated-to": []).',
+    ),
+    Correction(
+        "exchange_rates",
+        "rate-date",
+        {"unique": False, "unique_within": ["from-currency", "to-currency"]},
+        "Coupa's table marks it unique, but rates for many currency pairs share a date; it "
+        "is unique per currency pair.",
+    ),
+    Correction(
+        "invoices",
+        "invoice-number",
+        {"unique_within": ["supplier"]},
+        "Invoice numbers are the supplier's: unique per supplier, and the natural key is "
+        "(invoice-number, supplier) (Coupa: Invoices API).",
+    ),
 ]
 
 # Objects that Coupa documents elsewhere (section 7, samples) but not with a table of their own.
@@ -713,7 +829,7 @@ HAND_CURATED: list[dict[str, Any]] = [
         "element": "lookup",
         "resource": "/api/lookups",
         "note": "Hand-curated: Coupa's reference has no lookups page; fields from the lookup "
-        "values page and the scope list.",
+        "values page and its examples, and the scope list.",
         "fields": [
             {"name": "id", "kind": "integer"},
             {
@@ -726,6 +842,12 @@ HAND_CURATED: list[dict[str, Any]] = [
             },
             {"name": "description", "kind": "string", "max_length": 255},
             {"name": "active", "kind": "boolean"},
+            # Hierarchy settings, as the lookup embedded in Coupa's lookup value examples shows.
+            {"name": "fixed-depth", "kind": "integer"},
+            *(
+                {"name": f"level-{n}-name", "kind": "string", "max_length": 255}
+                for n in range(1, 11)
+            ),
             {"name": "created-at", "kind": "datetime"},
             {"name": "updated-at", "kind": "datetime"},
             {"name": "created-by", "kind": "reference", "ref": "users"},

@@ -41,6 +41,9 @@ class FieldDef:
         kind: The field's type (see ``FieldKind``).
         required: Required on create.
         unique: Unique across the object's records.
+        unique_within: Fields whose values scope the field's uniqueness, when it is unique
+            only among records that share them (an invoice number per supplier, an exchange
+            rate's date per currency pair); empty when there is no such scope.
         writable: Accepted on create/update ("api in").
         readable: Returned by Coupa ("api out").
         max_length: For strings, the longest value Coupa accepts.
@@ -61,14 +64,19 @@ class FieldDef:
     ref: str | None = None
     description: str = ""
     note: str = ""
+    unique_within: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FieldDef:
         """Build a field from its catalog.json form (defaults left out)."""
         if _FIELD_KEYS.issuperset(data):
             # The fast path for the shipped file, whose keys are exactly the attributes.
-            allowed = data.get("allowed")
-            return cls(**({**data, "allowed": tuple(allowed)} if allowed else data))
+            if "allowed" in data or "unique_within" in data:
+                data = {
+                    **data,
+                    **{k: tuple(data[k]) for k in ("allowed", "unique_within") if k in data},
+                }
+            return cls(**data)
         return cls(
             name=data["name"],
             kind=data["kind"],
@@ -81,6 +89,7 @@ class FieldDef:
             ref=data.get("ref"),
             description=data.get("description", ""),
             note=data.get("note", ""),
+            unique_within=tuple(data.get("unique_within", ())),
         )
 
 

@@ -303,7 +303,9 @@ class _Checker:
             return  # Coupa documents no fields for this object: accept any mapping.
         keys = {wire_name(k) for k in value if isinstance(k, str)}
         known = {k for key in target.lookup_keys for k in key} or set(target.fields)
-        if not keys & known:
+        # An object without a resource of its own (a supplier's primary contact or address)
+        # is data embedded in the record, not a record to look up: any of its fields will do.
+        if target.resource is not None and not keys & known:
             ways = " or ".join(" + ".join(k) for k in target.lookup_keys) or "id"
             self.add(
                 path,

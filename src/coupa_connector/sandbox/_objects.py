@@ -62,12 +62,10 @@ CREATE_FORCED: dict[str, dict[str, Any]] = {
     "requisitions": {"status": "draft"},
 }
 
-# Uniqueness beyond the catalog's ``unique`` flags, or narrower than "across all records":
-# field -> the fields whose values scope it. An invoice number is unique per supplier; the
-# catalog marks an exchange rate's date unique, which only holds per currency pair.
+# Uniqueness beyond the catalog's ``unique`` and ``unique_within``, or narrower than it says:
+# field -> the fields whose values scope it. The catalog marks a lookup value's name unique;
+# the sandbox holds it unique per lookup, as the natural key (name, lookup) implies.
 UNIQUE_SCOPES: dict[str, dict[str, tuple[str, ...]]] = {
-    "invoices": {"invoice-number": ("supplier",)},
-    "exchange_rates": {"rate-date": ("from-currency", "to-currency")},
     "lookup_values": {"name": ("lookup",)},
 }
 

@@ -20,6 +20,7 @@ from coupa_connector.sandbox._store import Store
 
 __all__ = ["RenderCache", "Renderer"]
 
+
 def _fragment(body: bytes) -> Any:
     """Pre-serialized JSON to embed in a larger document (parsed again on orjson < 3.10,
     which has no ``Fragment``)."""
@@ -32,6 +33,20 @@ def _fragment(body: bytes) -> Any:
 _EMBED_SKIP = frozenset({"created-by", "updated-by"})
 # One step of a rendering plan: the field's kind and the target's view for associations.
 _Step = tuple[str, ObjectView | None]
+# Kinds whose stored value is not output as is.
+_WORK_KINDS = frozenset({"reference", "collection", "custom-fields"})
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """How to turn a document with a given key sequence into JSON: the keys to leave out,
+    the fields that need work (references, collections, custom fields) and the JSON of the
+    fields it does not set. Documents of one object mostly share a few shapes, so this is
+    worked out once per shape rather than once per record."""
+
+    drop: tuple[str, ...]
+    work: tuple[tuple[str, str, ObjectView | None], ...]
+    tail: bytes
 
 
 @dataclass(frozen=True)
@@ -43,17 +58,31 @@ class _Plan:
     template: dict[str, Any]
     stored_refs: tuple[tuple[str, ObjectView], ...]
     line_collections: tuple[tuple[str, ObjectView], ...]
-    tails: dict[frozenset[str], bytes]
+    shapes: dict[tuple[str, ...], _Shape]
 
-    def json_tail(self, present: frozenset[str]) -> bytes:
-        """The JSON of the unset fields (``"a":null,"b":[]``) for records with these set."""
-        tail = self.tails.get(present)
-        if tail is None:
-            unset = {n: v for n, v in self.template.items() if n not in present}
-            tail = orjson.dumps(unset)[1:-1]
-            if len(self.tails) < 1024:
-                self.tails[present] = tail
-        return tail
+    def shape(self, keys: tuple[str, ...]) -> _Shape:
+        """The shape of documents with these keys, in this order."""
+        found = self.shapes.get(keys)
+        if found is not None:
+            return found
+        steps = self.steps
+        drop = tuple(n for n in keys if n not in steps)
+        work: list[tuple[str, str, ObjectView | None]] = []
+        for name in keys:
+            step = steps.get(name)
+            if step is None or step[0] not in _WORK_KINDS:
+                continue
+            kind, target = step
+            if kind == "reference" and (target is None or not target.stored):
+                continue  # output as stored, like ``embed`` does
+            work.append((name, kind, target))
+        present = set(keys)
+        unset = {n: v for n, v in self.template.items() if n not in present}
+        found = _Shape(drop, tuple(work), orjson.dumps(unset)[1:-1])
+        # Bounded: hand-written records can come in any number of shapes.
+        if len(self.shapes) < 1024:
+            self.shapes[keys] = found
+        return found
 
 
 _PLANS: dict[tuple[int, str], _Plan] = {}
@@ -94,6 +123,8 @@ class RenderCache:
         self.generation = -1
         self.docs: dict[tuple[str, int], dict[str, Any] | None] = {}
         self.embedded: dict[tuple[str, int], dict[str, Any]] = {}
+        # The same embedded records, serialized once for the JSON pages that repeat them.
+        self.embedded_json: dict[tuple[str, int], Any] = {}
         self.blocks: dict[tuple[str, int], dict[str, Any]] = {}
         # Full JSON renderings of top-level records, and their total size.
         self.records: dict[tuple[str, int], bytes] = {}
@@ -109,6 +140,7 @@ class RenderCache:
         ):
             self.docs.clear()
             self.embedded.clear()
+            self.embedded_json.clear()
             self.blocks.clear()
             self.records.clear()
             self.record_bytes = 0
@@ -126,8 +158,12 @@ class Renderer:
         self._cache = cache
         self._docs = cache.docs
         self._embedded = cache.embedded
+        self._embedded_json = cache.embedded_json
         self._blocks = cache.blocks
         self._plans: dict[str, _Plan] = {}
+        # While a JSON pass runs: referenced records it met before they were fetched.
+        self._missing: set[tuple[str, int]] | None = None
+        self._misses = 0
 
     # ------------------------------------------------------------------ public
 
@@ -165,61 +201,104 @@ class Renderer:
         """Full records as JSON, each rendered once per store generation.
 
         ``rows`` are (id, document) pairs, the document as stored JSON text or parsed; text
-        is parsed only for records not rendered yet. The JSON of a record is its set fields
-        (serialized by orjson) followed by a fixed tail of its unset fields, cached per
-        shape: records hold a few dozen of an object's hundreds of fields, so most of the
-        work is done once per shape, not per record.
+        is parsed only for records not rendered yet. Records are rendered in one pass;
+        referenced records not fetched yet are noted on the way, fetched with one query
+        per resource, and only the records that met them are rendered again. Once a page
+        or two has been served, every supplier, user and account a page refers to is
+        already at hand and the single pass is all there is.
         """
         records = self._cache.records
-        parsed: dict[int, dict[str, Any]] = {}
-        for rid, doc in rows:
-            if (view.name, rid) not in records:
-                parsed[rid] = orjson.loads(doc) if isinstance(doc, str) else doc
-        if parsed:
-            self._prefetch(view, parsed.values())
-        out: list[bytes] = []
-        for rid, _ in rows:
-            key = (view.name, rid)
-            body = records.get(key)
-            if body is None:
-                body = self._json(view, parsed[rid])
-                records[key] = body
-                self._cache.record_bytes += len(body)
-            out.append(body)
-        return out
+        name = view.name
+        todo = [(rid, doc) for rid, doc in rows if (name, rid) not in records]
+        if todo:
+            missing: set[tuple[str, int]] = set()
+            self._missing = missing
+            retry: list[tuple[int, dict[str, Any]]] = []
+            try:
+                for rid, doc in todo:
+                    parsed = orjson.loads(doc) if isinstance(doc, str) else doc
+                    before = self._misses
+                    body = self._json(view, parsed)
+                    if self._misses != before:
+                        retry.append((rid, parsed))
+                    else:
+                        self._keep(name, rid, body)
+            finally:
+                self._missing = None
+            if retry:
+                self._fetch_missing(missing)
+                for rid, parsed in retry:
+                    self._keep(name, rid, self._json(view, parsed))
+        return [records[(name, rid)] for rid, _ in rows]
+
+    def _keep(self, name: str, rid: int, body: bytes) -> None:
+        self._cache.records[(name, rid)] = body
+        self._cache.record_bytes += len(body)
+
+    def _fetch_missing(self, missing: set[tuple[str, int]]) -> None:
+        by_resource: dict[str, set[int]] = {}
+        for res, rid in missing:
+            by_resource.setdefault(res, set()).add(rid)
+        for res, ids in by_resource.items():
+            found = self.store.get_many(res, ids)
+            for rid in ids:
+                self._docs[(res, rid)] = found.get(rid)
 
     def _json(self, view: ObjectView, doc: dict[str, Any]) -> bytes:
         plan = self.plan(view)
-        steps = plan.steps
-        present: dict[str, Any] = {}
-        for name, value in doc.items():
-            step = steps.get(name)
-            if step is None:
-                continue
-            kind, target = step
+        shape = plan.shape(tuple(doc))
+        # Copy the document whole and fix up the few fields that need work, rather than
+        # looking at every field in Python: this is the hot loop of a full page.
+        present = dict(doc)
+        for name in shape.drop:
+            del present[name]
+        for name, kind, target in shape.work:
+            value = doc[name]
             if kind == "reference":
-                present[name] = self.embed(target, value)
+                present[name] = self.embed_json(target, value)
             elif kind == "collection":
                 if not isinstance(value, list):
-                    continue
-                if target is not None and not target.stored:
+                    present[name] = []
+                elif target is not None and not target.stored:
                     present[name] = [
                         _fragment(self._json(target, i)) if isinstance(i, dict) else i
                         for i in value
                     ]
                 else:
-                    present[name] = [self.embed(target, i) for i in value]
-            elif kind == "custom-fields":
-                present[name] = value if isinstance(value, dict) else {}
-            else:
-                present[name] = value
-        tail = plan.json_tail(frozenset(present))
+                    present[name] = [self.embed_json(target, i) for i in value]
+            elif not isinstance(value, dict):
+                present[name] = {}
         body = orjson.dumps(present)
+        tail = shape.tail
         if not tail:
             return body
         if len(body) == 2:
             return b"{" + tail + b"}"
         return body[:-1] + b"," + tail + b"}"
+
+    def embed_json(self, target: ObjectView | None, value: Any) -> Any:
+        """``embed`` for JSON output: the embedded record serialized once per store
+        generation and reused by every record that refers to it."""
+        if target is None or not target.stored or not isinstance(value, dict):
+            return value
+        rid = value.get("id")
+        if not isinstance(rid, int):
+            return value
+        key = (target.name, rid)
+        found = self._embedded_json.get(key)
+        if found is not None:
+            return found
+        if self._missing is not None and key not in self._docs:
+            # Fetched with the others after this pass; the record is rendered again then.
+            self._missing.add(key)
+            self._misses += 1
+            return value
+        block = self.embed(target, value)
+        if block is value:
+            return value  # the referenced record is gone: shown as stored, not cached
+        found = _fragment(orjson.dumps(block))
+        self._embedded_json[key] = found
+        return found
 
     # ------------------------------------------------------------------ fetching
 

@@ -546,7 +546,8 @@ class _Seeder:
                     # Embedded, as in Coupa's supplier payloads (not an /api/addresses id).
                     "primary-address": primary_address(addresses[i % len(addresses)], i),
                     "payment-term": _ref(rng.choice(ids.payment_terms)),
-                    "commodity": rng.choice(_COMMODITIES)[0],
+                    # randrange draws like choice did, so the rest of the seed is unchanged.
+                    "commodity": _ref(ids.commodities[rng.randrange(len(ids.commodities))]),
                     "primary-contact": {
                         "id": 5000 + i,
                         "email": f"sales@{name.split()[0].lower()}.example.com",
@@ -824,7 +825,7 @@ class _Seeder:
                 "justification": f"Needed for {rng.choice(_DEPARTMENTS).lower()} work",
                 "req-title": f"Request {req_id}",
                 "need-by-date": need_by,
-                "currency": "USD",
+                "currency": _ref(ids.currencies["USD"]),
                 "requester": _ref(requester),
                 "total": _money(total),
                 "submitted-at": format_instant(req_created + 600),

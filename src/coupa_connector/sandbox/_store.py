@@ -115,7 +115,8 @@ class Store:
     Args:
         path: A database file (survives restarts; an existing file with data is not
             reseeded) or None for private data: in memory, or in a temporary file deleted
-            on close when ``seed_size`` is above ``LARGE_SEED``.
+            on close while the data (at start or after a ``reset``) is above ``LARGE_SEED``
+            invoices.
         seed_size: Invoices to seed when the database is empty (None: the small default).
         seed: Random seed of the generator.
 
@@ -128,18 +129,8 @@ class Store:
     ) -> None:
         self.path = path
         self._lock = threading.RLock()
-        # Without a path, small data lives in memory; a large seed goes to SQLite's private
-        # temporary file (deleted on close) so that memory stays flat whatever the size.
-        large = path is None and (seed_size or 0) > LARGE_SEED
-        target = path or ("" if large else ":memory:")
-        self._conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL" if path else "PRAGMA journal_mode=MEMORY")
-        if large:
-            self._conn.execute("PRAGMA cache_size=-131072")  # 128 MB of page cache
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA temp_store=MEMORY")
-        self._conn.executescript(_SCHEMA)
-        self._conn.executescript(_INDEXES)
+        self._target = self._private_target(seed_size)
+        self._conn = self._open(self._target)
         self._seq: dict[str, int] = {}
         # Bumped by every change, so caches of rendered records know when to let go.
         self.generation = 0
@@ -148,6 +139,32 @@ class Store:
             self.reset(seed_size=seed_size, seed=seed)
 
     # ------------------------------------------------------------------ lifecycle
+
+    def _private_target(self, seed_size: int | None) -> str:
+        """Where data of this size lives: the given file; without one, memory for small
+        data and SQLite's private temporary file (deleted on close) for a large seed, so
+        that memory stays flat whatever the size."""
+        if self.path:
+            return self.path
+        return "" if (seed_size or 0) > LARGE_SEED else ":memory:"
+
+    def _open(self, target: str) -> sqlite3.Connection:
+        conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL" if self.path else "PRAGMA journal_mode=MEMORY")
+        if target == "":
+            conn.execute("PRAGMA cache_size=-131072")  # 128 MB of page cache
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA temp_store=MEMORY")
+        conn.executescript(_SCHEMA)
+        conn.executescript(_INDEXES)
+        return conn
+
+    @property
+    def storage(self) -> str:
+        """Where the data lives: ``file``, ``memory`` or ``temporary file``."""
+        if self.path:
+            return "file"
+        return "memory" if self._target == ":memory:" else "temporary file"
 
     def close(self) -> None:
         """Close the database connection."""
@@ -173,6 +190,13 @@ class Store:
 
         with self._lock:
             self.generation += 1
+            target = self._private_target(seed_size)
+            if target != self._target:
+                # Private data moves between memory and a temporary file with its size; the
+                # old database goes away whole, which also hands its memory back.
+                self._conn.close()
+                self._conn = self._open(target)
+                self._target = target
             self._conn.execute("DELETE FROM records")
             self._conn.execute("DELETE FROM seq")
             self._conn.execute("DELETE FROM meta")

@@ -460,7 +460,9 @@ class Writer:
     def _unique_fields(self, view: ObjectView) -> dict[str, tuple[str, ...]]:
         scopes = dict(UNIQUE_SCOPES.get(view.name, {}))
         for name, fd in view.obj.fields.items():
-            if fd.unique and fd.kind in SCALAR_KINDS and name not in scopes:
+            if fd.unique_within and fd.kind in SCALAR_KINDS and name not in scopes:
+                scopes[name] = fd.unique_within
+            elif fd.unique and fd.kind in SCALAR_KINDS and name not in scopes:
                 scopes[name] = next(
                     (
                         tuple(k for k in key if k != name)

@@ -1,0 +1,109 @@
+"""Catalog corrections as the sandbox serves them, over real HTTP.
+
+The sandbox takes every object's shape from the catalog, so a corrected kind or reference
+changes what it renders and accepts: these tests check the corrections end to end.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from coupa_connector.sandbox import Sandbox
+from tests._sandbox_api_support import Api, messages
+
+
+@pytest.fixture
+def api(sandbox: Sandbox) -> Iterator[Api]:
+    client = Api(sandbox)
+    yield client
+    client.close()
+
+
+def _tag() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def test_supplier_commodity_is_a_commodity_record(api: Api) -> None:
+    supplier = api.one("suppliers", {"commodity[name][blank]": "false"})
+    commodity = supplier["commodity"]
+    assert isinstance(commodity, dict) and isinstance(commodity["id"], int)
+    stored = api.get(f"/api/commodities/{commodity['id']}").json()
+    assert commodity["name"] == stored["name"]
+    # Filtering through the association finds the supplier.
+    found = api.ids("suppliers", {"commodity[name]": stored["name"], "id": supplier["id"]})
+    assert found == [supplier["id"]]
+
+
+def test_supplier_commodity_is_looked_up_by_name_on_create(api: Api) -> None:
+    name = api.one("commodities")["name"]
+    created = api.post(
+        "/api/suppliers", {"name": f"Commodity {_tag()}", "commodity": {"name": name}}
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["commodity"]["name"] == name
+    refused = api.post(
+        "/api/suppliers", {"name": f"Commodity {_tag()}", "commodity": {"name": "No such"}}
+    )
+    assert refused.status_code == 400, refused.text
+    assert messages(refused) == ["Commodity is invalid"]
+
+
+def test_supplier_primary_address_is_a_plain_address(api: Api) -> None:
+    # The body of Coupa's supplier example (0081, file 19), in XML as Coupa sends it.
+    name = f"Address {_tag()}"
+    xml = (
+        f"<supplier><name>{name}</name><primary-address>"
+        "<street1>425 Market Street # 2250</street1><street2 /><city>San Francisco</city>"
+        "<state>CA</state><postal_code>94105</postal_code><country><code>US</code></country>"
+        "</primary-address></supplier>"
+    )
+    created = api.post_xml("/api/suppliers", xml)
+    assert created.status_code == 201, created.text
+    record = api.get(f"/api/suppliers/{api.one('suppliers', {'name': name})['id']}").json()
+    address = record["primary-address"]
+    assert (address["street1"], address["city"], address["postal-code"]) == (
+        "425 Market Street # 2250",
+        "San Francisco",
+        "94105",
+    )
+    assert address["country"]["code"] == "US"
+
+
+def test_requisition_currency_is_a_currency_record(api: Api) -> None:
+    requisition = api.one("requisitions")
+    currency = requisition["currency"]
+    assert isinstance(currency, dict) and currency["code"] == "USD"
+    assert isinstance(currency["id"], int)
+
+
+def test_order_line_received_is_a_number(api: Api) -> None:
+    line = api.one("purchase_order_lines", {"received[gt]": "0"})
+    assert float(line["received"]) > 0
+
+
+def test_exchange_rate_date_is_unique_per_currency_pair_only(api: Api) -> None:
+    day = int(_tag(), 16) % 28 + 1
+    month = int(_tag(), 16) % 12 + 1
+    rate_date = f"2037-{month:02d}-{day:02d}T00:00:00Z"
+    existing = api.ids("exchange_rates", {"rate-date": rate_date})
+    if existing:
+        pytest.skip("the random date is taken; another run will pick another")
+
+    def rate(source: str) -> dict[str, object]:
+        return {
+            "from-currency": {"code": source},
+            "to-currency": {"code": "USD"},
+            "rate": "1.1",
+            "rate-date": rate_date,
+        }
+
+    assert api.post("/api/exchange_rates", rate("EUR")).status_code == 201
+    # Another pair on the same date is a valid record.
+    assert api.post("/api/exchange_rates", rate("GBP")).status_code == 201
+    # The same pair on the same date is not.
+    again = api.post("/api/exchange_rates", rate("EUR"))
+    assert again.status_code == 400, again.text
+    assert messages(again) == ["Rate date has already been taken"]
