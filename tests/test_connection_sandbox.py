@@ -135,3 +135,17 @@ def test_secrets_absent_from_debug_logs(sandbox: Sandbox, caplog: pytest.LogCapt
     text = caplog.text
     assert "GET /api/suppliers" in text and "429" in text
     assert sandbox.client_secret not in text and token_value not in text
+
+
+def test_debug_log_carries_capped_bodies_without_secrets(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    with (
+        caplog.at_level(logging.DEBUG, logger="coupa_connector"),
+        Connection(sandbox_config(sandbox)) as conn,
+    ):
+        first = next(iter(conn.query("suppliers", limit=1)))
+    bodies = [r.getMessage() for r in caplog.records if "response body:" in r.getMessage()]
+    assert bodies and any(str(first["name"]) in b for b in bodies)
+    assert all(len(b) < 2300 for b in bodies)  # capped near 2,000 characters
+    assert sandbox.client_secret not in caplog.text

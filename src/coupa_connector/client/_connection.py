@@ -9,6 +9,7 @@ once, or fail with an error from ``coupa_connector.errors``).
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections import Counter
@@ -51,6 +52,16 @@ if TYPE_CHECKING:
     from coupa_connector.client._check import ConnectionTestReport
 
 log = get_logger("transport")
+
+BODY_PREVIEW_CHARS = 2000
+
+
+def body_preview(content: bytes, limit: int = BODY_PREVIEW_CHARS) -> str:
+    """A body as text for the debug log, cut at ``limit`` characters with the size noted."""
+    text = content[: limit * 4].decode("utf-8", errors="replace")
+    if len(text) > limit:
+        return f"{text[:limit]}... [{len(content)} bytes in all]"
+    return text
 
 Params = Mapping[str, Any] | Sequence[tuple[str, Any]]
 
@@ -349,6 +360,13 @@ class AsyncConnection:
                     attempt,
                     len(response.content),
                 )
+                if log.isEnabledFor(logging.DEBUG):
+                    # Bodies only at DEBUG, capped; the redacting filter scrubs secrets.
+                    if content:
+                        log.debug("%s %s request body: %s", method, shown, body_preview(content))
+                    log.debug(
+                        "%s %s response body: %s", method, shown, body_preview(response.content)
+                    )
                 if response.status < 400:
                     if self._bucket is not None:
                         self._bucket.succeeded()
