@@ -5,13 +5,10 @@ The public API is what this module exports; everything else is private.
 
 from __future__ import annotations
 
+import importlib
 import logging
+from typing import TYPE_CHECKING, Any
 
-from coupa_connector._records import flatten, unflatten
-from coupa_connector.activities._extract import ExtractResult, extract
-from coupa_connector.activities._writes_model import WriteOutcome, WriteResult, WriteSummary
-from coupa_connector.activities._writes_send import WriteOptions
-from coupa_connector.activities.query import Page, QuerySpec, build_query
 from coupa_connector.catalog import (
     Catalog,
     FieldDef,
@@ -20,18 +17,6 @@ from coupa_connector.catalog import (
     json_schema,
     load_catalog,
     validate_record,
-)
-from coupa_connector.client import (
-    AsyncConnection,
-    CheckResult,
-    Connection,
-    ConnectionConfig,
-    ConnectionStats,
-    ConnectionTestReport,
-    RateLimit,
-    RetryPolicy,
-    SecretStr,
-    Timeout,
 )
 from coupa_connector.errors import (
     APIError,
@@ -49,15 +34,66 @@ from coupa_connector.errors import (
     UnknownObjectError,
     ValidationError,
 )
-from coupa_connector.operations import (
-    OperationFileError,
-    OpLog,
-    RunResult,
-    load_operation_file,
-    open_writer,
-    read_records,
-    run_operations,
-)
+
+if TYPE_CHECKING:
+    from coupa_connector._records import flatten, unflatten
+    from coupa_connector.activities._extract import ExtractResult, extract
+    from coupa_connector.activities._writes_model import WriteOutcome, WriteResult, WriteSummary
+    from coupa_connector.activities._writes_send import WriteOptions
+    from coupa_connector.activities.query import Page, QuerySpec, build_query
+    from coupa_connector.client import (
+        AsyncConnection,
+        CheckResult,
+        Connection,
+        ConnectionConfig,
+        ConnectionStats,
+        ConnectionTestReport,
+        RateLimit,
+        RetryPolicy,
+        SecretStr,
+        Timeout,
+    )
+    from coupa_connector.operations import (
+        OperationFileError,
+        OpLog,
+        RunResult,
+        load_operation_file,
+        open_writer,
+        read_records,
+        run_operations,
+    )
+
+# Heavier parts load on first use, so `import coupa_connector` and the CLI start fast.
+_LAZY: dict[str, str] = {
+    "AsyncConnection": "coupa_connector.client",
+    "CheckResult": "coupa_connector.client",
+    "Connection": "coupa_connector.client",
+    "ConnectionConfig": "coupa_connector.client",
+    "ConnectionStats": "coupa_connector.client",
+    "ConnectionTestReport": "coupa_connector.client",
+    "ExtractResult": "coupa_connector.activities._extract",
+    "OpLog": "coupa_connector.operations",
+    "OperationFileError": "coupa_connector.operations",
+    "Page": "coupa_connector.activities.query",
+    "QuerySpec": "coupa_connector.activities.query",
+    "RateLimit": "coupa_connector.client",
+    "RetryPolicy": "coupa_connector.client",
+    "RunResult": "coupa_connector.operations",
+    "SecretStr": "coupa_connector.client",
+    "Timeout": "coupa_connector.client",
+    "WriteOptions": "coupa_connector.activities._writes_send",
+    "WriteOutcome": "coupa_connector.activities._writes_model",
+    "WriteResult": "coupa_connector.activities._writes_model",
+    "WriteSummary": "coupa_connector.activities._writes_model",
+    "build_query": "coupa_connector.activities.query",
+    "extract": "coupa_connector.activities._extract",
+    "flatten": "coupa_connector._records",
+    "load_operation_file": "coupa_connector.operations",
+    "open_writer": "coupa_connector.operations",
+    "read_records": "coupa_connector.operations",
+    "run_operations": "coupa_connector.operations",
+    "unflatten": "coupa_connector._records",
+}
 
 # A library adds only a NullHandler; applications (and our CLI) configure handlers.
 logging.getLogger("coupa_connector").addHandler(logging.NullHandler())
@@ -115,3 +151,16 @@ __all__ = [
     "unflatten",
     "validate_record",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'coupa_connector' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
