@@ -10,9 +10,9 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from tests._sandbox_api_support import Api, messages
 
 from coupa_connector.sandbox import Sandbox
-from tests._sandbox_api_support import Api, messages
 
 
 @pytest.fixture

@@ -260,14 +260,14 @@ class CoupaApi:
             return error_response(request, 404, [NO_RESULTS], obj.model)
         renderer = Renderer(self.views, self.store, self.cache)
         if as_json and spec.fields is None and spec.return_object == "full":
-            response = Response(
-                json_array(renderer.full_json(view, list(rows))), media_type=JSON_MEDIA
-            )
+            body = json_array(renderer.full_json(view, list(rows)))
+            response = Response(body, media_type=JSON_MEDIA)
         else:
             docs = [orjson.loads(text) for _, text in rows]
             out = renderer.render(view, docs, spec.return_object, spec.fields)
             response = self._respond(request, view, out)
-        self.pages.put(cache_key, response.body)
+            body = bytes(response.body)
+        self.pages.put(cache_key, body)
         return response
 
     async def member(self, request: Request) -> Response:

@@ -21,11 +21,8 @@ from coupa_connector.sandbox._store import Store
 __all__ = ["RenderCache", "Renderer"]
 
 
-def _fragment(body: bytes) -> Any:
-    """Pre-serialized JSON to embed in a larger document (parsed again on orjson < 3.10,
-    which has no ``Fragment``)."""
-    make = getattr(orjson, "Fragment", None)
-    return make(body) if make is not None else orjson.loads(body)
+# Pre-serialized JSON embedded as is in a larger document (orjson >= 3.10, as pinned).
+_fragment = orjson.Fragment
 
 
 # Audit references left out of embedded records: they repeat on every embedded object and
@@ -45,7 +42,8 @@ class _Shape:
     worked out once per shape rather than once per record."""
 
     drop: tuple[str, ...]
-    work: tuple[tuple[str, str, ObjectView | None], ...]
+    # (field, kind, target view, target name)
+    work: tuple[tuple[str, str, ObjectView | None, str], ...]
     tail: bytes
 
 
@@ -67,7 +65,7 @@ class _Plan:
             return found
         steps = self.steps
         drop = tuple(n for n in keys if n not in steps)
-        work: list[tuple[str, str, ObjectView | None]] = []
+        work: list[tuple[str, str, ObjectView | None, str]] = []
         for name in keys:
             step = steps.get(name)
             if step is None or step[0] not in _WORK_KINDS:
@@ -75,7 +73,7 @@ class _Plan:
             kind, target = step
             if kind == "reference" and (target is None or not target.stored):
                 continue  # output as stored, like ``embed`` does
-            work.append((name, kind, target))
+            work.append((name, kind, target, target.name if target is not None else ""))
         present = set(keys)
         unset = {n: v for n, v in self.template.items() if n not in present}
         found = _Shape(drop, tuple(work), orjson.dumps(unset)[1:-1])
@@ -124,7 +122,7 @@ class RenderCache:
         self.docs: dict[tuple[str, int], dict[str, Any] | None] = {}
         self.embedded: dict[tuple[str, int], dict[str, Any]] = {}
         # The same embedded records, serialized once for the JSON pages that repeat them.
-        self.embedded_json: dict[tuple[str, int], Any] = {}
+        self.embedded_json: dict[tuple[str, object], Any] = {}
         self.blocks: dict[tuple[str, int], dict[str, Any]] = {}
         # Full JSON renderings of top-level records, and their total size.
         self.records: dict[tuple[str, int], bytes] = {}
@@ -252,10 +250,14 @@ class Renderer:
         present = dict(doc)
         for name in shape.drop:
             del present[name]
-        for name, kind, target in shape.work:
+        embedded = self._embedded_json
+        for name, kind, target, target_name in shape.work:
             value = doc[name]
             if kind == "reference":
-                present[name] = self.embed_json(target, value)
+                if isinstance(value, dict):
+                    # The common case inline: the referenced record is serialized already.
+                    found = embedded.get((target_name, value.get("id")))
+                    present[name] = found if found is not None else self.embed_json(target, value)
             elif kind == "collection":
                 if not isinstance(value, list):
                     present[name] = []
