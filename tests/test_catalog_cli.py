@@ -89,3 +89,9 @@ def test_schema_and_objects_show_natural_keys() -> None:
     listed = CliRunner().invoke(cli, ["objects", "--format", "json", "--resources"])
     suppliers = next(o for o in json.loads(listed.output) if o["name"] == "suppliers")
     assert ["number"] in suppliers["lookup_keys"]
+
+
+def test_schema_shows_uniqueness_scoped_to_other_fields() -> None:
+    shown = CliRunner().invoke(cli, ["schema", "invoices"], terminal_width=250)
+    assert shown.exit_code == 0, shown.output
+    assert "per supplier" in shown.output

@@ -178,7 +178,7 @@ def _print_field_table(obj: ObjectDef, use: str) -> None:
             fdef.name,
             _type_label(fdef),
             "yes" if required else "",
-            "yes" if fdef.unique else "",
+            _unique_label(fdef),
             "yes" if fdef.writable else "",
             "yes" if fdef.readable else "",
             _allowed_and_note(fdef),
@@ -200,6 +200,12 @@ def _caption(obj: ObjectDef, use: str) -> str:
     if obj.read_scope or obj.write_scope:
         parts.append(f"Scopes: {obj.read_scope or '-'} / {obj.write_scope or '-'}")
     return "\n".join(parts)
+
+
+def _unique_label(fdef: FieldDef) -> str:
+    if fdef.unique_within:
+        return "per " + " + ".join(fdef.unique_within)
+    return "yes" if fdef.unique else ""
 
 
 def _type_label(fdef: FieldDef) -> str:
