@@ -92,6 +92,6 @@ def test_schema_and_objects_show_natural_keys() -> None:
 
 
 def test_schema_shows_uniqueness_scoped_to_other_fields() -> None:
-    shown = CliRunner().invoke(cli, ["schema", "invoices"], terminal_width=250)
+    shown = CliRunner().invoke(cli, ["schema", "invoices"], env={"COLUMNS": "250"})
     assert shown.exit_code == 0, shown.output
     assert "per supplier" in shown.output
