@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx2
 
+from _sandbox_tiny import mint_token
 from coupa_connector.client import ConnectionConfig, RetryPolicy
 from coupa_connector.sandbox import Sandbox
 
@@ -29,18 +30,8 @@ def sandbox_config(sandbox: Sandbox, **kw: Any) -> ConnectionConfig:
     return ConnectionConfig(**values)
 
 
-def _token(sandbox: Sandbox, client: httpx2.Client) -> str:
-    response = client.post(
-        f"{sandbox.url}/oauth2/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": sandbox.client_id,
-            "client_secret": sandbox.client_secret,
-            "scope": " ".join(sandbox.scopes),
-        },
-    )
-    response.raise_for_status()
-    return str(response.json()["access_token"])
+def _all_scopes_token(sandbox: Sandbox) -> str:
+    return mint_token(sandbox, sandbox.client_id, sandbox.client_secret, " ".join(sandbox.scopes))
 
 
 def server_records(
@@ -50,7 +41,7 @@ def server_records(
     out: list[dict[str, Any]] = []
     with httpx2.Client(trust_env=False, timeout=60) as client:
         headers = {
-            "Authorization": f"Bearer {_token(sandbox, client)}",
+            "Authorization": f"Bearer {_all_scopes_token(sandbox)}",
             "Accept": "application/json",
         }
         offset = 0

@@ -1,7 +1,8 @@
 """A plain HTTP client for the sandbox's Coupa API, for the sandbox's own tests.
 
 It talks real HTTP with httpx2 and nothing of the project's client side, so the sandbox is
-tested as an independent implementation of Coupa.
+tested as an independent implementation of Coupa. The ``api`` fixture (in the conftest)
+hands tests an ``Api``.
 """
 
 from __future__ import annotations
@@ -12,23 +13,12 @@ from typing import Any
 
 import httpx2 as httpx
 
+from _sandbox_tiny import mint_token
 from coupa_connector.sandbox import Sandbox
 
+__all__ = ["Api", "messages", "mint_token"]
+
 _TOKENS: dict[tuple[str, str], str] = {}
-
-
-def mint_token(sandbox: Sandbox, client_id: str, client_secret: str, scope: str = "") -> str:
-    """A bearer token from the sandbox's token endpoint (client credentials)."""
-    form = {
-        "grant_type": "client_credentials",
-        "client_id": client_id,
-        "client_secret": client_secret,
-    }
-    if scope:
-        form["scope"] = scope
-    response = httpx.post(f"{sandbox.url}/oauth2/token", data=form, timeout=30)
-    response.raise_for_status()
-    return str(response.json()["access_token"])
 
 
 class Api:

@@ -106,6 +106,20 @@ def loopback() -> httpx2.Client:
     return client
 
 
+def mint_token(sandbox: Sandbox, client_id: str, client_secret: str, scope: str = "") -> str:
+    """A bearer token from the sandbox's token endpoint (client credentials)."""
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": client_id,
+        "client_secret": client_secret,
+    }
+    if scope:
+        form["scope"] = scope
+    response = loopback().post(f"{sandbox.url}/oauth2/token", data=form)
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
 def client(base_url: str, headers: dict[str, str] | None = None) -> httpx2.Client:
     """A client of its own (its own connections and default headers) for loopback HTTP."""
     return httpx2.Client(base_url=base_url, headers=headers, timeout=30, verify=False)

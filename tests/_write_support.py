@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 import atexit
 import functools
+import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
+from pathlib import Path
 from typing import Any
+
+from click.testing import CliRunner, Result
 
 from coupa_connector import (
     AsyncConnection,
@@ -18,6 +22,7 @@ from coupa_connector import (
     WriteResult,
     WriteSummary,
 )
+from coupa_connector.cli._main import cli
 from coupa_connector.sandbox import Sandbox
 
 # Retries in tests are real but quick: the waits, not the decisions, are shortened.
@@ -48,6 +53,23 @@ def env_for(sb: Sandbox) -> dict[str, str]:
         "COUPA_RATE_LIMIT": "off",
         "COUPA_PROFILE": "",
     }
+
+
+def invoke_cli(sb: Sandbox, args: list[str]) -> Result:
+    """Run one ``coupa`` command line against the sandbox."""
+    return CliRunner().invoke(cli, args, env=env_for(sb))
+
+
+def json_summary(result: Result) -> dict[str, Any]:
+    """The ``--summary json`` counts a write command printed (after any other output)."""
+    summary: dict[str, Any] = json.loads(result.output[result.output.index("{") :])
+    return summary
+
+
+def write_jsonl(path: Path, records: Iterable[Any]) -> Path:
+    """Write records as JSON lines; the path, for passing on."""
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
 
 
 def tag() -> str:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from _sandbox_api_support import Api
     from coupa_connector.sandbox import Sandbox
 
 
@@ -40,3 +41,21 @@ def sandbox(sandbox_server: Sandbox) -> Sandbox:
 def sandbox_db(tmp_path: Path) -> Path:
     """A path for a sandbox SQLite file that lives as long as the test."""
     return tmp_path / "sandbox.db"
+
+
+@pytest.fixture
+def api(sandbox: Sandbox) -> Iterator[Api]:
+    """A plain JSON client of the sandbox's Coupa API (``_sandbox_api_support.Api``)."""
+    from _sandbox_api_support import Api
+
+    client = Api(sandbox)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def pristine_data_afterwards(sandbox_server: Sandbox) -> Iterator[None]:
+    """For modules whose tests change seeded records (``pytest.mark.usefixtures``): later
+    tests get the seed back as it was."""
+    yield
+    sandbox_server.reset()

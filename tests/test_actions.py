@@ -6,15 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from _write_support import (
     FAST,
     call,
-    env_for,
     find,
     invoice,
     invoice_refs,
+    invoke_cli,
+    json_summary,
     run_writes,
     tag,
 )
@@ -22,7 +22,6 @@ from coupa_connector.activities._actions import action, action_names
 from coupa_connector.activities._writes_model import WriteOutcome
 from coupa_connector.activities.create import create
 from coupa_connector.catalog import load_catalog
-from coupa_connector.cli._main import cli
 from coupa_connector.errors import ConfigurationError
 from coupa_connector.sandbox import Sandbox
 
@@ -94,8 +93,8 @@ def test_mark_exported_by_query_from_the_cli(sandbox: Sandbox, tmp_path: Path) -
     prefix = t_number.rsplit("-", 1)[0]
     results = tmp_path / "results.jsonl"
 
-    outcome = CliRunner().invoke(
-        cli,
+    outcome = invoke_cli(
+        sandbox,
         [
             "action",
             "invoices",
@@ -109,7 +108,6 @@ def test_mark_exported_by_query_from_the_cli(sandbox: Sandbox, tmp_path: Path) -
             "--summary",
             "json",
         ],
-        env=env_for(sandbox),
     )
 
     assert outcome.exit_code == 0, outcome.output
@@ -124,13 +122,11 @@ def test_ids_file_and_natural_key_targets(sandbox: Sandbox, tmp_path: Path) -> N
     ids = _draft_invoices(sandbox, 3)
     ids_txt = tmp_path / "ids.txt"
     ids_txt.write_text(f"# invoices to abandon\n{ids[0]}\n\nnot-an-id\n", encoding="utf-8")
-    outcome = CliRunner().invoke(
-        cli,
-        ["action", "invoices", "abandon", "--ids-file", str(ids_txt), "--summary", "json"],
-        env=env_for(sandbox),
+    outcome = invoke_cli(
+        sandbox, ["action", "invoices", "abandon", "--ids-file", str(ids_txt), "--summary", "json"]
     )
     assert outcome.exit_code == 1
-    summary = json.loads(outcome.output[outcome.output.index("{") :])
+    summary = json_summary(outcome)
     assert (summary["actioned"], summary["rejected"]) == (1, 1)
     assert call(sandbox, "GET", f"/api/invoices/{ids[0]}")["status"] == "abandoned"
 
@@ -149,8 +145,8 @@ def test_ids_file_and_natural_key_targets(sandbox: Sandbox, tmp_path: Path) -> N
         ),
         encoding="utf-8",
     )
-    outcome = CliRunner().invoke(
-        cli,
+    outcome = invoke_cli(
+        sandbox,
         [
             "action",
             "invoices",
@@ -160,7 +156,6 @@ def test_ids_file_and_natural_key_targets(sandbox: Sandbox, tmp_path: Path) -> N
             "--key",
             "invoice-number,supplier.number",
         ],
-        env=env_for(sandbox),
     )
     assert outcome.exit_code == 0, outcome.output
     for rid in ids[1:]:
@@ -174,7 +169,7 @@ def test_unknown_and_unsuitable_actions_are_refused_up_front(sandbox: Sandbox) -
     with pytest.raises(ConfigurationError, match="create/update"):
         action(None, "invoices", "update", [1])  # type: ignore[arg-type]
     assert "cancel" in action_names(load_catalog().get("purchase_orders"))
-    outcome = CliRunner().invoke(cli, ["action", "invoices", "submit"], env=env_for(sandbox))
+    outcome = invoke_cli(sandbox, ["action", "invoices", "submit"])
     assert outcome.exit_code == 2 and "exactly one of --id" in outcome.output
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from _catalog_support import THE_25
 from coupa_connector import errors
 from coupa_connector.catalog import Catalog, FieldDef, ObjectDef, load_catalog
 
@@ -48,33 +49,6 @@ CORE_PAGES: dict[str, str] = {
     "budget_lines": "0038",
     "remit_to_addresses": "0071",
 }
-THE_25 = [
-    "suppliers",
-    "supplier_items",
-    "items",
-    "invoices",
-    "purchase_orders",
-    "purchase_order_lines",
-    "requisitions",
-    "receiving_transactions",
-    "expense_reports",
-    "users",
-    "accounts",
-    "account_types",
-    "lookups",
-    "lookup_values",
-    "exchange_rates",
-    "payment_terms",
-    "currencies",
-    "uoms",
-    "commodities",
-    "departments",
-    "addresses",
-    "approvals",
-    "contracts",
-    "budget_lines",
-    "remit_to_addresses",
-]
 # Pages linked from element tables, and the catalog object each one is.
 PAGE_OBJECTS: dict[str, str] = {
     "0100": "users",

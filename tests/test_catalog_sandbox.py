@@ -7,19 +7,9 @@ changes what it renders and accepts: these tests check the corrections end to en
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from tests._sandbox_api_support import Api, messages
-
-from coupa_connector.sandbox import Sandbox
-
-
-@pytest.fixture
-def api(sandbox: Sandbox) -> Iterator[Api]:
-    client = Api(sandbox)
-    yield client
-    client.close()
 
 
 def _tag() -> str:

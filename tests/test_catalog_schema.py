@@ -7,37 +7,11 @@ from typing import Any
 
 import pytest
 
+from _catalog_support import THE_25
 from coupa_connector import json_schema
 from coupa_connector.catalog import load_catalog
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
-THE_25 = [
-    "suppliers",
-    "supplier_items",
-    "items",
-    "invoices",
-    "purchase_orders",
-    "purchase_order_lines",
-    "requisitions",
-    "receiving_transactions",
-    "expense_reports",
-    "users",
-    "accounts",
-    "account_types",
-    "lookups",
-    "lookup_values",
-    "exchange_rates",
-    "payment_terms",
-    "currencies",
-    "uoms",
-    "commodities",
-    "departments",
-    "addresses",
-    "approvals",
-    "contracts",
-    "budget_lines",
-    "remit_to_addresses",
-]
 
 
 def refs_in(node: Any) -> set[str]:

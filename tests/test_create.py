@@ -17,9 +17,12 @@ from _write_support import (
     find,
     invoice,
     invoice_refs,
+    invoke_cli,
+    json_summary,
     run_writes,
     supplier,
     tag,
+    write_jsonl,
 )
 from coupa_connector.activities._writes_model import WriteOutcome
 from coupa_connector.activities.create import create
@@ -95,17 +98,15 @@ def test_create_invoices_with_lines_from_each_format(
     if fmt == "csv":
         _write_csv(path, invoices)
     elif fmt == "jsonl":
-        path.write_text("".join(json.dumps(i) + "\n" for i in invoices), encoding="utf-8")
+        write_jsonl(path, invoices)
     elif fmt == "json":
         path.write_text(json.dumps(invoices), encoding="utf-8")
     else:
         _write_xml(path, invoices)
     results = tmp_path / "results.jsonl"
 
-    outcome = CliRunner().invoke(
-        cli,
-        ["create", "invoices", str(path), "--results", str(results), "--summary", "json"],
-        env=env_for(sandbox),
+    outcome = invoke_cli(
+        sandbox, ["create", "invoices", str(path), "--results", str(results), "--summary", "json"]
     )
 
     assert outcome.exit_code == 0, outcome.output
@@ -145,12 +146,12 @@ def test_mixed_batch_rejects_invalid_records_and_reports_coupa_refusals(
         supplier(f"Custom {t}", f"CF-{t}", **{"custom-fields": "flat"}),  # 13
     ]
     path = tmp_path / "suppliers.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    write_jsonl(path, records)
     results_path = tmp_path / "results.csv"
     rejects_path = tmp_path / "rejects.jsonl"
 
-    outcome = CliRunner().invoke(
-        cli,
+    outcome = invoke_cli(
+        sandbox,
         [
             "create",
             "suppliers",
@@ -162,11 +163,10 @@ def test_mixed_batch_rejects_invalid_records_and_reports_coupa_refusals(
             "--summary",
             "json",
         ],
-        env=env_for(sandbox),
     )
 
     assert outcome.exit_code == 1, outcome.output
-    summary = json.loads(outcome.output[outcome.output.index("{") :])
+    summary = json_summary(outcome)
     assert summary["read"] == 13
     assert (summary["created"], summary["rejected"], summary["failed"]) == (2, 9, 2)
     assert summary["read"] == summary["created"] + summary["rejected"] + summary["failed"]
@@ -224,9 +224,7 @@ def test_rejects_file_can_be_fixed_and_fed_back(sandbox: Sandbox, tmp_path: Path
         encoding="utf-8",
     )
     rejects = tmp_path / "rejects.csv"
-    first = CliRunner().invoke(
-        cli, ["create", "suppliers", str(path), "--rejects", str(rejects)], env=env_for(sandbox)
-    )
+    first = invoke_cli(sandbox, ["create", "suppliers", str(path), "--rejects", str(rejects)])
     assert first.exit_code == 1
     text = rejects.read_text(encoding="utf-8")
     assert text.splitlines()[0].split(",")[-1] == "_errors"
@@ -234,11 +232,9 @@ def test_rejects_file_can_be_fixed_and_fed_back(sandbox: Sandbox, tmp_path: Path
 
     fixed = rejects.read_text(encoding="utf-8").replace("pigeon", "email")
     rejects.write_text(fixed, encoding="utf-8")
-    second = CliRunner().invoke(
-        cli, ["create", "suppliers", str(rejects), "--summary", "json"], env=env_for(sandbox)
-    )
+    second = invoke_cli(sandbox, ["create", "suppliers", str(rejects), "--summary", "json"])
     assert second.exit_code == 0, second.output
-    assert json.loads(second.output[second.output.index("{") :])["created"] == 1
+    assert json_summary(second)["created"] == 1
     assert find(sandbox, "suppliers", number=f"FX-{t}")[0]["po-method"] == "email"
 
 
@@ -269,13 +265,11 @@ def test_dry_run_validates_without_sending(sandbox: Sandbox, tmp_path: Path) -> 
         encoding="utf-8",
     )
     sandbox.reset_stats()
-    outcome = CliRunner().invoke(
-        cli,
-        ["create", "suppliers", str(path), "--dry-run", "--summary", "json"],
-        env=env_for(sandbox),
+    outcome = invoke_cli(
+        sandbox, ["create", "suppliers", str(path), "--dry-run", "--summary", "json"]
     )
     assert outcome.exit_code == 1
-    summary = json.loads(outcome.output[outcome.output.index("{") :])
+    summary = json_summary(outcome)
     assert (summary["valid"], summary["rejected"], summary["read"]) == (1, 1, 2)
     assert sandbox.stats()["total"] == 0  # nothing at all was sent
     assert find(sandbox, "suppliers", number=f"DRY-{t}") == []
@@ -305,7 +299,7 @@ def test_stdin_input_and_unreadable_lines_are_rejected_not_fatal(sandbox: Sandbo
         env=env_for(sandbox),
     )
     assert outcome.exit_code == 0, outcome.output
-    summary = json.loads(outcome.output[outcome.output.index("{") :])
+    summary = json_summary(outcome)
     assert (summary["read"], summary["created"], summary["rejected"]) == (3, 2, 1)
 
 

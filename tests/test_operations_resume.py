@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from coupa_connector.client import Connection, ConnectionConfig, SecretStr
+from _operations_support import config_for, query
 from coupa_connector.operations import OpLog, run_operations
 from coupa_connector.sandbox import Sandbox
 
@@ -28,15 +28,6 @@ pytestmark = pytest.mark.slow
 def kill_sandbox() -> Iterator[Sandbox]:
     with Sandbox() as server:
         yield server
-
-
-def config_for(sandbox: Sandbox) -> ConnectionConfig:
-    return ConnectionConfig(
-        url=sandbox.url,
-        client_id=sandbox.client_id,
-        client_secret=SecretStr(sandbox.client_secret),
-        rate_limit=None,
-    )
 
 
 def env_for(sandbox: Sandbox) -> dict[str, str]:
@@ -103,13 +94,11 @@ def csv_rows(out: Path) -> list[tuple[Any, ...]]:
 
 
 def exported_ids(sandbox: Sandbox) -> list[int]:
-    with Connection(config_for(sandbox)) as conn:
-        return sorted(r["id"] for r in conn.query_all("invoices", where="exported=true"))
+    return sorted(r["id"] for r in query(sandbox, "invoices", where="exported=true"))
 
 
 def suppliers_made(sandbox: Sandbox) -> list[tuple[Any, ...]]:
-    with Connection(config_for(sandbox)) as conn:
-        found = conn.query_all("suppliers", where="number^=KILL-")
+    found = query(sandbox, "suppliers", where="number^=KILL-")
     return sorted((s["number"], s["name"], s["status"]) for s in found)
 
 

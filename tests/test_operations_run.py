@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from _operations_support import config_for, query
 from coupa_connector.client import Connection, ConnectionConfig, SecretStr
 from coupa_connector.operations import (
     OpLog,
@@ -42,20 +43,6 @@ def sb(ops_sandbox: Sandbox) -> Sandbox:
     ops_sandbox.clear_faults()
     ops_sandbox.reset()
     return ops_sandbox
-
-
-def config_for(sandbox: Sandbox) -> ConnectionConfig:
-    return ConnectionConfig(
-        url=sandbox.url,
-        client_id=sandbox.client_id,
-        client_secret=SecretStr(sandbox.client_secret),
-        rate_limit=None,
-    )
-
-
-def query(sandbox: Sandbox, obj: str, **options: Any) -> list[dict[str, Any]]:
-    with Connection(config_for(sandbox)) as conn:
-        return conn.query_all(obj, **options)
 
 
 def _next_second() -> None:

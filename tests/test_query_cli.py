@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from _client_sandbox import sandbox_config, server_records
+from _write_support import env_for as sandbox_env
 from coupa_connector._records import unflatten
 from coupa_connector.cli import cli
 from coupa_connector.client import Connection
@@ -30,14 +31,7 @@ def writable_sandbox(sandbox: Sandbox) -> Iterator[Sandbox]:
 
 
 def env_for(sandbox: Sandbox) -> dict[str, str]:
-    return {
-        "COUPA_URL": sandbox.url,
-        "COUPA_CLIENT_ID": sandbox.client_id,
-        "COUPA_CLIENT_SECRET": sandbox.client_secret,
-        "COUPA_RATE_LIMIT": "off",
-        "COUPA_MAX_RETRIES": "2",
-        "COUPA_PROFILE": "",
-    }
+    return {**sandbox_env(sandbox), "COUPA_MAX_RETRIES": "2"}
 
 
 def run(sandbox: Sandbox, *args: str) -> Any:

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from _sandbox_api_support import Api
-from coupa_connector.sandbox import Sandbox
 from coupa_connector.sandbox._seed import BASE_DATE
 from coupa_connector.sandbox._store import Store
 
@@ -22,13 +21,6 @@ def store() -> Iterator[Store]:
     seeded = Store(None, seed_size=120, seed=7)
     yield seeded
     seeded.close()
-
-
-@pytest.fixture
-def api(sandbox: Sandbox) -> Iterator[Api]:
-    client = Api(sandbox)
-    yield client
-    client.close()
 
 
 def ids(store: Store, res: str) -> set[int]:

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from _sandbox_tiny import client, loopback
+from _sandbox_tiny import client, loopback, mint_token
 from coupa_connector.sandbox import Sandbox
 
 
 def _headers(sandbox: Sandbox, client_id: str, secret: str, accept: str) -> dict[str, str]:
-    r = loopback().post(
-        f"{sandbox.url}/oauth2/token",
-        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
-    )
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}", "Accept": accept}
+    token = mint_token(sandbox, client_id, secret)
+    return {"Authorization": f"Bearer {token}", "Accept": accept}
 
 
 @pytest.fixture
@@ -44,16 +40,8 @@ def test_write_needs_the_write_scope(sandbox: Sandbox, reader: dict[str, str]) -
 
 
 def test_token_with_fewer_scopes_than_the_client(sandbox: Sandbox) -> None:
-    r = loopback().post(
-        f"{sandbox.url}/oauth2/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": sandbox.client_id,
-            "client_secret": sandbox.client_secret,
-            "scope": "core.common.read",
-        },
-    )
-    headers = {"Authorization": f"Bearer {r.json()['access_token']}", "Accept": "application/json"}
+    token = mint_token(sandbox, sandbox.client_id, sandbox.client_secret, "core.common.read")
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     assert loopback().get(f"{sandbox.url}/api/currencies", headers=headers).status_code == 200
     assert loopback().get(f"{sandbox.url}/api/invoices", headers=headers).status_code == 403
 

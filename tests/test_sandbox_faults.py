@@ -13,7 +13,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from _sandbox_tiny import TinySandbox, client, loopback
+from _sandbox_tiny import TinySandbox, client, mint_token
 from coupa_connector.errors import ConfigurationError
 from coupa_connector.sandbox import FaultConfig, FaultRule
 from coupa_connector.sandbox._faults import FaultInjector
@@ -134,15 +134,8 @@ def http(tiny: TinySandbox) -> Iterator[httpx2.Client]:
     tiny.clear_faults()
     tiny.reset()
     tiny.reset_stats()
-    r = loopback().post(
-        f"{tiny.url}/oauth2/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": tiny.client_id,
-            "client_secret": tiny.client_secret,
-        },
-    )
-    headers = {"Authorization": f"Bearer {r.json()['access_token']}", "Accept": "application/json"}
+    token = mint_token(tiny, tiny.client_id, tiny.client_secret)
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     with client(tiny.url, headers) as conn:
         yield conn
     tiny.clear_faults()

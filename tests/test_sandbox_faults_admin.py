@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from _sandbox_tiny import TinySandbox, client, loopback
+from _sandbox_tiny import TinySandbox, client, loopback, mint_token
 from coupa_connector.errors import ConfigurationError
 from coupa_connector.sandbox._admin import RequestStats, route_template
 
@@ -102,15 +102,8 @@ def test_reset_reseeds_the_store(tiny: TinySandbox) -> None:
 
 def test_stats_over_http(tiny: TinySandbox) -> None:
     tiny.reset_stats()
-    r = loopback().post(
-        f"{tiny.url}/oauth2/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": tiny.client_id,
-            "client_secret": tiny.client_secret,
-        },
-    )
-    headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    token = mint_token(tiny, tiny.client_id, tiny.client_secret)
+    headers = {"Authorization": f"Bearer {token}"}
     with client(tiny.url, headers) as http:
         http.get("/api/things/1")
         http.get("/api/things/2")

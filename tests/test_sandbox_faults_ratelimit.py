@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from _sandbox_tiny import TinySandbox, client, loopback
+from _sandbox_tiny import TinySandbox, client, mint_token
 from coupa_connector.sandbox._ratelimit import RateLimiter, retry_after_header
 
 
@@ -91,11 +91,8 @@ def tiny() -> Iterator[TinySandbox]:
 
 
 def _bearer(server: TinySandbox, client_id: str, secret: str) -> dict[str, str]:
-    r = loopback().post(
-        f"{server.url}/oauth2/token",
-        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
-    )
-    return {"Authorization": f"Bearer {r.json()['access_token']}", "Accept": "application/json"}
+    token = mint_token(server, client_id, secret)
+    return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
 
 
 def test_burst_then_429_with_retry_after(tiny: TinySandbox) -> None:

@@ -8,21 +8,14 @@ from collections.abc import Iterator
 import httpx2
 import pytest
 
-from _sandbox_tiny import client, loopback
+from _sandbox_tiny import client, loopback, mint_token
 from coupa_connector.sandbox import Sandbox
 
 
 @pytest.fixture
 def http(sandbox: Sandbox) -> Iterator[httpx2.Client]:
-    r = loopback().post(
-        f"{sandbox.url}/oauth2/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": sandbox.client_id,
-            "client_secret": sandbox.client_secret,
-        },
-    )
-    headers = {"Authorization": f"Bearer {r.json()['access_token']}", "Accept": "application/json"}
+    token = mint_token(sandbox, sandbox.client_id, sandbox.client_secret)
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     with client(sandbox.url, headers) as conn:
         yield conn
     sandbox.clear_faults()
@@ -86,18 +79,7 @@ def test_latency_at_start_and_reset_of_data(sandbox_db: object) -> None:
     import time
 
     with Sandbox(db=str(sandbox_db), seed_size=10, latency_ms=200) as server:
-        token = (
-            loopback()
-            .post(
-                f"{server.url}/oauth2/token",
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": server.client_id,
-                    "client_secret": server.client_secret,
-                },
-            )
-            .json()["access_token"]
-        )
+        token = mint_token(server, server.client_id, server.client_secret)
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         started = time.perf_counter()
         invoices = loopback().get(f"{server.url}/api/invoices", headers=headers).json()
@@ -107,17 +89,6 @@ def test_latency_at_start_and_reset_of_data(sandbox_db: object) -> None:
         assert counts["invoices"] == 3
     # The file keeps the data: a restart does not reseed it.
     with Sandbox(db=str(sandbox_db), seed_size=10) as again:
-        token = (
-            loopback()
-            .post(
-                f"{again.url}/oauth2/token",
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": again.client_id,
-                    "client_secret": again.client_secret,
-                },
-            )
-            .json()["access_token"]
-        )
+        token = mint_token(again, again.client_id, again.client_secret)
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         assert len(loopback().get(f"{again.url}/api/invoices", headers=headers).json()) == 3

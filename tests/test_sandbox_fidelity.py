@@ -10,30 +10,17 @@ from __future__ import annotations
 import re
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from _sandbox_api_support import Api, messages
-from coupa_connector.sandbox import Sandbox
 
 SAMPLES = Path("/work/shared/coupa-docs/samples")
-pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason="Coupa's samples are not present")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _pristine_data_afterwards(sandbox_server: Sandbox) -> Iterator[None]:
-    """These tests change seeded records; later tests get the seed back as it was."""
-    yield
-    sandbox_server.reset()
-
-
-@pytest.fixture
-def api(sandbox: Sandbox) -> Iterator[Api]:
-    client = Api(sandbox)
-    yield client
-    client.close()
+pytestmark = [
+    pytest.mark.skipif(not SAMPLES.is_dir(), reason="Coupa's samples are not present"),
+    pytest.mark.usefixtures("pristine_data_afterwards"),
+]
 
 
 def sample(name: str) -> str:

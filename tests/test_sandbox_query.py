@@ -10,14 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from _sandbox_api_support import Api, messages
-from coupa_connector.sandbox import Sandbox
 
 SNAPSHOT_FIELDS = [
     "id",
@@ -38,13 +37,6 @@ SNAPSHOT_FIELDS = [
 ]
 
 Record = dict[str, Any]
-
-
-@pytest.fixture
-def api(sandbox: Sandbox) -> Iterator[Api]:
-    client = Api(sandbox)
-    yield client
-    client.close()
 
 
 @pytest.fixture

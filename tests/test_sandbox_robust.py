@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import httpx2
 import pytest
 
-from _sandbox_tiny import client, loopback
+from _sandbox_tiny import client, loopback, mint_token
 from coupa_connector.sandbox import Sandbox
 
 TIMEOUT = httpx2.Timeout(20.0)
@@ -20,15 +20,7 @@ TIMEOUT = httpx2.Timeout(20.0)
 
 @pytest.fixture(scope="module")
 def bearer(sandbox_server: Sandbox) -> str:
-    r = loopback().post(
-        f"{sandbox_server.url}/oauth2/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": sandbox_server.client_id,
-            "client_secret": sandbox_server.client_secret,
-        },
-    )
-    return str(r.json()["access_token"])
+    return mint_token(sandbox_server, sandbox_server.client_id, sandbox_server.client_secret)
 
 
 @pytest.fixture(params=["application/json", "application/xml"], ids=["json", "xml"])

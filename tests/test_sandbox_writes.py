@@ -8,13 +8,11 @@ import itertools
 import json
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from _sandbox_api_support import Api, messages
-from coupa_connector.sandbox import Sandbox
 
 _COUNTER = itertools.count(1)
 
@@ -23,18 +21,8 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{time.time_ns() % 10**10}-{next(_COUNTER)}"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _pristine_data_afterwards(sandbox_server: Sandbox) -> Iterator[None]:
-    """These tests change seeded records; later tests get the seed back as it was."""
-    yield
-    sandbox_server.reset()
-
-
-@pytest.fixture
-def api(sandbox: Sandbox) -> Iterator[Api]:
-    client = Api(sandbox)
-    yield client
-    client.close()
+# These tests change seeded records; later tests get the seed back as it was.
+pytestmark = pytest.mark.usefixtures("pristine_data_afterwards")
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,18 +15,8 @@ from coupa_connector.sandbox import Sandbox
 _COUNTER = itertools.count(1)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _pristine_data_afterwards(sandbox_server: Sandbox) -> Iterator[None]:
-    """These tests change seeded records; later tests get the seed back as it was."""
-    yield
-    sandbox_server.reset()
-
-
-@pytest.fixture
-def api(sandbox: Sandbox) -> Iterator[Api]:
-    client = Api(sandbox)
-    yield client
-    client.close()
+# These tests change seeded records; later tests get the seed back as it was.
+pytestmark = pytest.mark.usefixtures("pristine_data_afterwards")
 
 
 def new_invoice(api: Api) -> dict[str, Any]:

@@ -5,22 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from _write_support import (
-    FAST,
-    call,
-    env_for,
-    invoice,
-    invoice_refs,
-    run_writes,
-    supplier,
-    tag,
-)
+from _write_support import FAST, call, invoice, invoice_refs, invoke_cli, run_writes, supplier, tag
 from coupa_connector.activities._writes_model import WriteOutcome
 from coupa_connector.activities.create import create
 from coupa_connector.activities.update import update
-from coupa_connector.cli._main import cli
 from coupa_connector.sandbox import Sandbox
 
 
@@ -160,10 +148,8 @@ def test_update_rejects_records_without_id_or_key(sandbox: Sandbox, tmp_path: Pa
         + "\n",
         encoding="utf-8",
     )
-    outcome = CliRunner().invoke(
-        cli,
-        ["update", "suppliers", str(path), "--results", str(tmp_path / "r.jsonl")],
-        env=env_for(sandbox),
+    outcome = invoke_cli(
+        sandbox, ["update", "suppliers", str(path), "--results", str(tmp_path / "r.jsonl")]
     )
     assert outcome.exit_code == 1
     rows = [json.loads(x) for x in (tmp_path / "r.jsonl").read_text().splitlines()]
@@ -177,9 +163,7 @@ def test_update_cli_by_key_with_csv(sandbox: Sandbox, tmp_path: Path) -> None:
     ids = _make_suppliers(sandbox, t, 2)
     path = tmp_path / "changes.csv"
     path.write_text(f"number,display-name\nUP-{t}-0,CSV zero\nUP-{t}-1,CSV one\n", encoding="utf-8")
-    outcome = CliRunner().invoke(
-        cli, ["update", "suppliers", str(path), "--key", "number"], env=env_for(sandbox)
-    )
+    outcome = invoke_cli(sandbox, ["update", "suppliers", str(path), "--key", "number"])
     assert outcome.exit_code == 0, outcome.output
     assert "updated" in outcome.output
     assert call(sandbox, "GET", f"/api/suppliers/{ids[1]}")["display-name"] == "CSV one"

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from _write_support import FAST, call, env_for, find, run_writes, supplier, tag
+from _write_support import (
+    FAST,
+    call,
+    find,
+    invoke_cli,
+    json_summary,
+    run_writes,
+    supplier,
+    tag,
+    write_jsonl,
+)
 from coupa_connector.activities._writes_model import WriteOutcome
 from coupa_connector.activities.create import create
 from coupa_connector.activities.update import upsert
-from coupa_connector.cli._main import cli
 from coupa_connector.errors import ConfigurationError
 from coupa_connector.sandbox import Sandbox
 
@@ -97,7 +104,7 @@ def test_upsert_needs_a_natural_key(sandbox: Sandbox, tmp_path: Path) -> None:
         upsert(None, "suppliers", [], key="id")  # type: ignore[arg-type]
     path = tmp_path / "x.jsonl"
     path.write_text("{}\n", encoding="utf-8")
-    outcome = CliRunner().invoke(cli, ["upsert", "suppliers", str(path)], env=env_for(sandbox))
+    outcome = invoke_cli(sandbox, ["upsert", "suppliers", str(path)])
     assert outcome.exit_code == 2 and "--key" in outcome.output
 
 
@@ -113,23 +120,19 @@ def test_upsert_cli_users_by_login(sandbox: Sandbox, tmp_path: Path) -> None:
         for i in range(3)
     ]
     path = tmp_path / "users.jsonl"
-    path.write_text("".join(json.dumps(u) + "\n" for u in users), encoding="utf-8")
-    first = CliRunner().invoke(
-        cli,
-        ["upsert", "users", str(path), "--key", "login", "--summary", "json"],
-        env=env_for(sandbox),
+    write_jsonl(path, users)
+    first = invoke_cli(
+        sandbox, ["upsert", "users", str(path), "--key", "login", "--summary", "json"]
     )
     assert first.exit_code == 0, first.output
-    assert json.loads(first.output[first.output.index("{") :])["created"] == 3
+    assert json_summary(first)["created"] == 3
     for u in users:
         u["lastname"] = "Changed"
-    path.write_text("".join(json.dumps(u) + "\n" for u in users), encoding="utf-8")
-    second = CliRunner().invoke(
-        cli,
-        ["upsert", "users", str(path), "--key", "login", "--summary", "json"],
-        env=env_for(sandbox),
+    write_jsonl(path, users)
+    second = invoke_cli(
+        sandbox, ["upsert", "users", str(path), "--key", "login", "--summary", "json"]
     )
     assert second.exit_code == 0, second.output
-    assert json.loads(second.output[second.output.index("{") :])["updated"] == 3
+    assert json_summary(second)["updated"] == 3
     stored = find(sandbox, "users", **{"login[starts_with]": f"u{t}"})
     assert sorted(u["lastname"] for u in stored) == ["Changed"] * 3

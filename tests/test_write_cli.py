@@ -7,27 +7,22 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from _write_support import env_for, find, supplier, tag
+from _write_support import env_for, find, invoke_cli, json_summary, supplier, tag, write_jsonl
 from coupa_connector.cli._main import cli
 from coupa_connector.sandbox import Sandbox
 
 
-def _jsonl(path: Path, records: list[dict[str, object]]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    return path
-
-
 def test_summary_table_and_exit_codes(sandbox: Sandbox, tmp_path: Path) -> None:
     t = tag()
-    path = _jsonl(tmp_path / "in.jsonl", [supplier(f"Tbl {t}", f"TB-{t}"), {"number": "no name"}])
-    partial = CliRunner().invoke(cli, ["create", "suppliers", str(path)], env=env_for(sandbox))
+    path = write_jsonl(
+        tmp_path / "in.jsonl", [supplier(f"Tbl {t}", f"TB-{t}"), {"number": "no name"}]
+    )
+    partial = invoke_cli(sandbox, ["create", "suppliers", str(path)])
     assert partial.exit_code == 1
     for word in ("read", "created", "rejected"):
         assert word in partial.output
-    path = _jsonl(tmp_path / "in2.jsonl", [supplier(f"Tbl2 {t}", f"TB2-{t}"), {"number": "x"}])
-    allowed = CliRunner().invoke(
-        cli, ["create", "suppliers", str(path), "--allow-partial"], env=env_for(sandbox)
-    )
+    path = write_jsonl(tmp_path / "in2.jsonl", [supplier(f"Tbl2 {t}", f"TB2-{t}"), {"number": "x"}])
+    allowed = invoke_cli(sandbox, ["create", "suppliers", str(path), "--allow-partial"])
     assert allowed.exit_code == 0, allowed.output
 
 
@@ -45,8 +40,8 @@ def test_xml_input_xml_wire_and_xml_rejects(sandbox: Sandbox, tmp_path: Path) ->
     )
     rejects = tmp_path / "rejects.xml"
     results = tmp_path / "results.json"
-    outcome = CliRunner().invoke(
-        cli,
+    outcome = invoke_cli(
+        sandbox,
         [
             "create",
             "suppliers",
@@ -58,7 +53,6 @@ def test_xml_input_xml_wire_and_xml_rejects(sandbox: Sandbox, tmp_path: Path) ->
             "--results",
             str(results),
         ],
-        env=env_for(sandbox),
     )
     assert outcome.exit_code == 1
     rows = json.loads(results.read_text())
@@ -70,7 +64,7 @@ def test_xml_input_xml_wire_and_xml_rejects(sandbox: Sandbox, tmp_path: Path) ->
 
     fixed = tmp_path / "fixed.xml"
     fixed.write_text(text.replace("pigeon", "email"), encoding="utf-8")
-    again = CliRunner().invoke(cli, ["create", "suppliers", str(fixed)], env=env_for(sandbox))
+    again = invoke_cli(sandbox, ["create", "suppliers", str(fixed)])
     assert again.exit_code == 0, again.output
     assert find(sandbox, "suppliers", number=f"XB-{t}")[0]["po-method"] == "email"
 
@@ -86,7 +80,7 @@ def test_missing_scope_stops_the_run_and_accounts_for_every_read_record(
         "COUPA_CLIENT_SECRET": f"secret-{t}-value",
         "COUPA_SCOPES": "core.supplier.read",
     }
-    path = _jsonl(
+    path = write_jsonl(
         tmp_path / "in.jsonl", [supplier(f"Nope {t} {i}", f"NP-{t}-{i}") for i in range(300)]
     )
     results = tmp_path / "results.jsonl"
@@ -108,7 +102,7 @@ def test_missing_scope_stops_the_run_and_accounts_for_every_read_record(
     )
 
     assert outcome.exit_code == 1
-    summary = json.loads(outcome.output[outcome.output.index("{") :])
+    summary = json_summary(outcome)
     assert "403" in summary["error"] or "scope" in summary["error"]
     rows = [json.loads(x) for x in results.read_text().splitlines()]
     assert len(rows) == summary["read"] == summary["failed"] < 300  # stopped early
@@ -119,21 +113,17 @@ def test_missing_scope_stops_the_run_and_accounts_for_every_read_record(
 
 
 def test_bad_key_and_bad_options_are_usage_errors(sandbox: Sandbox, tmp_path: Path) -> None:
-    path = _jsonl(tmp_path / "in.jsonl", [{"number": "x"}])
-    bad_key = CliRunner().invoke(
-        cli, ["update", "suppliers", str(path), "--key", "numbr"], env=env_for(sandbox)
-    )
+    path = write_jsonl(tmp_path / "in.jsonl", [{"number": "x"}])
+    bad_key = invoke_cli(sandbox, ["update", "suppliers", str(path), "--key", "numbr"])
     assert bad_key.exit_code == 2 and "number" in bad_key.output
-    stdin = CliRunner().invoke(cli, ["create", "suppliers", "-"], env=env_for(sandbox))
+    stdin = invoke_cli(sandbox, ["create", "suppliers", "-"])
     assert stdin.exit_code == 2 and "--input-format" in stdin.output
     no_env = CliRunner().invoke(
         cli, ["create", "suppliers", str(path)], env={"COUPA_URL": "", "COUPA_PROFILE": ""}
     )
     assert no_env.exit_code == 2 and "COUPA_URL" in no_env.output
-    bad_param = CliRunner().invoke(
-        cli,
-        ["action", "approvals", "reject", "--id", "1", "--param", "reason"],
-        env=env_for(sandbox),
+    bad_param = invoke_cli(
+        sandbox, ["action", "approvals", "reject", "--id", "1", "--param", "reason"]
     )
     assert bad_param.exit_code == 2 and "NAME=VALUE" in bad_param.output
 
@@ -142,12 +132,10 @@ def test_results_csv_in_input_order(sandbox: Sandbox, tmp_path: Path) -> None:
     t = tag()
     records = [supplier(f"Ord {t} {i:03d}", f"OR-{t}-{i:03d}") for i in range(40)]
     records[5] = {"number": "bad"}
-    path = _jsonl(tmp_path / "in.jsonl", records)
+    path = write_jsonl(tmp_path / "in.jsonl", records)
     results = tmp_path / "results.csv"
-    outcome = CliRunner().invoke(
-        cli,
-        ["create", "suppliers", str(path), "--results", str(results), "--concurrency", "8"],
-        env=env_for(sandbox),
+    outcome = invoke_cli(
+        sandbox, ["create", "suppliers", str(path), "--results", str(results), "--concurrency", "8"]
     )
     assert outcome.exit_code == 1
     lines = results.read_text().splitlines()
@@ -166,7 +154,7 @@ def test_progress_shows_on_a_terminal_only(tmp_path: Path) -> None:
 
     csv_file = tmp_path / "in.csv"
     csv_file.write_text("name\na\nb\nc\n", encoding="utf-8")
-    jsonl = _jsonl(tmp_path / "in.jsonl", [{"a": 1}, {"a": 2}])
+    jsonl = write_jsonl(tmp_path / "in.jsonl", [{"a": 1}, {"a": 2}])
     assert estimate_records(str(csv_file), "csv") == 3
     assert estimate_records(str(jsonl), "jsonl") == 2
     assert estimate_records(str(jsonl), "json") is None

@@ -18,20 +18,24 @@ from urllib.parse import parse_qsl
 
 from coupa_connector.activities._writes_keys import KeySpec
 from coupa_connector.activities._writes_model import WriteOutcome, WriteResult
-from coupa_connector.activities._writes_pipeline import FatalWriteError, Item, Job, run_pipeline
+from coupa_connector.activities._writes_pipeline import Item, Job
 from coupa_connector.activities._writes_send import (
     Requester,
-    Resolution,
     SendContext,
     WriteOptions,
-    failed_result,
-    resolution,
+    make_options,
+    run_writes,
     send_put,
 )
-from coupa_connector.activities._writes_target import Target, Targets, parse_id
-from coupa_connector.activities.create import default_concurrency, make_options
+from coupa_connector.activities._writes_target import (
+    Target,
+    Targets,
+    guarded,
+    parse_id,
+    prepare_targeted,
+)
 from coupa_connector.catalog import ActionDef, ObjectDef, load_catalog
-from coupa_connector.errors import ConfigurationError, CoupaError
+from coupa_connector.errors import ConfigurationError
 
 __all__ = ["action", "action_names", "find_action"]
 
@@ -148,13 +152,7 @@ def action(
 
     def job(item: Item, target: Target) -> Job:
         async def run() -> WriteResult:
-            try:
-                ids = await resolver.ids(target)
-            except CoupaError as error:
-                result = failed_result(item, error, prefix="looking the record up failed: ")
-                if resolution(error) is Resolution.FATAL:
-                    raise FatalWriteError(error, result) from None
-                return result
+            ids = await resolver.ids(target)
             if len(ids) != 1:
                 what = "no" if not ids else f"{len(ids)}"
                 return WriteResult(
@@ -174,42 +172,14 @@ def action(
                 outcome=WriteOutcome.ACTIONED,
             )
 
-        return Job(item, run, target.lock_key or ("id", target.id))
+        return Job(item, lambda: guarded(item, run), target.lock_key or ("id", target.id))
 
     async def prepare(items: list[Item]) -> list[Job | WriteResult]:
-        prepared: list[Job | WriteResult] = []
-        pending: list[tuple[Item, Target]] = []
-        for item in items:
-            target = resolver.target(item, prefer_id=True)
-            if isinstance(target, WriteResult):
-                prepared.append(target)
-            elif opts.dry_run:
-                prepared.append(WriteResult(item.position, WriteOutcome.VALID, record=item.record))
-            else:
-                pending.append((item, target))
-        try:
-            await resolver.resolve([t for _, t in pending])
-        except CoupaError as error:
-            failed = [
-                failed_result(item, error, prefix="looking the record up by its key failed: ")
-                for item, _ in pending
-            ]
-            if resolution(error) is Resolution.FATAL:
-                raise FatalWriteError(
-                    error, *[p for p in prepared if isinstance(p, WriteResult)], *failed
-                ) from None
-            return [*prepared, *failed]
-        prepared.extend(job(item, target) for item, target in pending)
-        return prepared
+        return await prepare_targeted(resolver, items, job, dry_run=opts.dry_run)
 
     source: Iterable[Any] | AsyncIterable[Any]
     if isinstance(targets, AsyncIterable):
         source = _as_records_async(targets)
     else:
         source = (_as_record(entry) for entry in targets)
-    return run_pipeline(
-        source,
-        prepare,
-        concurrency=opts.concurrency or default_concurrency(conn),
-        batch_size=opts.batch_size,
-    )
+    return run_writes(conn, source, prepare, opts)

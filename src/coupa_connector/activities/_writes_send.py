@@ -16,15 +16,16 @@ the write-level decision on top, as a table from error to resolution:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from coupa_connector.activities._writes_model import WriteOutcome, WriteResult
-from coupa_connector.activities._writes_pipeline import FatalWriteError, Item
+from coupa_connector.activities._writes_pipeline import FatalWriteError, Item, Prepare, run_pipeline
 from coupa_connector.catalog import ObjectDef
 from coupa_connector.errors import (
     AuthenticationError,
@@ -46,8 +47,11 @@ __all__ = [
     "Resolution",
     "SendContext",
     "WriteOptions",
+    "default_concurrency",
     "failed_result",
+    "make_options",
     "resolution",
+    "run_writes",
     "send_create",
     "send_put",
 ]
@@ -154,6 +158,51 @@ class WriteOptions:
             raise ConfigurationError(f"batch_size must be at least 1, not {self.batch_size}.")
         if self.max_attempts < 1:
             raise ConfigurationError(f"max_attempts must be at least 1, not {self.max_attempts}.")
+
+
+def make_options(
+    options: WriteOptions | None, *, concurrency: int | None, dry_run: bool | None
+) -> WriteOptions:
+    """``options`` with the common keyword arguments applied on top."""
+    base = options or WriteOptions()
+    changes: dict[str, Any] = {}
+    if concurrency is not None:
+        changes["concurrency"] = concurrency
+    if dry_run is not None:
+        changes["dry_run"] = dry_run
+    return dataclasses.replace(base, **changes) if changes else base
+
+
+def default_concurrency(conn: Requester) -> int:
+    """The connection's own concurrency setting, or 8 for a bare requester."""
+    config = getattr(conn, "config", None)
+    value = getattr(config, "concurrency", None)
+    return value if isinstance(value, int) and value > 0 else 8
+
+
+def run_writes(
+    conn: Requester,
+    source: Iterable[Any] | AsyncIterable[Any],
+    prepare: Prepare,
+    options: WriteOptions,
+) -> AsyncIterator[WriteResult]:
+    """Run a write activity's pipeline with the run's concurrency and batch size.
+
+    Args:
+        conn: The connection; its ``concurrency`` applies when ``options`` sets none.
+        source: The records (or targets), sync or async.
+        prepare: Turns a chunk of items into results (rejected now) and jobs (to send).
+        options: The run's knobs.
+
+    Returns:
+        An async iterator of one ``WriteResult`` per input entry, in completion order.
+    """
+    return run_pipeline(
+        source,
+        prepare,
+        concurrency=options.concurrency or default_concurrency(conn),
+        batch_size=options.batch_size,
+    )
 
 
 @dataclass(slots=True)
@@ -320,28 +369,20 @@ async def _recover(
             raise FatalWriteError(
                 lookup_error, failed_result(item, lookup_error, attempts=attempt)
             ) from None
-        return WriteResult(
-            position=item.position,
-            outcome=WriteOutcome.FAILED,
-            messages=(
-                f"{lost}, and looking it up failed too ({lookup_error}); not sent again, "
-                "to avoid a duplicate: check Coupa before feeding it again",
-            ),
-            record=item.record,
-            status=error.status,
-            attempts=attempt,
+        return _lost_failure(
+            item,
+            error,
+            attempt,
+            f"{lost}, and looking it up failed too ({lookup_error}); not sent again, "
+            "to avoid a duplicate: check Coupa before feeding it again",
         )
     if ids is None:
-        return WriteResult(
-            position=item.position,
-            outcome=WriteOutcome.FAILED,
-            messages=(
-                f"{lost}; the record has no natural key to look it up by, so it was not sent "
-                "again, to avoid a duplicate: check Coupa before feeding it again",
-            ),
-            record=item.record,
-            status=error.status,
-            attempts=attempt,
+        return _lost_failure(
+            item,
+            error,
+            attempt,
+            f"{lost}; the record has no natural key to look it up by, so it was not sent "
+            "again, to avoid a duplicate: check Coupa before feeding it again",
         )
     if len(ids) == 1:
         return WriteResult(
@@ -354,18 +395,26 @@ async def _recover(
             recovered=True,
         )
     if len(ids) > 1:
-        return WriteResult(
-            position=item.position,
-            outcome=WriteOutcome.FAILED,
-            messages=(
-                f"{lost}; its natural key now matches several records "
-                f"(ids {', '.join(map(str, ids))}), so it was not sent again",
-            ),
-            record=item.record,
-            status=error.status,
-            attempts=attempt,
+        return _lost_failure(
+            item,
+            error,
+            attempt,
+            f"{lost}; its natural key now matches several records "
+            f"(ids {', '.join(map(str, ids))}), so it was not sent again",
         )
     return None
+
+
+def _lost_failure(item: Item, error: CoupaError, attempt: int, message: str) -> WriteResult:
+    """A create given up after its answer was lost, with the status of the lost answer."""
+    return WriteResult(
+        position=item.position,
+        outcome=WriteOutcome.FAILED,
+        messages=(message,),
+        record=item.record,
+        status=error.status,
+        attempts=attempt,
+    )
 
 
 async def send_put(

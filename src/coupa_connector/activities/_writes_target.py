@@ -15,12 +15,27 @@ from typing import Any, TypeVar
 
 from coupa_connector.activities._writes_keys import Fetch, KeyResolver, KeySpec, KeyValue
 from coupa_connector.activities._writes_model import WriteOutcome, WriteResult
-from coupa_connector.activities._writes_pipeline import Item
-from coupa_connector.activities._writes_send import Requester, Resolution, SendContext, resolution
+from coupa_connector.activities._writes_pipeline import FatalWriteError, Item, Job
+from coupa_connector.activities._writes_send import (
+    Requester,
+    Resolution,
+    SendContext,
+    failed_result,
+    resolution,
+)
 from coupa_connector.catalog import ObjectDef
 from coupa_connector.errors import CoupaError
 
-__all__ = ["Target", "Targets", "first_key", "make_fetch", "natural_keys", "parse_id"]
+__all__ = [
+    "Target",
+    "Targets",
+    "first_key",
+    "guarded",
+    "make_fetch",
+    "natural_keys",
+    "parse_id",
+    "prepare_targeted",
+]
 
 # Coupa's page size, and the most it returns per request.
 PAGE = 50
@@ -231,3 +246,75 @@ class Targets:
             record=item.record,
             fields=(message.split(":", 1)[0],),
         )
+
+
+async def guarded(item: Item, work: Callable[[], Awaitable[WriteResult]]) -> WriteResult:
+    """Run a job's work; a lookup error becomes the record's failure (or stops the run).
+
+    Raises:
+        FatalWriteError: The lookup failed in a way no record can get past.
+    """
+    try:
+        return await work()
+    except CoupaError as error:
+        result = failed_result(item, error, prefix="looking the record up failed: ")
+        if resolution(error) is Resolution.FATAL:
+            raise FatalWriteError(error, result) from None
+        return result
+
+
+async def prepare_targeted(
+    targets: Targets,
+    items: Sequence[Item],
+    make_job: Callable[[Item, Target], Job],
+    *,
+    dry_run: bool,
+    check: Callable[[Item], WriteResult | None] | None = None,
+) -> list[Job | WriteResult]:
+    """Prepare a chunk of records that name an existing target (update, upsert, actions).
+
+    Each record is checked (``check``, when given), its target found (id or key), and the
+    keyed targets of the whole chunk are looked up together before the jobs are made.
+
+    Args:
+        targets: The run's resolver.
+        items: The chunk.
+        make_job: Makes the job of a record whose target is known.
+        dry_run: Stop after the checks: each valid record is reported ``valid``.
+        check: Rejects a record before any lookup; None accepts all.
+
+    Returns:
+        The chunk's rejected and failed results and its jobs.
+
+    Raises:
+        FatalWriteError: The lookup failed in a way no record can get past; it carries the
+            chunk's results, so none goes unaccounted.
+    """
+    prepared: list[Job | WriteResult] = []
+    pending: list[tuple[Item, Target]] = []
+    for item in items:
+        rejected = check(item) if check is not None else None
+        if rejected is not None:
+            prepared.append(rejected)
+            continue
+        target = targets.target(item, prefer_id=True)
+        if isinstance(target, WriteResult):
+            prepared.append(target)
+        elif dry_run:
+            prepared.append(WriteResult(item.position, WriteOutcome.VALID, record=item.record))
+        else:
+            pending.append((item, target))
+    try:
+        await targets.resolve([t for _, t in pending])
+    except CoupaError as error:
+        failed = [
+            failed_result(item, error, prefix="looking the record up by its key failed: ")
+            for item, _ in pending
+        ]
+        if resolution(error) is Resolution.FATAL:
+            raise FatalWriteError(
+                error, *[p for p in prepared if isinstance(p, WriteResult)], *failed
+            ) from None
+        return [*prepared, *failed]
+    prepared.extend(make_job(item, target) for item, target in pending)
+    return prepared

@@ -9,48 +9,29 @@ natural key before anything is sent again, so Coupa never gets the same record t
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from typing import Any
 
 from coupa_connector.activities._writes_keys import KeySpec
 from coupa_connector.activities._writes_model import WriteOutcome, WriteResult
-from coupa_connector.activities._writes_pipeline import Item, Job, run_pipeline
+from coupa_connector.activities._writes_pipeline import Item, Job
 from coupa_connector.activities._writes_send import (
     Requester,
     SendContext,
     WriteOptions,
+    make_options,
+    run_writes,
     send_create,
 )
 from coupa_connector.activities._writes_target import Targets, first_key, natural_keys
 from coupa_connector.activities._writes_validate import problems_result, writable_object
 from coupa_connector.catalog import ObjectDef
 
-__all__ = ["Records", "create", "default_concurrency", "make_options"]
+__all__ = ["Records", "create"]
 
 Records = Iterable[Any] | AsyncIterable[Any]
 """Records to write: mappings with Coupa's field names, from a sync or an async source."""
-
-
-def default_concurrency(conn: Requester) -> int:
-    """The connection's own concurrency setting, or 8 for a bare requester."""
-    config = getattr(conn, "config", None)
-    value = getattr(config, "concurrency", None)
-    return value if isinstance(value, int) and value > 0 else 8
-
-
-def make_options(
-    options: WriteOptions | None, *, concurrency: int | None, dry_run: bool | None
-) -> WriteOptions:
-    """``options`` with the common keyword arguments applied on top."""
-    base = options or WriteOptions()
-    changes: dict[str, Any] = {}
-    if concurrency is not None:
-        changes["concurrency"] = concurrency
-    if dry_run is not None:
-        changes["dry_run"] = dry_run
-    return dataclasses.replace(base, **changes) if changes else base
 
 
 def recovery_keys(obj: ObjectDef, key: KeySpec | None) -> list[KeySpec]:
@@ -112,12 +93,7 @@ def create(
                 prepared.append(_create_job(ctx, targets, keys, item))
         return prepared
 
-    return run_pipeline(
-        records,
-        prepare,
-        concurrency=opts.concurrency or default_concurrency(conn),
-        batch_size=opts.batch_size,
-    )
+    return run_writes(conn, records, prepare, opts)
 
 
 def _create_job(ctx: SendContext, targets: Targets, keys: Sequence[KeySpec], item: Item) -> Job:

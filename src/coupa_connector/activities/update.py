@@ -15,27 +15,26 @@ appears twice in the input is created once and then updated.
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from coupa_connector.activities._writes_keys import KeySpec
 from coupa_connector.activities._writes_model import WriteOutcome, WriteResult
-from coupa_connector.activities._writes_pipeline import FatalWriteError, Item, Job, run_pipeline
+from coupa_connector.activities._writes_pipeline import Item, Job
 from coupa_connector.activities._writes_send import (
     Requester,
-    Resolution,
     SendContext,
     WriteOptions,
-    failed_result,
-    resolution,
+    make_options,
+    run_writes,
     send_create,
     send_put,
 )
-from coupa_connector.activities._writes_target import Target, Targets
+from coupa_connector.activities._writes_target import Target, Targets, guarded, prepare_targeted
 from coupa_connector.activities._writes_validate import problems_result, writable_object
-from coupa_connector.activities.create import Records, default_concurrency, make_options
+from coupa_connector.activities.create import Records
 from coupa_connector.catalog import ObjectDef
-from coupa_connector.errors import ConfigurationError, CoupaError
+from coupa_connector.errors import ConfigurationError
 
 __all__ = ["update", "upsert"]
 
@@ -57,17 +56,6 @@ def _matches_failure(obj: ObjectDef, item: Item, target: Target, ids: Sequence[i
         messages=(message,),
         record=item.record,
     )
-
-
-async def _guarded(item: Item, work: Callable[[], Awaitable[WriteResult]]) -> WriteResult:
-    """Run a job's work; a lookup error becomes the record's failure (or stops the run)."""
-    try:
-        return await work()
-    except CoupaError as error:
-        result = failed_result(item, error, prefix="looking the record up failed: ")
-        if resolution(error) is Resolution.FATAL:
-            raise FatalWriteError(error, result) from None
-        return result
 
 
 def _keyed_run(
@@ -104,7 +92,7 @@ def _keyed_run(
                 ctx, item, f"{resource}/{ids[0]}", body=put_body(item.body), rid=ids[0]
             )
 
-        return Job(item, lambda: _guarded(item, work), target.lock_key)
+        return Job(item, lambda: guarded(item, work), target.lock_key)
 
     def upsert_job(item: Item, target: Target) -> Job:
         async def work() -> WriteResult:
@@ -129,45 +117,20 @@ def _keyed_run(
                 targets.remember(target, result.id)
             return result
 
-        return Job(item, lambda: _guarded(item, work), target.lock_key)
+        return Job(item, lambda: guarded(item, work), target.lock_key)
 
     async def prepare(items: list[Item]) -> list[Job | WriteResult]:
-        prepared: list[Job | WriteResult] = []
-        pending: list[tuple[Item, Target]] = []
-        for item in items:
-            rejected = problems_result(target_obj, item, "update", skip_identity=skip_identity)
-            if rejected is not None:
-                prepared.append(rejected)
-                continue
-            target = targets.target(item, prefer_id=True)
-            if isinstance(target, WriteResult):
-                prepared.append(target)
-            elif options.dry_run:
-                prepared.append(WriteResult(item.position, WriteOutcome.VALID, record=item.record))
-            else:
-                pending.append((item, target))
-        try:
-            await targets.resolve([t for _, t in pending])
-        except CoupaError as error:
-            failed = [
-                failed_result(item, error, prefix="looking the record up by its key failed: ")
-                for item, _ in pending
-            ]
-            if resolution(error) is Resolution.FATAL:
-                raise FatalWriteError(
-                    error, *[p for p in prepared if isinstance(p, WriteResult)], *failed
-                ) from None
-            return [*prepared, *failed]
-        make = upsert_job if upsert else update_job
-        prepared.extend(make(item, target) for item, target in pending)
-        return prepared
+        return await prepare_targeted(
+            targets,
+            items,
+            upsert_job if upsert else update_job,
+            dry_run=options.dry_run,
+            check=lambda item: problems_result(
+                target_obj, item, "update", skip_identity=skip_identity
+            ),
+        )
 
-    return run_pipeline(
-        records,
-        prepare,
-        concurrency=options.concurrency or default_concurrency(conn),
-        batch_size=options.batch_size,
-    )
+    return run_writes(conn, records, prepare, options)
 
 
 def update(

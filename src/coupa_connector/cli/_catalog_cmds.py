@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from coupa_connector.cli._options import format_option
 from coupa_connector.errors import UnknownObjectError
 
 if TYPE_CHECKING:
@@ -39,14 +40,7 @@ def _console() -> Any:
 
 
 @click.command("objects")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="A table for people, or JSON for programs.",
-)
+@format_option(["table", "json"], help="A table for people, or JSON for programs.")
 @click.option(
     "--resources/--all",
     "resources_only",
@@ -125,14 +119,7 @@ def _object_summary(obj: ObjectDef) -> dict[str, Any]:
     show_default=True,
     help="Query output, create input, or update input.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json-schema"]),
-    default="table",
-    show_default=True,
-    help="A field table, or a JSON Schema (draft 2020-12).",
-)
+@format_option(["table", "json-schema"], help="A field table, or a JSON Schema (draft 2020-12).")
 def schema(object_name: str, use: str, fmt: str) -> None:
     """Show the fields of OBJECT (e.g. invoices, purchase_orders, invoice-line).
 

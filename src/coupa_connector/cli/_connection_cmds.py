@@ -8,6 +8,7 @@ import sys
 import click
 import orjson
 
+from coupa_connector.cli._options import format_option
 from coupa_connector.client import AsyncConnection, ConnectionConfig, ConnectionTestReport
 from coupa_connector.errors import CoupaError
 
@@ -64,13 +65,7 @@ def connection() -> None:
     multiple=True,
     help="Object to try a minimal read on (repeatable); default: one per configured scope.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-)
+@format_option(["table", "json"])
 def test_cmd(profile: str | None, objects: tuple[str, ...], fmt: str) -> None:
     """Reach the host, get a token, and read one record of each object.
 

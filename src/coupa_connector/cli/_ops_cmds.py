@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from coupa_connector.cli._options import format_option
 from coupa_connector.errors import CoupaError
 from coupa_connector.operations import (
     Counts,
@@ -146,9 +147,7 @@ def results_table(results: list[RunResult], title: str = "Operations") -> Table:
 @click.option("--log-db", type=click.Path(dir_okay=False), help="Operation log file.")
 @click.option("--profile", help="Use this connection profile instead of the file's connection.")
 @click.option("--sandbox", is_flag=True, help="Use an embedded Coupa sandbox instead.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
+@format_option(["table", "json"])
 def run(
     file: str,
     operation: str | None,
@@ -244,9 +243,7 @@ def validate(file: str, variables: tuple[str, ...]) -> None:
 @click.argument("run_id", required=False, type=int)
 @click.option("--limit", default=20, show_default=True, help="Runs to list.")
 @click.option("--op", "operation", metavar="NAME", help="Only runs of this operation.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
+@format_option(["table", "json"])
 @click.option("--log-db", type=click.Path(dir_okay=False), help="Operation log file.")
 def logs(
     run_id: int | None, limit: int, operation: str | None, fmt: str, log_db: str | None

@@ -12,6 +12,7 @@ from coupa_connector.activities._extract import ExtractResult, extract
 from coupa_connector.activities._output import FORMATS
 from coupa_connector.activities._paging import Page
 from coupa_connector.cli._connection_cmds import PROFILE_HELP, load_config
+from coupa_connector.cli._options import format_option
 from coupa_connector.client import AsyncConnection, ConnectionConfig
 from coupa_connector.errors import CoupaError, QueryError
 
@@ -88,7 +89,7 @@ async def _run(
     metavar="F[,F...]",
     help="Fields to return, dotted through associations (id,supplier.name).",
 )
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="jsonl", show_default=True)
+@format_option(FORMATS)
 @click.option(
     "--output", "-o", default="-", show_default=True, help="Output file, or - for stdout."
 )

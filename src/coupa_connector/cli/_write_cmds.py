@@ -43,9 +43,29 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _RunOptions:
+    """The options every write command shares (``_common``), as click parsed them."""
+
+    input_format: str | None
+    results: str | None
+    rejects: str | None
+    concurrency: int | None
+    dry_run: bool
+    wire_format: str | None
+    allow_partial: bool
+    profile: str | None
+    summary_format: str
+
+
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Options every write command shares."""
+    """Options every write command shares; they arrive as the fields of ``_RunOptions``."""
     options = [
+        click.option(
+            "--input-format",
+            type=click.Choice(_INPUT_FORMATS),
+            help="Format of FILE (default: from its extension; needed for '-').",
+        ),
         click.option(
             "--results",
             metavar="FILE",
@@ -90,14 +110,6 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _input_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--input-format",
-        type=click.Choice(_INPUT_FORMATS),
-        help="Format of FILE (default: from its extension; needed for '-').",
-    )(func)
-
-
 # --------------------------------------------------------------------------- plumbing
 
 
@@ -112,16 +124,17 @@ def _object(name: str, verb: str) -> ObjectDef:
         raise click.UsageError(str(exc)) from None
 
 
-def _config(profile: str | None, concurrency: int | None, wire_format: str | None) -> Any:
+def _config(opts: _RunOptions) -> Any:
     from coupa_connector.client import ConnectionConfig
 
     try:
+        profile = opts.profile
         config = ConnectionConfig.from_profile(profile) if profile else ConnectionConfig.from_env()
         changes: dict[str, Any] = {}
-        if concurrency is not None:
-            changes["concurrency"] = concurrency
-        if wire_format is not None:
-            changes["wire_format"] = wire_format
+        if opts.concurrency is not None:
+            changes["concurrency"] = opts.concurrency
+        if opts.wire_format is not None:
+            changes["wire_format"] = opts.wire_format
         return dataclasses.replace(config, **changes) if changes else config
     except ConfigurationError as exc:
         raise click.UsageError(str(exc)) from None
@@ -236,16 +249,14 @@ def _drive(
     title: str,
     obj: ObjectDef,
     input_format: str,
-    results_path: str | None,
-    rejects_path: str | None,
-    summary_format: str,
-    allow_partial: bool,
+    opts: _RunOptions,
     run: Callable[[], AsyncIterator[WriteResult]],
     total: int | None = None,
 ) -> None:
     """Run one write activity to the end and exit with the right code."""
     from coupa_connector.cli._write_report import Reports
 
+    results_path, rejects_path = opts.results, opts.rejects
     to_stdout = results_path == "-" or rejects_path == "-"
     # The summary goes to stdout, unless a results or rejects file already does.
     console = Console(stderr=to_stdout)
@@ -279,13 +290,13 @@ def _drive(
         console,
         summary,
         title=title,
-        fmt=summary_format,
+        fmt=opts.summary_format,
         files=reports.paths,
         error=str(error) if error else None,
     )
     if isinstance(error, KeyboardInterrupt):
         sys.exit(EXIT_INTERRUPTED)
-    if error is not None or (not summary.ok and not allow_partial):
+    if error is not None or (not summary.ok and not opts.allow_partial):
         sys.exit(EXIT_PARTIAL)
 
 
@@ -296,28 +307,16 @@ def _connection(config: Any) -> Any:
 
 
 def _record_run(
-    verb: str,
-    object_name: str,
-    file: str,
-    *,
-    key: str | None,
-    input_format: str | None,
-    results: str | None,
-    rejects: str | None,
-    concurrency: int | None,
-    dry_run: bool,
-    wire_format: str | None,
-    allow_partial: bool,
-    profile: str | None,
-    summary_format: str,
+    verb: str, object_name: str, file: str, *, key: str | None, opts: _RunOptions
 ) -> None:
     from coupa_connector.activities.create import create as create_records
     from coupa_connector.activities.update import update as update_records
     from coupa_connector.activities.update import upsert as upsert_records
 
     obj = _object(object_name, verb)
-    fmt = _input_format(file, input_format)
-    config = _config(profile, concurrency, wire_format)
+    fmt = _input_format(file, opts.input_format)
+    config = _config(opts)
+    dry_run = opts.dry_run
 
     async def run() -> AsyncIterator[WriteResult]:
         async with _connection(config) as conn:
@@ -341,23 +340,31 @@ def _record_run(
         raise click.UsageError(str(exc)) from None
     title = f"{'validate' if dry_run else verb} {obj.name}"
     total = estimate_records(file, fmt) if sys.stderr.isatty() else None
-    _drive(title, obj, fmt, results, rejects, summary_format, allow_partial, run, total)
+    _drive(title, obj, fmt, opts, run, total)
 
 
 # --------------------------------------------------------------------------- commands
 
 
-@click.command()
-@click.argument("object_name", metavar="OBJECT")
-@click.argument("file", metavar="FILE")
-@click.option(
-    "--key",
-    metavar="FIELDS",
-    help="Natural key used to check Coupa when a create's answer is lost "
-    "(default: the object's keys from the catalog).",
+def _record_command(
+    key_help: str, *, key_required: bool = False
+) -> Callable[[Callable[..., Any]], click.Command]:
+    """The shape of create, update and upsert: ``OBJECT FILE``, ``--key``, common options."""
+
+    def make(func: Callable[..., Any]) -> click.Command:
+        func = _common(func)
+        func = click.option("--key", metavar="FIELDS", required=key_required, help=key_help)(func)
+        func = click.argument("file", metavar="FILE")(func)
+        func = click.argument("object_name", metavar="OBJECT")(func)
+        return click.command()(func)
+
+    return make
+
+
+@_record_command(
+    "Natural key used to check Coupa when a create's answer is lost "
+    "(default: the object's keys from the catalog)."
 )
-@_input_options
-@_common
 def create(object_name: str, file: str, key: str | None, **options: Any) -> None:
     """Create OBJECT records from FILE (CSV, JSONL, JSON or Coupa XML; '-' for stdin).
 
@@ -366,21 +373,14 @@ def create(object_name: str, file: str, key: str | None, **options: Any) -> None
       coupa create suppliers suppliers.csv --rejects rejects.csv
       coupa create invoices invoices.jsonl --results results.jsonl
     """
-    _record_run("create", object_name, file, key=key, **options)
+    _record_run("create", object_name, file, key=key, opts=_RunOptions(**options))
 
 
-@click.command()
-@click.argument("object_name", metavar="OBJECT")
-@click.argument("file", metavar="FILE")
-@click.option(
-    "--key",
-    metavar="FIELDS",
-    help="Find records without an id by these fields, e.g. number, login, "
+@_record_command(
+    "Find records without an id by these fields, e.g. number, login, "
     "invoice-number,supplier.number (default: the first of the object's natural keys "
-    "that a record gives).",
+    "that a record gives)."
 )
-@_input_options
-@_common
 def update(object_name: str, file: str, key: str | None, **options: Any) -> None:
     """Update existing OBJECT records from FILE, found by id or by --key.
 
@@ -391,20 +391,13 @@ def update(object_name: str, file: str, key: str | None, **options: Any) -> None
       coupa update suppliers changes.csv --key number
       coupa update invoices fixes.jsonl --key invoice-number,supplier.number
     """
-    _record_run("update", object_name, file, key=key, **options)
+    _record_run("update", object_name, file, key=key, opts=_RunOptions(**options))
 
 
-@click.command()
-@click.argument("object_name", metavar="OBJECT")
-@click.argument("file", metavar="FILE")
-@click.option(
-    "--key",
-    metavar="FIELDS",
-    required=True,
-    help="Natural key: create when it matches nothing, update when it matches one record.",
+@_record_command(
+    "Natural key: create when it matches nothing, update when it matches one record.",
+    key_required=True,
 )
-@_input_options
-@_common
 def upsert(object_name: str, file: str, key: str, **options: Any) -> None:
     """Create or update OBJECT records from FILE, matched by --key.
 
@@ -415,7 +408,7 @@ def upsert(object_name: str, file: str, key: str, **options: Any) -> None:
     """
     if key.strip().lower() == "id":
         raise click.UsageError("upsert needs a natural key (an id cannot be created).")
-    _record_run("upsert", object_name, file, key=key, **options)
+    _record_run("upsert", object_name, file, key=key, opts=_RunOptions(**options))
 
 
 def _known_format(path: str) -> str | None:
@@ -480,7 +473,6 @@ def _ids_from_file(path: str, fmt: str | None) -> Iterator[Any]:
     metavar="NAME=VALUE",
     help="Query parameter sent with every call (e.g. reason=duplicate).",
 )
-@_input_options
 @_common
 def action(
     object_name: str,
@@ -490,15 +482,7 @@ def action(
     where: tuple[str, ...],
     key: str | None,
     params: tuple[str, ...],
-    input_format: str | None,
-    results: str | None,
-    rejects: str | None,
-    concurrency: int | None,
-    dry_run: bool,
-    wire_format: str | None,
-    allow_partial: bool,
-    profile: str | None,
-    summary_format: str,
+    **options: Any,
 ) -> None:
     """Run ACTION (submit, void, cancel, approve, mark_exported ...) on OBJECT records.
 
@@ -512,6 +496,8 @@ def action(
     from coupa_connector.activities._actions import action as run_action
     from coupa_connector.activities._actions import find_action
 
+    opts = _RunOptions(**options)
+    input_format, dry_run = opts.input_format, opts.dry_run
     obj = _object(object_name, "action")
     try:
         found = find_action(obj, action_name)
@@ -533,7 +519,7 @@ def action(
             build_query(load_catalog(), obj, where=list(where), fields=["id"])
         except CoupaError as exc:
             raise click.UsageError(str(exc)) from None
-    config = _config(profile, concurrency, wire_format)
+    config = _config(opts)
     # Rejects of an ids file come out in its format; bare ids and query results as JSONL.
     fmt = input_format or "jsonl"
     if ids_file and ids_file != "-":
@@ -557,7 +543,7 @@ def action(
                 yield result
 
     title = f"{'check' if dry_run else found.name} {obj.name}"
-    _drive(title, obj, fmt, results, rejects, summary_format, allow_partial, run)
+    _drive(title, obj, fmt, opts, run)
 
 
 async def _ids_from_query(conn: Any, obj: ObjectDef, where: list[str]) -> AsyncIterator[int]:

@@ -229,24 +229,15 @@ async def run_connection_test(
                     obj.name, True, "read OK", 200, obj.read_scope, time.perf_counter() - started
                 )
             )
-        except APIError as exc:
-            checks.append(
-                CheckResult(
-                    obj.name,
-                    False,
-                    _reason(exc, obj.read_scope),
-                    exc.status,
-                    obj.read_scope,
-                    time.perf_counter() - started,
-                )
-            )
         except CoupaError as exc:
+            # Only an answer from Coupa has a status to show; a transport failure has none.
+            status = exc.status if isinstance(exc, APIError) else None
             checks.append(
                 CheckResult(
                     obj.name,
                     False,
                     _reason(exc, obj.read_scope),
-                    None,
+                    status,
                     obj.read_scope,
                     time.perf_counter() - started,
                 )

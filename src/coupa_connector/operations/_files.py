@@ -310,8 +310,10 @@ def _read_json(name: str, stream: IO[str]) -> Iterator[dict[str, Any]]:
         raise RecordFileError("expected a JSON array of objects or one object", file=name)
     pos += 1
     consumed_lines = 0  # lines dropped from the front of the buffer, for error line numbers
-    first = True
-    while True:
+
+    def skip_ws_reading_on() -> None:
+        """Move ``pos`` past whitespace, reading the next chunks while the buffer runs out."""
+        nonlocal buf, pos, eof, consumed_lines
         pos = _skip_ws(buf, pos)
         while pos >= len(buf) and not eof:
             more = stream.read(_CHUNK)
@@ -319,6 +321,10 @@ def _read_json(name: str, stream: IO[str]) -> Iterator[dict[str, Any]]:
             consumed_lines += buf.count("\n")
             buf, pos = more, 0
             pos = _skip_ws(buf, pos)
+
+    first = True
+    while True:
+        skip_ws_reading_on()
         if pos >= len(buf):
             raise RecordFileError("the JSON array is not closed", file=name)
         if buf[pos] == "]":
@@ -327,13 +333,8 @@ def _read_json(name: str, stream: IO[str]) -> Iterator[dict[str, Any]]:
             if buf[pos] != ",":
                 line = consumed_lines + buf.count("\n", 0, pos) + 1
                 raise RecordFileError("expected ',' or ']' in the JSON array", file=name, line=line)
-            pos = _skip_ws(buf, pos + 1)
-            while pos >= len(buf) and not eof:
-                more = stream.read(_CHUNK)
-                eof = not more
-                consumed_lines += buf.count("\n")
-                buf, pos = more, 0
-                pos = _skip_ws(buf, pos)
+            pos += 1
+            skip_ws_reading_on()
         while True:
             try:
                 value, end = decoder.raw_decode(buf, pos)
