@@ -4,6 +4,8 @@ failures that leave nothing half-written."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import email.utils
 import io
 import json
 import time
@@ -11,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from click.testing import CliRunner
 
@@ -63,7 +66,27 @@ def test_csv_file_flattens_nested_fields(sandbox: Sandbox, tmp_path: Path) -> No
     assert "written to" in result.stderr
 
 
+def wait_for_server_clock_past(sandbox: Sandbox, stamp: str) -> None:
+    """Wait (a few seconds at most) until the server's Date header is later than ``stamp``.
+
+    The window's upper bound is the server's clock in whole seconds, which lags by up to a
+    second: records written just before a run legitimately belong to the next window.
+    """
+    newest = dt.datetime.fromisoformat(stamp)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        date = httpx2.get(f"{sandbox.url}/oauth2/token").headers["date"]
+        if email.utils.parsedate_to_datetime(date) > newest:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the sandbox's clock did not pass {stamp}")
+
+
 def test_incremental_state_window_and_watermark(writable_sandbox: Sandbox, tmp_path: Path) -> None:
+    # Earlier tests may have written suppliers within the last second; let the clock pass
+    # them so that the first window holds every supplier.
+    newest = max(r["updated-at"] for r in server_records(writable_sandbox, "suppliers"))
+    wait_for_server_clock_past(writable_sandbox, newest)
     state = tmp_path / "state.json"
     first = tmp_path / "first.jsonl"
     result = run(writable_sandbox, "suppliers", "--state", str(state), "-o", str(first))
