@@ -328,6 +328,8 @@ def test_debug_log_has_requests_and_failed_records_but_no_secret(
     assert re.search(r"(?i)bearer\s+(?!\*)", text) is None
     # Query pages and the records sent are in the log, capped.
     assert "sends record" in text
+    # Coupa's requests and responses with their (capped) bodies.
+    assert "request body:" in text and "response body:" in text
 
 
 def test_operation_errors_end_the_run_and_are_logged(sb: Sandbox, tmp_path: Path) -> None:
