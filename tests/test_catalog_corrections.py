@@ -118,9 +118,14 @@ def test_users_default_account_references_are_not_swapped(cat: Catalog) -> None:
     assert "accounts page" in account_type.note
 
 
-def test_users_have_active_and_no_status_element(cat: Catalog) -> None:
+def test_users_have_active_and_status_only_as_a_query_parameter(cat: Catalog) -> None:
     users = cat.get("users")
-    assert "status" not in users.fields
+    status = users.field("status")
+    # Never an element of a user record: a query parameter that filters on active.
+    assert not status.readable and not status.writable
+    assert status.query_alias == "active"
+    assert dict(status.query_values) == {"active": "true", "inactive": "false"}
+    assert "Query-only" in status.note
     active = users.field("active")
     assert active.kind == "boolean" and active.writable
     assert "?status=active" in active.note

@@ -11,6 +11,10 @@ import uuid
 import pytest
 from tests._sandbox_api_support import Api, messages
 
+from _client_sandbox import sandbox_config
+from coupa_connector import Connection, QueryError
+from coupa_connector.sandbox import Sandbox
+
 
 def _tag() -> str:
     return uuid.uuid4().hex[:8]
@@ -97,3 +101,31 @@ def test_exchange_rate_date_is_unique_per_currency_pair_only(api: Api) -> None:
     again = api.post("/api/exchange_rates", rate("EUR"))
     assert again.status_code == 400, again.text
     assert messages(again) == ["Rate date has already been taken"]
+
+
+def test_users_status_parameter_filters_on_active(api: Api) -> None:
+    # Coupa documents ?status=active for users, whose records carry the boolean active.
+    user = api.one("users", {"active": "true"})
+    assert api.put(f"/api/users/{user['id']}", {"active": False}).status_code == 200
+    try:
+        assert api.ids("users", {"status": "active"}) == api.ids("users", {"active": "true"})
+        inactive = api.ids("users", {"status": "inactive"})
+        assert user["id"] in inactive and inactive == api.ids("users", {"active": "false"})
+        both = api.ids("users", {"status[in]": "active,inactive"})
+        assert both == api.ids("users")
+        refused = api.get("/api/users", {"status": "retired"})
+        assert refused.status_code == 400
+        assert "not one of active, inactive" in messages(refused)[0]
+    finally:
+        api.put(f"/api/users/{user['id']}", {"active": True})
+    record = api.get(f"/api/users/{user['id']}").json()
+    assert "status" not in record  # a query parameter, never a field of the record
+
+
+def test_client_query_accepts_the_users_status_parameter(sandbox: Sandbox) -> None:
+    with Connection(sandbox_config(sandbox)) as conn:
+        by_status = [u["id"] for u in conn.query("users", where="status=active")]
+        by_flag = [u["id"] for u in conn.query("users", where="active=true")]
+        assert by_status == by_flag and by_status
+        with pytest.raises(QueryError, match="not one of active, inactive"):
+            list(conn.query("users", where="status=retired"))

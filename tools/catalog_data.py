@@ -921,6 +921,21 @@ HAND_CURATED: list[dict[str, Any]] = [
 
 # Fields Coupa's tables leave out but its documents rely on, added per object.
 EXTRA_FIELDS: dict[str, list[dict[str, Any]]] = {
+    "users": [
+        {
+            "name": "status",
+            "kind": "string",
+            "allowed": ["active", "inactive"],
+            "writable": False,
+            "readable": False,
+            "query_alias": "active",
+            "query_values": {"active": "true", "inactive": "false"},
+            "description": "Query parameter: active or inactive users.",
+            "note": "Query-only: Coupa documents ?status=active for users, whose records carry "
+            "the boolean active rather than a status (Coupa: Users API); the parameter filters "
+            "on active.",
+        }
+    ],
     "remit_to_addresses": [
         {
             "name": "supplier",

@@ -51,6 +51,10 @@ class FieldDef:
         ref: For references and collections, the catalog name of the object it points to.
         description: Short description from Coupa's reference.
         note: Why this field differs from Coupa's table, when the catalog corrects it.
+        query_alias: For a query-only parameter (neither read nor written), the field it
+            filters on: users' ``?status=active`` filters on ``active``.
+        query_values: For a query alias, each parameter value with the value of the aliased
+            field it stands for (``("active", "true")``).
     """
 
     name: str
@@ -65,16 +69,19 @@ class FieldDef:
     description: str = ""
     note: str = ""
     unique_within: tuple[str, ...] = ()
+    query_alias: str | None = None
+    query_values: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FieldDef:
         """Build a field from its catalog.json form (defaults left out)."""
         if _FIELD_KEYS.issuperset(data):
             # The fast path for the shipped file, whose keys are exactly the attributes.
-            if "allowed" in data or "unique_within" in data:
+            if "allowed" in data or "unique_within" in data or "query_values" in data:
                 data = {
                     **data,
                     **{k: tuple(data[k]) for k in ("allowed", "unique_within") if k in data},
+                    **_pairs(data),
                 }
             return cls(**data)
         return cls(
@@ -90,7 +97,17 @@ class FieldDef:
             description=data.get("description", ""),
             note=data.get("note", ""),
             unique_within=tuple(data.get("unique_within", ())),
+            query_alias=data.get("query_alias"),
+            **_pairs(data),
         )
+
+
+def _pairs(data: Mapping[str, Any]) -> dict[str, tuple[tuple[str, str], ...]]:
+    values = data.get("query_values")
+    if not values:
+        return {}
+    items = values.items() if isinstance(values, Mapping) else values
+    return {"query_values": tuple((str(k), str(v)) for k, v in items)}
 
 
 _FIELD_KEYS = frozenset(FieldDef.__dataclass_fields__)

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import orjson
 
-from coupa_connector.catalog import ObjectDef
+from coupa_connector.catalog import FieldDef, ObjectDef
 from coupa_connector.sandbox._objects import CUSTOM_FIELDS, SCALAR_KINDS, ObjectView, Views
 from coupa_connector.sandbox._types import FALSE_WORDS, TRUE_WORDS, KindError, coerce
 
@@ -200,6 +200,10 @@ class _Compiler:
             raise RequestError(
                 f"Unknown field {segs[0]!r} in filter {key!r}: {view.obj.element} has no such "
                 "field."
+            )
+        if fd.query_alias is not None and not rest:
+            return self.condition(
+                view, doc, prefix, row, [fd.query_alias], op, _alias_value(fd, op, raw, key), key
             )
         if fd.kind in SCALAR_KINDS:
             if len(rest) == 1:
@@ -504,3 +508,19 @@ def parse_query(
         fields=parse_fields(views, obj, control.get("fields")),
         return_object=parse_return_object(control.get("return_object"), "GET"),
     )
+
+
+def _alias_value(fd: FieldDef, op: str, raw: str, key: str) -> str:
+    """A query-only parameter's value as the value of the field it filters on."""
+    if op not in ("eq", "not_eq", "in", "not_in"):
+        raise RequestError(f"Filter {key!r}: {fd.name} takes only equality or in/not_in.")
+    values = dict(fd.query_values)
+    out = []
+    for item in raw.split(","):
+        if item.strip() not in values:
+            raise RequestError(
+                f"Filter {key!r}: {item.strip()!r} is not one of {', '.join(values)}."
+            )
+        out.append(values[item.strip()])
+    return ",".join(out)
+
