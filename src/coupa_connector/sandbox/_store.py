@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import sqlite3
 import threading
 import time
@@ -109,6 +110,13 @@ def _row_values(res: str, doc: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
+_SAFE_FIELD = re.compile(r"[a-z0-9][a-z0-9_-]*")
+
+
+def _value_index_name(field: str) -> str:
+    return "ix_value_" + field.replace("-", "_")
+
+
 class Store:
     """The sandbox's records, in SQLite.
 
@@ -132,6 +140,8 @@ class Store:
         self._target = self._private_target(seed_size)
         self._conn = self._open(self._target)
         self._seq: dict[str, int] = {}
+        # Field names with an index on their value, made on first use (see value_index).
+        self._value_indexes: set[str] = set()
         # Bumped by every change, so caches of rendered records know when to let go.
         self.generation = 0
         self._load_counters()
@@ -197,11 +207,13 @@ class Store:
                 self._conn.close()
                 self._conn = self._open(target)
                 self._target = target
+                self._value_indexes.clear()
             self._conn.execute("DELETE FROM records")
             self._conn.execute("DELETE FROM seq")
             self._conn.execute("DELETE FROM meta")
             self._seq.clear()
             self._conn.executescript(_DROP_INDEXES)
+            self._drop_value_indexes()
             # A seed is all-or-nothing and can be redone, so it skips waiting for the disk.
             self._conn.execute("PRAGMA synchronous=OFF")
             try:
@@ -280,6 +292,36 @@ class Store:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+
+    def value_index(self, field: str) -> None:
+        """Index the records by ``(res, <field>'s value)``, once per field and database.
+
+        Uniqueness checks and natural-key lookups filter on
+        ``r0.res = ? AND json_extract(r0.doc, '$."<field>"') = ?``; without an index that
+        reads every record of the resource, so creates slow down as a table grows. The
+        index is made on first use (the seed need not maintain it) and dropped by a reset.
+        """
+        if field in self._value_indexes:
+            return
+        if not _SAFE_FIELD.fullmatch(field):
+            raise ValueError(f"not a field name: {field!r}")
+        with self._lock:
+            self._conn.execute(
+                f'CREATE INDEX IF NOT EXISTS "{_value_index_name(field)}" '
+                f"ON records (res, json_extract(doc, '$.\"{field}\"'))"
+            )
+            self._value_indexes.add(field)
+
+    def _drop_value_indexes(self) -> None:
+        names = [
+            row[0]
+            for row in self._conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix_value_%'"
+            )
+        ]
+        for name in names:
+            self._conn.execute(f'DROP INDEX IF EXISTS "{name}"')
+        self._value_indexes.clear()
 
     def put(self, res: str, doc: dict[str, Any]) -> None:
         """Insert or replace one record (``doc["id"]`` must be set)."""

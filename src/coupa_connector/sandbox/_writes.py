@@ -188,6 +188,7 @@ class Writer:
     def user_ref(self, login: str) -> dict[str, int]:
         """The API user's reference, creating the user on first use as Coupa's OAuth
         clients each have one."""
+        self.store.value_index("login")
         ids = self.store.select_ids("users", "json_extract(r0.doc, '$.\"login\"') = ?", (login,))
         if ids:
             return {"id": ids[0]}
@@ -366,6 +367,7 @@ class Writer:
                     typed = coerce(kfd.kind, given)
                 except KindError:
                     raise _Unresolved from None
+                self.store.value_index(name)
                 where.append(f"json_extract(r0.doc, '$.\"{name}\"') = ?")
                 params.append(typed)
         if not where:
@@ -490,6 +492,7 @@ class Writer:
             parts = (name, *scope)
             if current is not None and all(doc.get(p) == current.get(p) for p in parts):
                 continue
+            self.store.value_index(name)
             where = [f"json_extract(r0.doc, '$.\"{name}\"') = ?"]
             params: list[Any] = [value]
             for part in scope:
