@@ -32,7 +32,8 @@ import orjson
 from coupa_connector.activities._filters import RawCondition, parse_where
 from coupa_connector.activities._output import RecordWriter, atomic_write_bytes
 from coupa_connector.activities._paging import Page
-from coupa_connector.activities.query import build_query, query_pages
+from coupa_connector.activities._processes import check_processes, extract_in_processes
+from coupa_connector.activities.query import QuerySpec, build_query, query_pages
 from coupa_connector.errors import ConfigurationError, CoupaError, QueryError
 
 if TYPE_CHECKING:
@@ -159,6 +160,68 @@ async def mark_exported(
     return marked, failures
 
 
+async def _in_this_process(
+    conn: AsyncConnection,
+    spec: QuerySpec,
+    writer: RecordWriter,
+    result: ExtractResult,
+    concurrency: int | None,
+    keep_ids: bool,
+    on_page: Callable[[Page, ExtractResult], None] | None,
+) -> list[int]:
+    seen: set[Any] = set()
+    written_ids: list[int] = []
+    async for page in query_pages(conn, spec.obj, spec=spec, concurrency=concurrency):
+        result.pages += 1
+        result.read += len(page.records)
+        fresh = []
+        for record in page.records:
+            key = record.get("id")
+            if key is not None:
+                if key in seen:
+                    result.duplicates += 1
+                    continue
+                seen.add(key)
+                if keep_ids:
+                    written_ids.append(int(key))
+            fresh.append(record)
+        result.written += writer.write(fresh)
+        if on_page is not None:
+            on_page(page, result)
+    return written_ids
+
+
+async def _in_processes(
+    conn: AsyncConnection,
+    spec: QuerySpec,
+    writer: RecordWriter,
+    result: ExtractResult,
+    processes: int,
+    concurrency: int,
+    keep_ids: bool,
+    on_page: Callable[[Page, ExtractResult], None] | None,
+) -> list[int]:
+    def progress(read: int, pages: int) -> None:
+        # Provisional counts for a progress display; the final ones replace them below.
+        if on_page is not None and pages > result.pages:
+            result.read = result.written = read
+            result.pages = pages
+            on_page(Page([], pages - 1, ()), result)
+
+    totals, ids = await extract_in_processes(
+        conn,
+        spec,
+        writer,
+        processes=processes,
+        concurrency=concurrency,
+        keep_ids=keep_ids,
+        on_progress=progress,
+    )
+    result.read, result.written = totals.read, totals.written
+    result.duplicates, result.pages = totals.duplicates, totals.pages
+    return ids
+
+
 async def extract(
     conn: AsyncConnection,
     obj: str,
@@ -169,6 +232,7 @@ async def extract(
     since: str | None = None,
     mark_exported_flag: bool = False,
     concurrency: int | None = None,
+    processes: int = 1,
     on_page: Callable[[Page, ExtractResult], None] | None = None,
     stdout: IO[bytes] | None = None,
     **options: Any,
@@ -183,7 +247,9 @@ async def extract(
         state: State file holding the ``updated-at`` watermark (read, then advanced).
         since: Lower bound on ``updated-at`` (overrides the state file's watermark).
         mark_exported_flag: Query ``exported=false`` and mark each written record exported.
-        concurrency: Pages in flight at once.
+        concurrency: Pages in flight at once (across all processes).
+        processes: Worker processes fetching disjoint id ranges in parallel (keyset paging
+            only, no ``limit``); 1 fetches in this process. See ``_processes``.
         on_page: Called after each page is written (progress display).
         stdout: Binary stream for ``-``.
         **options: Query options (``where``, ``fields``, ``limit``, ``params``, ...).
@@ -192,7 +258,8 @@ async def extract(
         The counts; ``read == written + duplicates``.
 
     Raises:
-        QueryError: Invalid query, before anything is sent or written.
+        QueryError: Invalid query (or a combination ``processes`` cannot do), before
+            anything is sent or written.
         CoupaError: A page failed; the output file and state are left as they were.
     """
     catalog = conn.catalog
@@ -231,27 +298,19 @@ async def extract(
             "--mark-exported pages by id (keyset): marking records changes the exported=false "
             "result set, which would make offset pages skip records; drop order_by/dir."
         )
+    width = max(1, concurrency or conn.config.concurrency)
+    if processes != 1:
+        check_processes(spec, processes, width)
     writer = RecordWriter(output, fmt, target, catalog, stdout=stdout)
-    seen: set[Any] = set()
-    written_ids: list[int] = []
     try:
-        async for page in query_pages(conn, target, spec=spec, concurrency=concurrency):
-            result.pages += 1
-            result.read += len(page.records)
-            fresh = []
-            for record in page.records:
-                key = record.get("id")
-                if key is not None:
-                    if key in seen:
-                        result.duplicates += 1
-                        continue
-                    seen.add(key)
-                    if mark_exported_flag:
-                        written_ids.append(int(key))
-                fresh.append(record)
-            result.written += writer.write(fresh)
-            if on_page is not None:
-                on_page(page, result)
+        if processes == 1:
+            written_ids = await _in_this_process(
+                conn, spec, writer, result, concurrency, mark_exported_flag, on_page
+            )
+        else:
+            written_ids = await _in_processes(
+                conn, spec, writer, result, processes, width, mark_exported_flag, on_page
+            )
         writer.commit()
     except BaseException:
         writer.abort()

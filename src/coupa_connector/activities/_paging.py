@@ -148,6 +148,30 @@ class OffsetPager:
                     await task
 
 
+def split_ids(
+    start: int, top: int | None, count: int, page_size: int = PAGE_SIZE
+) -> list[tuple[int | None, int | None]]:
+    """Split the ids after ``start`` into at most ``count`` disjoint ``(after, upper)`` ranges.
+
+    Args:
+        start: The last id already covered (ranges start after it).
+        top: The largest id known to match (None when unknown).
+        count: Most ranges wanted; fewer when the span holds under a page per range.
+        page_size: Records per page, the smallest span worth a range of its own.
+
+    Returns:
+        Ranges in id order; each id after ``start`` falls in exactly one. The last is
+        open-ended, so records inserted during the run are delivered if they match, and
+        still only once.
+    """
+    if top is None or top <= start:
+        return [(start, None)]
+    count = max(1, min(count, (top - start) // page_size or 1))
+    step = (top - start) / count
+    edges = [start + round(step * i) for i in range(count)] + [top]
+    return [(edges[i], edges[i + 1] if i < count - 1 else None) for i in range(count)]
+
+
 def keyset_params(params: Params, after: int | None, upper: int | None, limit: int) -> Params:
     """Parameters of one keyset page: id order, ``id[gt]`` and ``id[lt_or_eq]`` bounds."""
     out = [*params, ("order_by", "id"), ("dir", "asc"), ("limit", str(limit))]
@@ -244,18 +268,7 @@ class KeysetPager:
             yield page
 
     def _split(self, start: int, top: int | None) -> list[tuple[int | None, int | None]]:
-        if top is None or top <= start:
-            return [(start, None)]
-        count = max(1, min(self.concurrency, (top - start) // self.page_size or 1))
-        step = (top - start) / count
-        edges = [start + round(step * i) for i in range(count)] + [top]
-        bounds: list[tuple[int | None, int | None]] = []
-        for i in range(count):
-            # The last partition is open-ended: records inserted during the run are
-            # delivered if they match, and still only once.
-            upper = edges[i + 1] if i < count - 1 else None
-            bounds.append((edges[i], upper))
-        return bounds
+        return split_ids(start, top, self.concurrency, self.page_size)
 
     def _take(
         self, records: list[dict[str, Any]], params: Params, after: int | None, partition: int
@@ -269,8 +282,24 @@ class KeysetPager:
         self.pages += 1
         return page
 
+    async def ranges(
+        self, bounds: Sequence[tuple[int | None, int | None]], first_index: int = 0
+    ) -> AsyncIterator[Page]:
+        """Fetch given id ranges concurrently (one task per range), pages as they come.
+
+        Args:
+            bounds: Disjoint ``(after, upper)`` id ranges, as from ``split_ids``.
+            first_index: Number of the first range, so failures name the global partition.
+
+        Yields:
+            Pages of every range, interleaved.
+        """
+        self.partitions = list(bounds)
+        async for page in self._run_partitions(bounds, first_index):
+            yield page
+
     async def _run_partitions(
-        self, bounds: Sequence[tuple[int | None, int | None]]
+        self, bounds: Sequence[tuple[int | None, int | None]], first_index: int = 0
     ) -> AsyncIterator[Page]:
         # A bounded queue keeps memory flat: workers wait while the consumer writes.
         queue: asyncio.Queue[tuple[int, Params, int | None, list[dict[str, Any]]] | None] = (
@@ -288,7 +317,9 @@ class KeysetPager:
                 failures.append(exc)
             await queue.put(None)  # not reached when cancelled, so it never blocks a cancel
 
-        tasks = [asyncio.ensure_future(worker(i, a, u)) for i, (a, u) in enumerate(bounds)]
+        tasks = [
+            asyncio.ensure_future(worker(first_index + i, a, u)) for i, (a, u) in enumerate(bounds)
+        ]
         running = len(tasks)
         try:
             while running:

@@ -125,6 +125,14 @@ async def _run(
     help="Pages fetched at once (default: the connection's).",
 )
 @click.option(
+    "--processes",
+    type=click.IntRange(min=1, max=64),
+    default=1,
+    show_default=True,
+    help="Worker processes fetching disjoint id ranges in parallel, sharing the "
+    "concurrency and rate limit (keyset paging only, no --limit).",
+)
+@click.option(
     "--paging", type=click.Choice(["auto", "keyset", "offset"]), default="auto", show_default=True
 )
 @click.option("--profile", "-p", default=None, help=PROFILE_HELP)
@@ -143,6 +151,7 @@ def query(
     direction: str | None,
     return_object: str | None,
     concurrency: int | None,
+    processes: int,
     paging: str,
     profile: str | None,
 ) -> None:
@@ -172,6 +181,7 @@ def query(
                 dir=direction,
                 return_object=return_object,
                 concurrency=concurrency,
+                processes=processes,
                 paging=paging,
             )
         )
