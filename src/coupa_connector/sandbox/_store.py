@@ -375,6 +375,26 @@ class Store:
                 found.update((rid, _load(doc)) for rid, doc in rows)
         return found
 
+    def _run_select(
+        self,
+        columns: str,
+        res: str,
+        where: str,
+        params: Sequence[Any],
+        order: str,
+        limit: int | None,
+        offset: int,
+    ) -> list[Any]:
+        """Rows of ``SELECT <columns>`` over one resource's records (the row is ``r0``)."""
+        sql = f"SELECT {columns} FROM records AS r0 WHERE r0.res = ?"
+        sql += f" AND ({where}) ORDER BY {order}" if where else f" ORDER BY {order}"
+        args: list[Any] = [res, *params]
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            args += [limit, offset]
+        with self._lock:
+            return self._conn.execute(sql, args).fetchall()
+
     def select(
         self,
         res: str,
@@ -398,14 +418,7 @@ class Store:
         Returns:
             The documents, in order.
         """
-        sql = "SELECT r0.doc FROM records AS r0 WHERE r0.res = ?"
-        sql += f" AND ({where}) ORDER BY {order}" if where else f" ORDER BY {order}"
-        args: list[Any] = [res, *params]
-        if limit is not None:
-            sql += " LIMIT ? OFFSET ?"
-            args += [limit, offset]
-        with self._lock:
-            rows = self._conn.execute(sql, args).fetchall()
+        rows = self._run_select("r0.doc", res, where, params, order, limit, offset)
         return [_load(r[0]) for r in rows]
 
     def select_rows(
@@ -419,21 +432,13 @@ class Store:
     ) -> list[tuple[int, str]]:
         """Like ``select``, but (id, JSON text) pairs: callers that cache renderings by id
         parse only the documents they have not rendered yet."""
-        sql = "SELECT r0.id, r0.doc FROM records AS r0 WHERE r0.res = ?"
-        sql += f" AND ({where}) ORDER BY {order}" if where else f" ORDER BY {order}"
-        args: list[Any] = [res, *params]
-        if limit is not None:
-            sql += " LIMIT ? OFFSET ?"
-            args += [limit, offset]
-        with self._lock:
-            return [(int(r[0]), str(r[1])) for r in self._conn.execute(sql, args)]
+        rows = self._run_select("r0.id, r0.doc", res, where, params, order, limit, offset)
+        return [(int(r[0]), str(r[1])) for r in rows]
 
     def select_ids(self, res: str, where: str = "", params: Sequence[Any] = ()) -> list[int]:
         """Ids of the records matching an SQL condition, ascending."""
-        sql = "SELECT r0.id FROM records AS r0 WHERE r0.res = ?"
-        sql += f" AND ({where}) ORDER BY r0.id" if where else " ORDER BY r0.id"
-        with self._lock:
-            return [r[0] for r in self._conn.execute(sql, [res, *params])]
+        rows = self._run_select("r0.id", res, where, params, "r0.id", None, 0)
+        return [int(r[0]) for r in rows]
 
     def count(self, res: str | None = None) -> int:
         """Number of records of one resource, or of all."""
