@@ -603,3 +603,16 @@ def test_allowed_values_split_on_coupas_period_slip() -> None:
     status = load_catalog().get("invoices").field("status")
     assert {"abandoned", "disputed", "pending_approval"} <= set(status.allowed)
     assert not [value for value in status.allowed if ". " in value]
+
+
+def test_query_operators_are_coupas_eleven_and_both_sides_use_them() -> None:
+    from coupa_connector.activities._filters import OPERATORS as CLIENT_OPERATORS
+    from coupa_connector.catalog import PAGE_LIMIT, QUERY_OPERATORS
+    from coupa_connector.sandbox._query import OPERATORS as SANDBOX_OPERATORS
+
+    documented = {"contains", "starts_with", "ends_with", "gt", "lt", "gt_or_eq", "lt_or_eq",
+                  "not_eq", "in", "not_in", "blank"}  # fmt: skip
+    assert set(QUERY_OPERATORS) == documented and len(QUERY_OPERATORS) == 11
+    assert set(CLIENT_OPERATORS) == documented | {"eq"}
+    assert SANDBOX_OPERATORS == documented
+    assert PAGE_LIMIT == 50

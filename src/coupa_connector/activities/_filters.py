@@ -26,23 +26,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from coupa_connector.catalog import Catalog, FieldDef, ObjectDef, wire_name
+from coupa_connector.catalog import QUERY_OPERATORS, Catalog, FieldDef, ObjectDef, wire_name
 from coupa_connector.errors import QueryError
 
-OPERATORS: tuple[str, ...] = (
-    "eq",
-    "not_eq",
-    "contains",
-    "starts_with",
-    "ends_with",
-    "gt",
-    "lt",
-    "gt_or_eq",
-    "lt_or_eq",
-    "in",
-    "not_in",
-    "blank",
-)
+OPERATORS: tuple[str, ...] = ("eq", *QUERY_OPERATORS)
 _SYMBOLS = {
     "=": "eq",
     "!=": "not_eq",

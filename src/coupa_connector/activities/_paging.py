@@ -25,9 +25,10 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from dataclasses import dataclass, field
 from typing import Any
 
+from coupa_connector.catalog import PAGE_LIMIT
 from coupa_connector.errors import CoupaError, QueryError
 
-PAGE_SIZE = 50  # Coupa's maximum and default
+PAGE_SIZE = PAGE_LIMIT  # Coupa's maximum and default
 
 Params = list[tuple[str, str]]
 Fetch = Callable[[Params], Awaitable[list[dict[str, Any]]]]

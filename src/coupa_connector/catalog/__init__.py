@@ -7,6 +7,7 @@ from importlib import resources
 
 import orjson
 
+from coupa_connector.catalog._api_facts import PAGE_LIMIT, QUERY_OPERATORS
 from coupa_connector.catalog._model import (
     ActionDef,
     Catalog,
@@ -19,6 +20,8 @@ from coupa_connector.catalog._schema import json_schema
 from coupa_connector.catalog._validate import RULES, Problem, validate_record
 
 __all__ = [
+    "PAGE_LIMIT",
+    "QUERY_OPERATORS",
     "RULES",
     "ActionDef",
     "Catalog",

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import orjson
 
-from coupa_connector.catalog import FieldDef, ObjectDef
+from coupa_connector.catalog import PAGE_LIMIT, QUERY_OPERATORS, FieldDef, ObjectDef
 from coupa_connector.sandbox._objects import CUSTOM_FIELDS, SCALAR_KINDS, ObjectView, Views
 from coupa_connector.sandbox._types import FALSE_WORDS, TRUE_WORDS, KindError, coerce
 
@@ -39,23 +39,9 @@ __all__ = [
     "parse_return_object",
 ]
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 50
-OPERATORS = frozenset(
-    {
-        "contains",
-        "starts_with",
-        "ends_with",
-        "gt",
-        "lt",
-        "gt_or_eq",
-        "lt_or_eq",
-        "not_eq",
-        "in",
-        "not_in",
-        "blank",
-    }
-)
+DEFAULT_LIMIT = PAGE_LIMIT
+MAX_LIMIT = PAGE_LIMIT
+OPERATORS = frozenset(QUERY_OPERATORS)
 _COMPARE = {"eq": "=", "not_eq": "<>", "gt": ">", "lt": "<", "gt_or_eq": ">=", "lt_or_eq": "<="}
 _TEXT_ONLY = frozenset({"contains", "starts_with", "ends_with"})
 # Query parameters that are not filters.
@@ -523,4 +509,3 @@ def _alias_value(fd: FieldDef, op: str, raw: str, key: str) -> str:
             )
         out.append(values[item.strip()])
     return ",".join(out)
-
