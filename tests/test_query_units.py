@@ -6,9 +6,11 @@ import asyncio
 from typing import Any
 
 import httpx2
+import orjson
 import pytest
 
 from _client_fakes import FakeCoupa, config, invoices
+from coupa_connector.activities._batch import RecordBatch
 from coupa_connector.activities._filters import OPERATORS, parse_expression
 from coupa_connector.activities._paging import KeysetPager, OffsetPager, Params
 from coupa_connector.activities.query import build_query
@@ -135,7 +137,7 @@ def _collect(pager: Any) -> list[Any]:
 def fake_fetch(
     records: list[dict[str, Any]], calls: list[Params], fail_at: int | None = None
 ) -> Any:
-    async def fetch(params: Params) -> list[dict[str, Any]]:
+    async def fetch(params: Params) -> RecordBatch:
         calls.append(params)
         q = dict(params)
         if fail_at is not None and q.get("offset") == str(fail_at):
@@ -145,7 +147,9 @@ def fake_fetch(
         if q.get("dir") == "desc":
             rows.reverse()
         offset = int(q.get("offset", 0))
-        return rows[offset : offset + int(q["limit"])]
+        batch = RecordBatch.from_json(orjson.dumps(rows[offset : offset + int(q["limit"])]))
+        assert batch is not None
+        return batch
 
     return fetch
 
@@ -187,8 +191,8 @@ def _collect_iter(pager: Any) -> Any:
 
 
 def test_offset_pager_refuses_a_server_that_ignores_limit() -> None:
-    async def fetch(params: Params) -> list[dict[str, Any]]:
-        return [{"id": i} for i in range(60)]
+    async def fetch(params: Params) -> RecordBatch:
+        return RecordBatch.of([{"id": i} for i in range(60)])
 
     with pytest.raises(QueryError, match="60 records for limit=50"):
         _collect(OffsetPager(fetch, []))
@@ -203,7 +207,7 @@ def test_keyset_pager_exactly_once(concurrency: int, n: int) -> None:
 
     async def probe() -> int | None:
         rows = await fetch([("order_by", "id"), ("dir", "desc"), ("limit", "1")])
-        return int(rows[0]["id"]) if rows else None
+        return int(rows.ids[0]) if rows else None
 
     pager = KeysetPager(fetch, [], probe, concurrency)
     ids = sorted(r["id"] for p in _collect(pager) for r in p.records)
@@ -212,8 +216,8 @@ def test_keyset_pager_exactly_once(concurrency: int, n: int) -> None:
 
 
 def test_keyset_pager_refuses_unordered_answers() -> None:
-    async def fetch(params: Params) -> list[dict[str, Any]]:
-        return [{"id": 5}, {"id": 3}]
+    async def fetch(params: Params) -> RecordBatch:
+        return RecordBatch.of([{"id": 5}, {"id": 3}])
 
     async def probe() -> int | None:
         return 5

@@ -29,6 +29,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
+from coupa_connector.activities._batch import RecordBatch, fresh_indexes
 from coupa_connector.activities._filters import RawCondition, parse_where
 from coupa_connector.activities._output import RecordWriter, atomic_write_bytes
 from coupa_connector.activities._paging import Page
@@ -173,19 +174,13 @@ async def _in_this_process(
     written_ids: list[int] = []
     async for page in query_pages(conn, spec.obj, spec=spec, concurrency=concurrency):
         result.pages += 1
-        result.read += len(page.records)
-        fresh = []
-        for record in page.records:
-            key = record.get("id")
-            if key is not None:
-                if key in seen:
-                    result.duplicates += 1
-                    continue
-                seen.add(key)
-                if keep_ids:
-                    written_ids.append(int(key))
-            fresh.append(record)
-        result.written += writer.write(fresh)
+        result.read += len(page.batch)
+        keep = fresh_indexes(page.batch.ids, seen)
+        result.duplicates += len(page.batch) - len(keep)
+        fresh = page.batch.pick(keep)
+        if keep_ids:
+            written_ids.extend(int(key) for key in fresh.ids if key is not None)
+        result.written += writer.write_batch(fresh)
         if on_page is not None:
             on_page(page, result)
     return written_ids
@@ -206,7 +201,7 @@ async def _in_processes(
         if on_page is not None and pages > result.pages:
             result.read = result.written = read
             result.pages = pages
-            on_page(Page([], pages - 1, ()), result)
+            on_page(Page(RecordBatch.of([]), pages - 1, ()), result)
 
     totals, ids = await extract_in_processes(
         conn,

@@ -25,13 +25,14 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from dataclasses import dataclass, field
 from typing import Any
 
+from coupa_connector.activities._batch import RecordBatch
 from coupa_connector.catalog import PAGE_LIMIT
 from coupa_connector.errors import CoupaError, QueryError
 
 PAGE_SIZE = PAGE_LIMIT  # Coupa's maximum and default
 
 Params = list[tuple[str, str]]
-Fetch = Callable[[Params], Awaitable[list[dict[str, Any]]]]
+Fetch = Callable[[Params], Awaitable[RecordBatch]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +40,7 @@ class Page:
     """One page of records with where it came from.
 
     Attributes:
-        records: The decoded records, in the server's order.
+        batch: The records, in the server's order (see ``RecordBatch``).
         number: 0-based page number in delivery order.
         params: The query parameters that fetched it.
         offset: The page's offset (offset paging), else None.
@@ -47,7 +48,7 @@ class Page:
         partition: The keyset partition it belongs to (0 when not partitioned).
     """
 
-    records: list[dict[str, Any]]
+    batch: RecordBatch
     number: int
     params: tuple[tuple[str, str], ...]
     offset: int | None = None
@@ -55,7 +56,12 @@ class Page:
     partition: int = 0
 
     def __len__(self) -> int:
-        return len(self.records)
+        return len(self.batch)
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """The records as dicts (decoded on first use)."""
+        return self.batch.records
 
 
 def _position(exc: CoupaError, where: str, delivered: int) -> CoupaError:
@@ -66,8 +72,7 @@ def _position(exc: CoupaError, where: str, delivered: int) -> CoupaError:
     return exc
 
 
-def _record_id(record: dict[str, Any], where: str) -> int:
-    value = record.get("id")
+def _record_id(value: Any, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise QueryError(f"A record at {where} has no id; keyset paging needs it.")
     try:
@@ -104,7 +109,7 @@ class OffsetPager:
         return [*self.params, ("limit", str(limit)), ("offset", str(offset))]
 
     async def __aiter__(self) -> AsyncIterator[Page]:
-        window: deque[tuple[int, Params, asyncio.Task[list[dict[str, Any]]]]] = deque()
+        window: deque[tuple[int, Params, asyncio.Task[RecordBatch]]] = deque()
         next_offset = 0
         previous_first: Any = object()
         try:
@@ -126,12 +131,12 @@ class OffsetPager:
                         f"The server sent {len(records)} records for limit={limit} at offset "
                         f"{offset}; paging would lose or repeat records, so the query stopped."
                     )
-                first = records[0].get("id") if records else None
+                first = records.ids[0] if records else None
                 if records and first is not None and first == previous_first:
                     raise QueryError(f"The page at offset {offset} repeats the previous page.")
                 previous_first = first
                 if self.max_records is not None:
-                    records = records[: self.max_records - self.delivered]
+                    records = records.head(self.max_records - self.delivered)
                 self.delivered += len(records)
                 if len(records) < limit or (
                     self.max_records is not None and self.delivered >= self.max_records
@@ -208,7 +213,7 @@ class KeysetPager:
 
     async def _partition(
         self, index: int, after: int | None, upper: int | None
-    ) -> AsyncGenerator[tuple[Params, int | None, list[dict[str, Any]]], None]:
+    ) -> AsyncGenerator[tuple[Params, int | None, RecordBatch], None]:
         last = after
         while True:
             limit = self.page_size
@@ -224,7 +229,7 @@ class KeysetPager:
                 raise QueryError(
                     f"The server sent {len(records)} records for limit={self.page_size}."
                 )
-            ids = [_record_id(r, where) for r in records]
+            ids = [_record_id(r, where) for r in records.ids]
             floor = last if last is not None else None
             for current in ids:
                 if (floor is not None and current <= floor) or (
@@ -261,7 +266,7 @@ class KeysetPager:
             yield page
         if len(records) < self.page_size:
             return
-        start = _record_id(records[-1], "the first page")
+        start = _record_id(records.ids[-1], "the first page")
         top = await self.probe_max_id()
         bounds = self._split(start, top)
         self.partitions = bounds
@@ -272,10 +277,10 @@ class KeysetPager:
         return split_ids(start, top, self.concurrency, self.page_size)
 
     def _take(
-        self, records: list[dict[str, Any]], params: Params, after: int | None, partition: int
+        self, records: RecordBatch, params: Params, after: int | None, partition: int
     ) -> Page | None:
         if self.max_records is not None:
-            records = records[: self.max_records - self.delivered]
+            records = records.head(self.max_records - self.delivered)
         if not records and self.pages > 0:
             return None
         self.delivered += len(records)
@@ -303,8 +308,8 @@ class KeysetPager:
         self, bounds: Sequence[tuple[int | None, int | None]], first_index: int = 0
     ) -> AsyncIterator[Page]:
         # A bounded queue keeps memory flat: workers wait while the consumer writes.
-        queue: asyncio.Queue[tuple[int, Params, int | None, list[dict[str, Any]]] | None] = (
-            asyncio.Queue(maxsize=max(2, len(bounds)))
+        queue: asyncio.Queue[tuple[int, Params, int | None, RecordBatch] | None] = asyncio.Queue(
+            maxsize=max(2, len(bounds))
         )
         failures: list[BaseException] = []
 

@@ -32,12 +32,12 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import orjson
-
+from coupa_connector.activities._batch import RecordBatch, fresh_indexes
 from coupa_connector.activities._output import RecordWriter
 from coupa_connector.activities._paging import PAGE_SIZE, KeysetPager, Params, split_ids
+from coupa_connector.activities.query import fetch_batch
 from coupa_connector.errors import QueryError
 
 if TYPE_CHECKING:
@@ -122,17 +122,8 @@ async def _run_job(job: PartitionJob) -> PartitionResult:
     seen: set[int] = set()
     async with AsyncConnection(job.config) as conn:
 
-        async def fetch(params: Params) -> list[dict[str, Any]]:
-            data = await conn.request(
-                "GET", job.resource, params=params, object_name=job.object_name
-            )
-            if data is None:
-                return []
-            if isinstance(data, dict):
-                raise QueryError(
-                    f"Coupa answered a query on {job.resource} with one object, not a list."
-                )
-            return list(data)
+        async def fetch(params: Params) -> RecordBatch:
+            return await fetch_batch(conn, job.resource, job.object_name, params)
 
         async def no_probe() -> int | None:
             return None  # the parent planned the ranges already
@@ -143,20 +134,18 @@ async def _run_job(job: PartitionJob) -> PartitionResult:
                 if _stop is not None and _stop.is_set():
                     raise _Stopped
                 result.pages += 1
-                result.read += len(page.records)
-                for record in page.records:
-                    key = int(record["id"])  # the pager checked every id
-                    if key in seen:
-                        result.duplicates += 1
-                        continue
-                    seen.add(key)
-                    if job.keep_ids:
-                        result.ids.append(key)
-                    line = orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+                result.read += len(page.batch)
+                keep = fresh_indexes(page.batch.ids, seen)
+                result.duplicates += len(page.batch) - len(keep)
+                fresh = page.batch.pick(keep)
+                if job.keep_ids:
+                    result.ids.extend(int(key) for key in fresh.ids)  # the pager checked them
+                for line in fresh.json_lines():
                     out.write(line)
-                    result.size += len(line)
-                    result.written += 1
-                _count(len(page.records))
+                    out.write(b"\n")
+                    result.size += len(line) + 1
+                result.written += len(fresh)
+                _count(len(page.batch))
     return result
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
+from coupa_connector.activities._batch import RecordBatch
 from coupa_connector.activities._filters import (
     Filter,
     RawCondition,
@@ -205,15 +206,27 @@ def build_query(
     )
 
 
-async def _fetch_list(
-    conn: AsyncConnection, spec: QuerySpec, params: Params
-) -> list[dict[str, Any]]:
-    data = await conn.request("GET", spec.resource, params=params, object_name=spec.obj)
+async def fetch_batch(
+    conn: AsyncConnection, resource: str, obj: ObjectDef | str, params: Params
+) -> RecordBatch:
+    """Get one page of a query as a ``RecordBatch`` (JSON pages are split, not decoded).
+
+    Raises:
+        QueryError: Coupa answered with one object instead of a list.
+        APIError | TransportError: The request failed after retries, or the body is invalid.
+    """
+    response = await conn.send("GET", resource, params=params, object_name=obj)
+    content = response.content
+    if "xml" not in response.content_type.lower() and content.lstrip()[:1] == b"[":
+        batch = RecordBatch.from_json(content)
+        if batch is not None:
+            return batch
+    data = conn.decode(response, obj, resource)
     if data is None:
-        return []
+        return RecordBatch.of([])
     if isinstance(data, dict):
-        raise QueryError(f"Coupa answered a query on {spec.resource} with one object, not a list.")
-    return list(data)
+        raise QueryError(f"Coupa answered a query on {resource} with one object, not a list.")
+    return RecordBatch.of(list(data))
 
 
 async def query_pages(
@@ -244,8 +257,8 @@ async def query_pages(
     width = max(1, concurrency or conn.config.concurrency)
     base = spec.params()
 
-    async def fetch(params: Params) -> list[dict[str, Any]]:
-        return await _fetch_list(conn, spec, params)
+    async def fetch(params: Params) -> RecordBatch:
+        return await fetch_batch(conn, spec.resource, spec.obj, params)
 
     async def probe_max_id() -> int | None:
         params = [(k, v) for k, v in base if k not in ("fields", "return_object")]
@@ -255,8 +268,8 @@ async def query_pages(
             ("limit", "1"),
             ("return_object", "limited"),
         ]
-        rows = await fetch(params)
-        return int(rows[0]["id"]) if rows and rows[0].get("id") is not None else None
+        ids = (await fetch(params)).ids
+        return int(ids[0]) if ids and ids[0] is not None else None
 
     pager: OffsetPager | KeysetPager
     if spec.paging == "keyset":

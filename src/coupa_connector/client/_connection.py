@@ -63,6 +63,7 @@ def body_preview(content: bytes, limit: int = BODY_PREVIEW_CHARS) -> str:
         return f"{text[:limit]}... [{len(content)} bytes in all]"
     return text
 
+
 Params = Mapping[str, Any] | Sequence[tuple[str, Any]]
 
 
@@ -232,9 +233,14 @@ class AsyncConnection:
             wire_format=wire_format,
             retry=retry,
         )
+        return self.decode(response, object_name, path)
+
+    def decode(
+        self, response: RawResponse, object_name: str | ObjectDef | None = None, path: str = ""
+    ) -> Any:
+        """Decode a success answer from ``send`` as ``request`` would (see there)."""
         obj = self._resolve_object(object_name, path)
-        catalog = self._catalog_or_none()
-        return decode(response.content, response.content_type, obj, catalog)
+        return decode(response.content, response.content_type, obj, self._catalog_or_none())
 
     def _catalog_or_none(self) -> Catalog | None:
         try:
