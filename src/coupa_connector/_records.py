@@ -42,21 +42,31 @@ def flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return out
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _flatten_into(out: dict[str, str], value: Any, key: str) -> None:
-    if isinstance(value, Mapping):
+    # A page of invoices with their lines is hundreds of thousands of values: exact type
+    # checks come first because the ABC check behind isinstance(..., Mapping) costs several
+    # times more.
+    kind = type(value)
+    if kind is str:
+        out[key] = value
+    elif kind in _SCALARS:
+        out[key] = format_value(value)
+    elif kind is dict or isinstance(value, Mapping):
         for name, item in value.items():
-            _check_name(str(name))
-            _flatten_into(out, item, f"{key}.{name}" if key else str(name))
-    elif isinstance(value, list | tuple):
+            name = str(name)
+            if not name or "." in name or "[" in name or "]" in name:
+                raise ValueError(
+                    f"field name {name!r} cannot be flattened (empty, or has '.', '[' or ']')"
+                )
+            _flatten_into(out, item, f"{key}.{name}" if key else name)
+    elif kind is list or kind is tuple or isinstance(value, list | tuple):
         for i, item in enumerate(value):
             _flatten_into(out, item, f"{key}[{i}]")
     else:
         out[key] = format_value(value)
-
-
-def _check_name(name: str) -> None:
-    if not name or any(c in name for c in ".[]"):
-        raise ValueError(f"field name {name!r} cannot be flattened (empty, or has '.', '[' or ']')")
 
 
 def _tokens(column: str) -> list[str | int]:
