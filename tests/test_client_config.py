@@ -135,3 +135,41 @@ def test_profiles(tmp_path: Path) -> None:
     }
     cfg = ConnectionConfig.from_env(env)
     assert cfg.client_id == "cid" and cfg.concurrency == 3
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ('allow_http = "false"', "allow_http must be true or false, not 'false'"),
+        ('verify = "false"', "verify must be true or false"),
+        ('concurrency = "eight"', "concurrency must be a whole number"),
+        ("concurrency = true", "concurrency must be a whole number"),
+        ('rate_limit = "fast"', "rate_limit must be a number"),
+        ("scopes = 5", "scopes must be text or a list of text"),
+        ("timeout = 0\nallow_http = true", "timeout connect must be a positive number"),
+        ("timeout = -2.5\nallow_http = true", "timeout connect must be a positive number"),
+        ('timeout = "soon"', "timeout must be a number of seconds"),
+    ],
+)
+def test_profile_values_of_the_wrong_type_are_named_not_trusted(
+    tmp_path: Path, setting: str, message: str
+) -> None:
+    # TOML keeps "false" a string, which Python would take as true: plain http would slip in.
+    file = tmp_path / "config.toml"
+    file.write_text(f'[profiles.p]\nurl = "http://example.com"\napi_key = "k-123456"\n{setting}\n')
+    with pytest.raises(ConfigurationError, match=message):
+        ConnectionConfig.from_profile("p", path=file, environ={})
+
+
+def test_the_default_profile_serves_when_the_environment_names_nothing(tmp_path: Path) -> None:
+    file = tmp_path / "config.toml"
+    file.write_text(
+        'default_profile = "sb"\n[profiles.sb]\nurl = "http://127.0.0.1:9"\napi_key = "k-1"\n'
+    )
+    cfg = ConnectionConfig.from_env({"COUPA_CONFIG_FILE": str(file)})
+    assert cfg.url == "http://127.0.0.1:9"
+    # The environment still wins when it names an instance.
+    env = {"COUPA_CONFIG_FILE": str(file), "COUPA_URL": "http://localhost:8", "COUPA_API_KEY": "x"}
+    assert ConnectionConfig.from_env(env).url == "http://localhost:8"
+    with pytest.raises(ConfigurationError, match="COUPA_URL is not set"):
+        ConnectionConfig.from_env({"COUPA_CONFIG_FILE": str(tmp_path / "none.toml")})

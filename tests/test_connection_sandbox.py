@@ -149,3 +149,24 @@ def test_debug_log_carries_capped_bodies_without_secrets(
     assert bodies and any(str(first["name"]) in b for b in bodies)
     assert all(len(b) < 2300 for b in bodies)  # capped near 2,000 characters
     assert sandbox.client_secret not in caplog.text
+
+
+def test_with_no_scopes_configured_the_granted_scopes_choose_the_objects(
+    sandbox: Sandbox,
+) -> None:
+    # A client granted only invoices must not fail rows for objects it was never meant to read.
+    sandbox.add_client("invoices-only", "invoices-only-secret-1", ["core.invoice.read"])
+    cfg = sandbox_config(
+        sandbox, client_id="invoices-only", client_secret="invoices-only-secret-1", scopes=()
+    )
+    with Connection(cfg) as conn:
+        report = conn.test()
+    assert report.ok, report.to_dict()
+    assert [c.check for c in report.checks] == ["host", "token", "invoices"]
+
+
+def test_a_nested_object_gets_a_clear_row_not_a_placeholder_request(sandbox: Sandbox) -> None:
+    with Connection(sandbox_config(sandbox)) as conn:
+        report = conn.test(["remit_to_addresses"])
+    row = rows(report)["remit_to_addresses"]
+    assert not row.ok and "nested under another record" in row.detail

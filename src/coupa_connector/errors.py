@@ -186,20 +186,34 @@ def error_for_status(
     path: str | None = None,
     messages: Sequence[str] = (),
     retry_after: float | None = None,
+    location: str | None = None,
 ) -> APIError:
     """Build the error that matches an HTTP status.
 
     Args:
-        status: The HTTP status code (4xx or 5xx).
+        status: The HTTP status code (3xx, 4xx or 5xx).
         method: The request's method.
         path: The request's sanitized path.
         messages: Coupa's error messages from the body.
         retry_after: Seconds from a ``Retry-After`` header, for 429 and 503.
+        location: Where a redirect (3xx) pointed, without its query.
 
     Returns:
         An instance of the matching ``APIError`` subclass.
     """
     where = f"{method} {path}" if method and path else "the request"
+    if 300 <= status < 400:
+        # The API never redirects a correct request: a redirect means the URL is not the
+        # instance's API (a sign-in page, another host, http instead of https).
+        target = f" to {location}" if location else ""
+        return APIError(
+            f"HTTP {status} on {where}: redirected{target}; check the instance URL (the API "
+            "answers directly, a redirect usually means a sign-in page or the wrong host).",
+            method=method,
+            path=path,
+            status=status,
+            messages=messages,
+        )
     if status == 429:
         return RateLimitError(
             f"Coupa rate limit hit on {where}; slow down or lower the connection's rate.",

@@ -217,6 +217,30 @@ async def _in_processes(
     return ids
 
 
+def _refuse_unsafe(spec: QuerySpec, incremental: bool, mark_exported_flag: bool) -> None:
+    """Refuse the combinations that could skip records for good.
+
+    Raises:
+        QueryError: What is wrong and what to drop.
+    """
+    if incremental and spec.limit is not None:
+        raise QueryError(
+            "An incremental run cannot take a limit: its pages come in id order, not by "
+            "updated-at, so no watermark would be safe to save after part of the window; "
+            "drop the limit (or narrow the window with --where)."
+        )
+    if incremental and spec.paging != "keyset":
+        raise QueryError(
+            "An incremental run pages by id (keyset) so records updated during the run cannot "
+            "shift pages; drop order_by/dir."
+        )
+    if mark_exported_flag and spec.paging != "keyset":
+        raise QueryError(
+            "--mark-exported pages by id (keyset): marking records changes the exported=false "
+            "result set, which would make offset pages skip records; drop order_by/dir."
+        )
+
+
 async def extract(
     conn: AsyncConnection,
     obj: str,
@@ -273,31 +297,22 @@ async def extract(
     if lower is None and state_path is not None:
         lower = read_state(state_path, target.name)
     incremental = state_path is not None or since is not None
-    # Validate everything before the first request.
-    build_query(catalog, target, where=conditions, since=lower, **options)
-    result = ExtractResult(target.name, str(output))
-    upper: str | None = None
-    if incremental:
-        assert target.resource is not None
-        now = await server_now(conn, target.resource)
-        upper = now.replace(microsecond=0).isoformat()
-        result.window = (lower, upper)
-    spec = build_query(catalog, target, where=conditions, since=lower, until=upper, **options)
-    if incremental and spec.paging != "keyset":
-        raise QueryError(
-            "An incremental run pages by id (keyset) so records updated during the run cannot "
-            "shift pages; drop order_by/dir."
-        )
-    if mark_exported_flag and spec.paging != "keyset":
-        raise QueryError(
-            "--mark-exported pages by id (keyset): marking records changes the exported=false "
-            "result set, which would make offset pages skip records; drop order_by/dir."
-        )
+    # Validate everything, and open the output, before the first request.
+    checked = build_query(catalog, target, where=conditions, since=lower, **options)
+    _refuse_unsafe(checked, incremental, mark_exported_flag)
     width = max(1, concurrency or conn.config.concurrency)
     if processes != 1:
-        check_processes(spec, processes, width)
+        check_processes(checked, processes, width)
+    result = ExtractResult(target.name, str(output))
+    upper: str | None = None
     writer = RecordWriter(output, fmt, target, catalog, stdout=stdout)
     try:
+        if incremental:
+            assert target.resource is not None
+            now = await server_now(conn, target.resource)
+            upper = now.replace(microsecond=0).isoformat()
+            result.window = (lower, upper)
+        spec = build_query(catalog, target, where=conditions, since=lower, until=upper, **options)
         if processes == 1:
             written_ids = await _in_this_process(
                 conn, spec, writer, result, concurrency, mark_exported_flag, on_page

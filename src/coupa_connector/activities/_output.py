@@ -13,7 +13,9 @@ import contextlib
 import csv
 import io
 import os
+import secrets
 import shutil
+import stat
 import sys
 import tempfile
 import threading
@@ -44,21 +46,85 @@ def fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` by temp file + fsync + rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def output_target(path: Path) -> Path | None:
+    """The regular file to replace for an output at ``path``, or None to write in place.
+
+    A symbolic link is followed (the link stays, the file it names is replaced). A path that
+    names something other than a regular file (a FIFO, ``/dev/null``, a terminal) is written
+    to directly: replacing it by a file would destroy it and deliver nothing.
+
+    Raises:
+        ConfigurationError: The path is a directory.
+    """
+    real = Path(os.path.realpath(path))
+    if real.is_dir():
+        raise ConfigurationError(f"Output {path} is a directory; give a file name.")
+    if real.exists() and not real.is_file():
+        return None
+    return real
+
+
+def open_beside(target: Path) -> tuple[IO[bytes], str]:
+    """A new temporary file in ``target``'s directory, to be renamed over it.
+
+    It gets the mode ``target`` has, or the mode a new file gets (the umask applies), so the
+    rename does not quietly make an output private or public.
+
+    Raises:
+        ConfigurationError: The directory cannot be created or written.
+    """
     try:
-        with os.fdopen(fd, "wb") as handle:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(100):
+            tmp = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                break
+            except FileExistsError:
+                continue
+        else:
+            raise FileExistsError(f"no free temporary name beside {target}")
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(fd, stat.S_IMODE(os.stat(target).st_mode))
+    except OSError as exc:
+        raise ConfigurationError(f"Cannot write {target}: {exc.strerror or exc}.") from None
+    return os.fdopen(fd, "wb"), str(tmp)
+
+
+def replace_from(tmp: str, target: Path) -> None:
+    """Rename ``tmp`` over ``target`` and make the rename durable; remove ``tmp`` on failure.
+
+    Raises:
+        ConfigurationError: The rename failed.
+    """
+    try:
+        os.replace(tmp, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise ConfigurationError(f"Cannot write {target}: {exc.strerror or exc}.") from None
+    fsync_dir(target)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` by temp file + fsync + rename (in place when ``path`` is not
+    a regular file; see ``output_target``)."""
+    target = output_target(path)
+    if target is None:
+        with path.open("wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        return
+    out, tmp = open_beside(target)
+    try:
+        with out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    fsync_dir(path)
+    replace_from(tmp, target)
 
 
 def _copy_file(source: IO[bytes], target: IO[bytes]) -> None:
@@ -159,19 +225,25 @@ class RecordWriter:
         self.obj = obj
         self.catalog = catalog
         self.count = 0
-        self._to_stdout = str(target) == "-"
-        self.path = None if self._to_stdout else Path(target)
+        # A stream (standard output, a FIFO, a device) gets each page as it is written and
+        # is never replaced; a file is written beside its target and renamed at commit.
+        self.path: Path | None = None
         self._tmp: str | None = None
-        if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, self._tmp = tempfile.mkstemp(
-                prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
-            )
-            self._out: IO[bytes] = os.fdopen(fd, "wb")
-            self._syncer: BackgroundSync | None = BackgroundSync(self._out)
+        self._syncer: BackgroundSync | None = None
+        self._close_stream = False
+        if str(target) == "-":
+            self._out: IO[bytes] = stdout if stdout is not None else sys.stdout.buffer
+        elif (real := output_target(Path(target))) is None:
+            try:
+                self._out = Path(target).open("wb")  # noqa: SIM115 -- closed at commit/abort
+            except OSError as exc:
+                raise ConfigurationError(f"Cannot write {target}: {exc.strerror}.") from None
+            self._close_stream = True
         else:
-            self._out = stdout if stdout is not None else sys.stdout.buffer
-            self._syncer = None
+            self.path = real
+            self._out, self._tmp = open_beside(real)
+            self._syncer = BackgroundSync(self._out)
+        self._to_stdout = self.path is None
         self._spool: IO[bytes] | None = None
         self._columns: dict[str, None] = {}
         self._done = False
@@ -288,8 +360,10 @@ class RecordWriter:
         elif self.fmt == "csv":
             self._finish_csv()
         if self.path is None or self._tmp is None:
-            self._out.flush()
             self._done = True
+            self._out.flush()
+            if self._close_stream:
+                self._out.close()
             return
         try:
             self._out.flush()
@@ -301,8 +375,7 @@ class RecordWriter:
             raise
         self._done = True
         self._out.close()
-        os.replace(self._tmp, self.path)
-        fsync_dir(self.path)
+        replace_from(self._tmp, self.path)
 
     def abort(self) -> None:
         """Drop a half-written file; the target keeps its previous content."""
@@ -321,3 +394,5 @@ class RecordWriter:
         else:
             with contextlib.suppress(OSError, ValueError):
                 self._out.flush()
+                if self._close_stream:
+                    self._out.close()

@@ -27,6 +27,7 @@ from coupa_connector.activities._filters import (
 )
 from coupa_connector.activities._paging import PAGE_SIZE, KeysetPager, OffsetPager, Page, Params
 from coupa_connector.catalog import Catalog, ObjectDef, wire_name
+from coupa_connector.client._wire import DecodeError
 from coupa_connector.errors import QueryError
 
 if TYPE_CHECKING:
@@ -154,6 +155,12 @@ def build_query(
     target = obj if isinstance(obj, ObjectDef) else catalog.get(obj)
     if not target.resource:
         raise QueryError(f"{target.name} has no API resource of its own; query its parent object.")
+    if ":" in target.resource:
+        raise QueryError(
+            f"{target.name} is listed per parent record ({target.resource}); query the parent "
+            "object, whose records carry it, or send that path for one parent with "
+            "Connection.request."
+        )
     if target.actions and not target.can_query:
         raise QueryError(f"Coupa offers no query (index) for {target.name}.")
     filters = build_filters(where, target, catalog)
@@ -212,7 +219,8 @@ async def fetch_batch(
     """Get one page of a query as a ``RecordBatch`` (JSON pages are split, not decoded).
 
     Raises:
-        QueryError: Coupa answered with one object instead of a list.
+        DecodeError: Coupa answered with something other than a list (an empty body, null,
+            one object).
         APIError | TransportError: The request failed after retries, or the body is invalid.
     """
     response = await conn.send("GET", resource, params=params, object_name=obj)
@@ -222,11 +230,21 @@ async def fetch_batch(
         if batch is not None:
             return batch
     data = conn.decode(response, obj, resource)
-    if data is None:
-        return RecordBatch.of([])
-    if isinstance(data, dict):
-        raise QueryError(f"Coupa answered a query on {resource} with one object, not a list.")
-    return RecordBatch.of(list(data))
+    if not isinstance(data, list):
+        # Only a list ends or continues a query (Coupa's "no results" included, which the
+        # connection turns into []): an empty body, null or one object is a broken answer,
+        # and taking it for the end would silently drop the rest of the records.
+        if not content.strip():
+            what = "an empty body"
+        elif isinstance(data, dict):
+            what = "one object"
+        else:
+            what = "null" if data is None else f"a {type(data).__name__}"
+        raise DecodeError(
+            f"Coupa answered a query on {resource} with {what} (HTTP {response.status}), "
+            "not a list of records."
+        )
+    return RecordBatch.of(data)
 
 
 async def query_pages(

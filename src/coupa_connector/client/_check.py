@@ -98,13 +98,17 @@ def _reason(exc: CoupaError, scope: str | None) -> str:
 def default_objects(conn: AsyncConnection) -> list[ObjectDef]:
     """One object per scope the connection asks for: the one the scope is named after.
 
-    With no scopes configured (the client gets what it is granted, or an API key), the
-    commonest objects are checked: invoices, purchase orders, suppliers, users, accounts.
+    With no scopes configured, the scopes the token was granted are used; with none known
+    (an API key), the commonest objects are checked: invoices, purchase orders, suppliers,
+    users, accounts.
     """
     resources = [
         o for o in conn.catalog.resources() if o.read_scope and (o.can_query or not o.actions)
     ]
-    scopes = [s for s in conn.config.scopes if s.endswith(".read")]
+    asked = conn.config.scopes
+    if not asked and isinstance(conn.auth, OAuthFlow) and conn.auth.token is not None:
+        asked = conn.auth.token.scopes
+    scopes = [s for s in asked if s.endswith(".read")]
     if not scopes:
         names = ("invoices", "purchase_orders", "suppliers", "users", "accounts")
         return [conn.catalog.get(n) for n in names if n in conn.catalog]
@@ -216,19 +220,38 @@ async def run_connection_test(
                 CheckResult(obj.name, False, "has no API resource to read", scope=obj.read_scope)
             )
             continue
+        if ":" in obj.resource:
+            checks.append(
+                CheckResult(
+                    obj.name,
+                    False,
+                    f"nested under another record ({obj.resource}); test its parent object",
+                    scope=obj.read_scope,
+                )
+            )
+            continue
         started = time.perf_counter()
         try:
-            await conn.request(
+            answer = await conn.request(
                 "GET",
                 obj.resource,
                 params={"limit": 1, "return_object": "limited"},
                 object_name=obj,
             )
-            checks.append(
-                CheckResult(
+            if isinstance(answer, list):
+                row = CheckResult(
                     obj.name, True, "read OK", 200, obj.read_scope, time.perf_counter() - started
                 )
-            )
+            else:
+                row = CheckResult(
+                    obj.name,
+                    False,
+                    "answered, but not with a list of records: is the URL a Coupa instance?",
+                    200,
+                    obj.read_scope,
+                    time.perf_counter() - started,
+                )
+            checks.append(row)
         except CoupaError as exc:
             # Only an answer from Coupa has a status to show; a transport failure has none.
             status = exc.status if isinstance(exc, APIError) else None

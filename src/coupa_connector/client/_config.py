@@ -41,11 +41,23 @@ class Timeout:
     write: float = 60.0
     pool: float = 60.0
 
+    def __post_init__(self) -> None:
+        for name in ("connect", "read", "write", "pool"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigurationError(f"timeout {name} must be a number of seconds.")
+            if not (value > 0 and math.isfinite(value)):
+                raise ConfigurationError(
+                    f"timeout {name} must be a positive number of seconds, not {value!r}."
+                )
+
     @classmethod
     def of(cls, value: Timeout | float | int) -> Timeout:
         """Return ``value`` as a Timeout; a number sets every phase."""
         if isinstance(value, Timeout):
             return value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigurationError(f"timeout must be a number of seconds, not {value!r}.")
         seconds = float(value)
         return cls(connect=seconds, read=seconds, write=seconds, pool=seconds)
 
@@ -203,6 +215,7 @@ class ConnectionConfig:
     user_agent: str = "coupa-connector/0.1.0"
 
     def __post_init__(self) -> None:
+        _check_types(self)
         put: Callable[[str, Any], None] = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
         put("url", _normalize_url(self.url, allow_http=self.allow_http))
         put("client_secret", _secret(self.client_secret))
@@ -304,6 +317,11 @@ class ConnectionConfig:
         profile = env.get("COUPA_PROFILE")
         if profile:
             values = _read_profile(profile, _config_path(env), env)
+        elif not env.get("COUPA_URL"):
+            # Nothing in the environment: the config file's default profile, if it names one.
+            default = _default_profile(_config_path(env))
+            if default:
+                values = _read_profile(default, _config_path(env), env)
         for key, (var, parse) in _ENV_KEYS.items():
             raw = env.get(var)
             if raw is None or raw == "":
@@ -338,6 +356,44 @@ class ConnectionConfig:
         env = os.environ if environ is None else environ
         file = Path(path) if path is not None else _config_path(env)
         return cls(**_read_profile(name, file, env))
+
+
+# What each setting may hold, checked before anything else: settings also come from TOML
+# profiles and operation files, where "false" in quotes is a (truthy) string.
+_SETTING_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "url": ((str,), "text"),
+    "client_id": ((str, type(None)), "text"),
+    "client_secret": ((SecretStr, str, type(None)), "text"),
+    "token_url": ((str, type(None)), "text"),
+    "api_key": ((SecretStr, str, type(None)), "text"),
+    "timeout": ((Timeout, int, float), "a number of seconds"),
+    "verify": ((bool,), "true or false"),
+    "ca_bundle": ((str, type(None)), "a file path"),
+    "proxy": ((str, type(None)), "a proxy URL"),
+    "rate_limit": ((int, float, type(None)), "a number of requests per second, or none"),
+    "burst": ((int,), "a whole number"),
+    "concurrency": ((int,), "a whole number"),
+    "max_retries": ((int,), "a whole number"),
+    "retry": ((RetryPolicy,), "a RetryPolicy"),
+    "wire_format": ((str,), "json or xml"),
+    "allow_http": ((bool,), "true or false"),
+    "user_agent": ((str,), "text"),
+}
+
+
+def _check_types(config: ConnectionConfig) -> None:
+    for name, (types, expected) in _SETTING_TYPES.items():
+        value = getattr(config, name)
+        # bool is an int to Python, but never a count or a rate.
+        wrong = not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
+        if wrong:
+            shown = MASK if name in ("client_secret", "api_key") else repr(value)
+            raise ConfigurationError(f"{name} must be {expected}, not {shown}.")
+    scopes = config.scopes
+    if not isinstance(scopes, str) and not (
+        isinstance(scopes, Sequence) and all(isinstance(s, str) for s in scopes)
+    ):
+        raise ConfigurationError(f"scopes must be text or a list of text, not {scopes!r}.")
 
 
 def _bool(raw: str) -> bool:
@@ -391,6 +447,18 @@ def _config_path(env: Mapping[str, str]) -> Path:
     import platformdirs  # only profile users pay for the import
 
     return Path(platformdirs.user_config_dir(CONFIG_DIR_NAME)) / CONFIG_FILE_NAME
+
+
+def _default_profile(file: Path) -> str | None:
+    """The config file's ``default_profile``, or None (no file, or none named)."""
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"Config file {file} is not valid TOML: {exc}") from None
+    chosen = data.get("default_profile")
+    return str(chosen) if chosen else None
 
 
 def _read_profile(name: str | None, file: Path, env: Mapping[str, str]) -> dict[str, Any]:

@@ -373,7 +373,7 @@ class AsyncConnection:
                     log.debug(
                         "%s %s response body: %s", method, shown, body_preview(response.content)
                     )
-                if response.status < 400:
+                if response.status < 300:
                     if self._bucket is not None:
                         self._bucket.succeeded()
                     return response
@@ -392,6 +392,7 @@ class AsyncConnection:
                     path=shown,
                     messages=messages,
                     retry_after=retry_after,
+                    location=_redirect_target(response.headers.get("location")),
                 )
             action = decide(outcome, method, policy)
             if not retry and action is not Action.REAUTH:
@@ -614,6 +615,14 @@ class AsyncConnection:
         from coupa_connector.activities._actions import action
 
         return action(self, obj, name, targets, **options)
+
+
+def _redirect_target(location: str | None) -> str | None:
+    """Where a redirect points, without query or fragment (they may carry tokens)."""
+    if not location:
+        return None
+    parts = urlsplit(location)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else parts.path
 
 
 def _failure_message(kind: Failure, host: str) -> str:

@@ -80,7 +80,7 @@ def decide(outcome: Outcome, method: str, policy: RetryPolicy) -> Action:
         method: The request's HTTP method.
         policy: The connection's retry policy (``retry_writes=False`` never retries POST).
     """
-    if isinstance(outcome, int) and outcome < 400:
+    if isinstance(outcome, int) and outcome < 300:
         return Action.SUCCEED
     safe = method.upper() in SAFE_METHODS
     actions = DECISIONS.get(outcome)
