@@ -202,3 +202,18 @@ def test_share_splits_a_budget_exactly() -> None:
     assert share(7, 2) == [4, 3]
     assert share(5, 3) == [2, 2, 1]
     assert sum(share(13, 4)) == 13
+
+
+def test_worker_requests_reach_the_parents_log_without_secrets(
+    sandbox: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG", logger="coupa_connector")
+    run_extract(sandbox, tmp_path / "out.jsonl", processes=2, fields=["id"])
+    # The parent itself sends only the two id probes; keyset pages come from the workers.
+    pages = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "coupa_connector.transport" and "id[gt]=" in r.getMessage()
+    ]
+    assert len(pages) >= 4, [r.getMessage() for r in caplog.records][:10]
+    assert all(sandbox.client_secret not in r.getMessage() for r in caplog.records)

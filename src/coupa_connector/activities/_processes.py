@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import logging.handlers
 import multiprocessing
 import os
 import tempfile
@@ -38,9 +40,11 @@ from coupa_connector.activities._batch import RecordBatch, fresh_indexes
 from coupa_connector.activities._output import RecordWriter
 from coupa_connector.activities._paging import PAGE_SIZE, KeysetPager, Params, split_ids
 from coupa_connector.activities.query import fetch_batch
+from coupa_connector.client._redact import ROOT_LOGGER
 from coupa_connector.errors import QueryError
 
 if TYPE_CHECKING:
+    from multiprocessing import Queue
     from multiprocessing.sharedctypes import Synchronized
     from multiprocessing.synchronize import Event
 
@@ -101,9 +105,30 @@ _records: Synchronized[int] | None = None
 _pages: Synchronized[int] | None = None
 
 
-def _init_worker(stop: Event, records: Synchronized[int], pages: Synchronized[int]) -> None:
+def _init_worker(
+    stop: Event,
+    records: Synchronized[int],
+    pages: Synchronized[int],
+    log_queue: Queue[logging.LogRecord],
+    log_level: int,
+) -> None:
     global _stop, _records, _pages
     _stop, _records, _pages = stop, records, pages
+    # A spawned worker starts with no logging set up: its records (already redacted by the
+    # loggers' filters here) go to the parent, which logs them as its own.
+    root = logging.getLogger(ROOT_LOGGER)
+    root.setLevel(log_level)
+    root.addHandler(logging.handlers.QueueHandler(log_queue))
+    root.propagate = False
+
+
+class _LogInParent(logging.Handler):
+    """Hands a worker's log record to the parent's logger of the same name."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        logger = logging.getLogger(record.name)
+        if logger.isEnabledFor(record.levelno):
+            logger.handle(record)
 
 
 def run_job(job: PartitionJob) -> PartitionResult:
@@ -346,11 +371,20 @@ class _Workers:
         self.stop = context.Event()
         self.records = context.Value("q", 0)
         self.pages = context.Value("q", 0)
+        log_queue: Queue[logging.LogRecord] = context.Queue()
+        self.log_listener = logging.handlers.QueueListener(log_queue, _LogInParent())
+        self.log_listener.start()
         self.executor = ProcessPoolExecutor(
             max_workers=processes,
             mp_context=context,
             initializer=_init_worker,
-            initargs=(self.stop, self.records, self.pages),
+            initargs=(
+                self.stop,
+                self.records,
+                self.pages,
+                log_queue,
+                logging.getLogger(ROOT_LOGGER).getEffectiveLevel(),
+            ),
         )
         for _ in range(processes):
             self.executor.submit(warm_up)
@@ -394,6 +428,7 @@ class _Workers:
         await asyncio.get_running_loop().run_in_executor(
             None, lambda: self.executor.shutdown(wait=True, cancel_futures=True)
         )
+        self.log_listener.stop()  # after the workers: their last records are logged too
 
 
 def _first_failure(futures: Sequence[Future[PartitionResult]]) -> BaseException | None:

@@ -93,9 +93,12 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+ROOT_LOGGER = "coupa_connector"
+
+
 def get_logger(name: str) -> logging.Logger:
     """Return ``coupa_connector.<name>`` with the redacting filter attached once."""
-    logger = logging.getLogger(f"coupa_connector.{name}")
+    logger = logging.getLogger(f"{ROOT_LOGGER}.{name}")
     if not any(isinstance(f, RedactingFilter) for f in logger.filters):
         logger.addFilter(RedactingFilter())
     return logger
