@@ -414,3 +414,28 @@ def test_exported_flag_only_on_objects_that_have_it(api: Api) -> None:
     supplier = api.one("suppliers", {"fields": '["id"]'})
     response = api.put(f"/api/suppliers/{supplier['id']}", params={"exported": "true"})
     assert response.status_code == 400 and "no exported flag" in messages(response)[0]
+
+
+def test_xml_output_stays_well_formed_with_characters_xml_cannot_carry(
+    api: Api, supplier: dict[str, Any]
+) -> None:
+    invoice = create_invoice(api, supplier)
+    text = "bell\u0007 and <&> \ufffe end"
+    changed = api.put(
+        f"/api/invoices/{invoice['id']}",
+        {"comments": text, "custom-fields": {"project-code": "P\u001b1"}},
+    )
+    assert changed.status_code == 200 and changed.json()["comments"] == text  # JSON keeps it
+    record = api.get(f"/api/invoices/{invoice['id']}", fmt="xml")
+    root = ET.fromstring(record.content)
+    assert root.findtext("comments") == "bell\ufffd and <&> \ufffd end"
+    assert root.findtext("custom-fields/project-code") == "P\ufffd1"
+    page = api.get("/api/invoices", {"id": invoice["id"]}, fmt="xml")
+    [listed] = ET.fromstring(page.content).findall("invoice-header")
+    assert listed.findtext("comments") == "bell\ufffd and <&> \ufffd end"
+    bad_name = api.put(f"/api/invoices/{invoice['id']}", {"custom-fields": {"a <b>": "x"}})
+    assert bad_name.status_code == 400
+    assert messages(bad_name) == ["Custom fields 'a <b>' is not a valid custom field name"]
+    missing = api.get("/api/bell%07", fmt="xml")
+    assert missing.status_code == 404
+    assert messages(missing) == ["No such resource: /api/bell\ufffd"]

@@ -12,6 +12,7 @@ with any problem changes nothing.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -52,6 +53,8 @@ VERSIONING: dict[str, tuple[str, tuple[str, ...], str, str]] = {
         "internal-revision",
     ),
 }
+# Custom field names are identifiers in Coupa (and element names in XML).
+_CUSTOM_FIELD_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,63}")
 _STAMPS = ("created-at", "updated-at", "created-by", "updated-by")
 
 
@@ -247,6 +250,10 @@ class Writer:
                     continue
                 merged = dict(doc.get(key) or {})
                 for cf, cf_value in value.items():
+                    if not _CUSTOM_FIELD_NAME.fullmatch(cf):
+                        # The name becomes an XML element: it must be one.
+                        errors.append(f"{label} {cf!r} is not a valid custom field name")
+                        continue
                     merged[cf] = (
                         cf_value
                         if cf_value is None or isinstance(cf_value, (str, int, float, bool))
