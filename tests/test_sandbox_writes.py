@@ -318,6 +318,52 @@ def test_account_code_is_derived_from_segments(api: Api) -> None:
     assert found == [response.json()["id"]]
 
 
+def test_an_account_code_in_two_charts_is_never_picked_silently(
+    api: Api, supplier: dict[str, Any]
+) -> None:
+    seg = unique("S")[-6:]
+    ids = {}
+    for chart in ("US COA", "EU COA"):
+        body = {"account-type": {"name": chart}, "segment-1": "901", "segment-2": seg}
+        created = api.post("/api/accounts", {**body, "name": f"{chart} {seg}"})
+        assert created.status_code == 201, created.text
+        ids[chart] = created.json()["id"]
+    code = f"901-{seg}"
+    line = {"description": "Audit", "price": "5", "quantity": "1", "account": {"code": code}}
+    # The line's account is in its invoice's chart, wherever the header names it in the body.
+    invoice = create_invoice(api, supplier, **{"invoice-lines": [line]})
+    assert invoice["invoice-lines"][0]["account"]["id"] == ids["US COA"]
+    header = invoice_body(supplier, **{"account-type": {"name": "EU COA"}})
+    del header["invoice-lines"]
+    body = {"invoice-lines": [line], **header}
+    eu = api.post("/api/invoices", body)
+    assert eu.status_code == 201, eu.text
+    assert eu.json()["invoice-lines"][0]["account"]["id"] == ids["EU COA"]
+    # A requisition has no chart of its own: the code alone names two accounts.
+    user = api.one("users", {"active": "true", "fields": '["login"]'})
+    requisition = {
+        "requester": {"login": user["login"]},
+        "ship-to-address": {"name": "Portland HQ"},
+        "requisition-lines": [{"description": "Chair", "quantity": "1", "unit-price": "80"}],
+    }
+    ambiguous = {**requisition["requisition-lines"][0], "account": {"code": code}}
+    refused = api.post("/api/requisitions", {**requisition, "requisition-lines": [ambiguous]})
+    assert refused.status_code == 400
+    assert messages(refused) == [
+        "Requisition lines account is ambiguous: 2 accounts match; "
+        "identify it by id or by code and account type"
+    ]
+    created = api.post("/api/requisitions", requisition)
+    assert created.status_code == 201, created.text
+    req = created.json()
+    # On update too, where an unknown reference would leave the value unchanged.
+    edit = {
+        "requisition-lines": [{"id": req["requisition-lines"][0]["id"], "account": {"code": code}}]
+    }
+    changed = api.put(f"/api/requisitions/{req['id']}", edit)
+    assert changed.status_code == 400 and "ambiguous" in messages(changed)[0]
+
+
 def test_requisition_needs_lines_and_a_requester(api: Api) -> None:
     refused = api.post("/api/requisitions", {"ship-to-address": {"name": "Portland HQ"}})
     assert refused.status_code == 400

@@ -20,6 +20,7 @@ __all__ = [
     "CREATE_FORCED",
     "CUSTOM_FIELDS",
     "EXPORTED_ONLY_UPDATES",
+    "INHERITED_KEYS",
     "LINE_MIRRORS",
     "REFERENCE_BLOCKS",
     "SCALAR_KINDS",
@@ -67,6 +68,13 @@ CREATE_FORCED: dict[str, dict[str, Any]] = {
 # the sandbox holds it unique per lookup, as the natural key (name, lookup) implies.
 UNIQUE_SCOPES: dict[str, dict[str, tuple[str, ...]]] = {
     "lookup_values": {"name": ("lookup",)},
+}
+
+# Natural-key parts a reference may leave out, taken from the record that holds it or its
+# document: target resource -> key fields. An account is its code within a chart of accounts
+# (coupa-api.md 5.2), and a line's account is in its document's chart unless it says.
+INHERITED_KEYS: dict[str, tuple[str, ...]] = {
+    "accounts": ("account-type",),
 }
 
 # Custom fields the seed fills, queryable by bare name as Coupa allows ([I] which exist is

@@ -21,6 +21,7 @@ from coupa_connector.catalog import FieldDef
 from coupa_connector.sandbox._objects import (
     CREATE_DEFAULTS,
     CREATE_FORCED,
+    INHERITED_KEYS,
     LINE_MIRRORS,
     SCALAR_KINDS,
     TOTALS,
@@ -83,6 +84,29 @@ class WriteOptions:
 
 class _Unresolved(Exception):
     """A reference that matches no record (or names no key)."""
+
+
+class _Ambiguous(Exception):
+    """A reference whose natural key matches several records."""
+
+    def __init__(self, target: ObjectView, count: int, given: set[str]) -> None:
+        super().__init__(target.name)
+        self.target = target
+        self.count = count
+        self.given = given
+
+    def message(self, label: str) -> str:
+        """Rails-worded, naming the key parts that would tell the records apart."""
+        keys = [
+            key
+            for key in self.target.obj.lookup_keys
+            if self.given < set(key) or (not self.given and key != ("id",))
+        ]
+        wanted = " and ".join(k.replace("-", " ") for k in keys[0]) if keys else "its id"
+        return (
+            f"{label} is ambiguous: {self.count} {self.target.name.replace('_', ' ')} match; "
+            f"identify it by id or by {wanted}"
+        )
 
 
 class Writer:
@@ -225,9 +249,12 @@ class Writer:
         mode: str,
         errors: list[str],
         prefix: str,
+        outer: tuple[dict[str, Any], ...] = (),
     ) -> None:
         fields = view.obj.fields
-        for raw_key, value in body.items():
+        # Lines and references that take key parts from their record come last, so they see
+        # the record's other fields whatever the body's order.
+        for raw_key, value in sorted(body.items(), key=lambda item: self._late(view, item[0])):
             key = raw_key
             fd = fields.get(key)
             if fd is None and key.endswith("-id"):
@@ -261,9 +288,18 @@ class Writer:
                     )
                 doc[key] = merged
             elif fd.kind == "reference":
-                self._reference(view, fd, doc, key, value, mode, errors, label)
+                self._reference(view, fd, doc, key, value, mode, errors, label, (doc, *outer))
             elif fd.kind == "collection":
-                self._collection(view, fd, doc, key, value, errors, label)
+                self._collection(view, fd, doc, key, value, errors, label, (doc, *outer))
+
+    def _late(self, view: ObjectView, key: str) -> int:
+        fd = view.obj.fields.get(key)
+        if fd is None:
+            return 0
+        if fd.kind == "collection":
+            return 2
+        target = view.targets.get(key)
+        return 1 if target is not None and target.name in INHERITED_KEYS else 0
 
     def _scalar(
         self,
@@ -302,6 +338,7 @@ class Writer:
         mode: str,
         errors: list[str],
         label: str,
+        records: tuple[dict[str, Any], ...],
     ) -> None:
         target = view.targets.get(key)
         target_view = self.views.view(target) if target is not None else None
@@ -324,7 +361,10 @@ class Writer:
             doc[key] = nested
             return
         try:
-            doc[key] = {"id": self.resolve(target_view, value)}
+            doc[key] = {"id": self.resolve(target_view, _inherit(target_view, value, records))}
+        except _Ambiguous as exc:
+            # Never a silent pick, on update either: the caller meant one record.
+            errors.append(exc.message(label))
         except _Unresolved:
             if mode == "update" and not self.options.strict_update_references:
                 return  # Coupa: "the value will not be changed"
@@ -337,6 +377,7 @@ class Writer:
 
         Raises:
             _Unresolved: No record matches, or the value names no key.
+            _Ambiguous: Several records match the natural key given.
         """
         if isinstance(value, bool):
             raise _Unresolved
@@ -382,6 +423,8 @@ class Writer:
         ids = self.store.select_ids(target.name, " AND ".join(where), params)
         if not ids:
             raise _Unresolved
+        if len(ids) > 1:
+            raise _Ambiguous(target, len(ids), {k for k in value if k in target.key_fields})
         return ids[0]
 
     def _collection(
@@ -393,6 +436,7 @@ class Writer:
         value: Any,
         errors: list[str],
         label: str,
+        outer: tuple[dict[str, Any], ...],
     ) -> None:
         target = view.targets.get(key)
         child = self.views.view(target) if target is not None else None
@@ -425,12 +469,12 @@ class Writer:
                 if delete:
                     removed.add(line_id)
                     continue
-                self._apply(child, line, item, "update", errors, f"{child_label} ")
+                self._apply(child, line, item, "update", errors, f"{child_label} ", outer)
                 present = {k for k in item if k in child.obj.fields}
                 self._check_required(child, line, errors, f"{child_label} ", only=present)
             elif not delete:
                 line = {}
-                self._apply(child, line, item, "create", errors, f"{child_label} ")
+                self._apply(child, line, item, "create", errors, f"{child_label} ", outer)
                 self._check_required(child, line, errors, f"{child_label} ")
                 line["id"] = self.store.next_id(child.name)
                 lines.append(line)
@@ -610,6 +654,21 @@ class Writer:
                     self._stamp(child, line, now, user, created=True)
                 elif previous != line:
                     self._stamp(child, line, now, user, created=False)
+
+
+def _inherit(target: ObjectView, value: Any, records: tuple[dict[str, Any], ...]) -> Any:
+    """A natural-key reference completed with the key parts it leaves out, taken from the
+    record that holds it or, failing that, its enclosing documents (nearest first)."""
+    parts = INHERITED_KEYS.get(target.name)
+    if not parts or not isinstance(value, dict) or value.get("id") not in (None, ""):
+        return value
+    filled = dict(value)
+    for part in parts:
+        if filled.get(part) in (None, ""):
+            found = next((r[part] for r in records if r.get(part) not in (None, "")), None)
+            if found is not None:
+                filled[part] = found
+    return filled
 
 
 def _as_list(value: Any, element: str) -> list[Any] | None:
