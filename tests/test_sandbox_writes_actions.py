@@ -84,9 +84,49 @@ def test_void_abandon_dispute_and_withdraw(api: Api) -> None:
     assert [r["code"] for r in disputed.json()["dispute-reasons"]] == ["PRICE"]
     withdrawn = act(api, "invoices", unpaid["id"], "withdraw_dispute")
     assert withdrawn.json()["status"] == "pending_approval"
+    # Back in approval: not voidable until approved again (BUYER_VOIDABLE_STATUSES).
+    refused = act(api, "invoices", unpaid["id"], "void")
+    assert refused.status_code == 400 and "status is pending_approval" in messages(refused)[0]
+    [approval] = [
+        a for a in approvals_of(api, "InvoiceHeader", unpaid["id"]) if a["status"] != "approved"
+    ]
+    assert approval["status"] == "pending_approval"
+    assert act(api, "approvals", approval["id"], "approve").status_code == 200
     voided = act(api, "invoices", unpaid["id"], "void", fields='["id","status"]')
     assert voided.json() == {"id": unpaid["id"], "status": "voided"}
     assert act(api, "invoices", unpaid["id"], "void").status_code == 400
+
+
+@pytest.mark.parametrize("status", ["pending_approval", "disputed"])
+def test_invoices_void_only_from_the_buyer_voidable_statuses(api: Api, status: str) -> None:
+    invoice = api.one("invoices", {"status": status, "paid": "false"})
+    refused = act(api, "invoices", invoice["id"], "void")
+    assert refused.status_code == 400
+    assert messages(refused) == [
+        f"Invoice header {invoice['id']} cannot be voided while its status is {status} "
+        "(allowed: approved, draft, pending_receipt)"
+    ]
+    assert api.get(f"/api/invoices/{invoice['id']}").json()["status"] == status
+
+
+def test_leaving_approval_withdraws_the_open_approvals(api: Api) -> None:
+    disputed = new_invoice(api)
+    act(api, "invoices", disputed["id"], "submit")
+    assert act(api, "invoices", disputed["id"], "dispute").json()["status"] == "disputed"
+    [closed] = approvals_of(api, "InvoiceHeader", disputed["id"])
+    assert closed["status"] == "withdrawn"
+    assert act(api, "approvals", closed["id"], "approve").status_code == 400
+
+    again = new_invoice(api)
+    act(api, "invoices", again["id"], "submit")
+    act(api, "invoices", again["id"], "dispute")
+    act(api, "invoices", again["id"], "withdraw_dispute")
+    [old, new] = approvals_of(api, "InvoiceHeader", again["id"])
+    assert (old["status"], new["status"]) == ("withdrawn", "pending_approval")
+    assert act(api, "approvals", new["id"], "hold").json()["status"] == "on_hold"
+    act(api, "invoices", again["id"], "dispute")
+    statuses = [a["status"] for a in approvals_of(api, "InvoiceHeader", again["id"])]
+    assert statuses == ["withdrawn", "withdrawn"]
 
 
 def test_purchase_order_state_machine(api: Api) -> None:

@@ -59,15 +59,11 @@ ACTIONS: dict[tuple[str, str], Transition] = {
     ("invoices", "submit"): _t(
         "draft", "new", to="pending_approval", opens_approval="InvoiceHeader"
     ),
-    # Coupa: a buyer can void pending_receipt, approved and draft invoices; never paid ones.
+    # Coupa: BUYER_VOIDABLE_STATUSES = [:pending_receipt, :approved, :draft]; never paid ones.
     ("invoices", "void"): _t(
         "draft",
         "pending_receipt",
         "approved",
-        "pending_approval",
-        "on_hold",
-        "ap_hold",
-        "disputed",
         to="voided",
         guards=(("paid", True, "A paid invoice cannot be voided"),),
     ),
@@ -84,7 +80,10 @@ ACTIONS: dict[tuple[str, str], Transition] = {
         guards=(("paid", True, "A paid invoice cannot be disputed"),),
         keeps=(("dispute-reason", "dispute-reasons"),),
     ),
-    ("invoices", "withdraw_dispute"): _t("disputed", to="pending_approval"),
+    # "A disputed invoice can be returned to the approval process": a new approval opens.
+    ("invoices", "withdraw_dispute"): _t(
+        "disputed", to="pending_approval", opens_approval="InvoiceHeader"
+    ),
     ("purchase_orders", "cancel"): _t(
         "draft",
         "buyer_hold",
@@ -164,6 +163,12 @@ APPROVABLES: dict[str, tuple[str, str, str]] = {
     "ExpenseReport": ("expense_reports", "approved", "rejected"),
     "Contract": ("contracts", "published", "draft"),
 }
+
+# Approval statuses that still wait for a decision, and what they become when their document
+# leaves approval some other way (disputed, rejected by another approver): the chain is
+# cleared, as Coupa's restart_approvals describes, and the records stay for the history.
+OPEN_APPROVAL_STATUSES = ("pending_approval", "on_hold")
+WITHDRAWN_APPROVAL = "withdrawn"
 
 _PAST = {
     "submit": "submitted",
@@ -251,6 +256,7 @@ class ActionRunner:
             if isinstance(inputs.get(source), dict) and target in view.obj.fields:
                 changes[target] = [inputs[source]]
         updated = self.writer.touch(view, doc, login, changes)
+        self._left_approval(view, doc, updated, login)
         if rule.opens_approval:
             self._open_approval(rule.opens_approval, updated, login)
         if rule.decides_approval:
@@ -310,7 +316,29 @@ class ActionRunner:
         else:
             new_status = rejected_status
         view = self.views.view(self.views.catalog.get(res))
-        self.writer.touch(view, doc, login, {"status": new_status})
+        updated = self.writer.touch(view, doc, login, {"status": new_status})
+        self._left_approval(view, doc, updated, login)
+
+    def _left_approval(
+        self, view: ObjectView, before: dict[str, Any], after: dict[str, Any], login: str
+    ) -> None:
+        """Withdraw the open approvals of a document that has just left pending_approval."""
+        if before.get("status") != "pending_approval" or after.get("status") == "pending_approval":
+            return
+        kind = next((k for k, (res, *_) in APPROVABLES.items() if res == view.name), None)
+        if kind is None:
+            return
+        approvals = self.views.view(self.views.catalog.get("approvals"))
+        marks = ", ".join("?" * len(OPEN_APPROVAL_STATUSES))
+        for rid in self.store.select_ids(
+            "approvals",
+            "json_extract(r0.doc, '$.\"approvable-type\"') = ? AND "
+            f"json_extract(r0.doc, '$.\"approvable-id\"') = ? AND r0.status IN ({marks})",
+            (kind, after["id"], *OPEN_APPROVAL_STATUSES),
+        ):
+            approval = self.store.get("approvals", rid)
+            if approval is not None:
+                self.writer.touch(approvals, approval, login, {"status": WITHDRAWN_APPROVAL})
 
 
 def truthy(value: Any) -> bool:
