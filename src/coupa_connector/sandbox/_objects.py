@@ -19,6 +19,7 @@ __all__ = [
     "CREATE_DEFAULTS",
     "CREATE_FORCED",
     "CUSTOM_FIELDS",
+    "DISPUTE_REASONS",
     "EXPORTED_ONLY_UPDATES",
     "INHERITED_KEYS",
     "LINE_MIRRORS",
@@ -99,6 +100,17 @@ TOTALS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "requisitions": ("requisition-lines", "unit-price*quantity", ("total",)),
     "expense_reports": ("expense-lines", "amount", ("total",)),
 }
+
+# Coupa's invoice dispute reasons: per-instance setup with no API resource of its own, so the
+# sandbox keeps its own few (INCORRECT_QUANTITY is the one Coupa's dispute example names).
+# The dispute action takes an active one by code; ``active`` is not part of the output.
+DISPUTE_REASONS: tuple[dict[str, Any], ...] = (
+    {"id": 1, "code": "INCORRECT_QUANTITY", "description": "Incorrect quantity", "active": True},
+    {"id": 2, "code": "INCORRECT_PRICE", "description": "Incorrect price", "active": True},
+    {"id": 3, "code": "DUPLICATE_INVOICE", "description": "Duplicate invoice", "active": True},
+    {"id": 4, "code": "NOT_RECEIVED", "description": "Goods not received", "active": True},
+    {"id": 5, "code": "OTHER", "description": "Other (retired)", "active": False},
+)
 
 # Resources whose PUT may change nothing but the exported flag (coupa-api.md 1.2 receipts).
 EXPORTED_ONLY_UPDATES = frozenset({"receiving_transactions"})
