@@ -485,3 +485,47 @@ def test_xml_output_stays_well_formed_with_characters_xml_cannot_carry(
     missing = api.get("/api/bell%07", fmt="xml")
     assert missing.status_code == 404
     assert messages(missing) == ["No such resource: /api/bell\ufffd"]
+
+
+def test_finished_documents_refuse_updates(api: Api) -> None:
+    voided = api.one("invoices", {"status": "voided"})
+    refused = api.put(f"/api/invoices/{voided['id']}", {"invoice-number": unique("CHANGED")})
+    assert refused.status_code == 400
+    assert messages(refused) == [
+        f"Invoice header {voided['id']} cannot be updated while its status is voided"
+    ]
+    assert api.get(f"/api/invoices/{voided['id']}").json() == voided
+    marked = api.put(f"/api/invoices/{voided['id']}", params={"exported": "true"})
+    assert marked.status_code == 200 and marked.json()["exported"] is True
+
+    cancelled = api.one("purchase_orders", {"status": "cancelled"})
+    line = cancelled["order-lines"][0]
+    edit = {"order-lines": [{"id": line["id"], "quantity": "99"}]}
+    refused = api.put(f"/api/purchase_orders/{cancelled['id']}", edit)
+    assert refused.status_code == 400 and "status is cancelled" in messages(refused)[0]
+
+
+def test_po_updates_change_only_custom_fields_and_lines(api: Api) -> None:
+    po = api.one("purchase_orders", {"status": "issued"})
+    path = f"/api/purchase_orders/{po['id']}"
+    other = api.one("suppliers", {"status": "active", "id[not_eq]": po["supplier"]["id"]})
+    refused = api.put(path, {"po-number": "NEWNUM", "supplier": {"name": other["name"]}})
+    assert refused.status_code == 400
+    assert messages(refused) == [
+        "Po number cannot be changed through the API",
+        "Supplier cannot be changed through the API",
+    ]
+    assert api.get(path).json()["po-number"] == po["po-number"]
+    # Sent back as it is, a header field is no change.
+    same = {"po-number": po["po-number"], "supplier": {"id": po["supplier"]["id"]}}
+    line = po["order-lines"][0]
+    edit = {
+        **same,
+        "custom-fields": {"project-code": "PRJ-777"},
+        "order-lines": [{"id": line["id"], "quantity": "7"}],
+    }
+    changed = api.put(path, edit)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["custom-fields"]["project-code"] == "PRJ-777"
+    [edited] = [li for li in changed.json()["order-lines"] if li["id"] == line["id"]]
+    assert float(edited["quantity"]) == 7

@@ -21,12 +21,14 @@ __all__ = [
     "CUSTOM_FIELDS",
     "DISPUTE_REASONS",
     "EXPORTED_ONLY_UPDATES",
+    "FINISHED_STATUSES",
     "INHERITED_KEYS",
     "LINE_MIRRORS",
     "REFERENCE_BLOCKS",
     "SCALAR_KINDS",
     "TOTALS",
     "UNIQUE_SCOPES",
+    "UPDATABLE_FIELDS",
     "ObjectView",
     "Views",
     "human_name",
@@ -114,6 +116,22 @@ DISPUTE_REASONS: tuple[dict[str, Any], ...] = (
 
 # Resources whose PUT may change nothing but the exported flag (coupa-api.md 1.2 receipts).
 EXPORTED_ONLY_UPDATES = frozenset({"receiving_transactions"})
+
+# Statuses in which a document is finished and a PUT changes nothing: resource -> statuses.
+# Coupa keeps voided and abandoned invoices, cancelled and closed POs and abandoned or
+# withdrawn requisitions as records only; the exported flag (``?exported=``) still moves.
+FINISHED_STATUSES: dict[str, frozenset[str]] = {
+    "invoices": frozenset({"voided", "abandoned"}),
+    "purchase_orders": frozenset({"cancelled", "closed"}),
+    "requisitions": frozenset({"abandoned", "withdrawn"}),
+}
+
+# Resources whose PUT may change only some header fields: resource -> those fields. "PO
+# updates are limited to header custom fields, close/cancel, and adding, editing, or
+# deleting lines" (coupa-api.md 5.3); close and cancel are header commands.
+UPDATABLE_FIELDS: dict[str, frozenset[str]] = {
+    "purchase_orders": frozenset({"custom-fields", "order-lines", "exported"}),
+}
 
 # Objects embedded as a fixed small block wherever they are referenced: Coupa's "user
 # reference" under created-by, updated-by, approver... (coupa-api.md 3.4).

@@ -21,11 +21,13 @@ from coupa_connector.catalog import FieldDef
 from coupa_connector.sandbox._objects import (
     CREATE_DEFAULTS,
     CREATE_FORCED,
+    FINISHED_STATUSES,
     INHERITED_KEYS,
     LINE_MIRRORS,
     SCALAR_KINDS,
     TOTALS,
     UNIQUE_SCOPES,
+    UPDATABLE_FIELDS,
     ObjectView,
     Views,
     human_name,
@@ -160,11 +162,16 @@ class Writer:
         """Validate and store a partial update of a record.
 
         Raises:
-            WriteError: The body breaks a rule; nothing was stored.
+            WriteError: The record is finished, or the body breaks a rule; nothing was stored.
         """
+        status = current.get("status")
+        if status in FINISHED_STATUSES.get(view.name, ()):
+            what = f"{human_name(view.obj.element)} {current.get('id')}"
+            raise WriteError([f"{what} cannot be updated while its status is {status}"])
         errors: list[str] = []
         doc = copy.deepcopy(current)
         self._apply(view, doc, body, "update", errors, "")
+        self._check_updatable(view, current, doc, body, errors)
         self._derive(view, doc)
         present = {k for k in body if k in view.obj.fields}
         self._check_required(view, doc, errors, "", only=present)
@@ -509,6 +516,24 @@ class Writer:
                 # A value that was sent but refused already has its message.
                 if not any(e.startswith(f"{label} ") for e in errors):
                     errors.append(f"{label} can't be blank")
+
+    @staticmethod
+    def _check_updatable(
+        view: ObjectView,
+        current: dict[str, Any],
+        doc: dict[str, Any],
+        body: dict[str, Any],
+        errors: list[str],
+    ) -> None:
+        allowed = UPDATABLE_FIELDS.get(view.name)
+        if allowed is None:
+            return
+        fields = view.obj.fields
+        for raw_key in body:
+            key = raw_key[:-3] if raw_key not in fields and raw_key.endswith("-id") else raw_key
+            # A field sent with its current value (a record sent back whole) is no change.
+            if key in fields and key not in allowed and doc.get(key) != current.get(key):
+                errors.append(f"{human_name(key)} cannot be changed through the API")
 
     def _unique_fields(self, view: ObjectView) -> dict[str, tuple[str, ...]]:
         scopes = dict(UNIQUE_SCOPES.get(view.name, {}))
