@@ -529,3 +529,22 @@ def test_po_updates_change_only_custom_fields_and_lines(api: Api) -> None:
     assert changed.json()["custom-fields"]["project-code"] == "PRJ-777"
     [edited] = [li for li in changed.json()["order-lines"] if li["id"] == line["id"]]
     assert float(edited["quantity"]) == 7
+
+
+def test_post_creates_external_purchase_orders_only(api: Api, supplier: dict[str, Any]) -> None:
+    user = api.one("users", {"active": "true", "fields": '["login"]'})
+    body = {
+        "po-number": unique("EXT"),
+        "supplier": {"number": supplier["number"]},
+        "ship-to-user": {"login": user["login"]},
+        "order-lines": [{"description": "Desk", "price": "100", "currency": {"code": "USD"}}],
+    }
+    native = api.post("/api/purchase_orders", {**body, "type": "OrderHeader"})
+    assert native.status_code == 400
+    assert messages(native) == ["Type must be ExternalOrderHeader on create"]
+    for extra in ({}, {"type": "ExternalOrderHeader"}):
+        created = api.post("/api/purchase_orders", {**body, **extra, "po-number": unique("EXT")})
+        assert created.status_code == 201, created.text
+        po = created.json()
+        # ``type`` is input-only in Coupa's output; the status is the external PO's.
+        assert (po["status"], po["version"]) == ("issued", 1)

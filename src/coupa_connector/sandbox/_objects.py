@@ -47,8 +47,6 @@ CREATE_DEFAULTS: dict[str, dict[str, Any]] = {
     "requisitions": {"status": "draft", "exported": False},
     "suppliers": {"status": "draft", "payment-method": "invoice"},
     "purchase_orders": {
-        "status": "issued",
-        "type": "ExternalOrderHeader",
         "version": 1,
         "internal-revision": 1,
         "exported": False,
@@ -59,11 +57,13 @@ CREATE_DEFAULTS: dict[str, dict[str, Any]] = {
     "approvals": {"status": "pending_approval"},
 }
 # Values create forces whatever the body says (the status of a new invoice is not the
-# caller's to choose).
+# caller's to choose); a body that gives a writable one another value is refused (POST
+# /purchase_orders creates external POs, never Coupa-native OrderHeaders).
 CREATE_FORCED: dict[str, dict[str, Any]] = {
     "invoices": {"status": "draft"},
     "expense_reports": {"status": "draft"},
     "requisitions": {"status": "draft"},
+    "purchase_orders": {"status": "issued", "type": "ExternalOrderHeader"},
 }
 
 # Uniqueness beyond the catalog's ``unique`` and ``unique_within``, or narrower than it says:

@@ -142,6 +142,8 @@ class Writer:
             if name in view.obj.fields and doc.get(name) is None:
                 doc[name] = value
         for name, value in CREATE_FORCED.get(view.name, {}).items():
+            if doc.get(name) not in (None, "", value):
+                errors.append(f"{human_name(name)} must be {value} on create")
             doc[name] = value
         self._derive(view, doc)
         self._check_required(view, doc, errors, "")
