@@ -277,8 +277,15 @@ def test_exported_flag_without_a_body(api: Api, supplier: dict[str, Any]) -> Non
     assert body["last-exported-at"] is not None
     found = api.ids("invoices", {"exported": "true", "id": invoice["id"]})
     assert found == [invoice["id"]]
+    for word in ("maybe", "", "truee"):
+        refused = api.put(f"/api/invoices/{invoice['id']}", params={"exported": word})
+        assert refused.status_code == 400
+        assert messages(refused) == [f"Exported is not a boolean (true or false): {word!r}"]
+    assert api.get(f"/api/invoices/{invoice['id']}").json()["exported"] is True
     undone = api.put(f"/api/invoices/{invoice['id']}", params={"exported": "false"})
     assert undone.json()["exported"] is False
+    # Un-marking keeps the time of the last export.
+    assert undone.json()["last-exported-at"] == body["last-exported-at"]
 
 
 def test_receipts_change_only_through_the_exported_flag(api: Api) -> None:
