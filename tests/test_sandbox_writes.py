@@ -555,3 +555,19 @@ def test_post_creates_external_purchase_orders_only(api: Api, supplier: dict[str
         po = created.json()
         # ``type`` is input-only in Coupa's output; the status is the external PO's.
         assert (po["status"], po["version"]) == ("issued", 1)
+
+
+def test_text_operators_ignore_case_beyond_ascii(api: Api) -> None:
+    tag = unique("U")[-8:]
+    name = f"Ärger Öl Straße GmbH {tag}"
+    created = api.post("/api/suppliers", {"name": name, "number": f"UNI-{tag}"})
+    assert created.status_code == 201, created.text
+    rid = created.json()["id"]
+    for op, value in [
+        ("contains", "ärger öl"),
+        ("contains", "STRASSE"),
+        ("starts_with", "ÄRGER"),
+        ("ends_with", f"gmbh {tag}"),
+    ]:
+        assert api.ids("suppliers", {f"name[{op}]": value, "number": f"UNI-{tag}"}) == [rid], op
+    assert api.ids("suppliers", {"name[contains]": "a%rger", "number": f"UNI-{tag}"}) == []
