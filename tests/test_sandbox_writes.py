@@ -277,8 +277,15 @@ def test_exported_flag_without_a_body(api: Api, supplier: dict[str, Any]) -> Non
     assert body["last-exported-at"] is not None
     found = api.ids("invoices", {"exported": "true", "id": invoice["id"]})
     assert found == [invoice["id"]]
+    for word in ("maybe", "", "truee"):
+        refused = api.put(f"/api/invoices/{invoice['id']}", params={"exported": word})
+        assert refused.status_code == 400
+        assert messages(refused) == [f"Exported is not a boolean (true or false): {word!r}"]
+    assert api.get(f"/api/invoices/{invoice['id']}").json()["exported"] is True
     undone = api.put(f"/api/invoices/{invoice['id']}", params={"exported": "false"})
     assert undone.json()["exported"] is False
+    # Un-marking keeps the time of the last export.
+    assert undone.json()["last-exported-at"] == body["last-exported-at"]
 
 
 def test_receipts_change_only_through_the_exported_flag(api: Api) -> None:
@@ -316,6 +323,52 @@ def test_account_code_is_derived_from_segments(api: Api) -> None:
     assert response.json()["code"] == f"900-{seg}"
     found = api.ids("accounts", {"code": f"900-{seg}", "account-type[name]": "US COA"})
     assert found == [response.json()["id"]]
+
+
+def test_an_account_code_in_two_charts_is_never_picked_silently(
+    api: Api, supplier: dict[str, Any]
+) -> None:
+    seg = unique("S")[-6:]
+    ids = {}
+    for chart in ("US COA", "EU COA"):
+        body = {"account-type": {"name": chart}, "segment-1": "901", "segment-2": seg}
+        created = api.post("/api/accounts", {**body, "name": f"{chart} {seg}"})
+        assert created.status_code == 201, created.text
+        ids[chart] = created.json()["id"]
+    code = f"901-{seg}"
+    line = {"description": "Audit", "price": "5", "quantity": "1", "account": {"code": code}}
+    # The line's account is in its invoice's chart, wherever the header names it in the body.
+    invoice = create_invoice(api, supplier, **{"invoice-lines": [line]})
+    assert invoice["invoice-lines"][0]["account"]["id"] == ids["US COA"]
+    header = invoice_body(supplier, **{"account-type": {"name": "EU COA"}})
+    del header["invoice-lines"]
+    body = {"invoice-lines": [line], **header}
+    eu = api.post("/api/invoices", body)
+    assert eu.status_code == 201, eu.text
+    assert eu.json()["invoice-lines"][0]["account"]["id"] == ids["EU COA"]
+    # A requisition has no chart of its own: the code alone names two accounts.
+    user = api.one("users", {"active": "true", "fields": '["login"]'})
+    requisition = {
+        "requester": {"login": user["login"]},
+        "ship-to-address": {"name": "Portland HQ"},
+        "requisition-lines": [{"description": "Chair", "quantity": "1", "unit-price": "80"}],
+    }
+    ambiguous = {**requisition["requisition-lines"][0], "account": {"code": code}}
+    refused = api.post("/api/requisitions", {**requisition, "requisition-lines": [ambiguous]})
+    assert refused.status_code == 400
+    assert messages(refused) == [
+        "Requisition lines account is ambiguous: 2 accounts match; "
+        "identify it by id or by code and account type"
+    ]
+    created = api.post("/api/requisitions", requisition)
+    assert created.status_code == 201, created.text
+    req = created.json()
+    # On update too, where an unknown reference would leave the value unchanged.
+    edit = {
+        "requisition-lines": [{"id": req["requisition-lines"][0]["id"], "account": {"code": code}}]
+    }
+    changed = api.put(f"/api/requisitions/{req['id']}", edit)
+    assert changed.status_code == 400 and "ambiguous" in messages(changed)[0]
 
 
 def test_requisition_needs_lines_and_a_requester(api: Api) -> None:
@@ -414,3 +467,107 @@ def test_exported_flag_only_on_objects_that_have_it(api: Api) -> None:
     supplier = api.one("suppliers", {"fields": '["id"]'})
     response = api.put(f"/api/suppliers/{supplier['id']}", params={"exported": "true"})
     assert response.status_code == 400 and "no exported flag" in messages(response)[0]
+
+
+def test_xml_output_stays_well_formed_with_characters_xml_cannot_carry(
+    api: Api, supplier: dict[str, Any]
+) -> None:
+    invoice = create_invoice(api, supplier)
+    text = "bell\u0007 and <&> \ufffe end"
+    changed = api.put(
+        f"/api/invoices/{invoice['id']}",
+        {"comments": text, "custom-fields": {"project-code": "P\u001b1"}},
+    )
+    assert changed.status_code == 200 and changed.json()["comments"] == text  # JSON keeps it
+    record = api.get(f"/api/invoices/{invoice['id']}", fmt="xml")
+    root = ET.fromstring(record.content)
+    assert root.findtext("comments") == "bell\ufffd and <&> \ufffd end"
+    assert root.findtext("custom-fields/project-code") == "P\ufffd1"
+    page = api.get("/api/invoices", {"id": invoice["id"]}, fmt="xml")
+    [listed] = ET.fromstring(page.content).findall("invoice-header")
+    assert listed.findtext("comments") == "bell\ufffd and <&> \ufffd end"
+    bad_name = api.put(f"/api/invoices/{invoice['id']}", {"custom-fields": {"a <b>": "x"}})
+    assert bad_name.status_code == 400
+    assert messages(bad_name) == ["Custom fields 'a <b>' is not a valid custom field name"]
+    missing = api.get("/api/bell%07", fmt="xml")
+    assert missing.status_code == 404
+    assert messages(missing) == ["No such resource: /api/bell\ufffd"]
+
+
+def test_finished_documents_refuse_updates(api: Api) -> None:
+    voided = api.one("invoices", {"status": "voided"})
+    refused = api.put(f"/api/invoices/{voided['id']}", {"invoice-number": unique("CHANGED")})
+    assert refused.status_code == 400
+    assert messages(refused) == [
+        f"Invoice header {voided['id']} cannot be updated while its status is voided"
+    ]
+    assert api.get(f"/api/invoices/{voided['id']}").json() == voided
+    marked = api.put(f"/api/invoices/{voided['id']}", params={"exported": "true"})
+    assert marked.status_code == 200 and marked.json()["exported"] is True
+
+    cancelled = api.one("purchase_orders", {"status": "cancelled"})
+    line = cancelled["order-lines"][0]
+    edit = {"order-lines": [{"id": line["id"], "quantity": "99"}]}
+    refused = api.put(f"/api/purchase_orders/{cancelled['id']}", edit)
+    assert refused.status_code == 400 and "status is cancelled" in messages(refused)[0]
+
+
+def test_po_updates_change_only_custom_fields_and_lines(api: Api) -> None:
+    po = api.one("purchase_orders", {"status": "issued"})
+    path = f"/api/purchase_orders/{po['id']}"
+    other = api.one("suppliers", {"status": "active", "id[not_eq]": po["supplier"]["id"]})
+    refused = api.put(path, {"po-number": "NEWNUM", "supplier": {"name": other["name"]}})
+    assert refused.status_code == 400
+    assert messages(refused) == [
+        "Po number cannot be changed through the API",
+        "Supplier cannot be changed through the API",
+    ]
+    assert api.get(path).json()["po-number"] == po["po-number"]
+    # Sent back as it is, a header field is no change.
+    same = {"po-number": po["po-number"], "supplier": {"id": po["supplier"]["id"]}}
+    line = po["order-lines"][0]
+    edit = {
+        **same,
+        "custom-fields": {"project-code": "PRJ-777"},
+        "order-lines": [{"id": line["id"], "quantity": "7"}],
+    }
+    changed = api.put(path, edit)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["custom-fields"]["project-code"] == "PRJ-777"
+    [edited] = [li for li in changed.json()["order-lines"] if li["id"] == line["id"]]
+    assert float(edited["quantity"]) == 7
+
+
+def test_post_creates_external_purchase_orders_only(api: Api, supplier: dict[str, Any]) -> None:
+    user = api.one("users", {"active": "true", "fields": '["login"]'})
+    body = {
+        "po-number": unique("EXT"),
+        "supplier": {"number": supplier["number"]},
+        "ship-to-user": {"login": user["login"]},
+        "order-lines": [{"description": "Desk", "price": "100", "currency": {"code": "USD"}}],
+    }
+    native = api.post("/api/purchase_orders", {**body, "type": "OrderHeader"})
+    assert native.status_code == 400
+    assert messages(native) == ["Type must be ExternalOrderHeader on create"]
+    for extra in ({}, {"type": "ExternalOrderHeader"}):
+        created = api.post("/api/purchase_orders", {**body, **extra, "po-number": unique("EXT")})
+        assert created.status_code == 201, created.text
+        po = created.json()
+        # ``type`` is input-only in Coupa's output; the status is the external PO's.
+        assert (po["status"], po["version"]) == ("issued", 1)
+
+
+def test_text_operators_ignore_case_beyond_ascii(api: Api) -> None:
+    tag = unique("U")[-8:]
+    name = f"Ärger Öl Straße GmbH {tag}"
+    created = api.post("/api/suppliers", {"name": name, "number": f"UNI-{tag}"})
+    assert created.status_code == 201, created.text
+    rid = created.json()["id"]
+    for op, value in [
+        ("contains", "ärger öl"),
+        ("contains", "STRASSE"),
+        ("starts_with", "ÄRGER"),
+        ("ends_with", f"gmbh {tag}"),
+    ]:
+        assert api.ids("suppliers", {f"name[{op}]": value, "number": f"UNI-{tag}"}) == [rid], op
+    assert api.ids("suppliers", {"name[contains]": "a%rger", "number": f"UNI-{tag}"}) == []

@@ -78,15 +78,90 @@ def test_void_abandon_dispute_and_withdraw(api: Api) -> None:
 
     unpaid = api.one("invoices", {"paid": "false", "status": "approved"})
     disputed = api.put(
-        f"/api/invoices/{unpaid['id']}/dispute", {"dispute-reason": {"code": "PRICE"}}
+        f"/api/invoices/{unpaid['id']}/dispute", {"dispute-reason": {"code": "INCORRECT_PRICE"}}
     )
     assert disputed.status_code == 200 and disputed.json()["status"] == "disputed"
-    assert [r["code"] for r in disputed.json()["dispute-reasons"]] == ["PRICE"]
+    [reason] = disputed.json()["dispute-reasons"]
+    assert (reason["code"], reason["description"]) == ("INCORRECT_PRICE", "Incorrect price")
     withdrawn = act(api, "invoices", unpaid["id"], "withdraw_dispute")
     assert withdrawn.json()["status"] == "pending_approval"
+    # Back in approval: not voidable until approved again (BUYER_VOIDABLE_STATUSES).
+    refused = act(api, "invoices", unpaid["id"], "void")
+    assert refused.status_code == 400 and "status is pending_approval" in messages(refused)[0]
+    [approval] = [
+        a for a in approvals_of(api, "InvoiceHeader", unpaid["id"]) if a["status"] != "approved"
+    ]
+    assert approval["status"] == "pending_approval"
+    assert act(api, "approvals", approval["id"], "approve").status_code == 200
     voided = act(api, "invoices", unpaid["id"], "void", fields='["id","status"]')
     assert voided.json() == {"id": unpaid["id"], "status": "voided"}
     assert act(api, "invoices", unpaid["id"], "void").status_code == 400
+
+
+@pytest.mark.parametrize("status", ["pending_approval", "disputed"])
+def test_invoices_void_only_from_the_buyer_voidable_statuses(api: Api, status: str) -> None:
+    invoice = api.one("invoices", {"status": status, "paid": "false"})
+    refused = act(api, "invoices", invoice["id"], "void")
+    assert refused.status_code == 400
+    assert messages(refused) == [
+        f"Invoice header {invoice['id']} cannot be voided while its status is {status} "
+        "(allowed: approved, draft, pending_receipt)"
+    ]
+    assert api.get(f"/api/invoices/{invoice['id']}").json()["status"] == status
+
+
+def test_leaving_approval_withdraws_the_open_approvals(api: Api) -> None:
+    disputed = new_invoice(api)
+    act(api, "invoices", disputed["id"], "submit")
+    assert (
+        act(api, "invoices", disputed["id"], "dispute", dispute_reason="NOT_RECEIVED").json()[
+            "status"
+        ]
+        == "disputed"
+    )
+    [closed] = approvals_of(api, "InvoiceHeader", disputed["id"])
+    assert closed["status"] == "withdrawn"
+    assert act(api, "approvals", closed["id"], "approve").status_code == 400
+
+    again = new_invoice(api)
+    act(api, "invoices", again["id"], "submit")
+    act(api, "invoices", again["id"], "dispute", dispute_reason="NOT_RECEIVED")
+    act(api, "invoices", again["id"], "withdraw_dispute")
+    [old, new] = approvals_of(api, "InvoiceHeader", again["id"])
+    assert (old["status"], new["status"]) == ("withdrawn", "pending_approval")
+    assert act(api, "approvals", new["id"], "hold").json()["status"] == "on_hold"
+    act(api, "invoices", again["id"], "dispute", dispute_reason="NOT_RECEIVED")
+    statuses = [a["status"] for a in approvals_of(api, "InvoiceHeader", again["id"])]
+    assert statuses == ["withdrawn", "withdrawn"]
+
+
+def test_dispute_needs_an_active_dispute_reason(api: Api) -> None:
+    invoice = api.one("invoices", {"status": "approved", "paid": "false"})
+    path = f"/api/invoices/{invoice['id']}/dispute"
+    for body, message in [
+        (None, "Dispute reason can't be blank"),
+        ({"dispute-reason": {"code": "NO_SUCH_REASON"}}, "Dispute reason is invalid"),
+        ({"dispute-reason": {"code": "OTHER"}}, "Dispute reason is invalid"),  # inactive
+        (
+            {"dispute-reason": {"description": "Incorrect quantity"}},
+            "Dispute reason can't be blank",
+        ),
+    ]:
+        refused = api.put(path, body)
+        assert refused.status_code == 400 and messages(refused) == [message], body
+    assert api.get(f"/api/invoices/{invoice['id']}").json()["status"] == "approved"
+    xml = (
+        "<invoice-header><dispute-reason><code>INCORRECT_QUANTITY</code></dispute-reason>"
+        "<comment>Two boxes, not three</comment></invoice-header>"
+    )
+    disputed = api.put_xml(path, xml)
+    assert disputed.status_code == 200, disputed.text
+    root = ET.fromstring(disputed.content)
+    assert root.findtext("status") == "disputed"
+    assert root.findtext("dispute-reasons/dispute-reason/code") == "INCORRECT_QUANTITY"
+    assert root.findtext("dispute-reasons/dispute-reason/description") == "Incorrect quantity"
+    seeded = api.one("invoices", {"status": "disputed"})
+    assert [r["code"] for r in seeded["dispute-reasons"]] != []
 
 
 def test_purchase_order_state_machine(api: Api) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from coupa_connector.sandbox._objects import ObjectView, Views, human_name
+from coupa_connector.sandbox._objects import DISPUTE_REASONS, ObjectView, Views, human_name
 from coupa_connector.sandbox._store import Store
 from coupa_connector.sandbox._types import TRUE_WORDS
 from coupa_connector.sandbox._writes import WriteError, Writer
@@ -22,6 +22,37 @@ __all__ = ["ACTIONS", "HEADER_COMMANDS", "ActionRunner", "Transition"]
 
 NOW = "<now>"
 USER = "<user>"
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A value an action requires from a fixed list (setup data without an API of its own).
+
+    Attributes:
+        input: The body field or parameter naming it, by code (``<dispute-reason><code>``).
+        field: The record's list field that keeps the resolved option (``dispute-reasons``).
+        options: The list; only options with ``active`` true can be chosen.
+    """
+
+    input: str
+    field: str
+    options: tuple[Mapping[str, Any], ...]
+
+    def resolve(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The chosen option as the record keeps it.
+
+        Raises:
+            WriteError: Nothing given, or no active option has the code.
+        """
+        given = inputs.get(self.input)
+        code = given.get("code") if isinstance(given, Mapping) else given
+        label = human_name(self.input)
+        if code in (None, ""):
+            raise WriteError([f"{label} can't be blank"])
+        for option in self.options:
+            if option.get("active") and option["code"] == str(code).strip():
+                return {k: v for k, v in option.items() if k != "active"}
+        raise WriteError([f"{label} is invalid"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +67,7 @@ class Transition:
         opens_approval: Open a pending approval for the record (approvable type given).
         decides_approval: For approvals: the outcome passed on to the approved document.
         note_from: Request parameter or body field stored in ``note``.
-        keeps: (input, field): an object sent with the action, kept in a list field
-            (a dispute's ``<dispute-reason>`` in ``dispute-reasons``).
+        choices: Values the action requires from lists the sandbox keeps.
     """
 
     allowed_from: frozenset[str]
@@ -47,7 +77,7 @@ class Transition:
     opens_approval: str | None = None
     decides_approval: str | None = None
     note_from: str | None = None
-    keeps: tuple[tuple[str, str], ...] = ()
+    choices: tuple[Choice, ...] = ()
 
 
 def _t(*states: str, to: str | None, **kw: Any) -> Transition:
@@ -59,15 +89,11 @@ ACTIONS: dict[tuple[str, str], Transition] = {
     ("invoices", "submit"): _t(
         "draft", "new", to="pending_approval", opens_approval="InvoiceHeader"
     ),
-    # Coupa: a buyer can void pending_receipt, approved and draft invoices; never paid ones.
+    # Coupa: BUYER_VOIDABLE_STATUSES = [:pending_receipt, :approved, :draft]; never paid ones.
     ("invoices", "void"): _t(
         "draft",
         "pending_receipt",
         "approved",
-        "pending_approval",
-        "on_hold",
-        "ap_hold",
-        "disputed",
         to="voided",
         guards=(("paid", True, "A paid invoice cannot be voided"),),
     ),
@@ -82,9 +108,12 @@ ACTIONS: dict[tuple[str, str], Transition] = {
         "pending_action",
         to="disputed",
         guards=(("paid", True, "A paid invoice cannot be disputed"),),
-        keeps=(("dispute-reason", "dispute-reasons"),),
+        choices=(Choice("dispute-reason", "dispute-reasons", DISPUTE_REASONS),),
     ),
-    ("invoices", "withdraw_dispute"): _t("disputed", to="pending_approval"),
+    # "A disputed invoice can be returned to the approval process": a new approval opens.
+    ("invoices", "withdraw_dispute"): _t(
+        "disputed", to="pending_approval", opens_approval="InvoiceHeader"
+    ),
     ("purchase_orders", "cancel"): _t(
         "draft",
         "buyer_hold",
@@ -165,6 +194,12 @@ APPROVABLES: dict[str, tuple[str, str, str]] = {
     "Contract": ("contracts", "published", "draft"),
 }
 
+# Approval statuses that still wait for a decision, and what they become when their document
+# leaves approval some other way (disputed, rejected by another approver): the chain is
+# cleared, as Coupa's restart_approvals describes, and the records stay for the history.
+OPEN_APPROVAL_STATUSES = ("pending_approval", "on_hold")
+WITHDRAWN_APPROVAL = "withdrawn"
+
 _PAST = {
     "submit": "submitted",
     "void": "voided",
@@ -236,8 +271,12 @@ class ActionRunner:
             WriteError: The record's status (or a guard) does not allow the action.
         """
         rule = self.check(view, doc, action)
+        changes: dict[str, Any] = {
+            choice.field: [choice.resolve(inputs)]
+            for choice in rule.choices
+            if choice.field in view.obj.fields
+        }
         user = self.writer.user_ref(login)
-        changes: dict[str, Any] = {}
         if rule.to is not None:
             changes["status"] = rule.to
         for name, value in rule.sets.items():
@@ -247,10 +286,8 @@ class ActionRunner:
             note = inputs.get(rule.note_from) or inputs.get("comment")
             if isinstance(note, str) and note:
                 changes["note"] = note
-        for source, target in rule.keeps:
-            if isinstance(inputs.get(source), dict) and target in view.obj.fields:
-                changes[target] = [inputs[source]]
         updated = self.writer.touch(view, doc, login, changes)
+        self._left_approval(view, doc, updated, login)
         if rule.opens_approval:
             self._open_approval(rule.opens_approval, updated, login)
         if rule.decides_approval:
@@ -310,7 +347,29 @@ class ActionRunner:
         else:
             new_status = rejected_status
         view = self.views.view(self.views.catalog.get(res))
-        self.writer.touch(view, doc, login, {"status": new_status})
+        updated = self.writer.touch(view, doc, login, {"status": new_status})
+        self._left_approval(view, doc, updated, login)
+
+    def _left_approval(
+        self, view: ObjectView, before: dict[str, Any], after: dict[str, Any], login: str
+    ) -> None:
+        """Withdraw the open approvals of a document that has just left pending_approval."""
+        if before.get("status") != "pending_approval" or after.get("status") == "pending_approval":
+            return
+        kind = next((k for k, (res, *_) in APPROVABLES.items() if res == view.name), None)
+        if kind is None:
+            return
+        approvals = self.views.view(self.views.catalog.get("approvals"))
+        marks = ", ".join("?" * len(OPEN_APPROVAL_STATUSES))
+        for rid in self.store.select_ids(
+            "approvals",
+            "json_extract(r0.doc, '$.\"approvable-type\"') = ? AND "
+            f"json_extract(r0.doc, '$.\"approvable-id\"') = ? AND r0.status IN ({marks})",
+            (kind, after["id"], *OPEN_APPROVAL_STATUSES),
+        ):
+            approval = self.store.get("approvals", rid)
+            if approval is not None:
+                self.writer.touch(approvals, approval, login, {"status": WITHDRAWN_APPROVAL})
 
 
 def truthy(value: Any) -> bool:

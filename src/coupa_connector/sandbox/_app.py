@@ -45,7 +45,13 @@ from coupa_connector.sandbox._actions import (
     ActionRunner,
     truthy,
 )
-from coupa_connector.sandbox._objects import EXPORTED_ONLY_UPDATES, LINE_MIRRORS, ObjectView, Views
+from coupa_connector.sandbox._objects import (
+    EXPORTED_ONLY_UPDATES,
+    LINE_MIRRORS,
+    ObjectView,
+    Views,
+    human_name,
+)
 from coupa_connector.sandbox._query import (
     QueryOptions,
     RequestError,
@@ -55,6 +61,7 @@ from coupa_connector.sandbox._query import (
 )
 from coupa_connector.sandbox._render import RenderCache, Renderer
 from coupa_connector.sandbox._store import Store
+from coupa_connector.sandbox._types import KindError, coerce
 from coupa_connector.sandbox._wire import (
     JSON_MEDIA,
     MAX_BODY_BYTES,
@@ -313,7 +320,7 @@ class CoupaApi:
             # A body is accepted (the NetSuite bundle sends <exported>true</exported>) and not
             # applied: marking exported is a request of its own in Coupa.
             await self._read(request)
-            flag = truthy(params["exported"])
+            flag = _flag("exported", params["exported"])
             changes: dict[str, Any] = {"exported": flag}
             if flag and "last-exported-at" in obj.fields:
                 changes["last-exported-at"] = "<now>"
@@ -451,6 +458,16 @@ def json_array(items: list[bytes]) -> bytes:
     parts[1::2] = items
     parts[-1] = b"]"
     return b"".join(parts)
+
+
+def _flag(name: str, raw: str) -> bool:
+    """A true/false query parameter; anything else is a 400, never a guess."""
+    try:
+        if raw.strip():
+            return bool(coerce("boolean", raw))
+    except KindError:
+        pass
+    raise RequestError(f"{human_name(name)} is not a boolean (true or false): {raw!r}")
 
 
 def _plain(params: Mapping[str, str]) -> dict[str, str]:

@@ -19,12 +19,16 @@ __all__ = [
     "CREATE_DEFAULTS",
     "CREATE_FORCED",
     "CUSTOM_FIELDS",
+    "DISPUTE_REASONS",
     "EXPORTED_ONLY_UPDATES",
+    "FINISHED_STATUSES",
+    "INHERITED_KEYS",
     "LINE_MIRRORS",
     "REFERENCE_BLOCKS",
     "SCALAR_KINDS",
     "TOTALS",
     "UNIQUE_SCOPES",
+    "UPDATABLE_FIELDS",
     "ObjectView",
     "Views",
     "human_name",
@@ -43,8 +47,6 @@ CREATE_DEFAULTS: dict[str, dict[str, Any]] = {
     "requisitions": {"status": "draft", "exported": False},
     "suppliers": {"status": "draft", "payment-method": "invoice"},
     "purchase_orders": {
-        "status": "issued",
-        "type": "ExternalOrderHeader",
         "version": 1,
         "internal-revision": 1,
         "exported": False,
@@ -55,11 +57,13 @@ CREATE_DEFAULTS: dict[str, dict[str, Any]] = {
     "approvals": {"status": "pending_approval"},
 }
 # Values create forces whatever the body says (the status of a new invoice is not the
-# caller's to choose).
+# caller's to choose); a body that gives a writable one another value is refused (POST
+# /purchase_orders creates external POs, never Coupa-native OrderHeaders).
 CREATE_FORCED: dict[str, dict[str, Any]] = {
     "invoices": {"status": "draft"},
     "expense_reports": {"status": "draft"},
     "requisitions": {"status": "draft"},
+    "purchase_orders": {"status": "issued", "type": "ExternalOrderHeader"},
 }
 
 # Uniqueness beyond the catalog's ``unique`` and ``unique_within``, or narrower than it says:
@@ -67,6 +71,13 @@ CREATE_FORCED: dict[str, dict[str, Any]] = {
 # the sandbox holds it unique per lookup, as the natural key (name, lookup) implies.
 UNIQUE_SCOPES: dict[str, dict[str, tuple[str, ...]]] = {
     "lookup_values": {"name": ("lookup",)},
+}
+
+# Natural-key parts a reference may leave out, taken from the record that holds it or its
+# document: target resource -> key fields. An account is its code within a chart of accounts
+# (coupa-api.md 5.2), and a line's account is in its document's chart unless it says.
+INHERITED_KEYS: dict[str, tuple[str, ...]] = {
+    "accounts": ("account-type",),
 }
 
 # Custom fields the seed fills, queryable by bare name as Coupa allows ([I] which exist is
@@ -92,8 +103,35 @@ TOTALS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "expense_reports": ("expense-lines", "amount", ("total",)),
 }
 
+# Coupa's invoice dispute reasons: per-instance setup with no API resource of its own, so the
+# sandbox keeps its own few (INCORRECT_QUANTITY is the one Coupa's dispute example names).
+# The dispute action takes an active one by code; ``active`` is not part of the output.
+DISPUTE_REASONS: tuple[dict[str, Any], ...] = (
+    {"id": 1, "code": "INCORRECT_QUANTITY", "description": "Incorrect quantity", "active": True},
+    {"id": 2, "code": "INCORRECT_PRICE", "description": "Incorrect price", "active": True},
+    {"id": 3, "code": "DUPLICATE_INVOICE", "description": "Duplicate invoice", "active": True},
+    {"id": 4, "code": "NOT_RECEIVED", "description": "Goods not received", "active": True},
+    {"id": 5, "code": "OTHER", "description": "Other (retired)", "active": False},
+)
+
 # Resources whose PUT may change nothing but the exported flag (coupa-api.md 1.2 receipts).
 EXPORTED_ONLY_UPDATES = frozenset({"receiving_transactions"})
+
+# Statuses in which a document is finished and a PUT changes nothing: resource -> statuses.
+# Coupa keeps voided and abandoned invoices, cancelled and closed POs and abandoned or
+# withdrawn requisitions as records only; the exported flag (``?exported=``) still moves.
+FINISHED_STATUSES: dict[str, frozenset[str]] = {
+    "invoices": frozenset({"voided", "abandoned"}),
+    "purchase_orders": frozenset({"cancelled", "closed"}),
+    "requisitions": frozenset({"abandoned", "withdrawn"}),
+}
+
+# Resources whose PUT may change only some header fields: resource -> those fields. "PO
+# updates are limited to header custom fields, close/cancel, and adding, editing, or
+# deleting lines" (coupa-api.md 5.3); close and cancel are header commands.
+UPDATABLE_FIELDS: dict[str, frozenset[str]] = {
+    "purchase_orders": frozenset({"custom-fields", "order-lines", "exported"}),
+}
 
 # Objects embedded as a fixed small block wherever they are referenced: Coupa's "user
 # reference" under created-by, updated-by, approver... (coupa-api.md 3.4).

@@ -259,15 +259,17 @@ class _Compiler:
         if op in _TEXT_ONLY:
             if kind in ("datetime", "date", "boolean"):
                 raise RequestError(f"Filter {key!r}: {op} does not apply to {kind} fields.")
-            escaped = raw.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            fold = self.options.like_ignores_case
+            text = raw.casefold() if fold else raw
+            escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             pattern = {
                 "contains": f"%{escaped}%",
                 "starts_with": f"{escaped}%",
                 "ends_with": f"%{escaped}",
             }[op]
-            if self.options.like_ignores_case:
-                # SQLite's LIKE already ignores ASCII case; lower() extends it to the rest.
-                return f"lower(CAST({expr} AS TEXT)) LIKE lower(?) ESCAPE '\\'", [pattern]
+            if fold:
+                # The store's casefold() (Python's) folds all of Unicode; lower() knows ASCII.
+                return f"casefold({expr}) LIKE ? ESCAPE '\\'", [pattern]
             return f"CAST({expr} AS TEXT) GLOB ?", [_glob(raw, op)]
         lhs = f"CAST({expr} AS REAL)" if kind in ("decimal", "float") else expr
         if op in ("in", "not_in"):

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from coupa_connector.sandbox._objects import DISPUTE_REASONS
 from coupa_connector.sandbox._store import format_instant
 
 if TYPE_CHECKING:
@@ -275,6 +276,11 @@ _SEGMENTS_1 = ["100", "200", "300", "400"]
 _SEGMENTS_2 = ["FIN", "MKT", "ENG", "OPS", "HR", "IT"]
 _SEGMENTS_3 = ["6100", "6200", "6300", "6400", "6500"]
 _EXPENSE_CATEGORIES = ["Meals", "Airfare", "Hotel", "Taxi", "Mileage", "Office Supplies"]
+
+# The reasons a seeded disputed invoice holds, as the dispute action stores them.
+_ACTIVE_DISPUTE_REASONS = tuple(
+    {k: v for k, v in r.items() if k != "active"} for r in DISPUTE_REASONS if r["active"]
+)
 
 # Share of invoices per (status, paid) outcome; paid invoices are approved with paid=true,
 # since Coupa has no "paid" status.
@@ -1023,6 +1029,10 @@ class _Seeder:
                 },
                 "invoice-lines": lines,
             }
+            if status == "disputed":
+                # Not drawn from rng, so the rest of the data set stays as it was.
+                reason = _ACTIVE_DISPUTE_REASONS[rid % len(_ACTIVE_DISPUTE_REASONS)]
+                doc["dispute-reasons"] = [reason]
             updated = created + rng.randint(0, 60) * 86400
             self.stamp(doc, created, min(updated, _BASE_TS - 60))
             if status in ("pending_approval", "approved"):

@@ -117,6 +117,13 @@ def _value_index_name(field: str) -> str:
     return "ix_value_" + field.replace("-", "_")
 
 
+def casefold(value: object) -> str | None:
+    """SQL ``casefold(x)``: Python's full Unicode case folding ("Ärger" -> "ärger")."""
+    if value is None:
+        return None
+    return value.casefold() if isinstance(value, str) else str(value).casefold()
+
+
 class Store:
     """The sandbox's records, in SQLite.
 
@@ -160,6 +167,8 @@ class Store:
 
     def _open(self, target: str) -> sqlite3.Connection:
         conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+        # Unicode-aware case folding for the text operators; SQLite's lower() knows ASCII only.
+        conn.create_function("casefold", 1, casefold, deterministic=True)
         conn.execute("PRAGMA journal_mode=WAL" if self.path else "PRAGMA journal_mode=MEMORY")
         if target == "":
             conn.execute("PRAGMA cache_size=-131072")  # 128 MB of page cache

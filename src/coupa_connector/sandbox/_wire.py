@@ -8,6 +8,7 @@ element of every collection.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,12 @@ JSON_MEDIA = "application/json; charset=utf-8"
 # hostile payload costs little and never reaches the record logic.
 MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 32
+
+# Characters XML 1.0 cannot carry, not even as references: C0 controls but tab, newline and
+# carriage return, lone surrogates, U+FFFE and U+FFFF. JSON takes any string, so a value
+# written as JSON may hold them; XML output replaces each with U+FFFD to stay well-formed.
+_NOT_XML = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+XML_REPLACEMENT = "\ufffd"
 
 # XML type attribute per catalog kind; kinds missing here carry no attribute (plain strings).
 _XML_TYPES: dict[str, str] = {
@@ -123,9 +130,15 @@ def error_response(
     )
 
 
+def xml_text(value: str) -> str:
+    """Text (or an attribute value) for XML 1.0: escaped, with unrepresentable characters
+    replaced by U+FFFD."""
+    return escape(_NOT_XML.sub(XML_REPLACEMENT, value), {'"': "&quot;"})
+
+
 def render_errors_xml(messages: Iterable[str]) -> bytes:
     """The XML ``<errors>`` document for a list of messages."""
-    inner = "".join(f"  <error>{escape(m)}</error>\n" for m in messages)
+    inner = "".join(f"  <error>{xml_text(m)}</error>\n" for m in messages)
     return (XML_DECLARATION + f"<errors>\n{inner}</errors>\n").encode()
 
 
@@ -219,7 +232,9 @@ class _XmlWriter:
         else:
             attr = self._type_attr(fd, value)
             # bool before str(): Python spells it "True", XML wants "true".
-            text = ("true" if value else "false") if isinstance(value, bool) else escape(str(value))
+            text = (
+                ("true" if value else "false") if isinstance(value, bool) else xml_text(str(value))
+            )
             if text == "":
                 out.append(f"{pad}<{tag}{attr}/>\n")
             else:

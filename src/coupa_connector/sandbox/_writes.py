@@ -12,6 +12,7 @@ with any problem changes nothing.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -20,10 +21,13 @@ from coupa_connector.catalog import FieldDef
 from coupa_connector.sandbox._objects import (
     CREATE_DEFAULTS,
     CREATE_FORCED,
+    FINISHED_STATUSES,
+    INHERITED_KEYS,
     LINE_MIRRORS,
     SCALAR_KINDS,
     TOTALS,
     UNIQUE_SCOPES,
+    UPDATABLE_FIELDS,
     ObjectView,
     Views,
     human_name,
@@ -52,6 +56,8 @@ VERSIONING: dict[str, tuple[str, tuple[str, ...], str, str]] = {
         "internal-revision",
     ),
 }
+# Custom field names are identifiers in Coupa (and element names in XML).
+_CUSTOM_FIELD_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,63}")
 _STAMPS = ("created-at", "updated-at", "created-by", "updated-by")
 
 
@@ -80,6 +86,29 @@ class WriteOptions:
 
 class _Unresolved(Exception):
     """A reference that matches no record (or names no key)."""
+
+
+class _Ambiguous(Exception):
+    """A reference whose natural key matches several records."""
+
+    def __init__(self, target: ObjectView, count: int, given: set[str]) -> None:
+        super().__init__(target.name)
+        self.target = target
+        self.count = count
+        self.given = given
+
+    def message(self, label: str) -> str:
+        """Rails-worded, naming the key parts that would tell the records apart."""
+        keys = [
+            key
+            for key in self.target.obj.lookup_keys
+            if self.given < set(key) or (not self.given and key != ("id",))
+        ]
+        wanted = " and ".join(k.replace("-", " ") for k in keys[0]) if keys else "its id"
+        return (
+            f"{label} is ambiguous: {self.count} {self.target.name.replace('_', ' ')} match; "
+            f"identify it by id or by {wanted}"
+        )
 
 
 class Writer:
@@ -113,6 +142,8 @@ class Writer:
             if name in view.obj.fields and doc.get(name) is None:
                 doc[name] = value
         for name, value in CREATE_FORCED.get(view.name, {}).items():
+            if doc.get(name) not in (None, "", value):
+                errors.append(f"{human_name(name)} must be {value} on create")
             doc[name] = value
         self._derive(view, doc)
         self._check_required(view, doc, errors, "")
@@ -133,11 +164,16 @@ class Writer:
         """Validate and store a partial update of a record.
 
         Raises:
-            WriteError: The body breaks a rule; nothing was stored.
+            WriteError: The record is finished, or the body breaks a rule; nothing was stored.
         """
+        status = current.get("status")
+        if status in FINISHED_STATUSES.get(view.name, ()):
+            what = f"{human_name(view.obj.element)} {current.get('id')}"
+            raise WriteError([f"{what} cannot be updated while its status is {status}"])
         errors: list[str] = []
         doc = copy.deepcopy(current)
         self._apply(view, doc, body, "update", errors, "")
+        self._check_updatable(view, current, doc, body, errors)
         self._derive(view, doc)
         present = {k for k in body if k in view.obj.fields}
         self._check_required(view, doc, errors, "", only=present)
@@ -222,9 +258,12 @@ class Writer:
         mode: str,
         errors: list[str],
         prefix: str,
+        outer: tuple[dict[str, Any], ...] = (),
     ) -> None:
         fields = view.obj.fields
-        for raw_key, value in body.items():
+        # Lines and references that take key parts from their record come last, so they see
+        # the record's other fields whatever the body's order.
+        for raw_key, value in sorted(body.items(), key=lambda item: self._late(view, item[0])):
             key = raw_key
             fd = fields.get(key)
             if fd is None and key.endswith("-id"):
@@ -247,6 +286,10 @@ class Writer:
                     continue
                 merged = dict(doc.get(key) or {})
                 for cf, cf_value in value.items():
+                    if not _CUSTOM_FIELD_NAME.fullmatch(cf):
+                        # The name becomes an XML element: it must be one.
+                        errors.append(f"{label} {cf!r} is not a valid custom field name")
+                        continue
                     merged[cf] = (
                         cf_value
                         if cf_value is None or isinstance(cf_value, (str, int, float, bool))
@@ -254,9 +297,18 @@ class Writer:
                     )
                 doc[key] = merged
             elif fd.kind == "reference":
-                self._reference(view, fd, doc, key, value, mode, errors, label)
+                self._reference(view, fd, doc, key, value, mode, errors, label, (doc, *outer))
             elif fd.kind == "collection":
-                self._collection(view, fd, doc, key, value, errors, label)
+                self._collection(view, fd, doc, key, value, errors, label, (doc, *outer))
+
+    def _late(self, view: ObjectView, key: str) -> int:
+        fd = view.obj.fields.get(key)
+        if fd is None:
+            return 0
+        if fd.kind == "collection":
+            return 2
+        target = view.targets.get(key)
+        return 1 if target is not None and target.name in INHERITED_KEYS else 0
 
     def _scalar(
         self,
@@ -295,6 +347,7 @@ class Writer:
         mode: str,
         errors: list[str],
         label: str,
+        records: tuple[dict[str, Any], ...],
     ) -> None:
         target = view.targets.get(key)
         target_view = self.views.view(target) if target is not None else None
@@ -317,7 +370,10 @@ class Writer:
             doc[key] = nested
             return
         try:
-            doc[key] = {"id": self.resolve(target_view, value)}
+            doc[key] = {"id": self.resolve(target_view, _inherit(target_view, value, records))}
+        except _Ambiguous as exc:
+            # Never a silent pick, on update either: the caller meant one record.
+            errors.append(exc.message(label))
         except _Unresolved:
             if mode == "update" and not self.options.strict_update_references:
                 return  # Coupa: "the value will not be changed"
@@ -330,6 +386,7 @@ class Writer:
 
         Raises:
             _Unresolved: No record matches, or the value names no key.
+            _Ambiguous: Several records match the natural key given.
         """
         if isinstance(value, bool):
             raise _Unresolved
@@ -375,6 +432,8 @@ class Writer:
         ids = self.store.select_ids(target.name, " AND ".join(where), params)
         if not ids:
             raise _Unresolved
+        if len(ids) > 1:
+            raise _Ambiguous(target, len(ids), {k for k in value if k in target.key_fields})
         return ids[0]
 
     def _collection(
@@ -386,6 +445,7 @@ class Writer:
         value: Any,
         errors: list[str],
         label: str,
+        outer: tuple[dict[str, Any], ...],
     ) -> None:
         target = view.targets.get(key)
         child = self.views.view(target) if target is not None else None
@@ -418,12 +478,12 @@ class Writer:
                 if delete:
                     removed.add(line_id)
                     continue
-                self._apply(child, line, item, "update", errors, f"{child_label} ")
+                self._apply(child, line, item, "update", errors, f"{child_label} ", outer)
                 present = {k for k in item if k in child.obj.fields}
                 self._check_required(child, line, errors, f"{child_label} ", only=present)
             elif not delete:
                 line = {}
-                self._apply(child, line, item, "create", errors, f"{child_label} ")
+                self._apply(child, line, item, "create", errors, f"{child_label} ", outer)
                 self._check_required(child, line, errors, f"{child_label} ")
                 line["id"] = self.store.next_id(child.name)
                 lines.append(line)
@@ -458,6 +518,24 @@ class Writer:
                 # A value that was sent but refused already has its message.
                 if not any(e.startswith(f"{label} ") for e in errors):
                     errors.append(f"{label} can't be blank")
+
+    @staticmethod
+    def _check_updatable(
+        view: ObjectView,
+        current: dict[str, Any],
+        doc: dict[str, Any],
+        body: dict[str, Any],
+        errors: list[str],
+    ) -> None:
+        allowed = UPDATABLE_FIELDS.get(view.name)
+        if allowed is None:
+            return
+        fields = view.obj.fields
+        for raw_key in body:
+            key = raw_key[:-3] if raw_key not in fields and raw_key.endswith("-id") else raw_key
+            # A field sent with its current value (a record sent back whole) is no change.
+            if key in fields and key not in allowed and doc.get(key) != current.get(key):
+                errors.append(f"{human_name(key)} cannot be changed through the API")
 
     def _unique_fields(self, view: ObjectView) -> dict[str, tuple[str, ...]]:
         scopes = dict(UNIQUE_SCOPES.get(view.name, {}))
@@ -603,6 +681,21 @@ class Writer:
                     self._stamp(child, line, now, user, created=True)
                 elif previous != line:
                     self._stamp(child, line, now, user, created=False)
+
+
+def _inherit(target: ObjectView, value: Any, records: tuple[dict[str, Any], ...]) -> Any:
+    """A natural-key reference completed with the key parts it leaves out, taken from the
+    record that holds it or, failing that, its enclosing documents (nearest first)."""
+    parts = INHERITED_KEYS.get(target.name)
+    if not parts or not isinstance(value, dict) or value.get("id") not in (None, ""):
+        return value
+    filled = dict(value)
+    for part in parts:
+        if filled.get(part) in (None, ""):
+            found = next((r[part] for r in records if r.get(part) not in (None, "")), None)
+            if found is not None:
+                filled[part] = found
+    return filled
 
 
 def _as_list(value: Any, element: str) -> list[Any] | None:
