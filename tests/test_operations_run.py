@@ -167,6 +167,24 @@ def test_purchase_orders_incremental_into_sqlite(sb: Sandbox, tmp_path: Path) ->
     assert count == len(pos)
 
 
+def test_a_sandbox_run_does_not_move_the_watermark_of_another_instance(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    ops = load_operation_file(
+        EXAMPLES / "purchase-orders-to-erp.yaml", {"out": str(tmp_path / "out")}
+    )
+    with OpLog(tmp_path / "oplog.sqlite") as log:
+        [tried] = OpRunner(ops, oplog=log, sandbox=True).run()
+        [again] = OpRunner(ops, oplog=log, sandbox=True).run()
+    assert tried.status == again.status == "success"
+    # Each embedded sandbox is an instance of its own, with its own data.
+    assert again.counts.read == tried.counts.read > 0
+    [real] = run_example(sb, tmp_path, "purchase-orders-to-erp.yaml")
+    assert real.counts.read == len(query(sb, "purchase_orders", fields=["id"])) > 0
+    [next_run] = run_example(sb, tmp_path, "purchase-orders-to-erp.yaml")
+    assert next_run.counts.read == 0
+
+
 def test_receipts_out_writes_jsonl_and_marks_exported(sb: Sandbox, tmp_path: Path) -> None:
     before = query(sb, "receiving_transactions", where="type=InventoryReceipt")
     wanted = {r["id"]: r for r in before if not r["exported"]}

@@ -28,7 +28,7 @@ from coupa_connector.operations._endpoints import ERRORS_KEY, Outcome
 from coupa_connector.operations._opfile import EndpointSpec
 from coupa_connector.operations._transform import Item, Transformed
 
-__all__ = ["DEFAULT_SQL_URL", "SqlSource", "SqlTarget", "engine_for"]
+__all__ = ["DEFAULT_SQL_URL", "SqlSource", "SqlTarget", "engine_for", "sql_identity"]
 
 DEFAULT_SQL_URL = "sqlite:///coupa-connector.sqlite"
 MARKER_TABLE = "coupa_connector_written"
@@ -68,6 +68,20 @@ def engine_for(url: str | None, base_dir: Path | None = None) -> Engine:
         raise ConfigurationError(
             f"cannot open SQL url {parsed.render_as_string(hide_password=True)!r}: {exc}"
         ) from None
+
+
+def sql_identity(options: Mapping[str, Any]) -> str:
+    """The database (password hidden, a relative SQLite file made absolute) and the table
+    or query an SQL endpoint works on."""
+    text = str(options.get("url") or DEFAULT_SQL_URL)
+    try:
+        url = sa.engine.make_url(text)
+    except sa.exc.ArgumentError:
+        return f"sql:{text}"
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        url = url.set(database=str(Path(url.database).resolve()))
+    what = f"table={options['table']}" if options.get("table") else f"query={options.get('query')}"
+    return f"sql:{url.render_as_string(hide_password=True)} {what}"
 
 
 def _plain(value: Any) -> Any:
