@@ -19,6 +19,7 @@ from rich.panel import Panel
 from coupa_connector.cli._ops_cmds import RichProgress, _console, results_table
 from coupa_connector.errors import CoupaError
 from coupa_connector.operations import OpLog, Runner, RunResult, load_operation_file
+from coupa_connector.operations._runner import sandbox_instance
 
 DEMO_OPERATIONS = (
     ("invoices-to-erp.yaml", "Approved, unexported invoices -> CSV, marked exported in Coupa"),
@@ -75,10 +76,15 @@ def demo(out_dir: str, seed_size: int | None) -> None:
             client_secret=SecretStr(sandbox.client_secret),
         )
         variables = {"out": str(out)}
+        # This sandbox's data is new: no watermark or unfinished run of an earlier demo in
+        # the same folder may apply to it, so every demo shows the same results.
+        instance = sandbox_instance(sandbox.url)
         with OpLog(log_path) as oplog, RichProgress(console) as progress:
             for name, _title in DEMO_OPERATIONS:
                 opfile = load_operation_file(folder / name, variables)
-                runner = Runner(opfile, oplog=oplog, connection=config, progress=progress)
+                runner = Runner(
+                    opfile, oplog=oplog, connection=config, progress=progress, instance=instance
+                )
                 results.extend(runner.run())
     except CoupaError as exc:
         console.print(f"[red]demo failed: {exc}[/]", highlight=False)
