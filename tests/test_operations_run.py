@@ -7,6 +7,7 @@ which other areas' tests must not see) and reset it where they need pristine dat
 from __future__ import annotations
 
 import csv
+import json
 import math
 import re
 import sqlite3
@@ -281,6 +282,59 @@ def test_chains_run_on_success_and_on_failure(tmp_path: Path) -> None:
     ]
 
 
+REFUSED = """
+operations:
+  load:
+    source: {type: file, path: rows.csv}
+    target: {type: sql, url: "sqlite:////proc/nope.db", table: v2}
+    on_failure: report
+  report:
+    source: {type: file, path: rows.csv}
+    target: {type: file, path: "${out}/report.jsonl"}
+"""
+
+
+def test_a_database_that_refuses_the_target_fails_the_run_and_follows_on_failure(
+    tmp_path: Path,
+) -> None:
+    from click.testing import CliRunner
+
+    from coupa_connector.cli._main import cli
+
+    ops = write(tmp_path, "refused.yaml", REFUSED)
+    (tmp_path / "rows.csv").write_text("number\nA\n")
+    log_db = tmp_path / "log.sqlite"
+    args = ["run", str(ops), "--var", f"out={tmp_path}", "--log-db", str(log_db)]
+    result = CliRunner().invoke(cli, [*args, "--format", "json"])
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)
+    load, report = json.loads(result.stdout)
+    assert (load["operation"], load["status"]) == ("load", "failed")
+    assert load["error"].startswith("cannot open sql target sqlite:////proc/nope.db#v2: ")
+    assert (report["operation"], report["status"]) == ("report", "success")
+    with OpLog(log_db) as log:
+        assert log.run(load["run_id"])["status"] == "failed"  # type: ignore[index]
+
+
+def test_an_unexpected_error_fails_the_run_in_the_log_and_follows_on_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from coupa_connector.operations import _sql
+
+    def broken(self: Any, batch: Any, batch_no: int) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(_sql.SqlTarget, "write", broken)
+    ops = write(tmp_path, "chain.yaml", CHAIN)
+    (tmp_path / "rows.csv").write_text("number,amount\nA,1\n")
+    results = run_operations(ops, variables={"out": str(tmp_path)}, log_db=tmp_path / "log.db")
+    assert [(r.operation, r.status) for r in results] == [("load", "failed"), ("report", "success")]
+    assert results[0].error == "unexpected error: RuntimeError: a bug"
+    with OpLog(tmp_path / "log.db") as log:
+        run = log.run(results[0].run_id)
+    assert run is not None and (run["status"], run["error"]) == ("failed", results[0].error)
+
+
 def test_sql_insert_failures_fail_only_the_bad_rows(tmp_path: Path) -> None:
     db = tmp_path / "erp.sqlite"
     con = sqlite3.connect(db)
@@ -491,7 +545,6 @@ def test_debug_log_masks_the_connection_secrets_wherever_they_appear(tmp_path: P
 
 
 def test_embedded_sandbox_connection_from_the_file_and_the_command_line(tmp_path: Path) -> None:
-    import json
 
     from click.testing import CliRunner
 

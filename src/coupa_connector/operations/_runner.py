@@ -409,27 +409,30 @@ class Runner:
             rejects = _Rejects(op, source, now, checkpoint.get("rejects"), run_id)
             state = _RunState(run_id, run_token, now, checkpoint, scope)
             self._execute(op, source, target, rejects, state, result)
-        except (CoupaError, OSError, _FatalBatch) as exc:
-            error = exc.error if isinstance(exc, _FatalBatch) else exc
-            result.error = str(error)
-            result.status = "failed"
-            log.error("operation %s failed: %s", op.name, result.error)
-            if target is not None:
-                with contextlib.suppress(Exception):
-                    target.abort(keep_for_resume=not self.dry_run)
-            if rejects is not None:
-                rejects.detach()
         except BaseException as exc:
-            # Not an error of the data or the connection: record it, keep the partial work
-            # for a resume, and let it propagate.
-            result.error = f"{type(exc).__name__}: {exc}"
+            result.status = "failed"
+            if isinstance(exc, CoupaError | OSError | _FatalBatch):
+                error = exc.error if isinstance(exc, _FatalBatch) else exc
+                result.error = str(error)
+                log.error("operation %s failed: %s", op.name, result.error)
+            elif isinstance(exc, Exception):
+                # A fault of ours or of a library, not of the data or the connection: the
+                # run still ends as failed and its chain goes on.
+                result.error = f"unexpected error: {type(exc).__name__}: {exc}"
+                log.error("operation %s failed: %s", op.name, result.error)
+                log.debug("operation %s: where the error came from", op.name, exc_info=True)
+            else:
+                # Interrupted (Ctrl-C, exit): recorded, and it propagates.
+                result.error = f"{type(exc).__name__}: {exc}"
+            # The partial work stays for a resume.
             if target is not None:
                 with contextlib.suppress(Exception):
                     target.abort(keep_for_resume=not self.dry_run)
             if rejects is not None:
                 with contextlib.suppress(Exception):
                     rejects.detach()
-            raise
+            if not isinstance(exc, Exception):
+                raise
         finally:
             result.counts = self.oplog.counts(run_id)
             if rejects is not None and rejects.path:

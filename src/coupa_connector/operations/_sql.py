@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,15 @@ def _db_message(exc: SQLAlchemyError) -> str:
     return str(orig) if orig is not None else str(exc).split("\n", 1)[0]
 
 
+@contextmanager
+def _refused(what: str) -> Iterator[None]:
+    """A database error outside one row's write ends the run, with the database's reason."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise ConfigurationError(f"{what}: {_db_message(exc)}") from None
+
+
 class SqlTarget:
     """Insert or upsert records into a table, one transaction per batch."""
 
@@ -157,6 +167,11 @@ class SqlTarget:
 
     def open(self, resume: Mapping[str, Any] | None) -> None:
         self._engine = engine_for(self.url, self._base_dir)
+        with _refused(f"cannot open sql target {self.describe()}"):
+            self._open()
+
+    def _open(self) -> None:
+        assert self._engine is not None
         meta = sa.MetaData()
         self._marker = sa.Table(
             MARKER_TABLE,
@@ -224,7 +239,8 @@ class SqlTarget:
         rows = [_row(t.record or {}) for t in batch]
         keys = [t.items[0].key for t in batch]
         if self._table is None and rows:
-            self._create(self._columns_from(rows[0]))
+            with _refused(f"cannot create table {self.describe()}"):
+                self._create(self._columns_from(rows[0]))
         out: list[Outcome | None] = [None] * len(rows)
         good: list[int] = []
         assert self._table is not None
@@ -279,7 +295,10 @@ class SqlTarget:
 
     def recover(self, done: set[str]) -> dict[str, int | None]:
         assert self._engine is not None and self._marker is not None
-        with self._engine.connect() as conn:
+        with (
+            _refused(f"cannot read {MARKER_TABLE} in {self.describe()}"),
+            self._engine.connect() as conn,
+        ):
             rows = conn.execute(
                 sa.select(self._marker.c.key).where(self._marker.c.run == self.run_token)
             )
@@ -288,7 +307,10 @@ class SqlTarget:
     def commit(self) -> list[str]:
         assert self._engine is not None and self._marker is not None
         # The markers are only needed while a resume is possible.
-        with self._engine.begin() as conn:
+        with (
+            _refused(f"cannot finish sql target {self.describe()}"),
+            self._engine.begin() as conn,
+        ):
             conn.execute(sa.delete(self._marker).where(self._marker.c.run == self.run_token))
         self._engine.dispose()
         return [self.describe()]
