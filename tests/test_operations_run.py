@@ -362,6 +362,48 @@ def test_sql_insert_failures_fail_only_the_bad_rows(tmp_path: Path) -> None:
     assert "has no column(s) extra" in rejects["C"]
 
 
+def test_sql_date_and_datetime_columns_take_iso_text(tmp_path: Path) -> None:
+    db = tmp_path / "erp.sqlite"
+    (tmp_path / "rows.csv").write_text(
+        "number,due,seen\n"
+        "A,2026-01-31,2026-01-31T10:00:00+02:00\n"
+        "B,2026-02-01T23:30:00-08:00,2026-02-01\n"
+        "C,31/01/2026,2026-01-31T10:00:00Z\n"
+        "D,2026-01-31,yesterday\n"
+    )
+    ops = write(
+        tmp_path,
+        "ops.yaml",
+        f"""
+        operations:
+          load:
+            source: {{type: file, path: rows.csv}}
+            target:
+              type: sql
+              url: "sqlite:///{db}"
+              table: staging
+              columns: {{number: text, due: date, seen: datetime}}
+            rejects: {tmp_path}/rejects.csv
+        """,
+    )
+    [result] = run_operations(ops, log_db=tmp_path / "log.sqlite")
+    assert (result.counts.written, result.counts.rejected, result.counts.failed) == (2, 2, 0)
+    rows = sqlite3.connect(db).execute("SELECT * FROM staging ORDER BY number").fetchall()
+    assert rows == [
+        ("A", "2026-01-31", "2026-01-31 08:00:00.000000"),  # the moment, in UTC
+        ("B", "2026-02-01", "2026-02-01 00:00:00.000000"),  # the date as written
+    ]
+    rejects = {r["number"]: r["_errors"] for r in read_records(result.rejects_file or "")}
+    assert rejects == {
+        "C": "due: '31/01/2026' is not an ISO 8601 date or datetime (column due is a date)",
+        "D": "seen: 'yesterday' is not an ISO 8601 date or datetime (column seen is a datetime)",
+    }
+    # A second run finds the table (its columns reflected) and converts the same way.
+    (tmp_path / "rows.csv").write_text("number,due,seen\nE,2026-03-01,2026-03-01T00:00:00Z\n")
+    [again] = run_operations(ops, log_db=tmp_path / "log.sqlite")
+    assert again.status == "success"
+
+
 def test_dry_run_writes_and_marks_nothing(sb: Sandbox, tmp_path: Path) -> None:
     [invoices] = run_example(sb, tmp_path, "invoices-to-erp.yaml", dry_run=True)
     assert invoices.status == "dry-run" and invoices.counts.read > 0

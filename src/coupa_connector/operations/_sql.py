@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from coupa_connector.errors import ConfigurationError
 from coupa_connector.operations._endpoints import ERRORS_KEY, Outcome
+from coupa_connector.operations._functions import TransformValueError, parse_when
 from coupa_connector.operations._opfile import EndpointSpec
 from coupa_connector.operations._transform import Item, Transformed
 
@@ -245,6 +246,9 @@ class SqlTarget:
         good: list[int] = []
         assert self._table is not None
         names = set(self._table.c.keys())
+        temporal = {
+            c.name: c.type for c in self._table.c if isinstance(c.type, sa.Date | sa.DateTime)
+        }
         for i, row in enumerate(rows):
             extra = sorted(set(row) - names)
             missing_key = [k for k in self.key if row.get(k) in (None, "")]
@@ -258,6 +262,8 @@ class SqlTarget:
                 )
             elif missing_key:
                 out[i] = Outcome("rejected", [f"{k}: the key column is empty" for k in missing_key])
+            elif problems := _to_temporal(row, temporal):
+                out[i] = Outcome("rejected", problems)
             else:
                 good.append(i)
         try:
@@ -318,6 +324,38 @@ class SqlTarget:
     def abort(self, keep_for_resume: bool) -> None:
         if self._engine is not None:
             self._engine.dispose()
+
+
+def _to_temporal(row: dict[str, Any], columns: Mapping[str, Any]) -> list[str]:
+    """Turn ISO 8601 text into the dates and datetimes of ``date``/``datetime`` columns.
+
+    Database drivers take only date and datetime objects there. A datetime with an offset
+    goes into a column without time zones as UTC, so the moment it names is kept. Returns
+    one message per value that is not a date or datetime.
+    """
+    problems: list[str] = []
+    for name, kind in columns.items():
+        value = row.get(name)
+        if value is None or isinstance(value, dt.date):
+            continue
+        wants_datetime = isinstance(kind, sa.DateTime)
+        what = "datetime" if wants_datetime else "date"
+        try:
+            if not isinstance(value, str):
+                raise TransformValueError(f"{value!r} is not an ISO 8601 {what}")
+            when = parse_when(value)
+        except TransformValueError as exc:
+            problems.append(f"{name}: {exc} (column {name} is a {what})")
+            continue
+        if not wants_datetime:
+            row[name] = when.date() if isinstance(when, dt.datetime) else when
+            continue
+        if not isinstance(when, dt.datetime):
+            when = dt.datetime.combine(when, dt.time())
+        if when.tzinfo is not None and not kind.timezone:
+            when = when.astimezone(dt.UTC).replace(tzinfo=None)
+        row[name] = when
+    return problems
 
 
 def _row(record: Mapping[str, Any]) -> dict[str, Any]:
