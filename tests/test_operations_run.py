@@ -404,6 +404,47 @@ def test_sql_date_and_datetime_columns_take_iso_text(tmp_path: Path) -> None:
     assert again.status == "success"
 
 
+SAME_FILE = """
+operations:
+  first:
+    source: {type: file, path: a.csv}
+    target: {type: file, path: "${out}/${name}"}
+    on_success: second
+  second:
+    source: {type: file, path: b.csv}
+    target: {type: file, path: "${out}/${name}"}
+"""
+
+
+def test_a_chain_never_silently_replaces_a_file_it_wrote(tmp_path: Path) -> None:
+    ops = write(tmp_path, "same.yaml", SAME_FILE)
+    (tmp_path / "a.csv").write_text("n\nA\n")
+    (tmp_path / "b.csv").write_text("n\nB\n")
+    out = tmp_path / "out"
+    log_db = tmp_path / "log.sqlite"
+    # A name per run ({timestamp} here has the same value for both): the second file gets a
+    # name of its own.
+    per_run = {"out": str(out), "name": "ts-{timestamp:%Y}.csv"}
+    first, second = run_operations(ops, variables=per_run, log_db=log_db)
+    assert first.status == second.status == "success"
+    assert first.outputs != second.outputs
+    assert second.outputs[0].endswith("-1.csv")
+    assert [list(read_records(first.outputs[0])), list(read_records(second.outputs[0]))] == [
+        [{"n": "A"}],
+        [{"n": "B"}],
+    ]
+    # A fixed name: the chain's second operation fails before writing anything.
+    fixed = {"out": str(out), "name": "fixed.csv"}
+    first, second = run_operations(ops, variables=fixed, log_db=log_db)
+    assert (first.status, second.status) == ("success", "failed")
+    assert second.error and "was written by operation first earlier in this run" in second.error
+    assert list(read_records(out / "fixed.csv")) == [{"n": "A"}]
+    # Another invocation replaces a fixed-name file, as its name says.
+    again = run_operations(ops, "second", variables=fixed, log_db=log_db)
+    assert again[0].status == "success"
+    assert list(read_records(out / "fixed.csv")) == [{"n": "B"}]
+
+
 def test_dry_run_writes_and_marks_nothing(sb: Sandbox, tmp_path: Path) -> None:
     [invoices] = run_example(sb, tmp_path, "invoices-to-erp.yaml", dry_run=True)
     assert invoices.status == "dry-run" and invoices.counts.read > 0

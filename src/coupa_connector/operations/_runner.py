@@ -41,7 +41,12 @@ from coupa_connector.operations._endpoints import (
     Source,
     Target,
 )
-from coupa_connector.operations._files import RecordWriter, expand_path, guess_format
+from coupa_connector.operations._files import (
+    RecordWriter,
+    expand_path,
+    guess_format,
+    has_placeholders,
+)
 from coupa_connector.operations._opfile import (
     ConnectionSpec,
     EndpointSpec,
@@ -197,6 +202,9 @@ class Runner:
         self._bridge: CoupaBridge | None = None
         self._sandbox: Sandbox | None = None
         self._run_id = 0
+        # Files this invocation's operations landed (path -> operation): a chain never
+        # silently replaces what an earlier operation of it wrote.
+        self._landed: dict[str, str] = {}
 
     # ----------------------------------------------------------------- public
 
@@ -342,7 +350,10 @@ class Runner:
         t = op.target.type
         if t == "file":
             target = FileTarget(
-                op.target, now=now, run_vars={"operation": op.name, "run_id": str(run_id)}
+                op.target,
+                now=now,
+                run_vars={"operation": op.name, "run_id": str(run_id)},
+                landed=self._landed,
             )
             if op.source.type == "coupa.query":
                 from coupa_connector.catalog import load_catalog
@@ -552,6 +563,8 @@ class Runner:
     ) -> None:
         """Commit the target and the rejects file, then note that the run's output is final."""
         result.outputs = target.commit()
+        if isinstance(target, FileTarget):
+            self._landed.update(dict.fromkeys(result.outputs, result.operation))
         rejects.commit()
         done = dict(base, batch=cp.get("batch", 0), committed=True, outputs=result.outputs)
         self.oplog.record_batch(state.run_id, [], checkpoint=done)
@@ -738,6 +751,7 @@ class _Rejects:
                 partial=resume["partial"],
                 resume_from=int(resume["size"]),
                 leading_columns=self._leading,
+                keep_existing=has_placeholders(pattern),
             )
             self.path = resume["path"]
 
@@ -751,7 +765,12 @@ class _Rejects:
                         self._pattern, now=self._now, operation=self._op, run_id=str(self._run_id)
                     )
                 )
-                self._writer = RecordWriter(self.path, self._format, leading_columns=self._leading)
+                self._writer = RecordWriter(
+                    self.path,
+                    self._format,
+                    leading_columns=self._leading,
+                    keep_existing=has_placeholders(self._pattern),
+                )
             self._writer.write({**o.record, ERRORS_KEY: "; ".join(o.messages)})
 
     def checkpoint(self) -> dict[str, Any] | None:
@@ -762,7 +781,7 @@ class _Rejects:
 
     def commit(self) -> None:
         if self._writer is not None:
-            self._writer.commit()
+            self.path = self._writer.commit()
 
     def detach(self) -> None:
         if self._writer is not None:
