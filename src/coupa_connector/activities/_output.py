@@ -13,7 +13,9 @@ import contextlib
 import csv
 import io
 import os
+import secrets
 import shutil
+import stat
 import sys
 import tempfile
 import threading
@@ -44,10 +46,29 @@ def fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+def create_beside(path: Path, suffix: str) -> tuple[int, str]:
+    """Create a temporary file next to ``path`` to be renamed over it; returns (fd, name).
+
+    The file gets the mode ``path`` has when it exists, else the usual one for a new file
+    (0666 less the umask), so the output a rename lands is not private by accident (as a
+    ``mkstemp`` file, 0600, would be).
+    """
+    while True:
+        tmp = str(path.parent / f".{path.name}.{secrets.token_hex(4)}{suffix}")
+        try:
+            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        break
+    with contextlib.suppress(OSError):
+        os.fchmod(fd, stat.S_IMODE(os.stat(path).st_mode))
+    return fd, tmp
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` by temp file + fsync + rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = create_beside(path, ".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -164,9 +185,7 @@ class RecordWriter:
         self._tmp: str | None = None
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, self._tmp = tempfile.mkstemp(
-                prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
-            )
+            fd, self._tmp = create_beside(self.path, ".tmp")
             self._out: IO[bytes] = os.fdopen(fd, "wb")
             self._syncer: BackgroundSync | None = BackgroundSync(self._out)
         else:

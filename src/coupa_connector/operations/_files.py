@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -26,6 +27,7 @@ from xml.sax.saxutils import escape
 
 import orjson
 
+from coupa_connector.activities._output import create_beside
 from coupa_connector.errors import ConfigurationError, CoupaError
 
 __all__ = [
@@ -564,9 +566,7 @@ class RecordWriter:
             target = Path(self.path)
             target.parent.mkdir(parents=True, exist_ok=True)
             if partial is None:
-                fd, partial = tempfile.mkstemp(
-                    prefix=f".{target.name}.", suffix=".part", dir=target.parent
-                )
+                fd, partial = create_beside(target, ".part")
                 os.close(fd)
             self.partial = partial
             self._fh = open(partial, "r+b" if resume_from is not None else "wb")  # noqa: SIM115
@@ -630,6 +630,8 @@ class RecordWriter:
             self._fh.close()
             final_tmp = self.partial + ".render"
             with open(self.partial, "rb") as src, open(final_tmp, "wb") as dst:
+                # The rendered file lands, so it takes the mode the partial file was given.
+                os.fchmod(dst.fileno(), stat.S_IMODE(os.fstat(src.fileno()).st_mode))
                 self._render(src, dst)
                 dst.flush()
                 os.fsync(dst.fileno())
