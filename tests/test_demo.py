@@ -4,19 +4,31 @@ from __future__ import annotations
 
 import csv
 import filecmp
+import functools
+import socket
 import sqlite3
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
+import coupa_connector.sandbox
 from coupa_connector.cli._demo_cmd import DEMO_OPERATIONS, examples_dir
 from coupa_connector.cli._main import cli
 from coupa_connector.operations import OpLog
+from coupa_connector.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_demo_runs_the_examples_and_says_where_everything_is(tmp_path: Path) -> None:
+def test_demo_runs_the_examples_and_says_where_everything_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Both demos get the same port, so the second sandbox has the first one's URL.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setattr(coupa_connector.sandbox, "Sandbox", functools.partial(Sandbox, port=port))
     out = tmp_path / "demo"
     result = CliRunner().invoke(cli, ["demo", "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -48,6 +60,19 @@ def test_demo_runs_the_examples_and_says_where_everything_is(tmp_path: Path) -> 
 
     assert str(out / "oplog.sqlite") in result.output
     assert "COUPA_URL" in result.output and "COUPA_CLIENT_SECRET" in result.output
+
+    # The same demo again, in the same folder with its operation log: the same results.
+    again = CliRunner().invoke(cli, ["demo", "--out", str(out)])
+    assert again.exit_code == 0, again.output
+    with OpLog(out / "oplog.sqlite") as log:
+        latest = log.runs(limit=len(runs))
+    assert {r["operation"]: _counts(r) for r in latest} == {
+        name: _counts(run) for name, run in runs.items()
+    }
+
+
+def _counts(run: dict[str, object]) -> tuple[object, ...]:
+    return tuple(run[k] for k in ("status", "read", "written", "rejected", "failed"))
 
 
 def test_examples_are_shipped_inside_the_package_unchanged() -> None:

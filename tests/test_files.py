@@ -244,3 +244,34 @@ def test_expand_path_and_guess_format() -> None:
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(RecordFileError, match="no such file"):
         list(read_records(tmp_path / "nope.csv"))
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv", "xml"])
+def test_output_files_get_the_usual_mode_or_keep_the_replaced_files(
+    tmp_path: Path, fmt: str
+) -> None:
+    import os
+    import stat
+
+    from coupa_connector.activities._output import RecordWriter as QueryWriter
+    from coupa_connector.catalog import load_catalog
+
+    def mode(path: Path) -> int:
+        return stat.S_IMODE(path.stat().st_mode)
+
+    old = os.umask(0o027)
+    try:
+        new = tmp_path / f"new.{fmt}"
+        with open_writer(new) as writer:
+            writer.write({"id": 1})
+        queried = tmp_path / f"query.{fmt}"
+        query_writer = QueryWriter(queried, fmt, load_catalog().get("invoices"))
+        query_writer.write([{"id": 1}])
+        query_writer.commit()
+        assert mode(new) == mode(queried) == 0o640  # 0666 less the umask, not 0600
+        new.chmod(0o604)
+        with open_writer(new) as writer:
+            writer.write({"id": 2})
+        assert mode(new) == 0o604
+    finally:
+        os.umask(old)

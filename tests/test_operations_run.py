@@ -7,6 +7,7 @@ which other areas' tests must not see) and reset it where they need pristine dat
 from __future__ import annotations
 
 import csv
+import json
 import math
 import re
 import sqlite3
@@ -168,6 +169,24 @@ def test_purchase_orders_incremental_into_sqlite(sb: Sandbox, tmp_path: Path) ->
     assert count == len(pos)
 
 
+def test_a_sandbox_run_does_not_move_the_watermark_of_another_instance(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    ops = load_operation_file(
+        EXAMPLES / "purchase-orders-to-erp.yaml", {"out": str(tmp_path / "out")}
+    )
+    with OpLog(tmp_path / "oplog.sqlite") as log:
+        [tried] = OpRunner(ops, oplog=log, sandbox=True).run()
+        [again] = OpRunner(ops, oplog=log, sandbox=True).run()
+    assert tried.status == again.status == "success"
+    # Each embedded sandbox is an instance of its own, with its own data.
+    assert again.counts.read == tried.counts.read > 0
+    [real] = run_example(sb, tmp_path, "purchase-orders-to-erp.yaml")
+    assert real.counts.read == len(query(sb, "purchase_orders", fields=["id"])) > 0
+    [next_run] = run_example(sb, tmp_path, "purchase-orders-to-erp.yaml")
+    assert next_run.counts.read == 0
+
+
 def test_receipts_out_writes_jsonl_and_marks_exported(sb: Sandbox, tmp_path: Path) -> None:
     before = query(sb, "receiving_transactions", where="type=InventoryReceipt")
     wanted = {r["id"]: r for r in before if not r["exported"]}
@@ -264,6 +283,59 @@ def test_chains_run_on_success_and_on_failure(tmp_path: Path) -> None:
     ]
 
 
+REFUSED = """
+operations:
+  load:
+    source: {type: file, path: rows.csv}
+    target: {type: sql, url: "sqlite:////proc/nope.db", table: v2}
+    on_failure: report
+  report:
+    source: {type: file, path: rows.csv}
+    target: {type: file, path: "${out}/report.jsonl"}
+"""
+
+
+def test_a_database_that_refuses_the_target_fails_the_run_and_follows_on_failure(
+    tmp_path: Path,
+) -> None:
+    from click.testing import CliRunner
+
+    from coupa_connector.cli._main import cli
+
+    ops = write(tmp_path, "refused.yaml", REFUSED)
+    (tmp_path / "rows.csv").write_text("number\nA\n")
+    log_db = tmp_path / "log.sqlite"
+    args = ["run", str(ops), "--var", f"out={tmp_path}", "--log-db", str(log_db)]
+    result = CliRunner().invoke(cli, [*args, "--format", "json"])
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)
+    load, report = json.loads(result.stdout)
+    assert (load["operation"], load["status"]) == ("load", "failed")
+    assert load["error"].startswith("cannot open sql target sqlite:////proc/nope.db#v2: ")
+    assert (report["operation"], report["status"]) == ("report", "success")
+    with OpLog(log_db) as log:
+        assert log.run(load["run_id"])["status"] == "failed"  # type: ignore[index]
+
+
+def test_an_unexpected_error_fails_the_run_in_the_log_and_follows_on_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from coupa_connector.operations import _sql
+
+    def broken(self: Any, batch: Any, batch_no: int) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(_sql.SqlTarget, "write", broken)
+    ops = write(tmp_path, "chain.yaml", CHAIN)
+    (tmp_path / "rows.csv").write_text("number,amount\nA,1\n")
+    results = run_operations(ops, variables={"out": str(tmp_path)}, log_db=tmp_path / "log.db")
+    assert [(r.operation, r.status) for r in results] == [("load", "failed"), ("report", "success")]
+    assert results[0].error == "unexpected error: RuntimeError: a bug"
+    with OpLog(tmp_path / "log.db") as log:
+        run = log.run(results[0].run_id)
+    assert run is not None and (run["status"], run["error"]) == ("failed", results[0].error)
+
+
 def test_sql_insert_failures_fail_only_the_bad_rows(tmp_path: Path) -> None:
     db = tmp_path / "erp.sqlite"
     con = sqlite3.connect(db)
@@ -289,6 +361,89 @@ def test_sql_insert_failures_fail_only_the_bad_rows(tmp_path: Path) -> None:
     rejects = {r["number"]: r["_errors"] for r in read_records(result.rejects_file or "")}
     assert "UNIQUE constraint failed" in rejects["A"]
     assert "has no column(s) extra" in rejects["C"]
+
+
+def test_sql_date_and_datetime_columns_take_iso_text(tmp_path: Path) -> None:
+    db = tmp_path / "erp.sqlite"
+    (tmp_path / "rows.csv").write_text(
+        "number,due,seen\n"
+        "A,2026-01-31,2026-01-31T10:00:00+02:00\n"
+        "B,2026-02-01T23:30:00-08:00,2026-02-01\n"
+        "C,31/01/2026,2026-01-31T10:00:00Z\n"
+        "D,2026-01-31,yesterday\n"
+    )
+    ops = write(
+        tmp_path,
+        "ops.yaml",
+        f"""
+        operations:
+          load:
+            source: {{type: file, path: rows.csv}}
+            target:
+              type: sql
+              url: "sqlite:///{db}"
+              table: staging
+              columns: {{number: text, due: date, seen: datetime}}
+            rejects: {tmp_path}/rejects.csv
+        """,
+    )
+    [result] = run_operations(ops, log_db=tmp_path / "log.sqlite")
+    assert (result.counts.written, result.counts.rejected, result.counts.failed) == (2, 2, 0)
+    rows = sqlite3.connect(db).execute("SELECT * FROM staging ORDER BY number").fetchall()
+    assert rows == [
+        ("A", "2026-01-31", "2026-01-31 08:00:00.000000"),  # the moment, in UTC
+        ("B", "2026-02-01", "2026-02-01 00:00:00.000000"),  # the date as written
+    ]
+    rejects = {r["number"]: r["_errors"] for r in read_records(result.rejects_file or "")}
+    assert rejects == {
+        "C": "due: '31/01/2026' is not an ISO 8601 date or datetime (column due is a date)",
+        "D": "seen: 'yesterday' is not an ISO 8601 date or datetime (column seen is a datetime)",
+    }
+    # A second run finds the table (its columns reflected) and converts the same way.
+    (tmp_path / "rows.csv").write_text("number,due,seen\nE,2026-03-01,2026-03-01T00:00:00Z\n")
+    [again] = run_operations(ops, log_db=tmp_path / "log.sqlite")
+    assert again.status == "success"
+
+
+SAME_FILE = """
+operations:
+  first:
+    source: {type: file, path: a.csv}
+    target: {type: file, path: "${out}/${name}"}
+    on_success: second
+  second:
+    source: {type: file, path: b.csv}
+    target: {type: file, path: "${out}/${name}"}
+"""
+
+
+def test_a_chain_never_silently_replaces_a_file_it_wrote(tmp_path: Path) -> None:
+    ops = write(tmp_path, "same.yaml", SAME_FILE)
+    (tmp_path / "a.csv").write_text("n\nA\n")
+    (tmp_path / "b.csv").write_text("n\nB\n")
+    out = tmp_path / "out"
+    log_db = tmp_path / "log.sqlite"
+    # A name per run ({timestamp} here has the same value for both): the second file gets a
+    # name of its own.
+    per_run = {"out": str(out), "name": "ts-{timestamp:%Y}.csv"}
+    first, second = run_operations(ops, variables=per_run, log_db=log_db)
+    assert first.status == second.status == "success"
+    assert first.outputs != second.outputs
+    assert second.outputs[0].endswith("-1.csv")
+    assert [list(read_records(first.outputs[0])), list(read_records(second.outputs[0]))] == [
+        [{"n": "A"}],
+        [{"n": "B"}],
+    ]
+    # A fixed name: the chain's second operation fails before writing anything.
+    fixed = {"out": str(out), "name": "fixed.csv"}
+    first, second = run_operations(ops, variables=fixed, log_db=log_db)
+    assert (first.status, second.status) == ("success", "failed")
+    assert second.error and "was written by operation first earlier in this run" in second.error
+    assert list(read_records(out / "fixed.csv")) == [{"n": "A"}]
+    # Another invocation replaces a fixed-name file, as its name says.
+    again = run_operations(ops, "second", variables=fixed, log_db=log_db)
+    assert again[0].status == "success"
+    assert list(read_records(out / "fixed.csv")) == [{"n": "B"}]
 
 
 def test_dry_run_writes_and_marks_nothing(sb: Sandbox, tmp_path: Path) -> None:
@@ -474,7 +629,6 @@ def test_debug_log_masks_the_connection_secrets_wherever_they_appear(tmp_path: P
 
 
 def test_embedded_sandbox_connection_from_the_file_and_the_command_line(tmp_path: Path) -> None:
-    import json
 
     from click.testing import CliRunner
 

@@ -82,6 +82,56 @@ def test_state_is_kept_per_operation(tmp_path: Path) -> None:
         assert log.get_state("/f.yaml", "op", "watermark") == "2026-01-01T00:00:00Z"
 
 
+def test_state_and_unfinished_runs_belong_to_their_scope(tmp_path: Path) -> None:
+    with OpLog(tmp_path / "log.sqlite") as log:
+        log.set_state("/f.yaml", "op", "watermark", "2026-01-01T00:00:00Z", "coupa=sandbox")
+        assert log.get_state("/f.yaml", "op", "watermark", "coupa=https://acme") is None
+        assert log.get_state("/f.yaml", "op", "watermark", "coupa=sandbox") is not None
+        run_id = log.start_run("op", "/f.yaml", scope="coupa=sandbox")
+        log.finish_run(run_id, "failed", error="boom")
+        assert log.resumable_run("op", "/f.yaml", "coupa=https://acme") is None
+        resumable = log.resumable_run("op", "/f.yaml", "coupa=sandbox")
+        assert resumable is not None and resumable["scope"] == "coupa=sandbox"
+
+
+_OLD_SCHEMA = """
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, operation TEXT NOT NULL, file TEXT NOT NULL,
+    started_at TEXT NOT NULL, ended_at TEXT, status TEXT NOT NULL,
+    read INTEGER NOT NULL DEFAULT 0, written INTEGER NOT NULL DEFAULT 0,
+    rejected INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0, duration REAL,
+    error TEXT, dry_run INTEGER NOT NULL DEFAULT 0, resumes INTEGER NOT NULL DEFAULT 0,
+    pid INTEGER, outputs TEXT, debug_log TEXT, rejects_file TEXT, checkpoint TEXT, inflight TEXT
+);
+CREATE TABLE state (
+    file TEXT NOT NULL, operation TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (file, operation, name)
+);
+INSERT INTO runs (operation, file, started_at, status, read, written)
+    VALUES ('op', '/f.yaml', '2026-01-01T00:00:00.000Z', 'failed', 5, 5);
+INSERT INTO state VALUES ('/f.yaml', 'op', 'watermark', '"2026-01-01T00:00:00Z"');
+"""
+
+
+def test_a_log_from_before_scopes_opens_and_its_state_is_not_taken_up(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "old.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.executescript(_OLD_SCHEMA)
+    with OpLog(db) as log:
+        [old] = log.runs()
+        assert (old["operation"], old["written"], old["scope"]) == ("op", 5, None)
+        # Nobody knows which instance the old watermark and run were for.
+        assert log.get_state("/f.yaml", "op", "watermark", "coupa=https://acme") is None
+        assert log.resumable_run("op", "/f.yaml", "coupa=https://acme") is None
+        run_id = log.start_run("op", "/f.yaml", scope="coupa=https://acme")
+        log.finish_run(run_id, "success")
+        assert log.runs()[0]["scope"] == "coupa=https://acme"
+    with OpLog(db) as again:  # a second open finds the columns already there
+        assert len(again.runs()) == 2
+
+
 def test_run_and_logs_commands(tmp_path: Path) -> None:
     (tmp_path / "in.csv").write_text("number,amount\nA,1\nB,oops\n")
     ops = tmp_path / "ops.yaml"

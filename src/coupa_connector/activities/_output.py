@@ -64,6 +64,25 @@ def output_target(path: Path) -> Path | None:
     return real
 
 
+def create_beside(path: Path, suffix: str) -> tuple[int, str]:
+    """Create a temporary file next to ``path`` to be renamed over it; returns (fd, name).
+
+    The file gets the mode ``path`` has when it exists, else the usual one for a new file
+    (0666 less the umask), so the output a rename lands is not private by accident (as a
+    ``mkstemp`` file, 0600, would be).
+    """
+    while True:
+        tmp = str(path.parent / f".{path.name}.{secrets.token_hex(4)}{suffix}")
+        try:
+            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        break
+    with contextlib.suppress(OSError):
+        os.fchmod(fd, stat.S_IMODE(os.stat(path).st_mode))
+    return fd, tmp
+
+
 def open_beside(target: Path) -> tuple[IO[bytes], str]:
     """A new temporary file in ``target``'s directory, to be renamed over it.
 
@@ -75,20 +94,10 @@ def open_beside(target: Path) -> tuple[IO[bytes], str]:
     """
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(100):
-            tmp = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
-            try:
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-                break
-            except FileExistsError:
-                continue
-        else:
-            raise FileExistsError(f"no free temporary name beside {target}")
-        with contextlib.suppress(FileNotFoundError):
-            os.chmod(fd, stat.S_IMODE(os.stat(target).st_mode))
+        fd, tmp = create_beside(target, ".tmp")
     except OSError as exc:
         raise ConfigurationError(f"Cannot write {target}: {exc.strerror or exc}.") from None
-    return os.fdopen(fd, "wb"), str(tmp)
+    return os.fdopen(fd, "wb"), tmp
 
 
 def replace_from(tmp: str, target: Path) -> None:

@@ -30,16 +30,17 @@ def load_config(profile: str | None) -> ConnectionConfig:
 def render_report(report: ConnectionTestReport) -> None:
     """Print the test report as a table on standard output."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"Connection test: {report.url} ({report.auth})")
+    table = Table(title=escape(f"Connection test: {report.url} ({report.auth})"))
     table.add_column("check")
     table.add_column("result")
     table.add_column("detail")
     table.add_column("scope")
     for row in report.checks:
         verdict = "[green]OK[/green]" if row.ok else "[red]FAIL[/red]"
-        table.add_row(row.check, verdict, row.detail, row.scope or "")
+        table.add_row(escape(row.check), verdict, escape(row.detail), escape(row.scope or ""))
     console = Console(soft_wrap=False)
     console.print(table)
     console.print(

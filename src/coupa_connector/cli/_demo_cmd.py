@@ -14,11 +14,13 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 
 from coupa_connector.cli._ops_cmds import RichProgress, _console, results_table
 from coupa_connector.errors import CoupaError
 from coupa_connector.operations import OpLog, Runner, RunResult, load_operation_file
+from coupa_connector.operations._runner import sandbox_instance
 
 DEMO_OPERATIONS = (
     ("invoices-to-erp.yaml", "Approved, unexported invoices -> CSV, marked exported in Coupa"),
@@ -59,7 +61,7 @@ def demo(out_dir: str, seed_size: int | None) -> None:
     console.print(
         Panel.fit(
             "coupa-connector demo: a local Coupa-compatible sandbox with generated data,\n"
-            f"and the example operations from {folder}",
+            f"and the example operations from {escape(str(folder))}",
             title="coupa demo",
         )
     )
@@ -75,13 +77,18 @@ def demo(out_dir: str, seed_size: int | None) -> None:
             client_secret=SecretStr(sandbox.client_secret),
         )
         variables = {"out": str(out)}
+        # This sandbox's data is new: no watermark or unfinished run of an earlier demo in
+        # the same folder may apply to it, so every demo shows the same results.
+        instance = sandbox_instance(sandbox.url)
         with OpLog(log_path) as oplog, RichProgress(console) as progress:
             for name, _title in DEMO_OPERATIONS:
                 opfile = load_operation_file(folder / name, variables)
-                runner = Runner(opfile, oplog=oplog, connection=config, progress=progress)
+                runner = Runner(
+                    opfile, oplog=oplog, connection=config, progress=progress, instance=instance
+                )
                 results.extend(runner.run())
     except CoupaError as exc:
-        console.print(f"[red]demo failed: {exc}[/]", highlight=False)
+        console.print(f"[red]demo failed: {escape(str(exc))}[/]", highlight=False)
         sys.exit(2)
     finally:
         sandbox.stop()
@@ -102,17 +109,19 @@ def _explain(
             f"{rejected} record(s) were rejected on purpose (bad rows in the supplier CSV): "
             "the rejects file holds each row with its reason in the _errors column"
         )
-    console.print(f"\n[bold]outputs[/]:        {out}", highlight=False)
-    console.print(f"[bold]operation log[/]:  {log_path}", highlight=False)
-    console.print(f"  coupa logs --log-db {log_path}", highlight=False)
-    console.print(f"  coupa logs <RUN_ID> --log-db {log_path}", highlight=False)
+    log_shown = escape(str(log_path))
+    console.print(f"\n[bold]outputs[/]:        {escape(str(out))}", highlight=False)
+    console.print(f"[bold]operation log[/]:  {log_shown}", highlight=False)
+    console.print(f"  coupa logs --log-db {log_shown}", highlight=False)
+    console.print(f"  coupa logs <RUN_ID> --log-db {log_shown}", highlight=False)
     console.print(
         "\n[bold]The same operations against a real Coupa instance[/]:\n"
         "  export COUPA_URL=https://<your-instance>.coupahost.com\n"
         "  export COUPA_CLIENT_ID=<OAuth client id>  COUPA_CLIENT_SECRET=<its secret>\n"
         "  export COUPA_SCOPES='core.invoice.read core.invoice.write core.supplier.read "
         "core.supplier.write core.purchase_order.read'\n"
-        f"  coupa run {folder / 'invoices-to-erp.yaml'} --var out=./erp-out --dry-run\n"
+        f"  coupa run {escape(str(folder / 'invoices-to-erp.yaml'))} --var out=./erp-out "
+        "--dry-run\n"
         "  (or put the settings in a profile and use --profile NAME; drop --dry-run to write)",
         highlight=False,
     )

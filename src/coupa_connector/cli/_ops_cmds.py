@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -67,7 +68,9 @@ class RichProgress(ProgressSink):
         self._progress.stop()
 
     def started(self, operation: str, description: str) -> None:
-        self._tasks[operation] = self._progress.add_task(operation, total=None, counts="starting")
+        self._tasks[operation] = self._progress.add_task(
+            escape(operation), total=None, counts="starting"
+        )
 
     def advanced(self, operation: str, counts: Counts) -> None:
         task = self._tasks.get(operation)
@@ -107,7 +110,11 @@ def _counts_text(c: Counts) -> str:
 
 
 def results_table(results: list[RunResult], title: str = "Operations") -> Table:
-    """A table of run results (status, counts, outputs, rejects)."""
+    """A table of run results (status, counts, outputs, rejects).
+
+    Every value from the data is escaped: Coupa's messages hold brackets
+    (``updated-at[lt]=...``) that rich would otherwise read as markup.
+    """
     table = Table(title=title, show_lines=False)
     _columns(table, ("run", "operation", "status", "read", "written", "rejected", "failed"))
     table.add_column("output / notes", overflow="fold", min_width=20)
@@ -124,13 +131,13 @@ def results_table(results: list[RunResult], title: str = "Operations") -> Table:
         style = _STATUS_STYLE.get(r.status, "white")
         table.add_row(
             str(r.run_id),
-            r.operation,
-            f"[{style}]{r.status}[/]",
+            escape(r.operation),
+            f"[{style}]{escape(r.status)}[/]",
             str(r.counts.read),
             str(r.counts.written),
             str(r.counts.rejected),
             str(r.counts.failed),
-            "\n".join(notes),
+            escape("\n".join(notes)),
         )
     return table
 
@@ -208,7 +215,8 @@ def run(
     else:
         out = _console()
         out.print(results_table(results, "Dry run" if dry_run else "Operations"))
-        out.print(f"operation log: {log_path}  (coupa logs --log-db {log_path})", highlight=False)
+        shown = escape(str(log_path))
+        out.print(f"operation log: {shown}  (coupa logs --log-db {shown})", highlight=False)
     statuses = {r.status for r in results}
     if "failed" in statuses:
         sys.exit(2)
@@ -229,14 +237,19 @@ def validate(file: str, variables: tuple[str, ...]) -> None:
         click.echo(str(exc), err=True)
         sys.exit(2)
     out = _console()
-    out.print(f"[green]{file} is valid[/]: {len(opfile.operations)} operation(s)", highlight=False)
+    out.print(
+        f"[green]{escape(file)} is valid[/]: {len(opfile.operations)} operation(s)",
+        highlight=False,
+    )
     for op in opfile.operations.values():
         chain = ""
         if op.on_success:
             chain += f"  on success -> {', '.join(op.on_success)}"
         if op.on_failure:
             chain += f"  on failure -> {', '.join(op.on_failure)}"
-        out.print(f"  {op.name}: {op.source.type} -> {op.target.type}{chain}", highlight=False)
+        out.print(
+            escape(f"  {op.name}: {op.source.type} -> {op.target.type}{chain}"), highlight=False
+        )
 
 
 @click.command()
@@ -271,9 +284,9 @@ def logs(
 def _print_runs(runs: list[dict[str, Any]], path: Path) -> None:
     out = _console()
     if not runs:
-        out.print(f"no runs in {path}", highlight=False)
+        out.print(f"no runs in {escape(str(path))}", highlight=False)
         return
-    table = Table(title=f"Operation runs ({path})")
+    table = Table(title=f"Operation runs ({escape(str(path))})")
     _columns(
         table,
         ("run", "operation", "started", "status", "read", "written", "rejected", "failed", "s"),
@@ -283,15 +296,15 @@ def _print_runs(runs: list[dict[str, Any]], path: Path) -> None:
         style = _STATUS_STYLE.get(r["status"], "white")
         table.add_row(
             str(r["id"]),
-            r["operation"],
+            escape(r["operation"]),
             r["started_at"][:19].replace("T", " "),
-            f"[{style}]{r['status']}[/]",
+            f"[{style}]{escape(r['status'])}[/]",
             str(r["read"]),
             str(r["written"]),
             str(r["rejected"]),
             str(r["failed"]),
             "" if r["duration"] is None else f"{r['duration']:.1f}",
-            r["error"] or "",
+            escape(r["error"] or ""),
         )
     out.print(table)
 
@@ -299,8 +312,12 @@ def _print_runs(runs: list[dict[str, Any]], path: Path) -> None:
 def _print_run(r: dict[str, Any]) -> None:
     out = _console()
     style = _STATUS_STYLE.get(r["status"], "white")
-    out.print(f"[bold]run {r['id']}[/]: {r['operation']} ({r['file']})", highlight=False)
-    out.print(f"  status:   [{style}]{r['status']}[/]" + (" (dry run)" if r["dry_run"] else ""))
+    out.print(
+        f"[bold]run {r['id']}[/]: {escape(r['operation'])} ({escape(r['file'])})", highlight=False
+    )
+    out.print(
+        f"  status:   [{style}]{escape(r['status'])}[/]" + (" (dry run)" if r["dry_run"] else "")
+    )
     out.print(
         f"  started:  {r['started_at']}   ended: {r['ended_at'] or '-'}   seconds: {r['duration']}"
     )
@@ -317,12 +334,10 @@ def _print_run(r: dict[str, Any]) -> None:
     ):
         value = r.get(key)
         if value:
-            out.print(
-                f"  {label}: {', '.join(value) if isinstance(value, list) else value}",
-                highlight=False,
-            )
+            shown = ", ".join(value) if isinstance(value, list) else str(value)
+            out.print(f"  {label}: {escape(shown)}", highlight=False)
     if r["error"]:
-        out.print(f"  [red]error: {r['error']}[/]", highlight=False)
+        out.print(f"  [red]error: {escape(r['error'])}[/]", highlight=False)
     failures = r.get("failures") or []
     if failures:
         table = Table(title=f"{len(failures)} failed or rejected record(s)")
@@ -333,8 +348,10 @@ def _print_run(r: dict[str, Any]) -> None:
         for f in failures:
             table.add_row(
                 str(f["position"]),
-                f["outcome"],
-                "\n".join(f["messages"]),
-                json.dumps(f["record"], ensure_ascii=False) if f["record"] is not None else "",
+                escape(f["outcome"]),
+                escape("\n".join(f["messages"])),
+                escape(json.dumps(f["record"], ensure_ascii=False))
+                if f["record"] is not None
+                else "",
             )
         out.print(table)

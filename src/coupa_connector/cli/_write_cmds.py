@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -240,9 +241,9 @@ def _print_summary(
         table.add_row("(recovered after a lost answer)", str(counts["recovered"]), style="dim")
     console.print(table)
     for role, path in files.items():
-        console.print(f"{role}: {path}")
+        console.print(f"{role}: {escape(path)}")
     if error:
-        console.print(f"[red]stopped:[/red] {error}")
+        console.print(f"[red]stopped:[/red] {escape(error)}")
 
 
 def _drive(

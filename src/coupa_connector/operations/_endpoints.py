@@ -23,6 +23,7 @@ from coupa_connector.operations._files import (
     RecordWriter,
     expand_path,
     guess_format,
+    has_placeholders,
     read_records,
 )
 from coupa_connector.operations._opfile import EndpointSpec
@@ -146,10 +147,25 @@ class FileSource:
 
 
 class FileTarget:
-    """Records into a file that lands atomically; resumable from the partial file."""
+    """Records into a file that lands atomically; resumable from the partial file.
 
-    def __init__(self, spec: EndpointSpec, *, now: datetime, run_vars: Mapping[str, str]) -> None:
+    A path with placeholders (``{timestamp}``, ``{run_id}``...) names a file per run, so an
+    existing file there is never replaced: the new one lands as ``name-1.ext``. A fixed path
+    is replaced, unless ``landed`` (path -> operation) says an earlier operation of the same
+    invocation wrote it: then the run fails before writing anything.
+    """
+
+    def __init__(
+        self,
+        spec: EndpointSpec,
+        *,
+        now: datetime,
+        run_vars: Mapping[str, str],
+        landed: Mapping[str, str] | None = None,
+    ) -> None:
         self._pattern = str(spec.options["path"])
+        self._per_run = has_placeholders(self._pattern)
+        self._landed = landed or {}
         self._format = spec.options.get("format")
         columns = spec.options.get("columns")
         self._columns = [str(c) for c in columns] if isinstance(columns, list) else None
@@ -182,14 +198,25 @@ class FileTarget:
                 list_element=list_element,
                 partial=state["partial"],
                 resume_from=int(state.get("size", 0)),
+                keep_existing=self._per_run,
             )
             self._writer.count = int(state.get("count", 0))
             return
         path = expand_path(self._pattern, now=self._now, **self._vars)
         if path != "-":
             path = os.path.abspath(path)
+        if path in self._landed and not self._per_run:
+            raise ConfigurationError(
+                f"{path} was written by operation {self._landed[path]} earlier in this run; "
+                "give each operation its own path (or put {operation} or {timestamp} in it)"
+            )
         self._writer = RecordWriter(
-            path, self._format, columns=self._columns, element=element, list_element=list_element
+            path,
+            self._format,
+            columns=self._columns,
+            element=element,
+            list_element=list_element,
+            keep_existing=self._per_run,
         )
 
     @property

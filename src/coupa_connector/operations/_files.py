@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -26,6 +27,7 @@ from xml.sax.saxutils import escape
 
 import orjson
 
+from coupa_connector.activities._output import create_beside
 from coupa_connector.errors import ConfigurationError, CoupaError
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "RecordWriter",
     "expand_path",
     "guess_format",
+    "has_placeholders",
     "open_writer",
     "read_records",
 ]
@@ -148,6 +151,22 @@ def expand_path(pattern: str, *, now: datetime | None = None, **values: str) -> 
         )
 
     return _PLACEHOLDER.sub(fill, pattern)
+
+
+def has_placeholders(pattern: str) -> bool:
+    """Whether a path pattern names its file per run (``{timestamp}``, ``{run_id}``, ...)."""
+    return _PLACEHOLDER.search(pattern) is not None
+
+
+def free_path(path: str) -> str:
+    """``path``, or ``name-1.ext``, ``name-2.ext``... : the first that does not exist."""
+    if not os.path.exists(path):
+        return path
+    stem, ext = os.path.splitext(path)
+    n = 1
+    while os.path.exists(f"{stem}-{n}{ext}"):
+        n += 1
+    return f"{stem}-{n}{ext}"
 
 
 # --------------------------------------------------------------------------- reading
@@ -510,6 +529,9 @@ class RecordWriter:
     The writer can also continue a file it started earlier (``resume_from``): it truncates
     the partial file to the last checkpointed size, so records written after that checkpoint
     are written exactly once more, never twice.
+
+    With ``keep_existing``, a file already at the destination is never replaced: the new file
+    lands under the first free ``name-N.ext`` instead, and ``path`` says where.
     """
 
     def __init__(
@@ -523,8 +545,10 @@ class RecordWriter:
         partial: str | None = None,
         resume_from: int | None = None,
         leading_columns: Iterable[str] | None = None,
+        keep_existing: bool = False,
     ) -> None:
         self.path = os.fspath(path)
+        self._keep_existing = keep_existing
         # CSV columns to put first, before any others the records have (rejects files keep
         # the input's column order this way).
         self._leading = list(leading_columns or ())
@@ -542,9 +566,7 @@ class RecordWriter:
             target = Path(self.path)
             target.parent.mkdir(parents=True, exist_ok=True)
             if partial is None:
-                fd, partial = tempfile.mkstemp(
-                    prefix=f".{target.name}.", suffix=".part", dir=target.parent
-                )
+                fd, partial = create_beside(target, ".part")
                 os.close(fd)
             self.partial = partial
             self._fh = open(partial, "r+b" if resume_from is not None else "wb")  # noqa: SIM115
@@ -608,10 +630,12 @@ class RecordWriter:
             self._fh.close()
             final_tmp = self.partial + ".render"
             with open(self.partial, "rb") as src, open(final_tmp, "wb") as dst:
+                # The rendered file lands, so it takes the mode the partial file was given.
+                os.fchmod(dst.fileno(), stat.S_IMODE(os.fstat(src.fileno()).st_mode))
                 self._render(src, dst)
                 dst.flush()
                 os.fsync(dst.fileno())
-            os.replace(final_tmp, self.path)
+            self._land(final_tmp)
             os.unlink(self.partial)
             return self.path
         if self._stdout:
@@ -620,8 +644,13 @@ class RecordWriter:
         self._fh.flush()
         os.fsync(self._fh.fileno())
         self._fh.close()
-        os.replace(self.partial, self.path)
+        self._land(self.partial)
         return self.path
+
+    def _land(self, finished: str) -> None:
+        if self._keep_existing:
+            self.path = free_path(self.path)
+        os.replace(finished, self.path)
 
     def abort(self) -> None:
         """Abandon the file: the destination keeps whatever it held before."""

@@ -3,6 +3,12 @@
 One SQLite file (``<user data dir>/coupa-connector/oplog.sqlite`` unless told otherwise).
 Each batch's outcomes, counts and checkpoint are written in one transaction, so after a kill
 the log says exactly which input records were done; that is what ``--resume`` reads.
+
+Runs and incremental state carry a *scope*: the Coupa instance and the endpoints a run
+reads and writes. A watermark or an unfinished run belongs to its scope only, so a run
+against the sandbox never moves where a run against a real instance starts. Logs written
+before scopes existed still open: their runs and state rows have no scope, and no scoped
+run uses them.
 """
 
 from __future__ import annotations
@@ -43,7 +49,8 @@ CREATE TABLE IF NOT EXISTS runs (
     debug_log TEXT,
     rejects_file TEXT,
     checkpoint TEXT,
-    inflight TEXT
+    inflight TEXT,
+    scope TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_operation ON runs (file, operation, id);
 CREATE TABLE IF NOT EXISTS run_records (
@@ -65,14 +72,19 @@ CREATE TABLE IF NOT EXISTS failures (
     at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS failures_by_run ON failures (run_id, position);
-CREATE TABLE IF NOT EXISTS state (
+CREATE TABLE IF NOT EXISTS scoped_state (
+    scope TEXT NOT NULL,
     file TEXT NOT NULL,
     operation TEXT NOT NULL,
     name TEXT NOT NULL,
     value TEXT NOT NULL,
-    PRIMARY KEY (file, operation, name)
+    PRIMARY KEY (scope, file, operation, name)
 );
 """
+
+# Columns added to ``runs`` after the first release: a log written by an older version gets
+# them on open (with NULL in its old rows).
+_ADDED_RUN_COLUMNS = {"scope": "TEXT"}
 
 _FINAL = ("success", "partial", "failed", "dry-run")
 
@@ -155,6 +167,13 @@ class OpLog:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        have = {r["name"] for r in self._db.execute("PRAGMA table_info(runs)")}
+        for name, kind in _ADDED_RUN_COLUMNS.items():
+            if name not in have:
+                self._db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         """Close the database."""
@@ -178,23 +197,35 @@ class OpLog:
 
     # ----------------------------------------------------------------- runs
 
-    def start_run(self, operation: str, file: str, *, dry_run: bool = False) -> int:
-        """Record a new run as ``running``; returns its id."""
+    def start_run(
+        self, operation: str, file: str, *, dry_run: bool = False, scope: str = ""
+    ) -> int:
+        """Record a new run as ``running``; returns its id.
+
+        Args:
+            operation: The operation's name.
+            file: The operation file.
+            dry_run: Whether the run writes nothing.
+            scope: The Coupa instance and endpoints the run works on (see the module doc).
+        """
         with self._tx() as db:
             cur = db.execute(
-                "INSERT INTO runs (operation, file, started_at, status, dry_run, pid) "
-                "VALUES (?, ?, ?, 'running', ?, ?)",
-                (operation, file, _now(), int(dry_run), os.getpid()),
+                "INSERT INTO runs (operation, file, started_at, status, dry_run, pid, scope) "
+                "VALUES (?, ?, ?, 'running', ?, ?, ?)",
+                (operation, file, _now(), int(dry_run), os.getpid(), scope),
             )
             assert cur.lastrowid is not None
             return cur.lastrowid
 
-    def resumable_run(self, operation: str, file: str) -> dict[str, Any] | None:
-        """The last run of this operation if it did not finish (killed or ended by an error)."""
+    def resumable_run(self, operation: str, file: str, scope: str = "") -> dict[str, Any] | None:
+        """The last run of this operation in this scope if it did not finish.
+
+        A run did not finish when it was killed or ended by an error.
+        """
         row = self._db.execute(
-            "SELECT * FROM runs WHERE operation = ? AND file = ? AND dry_run = 0 "
+            "SELECT * FROM runs WHERE operation = ? AND file = ? AND scope = ? AND dry_run = 0 "
             "ORDER BY id DESC LIMIT 1",
-            (operation, file),
+            (operation, file, scope),
         ).fetchone()
         if row is None:
             return None
@@ -330,20 +361,22 @@ class OpLog:
 
     # ----------------------------------------------------------------- incremental state
 
-    def get_state(self, file: str, operation: str, name: str) -> Any:
-        """A stored value (a watermark, say) of an operation, or None."""
+    def get_state(self, file: str, operation: str, name: str, scope: str = "") -> Any:
+        """A stored value (a watermark, say) of an operation in a scope, or None."""
         row = self._db.execute(
-            "SELECT value FROM state WHERE file = ? AND operation = ? AND name = ?",
-            (file, operation, name),
+            "SELECT value FROM scoped_state "
+            "WHERE scope = ? AND file = ? AND operation = ? AND name = ?",
+            (scope, file, operation, name),
         ).fetchone()
         return json.loads(row["value"]) if row else None
 
-    def set_state(self, file: str, operation: str, name: str, value: Any) -> None:
-        """Store a value of an operation that the next run reads."""
+    def set_state(self, file: str, operation: str, name: str, value: Any, scope: str = "") -> None:
+        """Store a value of an operation that the next run in the same scope reads."""
         with self._tx() as db:
             db.execute(
-                "INSERT OR REPLACE INTO state (file, operation, name, value) VALUES (?, ?, ?, ?)",
-                (file, operation, name, _json(value)),
+                "INSERT OR REPLACE INTO scoped_state (scope, file, operation, name, value) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (scope, file, operation, name, _json(value)),
             )
 
     # ----------------------------------------------------------------- reading

@@ -41,9 +41,15 @@ from coupa_connector.operations._endpoints import (
     Source,
     Target,
 )
-from coupa_connector.operations._files import RecordWriter, expand_path, guess_format
+from coupa_connector.operations._files import (
+    RecordWriter,
+    expand_path,
+    guess_format,
+    has_placeholders,
+)
 from coupa_connector.operations._opfile import (
     ConnectionSpec,
+    EndpointSpec,
     OperationFile,
     OperationSpec,
     load_operation_file,
@@ -55,7 +61,14 @@ if TYPE_CHECKING:
     from coupa_connector.client import ConnectionConfig
     from coupa_connector.sandbox import Sandbox
 
-__all__ = ["Progress", "RunResult", "Runner", "run_operations"]
+__all__ = [
+    "Progress",
+    "RunResult",
+    "Runner",
+    "endpoint_identity",
+    "run_operations",
+    "sandbox_instance",
+]
 
 log = logging.getLogger("coupa_connector.operations")
 
@@ -155,6 +168,9 @@ class Runner:
         debug_dir: Folder for debug logs; next to the operation log when None.
         progress: Receives progress events.
         sandbox: Run against an embedded sandbox, whatever the file's connection says.
+        instance: The Coupa instance's identity for watermarks and resumes; the connection's
+            URL when None (an embedded sandbox started here gets one of its own). Give
+            ``sandbox_instance(url)`` for a sandbox started elsewhere.
     """
 
     def __init__(
@@ -169,8 +185,11 @@ class Runner:
         debug_dir: str | os.PathLike[str] | None = None,
         progress: Progress | None = None,
         sandbox: bool = False,
+        instance: str | None = None,
     ) -> None:
         self.opfile = opfile
+        self._instance = instance
+        self._resolved: ConnectionConfig | None = None
         self._use_sandbox = sandbox
         self._own_log = oplog is None
         self.oplog = oplog if oplog is not None else OpLog()
@@ -183,6 +202,9 @@ class Runner:
         self._bridge: CoupaBridge | None = None
         self._sandbox: Sandbox | None = None
         self._run_id = 0
+        # Files this invocation's operations landed (path -> operation): a chain never
+        # silently replaces what an earlier operation of it wrote.
+        self._landed: dict[str, str] = {}
 
     # ----------------------------------------------------------------- public
 
@@ -259,7 +281,11 @@ class Runner:
         return self._bridge
 
     def _connection_config(self) -> ConnectionConfig:
+        if self._resolved is None:
+            self._resolved = self._resolve_config()
+        return self._resolved
 
+    def _resolve_config(self) -> ConnectionConfig:
         if self._config is not None:
             return self._config
         if self._use_sandbox:
@@ -268,6 +294,26 @@ class Runner:
         if spec is None:
             raise ConfigurationError(f"{self.opfile.path.name}: no connection: block")
         return connection_config(spec, self)
+
+    def instance(self) -> str:
+        """The identity of the Coupa instance the run talks to (its URL, or a sandbox's own)."""
+        config = self._connection_config()
+        return self._instance or config.url
+
+    def _scope(self, op: OperationSpec) -> str:
+        """What an operation's watermark and unfinished runs belong to.
+
+        The Coupa instance when the operation uses Coupa, and every other endpoint's
+        identity: a watermark says what one target has received from one instance, and a
+        checkpoint only fits the endpoints it was taken on.
+        """
+        parts: list[str] = []
+        if op.source.is_coupa or op.target.is_coupa:
+            parts.append(f"coupa={self.instance()}")
+        for role, spec in (("source", op.source), ("target", op.target)):
+            if not spec.is_coupa:
+                parts.append(f"{role}={endpoint_identity(spec, role, self.opfile.base_dir)}")
+        return " ".join(parts)
 
     def start_sandbox(self, options: Mapping[str, Any]) -> ConnectionConfig:
         """Start the embedded sandbox for this run; returns settings that reach it."""
@@ -279,6 +325,8 @@ class Runner:
             if key in options:
                 kwargs[key] = options[key]
         self._sandbox = Sandbox(**kwargs).start()
+        if self._instance is None:
+            self._instance = sandbox_instance(self._sandbox.url)
         return ConnectionConfig(
             url=self._sandbox.url,
             client_id=self._sandbox.client_id,
@@ -302,7 +350,10 @@ class Runner:
         t = op.target.type
         if t == "file":
             target = FileTarget(
-                op.target, now=now, run_vars={"operation": op.name, "run_id": str(run_id)}
+                op.target,
+                now=now,
+                run_vars={"operation": op.name, "run_id": str(run_id)},
+                landed=self._landed,
             )
             if op.source.type == "coupa.query":
                 from coupa_connector.catalog import load_catalog
@@ -318,8 +369,16 @@ class Runner:
 
     def _run_one(self, op: OperationSpec) -> RunResult:
         file = str(self.opfile.path)
+        scope_error: CoupaError | None = None
+        try:
+            scope = self._scope(op)
+        except CoupaError as exc:
+            # No usable connection: the run is logged as failed with this error below.
+            scope, scope_error = "", exc
         previous = (
-            self.oplog.resumable_run(op.name, file) if self.resume and not self.dry_run else None
+            self.oplog.resumable_run(op.name, file, scope)
+            if self.resume and not self.dry_run and scope_error is None
+            else None
         )
         if previous is not None:
             run_id = int(previous["id"])
@@ -327,7 +386,11 @@ class Runner:
             checkpoint = self.oplog.checkpoint(run_id)
             log.info("resuming run %s of %s", run_id, op.name)
         else:
-            unfinished = self.oplog.resumable_run(op.name, file) if not self.dry_run else None
+            unfinished = (
+                self.oplog.resumable_run(op.name, file, scope)
+                if not self.dry_run and scope_error is None
+                else None
+            )
             if unfinished is not None:
                 log.warning(
                     "run %s of %s did not finish (%s); starting a new run. To continue it "
@@ -336,7 +399,7 @@ class Runner:
                     op.name,
                     unfinished["status"],
                 )
-            run_id = self.oplog.start_run(op.name, file, dry_run=self.dry_run)
+            run_id = self.oplog.start_run(op.name, file, dry_run=self.dry_run, scope=scope)
             checkpoint = {}
         resumed = previous is not None
         run_token = checkpoint.get("token") or uuid.uuid4().hex
@@ -350,32 +413,37 @@ class Runner:
         rejects: _Rejects | None = None
         target: Target | None = None
         try:
+            if scope_error is not None:
+                raise scope_error
             source = self._source(op)
             target = self._target(op, run_token, now, run_id)
             rejects = _Rejects(op, source, now, checkpoint.get("rejects"), run_id)
-            state = _RunState(run_id, run_token, now, checkpoint)
+            state = _RunState(run_id, run_token, now, checkpoint, scope)
             self._execute(op, source, target, rejects, state, result)
-        except (CoupaError, OSError, _FatalBatch) as exc:
-            error = exc.error if isinstance(exc, _FatalBatch) else exc
-            result.error = str(error)
-            result.status = "failed"
-            log.error("operation %s failed: %s", op.name, result.error)
-            if target is not None:
-                with contextlib.suppress(Exception):
-                    target.abort(keep_for_resume=not self.dry_run)
-            if rejects is not None:
-                rejects.detach()
         except BaseException as exc:
-            # Not an error of the data or the connection: record it, keep the partial work
-            # for a resume, and let it propagate.
-            result.error = f"{type(exc).__name__}: {exc}"
+            result.status = "failed"
+            if isinstance(exc, CoupaError | OSError | _FatalBatch):
+                error = exc.error if isinstance(exc, _FatalBatch) else exc
+                result.error = str(error)
+                log.error("operation %s failed: %s", op.name, result.error)
+            elif isinstance(exc, Exception):
+                # A fault of ours or of a library, not of the data or the connection: the
+                # run still ends as failed and its chain goes on.
+                result.error = f"unexpected error: {type(exc).__name__}: {exc}"
+                log.error("operation %s failed: %s", op.name, result.error)
+                log.debug("operation %s: where the error came from", op.name, exc_info=True)
+            else:
+                # Interrupted (Ctrl-C, exit): recorded, and it propagates.
+                result.error = f"{type(exc).__name__}: {exc}"
+            # The partial work stays for a resume.
             if target is not None:
                 with contextlib.suppress(Exception):
                     target.abort(keep_for_resume=not self.dry_run)
             if rejects is not None:
                 with contextlib.suppress(Exception):
                     rejects.detach()
-            raise
+            if not isinstance(exc, Exception):
+                raise
         finally:
             result.counts = self.oplog.counts(run_id)
             if rejects is not None and rejects.path:
@@ -406,7 +474,7 @@ class Runner:
                 source.window = dict(cp["window"])
                 window = source.window
             else:
-                mark = self.oplog.get_state(file, op.name, "watermark")
+                mark = self.oplog.get_state(file, op.name, "watermark", state.scope)
                 start = state.now.astimezone().replace(microsecond=0).isoformat()
                 window = source.set_window(mark, start)
         mark_exported = (
@@ -482,7 +550,7 @@ class Runner:
             result.status = "success" if counts.rejected == 0 and counts.failed == 0 else "partial"
             if window and isinstance(source, CoupaQuerySource) and source.incremental:
                 upper = window.get(f"{source.incremental}[lt]")
-                self.oplog.set_state(file, op.name, "watermark", upper)
+                self.oplog.set_state(file, op.name, "watermark", upper, state.scope)
 
     def _finish_target(
         self,
@@ -495,6 +563,8 @@ class Runner:
     ) -> None:
         """Commit the target and the rejects file, then note that the run's output is final."""
         result.outputs = target.commit()
+        if isinstance(target, FileTarget):
+            self._landed.update(dict.fromkeys(result.outputs, result.operation))
         rejects.commit()
         done = dict(base, batch=cp.get("batch", 0), committed=True, outputs=result.outputs)
         self.oplog.record_batch(state.run_id, [], checkpoint=done)
@@ -639,6 +709,7 @@ class _RunState:
     token: str
     now: datetime
     checkpoint: dict[str, Any]
+    scope: str
 
 
 class _Rejects:
@@ -680,6 +751,7 @@ class _Rejects:
                 partial=resume["partial"],
                 resume_from=int(resume["size"]),
                 leading_columns=self._leading,
+                keep_existing=has_placeholders(pattern),
             )
             self.path = resume["path"]
 
@@ -693,7 +765,12 @@ class _Rejects:
                         self._pattern, now=self._now, operation=self._op, run_id=str(self._run_id)
                     )
                 )
-                self._writer = RecordWriter(self.path, self._format, leading_columns=self._leading)
+                self._writer = RecordWriter(
+                    self.path,
+                    self._format,
+                    leading_columns=self._leading,
+                    keep_existing=has_placeholders(self._pattern),
+                )
             self._writer.write({**o.record, ERRORS_KEY: "; ".join(o.messages)})
 
     def checkpoint(self) -> dict[str, Any] | None:
@@ -704,11 +781,35 @@ class _Rejects:
 
     def commit(self) -> None:
         if self._writer is not None:
-            self._writer.commit()
+            self.path = self._writer.commit()
 
     def detach(self) -> None:
         if self._writer is not None:
             self._writer.detach()
+
+
+def sandbox_instance(url: str) -> str:
+    """An instance identity for one sandbox server: its URL and a token of its own.
+
+    A sandbox's data is new every time it starts, and a later one may get the same port, so
+    its watermarks and unfinished runs must never be taken up by another.
+    """
+    return f"sandbox {url} {uuid.uuid4().hex}"
+
+
+def endpoint_identity(spec: EndpointSpec, role: str, base_dir: Path) -> str:
+    """Which file or table a non-Coupa endpoint reads or writes, as the run resolves it."""
+    o = spec.options
+    if spec.type == "file":
+        path = str(o["path"])
+        if path == "-":
+            return "file:-"
+        # Sources resolve against the operation file's folder, targets against the cwd.
+        resolved = os.path.join(base_dir, path) if role == "source" else os.path.abspath(path)
+        return f"file:{os.path.normpath(resolved)}"
+    from coupa_connector.operations._sql import sql_identity
+
+    return sql_identity(o)
 
 
 def connection_config(spec: ConnectionSpec, runner: Runner | None = None) -> ConnectionConfig:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from coupa_connector.errors import ConfigurationError
 from coupa_connector.operations._endpoints import ERRORS_KEY, Outcome
+from coupa_connector.operations._functions import TransformValueError, parse_when
 from coupa_connector.operations._opfile import EndpointSpec
 from coupa_connector.operations._transform import Item, Transformed
 
-__all__ = ["DEFAULT_SQL_URL", "SqlSource", "SqlTarget", "engine_for"]
+__all__ = ["DEFAULT_SQL_URL", "SqlSource", "SqlTarget", "engine_for", "sql_identity"]
 
 DEFAULT_SQL_URL = "sqlite:///coupa-connector.sqlite"
 MARKER_TABLE = "coupa_connector_written"
@@ -68,6 +70,20 @@ def engine_for(url: str | None, base_dir: Path | None = None) -> Engine:
         raise ConfigurationError(
             f"cannot open SQL url {parsed.render_as_string(hide_password=True)!r}: {exc}"
         ) from None
+
+
+def sql_identity(options: Mapping[str, Any]) -> str:
+    """The database (password hidden, a relative SQLite file made absolute) and the table
+    or query an SQL endpoint works on."""
+    text = str(options.get("url") or DEFAULT_SQL_URL)
+    try:
+        url = sa.engine.make_url(text)
+    except sa.exc.ArgumentError:
+        return f"sql:{text}"
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        url = url.set(database=str(Path(url.database).resolve()))
+    what = f"table={options['table']}" if options.get("table") else f"query={options.get('query')}"
+    return f"sql:{url.render_as_string(hide_password=True)} {what}"
 
 
 def _plain(value: Any) -> Any:
@@ -119,6 +135,15 @@ def _db_message(exc: SQLAlchemyError) -> str:
     return str(orig) if orig is not None else str(exc).split("\n", 1)[0]
 
 
+@contextmanager
+def _refused(what: str) -> Iterator[None]:
+    """A database error outside one row's write ends the run, with the database's reason."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise ConfigurationError(f"{what}: {_db_message(exc)}") from None
+
+
 class SqlTarget:
     """Insert or upsert records into a table, one transaction per batch."""
 
@@ -143,6 +168,11 @@ class SqlTarget:
 
     def open(self, resume: Mapping[str, Any] | None) -> None:
         self._engine = engine_for(self.url, self._base_dir)
+        with _refused(f"cannot open sql target {self.describe()}"):
+            self._open()
+
+    def _open(self) -> None:
+        assert self._engine is not None
         meta = sa.MetaData()
         self._marker = sa.Table(
             MARKER_TABLE,
@@ -210,11 +240,15 @@ class SqlTarget:
         rows = [_row(t.record or {}) for t in batch]
         keys = [t.items[0].key for t in batch]
         if self._table is None and rows:
-            self._create(self._columns_from(rows[0]))
+            with _refused(f"cannot create table {self.describe()}"):
+                self._create(self._columns_from(rows[0]))
         out: list[Outcome | None] = [None] * len(rows)
         good: list[int] = []
         assert self._table is not None
         names = set(self._table.c.keys())
+        temporal = {
+            c.name: c.type for c in self._table.c if isinstance(c.type, sa.Date | sa.DateTime)
+        }
         for i, row in enumerate(rows):
             extra = sorted(set(row) - names)
             missing_key = [k for k in self.key if row.get(k) in (None, "")]
@@ -228,6 +262,8 @@ class SqlTarget:
                 )
             elif missing_key:
                 out[i] = Outcome("rejected", [f"{k}: the key column is empty" for k in missing_key])
+            elif problems := _to_temporal(row, temporal):
+                out[i] = Outcome("rejected", problems)
             else:
                 good.append(i)
         try:
@@ -265,7 +301,10 @@ class SqlTarget:
 
     def recover(self, done: set[str]) -> dict[str, int | None]:
         assert self._engine is not None and self._marker is not None
-        with self._engine.connect() as conn:
+        with (
+            _refused(f"cannot read {MARKER_TABLE} in {self.describe()}"),
+            self._engine.connect() as conn,
+        ):
             rows = conn.execute(
                 sa.select(self._marker.c.key).where(self._marker.c.run == self.run_token)
             )
@@ -274,7 +313,10 @@ class SqlTarget:
     def commit(self) -> list[str]:
         assert self._engine is not None and self._marker is not None
         # The markers are only needed while a resume is possible.
-        with self._engine.begin() as conn:
+        with (
+            _refused(f"cannot finish sql target {self.describe()}"),
+            self._engine.begin() as conn,
+        ):
             conn.execute(sa.delete(self._marker).where(self._marker.c.run == self.run_token))
         self._engine.dispose()
         return [self.describe()]
@@ -282,6 +324,38 @@ class SqlTarget:
     def abort(self, keep_for_resume: bool) -> None:
         if self._engine is not None:
             self._engine.dispose()
+
+
+def _to_temporal(row: dict[str, Any], columns: Mapping[str, Any]) -> list[str]:
+    """Turn ISO 8601 text into the dates and datetimes of ``date``/``datetime`` columns.
+
+    Database drivers take only date and datetime objects there. A datetime with an offset
+    goes into a column without time zones as UTC, so the moment it names is kept. Returns
+    one message per value that is not a date or datetime.
+    """
+    problems: list[str] = []
+    for name, kind in columns.items():
+        value = row.get(name)
+        if value is None or isinstance(value, dt.date):
+            continue
+        wants_datetime = isinstance(kind, sa.DateTime)
+        what = "datetime" if wants_datetime else "date"
+        try:
+            if not isinstance(value, str):
+                raise TransformValueError(f"{value!r} is not an ISO 8601 {what}")
+            when = parse_when(value)
+        except TransformValueError as exc:
+            problems.append(f"{name}: {exc} (column {name} is a {what})")
+            continue
+        if not wants_datetime:
+            row[name] = when.date() if isinstance(when, dt.datetime) else when
+            continue
+        if not isinstance(when, dt.datetime):
+            when = dt.datetime.combine(when, dt.time())
+        if when.tzinfo is not None and not kind.timezone:
+            when = when.astimezone(dt.UTC).replace(tzinfo=None)
+        row[name] = when
+    return problems
 
 
 def _row(record: Mapping[str, Any]) -> dict[str, Any]:
