@@ -14,7 +14,7 @@ from coupa_connector.catalog import load_catalog
 from coupa_connector.client._wire import DecodeError
 
 RECORDS = [
-    {"id": 3, "status": "approved", "note": "line\nbreak \"quoted\" [x]", "lines": [{"id": 9}]},
+    {"id": 3, "status": "approved", "note": 'line\nbreak "quoted" [x]', "lines": [{"id": 9}]},
     {"id": 7, "status": "draft", "total": "10.50", "name": "Caf\u00e9 \u2603"},
     {"id": 8, "status": None, "supplier": {"id": 1, "name": "Acme, Inc."}},
 ]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from _write_support import FAST, call, find, run_writes, supplier, tag
-from coupa_connector.activities._writes_model import WriteOutcome
+from coupa_connector.activities._writes_model import WriteOutcome, WriteResult, WriteSummary
 from coupa_connector.activities.create import create
 from coupa_connector.activities.update import update, upsert
 from coupa_connector.sandbox import Sandbox
@@ -130,3 +131,70 @@ def test_dropped_creates_that_never_landed_are_sent_again_once(sandbox: Sandbox)
     assert sum(r.attempts > 1 for r in results) == 3
     names = _names(sandbox, f"Lost {t} ")
     assert len(names) == 10 and set(names.values()) == {1}
+
+
+def _create_under_faults(
+    sandbox: Sandbox, obj: str, record: dict[str, Any], key: str | None = None, **faults: Any
+) -> tuple[list[WriteResult], WriteSummary]:
+    """Create one record while POSTs of its object meet ``faults``."""
+    sandbox.set_faults(methods=["POST"], path=f"^/api/{obj}$", **faults)
+    try:
+        return run_writes(sandbox, lambda conn: create(conn, obj, [record], key=key, options=FAST))
+    finally:
+        sandbox.clear_faults()
+
+
+def _address_named_like_an_old_one(sandbox: Sandbox) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A seeded address, and a new address record with the same name."""
+    old = find(sandbox, "addresses", fields='["id","name"]')[0]
+    record = {
+        "name": old["name"],
+        "street1": f"1 New Street {tag()}",
+        "city": "Newtown",
+        "postal-code": "99999",
+        "country": {"code": "US"},
+    }
+    return old, record
+
+
+def test_lost_create_is_not_taken_for_an_older_record_with_the_same_name(
+    sandbox: Sandbox,
+) -> None:
+    # Addresses share names: a name cannot tell the record a create made from another.
+    _, record = _address_named_like_an_old_one(sandbox)
+
+    results, summary = _create_under_faults(
+        sandbox, "addresses", record, error_count=1, error_statuses=[502]
+    )
+
+    assert summary.failed == 1 and summary.recovered == 0
+    assert results[0].id is None and "check Coupa" in results[0].messages[0]
+    assert "no unique natural key" in results[0].messages[0]
+
+
+def test_lost_create_whose_key_names_an_existing_record_is_sent_again(sandbox: Sandbox) -> None:
+    taken = find(sandbox, "suppliers", fields='["id","number"]')[0]
+    record = supplier(f"Brand New {tag()}", taken["number"])
+
+    results, summary = _create_under_faults(
+        sandbox, "suppliers", record, error_count=1, error_statuses=[500]
+    )
+
+    assert summary.failed == 1 and summary.recovered == 0
+    assert results[0].status == 400 and results[0].id is None
+    assert any("already been taken" in m for m in results[0].messages)
+    assert not find(sandbox, "suppliers", name=record["name"])
+
+
+def test_lost_create_with_an_explicit_shared_key_finds_only_the_new_record(
+    sandbox: Sandbox,
+) -> None:
+    old, record = _address_named_like_an_old_one(sandbox)
+
+    results, summary = _create_under_faults(
+        sandbox, "addresses", record, key="name", commit_drop_count=1
+    )
+
+    made = find(sandbox, "addresses", street1=record["street1"], fields='["id"]')
+    assert summary.created == 1 and summary.recovered == 1
+    assert [a["id"] for a in made] == [results[0].id] and results[0].id != old["id"]

@@ -90,6 +90,15 @@ def test_fields_param_asks_for_id_and_key_parts_only() -> None:
     assert spec.filter_name(("supplier", "number")) == "supplier[number]"
 
 
+def test_only_keys_the_catalog_marks_unique_are_unique() -> None:
+    assert KeySpec.parse(_obj("suppliers"), "number").is_unique
+    assert not KeySpec.parse(_obj("addresses"), "name").is_unique
+    assert KeySpec.parse(_obj("addresses"), "location-code").is_unique
+    # Unique within the supplier: only with the supplier in the key.
+    assert KeySpec.parse(_obj("invoices"), "invoice-number,supplier.number").is_unique
+    assert not KeySpec.parse(_obj("invoices"), "invoice-number").is_unique
+
+
 class _FakeCoupa:
     """A query runner over an in-memory list: ``in`` and equality filters, ANDed."""
 

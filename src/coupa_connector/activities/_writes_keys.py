@@ -132,6 +132,22 @@ class KeySpec:
         return self.paths == (("id",),)
 
     @property
+    def is_unique(self) -> bool:
+        """True when the catalog says the key names at most one record: one of its parts is
+        a ``unique`` field of the object, or a field unique within fields the key also holds
+        (``invoice-number`` within ``supplier``)."""
+        heads = {path[0] for path in self.paths}
+        for path in self.paths:
+            if len(path) != 1:
+                continue
+            fdef = self.object.fields.get(path[0])
+            if fdef is None:
+                continue
+            if fdef.unique or (fdef.unique_within and set(fdef.unique_within) <= heads):
+                return True
+        return False
+
+    @property
     def pivot(self) -> int:
         """The part lookups batch on: the first field of the object itself, else the first."""
         return next((i for i, path in enumerate(self.paths) if len(path) == 1), 0)

@@ -10,7 +10,8 @@ the write-level decision on top, as a table from error to resolution:
     RESEND    the request provably did not land (429, 503): send it again after a pause.
     UNKNOWN   it may have landed (timeout, dropped connection, 500/502/504): an update is
               simply sent again (PUT is idempotent); a create is first looked up by its
-              natural key and sent again only when Coupa does not have it.
+              unique natural key (only a record that did not exist before the send counts)
+              and sent again only when Coupa does not have it.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from coupa_connector.errors import (
 log = logging.getLogger("coupa_connector.writes")
 
 __all__ = [
+    "Recover",
     "Requester",
     "Resolution",
     "SendContext",
@@ -269,20 +271,29 @@ def _id_of(data: Any) -> int | None:
     return None
 
 
-Recover = Callable[[], Awaitable[tuple[int, ...] | None]]
-"""Looks the record up by its natural key: its ids, or None when it has no usable key."""
+Recover = Callable[[], Awaitable[tuple[int, ...]]]
+"""Looks the record up by its unique natural key: the ids of matching records that did not
+exist before the create was sent (so an older record with the same key is never taken)."""
 
 
 async def send_create(
-    ctx: SendContext, item: Item, body: Mapping[str, Any], recover: Recover
+    ctx: SendContext, item: Item, body: Mapping[str, Any], recover: Recover | None
 ) -> WriteResult:
     """POST one record, recovering from a lost answer without making a duplicate.
+
+    Args:
+        ctx: The run's send context.
+        item: The record.
+        body: What to send.
+        recover: Finds the record this create made; None when the record has no unique
+            natural key, and a lost answer then fails it instead of risking a duplicate.
 
     Raises:
         FatalWriteError: The error means no record can be written (credentials, scope).
     """
     assert ctx.obj.resource is not None
     attempt = 0
+    lost: CoupaError | None = None  # the first answer lost, once one was
     while True:
         attempt += 1
         try:
@@ -298,8 +309,12 @@ async def send_create(
             if res is Resolution.FATAL:
                 raise FatalWriteError(error, failed_result(item, error, attempts=attempt)) from None
             if res is Resolution.FAIL:
+                if lost is not None and isinstance(error, ValidationError):
+                    # "Already taken" after a lost answer may be about our own first send.
+                    return await _refused_after_loss(item, recover, lost, error, attempt)
                 return failed_result(item, error, attempts=attempt)
             if res is Resolution.UNKNOWN:
+                lost = lost or error
                 log.info(
                     "create of %s record %d: the answer was lost (%s); looking it up by its "
                     "natural key before anything is sent again",
@@ -349,19 +364,40 @@ async def send_create(
         )
 
 
-async def _safe_recover(recover: Recover) -> tuple[int, ...] | None:
+async def _safe_recover(recover: Recover | None) -> tuple[int, ...] | None:
+    if recover is None:
+        return None
     try:
         return await recover()
     except CoupaError:
         return None
 
 
+async def _refused_after_loss(
+    item: Item, recover: Recover | None, lost: CoupaError, refused: CoupaError, attempt: int
+) -> WriteResult:
+    """A send refused (400) after an earlier answer was lost: the record made by the earlier
+    send when Coupa now shows one, else the refusal, saying Coupa should be checked."""
+    found = await _recover(item, recover, lost, attempt)
+    if isinstance(found, WriteResult) and found.recovered:
+        return found
+    return failed_result(item, refused, attempts=attempt) if found is None else found
+
+
 async def _recover(
-    item: Item, recover: Recover, error: CoupaError, attempt: int
+    item: Item, recover: Recover | None, error: CoupaError, attempt: int
 ) -> WriteResult | None:
     """After a lost answer: the record's result if Coupa has it (or we cannot tell), None to
     send it again."""
     lost = f"the answer to the create was lost ({error.message})"
+    if recover is None:
+        return _lost_failure(
+            item,
+            error,
+            attempt,
+            f"{lost}; the record has no unique natural key to look it up by, so it was not "
+            "sent again, to avoid a duplicate: check Coupa before feeding it again",
+        )
     try:
         ids = await recover()
     except CoupaError as lookup_error:
@@ -375,14 +411,6 @@ async def _recover(
             attempt,
             f"{lost}, and looking it up failed too ({lookup_error}); not sent again, "
             "to avoid a duplicate: check Coupa before feeding it again",
-        )
-    if ids is None:
-        return _lost_failure(
-            item,
-            error,
-            attempt,
-            f"{lost}; the record has no natural key to look it up by, so it was not sent "
-            "again, to avoid a duplicate: check Coupa before feeding it again",
         )
     if len(ids) == 1:
         return WriteResult(
@@ -399,8 +427,8 @@ async def _recover(
             item,
             error,
             attempt,
-            f"{lost}; its natural key now matches several records "
-            f"(ids {', '.join(map(str, ids))}), so it was not sent again",
+            f"{lost}; its natural key now matches several new records "
+            f"(ids {', '.join(map(str, ids))}), so it was not sent again: check Coupa",
         )
     return None
 

@@ -108,11 +108,7 @@ def _keyed_run(
             rejected = problems_result(target_obj, item, "create", skip_identity=skip_identity)
             if rejected is not None:
                 return rejected
-
-            async def recover() -> tuple[int, ...] | None:
-                return await targets.ids(target, fresh=True)
-
-            result = await send_create(ctx, item, item.body, recover)
+            result = await send_create(ctx, item, item.body, targets.recovery(target, ids))
             if result.outcome is WriteOutcome.CREATED and result.id is not None:
                 targets.remember(target, result.id)
             return result
