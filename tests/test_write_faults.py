@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from _write_support import FAST, call, find, run_writes, supplier, tag
+from _write_support import FAST, call, find, invoice, invoice_refs, run_writes, supplier, tag
 from coupa_connector.activities._writes_model import WriteOutcome, WriteResult, WriteSummary
 from coupa_connector.activities.create import create
 from coupa_connector.activities.update import update, upsert
@@ -198,3 +198,64 @@ def test_lost_create_with_an_explicit_shared_key_finds_only_the_new_record(
     made = find(sandbox, "addresses", street1=record["street1"], fields='["id"]')
     assert summary.created == 1 and summary.recovered == 1
     assert [a["id"] for a in made] == [results[0].id] and results[0].id != old["id"]
+
+
+def _freight_line(sandbox: Sandbox, description: str) -> dict[str, Any]:
+    refs = invoice_refs(sandbox)
+    return {
+        "description": description,
+        "price": "12.00",
+        "quantity": "1",
+        "account": refs["account"],
+    }
+
+
+def _draft_invoice(sandbox: Sandbox) -> dict[str, Any]:
+    created = call(
+        sandbox, "POST", "/api/invoices", body=invoice(invoice_refs(sandbox), f"INV-{tag()}", 1)
+    )
+    return dict(call(sandbox, "GET", f"/api/invoices/{created['id']}"))
+
+
+def _descriptions(sandbox: Sandbox, rid: int) -> Counter[str]:
+    lines = call(sandbox, "GET", f"/api/invoices/{rid}")["invoice-lines"]
+    return Counter(line["description"] for line in lines)
+
+
+def test_lost_answer_to_an_update_that_adds_a_line_adds_it_once(sandbox: Sandbox) -> None:
+    inv = _draft_invoice(sandbox)
+    change = {"id": inv["id"], "invoice-lines": [_freight_line(sandbox, "Freight once")]}
+    sandbox.set_faults(methods=["PUT"], path=f"^/api/invoices/{inv['id']}$", commit_drop_count=1)
+
+    results, summary = run_writes(
+        sandbox, lambda conn: update(conn, "invoices", [change], options=FAST)
+    )
+
+    assert sandbox.faults()["injected"].get("commit_drop", 0) == 1
+    sandbox.clear_faults()
+    assert summary.updated == 1 and results[0].recovered
+    assert "lost" in results[0].messages[0]
+    assert _descriptions(sandbox, inv["id"])["Freight once"] == 1
+
+
+def test_update_that_adds_a_line_is_sent_again_when_it_did_not_land(sandbox: Sandbox) -> None:
+    inv = _draft_invoice(sandbox)
+    change = {
+        "invoice-number": inv["invoice-number"],
+        "supplier": {"id": inv["supplier"]["id"]},
+        "invoice-lines": [_freight_line(sandbox, "Freight again")],
+    }
+    sandbox.set_faults(
+        methods=["PUT"], path=f"^/api/invoices/{inv['id']}$", error_count=1, error_statuses=[502]
+    )
+
+    results, summary = run_writes(
+        sandbox,
+        lambda conn: upsert(
+            conn, "invoices", [change], key="invoice-number,supplier", options=FAST
+        ),
+    )
+
+    sandbox.clear_faults()
+    assert summary.updated == 1 and not results[0].recovered and results[0].attempts == 2
+    assert _descriptions(sandbox, inv["id"])["Freight again"] == 1

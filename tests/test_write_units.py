@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from coupa_connector.activities._writes_keys import KeyResolver, KeySpec, get_path
+from coupa_connector.activities._writes_lines import Landed, added_lines, adds_lines, landed
 from coupa_connector.activities._writes_model import WriteOutcome, WriteResult, WriteSummary
 from coupa_connector.activities._writes_pipeline import (
     FatalWriteError,
@@ -391,3 +392,23 @@ def test_the_write_api_is_exported() -> None:
     for cls in (coupa_connector.Connection, coupa_connector.AsyncConnection):
         for method in ("create", "update", "upsert", "action"):
             assert callable(getattr(cls, method)), (cls, method)
+
+
+def test_only_bodies_that_add_collection_items_are_not_idempotent() -> None:
+    assert not adds_lines({"name": "x", "supplier": {"number": "S-1"}})
+    assert not adds_lines({"invoice-lines": [{"id": 4, "price": "1"}, {"id": 5, "_delete": True}]})
+    assert adds_lines({"invoice-lines": [{"id": 4}, {"description": "Freight"}]})
+    assert added_lines({"invoice-lines": [{"id": 4}, {"price": "1"}, {"price": "2"}]}) == {
+        "invoice-lines": 2
+    }
+    # An item added inside an existing line cannot be counted by reading the header's lines.
+    nested = {"invoice-lines": [{"id": 4, "account-allocations": [{"pct": "50"}]}]}
+    assert adds_lines(nested) and added_lines(nested) is None
+
+
+def test_a_reread_tells_whether_added_lines_landed() -> None:
+    before = {"invoice-lines": frozenset({4, 5})}
+    added = {"invoice-lines": 1}
+    assert landed(before, {"invoice-lines": frozenset({4, 5})}, added) is Landed.NO
+    assert landed(before, {"invoice-lines": frozenset({4, 5, 9})}, added) is Landed.YES
+    assert landed(before, {"invoice-lines": frozenset({4, 9, 10})}, added) is Landed.UNKNOWN

@@ -9,7 +9,8 @@ the write-level decision on top, as a table from error to resolution:
     FATAL     no record can succeed (401, 403, bad settings): stop reading, raise at the end.
     RESEND    the request provably did not land (429, 503): send it again after a pause.
     UNKNOWN   it may have landed (timeout, dropped connection, 500/502/504): an update is
-              simply sent again (PUT is idempotent); a create is first looked up by its
+              simply sent again (a PUT is idempotent unless it adds lines, see
+              ``_writes_lines``); a create is first looked up by its
               unique natural key (only a record that did not exist before the send counts)
               and sent again only when Coupa does not have it.
 """
@@ -25,6 +26,14 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, I
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from coupa_connector.activities._writes_lines import (
+    Landed,
+    LineIds,
+    added_lines,
+    adds_lines,
+    landed,
+    line_ids,
+)
 from coupa_connector.activities._writes_model import WriteOutcome, WriteResult
 from coupa_connector.activities._writes_pipeline import FatalWriteError, Item, Prepare, run_pipeline
 from coupa_connector.catalog import ObjectDef
@@ -70,8 +79,11 @@ class Requester(Protocol):
         params: Mapping[str, Any] | None = None,
         body: Any = None,
         object_name: str | None = None,
+        retry: bool = True,
     ) -> Any:
-        """Send one request; return the decoded answer or raise a ``CoupaError``."""
+        """Send one request; return the decoded answer or raise a ``CoupaError``.
+
+        ``retry=False`` sends it once whatever happens (a write that must not repeat)."""
         ...
 
 
@@ -454,12 +466,22 @@ async def send_put(
     params: Mapping[str, str] | None = None,
     rid: int,
     outcome: WriteOutcome = WriteOutcome.UPDATED,
+    record_path: str | None = None,
 ) -> WriteResult:
-    """PUT one record (an update or an action); idempotent, so simply sent again on doubt.
+    """PUT one record (an update or an action); sent again on doubt when that is harmless.
+
+    A body that adds collection items (a line without ``id``) is not idempotent: it goes out
+    once per decision, with the connection's retries off, and a lost answer is settled by
+    re-reading the record at ``record_path`` (see ``_writes_lines``); without one it fails.
 
     Raises:
         FatalWriteError: The error means no record can be written (credentials, scope).
     """
+    once = body is not None and adds_lines(body)
+    added = added_lines(body) if once and body is not None else None
+    before: LineIds | None = None
+    if added is not None and record_path is not None:
+        before = await _read_lines(ctx, item, rid, record_path, list(added))
     attempt = 0
     while True:
         attempt += 1
@@ -470,6 +492,7 @@ async def send_put(
                 params=dict(params) if params is not None else ctx.write_params,
                 body=dict(body) if body is not None else None,
                 object_name=ctx.obj.name,
+                **({"retry": False} if once else {}),
             )
         except CoupaError as error:
             res = resolution(error)
@@ -489,6 +512,11 @@ async def send_put(
                 )
             if res is Resolution.FAIL:
                 return failed_result(item, error, rid=rid, attempts=attempt)
+            if once and res is Resolution.UNKNOWN:
+                await ctx.pause(attempt, error)
+                settled = await _settle_lost_put(ctx, item, rid, record_path, before, added, error)
+                if settled is not None:
+                    return dataclasses.replace(settled, attempts=attempt)
             if attempt >= ctx.options.max_attempts:
                 return failed_result(
                     item,
@@ -506,3 +534,63 @@ async def send_put(
             record=item.record,
             attempts=attempt,
         )
+
+
+async def _read_lines(
+    ctx: SendContext, item: Item, rid: int, path: str, collections: list[str]
+) -> LineIds | None:
+    """The record's line ids, or None when they cannot be read (a lost answer then fails).
+
+    Raises:
+        FatalWriteError: The read failed in a way no record can get past.
+    """
+    try:
+        return await line_ids(ctx, path, collections)
+    except CoupaError as error:
+        if resolution(error) is Resolution.FATAL:
+            raise FatalWriteError(error, failed_result(item, error, rid=rid)) from None
+        return None
+
+
+async def _settle_lost_put(
+    ctx: SendContext,
+    item: Item,
+    rid: int,
+    record_path: str | None,
+    before: LineIds | None,
+    added: Mapping[str, int] | None,
+    error: CoupaError,
+) -> WriteResult | None:
+    """After a lost answer to a PUT that adds lines: its result when the re-read settles
+    it (landed, or cannot tell), None when it did not land and may be sent again."""
+    lost = f"the answer to the update was lost ({error.message})"
+    after = None
+    if record_path is not None and before is not None and added is not None:
+        after = await _read_lines(ctx, item, rid, record_path, list(added))
+    if before is not None and after is not None and added is not None:
+        verdict = landed(before, after, added)
+        if verdict is Landed.NO:
+            return None
+        if verdict is Landed.YES:
+            return WriteResult(
+                position=item.position,
+                outcome=WriteOutcome.UPDATED,
+                id=rid,
+                messages=(
+                    f"{lost}; the record read again shows the lines added, so not sent again",
+                ),
+                record=item.record,
+                recovered=True,
+            )
+    return WriteResult(
+        position=item.position,
+        outcome=WriteOutcome.FAILED,
+        id=rid,
+        messages=(
+            f"{lost}; it adds lines, so sending it again could add them twice, and reading "
+            "the record again could not tell whether they were added: not sent again, "
+            "check Coupa before feeding it again",
+        ),
+        record=item.record,
+        status=error.status,
+    )
