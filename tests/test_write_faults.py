@@ -259,3 +259,16 @@ def test_update_that_adds_a_line_is_sent_again_when_it_did_not_land(sandbox: San
     sandbox.clear_faults()
     assert summary.updated == 1 and not results[0].recovered and results[0].attempts == 2
     assert _descriptions(sandbox, inv["id"])["Freight again"] == 1
+
+
+def test_lost_create_with_spaces_around_its_key_is_found_by_the_value_sent(
+    sandbox: Sandbox,
+) -> None:
+    t = tag()
+    record = supplier(f"WS Sup {t} ", f" WS-{t} ")
+
+    results, summary = _create_under_faults(sandbox, "suppliers", record, commit_drop_count=1)
+
+    stored = find(sandbox, "suppliers", number=f" WS-{t} ", fields='["id","number"]')
+    assert summary.created == 1 and summary.recovered == 1, results[0].messages
+    assert [s["id"] for s in stored] == [results[0].id]

@@ -23,7 +23,13 @@ from coupa_connector.activities._writes_pipeline import (
     UnreadableRecord,
     run_pipeline,
 )
-from coupa_connector.activities._writes_send import Resolution, resolution
+from coupa_connector.activities._writes_send import (
+    Resolution,
+    SendContext,
+    WriteOptions,
+    resolution,
+    send_create,
+)
 from coupa_connector.catalog import load_catalog
 from coupa_connector.errors import (
     AuthenticationError,
@@ -148,6 +154,17 @@ def test_resolver_sends_values_with_commas_as_equality() -> None:
     found = asyncio.run(resolver.resolve([("A,B",), ("C",)]))
     assert found == {("A,B",): (3,), ("C",): ()}
     assert {"number": "A,B", "fields": '["id","number"]'} in coupa.calls
+
+
+def test_key_values_are_kept_as_given_and_padded_ones_asked_for_alone() -> None:
+    spec = KeySpec.parse(_obj("suppliers"), "number")
+    assert spec.value({"number": " WS-1 "}) == (" WS-1 ",)
+    assert spec.value({"number": "   "}) is None
+    coupa = _FakeCoupa([{"id": 3, "number": " WS-1 "}, {"id": 4, "number": "WS-1"}])
+    resolver = KeyResolver(spec, coupa.fetch)
+    found = asyncio.run(resolver.resolve([(" WS-1 ",), ("A",), ("B",)]))
+    assert found == {(" WS-1 ",): (3,), ("A",): (), ("B",): ()}
+    assert {"number": " WS-1 ", "fields": '["id","number"]'} in coupa.calls
 
 
 def test_composite_key_batches_on_the_objects_own_field_and_narrows_by_shared_parts() -> None:
@@ -412,3 +429,47 @@ def test_a_reread_tells_whether_added_lines_landed() -> None:
     assert landed(before, {"invoice-lines": frozenset({4, 5})}, added) is Landed.NO
     assert landed(before, {"invoice-lines": frozenset({4, 5, 9})}, added) is Landed.YES
     assert landed(before, {"invoice-lines": frozenset({4, 9, 10})}, added) is Landed.UNKNOWN
+
+
+class _Posts:
+    """A requester whose POSTs meet the given errors in turn, then succeed."""
+
+    def __init__(self, *errors: Exception) -> None:
+        self.errors = list(errors)
+        self.sent = 0
+
+    async def request(self, method: str, path: str, **kw: Any) -> Any:
+        self.sent += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return {"id": 99}
+
+
+def test_a_refusal_after_a_lost_answer_looks_the_record_up_again() -> None:
+    # The first send landed, the lookup just after it did not see it yet, the second send
+    # is refused as a duplicate: the second lookup finds the record the first send made.
+    conn = _Posts(
+        ServerError("lost", status=502, retryable=True),
+        ValidationError("taken", status=400, messages=["Number has already been taken"]),
+    )
+    answers = [(), (7,)]
+
+    async def recover() -> tuple[int, ...]:
+        return answers.pop(0)
+
+    ctx = SendContext(conn, _obj("suppliers"), WriteOptions(retry_delay=0.0))
+    item = Item(1, {"number": "S-1"}, {"number": "S-1"})
+    result = asyncio.run(send_create(ctx, item, item.body, recover))
+
+    assert conn.sent == 2 and not answers
+    assert result.outcome is WriteOutcome.CREATED and result.id == 7 and result.recovered
+
+    answers = [(), ()]
+    conn = _Posts(
+        ServerError("lost", status=502, retryable=True),
+        ValidationError("taken", status=400, messages=["Number has already been taken"]),
+    )
+    ctx = SendContext(conn, _obj("suppliers"), WriteOptions(retry_delay=0.0))
+    result = asyncio.run(send_create(ctx, item, item.body, recover))
+    assert result.outcome is WriteOutcome.FAILED and result.status == 400
+    assert result.messages == ("Number has already been taken",)

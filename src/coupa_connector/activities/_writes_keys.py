@@ -55,8 +55,10 @@ def _as_key_text(value: Any) -> str | None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
-    text = str(value).strip()
-    return text or None
+    text = str(value)
+    # Exactly as sent, spaces included: Coupa compares it that way, and a record created
+    # with " S-1 " is only found by " S-1 ". Blank is no value at all.
+    return text if text.strip() else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,7 +329,8 @@ class KeyResolver:
         The pivot part (the first part that is a field of the object itself, usually the most
         selective) goes into an ``in`` list per chunk; another part whose value every key of a
         chunk shares narrows the query too. Values holding a comma cannot sit in an ``in``
-        list, so each gets an equality query of its own.
+        list, and neither can values with spaces at either end (the list's items are
+        trimmed), so each of those gets an equality query of its own.
         """
         pivot = self.spec.pivot
         name = self.spec.filter_name(self.spec.paths[pivot])
@@ -349,7 +352,7 @@ class KeyResolver:
             queries.append((params, covered))
 
         for value in by_value:
-            if "," in value:
+            if "," in value or value != value.strip():
                 flush([value])
                 continue
             if chunk and (len(chunk) >= _MAX_IN_VALUES or size + len(value) > _MAX_IN_CHARS):
