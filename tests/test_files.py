@@ -170,6 +170,24 @@ def test_xml_single_record_root_and_entity_refusal(tmp_path: Path) -> None:
         list(read_records(broken))
 
 
+def test_xml_collection_with_one_item_and_no_array_type_is_a_list(tmp_path: Path) -> None:
+    # As in Coupa's Purchase Orders API sample: the catalog says order-lines holds
+    # order-line elements, so one of them is a list of one.
+    path = tmp_path / "po.xml"
+    path.write_text(
+        "<order-header><id>5</id><order-lines><order-line><id>9</id><_delete>true</_delete>"
+        "</order-line></order-lines><ship-to-address><name>HQ</name></ship-to-address>"
+        "</order-header>"
+    )
+    assert list(read_records(path)) == [
+        {
+            "id": "5",
+            "order-lines": [{"id": "9", "_delete": "true"}],
+            "ship-to-address": {"name": "HQ"},
+        }
+    ]
+
+
 def test_xml_writer_round_trips_through_the_reader(tmp_path: Path) -> None:
     path = tmp_path / "out.xml"
     with open_writer(path, element="invoice-header", list_element="invoice-headers") as writer:

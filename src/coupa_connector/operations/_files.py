@@ -9,6 +9,7 @@ the destination never sees half a file; a writer that is abandoned (an exception
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
@@ -376,8 +377,13 @@ class _XMLRecords:
     A document whose root is one record (``<invoice-header>``) gives that single record.
     """
 
-    def __init__(self, root_is_record: Callable[[str, Mapping[str, str]], bool]) -> None:
+    def __init__(
+        self,
+        root_is_record: Callable[[str, Mapping[str, str]], bool],
+        items: Mapping[str, frozenset[str]] | None = None,
+    ) -> None:
         self._root_is_record = root_is_record
+        self._items = items or {}
         self._stack: list[tuple[str, dict[str, str], list[Any], list[str]]] = []
         self.single = False
         self.done: list[dict[str, Any]] = []
@@ -394,7 +400,11 @@ class _XMLRecords:
 
     def end(self, name: str) -> None:
         tag, attrs, children, texts = self._stack.pop()
-        value = _xml_value(attrs, children, "".join(texts))
+        # A collection the catalog knows, holding only its item elements, is a list even
+        # without type="array" (Coupa's own samples leave it out).
+        items = self._items.get(tag, frozenset())
+        is_list = bool(children) and all(t in items for t, _v, _a in children)
+        value = _xml_value(attrs, children, "".join(texts), is_list=is_list)
         depth = len(self._stack)
         if depth == 0:
             if self.single and isinstance(value, dict):
@@ -406,11 +416,13 @@ class _XMLRecords:
         self._stack[-1][2].append((tag, value, attrs))
 
 
-def _xml_value(attrs: Mapping[str, str], children: list[Any], text: str) -> Any:
+def _xml_value(
+    attrs: Mapping[str, str], children: list[Any], text: str, *, is_list: bool = False
+) -> Any:
     if attrs.get("nil") == "true":
         return None
     kind = attrs.get("type", "")
-    if kind == "array":
+    if kind == "array" or is_list:
         return [v for _tag, v, _a in children]
     if children:
         out: dict[str, Any] = {}
@@ -440,6 +452,22 @@ def _looks_like_list(tag: str, children: list[Any]) -> bool:
     return sum(1 for t, _v, _a in children if t == tag) > 1
 
 
+@functools.cache
+def _collection_items() -> dict[str, frozenset[str]]:
+    """Each collection field of the catalog (``order-lines``) with its item elements
+    (``order-line``; several objects may share a field name), where the catalog names the
+    item's object."""
+    from coupa_connector.catalog import load_catalog
+
+    catalog = load_catalog()
+    items: dict[str, set[str]] = {}
+    for obj in catalog:
+        for fdef in obj.fields.values():
+            if fdef.kind == "collection" and fdef.ref and fdef.ref in catalog:
+                items.setdefault(fdef.name, set()).add(catalog.get(fdef.ref).element)
+    return {name: frozenset(elements) for name, elements in items.items()}
+
+
 def _read_xml(name: str, on_bad: OnBad) -> Iterator[dict[str, Any]]:
     from coupa_connector.catalog import load_catalog
 
@@ -450,7 +478,7 @@ def _read_xml(name: str, on_bad: OnBad) -> Iterator[dict[str, Any]]:
             return False
         return any(o.element == tag for o in catalog)
 
-    handler = _XMLRecords(root_is_record)
+    handler = _XMLRecords(root_is_record, _collection_items())
     parser = expat.ParserCreate()
     parser.buffer_text = True
 
