@@ -80,6 +80,25 @@ def test_csv_reader_reports_bad_rows_and_goes_on(tmp_path: Path) -> None:
         list(read_records(path))
 
 
+def test_csv_quote_left_open_is_one_rejected_row_with_its_text(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text('name,number\nQ0,Q-0\nQ1,"Q-1\nQ2,Q-2\nQ3,Q-3\n')
+    bad: list[BadRecord] = []
+    assert list(read_records(path, on_bad=bad.append)) == [{"name": "Q0", "number": "Q-0"}]
+    (one,) = bad
+    assert one.position == 1 and one.line == 3
+    assert one.raw == 'Q1,"Q-1\nQ2,Q-2\nQ3,Q-3'
+    assert "unexpected end of data" in one.reason and "lines 3 to 5" in one.reason
+
+
+def test_csv_unparseable_row_keeps_its_text_and_reading_goes_on(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text('name,number\nA,"S-1"x\nB,S-2\n')
+    bad: list[BadRecord] = []
+    assert list(read_records(path, on_bad=bad.append)) == [{"name": "B", "number": "S-2"}]
+    assert [(b.position, b.line, b.raw) for b in bad] == [(0, 2, 'A,"S-1"x')]
+
+
 def test_csv_duplicate_header_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "dup.csv"
     path.write_text("a,b,a\n1,2,3\n")

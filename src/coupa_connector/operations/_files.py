@@ -216,16 +216,43 @@ def _open_text_in(name: str, encoding: str) -> IO[str]:
     return open(name, encoding=enc, newline="")
 
 
+class _RecordedLines:
+    """The lines of a stream, keeping those read since the last ``take`` (a row's raw text,
+    for the rejects file when the row cannot be parsed)."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._lines = iter(stream)
+        self._read: list[str] = []
+
+    def __iter__(self) -> _RecordedLines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self._read.append(line)
+        return line
+
+    def take(self) -> str:
+        """The text read since the last call, without its final line break."""
+        text = "".join(self._read)
+        self._read.clear()
+        return text.rstrip("\r\n")
+
+
 def _read_csv(name: str, stream: IO[str], on_bad: OnBad) -> Iterator[dict[str, Any]]:
     from coupa_connector._records import unflatten
 
-    reader = csv.reader(stream)
+    lines = _RecordedLines(stream)
+    # Strict: a quote left open at the end of the file is an error, not a cell that silently
+    # swallows every row after it.
+    reader = csv.reader(lines, strict=True)
     try:
         header = next(reader)
     except StopIteration:
         return
     except csv.Error as exc:
         raise RecordFileError(f"bad CSV header: {exc}", file=name, line=1) from None
+    lines.take()
     header = [h.strip() for h in header]
     dupes = sorted({h for h in header if header.count(h) > 1 and h})
     if dupes:
@@ -238,31 +265,30 @@ def _read_csv(name: str, stream: IO[str], on_bad: OnBad) -> Iterator[dict[str, A
         except StopIteration:
             return
         except csv.Error as exc:
-            on_bad(BadRecord(position, line, "", f"bad CSV row: {exc}"))
+            raw = lines.take()
+            why = f"bad CSV row: {exc}"
+            if reader.line_num > line:
+                why += f" (lines {line} to {reader.line_num} were read as this one row)"
+            on_bad(BadRecord(position, line, raw, why))
             position += 1
             continue
+        raw = lines.take()
         if not any(c.strip() for c in cells):
             continue  # blank lines are layout, not records
         if len(cells) > len(header):
             why = f"{len(cells)} cells but {len(header)} header columns"
-            on_bad(BadRecord(position, line, _csv_line(header, cells), why))
+            on_bad(BadRecord(position, line, raw, why))
             position += 1
             continue
         row = {h: c for h, c in zip(header, cells, strict=False) if h and c != ""}
         try:
             record = unflatten(row)
         except (ValueError, KeyError, TypeError) as exc:
-            on_bad(BadRecord(position, line, _csv_line(header, cells), f"bad column layout: {exc}"))
+            on_bad(BadRecord(position, line, raw, f"bad column layout: {exc}"))
             position += 1
             continue
         position += 1
         yield record
-
-
-def _csv_line(header: list[str], cells: list[str]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow(cells)
-    return out.getvalue()
 
 
 def _read_jsonl(name: str, stream: IO[str], on_bad: OnBad) -> Iterator[dict[str, Any]]:
