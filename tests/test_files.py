@@ -99,6 +99,13 @@ def test_csv_unparseable_row_keeps_its_text_and_reading_goes_on(tmp_path: Path) 
     assert [(b.position, b.line, b.raw) for b in bad] == [(0, 2, 'A,"S-1"x')]
 
 
+def test_csv_cells_larger_than_128_kb_are_read(tmp_path: Path) -> None:
+    text = "x" * 300_000
+    path = tmp_path / "big.csv"
+    path.write_text(f'name,description\nBig,"{text}"\n')
+    assert list(read_records(path)) == [{"name": "Big", "description": text}]
+
+
 def test_csv_duplicate_header_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "dup.csv"
     path.write_text("a,b,a\n1,2,3\n")

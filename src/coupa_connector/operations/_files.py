@@ -216,6 +216,12 @@ def _open_text_in(name: str, encoding: str) -> IO[str]:
     return open(name, encoding=enc, newline="")
 
 
+# A cell may hold a long text (a contract's terms, an encoded attachment); the csv module's
+# default limit of 128 KB is raised, but kept finite so a stray quote cannot read a whole
+# huge file into one cell.
+_MAX_CSV_CELL = 64 * 1024 * 1024
+
+
 class _RecordedLines:
     """The lines of a stream, keeping those read since the last ``take`` (a row's raw text,
     for the rejects file when the row cannot be parsed)."""
@@ -242,6 +248,8 @@ class _RecordedLines:
 def _read_csv(name: str, stream: IO[str], on_bad: OnBad) -> Iterator[dict[str, Any]]:
     from coupa_connector._records import unflatten
 
+    if csv.field_size_limit() < _MAX_CSV_CELL:
+        csv.field_size_limit(_MAX_CSV_CELL)
     lines = _RecordedLines(stream)
     # Strict: a quote left open at the end of the file is an error, not a cell that silently
     # swallows every row after it.
