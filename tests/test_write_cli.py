@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from _write_support import env_for, find, invoke_cli, json_summary, supplier, tag, write_jsonl
@@ -169,3 +171,35 @@ def test_progress_shows_on_a_terminal_only(tmp_path: Path) -> None:
         progress.update(task, completed=2, counts="created 2")
         progress.refresh()
     assert "create suppliers" in screen.getvalue() and "2 records" in screen.getvalue()
+
+
+def test_record_secrets_never_reach_the_debug_log(
+    sandbox: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    t = tag()
+    password, secret = f"Pw-{t}-never-logged", f"cx-{t}-never-logged"
+    users = write_jsonl(
+        tmp_path / "u.jsonl",
+        [
+            {
+                "login": f"pw{t}",
+                "email": f"pw{t}@example.com",
+                "firstname": "Ann",
+                "lastname": "Lee",
+                "password": password,
+            }
+        ],
+    )
+    suppliers = write_jsonl(
+        tmp_path / "s.jsonl",
+        [supplier(f"Sec {t}", f"SEC-{t}", **{"cxml-secret": secret, "cxml-http-password": secret})],
+    )
+    with caplog.at_level(logging.DEBUG):
+        for obj, path in (("users", users), ("suppliers", suppliers)):
+            for wire in ("json", "xml"):
+                args = ["--log-level", "DEBUG", "create", obj, str(path), "--format", wire]
+                assert invoke_cli(sandbox, args).exit_code in (0, 1)
+    bodies = [r.getMessage() for r in caplog.records if "request body:" in r.getMessage()]
+    assert any(f"pw{t}" in b for b in bodies) and any(f"SEC-{t}" in b for b in bodies)
+    assert password not in caplog.text and secret not in caplog.text
+    assert "**********" in caplog.text
