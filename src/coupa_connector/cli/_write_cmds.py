@@ -495,6 +495,7 @@ def action(
     """
     from coupa_connector.activities._actions import action as run_action
     from coupa_connector.activities._actions import find_action
+    from coupa_connector.cli._write_report import IDS_FORMAT
 
     opts = _RunOptions(**options)
     input_format, dry_run = opts.input_format, opts.dry_run
@@ -520,12 +521,13 @@ def action(
         except CoupaError as exc:
             raise click.UsageError(str(exc)) from None
     config = _config(opts)
-    # Rejects of an ids file come out in its format; bare ids and query results as JSONL.
-    fmt = input_format or "jsonl"
+    # Rejects of a record file come out in its format; bare ids (--id, --where, an ids
+    # file) as ids, one per line, unless the rejects file's extension names a format.
+    fmt = input_format or IDS_FORMAT
     if ids_file and ids_file != "-":
         if not Path(ids_file).is_file():
             raise click.UsageError(f"{ids_file}: no such file.")
-        fmt = input_format or _known_format(ids_file) or "jsonl"
+        fmt = input_format or _known_format(ids_file) or IDS_FORMAT
 
     async def run() -> AsyncIterator[WriteResult]:
         async with _connection(config) as conn:
