@@ -203,3 +203,17 @@ def test_record_secrets_never_reach_the_debug_log(
     assert any(f"pw{t}" in b for b in bodies) and any(f"SEC-{t}" in b for b in bodies)
     assert password not in caplog.text and secret not in caplog.text
     assert "**********" in caplog.text
+
+
+def test_a_byte_order_mark_on_standard_input_is_skipped(sandbox: Sandbox) -> None:
+    data = "\ufeffname,number\nBom One,B-1\nBom Two,B-2\n".encode()
+    args = ["create", "suppliers", "-", "--input-format", "csv", "--dry-run", "--summary", "json"]
+    outcome = CliRunner().invoke(cli, args, input=data, env=env_for(sandbox))
+    assert outcome.exit_code == 0, outcome.output
+    summary = json_summary(outcome)
+    assert (summary["read"], summary["valid"], summary["rejected"]) == (2, 2, 0)
+    # Ids read from standard input too.
+    ids = "\ufeff12\n13\n".encode()
+    args = ["action", "invoices", "submit", "--ids-file", "-", "--dry-run", "--summary", "json"]
+    outcome = CliRunner().invoke(cli, args, input=ids, env=env_for(sandbox))
+    assert json_summary(outcome)["rejected"] == 0, outcome.output

@@ -423,6 +423,7 @@ def _known_format(path: str) -> str | None:
 def _ids_from_file(path: str, fmt: str | None) -> Iterator[Any]:
     """Targets from a file: one id per line (.txt or no known extension), else records."""
     from coupa_connector.operations import guess_format
+    from coupa_connector.operations._files import open_text
 
     known: str | None
     try:
@@ -430,8 +431,7 @@ def _ids_from_file(path: str, fmt: str | None) -> Iterator[Any]:
     except CoupaError:
         known = None
     if known is None:
-        stream = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
-        try:
+        with open_text(path) as stream:
             for line_no, line in enumerate(stream, start=1):
                 text = line.split("#", 1)[0].strip()
                 if not text:
@@ -440,9 +440,6 @@ def _ids_from_file(path: str, fmt: str | None) -> Iterator[Any]:
                     yield int(text)
                 else:
                     yield UnreadableRecord(f"{text!r} is not a Coupa id", raw=text, line=line_no)
-        finally:
-            if stream is not sys.stdin:
-                stream.close()
         return
     yield from read_input(path, known)
 

@@ -8,6 +8,7 @@ the destination never sees half a file; a writer that is abandoned (an exception
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
@@ -36,6 +37,7 @@ __all__ = [
     "RecordWriter",
     "expand_path",
     "guess_format",
+    "open_text",
     "open_writer",
     "read_records",
 ]
@@ -189,17 +191,13 @@ def read_records(
     if fmt == "xml":
         yield from _read_xml(name, report)
         return
-    stream = _open_text_in(name, encoding)
-    try:
+    with open_text(name, encoding) as stream:
         if fmt == "csv":
             yield from _read_csv(name, stream, report)
         elif fmt == "jsonl":
             yield from _read_jsonl(name, stream, report)
         else:
             yield from _read_json(name, stream)
-    finally:
-        if stream is not sys.stdin:
-            stream.close()
 
 
 def _raise_bad(name: str) -> OnBad:
@@ -209,11 +207,25 @@ def _raise_bad(name: str) -> OnBad:
     return fail
 
 
-def _open_text_in(name: str, encoding: str) -> IO[str]:
-    if name == "-":
-        return sys.stdin
+@contextlib.contextmanager
+def open_text(name: str, encoding: str = "utf-8") -> Iterator[IO[str]]:
+    """A text input as the readers read it, ``"-"`` for standard input: a UTF-8 byte order
+    mark skipped (standard input too: Windows tools put one in front of a pipe), line ends
+    kept as they are for the CSV reader."""
     enc = "utf-8-sig" if encoding.replace("_", "-").lower() == "utf-8" else encoding
-    return open(name, encoding=enc, newline="")
+    if name != "-":
+        with open(name, encoding=enc, newline="") as stream:
+            yield stream
+        return
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:  # standard input replaced by a text-only stream
+        yield sys.stdin
+        return
+    wrapper = io.TextIOWrapper(buffer, encoding=enc, newline="")
+    try:
+        yield wrapper
+    finally:
+        wrapper.detach()  # standard input stays open for whoever reads it next
 
 
 # A cell may hold a long text (a contract's terms, an encoded attachment); the csv module's
