@@ -214,6 +214,16 @@ def test_xml_collection_with_one_item_and_no_array_type_is_a_list(tmp_path: Path
     ]
 
 
+@pytest.mark.parametrize("text", ["", "\n", '<?xml version="1.0" encoding="UTF-8"?>\n'])
+def test_empty_xml_file_holds_no_records(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "empty.xml"
+    path.write_text(text)
+    assert list(read_records(path)) == []
+    path.write_text(text + "<invoice-headers>")  # started, never finished: still broken
+    with pytest.raises(RecordFileError, match="bad XML"):
+        list(read_records(path))
+
+
 def test_xml_writer_round_trips_through_the_reader(tmp_path: Path) -> None:
     path = tmp_path / "out.xml"
     with open_writer(path, element="invoice-header", list_element="invoice-headers") as writer:

@@ -217,3 +217,14 @@ def test_a_byte_order_mark_on_standard_input_is_skipped(sandbox: Sandbox) -> Non
     args = ["action", "invoices", "submit", "--ids-file", "-", "--dry-run", "--summary", "json"]
     outcome = CliRunner().invoke(cli, args, input=ids, env=env_for(sandbox))
     assert json_summary(outcome)["rejected"] == 0, outcome.output
+
+
+@pytest.mark.parametrize("name", ["empty.xml", "empty.csv", "empty.jsonl", "empty.json"])
+def test_an_empty_input_file_reads_nothing_and_succeeds(
+    sandbox: Sandbox, tmp_path: Path, name: str
+) -> None:
+    path = tmp_path / name
+    path.write_text("")
+    outcome = invoke_cli(sandbox, ["create", "suppliers", str(path), "--summary", "json"])
+    assert outcome.exit_code == 0, outcome.output
+    assert json_summary(outcome)["read"] == 0

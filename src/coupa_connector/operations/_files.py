@@ -432,9 +432,11 @@ class _XMLRecords:
         self._items = items or {}
         self._stack: list[tuple[str, dict[str, str], list[Any], list[str]]] = []
         self.single = False
+        self.started = False  # any element seen
         self.done: list[dict[str, Any]] = []
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
+        self.started = True
         if not self._stack and self._root_is_record(name, attrs):
             self.single = True
         # Each frame: tag, attributes, children as (tag, value) pairs, text pieces.
@@ -498,6 +500,9 @@ def _looks_like_list(tag: str, children: list[Any]) -> bool:
     return sum(1 for t, _v, _a in children if t == tag) > 1
 
 
+_NO_ELEMENTS = expat.errors.codes[expat.errors.XML_ERROR_NO_ELEMENTS]
+
+
 @functools.cache
 def _collection_items() -> dict[str, frozenset[str]]:
     """Each collection field of the catalog (``order-lines``) with its item elements
@@ -545,6 +550,8 @@ def _read_xml(name: str, on_bad: OnBad) -> Iterator[dict[str, Any]]:
             try:
                 parser.Parse(chunk, not chunk)
             except expat.ExpatError as exc:
+                if exc.code == _NO_ELEMENTS and not handler.started:
+                    return  # an empty file holds no records, as an empty CSV or JSONL does
                 raise RecordFileError(
                     f"bad XML: {expat.errors.messages[exc.code]}", file=name, line=exc.lineno
                 ) from None
