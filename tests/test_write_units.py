@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -350,30 +351,43 @@ def test_pipeline_keeps_records_read_before_an_input_error() -> None:
     assert [r.position for r in results] == [1, 2]
 
 
-def test_pipeline_closed_early_stops_cleanly() -> None:
-    started = 0
+def test_pipeline_closed_early_stops_reading_and_finishes_sends_in_flight(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    started: list[int] = []
+    finished: list[int] = []
 
     async def prepare(items: list[Item]) -> list[Job | WriteResult]:
         def job(item: Item) -> Job:
             async def run() -> WriteResult:
-                nonlocal started
-                started += 1
-                await asyncio.sleep(0.01)
-                return WriteResult(item.position, WriteOutcome.CREATED)
+                started.append(item.position)
+                await asyncio.sleep(0.05 if item.position > 1 else 0)
+                finished.append(item.position)
+                return WriteResult(
+                    item.position, WriteOutcome.CREATED, id=1000 + item.position, attempts=1
+                )
 
             return Job(item, run)
 
         return [job(i) for i in items]
 
     async def go() -> WriteResult:
-        results = run_pipeline(({"n": i} for i in range(10_000)), prepare, concurrency=3)
+        results = run_pipeline(({"n": i} for i in range(500)), prepare, concurrency=4)
         first = await results.__anext__()
         await asyncio.wait_for(results.aclose(), timeout=5)
         return first
 
-    first = asyncio.run(go())
-    assert first.outcome is WriteOutcome.CREATED
-    assert started < 100  # reading stopped with the consumer
+    with caplog.at_level(logging.INFO, logger="coupa_connector.writes"):
+        first = asyncio.run(go())
+    assert first.position == 1
+    assert len(started) < 100  # reading stopped with the consumer
+    # Every send that started was finished, not cut off, and nobody lost its result.
+    assert len(started) > 1 and sorted(finished) == sorted(started)
+    late = [
+        r.getMessage() for r in caplog.records if "after the results were closed" in r.getMessage()
+    ]
+    assert len(late) == len(started) - 1
+    assert all(f"Coupa id {1000 + p}" in " ".join(late) for p in started if p != 1)
 
 
 def test_pipeline_defect_in_a_job_is_accounted_for_then_raised() -> None:
