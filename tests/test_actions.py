@@ -189,3 +189,28 @@ def test_purchase_order_cancel_and_receipt_void(sandbox: Sandbox) -> None:
     )
     # The same id twice runs one after the other: the second void finds it voided.
     assert [r.outcome for r in results] == [WriteOutcome.ACTIONED, WriteOutcome.FAILED]
+
+
+def test_ids_file_rejects_are_an_ids_file_that_can_be_fed_back(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    [rid] = _draft_invoices(sandbox, 1)
+    ids_txt = tmp_path / "ids.txt"
+    ids_txt.write_text(f"{rid}\nabc\n999999999\n", encoding="utf-8")
+    rejects, results = tmp_path / "rji.txt", tmp_path / "res.jsonl"
+    args = ["action", "invoices", "mark_exported", "--ids-file"]
+    files = ["--rejects", str(rejects), "--results", str(results)]
+
+    outcome = invoke_cli(sandbox, [*args, str(ids_txt), *files])
+
+    assert outcome.exit_code == 1
+    rows = [json.loads(x) for x in results.read_text().splitlines()]
+    assert rows[1]["outcome"] == "rejected"
+    assert rows[1]["messages"] == ["line 2: 'abc' is not a Coupa id"]
+    lines = rejects.read_text().splitlines()
+    assert lines[0] == "# rejected: line 2: 'abc' is not a Coupa id" and lines[1] == "abc"
+    assert lines[2].startswith("# failed: ") and lines[3] == "999999999"
+    # Fed back as it is, the comments are skipped and the same two are refused again.
+    again = invoke_cli(sandbox, [*args, str(rejects), "--summary", "json"])
+    summary = json_summary(again)
+    assert (summary["read"], summary["rejected"], summary["failed"]) == (2, 1, 1)

@@ -10,8 +10,9 @@ import pytest
 
 from coupa_connector.client import Action, Failure, RateLimit, RetryPolicy, decide, register_secret
 from coupa_connector.client._ratelimit import TokenBucket
-from coupa_connector.client._redact import get_logger, sanitize_url, scrub
+from coupa_connector.client._redact import get_logger, mask_body, sanitize_url, scrub
 from coupa_connector.client._retry import Backoff, parse_retry_after
+from coupa_connector.operations._coupa import _cap
 
 POLICY = RetryPolicy()
 
@@ -138,3 +139,21 @@ def test_logging_filter_redacts_messages_and_tracebacks(caplog: pytest.LogCaptur
             log.exception("failed")
     assert "tok-very-secret-999" not in caplog.text
     assert "**********" in caplog.text
+
+
+def test_secret_fields_of_records_are_masked_in_bodies_and_debug_json() -> None:
+    json_body = b'{"login":"u1","password":"pw-1","sub":[{"cxml_secret":"cx-1","n":2}]}'
+    assert mask_body(json_body) == (
+        '{"login":"u1","password":"**********","sub":[{"cxml_secret":"**********","n":2}]}'
+    )
+    xml_body = (
+        b'<user><login>u1</login><password type="string">pw-1</password>'
+        b"<cxml-http-password>pw-2</cxml-http-password><api-token/></user>"
+    )
+    masked = mask_body(xml_body)
+    assert "pw-1" not in masked and "pw-2" not in masked and "<login>u1</login>" in masked
+    # A body cut short is not JSON any more; its members are still masked.
+    assert "pw-3" not in mask_body(b'{"login":"u1","password":"pw-3","x":"y')
+    assert mask_body(b"[]") == "[]"
+    debug = _cap([{"login": "u1", "password": "pw-4", "nested": {"sftp-secret": "s"}}])
+    assert "pw-4" not in debug and '"login":"u1"' in debug and '"sftp-secret":"**********"' in debug

@@ -80,6 +80,32 @@ def test_csv_reader_reports_bad_rows_and_goes_on(tmp_path: Path) -> None:
         list(read_records(path))
 
 
+def test_csv_quote_left_open_is_one_rejected_row_with_its_text(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text('name,number\nQ0,Q-0\nQ1,"Q-1\nQ2,Q-2\nQ3,Q-3\n')
+    bad: list[BadRecord] = []
+    assert list(read_records(path, on_bad=bad.append)) == [{"name": "Q0", "number": "Q-0"}]
+    (one,) = bad
+    assert one.position == 1 and one.line == 3
+    assert one.raw == 'Q1,"Q-1\nQ2,Q-2\nQ3,Q-3'
+    assert "unexpected end of data" in one.reason and "lines 3 to 5" in one.reason
+
+
+def test_csv_unparseable_row_keeps_its_text_and_reading_goes_on(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text('name,number\nA,"S-1"x\nB,S-2\n')
+    bad: list[BadRecord] = []
+    assert list(read_records(path, on_bad=bad.append)) == [{"name": "B", "number": "S-2"}]
+    assert [(b.position, b.line, b.raw) for b in bad] == [(0, 2, 'A,"S-1"x')]
+
+
+def test_csv_cells_larger_than_128_kb_are_read(tmp_path: Path) -> None:
+    text = "x" * 300_000
+    path = tmp_path / "big.csv"
+    path.write_text(f'name,description\nBig,"{text}"\n')
+    assert list(read_records(path)) == [{"name": "Big", "description": text}]
+
+
 def test_csv_duplicate_header_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "dup.csv"
     path.write_text("a,b,a\n1,2,3\n")
@@ -168,6 +194,34 @@ def test_xml_single_record_root_and_entity_refusal(tmp_path: Path) -> None:
     broken.write_text("<a>\n<b></a>")
     with pytest.raises(RecordFileError, match=r"broken\.xml:2: bad XML"):
         list(read_records(broken))
+
+
+def test_xml_collection_with_one_item_and_no_array_type_is_a_list(tmp_path: Path) -> None:
+    # As in Coupa's Purchase Orders API sample: the catalog says order-lines holds
+    # order-line elements, so one of them is a list of one.
+    path = tmp_path / "po.xml"
+    path.write_text(
+        "<order-header><id>5</id><order-lines><order-line><id>9</id><_delete>true</_delete>"
+        "</order-line></order-lines><ship-to-address><name>HQ</name></ship-to-address>"
+        "</order-header>"
+    )
+    assert list(read_records(path)) == [
+        {
+            "id": "5",
+            "order-lines": [{"id": "9", "_delete": "true"}],
+            "ship-to-address": {"name": "HQ"},
+        }
+    ]
+
+
+@pytest.mark.parametrize("text", ["", "\n", '<?xml version="1.0" encoding="UTF-8"?>\n'])
+def test_empty_xml_file_holds_no_records(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "empty.xml"
+    path.write_text(text)
+    assert list(read_records(path)) == []
+    path.write_text(text + "<invoice-headers>")  # started, never finished: still broken
+    with pytest.raises(RecordFileError, match="bad XML"):
+        list(read_records(path))
 
 
 def test_xml_writer_round_trips_through_the_reader(tmp_path: Path) -> None:

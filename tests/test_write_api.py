@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
@@ -97,3 +98,26 @@ def test_async_connection_writes_on_either_wire_format(sandbox: Sandbox, wire: s
     assert stored["supplier-note"] == f"via {wire}"
     assert stored["exported"] is True
     assert len(stored["invoice-lines"]) == 2
+
+
+def test_sync_break_finishes_the_creates_in_flight_and_logs_them(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    t = tag()
+    records = [supplier(f"Brk {t} {i:03d}", f"BRK-{t}-{i:03d}") for i in range(200)]
+    sandbox.set_faults(methods=["POST"], path="^/api/suppliers$", latency_ms=30)
+    with (
+        caplog.at_level(logging.WARNING, logger="coupa_connector.writes"),
+        Connection(config_for(sandbox, concurrency=6)) as conn,
+    ):
+        for first in conn.create("suppliers", records):  # noqa: B007
+            break
+    sandbox.clear_faults()
+    stored = {s["id"] for s in find(sandbox, "suppliers", **{"number[starts_with]": f"BRK-{t}-"})}
+    late = [
+        r.getMessage() for r in caplog.records if "after the results were closed" in r.getMessage()
+    ]
+    # Every record Coupa holds was either returned or logged with its id.
+    reported = {first.id} | {int(m.rsplit("Coupa id ", 1)[1].rstrip(")")) for m in late}
+    assert first.outcome is WriteOutcome.CREATED and len(stored) < 200
+    assert stored == reported

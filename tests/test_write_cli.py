@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from _write_support import env_for, find, invoke_cli, json_summary, supplier, tag, write_jsonl
@@ -169,3 +171,59 @@ def test_progress_shows_on_a_terminal_only(tmp_path: Path) -> None:
         progress.update(task, completed=2, counts="created 2")
         progress.refresh()
     assert "create suppliers" in screen.getvalue() and "2 records" in screen.getvalue()
+
+
+def test_record_secrets_never_reach_the_debug_log(
+    sandbox: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    t = tag()
+    password, secret = f"Pw-{t}-never-logged", f"cx-{t}-never-logged"
+    users = write_jsonl(
+        tmp_path / "u.jsonl",
+        [
+            {
+                "login": f"pw{t}",
+                "email": f"pw{t}@example.com",
+                "firstname": "Ann",
+                "lastname": "Lee",
+                "password": password,
+            }
+        ],
+    )
+    suppliers = write_jsonl(
+        tmp_path / "s.jsonl",
+        [supplier(f"Sec {t}", f"SEC-{t}", **{"cxml-secret": secret, "cxml-http-password": secret})],
+    )
+    with caplog.at_level(logging.DEBUG, logger="coupa_connector.transport"):
+        for obj, path, wire in (("users", users, "json"), ("suppliers", suppliers, "xml")):
+            args = ["--log-level", "DEBUG", "create", obj, str(path), "--format", wire]
+            assert invoke_cli(sandbox, args).exit_code == 0
+    bodies = [r.getMessage() for r in caplog.records if "request body:" in r.getMessage()]
+    assert any(f"pw{t}" in b for b in bodies) and any(f"SEC-{t}" in b for b in bodies)
+    assert password not in caplog.text and secret not in caplog.text
+    assert "**********" in caplog.text
+
+
+def test_a_byte_order_mark_on_standard_input_is_skipped(sandbox: Sandbox) -> None:
+    data = "\ufeffname,number\nBom One,B-1\nBom Two,B-2\n".encode()
+    args = ["create", "suppliers", "-", "--input-format", "csv", "--dry-run", "--summary", "json"]
+    outcome = CliRunner().invoke(cli, args, input=data, env=env_for(sandbox))
+    assert outcome.exit_code == 0, outcome.output
+    summary = json_summary(outcome)
+    assert (summary["read"], summary["valid"], summary["rejected"]) == (2, 2, 0)
+    # Ids read from standard input too.
+    ids = "\ufeff12\n13\n".encode()
+    args = ["action", "invoices", "submit", "--ids-file", "-", "--dry-run", "--summary", "json"]
+    outcome = CliRunner().invoke(cli, args, input=ids, env=env_for(sandbox))
+    assert json_summary(outcome)["rejected"] == 0, outcome.output
+
+
+@pytest.mark.parametrize("name", ["empty.xml", "empty.csv", "empty.jsonl", "empty.json"])
+def test_an_empty_input_file_reads_nothing_and_succeeds(
+    sandbox: Sandbox, tmp_path: Path, name: str
+) -> None:
+    path = tmp_path / name
+    path.write_text("")
+    outcome = invoke_cli(sandbox, ["create", "suppliers", str(path), "--summary", "json"])
+    assert outcome.exit_code == 0, outcome.output
+    assert json_summary(outcome)["read"] == 0

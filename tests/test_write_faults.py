@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
-from _write_support import FAST, call, find, run_writes, supplier, tag
-from coupa_connector.activities._writes_model import WriteOutcome
+from _write_support import FAST, call, find, invoice, invoice_refs, run_writes, supplier, tag
+from coupa_connector.activities._writes_model import WriteOutcome, WriteResult, WriteSummary
 from coupa_connector.activities.create import create
 from coupa_connector.activities.update import update, upsert
 from coupa_connector.sandbox import Sandbox
@@ -130,3 +131,144 @@ def test_dropped_creates_that_never_landed_are_sent_again_once(sandbox: Sandbox)
     assert sum(r.attempts > 1 for r in results) == 3
     names = _names(sandbox, f"Lost {t} ")
     assert len(names) == 10 and set(names.values()) == {1}
+
+
+def _create_under_faults(
+    sandbox: Sandbox, obj: str, record: dict[str, Any], key: str | None = None, **faults: Any
+) -> tuple[list[WriteResult], WriteSummary]:
+    """Create one record while POSTs of its object meet ``faults``."""
+    sandbox.set_faults(methods=["POST"], path=f"^/api/{obj}$", **faults)
+    try:
+        return run_writes(sandbox, lambda conn: create(conn, obj, [record], key=key, options=FAST))
+    finally:
+        sandbox.clear_faults()
+
+
+def _address_named_like_an_old_one(sandbox: Sandbox) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A seeded address, and a new address record with the same name."""
+    old = find(sandbox, "addresses", fields='["id","name"]')[0]
+    record = {
+        "name": old["name"],
+        "street1": f"1 New Street {tag()}",
+        "city": "Newtown",
+        "postal-code": "99999",
+        "country": {"code": "US"},
+    }
+    return old, record
+
+
+def test_lost_create_is_not_taken_for_an_older_record_with_the_same_name(
+    sandbox: Sandbox,
+) -> None:
+    # Addresses share names: a name cannot tell the record a create made from another.
+    _, record = _address_named_like_an_old_one(sandbox)
+
+    results, summary = _create_under_faults(
+        sandbox, "addresses", record, error_count=1, error_statuses=[502]
+    )
+
+    assert summary.failed == 1 and summary.recovered == 0
+    assert results[0].id is None and "check Coupa" in results[0].messages[0]
+    assert "no unique natural key" in results[0].messages[0]
+
+
+def test_lost_create_whose_key_names_an_existing_record_is_sent_again(sandbox: Sandbox) -> None:
+    taken = find(sandbox, "suppliers", fields='["id","number"]')[0]
+    record = supplier(f"Brand New {tag()}", taken["number"])
+
+    results, summary = _create_under_faults(
+        sandbox, "suppliers", record, error_count=1, error_statuses=[500]
+    )
+
+    assert summary.failed == 1 and summary.recovered == 0
+    assert results[0].status == 400 and results[0].id is None
+    assert any("already been taken" in m for m in results[0].messages)
+    assert not find(sandbox, "suppliers", name=record["name"])
+
+
+def test_lost_create_with_an_explicit_shared_key_finds_only_the_new_record(
+    sandbox: Sandbox,
+) -> None:
+    old, record = _address_named_like_an_old_one(sandbox)
+
+    results, summary = _create_under_faults(
+        sandbox, "addresses", record, key="name", commit_drop_count=1
+    )
+
+    made = find(sandbox, "addresses", street1=record["street1"], fields='["id"]')
+    assert summary.created == 1 and summary.recovered == 1
+    assert [a["id"] for a in made] == [results[0].id] and results[0].id != old["id"]
+
+
+def _freight_line(sandbox: Sandbox, description: str) -> dict[str, Any]:
+    refs = invoice_refs(sandbox)
+    return {
+        "description": description,
+        "price": "12.00",
+        "quantity": "1",
+        "account": refs["account"],
+    }
+
+
+def _draft_invoice(sandbox: Sandbox) -> dict[str, Any]:
+    created = call(
+        sandbox, "POST", "/api/invoices", body=invoice(invoice_refs(sandbox), f"INV-{tag()}", 1)
+    )
+    return dict(call(sandbox, "GET", f"/api/invoices/{created['id']}"))
+
+
+def _descriptions(sandbox: Sandbox, rid: int) -> Counter[str]:
+    lines = call(sandbox, "GET", f"/api/invoices/{rid}")["invoice-lines"]
+    return Counter(line["description"] for line in lines)
+
+
+def test_lost_answer_to_an_update_that_adds_a_line_adds_it_once(sandbox: Sandbox) -> None:
+    inv = _draft_invoice(sandbox)
+    change = {"id": inv["id"], "invoice-lines": [_freight_line(sandbox, "Freight once")]}
+    sandbox.set_faults(methods=["PUT"], path=f"^/api/invoices/{inv['id']}$", commit_drop_count=1)
+
+    results, summary = run_writes(
+        sandbox, lambda conn: update(conn, "invoices", [change], options=FAST)
+    )
+
+    assert sandbox.faults()["injected"].get("commit_drop", 0) == 1
+    sandbox.clear_faults()
+    assert summary.updated == 1 and results[0].recovered
+    assert "lost" in results[0].messages[0]
+    assert _descriptions(sandbox, inv["id"])["Freight once"] == 1
+
+
+def test_update_that_adds_a_line_is_sent_again_when_it_did_not_land(sandbox: Sandbox) -> None:
+    inv = _draft_invoice(sandbox)
+    change = {
+        "invoice-number": inv["invoice-number"],
+        "supplier": {"id": inv["supplier"]["id"]},
+        "invoice-lines": [_freight_line(sandbox, "Freight again")],
+    }
+    sandbox.set_faults(
+        methods=["PUT"], path=f"^/api/invoices/{inv['id']}$", error_count=1, error_statuses=[502]
+    )
+
+    results, summary = run_writes(
+        sandbox,
+        lambda conn: upsert(
+            conn, "invoices", [change], key="invoice-number,supplier", options=FAST
+        ),
+    )
+
+    sandbox.clear_faults()
+    assert summary.updated == 1 and not results[0].recovered and results[0].attempts == 2
+    assert _descriptions(sandbox, inv["id"])["Freight again"] == 1
+
+
+def test_lost_create_with_spaces_around_its_key_is_found_by_the_value_sent(
+    sandbox: Sandbox,
+) -> None:
+    t = tag()
+    record = supplier(f"WS Sup {t} ", f" WS-{t} ")
+
+    results, summary = _create_under_faults(sandbox, "suppliers", record, commit_drop_count=1)
+
+    stored = find(sandbox, "suppliers", number=f" WS-{t} ", fields='["id","number"]')
+    assert summary.created == 1 and summary.recovered == 1, results[0].messages
+    assert [s["id"] for s in stored] == [results[0].id]

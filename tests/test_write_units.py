@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import pytest
 
 from coupa_connector.activities._writes_keys import KeyResolver, KeySpec, get_path
+from coupa_connector.activities._writes_lines import Landed, added_lines, adds_lines, landed
 from coupa_connector.activities._writes_model import WriteOutcome, WriteResult, WriteSummary
 from coupa_connector.activities._writes_pipeline import (
     FatalWriteError,
@@ -22,7 +24,13 @@ from coupa_connector.activities._writes_pipeline import (
     UnreadableRecord,
     run_pipeline,
 )
-from coupa_connector.activities._writes_send import Resolution, resolution
+from coupa_connector.activities._writes_send import (
+    Resolution,
+    SendContext,
+    WriteOptions,
+    resolution,
+    send_create,
+)
 from coupa_connector.catalog import load_catalog
 from coupa_connector.errors import (
     AuthenticationError,
@@ -90,6 +98,15 @@ def test_fields_param_asks_for_id_and_key_parts_only() -> None:
     assert spec.filter_name(("supplier", "number")) == "supplier[number]"
 
 
+def test_only_keys_the_catalog_marks_unique_are_unique() -> None:
+    assert KeySpec.parse(_obj("suppliers"), "number").is_unique
+    assert not KeySpec.parse(_obj("addresses"), "name").is_unique
+    assert KeySpec.parse(_obj("addresses"), "location-code").is_unique
+    # Unique within the supplier: only with the supplier in the key.
+    assert KeySpec.parse(_obj("invoices"), "invoice-number,supplier.number").is_unique
+    assert not KeySpec.parse(_obj("invoices"), "invoice-number").is_unique
+
+
 class _FakeCoupa:
     """A query runner over an in-memory list: ``in`` and equality filters, ANDed."""
 
@@ -138,6 +155,17 @@ def test_resolver_sends_values_with_commas_as_equality() -> None:
     found = asyncio.run(resolver.resolve([("A,B",), ("C",)]))
     assert found == {("A,B",): (3,), ("C",): ()}
     assert {"number": "A,B", "fields": '["id","number"]'} in coupa.calls
+
+
+def test_key_values_are_kept_as_given_and_padded_ones_asked_for_alone() -> None:
+    spec = KeySpec.parse(_obj("suppliers"), "number")
+    assert spec.value({"number": " WS-1 "}) == (" WS-1 ",)
+    assert spec.value({"number": "   "}) is None
+    coupa = _FakeCoupa([{"id": 3, "number": " WS-1 "}, {"id": 4, "number": "WS-1"}])
+    resolver = KeyResolver(spec, coupa.fetch)
+    found = asyncio.run(resolver.resolve([(" WS-1 ",), ("A",), ("B",)]))
+    assert found == {(" WS-1 ",): (3,), ("A",): (), ("B",): ()}
+    assert {"number": " WS-1 ", "fields": '["id","number"]'} in coupa.calls
 
 
 def test_composite_key_batches_on_the_objects_own_field_and_narrows_by_shared_parts() -> None:
@@ -323,30 +351,43 @@ def test_pipeline_keeps_records_read_before_an_input_error() -> None:
     assert [r.position for r in results] == [1, 2]
 
 
-def test_pipeline_closed_early_stops_cleanly() -> None:
-    started = 0
+def test_pipeline_closed_early_stops_reading_and_finishes_sends_in_flight(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    started: list[int] = []
+    finished: list[int] = []
 
     async def prepare(items: list[Item]) -> list[Job | WriteResult]:
         def job(item: Item) -> Job:
             async def run() -> WriteResult:
-                nonlocal started
-                started += 1
-                await asyncio.sleep(0.01)
-                return WriteResult(item.position, WriteOutcome.CREATED)
+                started.append(item.position)
+                await asyncio.sleep(0.05 if item.position > 1 else 0)
+                finished.append(item.position)
+                return WriteResult(
+                    item.position, WriteOutcome.CREATED, id=1000 + item.position, attempts=1
+                )
 
             return Job(item, run)
 
         return [job(i) for i in items]
 
     async def go() -> WriteResult:
-        results = run_pipeline(({"n": i} for i in range(10_000)), prepare, concurrency=3)
+        results = run_pipeline(({"n": i} for i in range(500)), prepare, concurrency=4)
         first = await results.__anext__()
         await asyncio.wait_for(results.aclose(), timeout=5)
         return first
 
-    first = asyncio.run(go())
-    assert first.outcome is WriteOutcome.CREATED
-    assert started < 100  # reading stopped with the consumer
+    with caplog.at_level(logging.INFO, logger="coupa_connector.writes"):
+        first = asyncio.run(go())
+    assert first.position == 1
+    assert len(started) < 100  # reading stopped with the consumer
+    # Every send that started was finished, not cut off, and nobody lost its result.
+    assert len(started) > 1 and sorted(finished) == sorted(started)
+    late = [
+        r.getMessage() for r in caplog.records if "after the results were closed" in r.getMessage()
+    ]
+    assert len(late) == len(started) - 1
+    assert all(f"Coupa id {1000 + p}" in " ".join(late) for p in started if p != 1)
 
 
 def test_pipeline_defect_in_a_job_is_accounted_for_then_raised() -> None:
@@ -382,3 +423,67 @@ def test_the_write_api_is_exported() -> None:
     for cls in (coupa_connector.Connection, coupa_connector.AsyncConnection):
         for method in ("create", "update", "upsert", "action"):
             assert callable(getattr(cls, method)), (cls, method)
+
+
+def test_only_bodies_that_add_collection_items_are_not_idempotent() -> None:
+    assert not adds_lines({"name": "x", "supplier": {"number": "S-1"}})
+    assert not adds_lines({"invoice-lines": [{"id": 4, "price": "1"}, {"id": 5, "_delete": True}]})
+    assert adds_lines({"invoice-lines": [{"id": 4}, {"description": "Freight"}]})
+    assert added_lines({"invoice-lines": [{"id": 4}, {"price": "1"}, {"price": "2"}]}) == {
+        "invoice-lines": 2
+    }
+    # An item added inside an existing line cannot be counted by reading the header's lines.
+    nested = {"invoice-lines": [{"id": 4, "account-allocations": [{"pct": "50"}]}]}
+    assert adds_lines(nested) and added_lines(nested) is None
+
+
+def test_a_reread_tells_whether_added_lines_landed() -> None:
+    before = {"invoice-lines": frozenset({4, 5})}
+    added = {"invoice-lines": 1}
+    assert landed(before, {"invoice-lines": frozenset({4, 5})}, added) is Landed.NO
+    assert landed(before, {"invoice-lines": frozenset({4, 5, 9})}, added) is Landed.YES
+    assert landed(before, {"invoice-lines": frozenset({4, 9, 10})}, added) is Landed.UNKNOWN
+
+
+class _Posts:
+    """A requester whose POSTs meet the given errors in turn, then succeed."""
+
+    def __init__(self, *errors: Exception) -> None:
+        self.errors = list(errors)
+        self.sent = 0
+
+    async def request(self, method: str, path: str, **kw: Any) -> Any:
+        self.sent += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return {"id": 99}
+
+
+def test_a_refusal_after_a_lost_answer_looks_the_record_up_again() -> None:
+    # The first send landed, the lookup just after it did not see it yet, the second send
+    # is refused as a duplicate: the second lookup finds the record the first send made.
+    conn = _Posts(
+        ServerError("lost", status=502, retryable=True),
+        ValidationError("taken", status=400, messages=["Number has already been taken"]),
+    )
+    answers = [(), (7,)]
+
+    async def recover() -> tuple[int, ...]:
+        return answers.pop(0)
+
+    ctx = SendContext(conn, _obj("suppliers"), WriteOptions(retry_delay=0.0))
+    item = Item(1, {"number": "S-1"}, {"number": "S-1"})
+    result = asyncio.run(send_create(ctx, item, item.body, recover))
+
+    assert conn.sent == 2 and not answers
+    assert result.outcome is WriteOutcome.CREATED and result.id == 7 and result.recovered
+
+    answers = [(), ()]
+    conn = _Posts(
+        ServerError("lost", status=502, retryable=True),
+        ValidationError("taken", status=400, messages=["Number has already been taken"]),
+    )
+    ctx = SendContext(conn, _obj("suppliers"), WriteOptions(retry_delay=0.0))
+    result = asyncio.run(send_create(ctx, item, item.body, recover))
+    assert result.outcome is WriteOutcome.FAILED and result.status == 400
+    assert result.messages == ("Number has already been taken",)

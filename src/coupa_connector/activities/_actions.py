@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 
 from coupa_connector.activities._writes_keys import KeySpec
 from coupa_connector.activities._writes_model import WriteOutcome, WriteResult
-from coupa_connector.activities._writes_pipeline import Item, Job
+from coupa_connector.activities._writes_pipeline import Item, Job, UnreadableRecord
 from coupa_connector.activities._writes_send import (
     Requester,
     SendContext,
@@ -90,8 +90,9 @@ def _split_path(action_def: ActionDef) -> tuple[str, dict[str, str]]:
 
 
 def _as_record(entry: Any) -> Any:
-    """Bare ids (``12``, ``"12"``) become ``{"id": 12}``; records pass unchanged."""
-    if isinstance(entry, Mapping):
+    """Bare ids (``12``, ``"12"``) become ``{"id": 12}``; records, and entries a reader
+    could not read, pass unchanged."""
+    if isinstance(entry, Mapping | UnreadableRecord):
         return entry
     rid = parse_id(entry)
     if rid is not None:

@@ -55,8 +55,10 @@ def _as_key_text(value: Any) -> str | None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
-    text = str(value).strip()
-    return text or None
+    text = str(value)
+    # Exactly as sent, spaces included: Coupa compares it that way, and a record created
+    # with " S-1 " is only found by " S-1 ". Blank is no value at all.
+    return text if text.strip() else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +132,22 @@ class KeySpec:
     def is_id(self) -> bool:
         """True for the plain ``id`` key: no lookup needed."""
         return self.paths == (("id",),)
+
+    @property
+    def is_unique(self) -> bool:
+        """True when the catalog says the key names at most one record: one of its parts is
+        a ``unique`` field of the object, or a field unique within fields the key also holds
+        (``invoice-number`` within ``supplier``)."""
+        heads = {path[0] for path in self.paths}
+        for path in self.paths:
+            if len(path) != 1:
+                continue
+            fdef = self.object.fields.get(path[0])
+            if fdef is None:
+                continue
+            if fdef.unique or (fdef.unique_within and set(fdef.unique_within) <= heads):
+                return True
+        return False
 
     @property
     def pivot(self) -> int:
@@ -311,7 +329,8 @@ class KeyResolver:
         The pivot part (the first part that is a field of the object itself, usually the most
         selective) goes into an ``in`` list per chunk; another part whose value every key of a
         chunk shares narrows the query too. Values holding a comma cannot sit in an ``in``
-        list, so each gets an equality query of its own.
+        list, and neither can values with spaces at either end (the list's items are
+        trimmed), so each of those gets an equality query of its own.
         """
         pivot = self.spec.pivot
         name = self.spec.filter_name(self.spec.paths[pivot])
@@ -333,7 +352,7 @@ class KeyResolver:
             queries.append((params, covered))
 
         for value in by_value:
-            if "," in value:
+            if "," in value or value != value.strip():
                 flush([value])
                 continue
             if chunk and (len(chunk) >= _MAX_IN_VALUES or size + len(value) > _MAX_IN_CHARS):

@@ -52,8 +52,9 @@ class WriteResult:
         status: The HTTP status of Coupa's refusal, for failed records that got an answer.
         fields: The field paths our validation objected to (rejected records).
         attempts: How many times the write request was sent.
-        recovered: True when a create's response was lost and the record was found by its
-            natural key instead of being sent again.
+        recovered: True when the answer to a write was lost and Coupa was found to hold
+            the record (a create, by its natural key) or the change (an update that adds
+            lines, by reading the record again), so it was not sent again.
     """
 
     position: int

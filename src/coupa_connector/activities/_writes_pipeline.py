@@ -9,12 +9,20 @@ the input's size, and results come back as they complete.
 A fatal error (bad credentials, a missing scope) stops the reading; jobs already read are
 answered as failed ("not sent") so the counts still add up, and the error is raised once
 every read record has its result.
+
+A consumer that stops early (``break``, ``aclose()``) stops the reading and the sending of
+anything new, but the sends already in flight are finished, not cut off: a create cut off
+mid-request may still land, and nobody would know its id. Closing waits for them; the results
+of records that were sent and that the consumer no longer takes are logged
+(``coupa_connector.writes``, WARNING: position, outcome, id). A cancelled run (Ctrl-C) is cut
+off at once instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +38,8 @@ __all__ = [
     "UnreadableRecord",
     "run_pipeline",
 ]
+
+log = logging.getLogger("coupa_connector.writes")
 
 ERRORS_KEY = "_errors"
 """Rejects files carry the reasons under this key; it is dropped when the file is fed back."""
@@ -316,21 +326,58 @@ async def run_pipeline(
                 await out.put(result)
         await out.put(None)
 
+    async def drain(finished: int) -> None:
+        """After the consumer closed: read nothing more, start nothing new, finish what is
+        in flight, and log the result of every record sent that nobody will take."""
+        state.stopped = True
+        producer, pool = state.tasks[0], state.tasks[1:]
+        producer.cancel()
+        await asyncio.gather(producer, return_exceptions=True)
+        for _ in range(jobs.qsize()):
+            jobs.get_nowait()  # never started: nothing of them reached Coupa
+        for _ in pool:
+            jobs.put_nowait(None)
+        # Each worker ends with one None; the producer did too unless it was cut off.
+        expected = len(pool) + (0 if producer.cancelled() else 1) - finished
+        late: list[WriteResult] = []
+        while expected > 0:
+            result = await out.get()
+            if result is None:
+                expected -= 1
+            elif result.attempts > 0:  # it was sent: Coupa may hold what it did
+                late.append(result)
+        for result in sorted(late, key=lambda r: r.position):
+            log.warning(
+                "record %d finished after the results were closed: %s%s",
+                result.position,
+                result.outcome.value,
+                f" (Coupa id {result.id})" if result.id is not None else "",
+            )
+
     state.tasks = [asyncio.create_task(produce())]
     state.tasks += [asyncio.create_task(work()) for _ in range(workers)]
     finished = 0
+    closed = False
     try:
         while finished < len(state.tasks):
             result = await out.get()
             if result is None:
                 finished += 1
                 continue
-            yield result
+            try:
+                yield result
+            except GeneratorExit:
+                closed = True
+                raise
     finally:
-        for task in state.tasks:
-            if not task.done():
-                task.cancel()
-        await asyncio.gather(*state.tasks, return_exceptions=True)
+        try:
+            if closed:
+                await drain(finished)
+        finally:
+            for task in state.tasks:
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(*state.tasks, return_exceptions=True)
     if state.fatal is not None:
         raise state.fatal
     if state.crash is not None:

@@ -9,8 +9,10 @@ the write-level decision on top, as a table from error to resolution:
     FATAL     no record can succeed (401, 403, bad settings): stop reading, raise at the end.
     RESEND    the request provably did not land (429, 503): send it again after a pause.
     UNKNOWN   it may have landed (timeout, dropped connection, 500/502/504): an update is
-              simply sent again (PUT is idempotent); a create is first looked up by its
-              natural key and sent again only when Coupa does not have it.
+              simply sent again (a PUT is idempotent unless it adds lines, see
+              ``_writes_lines``); a create is first looked up by its
+              unique natural key (only a record that did not exist before the send counts)
+              and sent again only when Coupa does not have it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,14 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, I
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from coupa_connector.activities._writes_lines import (
+    Landed,
+    LineIds,
+    added_lines,
+    adds_lines,
+    landed,
+    line_ids,
+)
 from coupa_connector.activities._writes_model import WriteOutcome, WriteResult
 from coupa_connector.activities._writes_pipeline import FatalWriteError, Item, Prepare, run_pipeline
 from coupa_connector.catalog import ObjectDef
@@ -43,6 +53,7 @@ from coupa_connector.errors import (
 log = logging.getLogger("coupa_connector.writes")
 
 __all__ = [
+    "Recover",
     "Requester",
     "Resolution",
     "SendContext",
@@ -68,8 +79,11 @@ class Requester(Protocol):
         params: Mapping[str, Any] | None = None,
         body: Any = None,
         object_name: str | None = None,
+        retry: bool = True,
     ) -> Any:
-        """Send one request; return the decoded answer or raise a ``CoupaError``."""
+        """Send one request; return the decoded answer or raise a ``CoupaError``.
+
+        ``retry=False`` sends it once whatever happens (a write that must not repeat)."""
         ...
 
 
@@ -269,20 +283,29 @@ def _id_of(data: Any) -> int | None:
     return None
 
 
-Recover = Callable[[], Awaitable[tuple[int, ...] | None]]
-"""Looks the record up by its natural key: its ids, or None when it has no usable key."""
+Recover = Callable[[], Awaitable[tuple[int, ...]]]
+"""Looks the record up by its unique natural key: the ids of matching records that did not
+exist before the create was sent (so an older record with the same key is never taken)."""
 
 
 async def send_create(
-    ctx: SendContext, item: Item, body: Mapping[str, Any], recover: Recover
+    ctx: SendContext, item: Item, body: Mapping[str, Any], recover: Recover | None
 ) -> WriteResult:
     """POST one record, recovering from a lost answer without making a duplicate.
+
+    Args:
+        ctx: The run's send context.
+        item: The record.
+        body: What to send.
+        recover: Finds the record this create made; None when the record has no unique
+            natural key, and a lost answer then fails it instead of risking a duplicate.
 
     Raises:
         FatalWriteError: The error means no record can be written (credentials, scope).
     """
     assert ctx.obj.resource is not None
     attempt = 0
+    lost: CoupaError | None = None  # the first answer lost, once one was
     while True:
         attempt += 1
         try:
@@ -298,8 +321,12 @@ async def send_create(
             if res is Resolution.FATAL:
                 raise FatalWriteError(error, failed_result(item, error, attempts=attempt)) from None
             if res is Resolution.FAIL:
+                if lost is not None and isinstance(error, ValidationError):
+                    # "Already taken" after a lost answer may be about our own first send.
+                    return await _refused_after_loss(item, recover, lost, error, attempt)
                 return failed_result(item, error, attempts=attempt)
             if res is Resolution.UNKNOWN:
+                lost = lost or error
                 log.info(
                     "create of %s record %d: the answer was lost (%s); looking it up by its "
                     "natural key before anything is sent again",
@@ -349,19 +376,40 @@ async def send_create(
         )
 
 
-async def _safe_recover(recover: Recover) -> tuple[int, ...] | None:
+async def _safe_recover(recover: Recover | None) -> tuple[int, ...] | None:
+    if recover is None:
+        return None
     try:
         return await recover()
     except CoupaError:
         return None
 
 
+async def _refused_after_loss(
+    item: Item, recover: Recover | None, lost: CoupaError, refused: CoupaError, attempt: int
+) -> WriteResult:
+    """A send refused (400) after an earlier answer was lost: the record made by the earlier
+    send when Coupa now shows one, else the refusal, saying Coupa should be checked."""
+    found = await _recover(item, recover, lost, attempt)
+    if isinstance(found, WriteResult) and found.recovered:
+        return found
+    return failed_result(item, refused, attempts=attempt) if found is None else found
+
+
 async def _recover(
-    item: Item, recover: Recover, error: CoupaError, attempt: int
+    item: Item, recover: Recover | None, error: CoupaError, attempt: int
 ) -> WriteResult | None:
     """After a lost answer: the record's result if Coupa has it (or we cannot tell), None to
     send it again."""
     lost = f"the answer to the create was lost ({error.message})"
+    if recover is None:
+        return _lost_failure(
+            item,
+            error,
+            attempt,
+            f"{lost}; the record has no unique natural key to look it up by, so it was not "
+            "sent again, to avoid a duplicate: check Coupa before feeding it again",
+        )
     try:
         ids = await recover()
     except CoupaError as lookup_error:
@@ -375,14 +423,6 @@ async def _recover(
             attempt,
             f"{lost}, and looking it up failed too ({lookup_error}); not sent again, "
             "to avoid a duplicate: check Coupa before feeding it again",
-        )
-    if ids is None:
-        return _lost_failure(
-            item,
-            error,
-            attempt,
-            f"{lost}; the record has no natural key to look it up by, so it was not sent "
-            "again, to avoid a duplicate: check Coupa before feeding it again",
         )
     if len(ids) == 1:
         return WriteResult(
@@ -399,8 +439,8 @@ async def _recover(
             item,
             error,
             attempt,
-            f"{lost}; its natural key now matches several records "
-            f"(ids {', '.join(map(str, ids))}), so it was not sent again",
+            f"{lost}; its natural key now matches several new records "
+            f"(ids {', '.join(map(str, ids))}), so it was not sent again: check Coupa",
         )
     return None
 
@@ -426,12 +466,22 @@ async def send_put(
     params: Mapping[str, str] | None = None,
     rid: int,
     outcome: WriteOutcome = WriteOutcome.UPDATED,
+    record_path: str | None = None,
 ) -> WriteResult:
-    """PUT one record (an update or an action); idempotent, so simply sent again on doubt.
+    """PUT one record (an update or an action); sent again on doubt when that is harmless.
+
+    A body that adds collection items (a line without ``id``) is not idempotent: it goes out
+    once per decision, with the connection's retries off, and a lost answer is settled by
+    re-reading the record at ``record_path`` (see ``_writes_lines``); without one it fails.
 
     Raises:
         FatalWriteError: The error means no record can be written (credentials, scope).
     """
+    once = body is not None and adds_lines(body)
+    added = added_lines(body) if once and body is not None else None
+    before: LineIds | None = None
+    if added is not None and record_path is not None:
+        before = await _read_lines(ctx, item, rid, record_path, list(added))
     attempt = 0
     while True:
         attempt += 1
@@ -442,6 +492,7 @@ async def send_put(
                 params=dict(params) if params is not None else ctx.write_params,
                 body=dict(body) if body is not None else None,
                 object_name=ctx.obj.name,
+                **({"retry": False} if once else {}),
             )
         except CoupaError as error:
             res = resolution(error)
@@ -461,6 +512,11 @@ async def send_put(
                 )
             if res is Resolution.FAIL:
                 return failed_result(item, error, rid=rid, attempts=attempt)
+            if once and res is Resolution.UNKNOWN:
+                await ctx.pause(attempt, error)
+                settled = await _settle_lost_put(ctx, item, rid, record_path, before, added, error)
+                if settled is not None:
+                    return dataclasses.replace(settled, attempts=attempt)
             if attempt >= ctx.options.max_attempts:
                 return failed_result(
                     item,
@@ -478,3 +534,63 @@ async def send_put(
             record=item.record,
             attempts=attempt,
         )
+
+
+async def _read_lines(
+    ctx: SendContext, item: Item, rid: int, path: str, collections: list[str]
+) -> LineIds | None:
+    """The record's line ids, or None when they cannot be read (a lost answer then fails).
+
+    Raises:
+        FatalWriteError: The read failed in a way no record can get past.
+    """
+    try:
+        return await line_ids(ctx, path, collections)
+    except CoupaError as error:
+        if resolution(error) is Resolution.FATAL:
+            raise FatalWriteError(error, failed_result(item, error, rid=rid)) from None
+        return None
+
+
+async def _settle_lost_put(
+    ctx: SendContext,
+    item: Item,
+    rid: int,
+    record_path: str | None,
+    before: LineIds | None,
+    added: Mapping[str, int] | None,
+    error: CoupaError,
+) -> WriteResult | None:
+    """After a lost answer to a PUT that adds lines: its result when the re-read settles
+    it (landed, or cannot tell), None when it did not land and may be sent again."""
+    lost = f"the answer to the update was lost ({error.message})"
+    after = None
+    if record_path is not None and before is not None and added is not None:
+        after = await _read_lines(ctx, item, rid, record_path, list(added))
+    if before is not None and after is not None and added is not None:
+        verdict = landed(before, after, added)
+        if verdict is Landed.NO:
+            return None
+        if verdict is Landed.YES:
+            return WriteResult(
+                position=item.position,
+                outcome=WriteOutcome.UPDATED,
+                id=rid,
+                messages=(
+                    f"{lost}; the record read again shows the lines added, so not sent again",
+                ),
+                record=item.record,
+                recovered=True,
+            )
+    return WriteResult(
+        position=item.position,
+        outcome=WriteOutcome.FAILED,
+        id=rid,
+        messages=(
+            f"{lost}; it adds lines, so sending it again could add them twice, and reading "
+            "the record again could not tell whether they were added: not sent again, "
+            "check Coupa before feeding it again",
+        ),
+        record=item.record,
+        status=error.status,
+    )

@@ -1,8 +1,9 @@
 """Blocking iteration over a write activity, for the synchronous ``Connection``.
 
 The activity runs on the connection's own event loop thread; results cross to the caller's
-thread one at a time. Stopping early (``break``) closes the activity: sends in flight are
-cancelled and nothing more is read.
+thread one at a time. Stopping early (``break``) closes the activity: nothing more is read
+or sent, the sends in flight are finished (closing waits for them) and their results are
+logged, since the caller no longer takes them.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ is asked about once per run, in chunks.
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -17,6 +17,7 @@ from coupa_connector.activities._writes_keys import Fetch, KeyResolver, KeySpec,
 from coupa_connector.activities._writes_model import WriteOutcome, WriteResult
 from coupa_connector.activities._writes_pipeline import FatalWriteError, Item, Job
 from coupa_connector.activities._writes_send import (
+    Recover,
     Requester,
     Resolution,
     SendContext,
@@ -234,9 +235,26 @@ class Targets:
         return found[value]
 
     def remember(self, target: Target, rid: int) -> None:
-        """Note that a target's key now names record ``rid`` (after creating it)."""
+        """Note that a target's key now names record ``rid`` too (after creating it)."""
         if target.spec is not None and target.value is not None:
-            self.resolver(target.spec).remember(target.value, (rid,))
+            resolver = self.resolver(target.spec)
+            known = resolver.cached(target.value) or ()
+            resolver.remember(target.value, (*known, rid))
+
+    def recovery(self, target: Target, before: Iterable[int]) -> Recover:
+        """How to find the record a create of ``target`` made, after its answer was lost.
+
+        ``before`` holds the ids the key matched before the create was sent: a record that
+        already existed is never taken for the new one, so a create whose key names an old
+        record (a name taken already) is not mistaken for a create that landed.
+        """
+        existed = frozenset(before)
+
+        async def recover() -> tuple[int, ...]:
+            found = await self.ids(target, fresh=True)
+            return tuple(i for i in found if i not in existed)
+
+        return recover
 
     def _reject(self, item: Item, message: str) -> WriteResult:
         return WriteResult(

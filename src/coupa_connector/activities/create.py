@@ -4,7 +4,8 @@ Records are validated against the catalog first: a rejected record never reaches
 the rest of the input goes on. Accepted records are sent concurrently, within the
 connection's rate limit and retry policy. When the answer to a create is lost (a timeout, a
 dropped connection, a 5xx that may have followed the commit), the record is looked up by its
-natural key before anything is sent again, so Coupa never gets the same record twice.
+unique natural key before anything is sent again, so Coupa never gets the same record twice;
+only a record that did not exist before the send is taken for the one it made.
 """
 
 from __future__ import annotations
@@ -15,18 +16,28 @@ from typing import Any
 
 from coupa_connector.activities._writes_keys import KeySpec
 from coupa_connector.activities._writes_model import WriteOutcome, WriteResult
-from coupa_connector.activities._writes_pipeline import Item, Job
+from coupa_connector.activities._writes_pipeline import FatalWriteError, Item, Job
 from coupa_connector.activities._writes_send import (
     Requester,
+    Resolution,
     SendContext,
     WriteOptions,
+    failed_result,
     make_options,
+    resolution,
     run_writes,
     send_create,
 )
-from coupa_connector.activities._writes_target import Targets, first_key, natural_keys
+from coupa_connector.activities._writes_target import (
+    Target,
+    Targets,
+    first_key,
+    guarded,
+    natural_keys,
+)
 from coupa_connector.activities._writes_validate import problems_result, writable_object
 from coupa_connector.catalog import ObjectDef
+from coupa_connector.errors import CoupaError
 
 __all__ = ["Records", "create"]
 
@@ -35,11 +46,12 @@ Records = Iterable[Any] | AsyncIterable[Any]
 
 
 def recovery_keys(obj: ObjectDef, key: KeySpec | None) -> list[KeySpec]:
-    """The keys a created record may be found by: the run's key, else the object's natural
-    keys from the catalog."""
+    """The keys a created record may be found by: the run's key, else those of the object's
+    natural keys the catalog marks unique (a name two addresses may share cannot tell the
+    record a create made from another)."""
     if key is not None and not key.is_id:
         return [key]
-    return natural_keys(obj)
+    return [spec for spec in natural_keys(obj) if spec.is_unique]
 
 
 def create(
@@ -61,7 +73,7 @@ def create(
             (nested references and lines as nested mappings and lists).
         key: The natural key that identifies a record if a create's answer is lost
             (``number``; ``invoice-number,supplier.number``); by default the object's
-            natural keys from the catalog.
+            natural keys the catalog marks unique.
         concurrency: Records sent at once; the connection's setting by default.
         dry_run: Validate only; nothing is sent.
         options: Further knobs (``WriteOptions``).
@@ -82,7 +94,8 @@ def create(
     keys = recovery_keys(target_obj, spec)
 
     async def prepare(items: list[Item]) -> list[Job | WriteResult]:
-        prepared: list[Job | WriteResult] = []
+        prepared: list[WriteResult] = []
+        keyed: list[tuple[Item, Target | None]] = []
         for item in items:
             rejected = problems_result(target_obj, item, "create")
             if rejected is not None:
@@ -90,24 +103,34 @@ def create(
             elif opts.dry_run:
                 prepared.append(WriteResult(item.position, WriteOutcome.VALID, record=item.record))
             else:
-                prepared.append(_create_job(ctx, targets, keys, item))
-        return prepared
+                keyed.append((item, first_key(keys, item.body)))
+        try:
+            # One query per chunk tells what each key names before anything is sent.
+            await targets.resolve([t for _, t in keyed if t is not None])
+        except CoupaError as error:
+            if resolution(error) is Resolution.FATAL:
+                failed = [
+                    failed_result(item, error, prefix="looking the record up by its key failed: ")
+                    for item, _ in keyed
+                ]
+                raise FatalWriteError(error, *prepared, *failed) from None
+            # Each job asks again for its own key, and fails alone if that fails too.
+        return [*prepared, *(_create_job(ctx, targets, item, target) for item, target in keyed)]
 
     return run_writes(conn, records, prepare, opts)
 
 
-def _create_job(ctx: SendContext, targets: Targets, keys: Sequence[KeySpec], item: Item) -> Job:
-    target = first_key(keys, item.body)
+def _create_job(ctx: SendContext, targets: Targets, item: Item, target: Target | None) -> Job:
+    if target is None:
+        return Job(item=item, run=lambda: send_create(ctx, item, item.body, None))
 
-    async def recover() -> tuple[int, ...] | None:
-        if target is None:
-            return None
-        return await targets.ids(target, fresh=True)
-
-    async def run() -> WriteResult:
-        result = await send_create(ctx, item, item.body, recover)
-        if result.outcome is WriteOutcome.CREATED and result.id is not None and target is not None:
+    async def work() -> WriteResult:
+        # What the key names before the send (cached from the chunk's lookup, or updated by
+        # an earlier record of this run under the same lock) is not what the send makes.
+        before = await targets.ids(target)
+        result = await send_create(ctx, item, item.body, targets.recovery(target, before))
+        if result.outcome is WriteOutcome.CREATED and result.id is not None:
             targets.remember(target, result.id)
         return result
 
-    return Job(item=item, run=run, lock_key=target.lock_key if target else None)
+    return Job(item=item, run=lambda: guarded(item, work), lock_key=target.lock_key)

@@ -83,14 +83,16 @@ def _keyed_run(
     skip_identity = spec is not None and not spec.is_id
     resource = target_obj.resource
 
+    async def put(item: Item, rid: int) -> WriteResult:
+        path = f"{resource}/{rid}"
+        return await send_put(ctx, item, path, body=put_body(item.body), rid=rid, record_path=path)
+
     def update_job(item: Item, target: Target) -> Job:
         async def work() -> WriteResult:
             ids = await targets.ids(target)
             if len(ids) != 1:
                 return _matches_failure(target_obj, item, target, ids)
-            return await send_put(
-                ctx, item, f"{resource}/{ids[0]}", body=put_body(item.body), rid=ids[0]
-            )
+            return await put(item, ids[0])
 
         return Job(item, lambda: guarded(item, work), target.lock_key)
 
@@ -102,17 +104,11 @@ def _keyed_run(
             if len(ids) > 1:
                 return _matches_failure(target_obj, item, target, ids)
             if len(ids) == 1:
-                return await send_put(
-                    ctx, item, f"{resource}/{ids[0]}", body=put_body(item.body), rid=ids[0]
-                )
+                return await put(item, ids[0])
             rejected = problems_result(target_obj, item, "create", skip_identity=skip_identity)
             if rejected is not None:
                 return rejected
-
-            async def recover() -> tuple[int, ...] | None:
-                return await targets.ids(target, fresh=True)
-
-            result = await send_create(ctx, item, item.body, recover)
+            result = await send_create(ctx, item, item.body, targets.recovery(target, ids))
             if result.outcome is WriteOutcome.CREATED and result.id is not None:
                 targets.remember(target, result.id)
             return result

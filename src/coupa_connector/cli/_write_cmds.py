@@ -424,6 +424,7 @@ def _known_format(path: str) -> str | None:
 def _ids_from_file(path: str, fmt: str | None) -> Iterator[Any]:
     """Targets from a file: one id per line (.txt or no known extension), else records."""
     from coupa_connector.operations import guess_format
+    from coupa_connector.operations._files import open_text
 
     known: str | None
     try:
@@ -431,8 +432,7 @@ def _ids_from_file(path: str, fmt: str | None) -> Iterator[Any]:
     except CoupaError:
         known = None
     if known is None:
-        stream = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
-        try:
+        with open_text(path) as stream:
             for line_no, line in enumerate(stream, start=1):
                 text = line.split("#", 1)[0].strip()
                 if not text:
@@ -441,9 +441,6 @@ def _ids_from_file(path: str, fmt: str | None) -> Iterator[Any]:
                     yield int(text)
                 else:
                     yield UnreadableRecord(f"{text!r} is not a Coupa id", raw=text, line=line_no)
-        finally:
-            if stream is not sys.stdin:
-                stream.close()
         return
     yield from read_input(path, known)
 
@@ -496,6 +493,7 @@ def action(
     """
     from coupa_connector.activities._actions import action as run_action
     from coupa_connector.activities._actions import find_action
+    from coupa_connector.cli._write_report import IDS_FORMAT
 
     opts = _RunOptions(**options)
     input_format, dry_run = opts.input_format, opts.dry_run
@@ -521,12 +519,13 @@ def action(
         except CoupaError as exc:
             raise click.UsageError(str(exc)) from None
     config = _config(opts)
-    # Rejects of an ids file come out in its format; bare ids and query results as JSONL.
-    fmt = input_format or "jsonl"
+    # Rejects of a record file come out in its format; bare ids (--id, --where, an ids
+    # file) as ids, one per line, unless the rejects file's extension names a format.
+    fmt = input_format or IDS_FORMAT
     if ids_file and ids_file != "-":
         if not Path(ids_file).is_file():
             raise click.UsageError(f"{ids_file}: no such file.")
-        fmt = input_format or _known_format(ids_file) or "jsonl"
+        fmt = input_format or _known_format(ids_file) or IDS_FORMAT
 
     async def run() -> AsyncIterator[WriteResult]:
         async with _connection(config) as conn:

@@ -8,23 +8,34 @@ field with the reasons, in the input's own format, so it can be fixed and fed ba
 (``_errors`` is dropped on the way in). Entries the reader could not parse at all are kept
 as ``{"_raw": <the text>, "_errors": ...}``.
 
+An action run on bare ids (``--id``, ``--where``, an ids file of one id per line) whose
+rejects file names no record format (``rejects.txt``) gets one id per line instead, each
+after a ``#`` comment with its reasons: the ids reader skips comments, so the file can be
+fed back as ``--ids-file``; an unreadable line is kept as it was, to be fixed.
+
 Results arrive in completion order; both files are written in input order through a small
 reordering buffer that holds only what is written (rows, and the records of rejects).
 """
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
 from collections.abc import Mapping
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from coupa_connector.activities._writes_model import WriteResult
 from coupa_connector.catalog import ObjectDef
 from coupa_connector.errors import CoupaError
 from coupa_connector.operations import RecordWriter, guess_format, open_writer
 
-__all__ = ["ERRORS_KEY", "Reports"]
+__all__ = ["ERRORS_KEY", "IDS_FORMAT", "Reports"]
 
 ERRORS_KEY = "_errors"
+IDS_FORMAT = "ids"
+"""The input format of bare ids: their rejects file holds one id per line."""
 _FLAT_FORMATS = frozenset({"csv", "xml"})  # a list cell would become several columns
 
 
@@ -52,16 +63,20 @@ class Reports:
         rejects: str | None = None,
     ) -> None:
         self._results: RecordWriter | None = None
-        self._rejects: RecordWriter | None = None
+        self._rejects: RecordWriter | IdLines | None = None
         self._next = 1
         self._waiting: dict[int, tuple[dict[str, Any] | None, dict[str, Any] | None]] = {}
         if results:
             self._results = open_writer(results, guess_format(results, _ext_or(results, "jsonl")))
         if rejects:
-            fmt = guess_format(rejects, _ext_or(rejects, input_format))
-            self._rejects = open_writer(
-                rejects, fmt, element=obj.element, list_element=obj.list_element
-            )
+            fallback = _ext_or(rejects, input_format)
+            if fallback == IDS_FORMAT:
+                self._rejects = IdLines(rejects)
+            else:
+                fmt = guess_format(rejects, fallback)
+                self._rejects = open_writer(
+                    rejects, fmt, element=obj.element, list_element=obj.list_element
+                )
 
     @property
     def paths(self) -> dict[str, str]:
@@ -129,3 +144,52 @@ def _ext_or(path: str, fallback: str) -> str | None:
     except CoupaError:
         return fallback
     return None
+
+
+class IdLines:
+    """A rejects file of bare ids: per record a ``#`` line with its reasons, then its id (or
+    the unreadable line as it was). Written next to the destination and moved into place on
+    ``commit``, like the other rejects files.
+
+    Args:
+        path: The file, or ``"-"`` for standard output.
+    """
+
+    format = IDS_FORMAT
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._partial: str | None = None
+        self._out: IO[str]
+        if path == "-":
+            self._out = sys.stdout
+            return
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, self._partial = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".part", dir=target.parent
+        )
+        self._out = os.fdopen(fd, "w", encoding="utf-8")
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        """Write one rejected record: its reasons as a comment, then its id."""
+        errors = record.get(ERRORS_KEY) or []
+        reasons = "; ".join(errors) if isinstance(errors, list) else str(errors)
+        self._out.write(f"# {' '.join(reasons.split())}\n")
+        value = record.get("id", record.get("_raw"))
+        if value is None:
+            # A record named by a key, not an id: nothing to list; the comment says which.
+            fields = {k: v for k, v in record.items() if k != ERRORS_KEY}
+            self._out.write(f"# {fields}\n")
+            return
+        self._out.write(f"{' '.join(str(value).splitlines())}\n")
+
+    def commit(self) -> str:
+        """Finish the file and move it into place; returns the final path."""
+        if self._partial is None:
+            self._out.flush()
+            return self.path
+        self._out.close()
+        os.replace(self._partial, self.path)
+        self._partial = None
+        return self.path

@@ -22,7 +22,7 @@ from coupa_connector.catalog import Catalog, ObjectDef, load_catalog
 from coupa_connector.client._auth import ApiKeyAuth, Auth, OAuthFlow
 from coupa_connector.client._config import ConnectionConfig, WireFormat
 from coupa_connector.client._ratelimit import TokenBucket
-from coupa_connector.client._redact import get_logger, sanitize_path
+from coupa_connector.client._redact import get_logger, mask_body, sanitize_path
 from coupa_connector.client._retry import Action, Backoff, Failure, decide, parse_retry_after
 from coupa_connector.client._transport import (
     AsyncBaseTransport,
@@ -57,8 +57,9 @@ BODY_PREVIEW_CHARS = 2000
 
 
 def body_preview(content: bytes, limit: int = BODY_PREVIEW_CHARS) -> str:
-    """A body as text for the debug log, cut at ``limit`` characters with the size noted."""
-    text = content[: limit * 4].decode("utf-8", errors="replace")
+    """A body as text for the debug log, secret fields masked (``password``, ...), cut at
+    ``limit`` characters with the size noted."""
+    text = mask_body(content)
     if len(text) > limit:
         return f"{text[:limit]}... [{len(content)} bytes in all]"
     return text

@@ -3,6 +3,10 @@
 Every logger of the connector gets ``RedactingFilter``; connections register their secrets
 (client secret, API key, each access token) with ``register_secret`` before first use, so no
 log line that passes through the ``coupa_connector`` tree can carry them.
+
+Records carry secrets of their own (a user's ``password``, a supplier's ``cxml-secret``),
+which no connection knows: bodies and records shown in debug logs go through
+``mask_fields``/``mask_body``, which mask every field whose name says it is a secret.
 """
 
 from __future__ import annotations
@@ -10,7 +14,11 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import orjson
 
 from coupa_connector.client._secret import MASK
 
@@ -21,6 +29,14 @@ _SENSITIVE_PARAMS = frozenset(
 _SENSITIVE_HEADERS = frozenset(
     {"authorization", "x-coupa-api-key", "cookie", "set-cookie", "proxy-authorization"}
 )
+# Record fields whose values are secrets, by name: password, cxml-secret,
+# cxml-http-password, sftp-private-key, api-token, ... (``-`` and ``_`` alike).
+_SECRET_FIELD = re.compile(r"(?i)password|secret|token|api[-_]?key|private[-_]?key|passphrase")
+# An XML element with text only: <cxml-secret>value</cxml-secret>.
+_XML_ELEMENT = re.compile(r"<([A-Za-z_][\w.-]*)(\s[^<>]*)?>([^<]*)</\1\s*>")
+# A JSON member in text that did not parse whole (a cut body): "password": "value".
+_JSON_MEMBER = re.compile(r'"([^"\\]*)"(\s*:\s*)"(?:[^"\\]|\\.)*(?:"|$)')
+
 # Bearer tokens that reach a message without having been registered (defence in depth).
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-._~+/]+=*")
 
@@ -51,6 +67,50 @@ def scrub(text: str) -> str:
     if pattern is not None:
         text = pattern.sub(MASK, text)
     return _BEARER.sub(lambda m: m.group(1) + MASK, text)
+
+
+def is_secret_field(name: str) -> bool:
+    """True for a record field whose value is a secret (``password``, ``cxml-secret``)."""
+    return bool(_SECRET_FIELD.search(name))
+
+
+def mask_fields(value: Any) -> Any:
+    """A copy of a record (or records) with the value of every secret field masked."""
+    if isinstance(value, Mapping):
+        return {
+            k: (MASK if v not in (None, "") and is_secret_field(str(k)) else mask_fields(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [mask_fields(v) for v in value]
+    return value
+
+
+def mask_body(content: bytes) -> str:
+    """A request or response body as text with every secret field's value masked: JSON by
+    its keys, XML by its element names."""
+    try:
+        parsed = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        text = content.decode("utf-8", errors="replace")
+        text = _XML_ELEMENT.sub(_mask_xml_element, text)
+        return _JSON_MEMBER.sub(_mask_json_member, text)
+    if not isinstance(parsed, dict | list):
+        return content.decode("utf-8", errors="replace")
+    return orjson.dumps(mask_fields(parsed)).decode()
+
+
+def _mask_xml_element(match: re.Match[str]) -> str:
+    tag, attrs, text = match.group(1), match.group(2) or "", match.group(3)
+    if not text or not is_secret_field(tag):
+        return match.group(0)
+    return f"<{tag}{attrs}>{MASK}</{tag}>"
+
+
+def _mask_json_member(match: re.Match[str]) -> str:
+    if not is_secret_field(match.group(1)):
+        return match.group(0)
+    return f'"{match.group(1)}"{match.group(2)}"{MASK}"'
 
 
 def sanitize_url(url: str) -> str:

@@ -35,11 +35,14 @@ log = logging.getLogger("coupa_connector.operations")
 DEBUG_BODY_LIMIT = 4000
 
 
-def _cap(value: Any) -> str:
-    """Records as JSON for the debug log, cut at ``DEBUG_BODY_LIMIT`` characters."""
-    text = orjson.dumps(value, default=str).decode()
-    if len(text) > DEBUG_BODY_LIMIT:
-        return f"{text[:DEBUG_BODY_LIMIT]}... ({len(text)} characters)"
+def _cap(value: Any, limit: int | None = DEBUG_BODY_LIMIT) -> str:
+    """Records as JSON for the debug log, secret fields masked (``password``, ...), cut at
+    ``limit`` characters (None: whole)."""
+    from coupa_connector.client._redact import mask_fields
+
+    text = orjson.dumps(mask_fields(value), default=str).decode()
+    if limit is not None and len(text) > limit:
+        return f"{text[:limit]}... ({len(text)} characters)"
     return text
 
 

@@ -8,7 +8,9 @@ the destination never sees half a file; a writer that is abandoned (an exception
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import functools
 import io
 import json
 import os
@@ -38,6 +40,7 @@ __all__ = [
     "expand_path",
     "guess_format",
     "has_placeholders",
+    "open_text",
     "open_writer",
     "read_records",
 ]
@@ -207,17 +210,13 @@ def read_records(
     if fmt == "xml":
         yield from _read_xml(name, report)
         return
-    stream = _open_text_in(name, encoding)
-    try:
+    with open_text(name, encoding) as stream:
         if fmt == "csv":
             yield from _read_csv(name, stream, report)
         elif fmt == "jsonl":
             yield from _read_jsonl(name, stream, report)
         else:
             yield from _read_json(name, stream)
-    finally:
-        if stream is not sys.stdin:
-            stream.close()
 
 
 def _raise_bad(name: str) -> OnBad:
@@ -227,23 +226,72 @@ def _raise_bad(name: str) -> OnBad:
     return fail
 
 
-def _open_text_in(name: str, encoding: str) -> IO[str]:
-    if name == "-":
-        return sys.stdin
+@contextlib.contextmanager
+def open_text(name: str, encoding: str = "utf-8") -> Iterator[IO[str]]:
+    """A text input as the readers read it, ``"-"`` for standard input: a UTF-8 byte order
+    mark skipped (standard input too: Windows tools put one in front of a pipe), line ends
+    kept as they are for the CSV reader."""
     enc = "utf-8-sig" if encoding.replace("_", "-").lower() == "utf-8" else encoding
-    return open(name, encoding=enc, newline="")
+    if name != "-":
+        with open(name, encoding=enc, newline="") as stream:
+            yield stream
+        return
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:  # standard input replaced by a text-only stream
+        yield sys.stdin
+        return
+    wrapper = io.TextIOWrapper(buffer, encoding=enc, newline="")
+    try:
+        yield wrapper
+    finally:
+        wrapper.detach()  # standard input stays open for whoever reads it next
+
+
+# A cell may hold a long text (a contract's terms, an encoded attachment); the csv module's
+# default limit of 128 KB is raised, but kept finite so a stray quote cannot read a whole
+# huge file into one cell.
+_MAX_CSV_CELL = 64 * 1024 * 1024
+
+
+class _RecordedLines:
+    """The lines of a stream, keeping those read since the last ``take`` (a row's raw text,
+    for the rejects file when the row cannot be parsed)."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._lines = iter(stream)
+        self._read: list[str] = []
+
+    def __iter__(self) -> _RecordedLines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self._read.append(line)
+        return line
+
+    def take(self) -> str:
+        """The text read since the last call, without its final line break."""
+        text = "".join(self._read)
+        self._read.clear()
+        return text.rstrip("\r\n")
 
 
 def _read_csv(name: str, stream: IO[str], on_bad: OnBad) -> Iterator[dict[str, Any]]:
     from coupa_connector._records import unflatten
 
-    reader = csv.reader(stream)
+    if csv.field_size_limit() < _MAX_CSV_CELL:
+        csv.field_size_limit(_MAX_CSV_CELL)
+    lines = _RecordedLines(stream)
+    # Strict: a quote left open at the end of the file is an error, not a cell that silently
+    # swallows every row after it.
+    reader = csv.reader(lines, strict=True)
     try:
         header = next(reader)
     except StopIteration:
         return
     except csv.Error as exc:
         raise RecordFileError(f"bad CSV header: {exc}", file=name, line=1) from None
+    lines.take()
     header = [h.strip() for h in header]
     dupes = sorted({h for h in header if header.count(h) > 1 and h})
     if dupes:
@@ -256,31 +304,30 @@ def _read_csv(name: str, stream: IO[str], on_bad: OnBad) -> Iterator[dict[str, A
         except StopIteration:
             return
         except csv.Error as exc:
-            on_bad(BadRecord(position, line, "", f"bad CSV row: {exc}"))
+            raw = lines.take()
+            why = f"bad CSV row: {exc}"
+            if reader.line_num > line:
+                why += f" (lines {line} to {reader.line_num} were read as this one row)"
+            on_bad(BadRecord(position, line, raw, why))
             position += 1
             continue
+        raw = lines.take()
         if not any(c.strip() for c in cells):
             continue  # blank lines are layout, not records
         if len(cells) > len(header):
             why = f"{len(cells)} cells but {len(header)} header columns"
-            on_bad(BadRecord(position, line, _csv_line(header, cells), why))
+            on_bad(BadRecord(position, line, raw, why))
             position += 1
             continue
         row = {h: c for h, c in zip(header, cells, strict=False) if h and c != ""}
         try:
             record = unflatten(row)
         except (ValueError, KeyError, TypeError) as exc:
-            on_bad(BadRecord(position, line, _csv_line(header, cells), f"bad column layout: {exc}"))
+            on_bad(BadRecord(position, line, raw, f"bad column layout: {exc}"))
             position += 1
             continue
         position += 1
         yield record
-
-
-def _csv_line(header: list[str], cells: list[str]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow(cells)
-    return out.getvalue()
 
 
 def _read_jsonl(name: str, stream: IO[str], on_bad: OnBad) -> Iterator[dict[str, Any]]:
@@ -395,13 +442,20 @@ class _XMLRecords:
     A document whose root is one record (``<invoice-header>``) gives that single record.
     """
 
-    def __init__(self, root_is_record: Callable[[str, Mapping[str, str]], bool]) -> None:
+    def __init__(
+        self,
+        root_is_record: Callable[[str, Mapping[str, str]], bool],
+        items: Mapping[str, frozenset[str]] | None = None,
+    ) -> None:
         self._root_is_record = root_is_record
+        self._items = items or {}
         self._stack: list[tuple[str, dict[str, str], list[Any], list[str]]] = []
         self.single = False
+        self.started = False  # any element seen
         self.done: list[dict[str, Any]] = []
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
+        self.started = True
         if not self._stack and self._root_is_record(name, attrs):
             self.single = True
         # Each frame: tag, attributes, children as (tag, value) pairs, text pieces.
@@ -413,7 +467,11 @@ class _XMLRecords:
 
     def end(self, name: str) -> None:
         tag, attrs, children, texts = self._stack.pop()
-        value = _xml_value(attrs, children, "".join(texts))
+        # A collection the catalog knows, holding only its item elements, is a list even
+        # without type="array" (Coupa's own samples leave it out).
+        items = self._items.get(tag, frozenset())
+        is_list = bool(children) and all(t in items for t, _v, _a in children)
+        value = _xml_value(attrs, children, "".join(texts), is_list=is_list)
         depth = len(self._stack)
         if depth == 0:
             if self.single and isinstance(value, dict):
@@ -425,11 +483,13 @@ class _XMLRecords:
         self._stack[-1][2].append((tag, value, attrs))
 
 
-def _xml_value(attrs: Mapping[str, str], children: list[Any], text: str) -> Any:
+def _xml_value(
+    attrs: Mapping[str, str], children: list[Any], text: str, *, is_list: bool = False
+) -> Any:
     if attrs.get("nil") == "true":
         return None
     kind = attrs.get("type", "")
-    if kind == "array":
+    if kind == "array" or is_list:
         return [v for _tag, v, _a in children]
     if children:
         out: dict[str, Any] = {}
@@ -459,6 +519,25 @@ def _looks_like_list(tag: str, children: list[Any]) -> bool:
     return sum(1 for t, _v, _a in children if t == tag) > 1
 
 
+_NO_ELEMENTS = expat.errors.codes[expat.errors.XML_ERROR_NO_ELEMENTS]
+
+
+@functools.cache
+def _collection_items() -> dict[str, frozenset[str]]:
+    """Each collection field of the catalog (``order-lines``) with its item elements
+    (``order-line``; several objects may share a field name), where the catalog names the
+    item's object."""
+    from coupa_connector.catalog import load_catalog
+
+    catalog = load_catalog()
+    items: dict[str, set[str]] = {}
+    for obj in catalog:
+        for fdef in obj.fields.values():
+            if fdef.kind == "collection" and fdef.ref and fdef.ref in catalog:
+                items.setdefault(fdef.name, set()).add(catalog.get(fdef.ref).element)
+    return {name: frozenset(elements) for name, elements in items.items()}
+
+
 def _read_xml(name: str, on_bad: OnBad) -> Iterator[dict[str, Any]]:
     from coupa_connector.catalog import load_catalog
 
@@ -469,7 +548,7 @@ def _read_xml(name: str, on_bad: OnBad) -> Iterator[dict[str, Any]]:
             return False
         return any(o.element == tag for o in catalog)
 
-    handler = _XMLRecords(root_is_record)
+    handler = _XMLRecords(root_is_record, _collection_items())
     parser = expat.ParserCreate()
     parser.buffer_text = True
 
@@ -490,6 +569,8 @@ def _read_xml(name: str, on_bad: OnBad) -> Iterator[dict[str, Any]]:
             try:
                 parser.Parse(chunk, not chunk)
             except expat.ExpatError as exc:
+                if exc.code == _NO_ELEMENTS and not handler.started:
+                    return  # an empty file holds no records, as an empty CSV or JSONL does
                 raise RecordFileError(
                     f"bad XML: {expat.errors.messages[exc.code]}", file=name, line=exc.lineno
                 ) from None

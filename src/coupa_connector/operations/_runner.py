@@ -23,8 +23,6 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from coupa_connector.errors import ConfigurationError, CoupaError
 from coupa_connector.operations._coupa import (
     CoupaBridge,
@@ -700,7 +698,7 @@ def _source_id(record: Mapping[str, Any]) -> int | None:
 
 
 def _j(value: Any) -> str:
-    return orjson.dumps(value, default=str).decode()
+    return _cap(value, None)
 
 
 @dataclass(slots=True)
