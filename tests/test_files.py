@@ -80,6 +80,18 @@ def test_csv_reader_reports_bad_rows_and_goes_on(tmp_path: Path) -> None:
         list(read_records(path))
 
 
+def test_csv_value_under_a_column_without_a_name_is_rejected_not_dropped(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "blank.csv"
+    path.write_text("name,,number,\nA,,S-1,\nB,lost?,S-2,\n")
+    bad: list[BadRecord] = []
+    assert list(read_records(path, on_bad=bad.append)) == [{"name": "A", "number": "S-1"}]
+    (one,) = bad
+    assert one.line == 3 and one.raw == "B,lost?,S-2,"
+    assert one.reason == "a value in column 2, which has no name"
+
+
 def test_csv_quote_left_open_is_one_rejected_row_with_its_text(tmp_path: Path) -> None:
     path = tmp_path / "q.csv"
     path.write_text('name,number\nQ0,Q-0\nQ1,"Q-1\nQ2,Q-2\nQ3,Q-3\n')

@@ -319,6 +319,15 @@ def _read_csv(name: str, stream: IO[str], on_bad: OnBad) -> Iterator[dict[str, A
             on_bad(BadRecord(position, line, raw, why))
             position += 1
             continue
+        pairs = enumerate(zip(header, cells, strict=False), start=1)  # short rows are fine
+        unnamed = [n for n, (h, c) in pairs if not h and c.strip()]
+        if unnamed:
+            # A value in a column without a name has no field to go to: dropping it quietly
+            # would write the record without it.
+            where = ", ".join(str(n) for n in unnamed)
+            on_bad(BadRecord(position, line, raw, f"a value in column {where}, which has no name"))
+            position += 1
+            continue
         row = {h: c for h, c in zip(header, cells, strict=False) if h and c != ""}
         try:
             record = unflatten(row)
