@@ -26,7 +26,7 @@ import jmespath
 from jmespath import exceptions as jmespath_exceptions
 from jmespath import visitor as jmespath_visitor
 
-from coupa_connector.operations._functions import CoupaLookup, TransformFunctions
+from coupa_connector.operations._functions import CoupaLookup, TransformFunctions, truthy
 
 __all__ = [
     "Expression",
@@ -85,7 +85,7 @@ class Interpreter(jmespath_visitor.TreeInterpreter):  # type: ignore[misc]
         children = node["children"]
         if node["value"] == "if" and len(children) == 3:
             condition = self.visit(children[0], value)
-            chosen = children[1] if condition not in (False, None, "", [], {}) else children[2]
+            chosen = children[1] if truthy(condition) else children[2]
             return self.visit(chosen, value)
         return super().visit_function_expression(node, value)
 
