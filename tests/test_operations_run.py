@@ -141,8 +141,11 @@ def test_suppliers_in_creates_good_rows_and_rejects_bad_ones(sb: Sandbox, tmp_pa
 
 
 def test_purchase_orders_incremental_into_sqlite(sb: Sandbox, tmp_path: Path) -> None:
+    [tried] = run_example(sb, tmp_path, "purchase-orders-to-erp.yaml", dry_run=True)
+    assert tried.status == "success" and tried.counts.read > 0
+    # The dry run moved no watermark: the real run reads the same records.
     [first] = run_example(sb, tmp_path, "purchase-orders-to-erp.yaml")
-    assert first.status == "success"
+    assert first.status == "success" and first.counts.read == tried.counts.read
     pos = query(sb, "purchase_orders", fields=["id", "po-number", "status"])
     db = sqlite3.connect(tmp_path / "out" / "erp.sqlite")
     rows = db.execute("SELECT po_number, coupa_id, status FROM erp_purchase_orders").fetchall()
@@ -281,6 +284,35 @@ def test_chains_run_on_success_and_on_failure(tmp_path: Path) -> None:
             "at": run["failures"][0]["at"],
         }
     ]
+
+
+def test_a_dry_run_ends_and_chains_as_its_real_run_would(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from coupa_connector.cli._main import cli
+
+    ops = write(tmp_path, "chain.yaml", CHAIN)
+    rows = tmp_path / "rows.csv"
+    out = tmp_path / "out"
+    args = ["run", str(ops), "--var", f"out={out}", "--log-db", str(tmp_path / "log.db")]
+    for text, counts in (
+        ("number,amount\nA,1\nB,x\n", [2, 1, 1]),
+        ("number,amount\nB,x\n", [1, 0, 1]),
+    ):
+        rows.write_text(text)
+        result = CliRunner().invoke(cli, [*args, "--dry-run", "--format", "json"])
+        assert result.exit_code == 1, result.output
+        load, report = json.loads(result.stdout)
+        assert (load["operation"], load["status"], load["dry_run"]) == ("load", "partial", True)
+        assert [load["read"], load["written"], load["rejected"]] == counts
+        assert (report["operation"], report["status"]) == ("report", "success")
+        # Still nothing written: no table, no report (only the rejects to fix).
+        assert not (out / "db.sqlite").exists() and not (out / "report.json").exists()
+        with OpLog(tmp_path / "log.db") as log:
+            logged = log.run(load["run_id"])
+        assert logged is not None and (logged["status"], logged["dry_run"]) == ("partial", True)
+    table = CliRunner().invoke(cli, [*args, "--dry-run"])
+    assert table.exit_code == 1 and "partial (dry run)" in table.output
 
 
 REFUSED = """
@@ -448,7 +480,7 @@ def test_a_chain_never_silently_replaces_a_file_it_wrote(tmp_path: Path) -> None
 
 def test_dry_run_writes_and_marks_nothing(sb: Sandbox, tmp_path: Path) -> None:
     [invoices] = run_example(sb, tmp_path, "invoices-to-erp.yaml", dry_run=True)
-    assert invoices.status == "dry-run" and invoices.counts.read > 0
+    assert invoices.status == "success" and invoices.dry_run and invoices.counts.read > 0
     assert invoices.outputs == [] and not (tmp_path / "out").exists()
     assert all(not r["exported"] for r in query(sb, "invoices", where="exported=false"))
     unexported = query(sb, "invoices", where=["status=approved", "exported=false"])
@@ -457,6 +489,7 @@ def test_dry_run_writes_and_marks_nothing(sb: Sandbox, tmp_path: Path) -> None:
     # is only known by asking Coupa), so the row without a name passes here.
     [suppliers] = run_example(sb, tmp_path, "suppliers-in.yaml", dry_run=True)
     assert (suppliers.counts.written, suppliers.counts.rejected) == (5, 2)
+    assert suppliers.status == "partial"
     assert query(sb, "suppliers", where="number^=ERP-") == []
     rejected = {r["number"] for r in read_records(suppliers.rejects_file or "")}
     assert rejected == {"ERP-10004", "ERP-10005"}
