@@ -30,12 +30,20 @@ from coupa_connector.operations._functions import TransformValueError, parse_whe
 from coupa_connector.operations._opfile import EndpointSpec
 from coupa_connector.operations._transform import Item, Transformed
 
-__all__ = ["DEFAULT_SQL_URL", "SqlSource", "SqlTarget", "engine_for", "sql_identity"]
+__all__ = [
+    "COLUMN_TYPES",
+    "DEFAULT_SQL_URL",
+    "SqlSource",
+    "SqlTarget",
+    "engine_for",
+    "sql_identity",
+]
 
 DEFAULT_SQL_URL = "sqlite:///coupa-connector.sqlite"
 MARKER_TABLE = "coupa_connector_written"
 
-_TYPES: dict[str, Any] = {
+# Column types a target may declare (``columns: {name: type}``).
+COLUMN_TYPES: dict[str, Any] = {
     "text": sa.Text,
     "string": sa.Text,
     "integer": sa.Integer,
@@ -192,11 +200,11 @@ class SqlTarget:
         cols: list[sa.Column[Any]] = []
         if isinstance(declared, Mapping):
             for name, kind in declared.items():
-                type_ = _TYPES.get(str(kind).lower())
+                type_ = COLUMN_TYPES.get(str(kind).lower())
                 if type_ is None:
                     raise ConfigurationError(
                         f"sql target {self.table_name}: column {name} has unknown type {kind!r}; "
-                        f"use one of {', '.join(sorted(_TYPES))}"
+                        f"use one of {', '.join(sorted(COLUMN_TYPES))}"
                     )
                 cols.append(sa.Column(str(name), type_(), primary_key=str(name) in self.key))
         elif isinstance(declared, list):
