@@ -395,6 +395,50 @@ def test_sql_insert_failures_fail_only_the_bad_rows(tmp_path: Path) -> None:
     assert "has no column(s) extra" in rejects["C"]
 
 
+def test_sql_infinities_and_nan_reject_their_record_naming_the_column(tmp_path: Path) -> None:
+    db = tmp_path / "erp.sqlite"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE v (number TEXT, total REAL, rate REAL)")
+    con.executemany(
+        "INSERT INTO v VALUES (?, ?, ?)",
+        [("A", 1.5, 2.0), ("B", math.inf, 2.0), ("C", -math.inf, math.inf)],
+    )
+    con.commit()
+    ops = write(
+        tmp_path,
+        "ops.yaml",
+        f"""
+        operations:
+          dump:
+            source: {{type: sql, url: "sqlite:///{db}", query: "select * from v order by number"}}
+            target: {{type: file, path: "{tmp_path}/out.jsonl"}}
+            rejects: {tmp_path}/rejects.jsonl
+        """,
+    )
+    [result] = run_operations(ops, log_db=tmp_path / "log.sqlite")
+    counts = result.counts
+    assert (counts.read, counts.written, counts.rejected, counts.failed) == (3, 1, 2, 0)
+    assert list(read_records(tmp_path / "out.jsonl")) == [
+        {"number": "A", "total": 1.5, "rate": 2.0}
+    ]
+    rejects = {r["number"]: r for r in read_records(tmp_path / "rejects.jsonl")}
+    assert rejects["B"]["total"] == "Infinity"
+    assert rejects["B"]["_errors"] == (
+        "record: total is Infinity: not a finite number, which JSON and Coupa cannot hold"
+    )
+    assert rejects["C"]["_errors"].startswith("record: total is -Infinity, rate is Infinity: ")
+
+
+def test_sql_nan_is_named_as_such() -> None:
+    from coupa_connector.operations._sql import _non_finite
+
+    record: dict[str, Any] = {"n": "A", "x": math.nan, "y": 1.0}
+    assert _non_finite(record) == (
+        "x is NaN: not a finite number, which JSON and Coupa cannot hold"
+    )
+    assert record == {"n": "A", "x": "NaN", "y": 1.0}
+
+
 def test_sql_date_and_datetime_columns_take_iso_text(tmp_path: Path) -> None:
     db = tmp_path / "erp.sqlite"
     (tmp_path / "rows.csv").write_text(

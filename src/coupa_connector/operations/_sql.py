@@ -14,6 +14,7 @@ the database already holds, and a resumed run does not insert them again.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
@@ -131,11 +132,29 @@ class SqlSource:
                         continue
                     record = {k: _plain(v) for k, v in row._mapping.items()}
                     record.pop(ERRORS_KEY, None)
-                    yield Item(position, record, str(position))
+                    yield Item(position, record, str(position), problem=_non_finite(record))
         except SQLAlchemyError as exc:
             raise ConfigurationError(f"sql source query failed: {_db_message(exc)}") from None
         finally:
             engine.dispose()
+
+
+def _non_finite(record: dict[str, Any]) -> str | None:
+    """Name the columns holding NaN or an infinity, turning them into text in ``record``.
+
+    No target takes them faithfully: JSON writes them as null and Coupa refuses them, so
+    the record is rejected; as text they survive into the rejects file and the log.
+    """
+    bad: list[str] = []
+    for name, value in record.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            record[name] = (
+                "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+            )
+            bad.append(f"{name} is {record[name]}")
+    if not bad:
+        return None
+    return f"{', '.join(bad)}: not a finite number, which JSON and Coupa cannot hold"
 
 
 def _db_message(exc: SQLAlchemyError) -> str:
