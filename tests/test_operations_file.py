@@ -155,6 +155,36 @@ def test_missing_connection_and_literal_secrets(tmp_path: Path) -> None:
     assert all("s3cr3t-value" not in m for _l, m in found)
 
 
+SQL_PASSWORDS = """
+    vars: {pw: Sup3rSecret}
+    operations:
+      a:
+        source: {type: sql, url: "postgresql://erp:Sup3rSecret@db/erp", query: "select 1"}
+        target: {type: sql, url: "postgresql://erp:${pw}@db/erp", table: t}
+      b:
+        source: {type: sql, url: "mssql+pyodbc://db/erp?password=Sup3rSecret", query: "select 1"}
+        target: {type: sql, url: "postgresql://erp:${ERP_DB_PASSWORD}@db/erp", table: t}
+"""
+
+
+def test_sql_urls_with_a_literal_password_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, SQL_PASSWORDS)
+    monkeypatch.setenv("ERP_DB_PASSWORD", "from-the-environment")
+    found = problems(path)
+    assert [line for line, _ in found] == [4, 5, 7]
+    assert all("secrets never go in an operation file" in m for _l, m in found)
+    assert all("${VARIABLE}" in m and "Sup3rSecret" not in m for _l, m in found)
+    assert "a password in vars: in the file" in found[1][1]
+    # From the command line or the environment, ${VAR} fills the password in.
+    text = SQL_PASSWORDS.replace("Sup3rSecret@", "").replace("?password=Sup3rSecret", "")
+    opfile = load_operation_file(write(tmp_path, text, "ok.yaml"), {"pw": "given"})
+    assert opfile.operations["a"].target.options["url"] == "postgresql://erp:given@db/erp"
+    url = opfile.operations["b"].target.options["url"]
+    assert url == "postgresql://erp:from-the-environment@db/erp"
+
+
 def test_bad_transform_expressions_and_chains(tmp_path: Path) -> None:
     path = write(
         tmp_path,

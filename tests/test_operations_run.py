@@ -679,7 +679,8 @@ def test_action_target_and_coupa_lookups(sb: Sandbox, tmp_path: Path) -> None:
 
 def test_debug_log_masks_the_connection_secrets_wherever_they_appear(tmp_path: Path) -> None:
     secret = "s3cret-value-that-must-not-leak"
-    (tmp_path / "in.csv").write_text(f"name,amount\nleak,{secret}\nok,1\n")
+    password = "db-pass-that-must-not-leak"  # of a SQL url, given by ${pw}
+    (tmp_path / "in.csv").write_text(f"name,amount\nleak,{secret}\n{password},x\nok,1\n")
     ops = write(
         tmp_path,
         "ops.yaml",
@@ -691,18 +692,22 @@ def test_debug_log_masks_the_connection_secrets_wherever_they_appear(tmp_path: P
             transform: {mapping: {name: name, amount: to_decimal(amount)}}
             target: {type: file, path: "${out}/out.jsonl"}
             rejects: "${out}/rejects.jsonl"
+          erp:
+            source: {type: sql, url: "postgresql://erp:${pw}@db/erp", query: "select 1"}
+            target: {type: file, path: "${out}/erp.jsonl"}
         """,
     )
     config = ConnectionConfig(
         url="https://acme.coupahost.com", client_id="abc", client_secret=SecretStr(secret)
     )
-    opfile = load_operation_file(ops, {"out": str(tmp_path)})
+    opfile = load_operation_file(ops, {"out": str(tmp_path), "pw": password})
     with OpLog(tmp_path / "log.sqlite") as log:
-        [result] = OpRunner(opfile, oplog=log, connection=config, debug_dir=tmp_path).run()
-    assert result.counts.rejected == 1 and result.debug_log is not None
+        runner = OpRunner(opfile, oplog=log, connection=config, debug_dir=tmp_path)
+        [result] = runner.run("load")
+    assert result.counts.rejected == 2 and result.debug_log is not None
     text = Path(result.debug_log).read_text()
-    assert "load record 0 rejected" in text
-    assert secret not in text and "**********" in text
+    assert "load record 0 rejected" in text and "load record 1 rejected" in text
+    assert secret not in text and password not in text and "**********" in text
 
 
 def test_embedded_sandbox_connection_from_the_file_and_the_command_line(tmp_path: Path) -> None:

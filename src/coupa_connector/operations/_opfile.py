@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from coupa_connector.catalog import ObjectDef, load_catalog
 from coupa_connector.errors import CatalogError, CoupaError
@@ -43,6 +44,7 @@ __all__ = [
     "OperationFile",
     "OperationSpec",
     "load_operation_file",
+    "url_secrets",
 ]
 
 COUPA_SOURCES = ("coupa.query",)
@@ -229,9 +231,13 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class _Checker:
-    def __init__(self, file: str, variables: Mapping[str, str]) -> None:
+    def __init__(
+        self, file: str, variables: Mapping[str, str], written: frozenset[str] = frozenset()
+    ) -> None:
         self.file = file
         self.vars = dict(variables)
+        # Variables whose values are written in the file itself (vars:, not --var).
+        self.written = written
         self.problems: list[OperationProblem] = []
         self.catalog = load_catalog()
 
@@ -315,7 +321,7 @@ def load_operation_file(
         {str(k): str(v) for k, v in file_vars.items()} if isinstance(file_vars, Mapping) else {}
     )
     merged.update(variables or {})
-    check = _Checker(file, merged)
+    check = _Checker(file, merged, frozenset(merged) - set(variables or {}))
     if "vars" in doc and not isinstance(file_vars, Mapping):
         check.problem(doc.line_of("vars"), "vars must be a mapping of name: value")
     for key in doc:
@@ -550,6 +556,8 @@ def _endpoint(check: _Checker, op: str, role: str, body: LMap) -> EndpointSpec |
     if role not in kind.roles:
         check.problem(node.line_of("type"), f"{op}: {kind_name} cannot be a {role}")
         return None
+    if kind_name == "sql" and isinstance(node.get("url"), str):
+        _refuse_url_secrets(check, f"{op}: {role}", node["url"], node.line_of("url"))
     opts = check.fill(node, line)
     for key in opts:
         if key != "type" and key not in kind.options:
@@ -564,6 +572,32 @@ def _endpoint(check: _Checker, op: str, role: str, body: LMap) -> EndpointSpec |
     spec = EndpointSpec(kind_name, {k: v for k, v in opts.items() if k != "type"}, line)
     _check_endpoint(check, op, role, spec, opts)
     return spec
+
+
+def url_secrets(url: str) -> list[tuple[str, str]]:
+    """The secrets a database URL carries: its password and secret-named parameters."""
+    try:
+        parts = urlsplit(url)
+        given = [("password", parts.password)] if parts.password else []
+    except ValueError:
+        return []  # not a URL at all; opening it will say so
+    return given + [(k, v) for k, v in parse_qsl(parts.query) if k.lower() in _SECRET_KEYS]
+
+
+def _refuse_url_secrets(check: _Checker, where: str, url: str, line: int) -> None:
+    """A database URL may name its password only as ``${VARIABLE}`` set outside the file."""
+    given = url_secrets(url)
+    for what, value in given:
+        ref = _VAR.fullmatch(value)
+        if ref is not None and ref.group(1) not in check.written:
+            continue
+        source = "vars: in the file" if ref is not None else "the url"
+        check.problem(
+            line,
+            f"{where}: url: a {what} in {source}; secrets never go in an operation file. "
+            f"Write it as ${{VARIABLE}} (e.g. postgresql://erp:${{ERP_DB_PASSWORD}}@db/erp) "
+            "and set the environment variable or pass --var",
+        )
 
 
 def _check_endpoint(check: _Checker, op: str, role: str, spec: EndpointSpec, node: LMap) -> None:

@@ -53,6 +53,7 @@ from coupa_connector.operations._opfile import (
     OperationFile,
     OperationSpec,
     load_operation_file,
+    url_secrets,
 )
 from coupa_connector.operations._oplog import Counts, OpLog, RecordOutcome
 from coupa_connector.operations._transform import Transformed, Transformer
@@ -682,11 +683,19 @@ class Runner:
         return handler
 
     def _secrets(self) -> tuple[str, ...]:
+        # Database passwords come into SQL urls from ${VARIABLE}s: mask them too.
+        urls = (
+            str(spec.options.get("url") or "")
+            for op in self.opfile.operations.values()
+            for spec in (op.source, op.target)
+            if spec.type == "sql"
+        )
+        passwords = tuple(value for url in urls for _what, value in url_secrets(url) if value)
         if self._bridge is not None:
-            return self._bridge.config.secrets()
+            return self._bridge.config.secrets() + passwords
         if self._config is not None:
-            return self._config.secrets()
-        return ()
+            return self._config.secrets() + passwords
+        return passwords
 
     def _drop_debug_handler(self, handler: logging.FileHandler) -> None:
         root = logging.getLogger("coupa_connector")
