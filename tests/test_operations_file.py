@@ -155,6 +155,36 @@ def test_missing_connection_and_literal_secrets(tmp_path: Path) -> None:
     assert all("s3cr3t-value" not in m for _l, m in found)
 
 
+SQL_PASSWORDS = """
+    vars: {pw: Sup3rSecret}
+    operations:
+      a:
+        source: {type: sql, url: "postgresql://erp:Sup3rSecret@db/erp", query: "select 1"}
+        target: {type: sql, url: "postgresql://erp:${pw}@db/erp", table: t}
+      b:
+        source: {type: sql, url: "mssql+pyodbc://db/erp?password=Sup3rSecret", query: "select 1"}
+        target: {type: sql, url: "postgresql://erp:${ERP_DB_PASSWORD}@db/erp", table: t}
+"""
+
+
+def test_sql_urls_with_a_literal_password_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, SQL_PASSWORDS)
+    monkeypatch.setenv("ERP_DB_PASSWORD", "from-the-environment")
+    found = problems(path)
+    assert [line for line, _ in found] == [4, 5, 7]
+    assert all("secrets never go in an operation file" in m for _l, m in found)
+    assert all("${VARIABLE}" in m and "Sup3rSecret" not in m for _l, m in found)
+    assert "a password in vars: in the file" in found[1][1]
+    # From the command line or the environment, ${VAR} fills the password in.
+    text = SQL_PASSWORDS.replace("Sup3rSecret@", "").replace("?password=Sup3rSecret", "")
+    opfile = load_operation_file(write(tmp_path, text, "ok.yaml"), {"pw": "given"})
+    assert opfile.operations["a"].target.options["url"] == "postgresql://erp:given@db/erp"
+    url = opfile.operations["b"].target.options["url"]
+    assert url == "postgresql://erp:from-the-environment@db/erp"
+
+
 def test_bad_transform_expressions_and_chains(tmp_path: Path) -> None:
     path = write(
         tmp_path,
@@ -231,3 +261,185 @@ def test_validate_command(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["validate", str(bad)])
     assert result.exit_code == 2
     assert f"{bad}:3: a: source type 'nope' is not an endpoint" in result.output
+
+
+def test_connection_settings_of_the_wrong_type_or_unknown(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        connection:
+          url: https://acme.coupahost.com
+          client_id: abc
+          client_secret_env: ACME_SECRET
+          rate_limit: fast
+          concurrency: "many"
+          bogus: 1
+        operations:
+          a:
+            source: {type: coupa.query, object: invoices}
+            target: {type: file, path: out.csv}
+        """,
+    )
+    found = problems(path)
+    assert [line for line, _ in found] == [5, 6, 7]
+    assert found[0][1].startswith("connection: rate_limit must be a number")
+    assert found[1][1] == "connection: concurrency must be a whole number, not 'many'."
+    assert found[2][1].startswith("connection: unknown key 'bogus'; known: allow_http, ")
+    assert "client_secret_env" in found[2][1]
+    sandbox = write(
+        tmp_path,
+        """
+        connection:
+          sandbox:
+            seed_size: abc
+            latency_ms: -5
+            rate_limit: 1
+            seed: 7
+        operations:
+          a:
+            source: {type: coupa.query, object: invoices}
+            target: {type: file, path: out.csv}
+        """,
+        "sandbox.yaml",
+    )
+    assert problems(sandbox) == [
+        (
+            3,
+            "connection.sandbox.seed_size must be a whole number of invoices, 0 or more, not 'abc'",
+        ),
+        (
+            4,
+            "connection.sandbox.latency_ms must be a whole number of milliseconds, 0 or more, "
+            "not -5",
+        ),
+        (5, "connection.sandbox.rate_limit must be true or false, not 1"),
+    ]
+
+
+def test_sql_target_columns_are_checked_against_the_mapping(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        operations:
+          a:
+            source: {type: file, path: in.csv}
+            transform:
+              mapping:
+                po_number: n
+                totl: t
+                supplier: s
+            target:
+              type: sql
+              table: staging
+              mode: upsert
+              key: [po_number, id]
+              columns:
+                po_number: text
+                total: money
+                supplier.name: text
+        """,
+    )
+    assert problems(path) == [
+        (
+            7,
+            "a: transform.mapping.totl: the sql target declares no column 'totl'; "
+            "columns: po_number, total, supplier.name",
+        ),
+        (13, "a: target: key column(s) id are not among the declared columns"),
+        (
+            16,
+            "a: target: column total has unknown type 'money'; use one of bigint, boolean, "
+            "date, datetime, decimal, float, integer, numeric, string, text",
+        ),
+    ]
+
+
+def test_incremental_needs_a_datetime_and_since_an_iso_date(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        connection: {env: true}
+        operations:
+          a:
+            source:
+              type: coupa.query
+              object: purchase_orders
+              incremental: status
+              since: yesterday
+            target: {type: file, path: out.csv}
+          b:
+            source: {type: coupa.query, object: invoices, since: 2024-01-01}
+            target: {type: file, path: out2.csv}
+          c:
+            source: {type: coupa.query, object: invoices, incremental: true, since: 2024-01-01}
+            target: {type: file, path: out3.csv}
+        """,
+    )
+    assert problems(path) == [
+        (
+            7,
+            "a: source: incremental: purchase_orders.status is a string, not a datetime; "
+            "track a timestamp such as updated-at (or give true)",
+        ),
+        (8, "a: source: since: 'yesterday' is not an ISO 8601 date or datetime"),
+        (11, "b: source: since: applies only with incremental:"),
+    ]
+
+
+def test_lookups_and_function_arity_are_checked_before_the_run(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        connection: {env: true}
+        operations:
+          a:
+            source: {type: file, path: in.csv}
+            transform:
+              mapping:
+                name: upper(vendor, x)
+                number: "lookup_coupa('supplierz', 'number', v, 'id')"
+                status: "lookup_coupa('suppliers', 'numbr', v, 'statuz')"
+                id: "lookup_coupa('suppliers', 'number', v, 'primary-contact.email')"
+                flag: "if(a, 'x')"
+            target: {type: coupa.create, object: suppliers}
+        """,
+    )
+    found = problems(path)
+    assert [line for line, _ in found] == [7, 8, 9, 9, 11]
+    assert found[0][1] == (
+        "a: transform.mapping.name: bad expression 'upper(vendor, x)': "
+        "upper() takes 1 argument, got 2"
+    )
+    assert found[1][1].startswith(
+        "a: transform.mapping.number: lookup_coupa: Unknown Coupa object 'supplierz'."
+    )
+    assert "suppliers has no field 'numbr'" in found[2][1] and "number" in found[2][1]
+    assert "suppliers has no field 'statuz'" in found[3][1]
+    assert found[4][1].endswith("if() takes 3 arguments, got 2")
+
+
+def test_every_problem_of_a_query_is_listed_at_once(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        connection: {env: true}
+        operations:
+          a:
+            source:
+              type: coupa.query
+              object: invoices
+              where:
+                - statuz=approved
+                - status=approved
+                - gross-total>=abc
+              order_by: numbr
+              dir: up
+            target: {type: file, path: out.csv}
+        """,
+    )
+    found = problems(path)
+    assert [line for line, _ in found] == [8, 10, 11, 12]
+    assert "invoices has no field 'statuz'" in found[0][1]
+    assert "'abc'" in found[1][1]
+    assert "invoices has no field 'numbr'" in found[2][1]
+    assert found[3][1] == "a: source: dir must be 'asc' or 'desc', not 'up'."

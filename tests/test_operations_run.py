@@ -141,8 +141,11 @@ def test_suppliers_in_creates_good_rows_and_rejects_bad_ones(sb: Sandbox, tmp_pa
 
 
 def test_purchase_orders_incremental_into_sqlite(sb: Sandbox, tmp_path: Path) -> None:
+    [tried] = run_example(sb, tmp_path, "purchase-orders-to-erp.yaml", dry_run=True)
+    assert tried.status == "success" and tried.counts.read > 0
+    # The dry run moved no watermark: the real run reads the same records.
     [first] = run_example(sb, tmp_path, "purchase-orders-to-erp.yaml")
-    assert first.status == "success"
+    assert first.status == "success" and first.counts.read == tried.counts.read
     pos = query(sb, "purchase_orders", fields=["id", "po-number", "status"])
     db = sqlite3.connect(tmp_path / "out" / "erp.sqlite")
     rows = db.execute("SELECT po_number, coupa_id, status FROM erp_purchase_orders").fetchall()
@@ -283,6 +286,35 @@ def test_chains_run_on_success_and_on_failure(tmp_path: Path) -> None:
     ]
 
 
+def test_a_dry_run_ends_and_chains_as_its_real_run_would(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from coupa_connector.cli._main import cli
+
+    ops = write(tmp_path, "chain.yaml", CHAIN)
+    rows = tmp_path / "rows.csv"
+    out = tmp_path / "out"
+    args = ["run", str(ops), "--var", f"out={out}", "--log-db", str(tmp_path / "log.db")]
+    for text, counts in (
+        ("number,amount\nA,1\nB,x\n", [2, 1, 1]),
+        ("number,amount\nB,x\n", [1, 0, 1]),
+    ):
+        rows.write_text(text)
+        result = CliRunner().invoke(cli, [*args, "--dry-run", "--format", "json"])
+        assert result.exit_code == 1, result.output
+        load, report = json.loads(result.stdout)
+        assert (load["operation"], load["status"], load["dry_run"]) == ("load", "partial", True)
+        assert [load["read"], load["written"], load["rejected"]] == counts
+        assert (report["operation"], report["status"]) == ("report", "success")
+        # Still nothing written: no table, no report (only the rejects to fix).
+        assert not (out / "db.sqlite").exists() and not (out / "report.json").exists()
+        with OpLog(tmp_path / "log.db") as log:
+            logged = log.run(load["run_id"])
+        assert logged is not None and (logged["status"], logged["dry_run"]) == ("partial", True)
+    table = CliRunner().invoke(cli, [*args, "--dry-run"])
+    assert table.exit_code == 1 and "partial (dry run)" in table.output
+
+
 REFUSED = """
 operations:
   load:
@@ -361,6 +393,50 @@ def test_sql_insert_failures_fail_only_the_bad_rows(tmp_path: Path) -> None:
     rejects = {r["number"]: r["_errors"] for r in read_records(result.rejects_file or "")}
     assert "UNIQUE constraint failed" in rejects["A"]
     assert "has no column(s) extra" in rejects["C"]
+
+
+def test_sql_infinities_and_nan_reject_their_record_naming_the_column(tmp_path: Path) -> None:
+    db = tmp_path / "erp.sqlite"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE v (number TEXT, total REAL, rate REAL)")
+    con.executemany(
+        "INSERT INTO v VALUES (?, ?, ?)",
+        [("A", 1.5, 2.0), ("B", math.inf, 2.0), ("C", -math.inf, math.inf)],
+    )
+    con.commit()
+    ops = write(
+        tmp_path,
+        "ops.yaml",
+        f"""
+        operations:
+          dump:
+            source: {{type: sql, url: "sqlite:///{db}", query: "select * from v order by number"}}
+            target: {{type: file, path: "{tmp_path}/out.jsonl"}}
+            rejects: {tmp_path}/rejects.jsonl
+        """,
+    )
+    [result] = run_operations(ops, log_db=tmp_path / "log.sqlite")
+    counts = result.counts
+    assert (counts.read, counts.written, counts.rejected, counts.failed) == (3, 1, 2, 0)
+    assert list(read_records(tmp_path / "out.jsonl")) == [
+        {"number": "A", "total": 1.5, "rate": 2.0}
+    ]
+    rejects = {r["number"]: r for r in read_records(tmp_path / "rejects.jsonl")}
+    assert rejects["B"]["total"] == "Infinity"
+    assert rejects["B"]["_errors"] == (
+        "record: total is Infinity: not a finite number, which JSON and Coupa cannot hold"
+    )
+    assert rejects["C"]["_errors"].startswith("record: total is -Infinity, rate is Infinity: ")
+
+
+def test_sql_nan_is_named_as_such() -> None:
+    from coupa_connector.operations._sql import _non_finite
+
+    record: dict[str, Any] = {"n": "A", "x": math.nan, "y": 1.0}
+    assert _non_finite(record) == (
+        "x is NaN: not a finite number, which JSON and Coupa cannot hold"
+    )
+    assert record == {"n": "A", "x": "NaN", "y": 1.0}
 
 
 def test_sql_date_and_datetime_columns_take_iso_text(tmp_path: Path) -> None:
@@ -448,7 +524,7 @@ def test_a_chain_never_silently_replaces_a_file_it_wrote(tmp_path: Path) -> None
 
 def test_dry_run_writes_and_marks_nothing(sb: Sandbox, tmp_path: Path) -> None:
     [invoices] = run_example(sb, tmp_path, "invoices-to-erp.yaml", dry_run=True)
-    assert invoices.status == "dry-run" and invoices.counts.read > 0
+    assert invoices.status == "success" and invoices.dry_run and invoices.counts.read > 0
     assert invoices.outputs == [] and not (tmp_path / "out").exists()
     assert all(not r["exported"] for r in query(sb, "invoices", where="exported=false"))
     unexported = query(sb, "invoices", where=["status=approved", "exported=false"])
@@ -457,6 +533,7 @@ def test_dry_run_writes_and_marks_nothing(sb: Sandbox, tmp_path: Path) -> None:
     # is only known by asking Coupa), so the row without a name passes here.
     [suppliers] = run_example(sb, tmp_path, "suppliers-in.yaml", dry_run=True)
     assert (suppliers.counts.written, suppliers.counts.rejected) == (5, 2)
+    assert suppliers.status == "partial"
     assert query(sb, "suppliers", where="number^=ERP-") == []
     rejected = {r["number"] for r in read_records(suppliers.rejects_file or "")}
     assert rejected == {"ERP-10004", "ERP-10005"}
@@ -602,7 +679,8 @@ def test_action_target_and_coupa_lookups(sb: Sandbox, tmp_path: Path) -> None:
 
 def test_debug_log_masks_the_connection_secrets_wherever_they_appear(tmp_path: Path) -> None:
     secret = "s3cret-value-that-must-not-leak"
-    (tmp_path / "in.csv").write_text(f"name,amount\nleak,{secret}\nok,1\n")
+    password = "db-pass-that-must-not-leak"  # of a SQL url, given by ${pw}
+    (tmp_path / "in.csv").write_text(f"name,amount\nleak,{secret}\n{password},x\nok,1\n")
     ops = write(
         tmp_path,
         "ops.yaml",
@@ -614,18 +692,22 @@ def test_debug_log_masks_the_connection_secrets_wherever_they_appear(tmp_path: P
             transform: {mapping: {name: name, amount: to_decimal(amount)}}
             target: {type: file, path: "${out}/out.jsonl"}
             rejects: "${out}/rejects.jsonl"
+          erp:
+            source: {type: sql, url: "postgresql://erp:${pw}@db/erp", query: "select 1"}
+            target: {type: file, path: "${out}/erp.jsonl"}
         """,
     )
     config = ConnectionConfig(
         url="https://acme.coupahost.com", client_id="abc", client_secret=SecretStr(secret)
     )
-    opfile = load_operation_file(ops, {"out": str(tmp_path)})
+    opfile = load_operation_file(ops, {"out": str(tmp_path), "pw": password})
     with OpLog(tmp_path / "log.sqlite") as log:
-        [result] = OpRunner(opfile, oplog=log, connection=config, debug_dir=tmp_path).run()
-    assert result.counts.rejected == 1 and result.debug_log is not None
+        runner = OpRunner(opfile, oplog=log, connection=config, debug_dir=tmp_path)
+        [result] = runner.run("load")
+    assert result.counts.rejected == 2 and result.debug_log is not None
     text = Path(result.debug_log).read_text()
-    assert "load record 0 rejected" in text
-    assert secret not in text and "**********" in text
+    assert "load record 0 rejected" in text and "load record 1 rejected" in text
+    assert secret not in text and password not in text and "**********" in text
 
 
 def test_embedded_sandbox_connection_from_the_file_and_the_command_line(tmp_path: Path) -> None:

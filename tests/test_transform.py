@@ -100,6 +100,47 @@ def test_if_evaluates_only_the_branch_it_picks() -> None:
     assert one(mapping, {"s": "enabled"}) == [("status", "status must be active or inactive")]
 
 
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("`0`", "yes"),
+        ("`0.0`", "yes"),
+        ("qty", "yes"),
+        ("'0'", "yes"),
+        ("`false`", "no"),
+        ("`null`", "no"),
+        ("''", "no"),
+        ("`[]`", "no"),
+        ("`{}`", "no"),
+        ("missing", "no"),
+    ],
+)
+def test_if_uses_jmespath_truthiness(condition: str, expected: str) -> None:
+    # 0 is true in JMESPath, though 0 == False in Python.
+    assert one({"out": f"if({condition}, 'yes', 'no')"}, {"qty": 0}) == {"out": expected}
+
+
+def test_if_function_and_interpreter_share_truthiness() -> None:
+    from coupa_connector.operations._functions import TransformFunctions
+
+    functions = TransformFunctions(Path.cwd())
+    cases: list[tuple[Any, str]] = [
+        (0, "yes"),
+        (0.0, "yes"),
+        ("x", "yes"),
+        ([0], "yes"),
+        ({"a": 0}, "yes"),
+        (False, "no"),
+        (None, "no"),
+        ("", "no"),
+        ([], "no"),
+        ({}, "no"),
+    ]
+    for value, expected in cases:
+        assert functions.call_function("if", [value, "yes", "no"]) == expected, value
+        assert one({"out": "if(v, 'yes', 'no')"}, {"v": value}) == {"out": expected}, value
+
+
 def test_errors_name_the_field_and_the_reason() -> None:
     errors = one(
         {

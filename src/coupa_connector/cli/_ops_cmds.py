@@ -31,8 +31,14 @@ _STATUS_STYLE = {
     "failed": "red",
     "running": "cyan",
     "interrupted": "magenta",
-    "dry-run": "blue",
+    "dry-run": "blue",  # logs written before dry runs ended like real ones
 }
+
+
+def _status_cell(status: str, dry_run: bool) -> str:
+    """A run's status as rich markup; a dry run says so, as it wrote nothing."""
+    style = _STATUS_STYLE.get(status, "white")
+    return f"[{style}]{escape(status)}[/]" + (" (dry run)" if dry_run else "")
 
 
 def _parse_vars(values: tuple[str, ...]) -> dict[str, str]:
@@ -80,13 +86,10 @@ class RichProgress(ProgressSink):
     def finished(self, result: RunResult) -> None:
         task = self._tasks.get(result.operation)
         if task is not None:
-            style = _STATUS_STYLE.get(result.status, "white")
             total = max(result.counts.read, 1)
+            status = _status_cell(result.status, result.dry_run)
             self._progress.update(
-                task,
-                total=total,
-                completed=total,
-                counts=f"{_counts_text(result.counts)} [{style}]{result.status}[/]",
+                task, total=total, completed=total, counts=f"{_counts_text(result.counts)} {status}"
             )
 
 
@@ -128,11 +131,10 @@ def results_table(results: list[RunResult], title: str = "Operations") -> Table:
             notes.append(f"debug log: {r.debug_log}")
         if r.error:
             notes.append(f"error: {r.error}")
-        style = _STATUS_STYLE.get(r.status, "white")
         table.add_row(
             str(r.run_id),
             escape(r.operation),
-            f"[{style}]{escape(r.status)}[/]",
+            _status_cell(r.status, r.dry_run),
             str(r.counts.read),
             str(r.counts.written),
             str(r.counts.rejected),
@@ -293,12 +295,11 @@ def _print_runs(runs: list[dict[str, Any]], path: Path) -> None:
     )
     table.add_column("error", overflow="fold", min_width=10)
     for r in runs:
-        style = _STATUS_STYLE.get(r["status"], "white")
         table.add_row(
             str(r["id"]),
             escape(r["operation"]),
             r["started_at"][:19].replace("T", " "),
-            f"[{style}]{escape(r['status'])}[/]",
+            _status_cell(r["status"], r["dry_run"]),
             str(r["read"]),
             str(r["written"]),
             str(r["rejected"]),
@@ -311,13 +312,10 @@ def _print_runs(runs: list[dict[str, Any]], path: Path) -> None:
 
 def _print_run(r: dict[str, Any]) -> None:
     out = _console()
-    style = _STATUS_STYLE.get(r["status"], "white")
     out.print(
         f"[bold]run {r['id']}[/]: {escape(r['operation'])} ({escape(r['file'])})", highlight=False
     )
-    out.print(
-        f"  status:   [{style}]{escape(r['status'])}[/]" + (" (dry run)" if r["dry_run"] else "")
-    )
+    out.print(f"  status:   {_status_cell(r['status'], r['dry_run'])}")
     out.print(
         f"  started:  {r['started_at']}   ended: {r['ended_at'] or '-'}   seconds: {r['duration']}"
     )

@@ -17,7 +17,13 @@ from typing import Any, TypeVar, cast
 
 from jmespath import functions
 
-__all__ = ["FUNCTION_HELP", "CoupaLookup", "TransformFunctions", "TransformValueError"]
+__all__ = [
+    "FUNCTION_HELP",
+    "CoupaLookup",
+    "TransformFunctions",
+    "TransformValueError",
+    "truthy",
+]
 
 # (object, key field, key value, field to return) -> the value, or None when not found.
 CoupaLookup = Callable[[str, str, str, str], Any]
@@ -30,8 +36,8 @@ class TransformValueError(ValueError):
 FUNCTION_HELP: dict[str, str] = {
     "default(value, fallback)": "value, or fallback when value is null or empty text",
     "coalesce(a, b, ...)": "the first argument that is not null or empty text",
-    "if(condition, then, else)": "then when condition is truthy, else otherwise (only the "
-    "branch chosen is evaluated)",
+    "if(condition, then, else)": "then when condition is truthy, else otherwise (false, null, "
+    "empty text, [] and {} are false; 0 is true; only the branch chosen is evaluated)",
     "fail(message)": "reject the record with this message (use inside if)",
     "concat(a, b, ...)": "the arguments as text, joined; nulls are skipped",
     "format_date(value, format)": "a date/datetime (ISO text) formatted with strftime codes",
@@ -64,6 +70,18 @@ signature = cast(Callable[..., Callable[[F], F]], functions.signature)
 
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def truthy(value: Any) -> bool:
+    """JMESPath truthiness: false, null, "", [] and {} are false; anything else, 0 too, is true.
+
+    Python's own truthiness differs (``0 == False``), so no ``in``/``bool()`` shortcut here.
+    """
+    if value is None or value is False:
+        return False
+    if isinstance(value, str | list | dict):
+        return len(value) > 0
+    return True
 
 
 def _text(value: Any) -> str:
@@ -140,8 +158,7 @@ class TransformFunctions(functions.Functions):  # type: ignore[misc]
 
     @signature(_ANY, _ANY, _ANY)
     def _func_if(self, condition: Any, then: Any, otherwise: Any) -> Any:
-        # JMESPath truthiness: false, null, "", [], {} are false.
-        return then if condition not in (False, None, "", [], {}) else otherwise
+        return then if truthy(condition) else otherwise
 
     @signature(_TEXT)
     def _func_fail(self, message: str) -> Any:

@@ -12,13 +12,21 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from coupa_connector.catalog import ObjectDef, load_catalog
 from coupa_connector.errors import CatalogError, CoupaError
 from coupa_connector.operations._files import FORMATS, RecordFileError, guess_format
-from coupa_connector.operations._transform import Expression, TransformSpec, compile_expression
+from coupa_connector.operations._functions import TransformValueError, parse_when
+from coupa_connector.operations._transform import (
+    Expression,
+    TransformSpec,
+    compile_expression,
+    function_calls,
+)
 from coupa_connector.operations._yaml import (
     LList,
     LMap,
@@ -36,6 +44,7 @@ __all__ = [
     "OperationFile",
     "OperationSpec",
     "load_operation_file",
+    "url_secrets",
 ]
 
 COUPA_SOURCES = ("coupa.query",)
@@ -131,7 +140,16 @@ _CONNECTION_SETTINGS = frozenset(
         "api_key_env",
     }
 )
-_SANDBOX_KEYS = frozenset({"seed_size", "seed", "latency_ms", "rate_limit"})
+# The embedded sandbox's options: what each holds and, for counts, the least it may be.
+_SANDBOX_OPTIONS: dict[str, tuple[type, str, int | None]] = {
+    "seed_size": (int, "a whole number of invoices, 0 or more", 0),
+    "seed": (int, "a whole number", None),
+    "latency_ms": (int, "a whole number of milliseconds, 0 or more", 0),
+    "rate_limit": (bool, "true or false", None),
+}
+# Stands in for a secret read from the environment when the run starts: validating a file
+# needs no secrets.
+_SECRET_PLACEHOLDER = "read-from-the-environment-at-run-time"
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,11 +231,15 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class _Checker:
-    def __init__(self, file: str, variables: Mapping[str, str]) -> None:
+    def __init__(
+        self, file: str, variables: Mapping[str, str], written: frozenset[str] = frozenset()
+    ) -> None:
         self.file = file
         self.vars = dict(variables)
+        # Variables whose values are written in the file itself (vars:, not --var).
+        self.written = written
         self.problems: list[OperationProblem] = []
-        self._catalog = load_catalog()
+        self.catalog = load_catalog()
 
     def problem(self, line: int | None, message: str) -> None:
         self.problems.append(OperationProblem(self.file, line, message))
@@ -255,7 +277,7 @@ class _Checker:
             self.problem(line, "object must be a Coupa object name such as invoices")
             return None
         try:
-            return self._catalog.get(name)
+            return self.catalog.get(name)
         except CatalogError as exc:
             self.problem(line, str(exc))
             return None
@@ -299,7 +321,7 @@ def load_operation_file(
         {str(k): str(v) for k, v in file_vars.items()} if isinstance(file_vars, Mapping) else {}
     )
     merged.update(variables or {})
-    check = _Checker(file, merged)
+    check = _Checker(file, merged, frozenset(merged) - set(variables or {}))
     if "vars" in doc and not isinstance(file_vars, Mapping):
         check.problem(doc.line_of("vars"), "vars must be a mapping of name: value")
     for key in doc:
@@ -372,13 +394,7 @@ def _connection(check: _Checker, doc: LMap) -> ConnectionSpec | None:
         opts = node["sandbox"]
         settings: dict[str, Any] = {}
         if isinstance(opts, LMap):
-            for key in opts:
-                if key not in _SANDBOX_KEYS:
-                    check.problem(
-                        opts.line_of(key),
-                        f"connection.sandbox: unknown option {key!r}; "
-                        f"known: {', '.join(sorted(_SANDBOX_KEYS))}",
-                    )
+            _check_sandbox_options(check, opts)
             settings = dict(opts)
         elif opts is not True:
             check.problem(
@@ -395,16 +411,71 @@ def _connection(check: _Checker, doc: LMap) -> ConnectionSpec | None:
         return ConnectionSpec("profile", profile=str(node["profile"]), line=line)
     if modes == ["env"]:
         return ConnectionSpec("env", line=line)
+    known = ", ".join(sorted(_CONNECTION_SETTINGS))
     for key in node:
         if key not in _CONNECTION_SETTINGS:
-            check.problem(node.line_of(key), f"connection: unknown key {key!r}")
+            check.problem(node.line_of(key), f"connection: unknown key {key!r}; known: {known}")
     if "url" not in node:
         check.problem(
             line,
             "connection: give url (with client_id and client_secret_env), or env: true, "
             "profile: NAME, sandbox: true",
         )
+    else:
+        _check_connection_settings(check, node)
     return ConnectionSpec("settings", settings=dict(node), line=line)
+
+
+def _check_sandbox_options(check: _Checker, opts: LMap) -> None:
+    for key, value in opts.items():
+        if key not in _SANDBOX_OPTIONS:
+            check.problem(
+                opts.line_of(key),
+                f"connection.sandbox: unknown option {key!r}; "
+                f"known: {', '.join(sorted(_SANDBOX_OPTIONS))}",
+            )
+            continue
+        kind, expected, least = _SANDBOX_OPTIONS[key]
+        # bool is an int to Python, but never a count.
+        wrong = not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool)
+        if wrong or (least is not None and value < least):
+            check.problem(
+                opts.line_of(key), f"connection.sandbox.{key} must be {expected}, not {value!r}"
+            )
+
+
+def _check_connection_settings(check: _Checker, node: LMap) -> None:
+    """Build the connection's settings as the run will, so a bad one fails before the run.
+
+    ``ConnectionConfig`` checks its own settings but stops at the first bad one; each it
+    names is reported at its line and left out, and the rest are checked again.
+    """
+    from coupa_connector.client import ConnectionConfig
+
+    settings = {k: v for k, v in node.items() if k in _CONNECTION_SETTINGS}
+    lines = {k: node.line_of(k) for k in settings}
+    for name in ("client_secret", "api_key"):
+        var = settings.pop(f"{name}_env", None)
+        if var is None:
+            continue
+        if not isinstance(var, str) or not var.strip():
+            check.problem(
+                node.line_of(f"{name}_env"),
+                f"connection.{name}_env must name an environment variable, not {var!r}",
+            )
+        settings[name] = _SECRET_PLACEHOLDER
+        lines[name] = node.line_of(f"{name}_env")
+    while settings:
+        try:
+            ConnectionConfig(**settings)
+            return
+        except CoupaError as exc:
+            message = str(exc)
+            culprit = next((k for k in settings if message.startswith(f"{k} ")), None)
+            check.problem(lines.get(culprit or "", node.line), f"connection: {message}")
+            if culprit is None or culprit == "url":
+                return
+            del settings[culprit]
 
 
 def _names(check: _Checker, value: Any, line: int, what: str) -> tuple[str, ...]:
@@ -485,6 +556,8 @@ def _endpoint(check: _Checker, op: str, role: str, body: LMap) -> EndpointSpec |
     if role not in kind.roles:
         check.problem(node.line_of("type"), f"{op}: {kind_name} cannot be a {role}")
         return None
+    if kind_name == "sql" and isinstance(node.get("url"), str):
+        _refuse_url_secrets(check, f"{op}: {role}", node["url"], node.line_of("url"))
     opts = check.fill(node, line)
     for key in opts:
         if key != "type" and key not in kind.options:
@@ -499,6 +572,32 @@ def _endpoint(check: _Checker, op: str, role: str, body: LMap) -> EndpointSpec |
     spec = EndpointSpec(kind_name, {k: v for k, v in opts.items() if k != "type"}, line)
     _check_endpoint(check, op, role, spec, opts)
     return spec
+
+
+def url_secrets(url: str) -> list[tuple[str, str]]:
+    """The secrets a database URL carries: its password and secret-named parameters."""
+    try:
+        parts = urlsplit(url)
+        given = [("password", parts.password)] if parts.password else []
+    except ValueError:
+        return []  # not a URL at all; opening it will say so
+    return given + [(k, v) for k, v in parse_qsl(parts.query) if k.lower() in _SECRET_KEYS]
+
+
+def _refuse_url_secrets(check: _Checker, where: str, url: str, line: int) -> None:
+    """A database URL may name its password only as ``${VARIABLE}`` set outside the file."""
+    given = url_secrets(url)
+    for what, value in given:
+        ref = _VAR.fullmatch(value)
+        if ref is not None and ref.group(1) not in check.written:
+            continue
+        source = "vars: in the file" if ref is not None else "the url"
+        check.problem(
+            line,
+            f"{where}: url: a {what} in {source}; secrets never go in an operation file. "
+            f"Write it as ${{VARIABLE}} (e.g. postgresql://erp:${{ERP_DB_PASSWORD}}@db/erp) "
+            "and set the environment variable or pass --var",
+        )
 
 
 def _check_endpoint(check: _Checker, op: str, role: str, spec: EndpointSpec, node: LMap) -> None:
@@ -526,6 +625,7 @@ def _check_endpoint(check: _Checker, op: str, role: str, spec: EndpointSpec, nod
                     node.line_of("mode"),
                     f"{where}: upsert needs key: (the column or columns that identify a row)",
                 )
+            _check_sql_columns(check, where, o, node)
         return
     obj = check.object(o.get("object"), node.line_of("object"))
     if obj is None:
@@ -533,11 +633,7 @@ def _check_endpoint(check: _Checker, op: str, role: str, spec: EndpointSpec, nod
     if spec.type == "coupa.query":
         if not obj.can_query:
             check.problem(node.line_of("object"), f"{where}: {obj.name} cannot be queried")
-        for key in ("incremental",):
-            if o.get(key) and o[key] is not True and not obj.has_field(str(o[key])):
-                check.problem(
-                    node.line_of(key), f"{where}: {obj.name} has no field {o[key]!r} to track"
-                )
+        _check_incremental(check, where, obj, o, node)
         if o.get("mark_exported") and not obj.has_field("exported"):
             check.problem(
                 node.line_of("mark_exported"), f"{where}: {obj.name} has no exported flag to mark"
@@ -545,7 +641,6 @@ def _check_endpoint(check: _Checker, op: str, role: str, spec: EndpointSpec, nod
         fields = o.get("fields")
         if fields is not None and not isinstance(fields, list):
             check.problem(node.line_of("fields"), f"{where}: fields must be a list")
-            return
         _check_query(check, where, obj, o, node)
         return
     if spec.type == "coupa.create" and not obj.can_create:
@@ -573,19 +668,117 @@ def _check_endpoint(check: _Checker, op: str, role: str, spec: EndpointSpec, nod
         )
 
 
+def sql_columns(options: Mapping[str, Any]) -> list[str] | None:
+    """The column names a SQL target declares (``columns:``), or None when it declares none."""
+    declared = options.get("columns")
+    if isinstance(declared, Mapping | list) and declared:
+        return [str(name) for name in declared]
+    return None
+
+
+def _check_sql_columns(check: _Checker, where: str, o: Mapping[str, Any], node: LMap) -> None:
+    """Declared columns as the table will be created from them: known types, the key in."""
+    from coupa_connector.operations._sql import COLUMN_TYPES
+
+    declared = o.get("columns")
+    if declared is None:
+        return
+    line = node.line_of("columns")
+    if not isinstance(declared, Mapping | list):
+        check.problem(line, f"{where}: columns must be a list of names or a mapping of name: type")
+        return
+    if isinstance(declared, LMap):
+        for name, kind in declared.items():
+            if str(kind).lower() not in COLUMN_TYPES:
+                check.problem(
+                    declared.line_of(name),
+                    f"{where}: column {name} has unknown type {kind!r}; "
+                    f"use one of {', '.join(sorted(COLUMN_TYPES))}",
+                )
+    names = sql_columns(o) or []
+    key = o.get("key")
+    keys = [key] if isinstance(key, str) else key if isinstance(key, list) else []
+    missing = [str(k) for k in keys if str(k) not in names]
+    if missing:
+        check.problem(
+            node.line_of("key"),
+            f"{where}: key column(s) {', '.join(missing)} are not among the declared columns",
+        )
+
+
+def _check_incremental(
+    check: _Checker, where: str, obj: ObjectDef, o: Mapping[str, Any], node: LMap
+) -> None:
+    """The tracked field must be a timestamp (the window is run start times), ``since`` one."""
+    tracked = o.get("incremental")
+    if tracked and tracked is not True:
+        try:
+            kind = obj.field(str(tracked)).kind
+        except CatalogError as exc:
+            check.problem(node.line_of("incremental"), f"{where}: incremental: {exc}")
+        else:
+            if kind != "datetime":
+                check.problem(
+                    node.line_of("incremental"),
+                    f"{where}: incremental: {obj.name}.{tracked} is a {kind}, not a datetime; "
+                    "track a timestamp such as updated-at (or give true)",
+                )
+    since = o.get("since")
+    if since is None:
+        return
+    if not tracked:
+        check.problem(node.line_of("since"), f"{where}: since: applies only with incremental:")
+    # YAML reads an unquoted timestamp as a date or datetime already.
+    if not isinstance(since, date):
+        try:
+            parse_when(since if isinstance(since, str) else repr(since))
+        except TransformValueError as exc:
+            check.problem(node.line_of("since"), f"{where}: since: {exc}")
+
+
 def _check_query(
     check: _Checker, where: str, obj: ObjectDef, o: Mapping[str, Any], node: LMap
 ) -> None:
-    """Check the query as the query activity will, so a bad filter fails before the run."""
+    """Check the query as the query activity will, so a bad filter fails before the run.
+
+    Each option (and each condition of ``where``) is checked alone, so every problem is
+    reported at its own line at once; then all together, for what only their mix can break.
+    """
     from coupa_connector.activities.query import build_query
 
-    names = ("where", "fields", "order_by", "dir", "limit", "return_object")
-    args = {k: o[k] for k in names if k in o}
-    try:
-        build_query(load_catalog(), obj, **args)
-    except CoupaError as exc:
-        culprit = next((k for k in ("where", "fields", "order_by", "dir") if k in o), "object")
-        check.problem(node.line_of(culprit), f"{where}: {exc}")
+    def problem_of(**args: Any) -> str | None:
+        try:
+            build_query(check.catalog, obj, **args)
+        except CoupaError as exc:
+            return str(exc)
+        return None
+
+    names: tuple[str, ...] = ("where", "fields", "order_by", "dir", "limit", "return_object")
+    if not isinstance(o.get("fields", []), list):
+        names = tuple(n for n in names if n != "fields")  # reported already
+    limit = o.get("limit")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)):
+        check.problem(node.line_of("limit"), f"{where}: limit must be a whole number")
+        return
+    found = False
+    for name in names:
+        if name not in o:
+            continue
+        value = o[name]
+        parts: list[tuple[Any, int]] = [(value, node.line_of(name))]
+        if name == "where" and isinstance(value, LList):
+            parts = [(item, value.line_of(i)) for i, item in enumerate(value)]
+        elif name == "where" and isinstance(value, LMap):
+            parts = [({k: v}, value.line_of(k)) for k, v in value.items()]
+        for part, line in parts:
+            message = problem_of(**{name: part})
+            if message is not None:
+                check.problem(line, f"{where}: {message}")
+                found = True
+    if not found:
+        message = problem_of(**{k: o[k] for k in names if k in o})
+        if message is not None:
+            check.problem(node.line_of("object"), f"{where}: {message}")
 
 
 def _mapping(
@@ -599,10 +792,40 @@ def _mapping(
     pairs: list[tuple[str, Expression]] = []
     for key, value in node.items():
         try:
-            pairs.append((key, compile_expression(value)))
+            expr = compile_expression(value)
         except ValueError as exc:
             check.problem(node.line_of(key), f"{what}.{key}: {exc}")
+            continue
+        pairs.append((key, expr))
+        _check_lookups(check, expr, node.line_of(key), f"{what}.{key}")
     return tuple(pairs)
+
+
+def _check_lookups(check: _Checker, expr: Expression, line: int, what: str) -> None:
+    """``lookup_coupa`` with a literal object or field: check them as the query will."""
+    from coupa_connector.activities.query import build_query
+
+    if expr.parsed is None:
+        return
+    for name, args in function_calls(expr.parsed):
+        if name != "lookup_coupa" or len(args) != 4:
+            continue
+        literal = [a["value"] if a.get("type") == "literal" else None for a in args]
+        obj_name, key_field, _key, return_field = literal
+        if not isinstance(obj_name, str):
+            continue  # chosen per record; only the run can tell
+        try:
+            obj = check.catalog.get(obj_name)
+        except CatalogError as exc:
+            check.problem(line, f"{what}: lookup_coupa: {exc}")
+            continue
+        for field_name in (key_field, return_field):
+            if not isinstance(field_name, str):
+                continue
+            try:
+                build_query(check.catalog, obj, fields=[field_name])
+            except CoupaError as exc:
+                check.problem(line, f"{what}: lookup_coupa: {exc}")
 
 
 def _transform(
@@ -663,7 +886,27 @@ def _transform(
     )
     if target is not None and target.is_coupa and isinstance(target.options.get("object"), str):
         _check_target_fields(check, op, target.options["object"], spec, node)
+    if target is not None and target.type == "sql":
+        columns = sql_columns(target.options)
+        if columns is not None:
+            _check_target_columns(check, op, columns, spec, node)
     return spec
+
+
+def _check_target_columns(
+    check: _Checker, op: str, columns: list[str], spec: TransformSpec, node: LMap
+) -> None:
+    """Every mapped field must be a declared column of the SQL target (nested fields are
+    dotted columns); otherwise each record would be rejected at run time."""
+    mapping_node = node.get("mapping")
+    for key, _expr in spec.mapping:
+        # A mapped nested record becomes its dotted columns (supplier -> supplier.name).
+        if not any(c == key or c.startswith((f"{key}.", f"{key}[")) for c in columns):
+            check.problem(
+                mapping_node.line_of(key) if isinstance(mapping_node, LMap) else node.line,
+                f"{op}: transform.mapping.{key}: the sql target declares no column {key!r}; "
+                f"columns: {', '.join(columns)}",
+            )
 
 
 def _check_target_fields(

@@ -86,7 +86,7 @@ CREATE TABLE IF NOT EXISTS scoped_state (
 # them on open (with NULL in its old rows).
 _ADDED_RUN_COLUMNS = {"scope": "TEXT"}
 
-_FINAL = ("success", "partial", "failed", "dry-run")
+_FINAL = ("success", "partial", "failed")
 
 
 def default_log_path() -> Path:

@@ -51,6 +51,7 @@ from coupa_connector.operations._opfile import (
     OperationFile,
     OperationSpec,
     load_operation_file,
+    url_secrets,
 )
 from coupa_connector.operations._oplog import Counts, OpLog, RecordOutcome
 from coupa_connector.operations._transform import Transformed, Transformer
@@ -81,7 +82,8 @@ class RunResult:
         run_id: Its id in the operation log.
         operation: The operation's name.
         status: ``success`` (nothing rejected or failed), ``partial`` (some records
-            rejected or failed), ``failed`` (an error ended it) or ``dry-run``.
+            rejected or failed) or ``failed`` (an error ended it); a dry run ends the same
+            way its real run would, from the same counts.
         counts: Records read, written, rejected, failed.
         error: The error that ended it, when ``failed``.
         outputs: Files or tables written.
@@ -89,6 +91,7 @@ class RunResult:
         debug_log: The debug log file, when debug logging was on.
         resumed: True when it continued an unfinished run.
         exported: Records marked exported in Coupa.
+        dry_run: True when the run wrote nothing (``--dry-run``).
     """
 
     run_id: int
@@ -101,6 +104,7 @@ class RunResult:
     debug_log: str | None = None
     resumed: bool = False
     exported: int = 0
+    dry_run: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """The result as plain data (for JSON output)."""
@@ -115,6 +119,7 @@ class RunResult:
             "debug_log": self.debug_log,
             "resumed": self.resumed,
             "exported": self.exported,
+            "dry_run": self.dry_run,
         }
 
 
@@ -265,7 +270,8 @@ class Runner:
             op = self.opfile.operations[current]
             result = self._run_one(op)
             results.append(result)
-            if result.status in ("success", "dry-run"):
+            # A dry run follows the chain its real run would follow.
+            if result.status == "success":
                 queue.extend(op.on_success)
             else:
                 queue.extend(op.on_failure)
@@ -403,7 +409,9 @@ class Runner:
         run_token = checkpoint.get("token") or uuid.uuid4().hex
         now = datetime.fromisoformat(checkpoint["now"]) if checkpoint.get("now") else datetime.now()
         handler = self._debug_handler(op, run_id) if (self.debug or op.debug) else None
-        result = RunResult(run_id, op.name, "failed", Counts(), resumed=resumed)
+        result = RunResult(
+            run_id, op.name, "failed", Counts(), resumed=resumed, dry_run=self.dry_run
+        )
         if handler is not None:
             result.debug_log = handler.baseFilename
             self.oplog.set_info(run_id, debug_log=handler.baseFilename)
@@ -542,13 +550,15 @@ class Runner:
             assert isinstance(source, CoupaQuerySource)
             result.exported += self._mark(source, state.run_id)
         counts = self.oplog.counts(state.run_id)
-        if self.dry_run:
-            result.status = "dry-run"
-        else:
-            result.status = "success" if counts.rejected == 0 and counts.failed == 0 else "partial"
-            if window and isinstance(source, CoupaQuerySource) and source.incremental:
-                upper = window.get(f"{source.incremental}[lt]")
-                self.oplog.set_state(file, op.name, "watermark", upper, state.scope)
+        result.status = "success" if counts.rejected == 0 and counts.failed == 0 else "partial"
+        if (
+            not self.dry_run
+            and window
+            and isinstance(source, CoupaQuerySource)
+            and source.incremental
+        ):
+            upper = window.get(f"{source.incremental}[lt]")
+            self.oplog.set_state(file, op.name, "watermark", upper, state.scope)
 
     def _finish_target(
         self,
@@ -671,11 +681,19 @@ class Runner:
         return handler
 
     def _secrets(self) -> tuple[str, ...]:
+        # Database passwords come into SQL urls from ${VARIABLE}s: mask them too.
+        urls = (
+            str(spec.options.get("url") or "")
+            for op in self.opfile.operations.values()
+            for spec in (op.source, op.target)
+            if spec.type == "sql"
+        )
+        passwords = tuple(value for url in urls for _what, value in url_secrets(url) if value)
         if self._bridge is not None:
-            return self._bridge.config.secrets()
+            return self._bridge.config.secrets() + passwords
         if self._config is not None:
-            return self._config.secrets()
-        return ()
+            return self._config.secrets() + passwords
+        return passwords
 
     def _drop_debug_handler(self, handler: logging.FileHandler) -> None:
         root = logging.getLogger("coupa_connector")

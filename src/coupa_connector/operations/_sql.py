@@ -14,6 +14,7 @@ the database already holds, and a resumed run does not insert them again.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
@@ -30,12 +31,20 @@ from coupa_connector.operations._functions import TransformValueError, parse_whe
 from coupa_connector.operations._opfile import EndpointSpec
 from coupa_connector.operations._transform import Item, Transformed
 
-__all__ = ["DEFAULT_SQL_URL", "SqlSource", "SqlTarget", "engine_for", "sql_identity"]
+__all__ = [
+    "COLUMN_TYPES",
+    "DEFAULT_SQL_URL",
+    "SqlSource",
+    "SqlTarget",
+    "engine_for",
+    "sql_identity",
+]
 
 DEFAULT_SQL_URL = "sqlite:///coupa-connector.sqlite"
 MARKER_TABLE = "coupa_connector_written"
 
-_TYPES: dict[str, Any] = {
+# Column types a target may declare (``columns: {name: type}``).
+COLUMN_TYPES: dict[str, Any] = {
     "text": sa.Text,
     "string": sa.Text,
     "integer": sa.Integer,
@@ -123,11 +132,29 @@ class SqlSource:
                         continue
                     record = {k: _plain(v) for k, v in row._mapping.items()}
                     record.pop(ERRORS_KEY, None)
-                    yield Item(position, record, str(position))
+                    yield Item(position, record, str(position), problem=_non_finite(record))
         except SQLAlchemyError as exc:
             raise ConfigurationError(f"sql source query failed: {_db_message(exc)}") from None
         finally:
             engine.dispose()
+
+
+def _non_finite(record: dict[str, Any]) -> str | None:
+    """Name the columns holding NaN or an infinity, turning them into text in ``record``.
+
+    No target takes them faithfully: JSON writes them as null and Coupa refuses them, so
+    the record is rejected; as text they survive into the rejects file and the log.
+    """
+    bad: list[str] = []
+    for name, value in record.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            record[name] = (
+                "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+            )
+            bad.append(f"{name} is {record[name]}")
+    if not bad:
+        return None
+    return f"{', '.join(bad)}: not a finite number, which JSON and Coupa cannot hold"
 
 
 def _db_message(exc: SQLAlchemyError) -> str:
@@ -192,11 +219,11 @@ class SqlTarget:
         cols: list[sa.Column[Any]] = []
         if isinstance(declared, Mapping):
             for name, kind in declared.items():
-                type_ = _TYPES.get(str(kind).lower())
+                type_ = COLUMN_TYPES.get(str(kind).lower())
                 if type_ is None:
                     raise ConfigurationError(
                         f"sql target {self.table_name}: column {name} has unknown type {kind!r}; "
-                        f"use one of {', '.join(sorted(_TYPES))}"
+                        f"use one of {', '.join(sorted(COLUMN_TYPES))}"
                     )
                 cols.append(sa.Column(str(name), type_(), primary_key=str(name) in self.key))
         elif isinstance(declared, list):

@@ -26,7 +26,7 @@ import jmespath
 from jmespath import exceptions as jmespath_exceptions
 from jmespath import visitor as jmespath_visitor
 
-from coupa_connector.operations._functions import CoupaLookup, TransformFunctions
+from coupa_connector.operations._functions import CoupaLookup, TransformFunctions, truthy
 
 __all__ = [
     "Expression",
@@ -35,6 +35,7 @@ __all__ = [
     "Transformed",
     "Transformer",
     "compile_expression",
+    "function_calls",
 ]
 
 _HYPHENATED = re.compile(r"(?<![\w\"'`$@-])([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)+)(?![\w(-])")
@@ -85,7 +86,7 @@ class Interpreter(jmespath_visitor.TreeInterpreter):  # type: ignore[misc]
         children = node["children"]
         if node["value"] == "if" and len(children) == 3:
             condition = self.visit(children[0], value)
-            chosen = children[1] if condition not in (False, None, "", [], {}) else children[2]
+            chosen = children[1] if truthy(condition) else children[2]
             return self.visit(chosen, value)
         return super().visit_function_expression(node, value)
 
@@ -110,27 +111,42 @@ def compile_expression(value: Any) -> Expression:
         ) from None
     except jmespath_exceptions.LexerError as exc:
         raise ValueError(f"bad expression {value!r}: {exc.msg}") from None
-    known = TransformFunctions.names() | _builtin_function_names()
-    for name in _function_calls(parsed.parsed):
-        if name not in known:
+    table = TransformFunctions.FUNCTION_TABLE
+    for name, args in function_calls(parsed):
+        if name not in table:
             raise ValueError(
                 f"bad expression {value!r}: unknown function {name}(); see the operations guide"
             )
+        problem = _arity_problem(name, table[name]["signature"], len(args))
+        if problem:
+            raise ValueError(f"bad expression {value!r}: {problem}")
     return Expression(source=value, parsed=parsed)
 
 
-def _builtin_function_names() -> frozenset[str]:
-    return frozenset(
-        n[len("_func_") :] for n in dir(jmespath.functions.Functions) if n.startswith("_func_")
-    )
+def _arity_problem(name: str, signature: Sequence[Mapping[str, Any]], given: int) -> str | None:
+    """What JMESPath would say at run time about the number of arguments, said now."""
+    at_least = bool(signature) and bool(signature[-1].get("variadic"))
+    if given < len(signature) or (given > len(signature) and not at_least):
+        return _arity_message(name, len(signature), given, at_least=at_least)
+    return None
 
 
-def _function_calls(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
+def _arity_message(name: str, expected: int, given: int, *, at_least: bool) -> str:
+    noun = "argument" if expected == 1 else "arguments"
+    return f"{name}() takes {'at least ' if at_least else ''}{expected} {noun}, got {given}"
+
+
+def function_calls(parsed: Any) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """Every function call in a compiled expression: its name and its argument nodes."""
+    stack = [getattr(parsed, "parsed", parsed)]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        children = list(node.get("children", ()))
         if node.get("type") == "function_expression":
-            yield str(node.get("value"))
-        for child in node.get("children", ()):
-            yield from _function_calls(child)
+            yield str(node.get("value")), children
+        stack.extend(reversed(children))
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,7 +381,11 @@ def _reason(exc: BaseException) -> str:
             f"expected {' or '.join(exc.expected_types)}"
         )
     if isinstance(exc, jmespath_exceptions.ArityError):
-        return f"{exc.function_name}() takes {exc.expected_arity} arguments, got {exc.actual_arity}"
-    if isinstance(exc, jmespath_exceptions.VariadictArityError):
-        return f"{exc.function_name}() takes at least {exc.expected_arity} arguments"
+        # VariadictArityError is an ArityError too: "at least".
+        return _arity_message(
+            exc.function_name,
+            exc.expected_arity,
+            exc.actual_arity,
+            at_least=isinstance(exc, jmespath_exceptions.VariadictArityError),
+        )
     return str(exc)
