@@ -391,6 +391,53 @@ def test_requisition_needs_lines_and_a_requester(api: Api) -> None:
     assert req["total"] == "160.00"
 
 
+def test_requisition_lines_with_a_duplicate_line_num_are_ignored(api: Api) -> None:
+    user = api.one("users", {"active": "true", "fields": '["login"]'})
+
+    def line(num: int, description: str, price: str) -> dict[str, Any]:
+        return {"line-num": num, "description": description, "quantity": "1", "unit-price": price}
+
+    body = {
+        "requester": {"login": user["login"]},
+        "ship-to-address": {"name": "Portland HQ"},
+        "requisition-lines": [
+            line(1, "Desk", "300"),
+            line(2, "Chair", "80"),
+            line(2, "Lamp", "20"),
+        ],
+    }
+    created = api.post("/api/requisitions", body)
+    assert created.status_code == 201, created.text
+    req = created.json()
+    lines = req["requisition-lines"]
+    assert [(x["line-num"], x["description"]) for x in lines] == [(1, "Desk"), (2, "Chair")]
+    assert req["total"] == "380.00"
+    # On update: a new line repeating a kept line's number is ignored, a new number is added,
+    # and an edit that would give a line another line's number is ignored whole.
+    chair = lines[1]["id"]
+    edit = {
+        "requisition-lines": [
+            line(1, "Pen", "5"),
+            line(3, "Shelf", "40"),
+            {"id": chair, "line-num": 1, "description": "Stool"},
+        ]
+    }
+    changed = api.put(f"/api/requisitions/{req['id']}", edit)
+    assert changed.status_code == 200, changed.text
+    shown = api.get(f"/api/requisitions/{req['id']}").json()
+    assert [(x["line-num"], x["description"]) for x in shown["requisition-lines"]] == [
+        (1, "Desk"),
+        (2, "Chair"),
+        (3, "Shelf"),
+    ]
+    # A line keeping its own number is no duplicate.
+    own = {"requisition-lines": [{"id": chair, "line-num": 2, "description": "Stool"}]}
+    assert (
+        api.put(f"/api/requisitions/{req['id']}", own).json()["requisition-lines"][1]["description"]
+        == "Stool"
+    )
+
+
 @pytest.mark.parametrize(
     ("content", "content_type", "status"),
     [

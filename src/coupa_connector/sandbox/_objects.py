@@ -20,6 +20,7 @@ __all__ = [
     "CREATE_FORCED",
     "CUSTOM_FIELDS",
     "DISPUTE_REASONS",
+    "DUPLICATE_LINE_NUMS_IGNORED",
     "EXPORTED_ONLY_UPDATES",
     "FINISHED_STATUSES",
     "INHERITED_KEYS",
@@ -93,6 +94,11 @@ CUSTOM_FIELDS: dict[str, tuple[str, ...]] = {
 LINE_MIRRORS: dict[str, tuple[str, str, str]] = {
     "purchase_orders": ("order-lines", "purchase_order_lines", "order-header-id"),
 }
+
+# Line collections where a line whose line-num another line of the document already has is
+# ignored, neither saved nor refused (coupa-api.md 5.3: requisition lines):
+# (resource, collection field).
+DUPLICATE_LINE_NUMS_IGNORED = frozenset({("requisitions", "requisition-lines")})
 
 # Derived totals: resource -> (collection, line amount field or "price*quantity",
 # parent fields that hold the sum).

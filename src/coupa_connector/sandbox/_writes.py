@@ -21,6 +21,7 @@ from coupa_connector.catalog import FieldDef
 from coupa_connector.sandbox._objects import (
     CREATE_DEFAULTS,
     CREATE_FORCED,
+    DUPLICATE_LINE_NUMS_IGNORED,
     FINISHED_STATUSES,
     INHERITED_KEYS,
     LINE_MIRRORS,
@@ -459,12 +460,15 @@ class Writer:
         by_id = {line.get("id"): line for line in lines}
         removed: set[int] = set()
         child_label = human_name(key)
+        unique_nums = (view.name, key) in DUPLICATE_LINE_NUMS_IGNORED
         for item in items:
             if not isinstance(item, dict):
                 errors.append(f"{label} must hold {child.obj.element} elements")
                 continue
             delete = str(item.get("_delete", "")).strip().lower() in TRUE_WORDS
             rid = item.get("id")
+            if unique_nums and not delete and _repeats_line_num(item, lines, removed):
+                continue
             if rid not in (None, ""):
                 try:
                     line_id = coerce("integer", rid)
@@ -721,6 +725,19 @@ def _dec(value: Any) -> Decimal | None:
         return Decimal(str(value))
     except InvalidOperation:
         return None
+
+
+def _repeats_line_num(item: dict[str, Any], lines: list[dict[str, Any]], removed: set[int]) -> bool:
+    """Whether a line in a body gives a line-num that another kept line already has."""
+    num = _int(item.get("line-num")) if item.get("line-num") not in (None, "") else None
+    if num is None:
+        return False
+    own = _int(item.get("id")) if item.get("id") not in (None, "") else None
+    return any(
+        _int(line.get("line-num")) == num
+        for line in lines
+        if line.get("id") != own and line.get("id") not in removed
+    )
 
 
 def _int(value: Any) -> int | None:
