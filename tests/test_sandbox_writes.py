@@ -585,6 +585,34 @@ def test_po_updates_change_only_custom_fields_and_lines(api: Api) -> None:
     assert float(edited["quantity"]) == 7
 
 
+def test_a_new_po_version_is_to_be_exported_again(api: Api, supplier: dict[str, Any]) -> None:
+    po = api.one("purchase_orders", {"status": "issued"})
+    path = f"/api/purchase_orders/{po['id']}"
+    marked = api.put(path, params={"exported": "true"}).json()
+    assert marked["exported"] is True and marked["last-exported-at"]
+    # No new supplier version: a custom field, or a line's description.
+    line = po["order-lines"][0]
+    quiet = {
+        "custom-fields": {"project-code": "PRJ-778"},
+        "order-lines": [{"id": line["id"], "description": "Renamed"}],
+    }
+    same = api.put(path, quiet).json()
+    assert (same["version"], same["exported"]) == (marked["version"], True)
+    # A quantity change resends the PO: exported goes back to false, the export time stays.
+    resent = api.put(path, {"order-lines": [{"id": line["id"], "quantity": "9"}]}).json()
+    assert resent["version"] == marked["version"] + 1
+    assert resent["exported"] is False
+    assert resent["last-exported-at"] == marked["last-exported-at"]
+    assert po["id"] in api.ids("purchase_orders", {"exported": "false", "id": po["id"]})
+    # API changes to invoices never reset it.
+    invoice = create_invoice(api, supplier)
+    ipath = f"/api/invoices/{invoice['id']}"
+    api.put(ipath, params={"exported": "true"})
+    lines = [{"id": invoice["invoice-lines"][0]["id"], "quantity": "3"}]
+    edited = api.put(ipath, {"invoice-lines": lines}).json()
+    assert edited["exported"] is True
+
+
 def test_post_creates_external_purchase_orders_only(api: Api, supplier: dict[str, Any]) -> None:
     user = api.one("users", {"active": "true", "fields": '["login"]'})
     body = {

@@ -57,6 +57,11 @@ VERSIONING: dict[str, tuple[str, tuple[str, ...], str, str]] = {
         "internal-revision",
     ),
 }
+# What a new supplier version (a resend) sets back: resource -> {field: value}. A PO that
+# goes out again is to be exported again (coupa-api.md 4.7); the last export time stays.
+NEW_VERSION_RESETS: dict[str, dict[str, Any]] = {
+    "purchase_orders": {"exported": False},
+}
 # Custom field names are identifiers in Coupa (and element names in XML).
 _CUSTOM_FIELD_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,63}")
 _STAMPS = ("created-at", "updated-at", "created-by", "updated-by")
@@ -640,6 +645,9 @@ class Writer:
         )
         if changed and version in view.obj.fields:
             new[version] = int(old.get(version) or 0) + 1
+            for name, value in NEW_VERSION_RESETS.get(view.name, {}).items():
+                if name in view.obj.fields:
+                    new[name] = value
 
     def _stamp(
         self,
