@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from coupa_connector.activities._batch import RecordBatch, fresh_indexes
-from coupa_connector.activities._output import RecordWriter
+from coupa_connector.activities._output import BackgroundSync, RecordWriter
 from coupa_connector.catalog import load_catalog
 from coupa_connector.client._wire import DecodeError
 
@@ -134,12 +134,15 @@ def test_the_writer_flushes_each_batch_to_standard_output() -> None:
     writer.commit()
 
 
+def _file_writer(target: Path) -> tuple[RecordWriter, BackgroundSync]:
+    writer = RecordWriter(target, "jsonl", load_catalog().get("invoices"))
+    assert writer._syncer is not None
+    return writer, writer._syncer
+
+
 def test_a_large_output_is_synced_along_the_way_and_commits_whole(tmp_path: Path) -> None:
-    invoice = load_catalog().get("invoices")
     target = tmp_path / "big.jsonl"
-    writer = RecordWriter(target, "jsonl", invoice)
-    syncer = writer._syncer
-    assert syncer is not None
+    writer, syncer = _file_writer(target)
     syncer._every = 4096  # a sync every few records instead of every few MB
     record = {"id": 0, "text": "x" * 1000}
     for n in range(1, 41):
@@ -154,11 +157,8 @@ def test_a_large_output_is_synced_along_the_way_and_commits_whole(tmp_path: Path
 
 
 def test_a_failed_background_sync_fails_the_commit(tmp_path: Path) -> None:
-    invoice = load_catalog().get("invoices")
     target = tmp_path / "out.jsonl"
-    writer = RecordWriter(target, "jsonl", invoice)
-    syncer = writer._syncer
-    assert syncer is not None
+    writer, syncer = _file_writer(target)
     syncer._error = OSError(28, "No space left on device")
     with pytest.raises(OSError, match="No space left"):
         writer.commit()
