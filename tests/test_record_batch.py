@@ -125,12 +125,14 @@ def test_the_writer_gives_the_same_file_from_a_split_or_a_decoded_batch(
 
 def test_the_writer_flushes_each_batch_to_standard_output() -> None:
     invoice = load_catalog().get("invoices")
-    stream = io.BytesIO()
+    received = io.BytesIO()
+    # A large buffer: the lines reach the reader before the commit only if the page is flushed.
+    stream = io.BufferedWriter(received, buffer_size=1 << 20)  # type: ignore[arg-type]
     writer = RecordWriter("-", "jsonl", invoice, stdout=stream)
     batch = RecordBatch.from_json(orjson.dumps(RECORDS))
     assert batch is not None
     writer.write_batch(batch)
-    assert len(stream.getvalue().splitlines()) == 3
+    assert len(received.getvalue().splitlines()) == 3
     writer.commit()
 
 

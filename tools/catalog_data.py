@@ -733,21 +733,17 @@ CORRECTIONS: list[Correction] = [
         "Coupa types it 'integer/decimal' and describes it as the quantity or amount "
         "received: a number, like its twin invoiced (decimal(32,6)).",
     ),
-    Correction(
-        "purchase_order_lines",
-        "requisition-line-id",
-        {"kind": "integer"},
-        "Coupa types it RequisitionLine, but the element is the id of the requisition line "
-        "(its description says 'Requisition line ID'; coupa-api.md 7.5 lists "
-        "requisition_line_id); an integer, not an object.",
-    ),
-    Correction(
-        "order-line",
-        "requisition-line-id",
-        {"kind": "integer"},
-        "Coupa types it RequisitionLine, but the element is the id of the requisition line "
-        "(its description says 'Requisition line ID'; coupa-api.md 7.5 lists "
-        "requisition_line_id); an integer, not an object.",
+    # The same line, as its own resource and as the element inside a purchase order.
+    *(
+        Correction(
+            line,
+            "requisition-line-id",
+            {"kind": "integer"},
+            "Coupa types it RequisitionLine, but the element is the id of the requisition line "
+            "(its description says 'Requisition line ID'; coupa-api.md 7.5 lists "
+            "requisition_line_id); an integer, not an object.",
+        )
+        for line in ("purchase_order_lines", "order-line")
     ),
     Correction(
         "suppliers",

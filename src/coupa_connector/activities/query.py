@@ -225,7 +225,10 @@ async def fetch_batch(
     """
     response = await conn.send("GET", resource, params=params, object_name=obj)
     content = response.content
-    if "xml" not in response.content_type.lower() and content.lstrip()[:1] == b"[":
+    # The first byte is almost always the bracket; strip (a copy of the body) only if not.
+    if "xml" not in response.content_type.lower() and (
+        content[:1] == b"[" or content.lstrip()[:1] == b"["
+    ):
         batch = RecordBatch.from_json(content)
         if batch is not None:
             return batch

@@ -150,6 +150,14 @@ class RenderCache:
         return self
 
 
+def _embed_key(target: ObjectView | None, value: Any) -> tuple[str, int] | None:
+    """The cache key of a stored record referenced by ``value``, or None to show it as is."""
+    if target is None or not target.stored or not isinstance(value, dict):
+        return None
+    rid = value.get("id")
+    return (target.name, rid) if isinstance(rid, int) else None
+
+
 class Renderer:
     """Renders documents; referenced records are fetched once and reused."""
 
@@ -286,12 +294,9 @@ class Renderer:
     def embed_json(self, target: ObjectView | None, value: Any) -> Any:
         """``embed`` for JSON output: the embedded record serialized once per store
         generation and reused by every record that refers to it."""
-        if target is None or not target.stored or not isinstance(value, dict):
+        key = _embed_key(target, value)
+        if key is None or target is None:  # _embed_key returns None without a target
             return value
-        rid = value.get("id")
-        if not isinstance(rid, int):
-            return value
-        key = (target.name, rid)
         found = self._embedded_json.get(key)
         if found is not None:
             return found
@@ -381,16 +386,13 @@ class Renderer:
 
     def embed(self, target: ObjectView | None, value: Any) -> Any:
         """A referenced record as it appears inside another."""
-        if target is None or not target.stored or not isinstance(value, dict):
+        key = _embed_key(target, value)
+        if key is None or target is None:  # _embed_key returns None without a target
             return value
-        rid = value.get("id")
-        if not isinstance(rid, int):
-            return value
-        key = (target.name, rid)
         found = self._embedded.get(key)
         if found is not None:
             return found
-        doc = self.fetch(target, rid)
+        doc = self.fetch(target, key[1])
         if doc is None:
             return value
         block_fields = REFERENCE_BLOCKS.get(target.name)
