@@ -12,7 +12,7 @@ from coupa_connector.activities._extract import ExtractResult, extract
 from coupa_connector.activities._output import FORMATS
 from coupa_connector.activities._paging import Page
 from coupa_connector.cli._connection_cmds import PROFILE_HELP, load_config
-from coupa_connector.cli._options import format_option
+from coupa_connector.cli._options import csv_formulas_option, format_option
 from coupa_connector.client import AsyncConnection, ConnectionConfig
 from coupa_connector.errors import CoupaError, QueryError
 
@@ -90,6 +90,7 @@ async def _run(
     help="Fields to return, dotted through associations (id,supplier.name).",
 )
 @format_option(FORMATS)
+@csv_formulas_option()
 @click.option(
     "--output", "-o", default="-", show_default=True, help="Output file, or - for stdout."
 )
@@ -141,6 +142,7 @@ def query(
     where: tuple[str, ...],
     fields: tuple[str, ...],
     fmt: str,
+    csv_formulas: str,
     output: str,
     params: tuple[str, ...],
     since: str | None,
@@ -170,6 +172,7 @@ def query(
                 output,
                 show_progress,
                 fmt=fmt,
+                csv_formulas=csv_formulas,
                 where=list(where),
                 fields=_fields(fields),
                 params=_raw_params(params),
