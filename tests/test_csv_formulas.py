@@ -300,4 +300,5 @@ def test_an_unknown_csv_formulas_value_is_a_problem_with_its_line(tmp_path: Path
     )
     result = CliRunner().invoke(cli, ["validate", str(ops)])
     assert result.exit_code != 0
-    assert "ops.yaml:7: a: target" in result.output and "csv_formulas must be escape or keep" in result.output
+    assert "ops.yaml:7: a: target" in result.output
+    assert "csv_formulas must be escape or keep" in result.output
