@@ -151,12 +151,12 @@ def test_query_csv_output_neutralises_formulas_unless_kept(
     assert {r["number"]: r["name"] for r in csv.DictReader(io.StringIO(kept.stdout))} == names
     # Other formats are not spreadsheets: values as Coupa holds them.
     jsonl = coupa(sandbox, "query", "suppliers", "-w", where, "-f", "name")
-    assert f'"=cmd|\' /C calc\'!A0 {t}"' in jsonl.stdout
+    assert f"\"=cmd|' /C calc'!A0 {t}\"" in jsonl.stdout
 
 
 def test_query_csv_in_processes_neutralises_too(sandbox: Sandbox, tmp_path: Path) -> None:
     t = tag()
-    call(sandbox, "POST", "/api/suppliers", body=supplier(f"=HYPERLINK(\"x\") {t}", f"FP-{t}"))
+    call(sandbox, "POST", "/api/suppliers", body=supplier(f'=HYPERLINK("x") {t}', f"FP-{t}"))
     out = tmp_path / "all.csv"
     result = coupa(
         sandbox, "query", "suppliers", "-f", "id,name,number", "--format", "csv", "-o", str(out),
@@ -164,7 +164,7 @@ def test_query_csv_in_processes_neutralises_too(sandbox: Sandbox, tmp_path: Path
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     [row] = [r for r in rows_of(out) if r["number"] == f"FP-{t}"]
-    assert row["name"] == f"'=HYPERLINK(\"x\") {t}"
+    assert row["name"] == f'\'=HYPERLINK("x") {t}'
 
 
 def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:

@@ -233,12 +233,13 @@ def _refuse_unsafe(spec: QuerySpec, incremental: bool, mark_exported_flag: bool)
     if incremental and spec.paging != "keyset":
         raise QueryError(
             "An incremental run pages by id (keyset) so records updated during the run cannot "
-            "shift pages; drop order_by/dir."
+            "shift pages; drop order_by (or make it id)."
         )
     if mark_exported_flag and spec.paging != "keyset":
         raise QueryError(
             "--mark-exported pages by id (keyset): marking records changes the exported=false "
-            "result set, which would make offset pages skip records; drop order_by/dir."
+            "result set, which would make offset pages skip records; drop order_by (or make "
+            "it id)."
         )
 
 
