@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from _write_support import call, env_for, find, supplier, tag
-from coupa_connector._csv_formulas import escape_cell, unescape_cell
+from coupa_connector._csv_formulas import escape_cell, escape_row, unescape_cell
 from coupa_connector.cli._main import cli
 from coupa_connector.errors import ConfigurationError
 from coupa_connector.operations import open_writer, read_records
@@ -67,6 +67,9 @@ def test_reading_undoes_writing_for_every_value() -> None:
             value = "".join(chars)
             written = escape_cell(value)
             assert unescape_cell(written) == value, repr(value)
+            # The row shortcut finds every cell that needs a look, wherever it stands.
+            assert escape_row(["a", value, "b\x1f="]) == ["a", written, "b\x1f="]
+            assert escape_row([value]) == [written]
             # What lands in the file never starts a formula (a plain number is a number).
             if written and written[0] in FORMULA_FIRST:
                 assert float(written) == float(value), repr(value)

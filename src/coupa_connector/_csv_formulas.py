@@ -25,6 +25,7 @@ Two choices keep the files useful:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Literal
 
 from coupa_connector.errors import ConfigurationError
@@ -33,8 +34,11 @@ __all__ = [
     "CSV_FORMULA_MODES",
     "DEFAULT_CSV_FORMULAS",
     "CsvFormulas",
+    "cell_reader",
     "csv_formulas_mode",
     "escape_cell",
+    "escape_row",
+    "row_writer",
     "unescape_cell",
 ]
 
@@ -53,6 +57,21 @@ def escape_cell(text: str) -> str:
     if text[:1] in _FIRST and _FORMULA.match(text) and not _NUMBER.fullmatch(text):
         return "'" + text
     return text
+
+
+# A page of 50 full invoices is some 25,000 cells, nearly none of which needs a look: one
+# scan of the row joined on a separator finds the rows that do, about ten times faster than
+# a call per cell. A cell holding the separator itself can only cause a needless look.
+_SEPARATOR = "\x1f"
+_MARKS = tuple(_SEPARATOR + first for first in sorted(_FIRST))
+
+
+def escape_row(cells: list[str]) -> list[str]:
+    """``escape_cell`` of every cell of a row (the same list when none needs it)."""
+    joined = _SEPARATOR + _SEPARATOR.join(cells)
+    if any(mark in joined for mark in _MARKS):
+        return [escape_cell(cell) for cell in cells]
+    return cells
 
 
 def unescape_cell(text: str) -> str:
@@ -75,3 +94,25 @@ def csv_formulas_mode(value: object, where: str = "csv_formulas") -> CsvFormulas
         f"{where} must be {' or '.join(CSV_FORMULA_MODES)}, not {value!r}: escape puts a ' "
         "before cells a spreadsheet would run as formulas, keep writes them as they are."
     )
+
+
+def _as_given(cells: list[str]) -> list[str]:
+    return cells
+
+
+def row_writer(csv_formulas: object) -> Callable[[list[str]], list[str]]:
+    """What a CSV writer applies to each row for a mode: ``escape_row``, or nothing.
+
+    Raises:
+        ConfigurationError: The mode is neither ``escape`` nor ``keep``.
+    """
+    return escape_row if csv_formulas_mode(csv_formulas) == "escape" else _as_given
+
+
+def cell_reader(csv_formulas: object) -> Callable[[str], str]:
+    """What a CSV reader applies to each cell for a mode: ``unescape_cell``, or nothing.
+
+    Raises:
+        ConfigurationError: The mode is neither ``escape`` nor ``keep``.
+    """
+    return unescape_cell if csv_formulas_mode(csv_formulas) == "escape" else str

@@ -25,12 +25,7 @@ from typing import IO, Any, Literal
 
 import orjson
 
-from coupa_connector._csv_formulas import (
-    DEFAULT_CSV_FORMULAS,
-    CsvFormulas,
-    csv_formulas_mode,
-    escape_cell,
-)
+from coupa_connector._csv_formulas import DEFAULT_CSV_FORMULAS, CsvFormulas, row_writer
 from coupa_connector._records import flatten
 from coupa_connector.activities._batch import RecordBatch
 from coupa_connector.catalog import Catalog, ObjectDef
@@ -235,7 +230,7 @@ class RecordWriter:
         stdout: IO[bytes] | None = None,
         csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
     ) -> None:
-        self._escape = csv_formulas_mode(csv_formulas) == "escape"
+        self._cells = row_writer(csv_formulas)
         if fmt not in FORMATS:
             raise ConfigurationError(
                 f"Output format must be one of {', '.join(FORMATS)}, not {fmt!r}."
@@ -359,12 +354,12 @@ class RecordWriter:
         text = io.TextIOWrapper(self._out, encoding="utf-8", newline="", write_through=True)
         writer = csv.writer(text)
         columns = list(self._columns)
-        cell = escape_cell if self._escape else str
-        writer.writerow([cell(c) for c in columns])
+        cells = self._cells
+        writer.writerow(cells(columns))
         self._spool.seek(0)
         for line in self._spool:
             row = orjson.loads(line)
-            writer.writerow([cell(row.get(c, "")) for c in columns])
+            writer.writerow(cells([row.get(c, "") for c in columns]))
         text.flush()
         text.detach()  # the binary stream stays ours to close
         self._spool.close()

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from coupa_connector._csv_formulas import csv_formulas_mode, unescape_cell
+from coupa_connector._csv_formulas import cell_reader, csv_formulas_mode
 from coupa_connector.errors import ConfigurationError
 from coupa_connector.operations._files import (
     BadRecord,
@@ -128,7 +128,7 @@ class FileSource:
             return []
         with open(self.path, encoding="utf-8-sig", newline="") as fh:
             header = next(csv.reader(fh), [])
-        cell = unescape_cell if self.csv_formulas == "escape" else str
+        cell = cell_reader(self.csv_formulas)
         return [cell(c.strip()) for c in header]
 
     def items(self, done: set[str]) -> Iterator[Item]:

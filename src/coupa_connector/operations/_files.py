@@ -32,8 +32,8 @@ import orjson
 from coupa_connector._csv_formulas import (
     DEFAULT_CSV_FORMULAS,
     CsvFormulas,
-    csv_formulas_mode,
-    escape_cell,
+    cell_reader,
+    row_writer,
     unescape_cell,
 )
 from coupa_connector.activities._output import create_beside
@@ -218,7 +218,7 @@ def read_records(
     if name != "-" and not Path(name).is_file():
         raise RecordFileError("no such file", file=name)
     report = on_bad or _raise_bad(name)
-    cell = unescape_cell if csv_formulas_mode(csv_formulas) == "escape" else str
+    cell = cell_reader(csv_formulas)
     if fmt == "xml":
         yield from _read_xml(name, report)
         return
@@ -655,7 +655,7 @@ class RecordWriter:
         keep_existing: bool = False,
         csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
     ) -> None:
-        self._cell = escape_cell if csv_formulas_mode(csv_formulas) == "escape" else str
+        self._cells = row_writer(csv_formulas)
         self.path = os.fspath(path)
         self._keep_existing = keep_existing
         # CSV columns to put first, before any others the records have (rejects files keep
@@ -802,11 +802,11 @@ class RecordWriter:
             spool.seek(0)
         text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
         writer = csv.writer(text)
-        cell = self._cell
-        writer.writerow([cell(c) for c in columns])
+        cells = self._cells
+        writer.writerow(cells(list(columns)))
         for line in spool:
             row = flatten(orjson.loads(line))
-            writer.writerow([cell(row.get(c, "")) for c in columns])
+            writer.writerow(cells([row.get(c, "") for c in columns]))
         text.flush()
         text.detach()
 
