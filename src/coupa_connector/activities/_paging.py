@@ -100,10 +100,9 @@ class OffsetPager:
     (records inserted or removed ahead of the page): the page's records after the last one
     delivered are exactly what follows it now, so a shift of up to ``overlap - 1`` records
     up or ``page_size - overlap - 1`` down (4 and 44 by default) is re-aligned without a gap
-    or a repeat. A page that
-    holds none of them (a larger shift), holds them out of order, or holds an id delivered
-    before (a record moved across the pages) stops the query with a ``PagingError``: never
-    a silent gap.
+    or a repeat. A page that holds none of them (a larger shift), holds them out of order, or
+    holds an id delivered before (a record moved across the pages) stops the query with a
+    ``PagingError``: never a silent gap.
 
     Args:
         fetch: Gets one page for the given parameters.
