@@ -12,6 +12,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from _write_support import FAST, call, find, invoke_cli, json_summary, run_writes, tag
 from coupa_connector.activities._writes_model import WriteOutcome
 from coupa_connector.activities.create import create
@@ -80,7 +82,10 @@ def test_lost_creates_with_a_date_key_are_found_not_sent_again(sandbox: Sandbox)
     assert all(r.outcome is WriteOutcome.CREATED and "lost" in r.messages[0] for r in recovered)
 
 
-def test_update_by_a_date_key_matches_every_spelling_of_the_day(sandbox: Sandbox) -> None:
+@pytest.mark.parametrize("wire", ["json", "xml"])
+def test_update_by_a_date_key_matches_every_spelling_of_the_day(
+    sandbox: Sandbox, wire: str
+) -> None:
     days = _days(3)
     ids = _make_rates(sandbox, "INR", "JPY", days)
     # The same instants as Coupa spells them, a plain date, and another offset with fractions.
@@ -88,7 +93,9 @@ def test_update_by_a_date_key_matches_every_spelling_of_the_day(sandbox: Sandbox
     changes = [_rate(s, "INR", "JPY", f"2.{i}") for i, s in enumerate(spellings)]
 
     results, summary = run_writes(
-        sandbox, lambda conn: update(conn, "exchange_rates", changes, key=KEY, options=FAST)
+        sandbox,
+        lambda conn: update(conn, "exchange_rates", changes, key=KEY, options=FAST),
+        wire_format=wire,
     )
 
     assert summary.updated == 3, [r.messages for r in results]
