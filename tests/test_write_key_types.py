@@ -173,10 +173,13 @@ def test_key_parts_that_do_not_read_as_their_kind_say_why() -> None:
     record = {"rate-date": "soon", "from-currency": {"code": "EUR"}}
     assert spec.value(record) is None
     assert spec.missing(record) == []
-    assert spec.unreadable(record) == ["rate-date: 'soon' is not a datetime Coupa can hold"]
+    assert spec.unreadable(record) == [
+        "rate-date: 'soon' is not an ISO 8601 date or datetime "
+        "(2032-03-03, 2032-03-03T10:00:00+02:00)"
+    ]
     ids = _spec("purchase_order_lines", "line-num,order-header-id")
     assert ids.unreadable({"line-num": "1", "order-header-id": "1" * 30}) == [
-        f"order-header-id: {'1' * 30!r} is not an integer Coupa can hold"
+        f"order-header-id: {'1' * 30!r} is not a whole number from {MIN_INTEGER} to {MAX_INTEGER}"
     ]
 
 

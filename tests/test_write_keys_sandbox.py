@@ -144,3 +144,23 @@ def test_update_from_a_csv_file_by_a_date_key(sandbox: Sandbox, tmp_path: Path) 
     assert json_summary(result)["updated"] == 2
     for day in days:
         assert float(call(sandbox, "GET", f"/api/exchange_rates/{ids[day]}")["rate"]) == 4.5
+
+
+def test_a_key_value_coupa_cannot_hold_is_rejected_before_any_lookup(sandbox: Sandbox) -> None:
+    account = find(sandbox, "accounts", fields='["id","code",{"account_type":["id"]}]')[0]
+    type_id = account["account-type"]["id"]
+    changes = [
+        {"code": account["code"], "account-type": {"id": type_id}},
+        {"code": account["code"], "account-type": {"id": "1" * 30}},
+    ]
+
+    results, summary = run_writes(
+        sandbox,
+        lambda conn: update(conn, "accounts", changes, key="code,account-type.id", options=FAST),
+    )
+
+    assert (summary.updated, summary.rejected, summary.failed) == (1, 1, 0), [
+        r.messages for r in results
+    ]
+    assert results[0].id == account["id"]
+    assert results[1].messages[0].startswith(f"account-type.id: '{'1' * 30}' is not a whole")

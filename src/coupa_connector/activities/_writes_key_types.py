@@ -32,7 +32,7 @@ from typing import Any
 
 from coupa_connector.catalog import MAX_INTEGER, MIN_INTEGER, coupa_integer
 
-__all__ = ["key_text"]
+__all__ = ["expected", "key_text"]
 
 # The words the catalog's validation takes for a boolean (files carry them as text).
 _TRUE = frozenset({"true", "1"})
@@ -60,6 +60,11 @@ def key_text(kind: str, value: Any) -> str | None:
         return reader(value)
     except (ValueError, ArithmeticError, TypeError):
         return None
+
+
+def expected(kind: str) -> str:
+    """What a value of a field of ``kind`` must be, to complete "... is not ..."."""
+    return _EXPECTED.get(kind, "a value")
 
 
 def _text(value: Any) -> str:
@@ -154,4 +159,13 @@ _READERS: dict[str, Callable[[Any], str | None]] = {
     "boolean": _boolean,
     "datetime": _datetime,
     "date": _date,
+}
+
+_EXPECTED = {
+    "integer": f"a whole number from {MIN_INTEGER} to {MAX_INTEGER}",
+    "decimal": "a number",
+    "float": "a number",
+    "boolean": "true or false (or 1 or 0)",
+    "datetime": "an ISO 8601 date or datetime (2032-03-03, 2032-03-03T10:00:00+02:00)",
+    "date": "an ISO 8601 date (2032-03-03)",
 }

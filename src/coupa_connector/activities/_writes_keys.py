@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from coupa_connector.activities._writes_key_types import key_text
+from coupa_connector.activities._writes_key_types import expected, key_text
 from coupa_connector.catalog import ObjectDef, load_catalog, wire_name
 from coupa_connector.errors import ConfigurationError
 
@@ -250,7 +250,7 @@ class KeySpec:
 
     def unreadable(self, record: Mapping[str, Any]) -> list[str]:
         """Why the record's key parts that are given do not read as their kinds, for a
-        message (``rate-date: 'soon' is not a datetime``); empty when all of them do."""
+        message (``rate-date: 'soon' is not an ISO 8601 ...``); empty when all of them do."""
         spec = self.concrete(record)
         if spec is None:
             return []
@@ -258,7 +258,7 @@ class KeySpec:
         for path, kind in zip(spec.paths, spec.kinds, strict=True):
             given = _part(record, path)
             if _given(given) and key_text(kind, given) is None:
-                problems.append(f"{'.'.join(path)}: {given!r} is not {_a(kind)} Coupa can hold")
+                problems.append(f"{'.'.join(path)}: {given!r} is not {expected(kind)}")
         return problems
 
     def describe(self, value: KeyValue) -> str:
@@ -295,10 +295,6 @@ def _part(record: Mapping[str, Any], path: tuple[str, ...]) -> Any:
         if not isinstance(parent, Mapping | list):
             return parent
     return value
-
-
-def _a(kind: str) -> str:
-    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
 
 def _add_nested(node: list[Any], parts: list[str]) -> None:
