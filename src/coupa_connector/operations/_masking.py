@@ -73,13 +73,28 @@ class RecordMask:
             into.add(str(value))
 
 
+# Nodes whose value is one child's: ``creds.http`` is ``http``'s value, not ``creds``'s
+# (which is only the way to it); ``lines[0]`` is an element of ``lines``.
+_VALUE_CHILD = {
+    "subexpression": -1,
+    "projection": -1,
+    "value_projection": -1,
+    "index_expression": 0,
+}
+
+
 def _field_names(node: Any) -> Iterable[str]:
-    """The field names a compiled JMESPath expression reads."""
+    """The names of the fields whose values a compiled JMESPath expression passes on."""
     stack = [node]
     while stack:
         current = stack.pop()
         if not isinstance(current, dict):
             continue
-        if current.get("type") == "field":
+        kind = current.get("type")
+        children = list(current.get("children", ()))
+        if kind == "field":
             yield str(current.get("value"))
-        stack.extend(current.get("children", ()))
+        elif kind in _VALUE_CHILD and children:
+            stack.append(children[_VALUE_CHILD[kind]])
+        else:
+            stack.extend(children)

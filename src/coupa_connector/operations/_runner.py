@@ -518,8 +518,8 @@ class Runner:
             )
             if unfinished is not None:
                 log.warning(
-                    "run %s of %s did not finish (%s); starting a new run. To continue it "
-                    "instead, run again with --resume",
+                    "run %s of %s did not finish (%s); a new run replaces it (coupa run "
+                    "--resume continues an unfinished run instead)",
                     unfinished["id"],
                     op.name,
                     unfinished["status"],
