@@ -266,6 +266,18 @@ def table_rows(out: Path) -> list[tuple[Any, ...]]:
         con.close()
 
 
+def prepared(tmp_path: Path, sandbox: Sandbox, text: str) -> tuple[list[str], Path, Path]:
+    """The operation file written, the sandbox's data fresh: ``coupa run``'s command line,
+    the output folder and the operation log."""
+    ops = tmp_path / "ops.yaml"
+    ops.write_text(textwrap.dedent(text).lstrip())
+    sandbox.clear_faults()
+    sandbox.reset()
+    out, log_db = tmp_path / "out", tmp_path / "oplog.sqlite"
+    cmd = [sys.executable, "-m", "coupa_connector", "run", str(ops), "--log-db", str(log_db)]
+    return [*cmd, "--var", f"out={out}", "--format", "json"], out, log_db
+
+
 CHAIN_KILLS: dict[str, dict[str, Any] | None] = {
     "during-export": None,
     "after-sql-commit": {"at": "commit", "target": "sql"},
@@ -278,22 +290,16 @@ CHAIN_KILLS: dict[str, dict[str, Any] | None] = {
 def test_resume_continues_the_chain_and_writes_nothing_twice(
     kill_sandbox: Sandbox, tmp_path: Path, point: str
 ) -> None:
-    ops = tmp_path / "ops.yaml"
-    ops.write_text(textwrap.dedent(CHAIN).lstrip())
+    sb = kill_sandbox
+    cmd, out, log_db = prepared(tmp_path, sb, CHAIN)
     rows = sorted((str(i), f"row {i}") for i in range(300))
     (tmp_path / "rows.csv").write_text("n,name\n" + "".join(f"{n},{name}\n" for n, name in rows))
-    sb = kill_sandbox
-    sb.clear_faults()
-    sb.reset()
     before = set(exported_ids(sb))
     approved = sorted(
         r["id"] for r in query(sb, "invoices", where=["status=approved", "exported=false"])
     )
     assert len(approved) >= 30
     sb.set_faults(latency_ms=25)  # paces the export's marks, so a kill lands inside it
-    out, log_db = tmp_path / "out", tmp_path / "oplog.sqlite"
-    cmd = [sys.executable, "-m", "coupa_connector", "run", str(ops), "--log-db", str(log_db)]
-    cmd += ["--var", f"out={out}", "--format", "json"]
 
     killed_run(cmd, sb, kill_at=CHAIN_KILLS[point], log_db=log_db)
     sb.clear_faults()
@@ -335,17 +341,11 @@ CREATE_KILLS = {
 def test_resume_after_the_last_create_sends_no_create_again(
     kill_sandbox: Sandbox, tmp_path: Path, point: str
 ) -> None:
-    ops = tmp_path / "ops.yaml"
-    ops.write_text(textwrap.dedent(SUPPLIERS).lstrip())
+    sb = kill_sandbox
+    cmd, _out, log_db = prepared(tmp_path, sb, SUPPLIERS)
     (tmp_path / "suppliers.csv").write_text(
         "number,name\n" + "".join(f"KILL-{i:03d},Supplier {i:03d}\n" for i in range(40))
     )
-    sb = kill_sandbox
-    sb.clear_faults()
-    sb.reset()
-    out, log_db = tmp_path / "out", tmp_path / "oplog.sqlite"
-    cmd = [sys.executable, "-m", "coupa_connector", "run", str(ops), "--log-db", str(log_db)]
-    cmd += ["--var", f"out={out}", "--format", "json"]
 
     killed_run(cmd, sb, kill_at=CREATE_KILLS[point], log_db=log_db)
     made = suppliers_made(sb)
