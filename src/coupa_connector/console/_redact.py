@@ -1,0 +1,66 @@
+"""What the console never shows: credentials, whether in a record, a debug log or a setting.
+
+Pages show data through these before it is escaped: a field whose name says it holds a
+credential shows ``********`` whatever it holds, and every secret the console knows of (the
+connection settings it was started with) is replaced in free text, longest first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = ["MASK", "Scrubber", "is_secret_name", "mask_record"]
+
+MASK = "********"
+
+# Field names that hold credentials (a user's password, an API key, an OAuth secret).
+_SECRET_NAME = re.compile(r"password|passwd|secret|token|api[-_]?key|private[-_]?key", re.I)
+# "name": "value" (JSON) and name=value (URLs, settings) pairs whose name is a credential's.
+_SECRET_PAIR = re.compile(
+    r"""(?P<key>["']?[\w.-]*(?:password|passwd|secret|token|api[-_]?key|private[-_]?key)"""
+    r"""[\w.-]*["']?\s*[:=]\s*)(?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s,;&}\]]+)""",
+    re.I,
+)
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a field named ``name`` holds a credential."""
+    return bool(_SECRET_NAME.search(name))
+
+
+def mask_record(value: Any) -> Any:
+    """A copy of a record with the value of every credential-named field masked."""
+    if isinstance(value, Mapping):
+        return {
+            k: (MASK if is_secret_name(str(k)) and v not in (None, "") else mask_record(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [mask_record(v) for v in value]
+    return value
+
+
+class Scrubber:
+    """Masks known secret values and credential-named pairs in free text.
+
+    Args:
+        secrets: Secret values to replace wherever they appear (empty ones are ignored).
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, MASK)
+        return _SECRET_PAIR.sub(_mask_pair, text)
+
+
+def _mask_pair(match: re.Match[str]) -> str:
+    value = match.group("value")
+    if value.startswith(("*", '"*', "'*")):
+        return match.group(0)  # masked already
+    quote = value[0] if value[:1] in ("'", '"') else ""
+    return f"{match.group('key')}{quote}{MASK}{quote}"
