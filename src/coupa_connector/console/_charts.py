@@ -7,6 +7,7 @@ Pages put the numbers beside it in a table as well, for screen readers and for c
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,11 +31,19 @@ class Series:
     points: Sequence[tuple[float, float]]
 
 
-def _ticks(low: float, high: float, count: int = 5) -> list[float]:
+def _nice_step(span: float, count: int = 4) -> float:
+    """A step of 1, 2 or 5 times a power of ten that cuts ``span`` into about ``count``."""
+    raw = span / count if span > 0 else 1.0
+    power = 10.0 ** math.floor(math.log10(raw))
+    return float(next(m * power for m in (1, 2, 5, 10) if m * power >= raw))
+
+
+def _ticks(low: float, high: float, count: int = 4) -> list[float]:
     if high <= low:
         return [low]
-    step = (high - low) / (count - 1)
-    return [low + i * step for i in range(count)]
+    step = _nice_step(high - low, count)
+    first = math.ceil(low / step) * step
+    return [first + i * step for i in range(int((high - first) / step + 1e-9) + 1)]
 
 
 def _thin(points: Sequence[tuple[float, float]]) -> Sequence[tuple[float, float]]:
@@ -69,7 +78,9 @@ def line_chart(
     xs = [x for s in drawn for x, _y in s.points]
     ys = [y for s in drawn for _x, y in s.points]
     x_low, x_high = min(xs), max(xs)
-    y_high = max(ys) or 1.0
+    # The top of the plot is the first round number at or above the largest value.
+    y_step = _nice_step(max(ys) or 1.0)
+    y_high = math.ceil((max(ys) or 1.0) / y_step) * y_step
     if x_high == x_low:
         x_low, x_high = x_low - 1, x_high + 1
     plot_w = _WIDTH - _LEFT - _RIGHT
@@ -95,13 +106,21 @@ def line_chart(
                 label=y_format(tick),
             )
         )
+    seen: set[str] = set()
     for tick in _ticks(x_low, x_high):
+        label = x_format(tick)
+        if label in seen:
+            continue  # days drawn as several ticks of the same date
+        seen.add(label)
+        x = px(tick)
+        anchor = "start" if x < _LEFT + 30 else "end" if x > _WIDTH - _RIGHT - 30 else "middle"
         parts.append(
             html(
-                '<text x="{x}" y="{y}" text-anchor="middle" font-size="11">{label}</text>',
-                x=f"{px(tick):.1f}",
+                '<text x="{x}" y="{y}" text-anchor="{a}" font-size="11">{label}</text>',
+                x=f"{x:.1f}",
                 y=_HEIGHT - _BOTTOM + 16,
-                label=x_format(tick),
+                a=anchor,
+                label=label,
             )
         )
     legend: list[Markup] = []
@@ -127,14 +146,14 @@ def line_chart(
             )
         legend.append(
             html(
-                '<li><svg width="12" height="12" aria-hidden="true"><rect width="12" '
-                'height="12" fill="{c}"/></svg> {name}</li>',
+                '<li><svg class="swatch" width="12" height="12" aria-hidden="true">'
+                '<rect width="12" height="12" fill="{c}"/></svg> {name}</li>',
                 c=colour,
                 name=s.name,
             )
         )
     return html(
-        '<figure class="chart"><svg viewBox="0 0 {w} {h}" role="img" '
+        '<figure class="chart"><svg class="plot" viewBox="0 0 {w} {h}" role="img" '
         'aria-labelledby="{id}-t {id}-d" preserveAspectRatio="xMidYMid meet">'
         '<title id="{id}-t">{title}</title><desc id="{id}-d">{desc}</desc>'
         '<line x1="{l}" x2="{l}" y1="{t}" y2="{b}" stroke="#555555"/>'

@@ -7,6 +7,8 @@ Every request passes, in this order:
 2. It must carry the access token: the ``token`` query parameter of the printed URL (once:
    the answer sets it as an HttpOnly, SameSite=Strict cookie and redirects to the same URL
    without it, so it stays out of history and ``Referer``) or that cookie. Else 403.
+   (``Referrer-Policy: same-origin``, not ``no-referrer``: with that, browsers send
+   ``Origin: null`` on the console's own form posts.)
 3. A request that changes something (any method but GET and HEAD) must come from the
    console's own pages: an ``Origin`` or ``Sec-Fetch-Site`` header saying otherwise is
    refused, and the handler checks the form's CSRF token (``require_csrf``).
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterable
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -39,7 +41,7 @@ _HEADERS = [
     ),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),
     (b"cache-control", b"no-store"),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"cross-origin-resource-policy", b"same-origin"),
@@ -131,11 +133,30 @@ def _with_headers(response: Response) -> Response:
     return response
 
 
+_FORM_TYPE = "application/x-www-form-urlencoded"
+_MAX_FORM_BYTES = 64 * 1024
+
+
+async def _read_form(request: Request) -> FormData | Response:
+    # The console's forms are small and URL-encoded; parsing them here needs no multipart
+    # parser, and anything else (an upload, a JSON body) is not one of ours.
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != _FORM_TYPE:
+        return PlainTextResponse("415 Only the console's own forms are accepted.\n", 415)
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > _MAX_FORM_BYTES:
+            return PlainTextResponse("413 That form is too large.\n", status_code=413)
+    pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+    return FormData(pairs)
+
+
 async def require_csrf(request: Request, expected: str) -> FormData | Response:
     """The request's form when it carries the console's CSRF token, else a 403 answer."""
-    form = await request.form()
+    form = await _read_form(request)
+    if not isinstance(form, FormData):
+        return form
     value = form.get(CSRF_FIELD)
     if not isinstance(value, str) or not _same(value, expected):
         return _forbidden("Refused: the form's CSRF token is missing or wrong; reload the page.")
     return form
-

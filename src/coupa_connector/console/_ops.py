@@ -16,8 +16,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from coupa_connector.console._context import ConsoleContext
 from coupa_connector.console._guard import CSRF_FIELD, require_csrf
 from coupa_connector.console._html import Markup, html, join
-from coupa_connector.console._page import page
-from coupa_connector.console._runs import REFRESH_MS, runs_table
+from coupa_connector.console._page import live_region, page
+from coupa_connector.console._runs import runs_table
 from coupa_connector.operations import (
     OperationFile,
     OperationFileError,
@@ -275,8 +275,7 @@ def job_page(request: Request) -> Response:
         runs=runs_table(runs, ctx),
         output=ctx.scrub(job.output_tail()),
     )
-    refresh = html(' data-refresh="{ms}" aria-live="polite"', ms=REFRESH_MS) if live else Markup("")
-    region = html('<div id="job"{refresh}>{inner}</div>', refresh=refresh, inner=inner)
+    region = live_region(inner, live=live, element_id="job")
     if request.query_params.get("fragment") == "1":
         return HTMLResponse(region)
     kind = "Dry run" if job.dry_run else "Run"

@@ -18,6 +18,7 @@ __all__ = [
     "badge",
     "duration_text",
     "json_block",
+    "live_region",
     "page",
     "pager",
     "time_text",
@@ -58,6 +59,8 @@ def page(
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<title>{title} · Coupa console</title>"
+        '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
+        '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
         '<link rel="stylesheet" href="/static/console.css">'
         '<script src="/static/console.js" defer></script></head><body>'
         '<a class="skip" href="#main">Skip to content</a>'
@@ -70,6 +73,24 @@ def page(
         body=body,
     )
     return HTMLResponse(document, status_code=status_code)
+
+
+REFRESH_MS = 2000
+
+
+def live_region(inner: Markup, *, live: bool, element_id: str, css_class: str = "") -> Markup:
+    """A region the page script reloads every few seconds while ``live`` (a run is going).
+
+    The page answers ``?fragment=1`` with this region alone; see ``static/console.js``.
+    """
+    refresh = html(' data-refresh="{ms}" aria-live="polite"', ms=REFRESH_MS) if live else Markup("")
+    return html(
+        '<div id="{id}" class="{cls}"{refresh}>{inner}</div>',
+        id=element_id,
+        cls=css_class,
+        refresh=refresh,
+        inner=inner,
+    )
 
 
 def badge(status: str, dry_run: bool = False) -> Markup:

@@ -17,10 +17,11 @@ MASK = "********"
 
 # Field names that hold credentials (a user's password, an API key, an OAuth secret).
 _SECRET_NAME = re.compile(r"password|passwd|secret|token|api[-_]?key|private[-_]?key", re.I)
-# "name": "value" (JSON) and name=value (URLs, settings) pairs whose name is a credential's.
+# "name": "value" pairs (JSON) and name=value pairs (URLs, query strings) whose name is a
+# credential's. Prose such as "client_secret: secrets never go in a file" is left alone.
+_NAME = r"[\w.-]*(?:password|passwd|secret|token|api[-_]?key|private[-_]?key)[\w.-]*"
 _SECRET_PAIR = re.compile(
-    r"""(?P<key>["']?[\w.-]*(?:password|passwd|secret|token|api[-_]?key|private[-_]?key)"""
-    r"""[\w.-]*["']?\s*[:=]\s*)(?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s,;&}\]]+)""",
+    rf"""(?P<key>"{_NAME}"\s*:\s*|\b{_NAME}=)(?P<value>"(?:[^"\\]|\\.)*"|[^\s,;&"}}\]]+)""",
     re.I,
 )
 
@@ -50,7 +51,8 @@ class Scrubber:
     """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        # A value of a few characters is no credential, and masking it would garble the text.
+        self._secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
@@ -60,7 +62,7 @@ class Scrubber:
 
 def _mask_pair(match: re.Match[str]) -> str:
     value = match.group("value")
-    if value.startswith(("*", '"*', "'*")):
+    if value.startswith(("*", '"*')):
         return match.group(0)  # masked already
-    quote = value[0] if value[:1] in ("'", '"') else ""
+    quote = '"' if value.startswith('"') else ""
     return f"{match.group('key')}{quote}{MASK}{quote}"

@@ -18,6 +18,7 @@ from coupa_connector.console._page import (
     badge,
     duration_text,
     json_block,
+    live_region,
     options,
     page,
     page_number,
@@ -34,7 +35,6 @@ FAILURES_PER_PAGE = 25
 LOG_LINES_PER_PAGE = 200
 _STATUSES = ("success", "partial", "failed", "running", "interrupted")
 _TIMELINE_EDGE = 5  # batches shown at each end of a long timeline
-REFRESH_MS = 2000
 
 
 def _not_found(what: str) -> HTMLResponse:
@@ -46,14 +46,6 @@ def _run_id(request: Request) -> int | None:
         return int(request.path_params["run_id"])
     except (KeyError, ValueError):
         return None
-
-
-def _live(inner: Markup, *, live: bool, element_id: str) -> Markup:
-    """A region the page script reloads every few seconds while ``live`` (a run is going)."""
-    refresh = html(' data-refresh="{ms}" aria-live="polite"', ms=REFRESH_MS) if live else Markup("")
-    return html(
-        '<div id="{id}"{refresh}>{inner}</div>', id=element_id, refresh=refresh, inner=inner
-    )
 
 
 def _fragment(request: Request) -> bool:
@@ -140,7 +132,7 @@ def runs_page(request: Request) -> Response:
         pager=pager("/", f, page_no, RUNS_PER_PAGE, total, "runs"),
         table=runs_table(runs, ctx),
     )
-    region = _live(inner, live=live, element_id="runs")
+    region = live_region(inner, live=live, element_id="runs")
     if _fragment(request):
         return HTMLResponse(region)
     problems = [
@@ -190,21 +182,22 @@ def run_page(request: Request) -> Response:
     failures = log.failures(
         run_id, limit=FAILURES_PER_PAGE, offset=(page_no - 1) * FAILURES_PER_PAGE
     )
-    summary = _live(
+    summary = live_region(
         html(
-            "{counts}{timeline}",
+            '<div>{counts}</div><div class="side">{timeline}</div>',
             counts=_counts(run, ctx),
             timeline=_timeline(run, batches),
         ),
         live=live,
         element_id="summary",
+        css_class="summary",
     )
     if _fragment(request):
         return HTMLResponse(summary)
     body = html(
-        "{error}{summary}{chain}{files}{speed}"
+        "{error}{summary}{chain}{files}"
         '<section aria-labelledby="failures-h"><h2 id="failures-h">Rejected and failed records'
-        "</h2>{pager}{failures}</section>",
+        "</h2>{pager}{failures}</section>{speed}",
         error=_error(run, ctx),
         summary=summary,
         chain=_chain(run, log.chained_runs(run_id)),
