@@ -165,6 +165,8 @@ def test_a_run_shows_its_rejected_record_with_the_reason_and_html_as_text(
     assert PLANTED_RECORD_SECRET not in browser.page_source
     assert '"password": "********"' in first
     assert "Transformed record" in _by_css(browser, "table.failures thead").text
+    # Both the input record and what the transformation made of it.
+    assert first.count('"login"') == 2
     timeline = _by_css(browser, "ol.timeline").text
     assert "start" in timeline and "batch 1" in timeline and "end" in timeline
     browser.execute_script("document.getElementById('failures-h').scrollIntoView();")
@@ -262,7 +264,7 @@ def test_the_operations_page_refuses_a_file_with_a_secret(
     browser.find_element(By.CSS_SELECTOR, "button[value=run]").click()
     _wait(browser, lambda d: "/start" in d.current_url)
     assert "secrets never go in an operation file" in _by_css(browser, "[role=alert]").text
-    assert "hunter2-in-a-file" not in browser.page_source.split("<h2 id=\"f-h\">")[0]
+    assert "hunter2-in-a-file" not in browser.page_source.split('<h2 id="f-h">')[0]
 
 
 # --------------------------------------------------------------------------- catalog, connection
@@ -278,7 +280,9 @@ def test_the_catalog_is_searchable_with_fields_and_schemas(
     box.send_keys("supplier")
     box.submit()
     _wait(browser, lambda d: "q=supplier" in d.current_url)
-    names = [r.find_element(By.TAG_NAME, "a").text for r in _all_css(browser, "table.catalog tbody tr")]
+    names = [
+        r.find_element(By.TAG_NAME, "a").text for r in _all_css(browser, "table.catalog tbody tr")
+    ]
     assert "suppliers" in names and "invoices" not in names
     _shot(browser, "catalog")
     browser.find_element(By.LINK_TEXT, "suppliers").click()

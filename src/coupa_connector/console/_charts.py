@@ -82,7 +82,8 @@ def line_chart(
     y_step = _nice_step(max(ys) or 1.0)
     y_high = math.ceil((max(ys) or 1.0) / y_step) * y_step
     if x_high == x_low:
-        x_low, x_high = x_low - 1, x_high + 1
+        # One point: a span around it, never below zero for counts of seconds or days.
+        x_low, x_high = (max(0.0, x_low - 1) if x_low >= 0 else x_low - 1), x_high + 1
     plot_w = _WIDTH - _LEFT - _RIGHT
     plot_h = _HEIGHT - _TOP - _BOTTOM
 
