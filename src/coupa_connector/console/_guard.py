@@ -23,7 +23,7 @@ import hmac
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode
 
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -147,7 +147,9 @@ async def _read_form(request: Request) -> FormData | Response:
         body += chunk
         if len(body) > _MAX_FORM_BYTES:
             return PlainTextResponse("413 That form is too large.\n", status_code=413)
-    pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+    pairs: list[tuple[str, str | UploadFile]] = list(
+        parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+    )
     return FormData(pairs)
 
 

@@ -17,6 +17,7 @@ from coupa_connector.console._context import ConsoleContext
 from coupa_connector.console._guard import CSRF_FIELD, require_csrf
 from coupa_connector.console._html import Markup, html, join
 from coupa_connector.console._page import live_region, page
+from coupa_connector.console._redact import mask_yaml_line
 from coupa_connector.console._runs import runs_table
 from coupa_connector.operations import (
     OperationFile,
@@ -161,7 +162,7 @@ def operation_page(
             '<tr{cls}><th scope="row" class="num">{n}</th><td><code>{t}</code></td></tr>',
             cls=Markup(' class="bad"') if i in bad_lines else Markup(""),
             n=i,
-            t=ctx.scrub(line),
+            t=ctx.scrub(mask_yaml_line(line)),
         )
         for i, line in enumerate(text.splitlines(), 1)
     )

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["MASK", "Scrubber", "is_secret_name", "mask_record"]
+__all__ = ["MASK", "Scrubber", "is_secret_name", "mask_record", "mask_yaml_line"]
 
 MASK = "********"
 
@@ -24,6 +24,18 @@ _SECRET_PAIR = re.compile(
     rf"""(?P<key>"{_NAME}"\s*:\s*|\b{_NAME}=)(?P<value>"(?:[^"\\]|\\.)*"|[^\s,;&"}}\]]+)""",
     re.I,
 )
+
+
+# ``name: value`` in YAML (an operation file shown as it is); ``..._env`` names a variable.
+_YAML_SECRET = re.compile(
+    rf"""(?P<key>\b{_NAME}(?<!_env)\s*:[ \t]*)(?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s,}}\]#]+)""",
+    re.I,
+)
+
+
+def mask_yaml_line(line: str) -> str:
+    """A line of YAML with the value of every credential-named key masked."""
+    return _YAML_SECRET.sub(lambda m: f"{m.group('key')}{MASK}", line)
 
 
 def is_secret_name(name: str) -> bool:
