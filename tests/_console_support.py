@@ -123,6 +123,12 @@ class FilledLog:
     secrets: list[str] = field(default_factory=list)
     slow: subprocess.Popen[bytes] | None = None
 
+    def __enter__(self) -> FilledLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def stop(self) -> None:
         """End the run left in progress (and wait for it)."""
         if self.slow is not None and self.slow.poll() is None:

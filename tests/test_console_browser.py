@@ -31,12 +31,8 @@ WIDTH, HEIGHT = 1280, 800
 
 @pytest.fixture(scope="module")
 def filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FilledLog]:
-    with Sandbox() as sandbox:
-        facts = fill_log(tmp_path_factory.mktemp("console"), sandbox)
-        try:
-            yield facts
-        finally:
-            facts.stop()
+    with Sandbox() as sandbox, fill_log(tmp_path_factory.mktemp("console"), sandbox) as facts:
+        yield facts
 
 
 @pytest.fixture(scope="module")
@@ -328,7 +324,7 @@ def test_pages_fit_a_narrow_window_and_work_from_the_keyboard(
 
     try:
         _viewport(browser, 420, 800)
-        for path in ("/", f"/runs/{filled.partial}", "/operations", "/catalog/suppliers"):
+        for path in (f"/runs/{filled.partial}", "/operations", "/catalog/suppliers", "/"):
             _open(browser, console, path)
             # Wide tables scroll in their own box; the page itself never scrolls sideways.
             overflow = browser.execute_script(

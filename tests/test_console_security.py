@@ -34,11 +34,8 @@ def sandbox_server() -> Iterator[Sandbox]:
 def filled(
     sandbox_server: Sandbox, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[FilledLog]:
-    facts = fill_log(tmp_path_factory.mktemp("console-sec"), sandbox_server)
-    try:
+    with fill_log(tmp_path_factory.mktemp("console-sec"), sandbox_server) as facts:
         yield facts
-    finally:
-        facts.stop()
 
 
 @pytest.fixture(scope="module")
