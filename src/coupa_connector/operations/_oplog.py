@@ -102,6 +102,14 @@ CREATE TABLE IF NOT EXISTS partial_files (
     path TEXT NOT NULL,
     PRIMARY KEY (run_id, path)
 );
+CREATE TABLE IF NOT EXISTS batches (
+    run_id INTEGER NOT NULL REFERENCES runs (id),
+    at TEXT NOT NULL,
+    written INTEGER NOT NULL,
+    rejected INTEGER NOT NULL,
+    failed INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS batches_by_run ON batches (run_id, at);
 CREATE TABLE IF NOT EXISTS scoped_state (
     scope TEXT NOT NULL,
     file TEXT NOT NULL,
@@ -112,9 +120,10 @@ CREATE TABLE IF NOT EXISTS scoped_state (
 );
 """
 
-# Columns added to ``runs`` after the first release: a log written by an older version gets
-# them on open (with NULL in its old rows).
-_ADDED_RUN_COLUMNS = {"scope": "TEXT", "invocation": "INTEGER"}
+# Columns added after the first release: a log written by an older version gets them on open
+# (with NULL in its old rows).
+_ADDED_RUN_COLUMNS = {"scope": "TEXT", "invocation": "INTEGER", "chained_from": "INTEGER"}
+_ADDED_FAILURE_COLUMNS = {"transformed": "TEXT"}
 
 _FINAL = ("success", "partial", "failed")
 
@@ -168,6 +177,7 @@ class RecordOutcome:
         coupa_id: The Coupa id involved, when there is one.
         messages: Why it was rejected or failed.
         record: The input record, kept for rejected and failed records.
+        transformed: What the transformation made of it, kept beside ``record``.
     """
 
     key: str
@@ -176,6 +186,7 @@ class RecordOutcome:
     coupa_id: int | None = None
     messages: Sequence[str] = ()
     record: Mapping[str, Any] | None = field(default=None, repr=False)
+    transformed: Mapping[str, Any] | None = field(default=None, repr=False)
 
 
 def _json(value: Any) -> str:
@@ -200,10 +211,11 @@ class OpLog:
         self._migrate()
 
     def _migrate(self) -> None:
-        have = {r["name"] for r in self._db.execute("PRAGMA table_info(runs)")}
-        for name, kind in _ADDED_RUN_COLUMNS.items():
-            if name not in have:
-                self._db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+        for table, added in (("runs", _ADDED_RUN_COLUMNS), ("failures", _ADDED_FAILURE_COLUMNS)):
+            have = {r["name"] for r in self._db.execute(f"PRAGMA table_info({table})")}
+            for name, kind in added.items():
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
         # After the columns, which a log of an earlier version gets only now.
         self._db.execute(
             "CREATE INDEX IF NOT EXISTS runs_by_invocation ON runs (invocation, operation)"
@@ -320,8 +332,8 @@ class OpLog:
         return Counts(row["written"], row["rejected"], row["failed"]) if row else Counts()
 
     def set_info(self, run_id: int, **info: Any) -> None:
-        """Store where a run's outputs, debug log and rejects file are."""
-        allowed = {"outputs", "debug_log", "rejects_file"}
+        """Store where a run's outputs, debug log and rejects file are, and what chained it."""
+        allowed = {"outputs", "debug_log", "rejects_file", "chained_from"}
         for name, value in info.items():
             if name not in allowed:
                 raise ValueError(f"unknown run attribute {name!r}")
@@ -426,14 +438,16 @@ class OpLog:
                 )
                 if o.outcome != "written":
                     db.execute(
-                        "INSERT INTO failures (run_id, position, outcome, messages, record, at) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO failures "
+                        "(run_id, position, outcome, messages, record, transformed, at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (
                             run_id,
                             o.position,
                             o.outcome,
-                            _json(mask.messages(o.messages, [o.record])),
+                            _json(mask.messages(o.messages, [o.record, o.transformed])),
                             None if o.record is None else _json(mask.record(o.record)),
+                            None if o.transformed is None else _json(mask.record(o.transformed)),
                             at,
                         ),
                     )
@@ -446,6 +460,13 @@ class OpLog:
                 db.execute(
                     "UPDATE runs SET checkpoint = ?, inflight = NULL WHERE id = ?",
                     (_json(checkpoint), run_id),
+                )
+            if batch.read:
+                # The run's timeline and its records/s: one row per batch that moved records.
+                db.execute(
+                    "INSERT INTO batches (run_id, at, written, rejected, failed) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (run_id, at, batch.written, batch.rejected, batch.failed),
                 )
         return batch
 
@@ -549,6 +570,134 @@ class OpLog:
             )
         ]
         return run
+
+    def find_runs(
+        self,
+        *,
+        operation: str | None = None,
+        status: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        text: str | None = None,
+        pid: int | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of runs, newest first, and how many runs match in all.
+
+        Args:
+            operation: Only runs of this operation.
+            status: Only runs with this status (``running`` and ``interrupted`` are told
+                apart by whether the run's process is alive, as ``runs`` tells them).
+            since: Only runs started on or after this day (``YYYY-MM-DD``, UTC).
+            until: Only runs started on or before this day.
+            text: Only runs whose operation, file or error contains this text.
+            pid: Only runs started (or resumed) by this process.
+            limit: Runs per page.
+            offset: Runs to skip.
+        """
+        where: list[str] = []
+        params: list[Any] = []
+        if operation:
+            where.append("operation = ?")
+            params.append(operation)
+        live = status in ("running", "interrupted")
+        if status:
+            where.append("status = ?")
+            params.append("running" if live else status)
+        if since:
+            where.append("started_at >= ?")
+            params.append(since)
+        if until:
+            where.append("started_at < date(?, '+1 day')")
+            params.append(until)
+        if text:
+            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where.append(
+                "(operation LIKE ? ESCAPE '\\' OR file LIKE ? ESCAPE '\\' "
+                "OR error LIKE ? ESCAPE '\\')"
+            )
+            params.extend([like, like, like])
+        if pid is not None:
+            where.append("pid = ?")
+            params.append(pid)
+        sql_where = f" WHERE {' AND '.join(where)}" if where else ""
+        if live:
+            # Few runs are ever unfinished; which of them still run is known only here.
+            rows = self._db.execute(f"SELECT * FROM runs{sql_where} ORDER BY id DESC", params)
+            matching = [r for r in map(self._present, rows) if r["status"] == status]
+            return matching[offset : offset + limit], len(matching)
+        total = self._db.execute(f"SELECT count(*) FROM runs{sql_where}", params).fetchone()[0]
+        rows = self._db.execute(
+            f"SELECT * FROM runs{sql_where} ORDER BY id DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        return [self._present(r) for r in rows], int(total)
+
+    def operation_names(self) -> list[str]:
+        """Every operation name in the log, sorted."""
+        rows = self._db.execute("SELECT DISTINCT operation FROM runs ORDER BY operation")
+        return [r["operation"] for r in rows]
+
+    def failures(self, run_id: int, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        """One page of a run's rejected and failed records, in input order.
+
+        Each has its position, outcome, messages, the input record and what the
+        transformation made of it (None for logs written before that was kept).
+        """
+        rows = self._db.execute(
+            "SELECT * FROM failures WHERE run_id = ? ORDER BY position, id LIMIT ? OFFSET ?",
+            (run_id, limit, offset),
+        )
+        # Masked again on the way out: a log written by an earlier version holds secrets in clear.
+        mask = RecordMask()
+        return [
+            {
+                "position": f["position"],
+                "outcome": f["outcome"],
+                "messages": json.loads(f["messages"]),
+                "record": mask.record(json.loads(f["record"])) if f["record"] else None,
+                "transformed": (
+                    mask.record(json.loads(f["transformed"])) if f["transformed"] else None
+                ),
+                "at": f["at"],
+            }
+            for f in rows
+        ]
+
+    def failure_count(self, run_id: int) -> int:
+        """How many rejected and failed records a run has in the log."""
+        row = self._db.execute("SELECT count(*) FROM failures WHERE run_id = ?", (run_id,))
+        return int(row.fetchone()[0])
+
+    def batches(self, run_id: int) -> list[dict[str, Any]]:
+        """A run's batches in order: when each was stored and what it did."""
+        rows = self._db.execute(
+            "SELECT at, written, rejected, failed FROM batches WHERE run_id = ? ORDER BY at, rowid",
+            (run_id,),
+        )
+        return [dict(r) for r in rows]
+
+    def chained_runs(self, run_id: int) -> list[dict[str, Any]]:
+        """The runs that a run's ``on_success`` or ``on_failure`` started."""
+        rows = self._db.execute(
+            "SELECT * FROM runs WHERE chained_from = ? ORDER BY id", (run_id,)
+        )
+        return [self._present(r) for r in rows]
+
+    def daily_totals(self, since: str | None = None) -> list[dict[str, Any]]:
+        """Per operation and day (UTC): runs, records read and the mean duration.
+
+        Args:
+            since: Only days on or after this one (``YYYY-MM-DD``).
+        """
+        rows = self._db.execute(
+            "SELECT operation, substr(started_at, 1, 10) AS day, count(*) AS runs, "
+            "sum(read) AS records, avg(duration) AS duration FROM runs "
+            "WHERE started_at >= ? GROUP BY operation, day ORDER BY operation, day",
+            (since or "",),
+        )
+        return [dict(r) for r in rows]
 
     def _present(self, row: sqlite3.Row) -> dict[str, Any]:
         run = {k: row[k] for k in row.keys() if k not in ("checkpoint", "pid", "inflight")}  # noqa: SIM118

@@ -377,9 +377,10 @@ class Runner:
     # ----------------------------------------------------------------- chaining
 
     def _chain(self, name: str, results: list[RunResult], ran: set[str]) -> None:
-        queue = [name]
+        # (operation, the run whose end started it)
+        queue: list[tuple[str, int | None]] = [(name, None)]
         while queue:
-            current = queue.pop(0)
+            current, parent = queue.pop(0)
             if current in ran:
                 log.warning(
                     "operation %s already ran in this invocation; not running it again", current
@@ -387,13 +388,11 @@ class Runner:
                 continue
             ran.add(current)
             op = self.opfile.operations[current]
-            result = self._run_one(op)
+            result = self._run_one(op, chained_from=parent)
             results.append(result)
             # A dry run follows the chain its real run would follow.
-            if result.status == "success":
-                queue.extend(op.on_success)
-            else:
-                queue.extend(op.on_failure)
+            nxt = op.on_success if result.status == "success" else op.on_failure
+            queue.extend((n, result.run_id) for n in nxt)
 
     # ----------------------------------------------------------------- connection
 
@@ -490,7 +489,7 @@ class Runner:
             return SqlTarget(op.target, self.opfile.base_dir, run_token)
         return CoupaWriteTarget(op.target, self.bridge(), dry_run=self.dry_run)
 
-    def _run_one(self, op: OperationSpec) -> RunResult:
+    def _run_one(self, op: OperationSpec, chained_from: int | None = None) -> RunResult:
         file = str(self.opfile.path)
         scope_error: CoupaError | None = None
         try:
@@ -533,6 +532,8 @@ class Runner:
                 for earlier in self.oplog.superseded_runs(op.name, file, scope, run_id):
                     self._remove_partials(earlier, superseded=True)
         resumed = previous is not None
+        if chained_from is not None:
+            self.oplog.set_info(run_id, chained_from=chained_from)
         run_token = checkpoint.get("token") or uuid.uuid4().hex
         now = datetime.fromisoformat(checkpoint["now"]) if checkpoint.get("now") else datetime.now()
         handler = self._debug_handler(op, run_id) if (self.debug or op.debug) else None
@@ -806,6 +807,7 @@ class Runner:
                         coupa_id=o.coupa_id if o.coupa_id is not None else _source_id(item.record),
                         messages=o.messages,
                         record=None if o.outcome == "written" else item.record,
+                        transformed=None if o.outcome == "written" else t.record,
                     )
                 )
         if fatal is not None:
