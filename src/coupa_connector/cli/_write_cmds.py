@@ -32,7 +32,7 @@ from rich.table import Table
 from coupa_connector._csv_formulas import CsvFormulas
 from coupa_connector.activities._writes_model import WriteResult, WriteSummary
 from coupa_connector.activities._writes_pipeline import UnreadableRecord
-from coupa_connector.catalog import ObjectDef, load_catalog
+from coupa_connector.catalog import MAX_INTEGER, ObjectDef, coupa_integer, load_catalog
 from coupa_connector.cli._options import csv_formulas_option
 from coupa_connector.errors import ConfigurationError, CoupaError, UnknownObjectError
 
@@ -449,8 +449,9 @@ def _ids_from_file(path: str, fmt: str | None, csv_formulas: CsvFormulas) -> Ite
                 text = line.split("#", 1)[0].strip()
                 if not text:
                     continue
-                if text.isdigit():
-                    yield int(text)
+                rid = coupa_integer(text) if text.isdigit() else None
+                if rid:  # Coupa's ids are positive and within its integer range
+                    yield rid
                 else:
                     yield UnreadableRecord(f"{text!r} is not a Coupa id", raw=text, line=line_no)
         return
@@ -461,7 +462,11 @@ def _ids_from_file(path: str, fmt: str | None, csv_formulas: CsvFormulas) -> Ite
 @click.argument("object_name", metavar="OBJECT")
 @click.argument("action_name", metavar="ACTION")
 @click.option(
-    "--id", "ids", multiple=True, type=click.IntRange(min=1), help="A record id (repeat)."
+    "--id",
+    "ids",
+    multiple=True,
+    type=click.IntRange(min=1, max=MAX_INTEGER),
+    help="A record id (repeat).",
 )
 @click.option(
     "--ids-file",
