@@ -555,8 +555,9 @@ class AsyncConnection:
             Records as dicts with Coupa's hyphenated keys.
 
         Raises:
-            QueryError: The query is invalid (before any request) or paging broke an
-                invariant.
+            QueryError: The query is invalid (before any request), or its subclass
+                PagingError: the pages did not join up (the result set shifted under offset
+                paging beyond re-alignment, or the server broke a paging rule).
             APIError | TransportError: A page failed after retries; the message says which.
         """
         pages = self.query_pages(

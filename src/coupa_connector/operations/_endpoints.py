@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from coupa_connector._csv_formulas import cell_reader, csv_formulas_mode
 from coupa_connector.errors import ConfigurationError
 from coupa_connector.operations._files import (
     BadRecord,
@@ -115,6 +116,8 @@ class FileSource:
         self.path = path if path == "-" or os.path.isabs(path) else str(base_dir / path)
         self.format = spec.options.get("format")
         self.encoding = str(spec.options.get("encoding", "utf-8"))
+        # Rejects of this source are fed back to it, so they are written the way it reads.
+        self.csv_formulas = csv_formulas_mode(spec.options.get("csv_formulas", "escape"))
 
     def describe(self) -> str:
         return self.path
@@ -124,12 +127,20 @@ class FileSource:
         if self.path == "-" or guess_format(self.path, self.format) != "csv":
             return []
         with open(self.path, encoding="utf-8-sig", newline="") as fh:
-            return [c.strip() for c in next(csv.reader(fh), [])]
+            header = next(csv.reader(fh), [])
+        cell = cell_reader(self.csv_formulas)
+        return [cell(c.strip()) for c in header]
 
     def items(self, done: set[str]) -> Iterator[Item]:
         bad: list[BadRecord] = []
         position = 0
-        records = read_records(self.path, self.format, on_bad=bad.append, encoding=self.encoding)
+        records = read_records(
+            self.path,
+            self.format,
+            on_bad=bad.append,
+            encoding=self.encoding,
+            csv_formulas=self.csv_formulas,
+        )
         for record in records:
             # A bad record is reported before the good record that follows it; keep the
             # stream's order so positions match the file.
@@ -170,6 +181,7 @@ class FileTarget:
         columns = spec.options.get("columns")
         self._columns = [str(c) for c in columns] if isinstance(columns, list) else None
         self._element = spec.options.get("element")
+        self._csv_formulas = csv_formulas_mode(spec.options.get("csv_formulas", "escape"))
         self._now = now
         self._vars = dict(run_vars)
         self._writer: RecordWriter | None = None
@@ -199,6 +211,7 @@ class FileTarget:
                 partial=state["partial"],
                 resume_from=int(state.get("size", 0)),
                 keep_existing=self._per_run,
+                csv_formulas=self._csv_formulas,
             )
             self._writer.count = int(state.get("count", 0))
             return
@@ -217,6 +230,7 @@ class FileTarget:
             element=element,
             list_element=list_element,
             keep_existing=self._per_run,
+            csv_formulas=self._csv_formulas,
         )
 
     @property

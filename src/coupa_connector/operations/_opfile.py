@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from coupa_connector._csv_formulas import csv_formulas_mode
 from coupa_connector.catalog import ObjectDef, load_catalog
-from coupa_connector.errors import CatalogError, CoupaError
+from coupa_connector.errors import CatalogError, ConfigurationError, CoupaError
 from coupa_connector.operations._files import FORMATS, RecordFileError, guess_format
 from coupa_connector.operations._functions import TransformValueError, parse_when
 from coupa_connector.operations._transform import (
@@ -94,7 +95,7 @@ ENDPOINTS: dict[str, _EndpointKind] = {
     "file": _EndpointKind(
         ("source", "target"),
         {"source": ("path",), "target": ("path",)},
-        frozenset({"path", "format", "columns", "encoding"}),
+        frozenset({"path", "format", "columns", "encoding", "csv_formulas"}),
     ),
     "sql": _EndpointKind(
         ("source", "target"),
@@ -620,6 +621,11 @@ def _check_endpoint(check: _Checker, op: str, role: str, spec: EndpointSpec, nod
                 )
         if o.get("format") is not None and str(o["format"]).lower() not in (*FORMATS, "ndjson"):
             pass  # reported by guess_format above
+        if "csv_formulas" in o:
+            try:
+                csv_formulas_mode(o["csv_formulas"], f"{where}: csv_formulas")
+            except ConfigurationError as exc:
+                check.problem(node.line_of("csv_formulas"), str(exc))
         return
     if spec.type == "sql":
         if role == "target":

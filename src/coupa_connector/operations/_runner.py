@@ -900,6 +900,8 @@ class _Rejects:
     ) -> None:
         fmt = "jsonl"
         self._leading: list[str] = []
+        # A file source's rejects are fed back to it: written the way it reads CSV.
+        self._formulas = source.csv_formulas if isinstance(source, FileSource) else "escape"
         if isinstance(source, FileSource) and source.path != "-":
             with contextlib.suppress(ConfigurationError, OSError):
                 fmt = guess_format(source.path, source.format)
@@ -924,6 +926,7 @@ class _Rejects:
                 resume_from=int(resume["size"]),
                 leading_columns=self._leading,
                 keep_existing=has_placeholders(pattern),
+                csv_formulas=self._formulas,
             )
             self.path = resume["path"]
 
@@ -942,6 +945,7 @@ class _Rejects:
                     self._format,
                     leading_columns=self._leading,
                     keep_existing=has_placeholders(self._pattern),
+                    csv_formulas=self._formulas,
                 )
                 if self._on_partial is not None:
                     self._on_partial(self._writer.partial)
