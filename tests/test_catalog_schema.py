@@ -1,4 +1,4 @@
-"""json_schema: the three uses, checked structurally (and with jsonschema when installed)."""
+"""json_schema: the three uses, checked structurally and with jsonschema."""
 
 from __future__ import annotations
 
