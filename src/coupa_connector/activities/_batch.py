@@ -20,7 +20,8 @@ from typing import Any
 import msgspec
 import orjson
 
-from coupa_connector.client._wire import DecodeError
+from coupa_connector.client._depth import json_too_deep
+from coupa_connector.client._wire import DecodeError, too_deep
 
 
 class _Key(msgspec.Struct):
@@ -73,13 +74,15 @@ class RecordBatch:
             decoder then says what it is).
 
         Raises:
-            DecodeError: The body is not valid JSON or not UTF-8.
+            DecodeError: The body is not valid JSON, not UTF-8, or nested too deep.
         """
         if not content.isascii():
             try:
                 content.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise DecodeError(f"Coupa sent a body that is not UTF-8 ({exc}).") from None
+        if json_too_deep(content):
+            raise too_deep("a JSON")
         try:
             keys = _KEYS.decode(content)
         except msgspec.ValidationError:
