@@ -13,6 +13,7 @@ from coupa_connector.client._redact import register_secret, sanitize_url, scrub
 from coupa_connector.client._retry import Action, Failure, decide
 from coupa_connector.client._secret import SecretStr, SecretURL
 from coupa_connector.client._sync import Connection
+from coupa_connector.client._wire import DecodeError
 
 __all__ = [
     "Action",
@@ -23,6 +24,7 @@ __all__ = [
     "ConnectionConfig",
     "ConnectionStats",
     "ConnectionTestReport",
+    "DecodeError",
     "Failure",
     "NetworkError",
     "OAuthFlow",
