@@ -33,14 +33,16 @@ class SecretStr:
         return bool(self._value)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, SecretStr) and other._value == self._value
+        if not isinstance(other, SecretStr) or type(other) is not type(self):
+            return False  # a proxy URL is not a client secret, even with the same text
+        return other._value == self._value
 
     def __hash__(self) -> int:
-        return hash(("SecretStr", self._value))
+        return hash((type(self).__name__, self._value))
 
     def __reduce__(self) -> tuple[type[SecretStr], tuple[str]]:
         # Pickling keeps the value (processes need it), but never through repr.
-        return (SecretStr, (self._value,))
+        return (type(self), (self._value,))
 
 
 def mask_url_password(url: str) -> str:
@@ -73,16 +75,6 @@ class SecretURL(SecretStr):
 
     def __str__(self) -> str:
         return mask_url_password(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SecretURL) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(("SecretURL", self._value))
-
-    def __reduce__(self) -> tuple[type[SecretURL], tuple[str]]:
-        # Worker processes need the proxy too; as for SecretStr, never through repr.
-        return (SecretURL, (self._value,))
 
     @property
     def password(self) -> str | None:
