@@ -251,6 +251,24 @@ def test_decoders_take_bodies_at_the_bound() -> None:
     assert levels == MAX_DEPTH and record == "x"
 
 
+def test_a_page_becomes_records_only_within_the_bound() -> None:
+    from coupa_connector.activities._batch import RecordBatch
+
+    deep = b'[{"id": 1, "a": ' + _nest(200) + b'}, {"id": 2}]'
+    batch = RecordBatch.from_json(deep)
+    assert batch is not None and batch.ids == [1, 2]
+    # Split into lines, a record keeps its text as sent: nothing nested is built.
+    assert [bytes(line) for line in batch.json_lines()][1] == b'{"id": 2}'
+    with pytest.raises(DecodeError, match="nested more than 128 levels deep"):
+        batch.records  # noqa: B018
+    with pytest.raises(DecodeError, match="nested more than 128 levels deep"):
+        batch.pick([0]).records  # noqa: B018
+    assert batch.pick([1]).records == [{"id": 2}]
+    # Past what the id scan itself can take, the page is refused at once.
+    with pytest.raises(DecodeError, match="nested more than 128 levels deep"):
+        RecordBatch.from_json(b'[{"id": 1, "a": ' + _nest(100_000) + b"}]")
+
+
 @pytest.mark.parametrize(("route", "fmt"), [("deep-json", "json"), ("deep-xml", "xml")])
 def test_a_deep_page_fails_the_query_in_the_library(
     hostile: HostileServer, route: str, fmt: str
