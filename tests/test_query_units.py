@@ -14,7 +14,7 @@ from coupa_connector.activities._batch import RecordBatch
 from coupa_connector.activities._filters import OPERATORS, parse_expression
 from coupa_connector.activities._paging import KeysetPager, OffsetPager, Params
 from coupa_connector.activities.query import build_query
-from coupa_connector.catalog import load_catalog
+from coupa_connector.catalog import MAX_INTEGER, load_catalog
 from coupa_connector.client import Connection
 from coupa_connector.errors import QueryError, ServerError, UnknownObjectError
 
@@ -87,6 +87,19 @@ def test_every_coupa_operator_has_a_form() -> None:
         ("exported=maybe", "not true or false"),
         ("updated-at>yesterday", "not an ISO 8601"),
         ("what is this", "Cannot read the condition"),
+        # Coupa answers these with a 400, as the sandbox does (test_query_bounds.py).
+        ("custom-fields.=1", r"Empty field name in 'custom-fields\.=1'"),
+        ("custom-fields=1", "name the custom field to compare"),
+        ("custom-fields is blank", "name the custom field to compare"),
+        ("supplier..name=Acme", "every '.' needs a name on each side"),
+        (".status=approved", "every '.' needs a name on each side"),
+        (f"id={'1' * 30}", f"'{'1' * 30}' is out of range"),
+        (f"id={MAX_INTEGER + 1}", f"'{MAX_INTEGER + 1}' is out of range"),
+        (f"id>-{MAX_INTEGER + 1}1", "is out of range"),
+        (f"id in 1,{'1' * 30}", f"'{'1' * 30}' is out of range"),
+        (f"supplier={'1' * 30}", "is out of range"),
+        (f"supplier.id[gt]={'1' * 30}", "is out of range"),
+        ("id=" + "9" * 5000, "is out of range"),
     ],
 )
 def test_bad_filters_are_refused_before_any_request(where: str, message: str) -> None:

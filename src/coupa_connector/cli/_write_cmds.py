@@ -31,7 +31,7 @@ from rich.table import Table
 
 from coupa_connector.activities._writes_model import WriteResult, WriteSummary
 from coupa_connector.activities._writes_pipeline import UnreadableRecord
-from coupa_connector.catalog import ObjectDef, load_catalog
+from coupa_connector.catalog import MAX_INTEGER, ObjectDef, coupa_integer, load_catalog
 from coupa_connector.errors import ConfigurationError, CoupaError, UnknownObjectError
 
 __all__ = ["action", "create", "update", "upsert"]
@@ -437,8 +437,9 @@ def _ids_from_file(path: str, fmt: str | None) -> Iterator[Any]:
                 text = line.split("#", 1)[0].strip()
                 if not text:
                     continue
-                if text.isdigit():
-                    yield int(text)
+                rid = coupa_integer(text) if text.isdigit() else None
+                if rid:  # Coupa's ids are positive and within its integer range
+                    yield rid
                 else:
                     yield UnreadableRecord(f"{text!r} is not a Coupa id", raw=text, line=line_no)
         return
@@ -449,7 +450,11 @@ def _ids_from_file(path: str, fmt: str | None) -> Iterator[Any]:
 @click.argument("object_name", metavar="OBJECT")
 @click.argument("action_name", metavar="ACTION")
 @click.option(
-    "--id", "ids", multiple=True, type=click.IntRange(min=1), help="A record id (repeat)."
+    "--id",
+    "ids",
+    multiple=True,
+    type=click.IntRange(min=1, max=MAX_INTEGER),
+    help="A record id (repeat).",
 )
 @click.option(
     "--ids-file",

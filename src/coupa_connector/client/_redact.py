@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -75,15 +75,23 @@ def is_secret_field(name: str) -> bool:
     return bool(_SECRET_FIELD.search(name))
 
 
-def mask_fields(value: Any) -> Any:
-    """A copy of a record (or records) with the value of every secret field masked."""
+def mask_fields(value: Any, also: Collection[str] = ()) -> Any:
+    """A copy of a record (or records) with the value of every secret field masked.
+
+    ``also`` names more fields to mask wherever they appear (an input field that a
+    transformation maps to a secret field, say).
+    """
     if isinstance(value, Mapping):
         return {
-            k: (MASK if v not in (None, "") and is_secret_field(str(k)) else mask_fields(v))
+            k: (
+                MASK
+                if v not in (None, "") and (is_secret_field(str(k)) or k in also)
+                else mask_fields(v, also)
+            )
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):
-        return [mask_fields(v) for v in value]
+        return [mask_fields(v, also) for v in value]
     return value
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "OperationSpec",
     "load_operation_file",
     "url_secrets",
+    "variable_names",
 ]
 
 COUPA_SOURCES = ("coupa.query",)
@@ -229,6 +230,11 @@ class OperationFile:
 
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def variable_names(text: str) -> list[str]:
+    """The ``${name}`` variables an operation file's text uses, in order of first use."""
+    return list(dict.fromkeys(_VAR.findall(text)))
 
 
 class _Checker:
