@@ -32,6 +32,7 @@ from coupa_connector.errors import QueryError
 
 if TYPE_CHECKING:
     from coupa_connector.client._connection import AsyncConnection
+    from coupa_connector.client._transport import RawResponse
 
 __all__ = ["Page", "QuerySpec", "build_query", "query_pages"]
 
@@ -232,6 +233,16 @@ async def fetch_batch(
         APIError | TransportError: The request failed after retries, or the body is invalid.
     """
     response = await conn.send("GET", resource, params=params, object_name=obj)
+    try:
+        return _page_batch(conn, resource, obj, response)
+    except DecodeError as exc:
+        exc.method, exc.path = exc.method or "GET", exc.path or resource  # which request
+        raise
+
+
+def _page_batch(
+    conn: AsyncConnection, resource: str, obj: ObjectDef | str, response: RawResponse
+) -> RecordBatch:
     content = response.content
     # The first byte is almost always the bracket; strip (a copy of the body) only if not.
     if "xml" not in response.content_type.lower() and (

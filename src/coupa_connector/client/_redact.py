@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 
+from coupa_connector.client._depth import json_too_deep
 from coupa_connector.client._secret import MASK
 
 # Query parameters whose values are credentials wherever they appear.
@@ -98,8 +99,10 @@ def mask_body(content: bytes) -> str:
     """A request or response body as text with every secret field's value masked: JSON by
     its keys, XML by its element names."""
     try:
+        if json_too_deep(content):
+            raise ValueError("too deep to walk")  # masked as text, below
         parsed = orjson.loads(content)
-    except orjson.JSONDecodeError:
+    except ValueError:  # orjson.JSONDecodeError is one
         text = content.decode("utf-8", errors="replace")
         text = _XML_ELEMENT.sub(_mask_xml_element, text)
         return _JSON_MEMBER.sub(_mask_json_member, text)
