@@ -11,9 +11,12 @@ from coupa_connector.catalog._api_facts import PAGE_LIMIT, QUERY_OPERATORS
 from coupa_connector.catalog._model import (
     ActionDef,
     Catalog,
+    Dispute,
     FieldDef,
     FieldKind,
     ObjectDef,
+    RouteDef,
+    Source,
     wire_name,
 )
 from coupa_connector.catalog._schema import json_schema
@@ -25,10 +28,13 @@ __all__ = [
     "RULES",
     "ActionDef",
     "Catalog",
+    "Dispute",
     "FieldDef",
     "FieldKind",
     "ObjectDef",
     "Problem",
+    "RouteDef",
+    "Source",
     "json_schema",
     "load_catalog",
     "validate_record",
