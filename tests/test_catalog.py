@@ -616,3 +616,38 @@ def test_query_operators_are_coupas_eleven_and_both_sides_use_them() -> None:
     assert set(CLIENT_OPERATORS) == documented | {"eq"}
     assert set(SANDBOX_OPERATORS) == documented
     assert PAGE_LIMIT == 50
+
+
+def test_field_defaults_fill_what_a_field_leaves_out() -> None:
+    # catalog.json says the sources and releases most fields of an object share once.
+    obj = ObjectDef.from_dict(
+        {
+            "name": "things",
+            "element": "thing",
+            "list_element": "things",
+            "releases": ["R38", "R39"],
+            "field_defaults": {"sources": ["swagger", "tables"], "releases": ["R38", "R39"]},
+            "fields": [
+                {"name": "id", "kind": "integer"},
+                {"name": "code", "kind": "string", "sources": ["tables"], "releases": []},
+                {
+                    "name": "size",
+                    "kind": "string",
+                    "disputed": {"max_length": {"tables": 10, "swagger": 255}},
+                },
+            ],
+            "routes": [
+                {"kind": "index", "name": "index", "verb": "GET", "path": "/api/things",
+                 "collection": "/api/things"},
+                {"kind": "action", "name": "go", "verb": "PUT", "path": "/api/things/:id/go",
+                 "collection": "/api/things", "releases": ["R39"]},
+            ],
+        }
+    )  # fmt: skip
+    assert obj.fields["id"].sources == ("swagger", "tables")
+    assert obj.fields["id"].releases == ("R38", "R39")
+    assert (obj.fields["code"].sources, obj.fields["code"].releases) == (("tables",), ())
+    dispute = obj.fields["size"].dispute("max_length")
+    assert dispute is not None and (dispute.tables, dispute.swagger) == (10, 255)
+    assert obj.fields["size"].dispute("kind") is None
+    assert [r.releases for r in obj.routes] == [("R38", "R39"), ("R39",)]

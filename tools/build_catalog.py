@@ -44,6 +44,7 @@ from catalog_data import (
     EXTRA_TABLES,
     HAND_CURATED,
     LOOKUP_KEYS,
+    MERGE_RULES,
     NAME_OVERRIDES,
     NESTED_TWINS,
     NO_RESOURCE,
@@ -996,12 +997,15 @@ def check_refs(objects: list[dict[str, Any]], problems: list[str]) -> None:
 
 
 def corrections_markdown() -> str:
-    """The hand-written corrections as a Markdown table."""
+    """The merge rules and the hand-written corrections, as two Markdown tables."""
 
     def cell(text: object) -> str:
         return str(text).replace("|", "\\|")
 
-    lines = ["| object | field | change | reason |", "|---|---|---|---|"]
+    lines = ["| attribute | where both sources speak and differ | reason |", "|---|---|---|"]
+    for attribute, rule in MERGE_RULES.items():
+        lines.append(f"| `{attribute}` | {rule.winner} | {cell(rule.reason)} |")
+    lines += ["", "| object | field | change | reason |", "|---|---|---|---|"]
     for name, note in {**READ_ONLY_EVERYWHERE, **EXPORT_FLAGS}.items():
         lines.append(f"| (every object) | `{name}` | writable: false | {cell(note)} |")
     for corr in CORRECTIONS:
@@ -1053,7 +1057,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--corrections",
         action="store_true",
-        help="print the corrections as a Markdown table (for docs/catalog.md) and exit",
+        help="print the merge rules and corrections as Markdown (for docs/catalog.md) and exit",
     )
     args = parser.parse_args(argv)
     if args.corrections:

@@ -1060,8 +1060,9 @@ MERGE_RULES: dict[str, MergeRule] = {
     "kind": MergeRule(
         "tables",
         "Where both give a type and they differ, the table's is kept: Coupa's samples and the "
-        "corrections were checked against it, and Swagger's types of nested values are often "
-        "the serializer's guess (a string column rendered as an object).",
+        "corrections were checked against it, and Swagger's types slip as well (custom-field-1 "
+        "is text in the table and string(255) in Swagger; Money and Distance objects stand for "
+        "the table's decimals).",
     ),
     "ref": MergeRule(
         "tables",
@@ -1077,16 +1078,21 @@ MERGE_RULES: dict[str, MergeRule] = {
         "tables",
         "Swagger's required lists are the models' presence checks, which include fields Coupa "
         "computes or needs only in some cases (an invoice's origin-currency-gross is required "
-        "and read-only); the table's flag is kept and the disagreement recorded.",
+        "and read-only); the table's flag is kept, and a field only Swagger lists is never "
+        "required on its word alone. The disagreement is recorded.",
     ),
     "writable": MergeRule(
         "tables",
         "Where the table's api-in column and Swagger's readOnly disagree the table's is kept: "
-        "Coupa's samples send fields Swagger marks read-only (an invoice line's total).",
+        "Swagger's flag is wrong both ways (it leaves an announcement's subject and message "
+        "writable, though the API only reads announcements), and the validation is built on "
+        "the table's.",
     ),
     "allowed": MergeRule(
         "union",
-        "Swagger and the table list different values; every value either lists is allowed.",
+        "Swagger and the table list different values; every value either lists is allowed. "
+        "A list only Swagger gives is recorded, not enforced: some are format hints "
+        "(YYYY-MM-DDTHH:MM:SS+HH:MM) or one value of many (accelerated).",
     ),
 }
 

@@ -6,9 +6,9 @@ place object knowledge lives; everything here is generic over it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from coupa_connector.errors import UnknownFieldError, UnknownObjectError
 
@@ -43,12 +43,15 @@ class Dispute:
 
     The catalog's own value is settled by a rule (``tools/catalog_data.py``, MERGE_RULES)
     or a correction; this keeps both facts, so that a caller can tell a certain attribute
-    from an unsure one (required in the tables but not in Swagger).
+    from an unsure one (required in the tables but not in Swagger). Swagger's word alone
+    makes nothing required and closes no list of values: such a claim is a dispute too,
+    unconfirmed, with ``tables`` None (the tables do not know the field) or an empty list
+    (the table lists no values).
 
     Attributes:
         attribute: ``kind``, ``ref``, ``max_length``, ``required``, ``writable``,
             ``allowed`` (fields) or ``list_element`` (objects).
-        tables: What the tables say.
+        tables: What the tables say (None: they do not know the field).
         swagger: What Swagger says.
     """
 
@@ -301,6 +304,46 @@ class RouteDef:
         )
 
 
+class _LazyRoutes(Sequence[RouteDef]):
+    """An object's Swagger routes, built from catalog.json on first use (few programs read
+    them, and there are about 700)."""
+
+    __slots__ = ("_built", "_raw", "_releases")
+
+    def __init__(self, raw: list[Mapping[str, Any]], releases: tuple[str, ...]) -> None:
+        self._raw: list[Mapping[str, Any]] | None = raw
+        self._releases = releases
+        self._built: tuple[RouteDef, ...] = ()
+
+    def _routes(self) -> tuple[RouteDef, ...]:
+        if self._raw is not None:
+            self._built = tuple(RouteDef.from_dict(r, self._releases) for r in self._raw)
+            self._raw = None
+        return self._built
+
+    @overload
+    def __getitem__(self, index: int) -> RouteDef: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[RouteDef]: ...
+
+    def __getitem__(self, index: int | slice) -> RouteDef | Sequence[RouteDef]:
+        return self._routes()[index]
+
+    def __len__(self) -> int:
+        return len(self._raw) if self._raw is not None else len(self._built)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return tuple(self._routes()) == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._routes())
+
+
 @dataclass(frozen=True, slots=True)
 class ObjectDef:
     """A Coupa object: a top-level resource (``invoices``) or a nested one (``invoice-line``).
@@ -349,7 +392,7 @@ class ObjectDef:
     sources: tuple[Source, ...] = ()
     releases: tuple[str, ...] = ()
     definitions: tuple[str, ...] = ()
-    routes: tuple[RouteDef, ...] = ()
+    routes: Sequence[RouteDef] = ()
     disputed: tuple[Dispute, ...] = ()
 
     @property
@@ -413,7 +456,7 @@ class ObjectDef:
             sources=tuple(data.get("sources", ())),
             releases=releases,
             definitions=tuple(data.get("definitions", ())),
-            routes=tuple(RouteDef.from_dict(r, releases) for r in data.get("routes", ())),
+            routes=_LazyRoutes(list(data.get("routes", ())), releases),
             disputed=_disputes(data.get("disputed")),
         )
 

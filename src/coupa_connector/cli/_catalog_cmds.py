@@ -97,7 +97,7 @@ SOURCE_LEGEND = (
 
 
 def _source_label(sources: tuple[str, ...], releases: tuple[str, ...]) -> str:
-    marks = "+".join(SOURCE_MARKS.get(s, s) for s in sources)
+    marks = "+".join(mark for source, mark in SOURCE_MARKS.items() if source in sources)
     if "swagger" in sources and len(releases) == 1:
         marks += f" ({releases[0]} only)"
     return marks
