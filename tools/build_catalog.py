@@ -1,21 +1,34 @@
 #!/usr/bin/env python3
-"""Build ``src/coupa_connector/catalog/catalog.json`` from Coupa's reference tables.
+"""Build ``src/coupa_connector/catalog/catalog.json`` from Coupa's reference tables and Swagger.
 
-    python tools/build_catalog.py [--source PATH] [--output PATH] [--check]
+    python tools/build_catalog.py [--source PATH] [--swagger DIR] [--output PATH] [--check]
 
-The source is ``resources.json``: one entry per page of Coupa's Core API reference, with the
-page's actions (verb, path) and element tables (name, type, required, unique, allowable values,
-api in, api out, link to the referenced object's page). Its default place is
-``../shared/coupa-docs/resources.json`` next to the repository.
+Two sources, both in ``../shared/coupa-docs/`` next to the repository by default:
 
-Coupa's tables are evidence, not gospel: cells slip between columns, types are spelled five
-ways, and some flags are plainly wrong. Everything this script changes on purpose is data in
-the tables of ``tools/catalog_data.py`` (``CORRECTIONS``, ``READ_ONLY_EVERYWHERE``,
-``HAND_CURATED`` ...), each entry with its reason, and the reason is copied into the field's
-``note`` in the output.
+- ``resources.json``, the reference tables: one entry per page of Coupa's Core API
+  reference, with the page's actions (verb, path) and element tables (name, type, required,
+  unique, allowable values, api in, api out, link to the referenced object's page). This
+  script reads them into objects (one per page) and fields (one per row).
+- ``swagger/R38/*.json`` and ``swagger/R39/*.json``, Coupa's Swagger 2.0 files, one per
+  module. ``swagger_read.py`` reads them (definitions with typed properties, routes tagged
+  with their definition) and ``swagger_merge.py`` merges them in; their docstrings describe
+  the files and the mapping in full. In short: a definition is the object whose element is
+  its name (``InvoiceHeader`` -> ``invoices``), each property is a field of it; each route
+  belongs to the object of its collection, with a kind (index, show, create, update, delete,
+  action, binary, upload, and ``nested-`` ones under a parent); a collection or definition
+  the tables lack is a new object; where both sources describe a field and disagree,
+  ``MERGE_RULES`` settles the value and the field keeps both facts under ``disputed``.
 
-The output is deterministic (sorted keys, objects sorted by name, fields in Coupa's order), so
-re-running the script on the same source gives the same bytes.
+Coupa's tables and Swagger are evidence, not gospel: cells slip between columns, types are
+spelled five ways, and some flags are plainly wrong. Everything this script changes on purpose
+is data in the tables of ``tools/catalog_data.py`` (``CORRECTIONS``, ``READ_ONLY_EVERYWHERE``,
+``HAND_CURATED``, ``MERGE_RULES`` ...), each entry with its reason, and the reason is copied into
+the field's ``note`` in the output.
+
+The output is deterministic (sorted keys, objects sorted by name, fields in Coupa's order, the
+tables' first and then Swagger's), so re-running the script on the same sources gives the same
+bytes. The sources and releases most of an object's fields share are written once, in
+``field_defaults``.
 """
 
 from __future__ import annotations

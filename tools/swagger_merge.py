@@ -65,7 +65,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,7 +78,7 @@ from catalog_data import (
     SWAGGER_RESOURCE_NAMES,
 )
 from catalog_text import camel_to_wire, plural, singular, squash
-from swagger_read import RELEASES, Definition, Prop, Route, SwaggerSpecs
+from swagger_read import Definition, Prop, Route, SwaggerSpecs
 
 STANDARD = ("index", "show", "create", "update", "delete")
 TEXT_KINDS = {"string", "text", "integer"}
@@ -648,7 +648,3 @@ def merge_swagger(
 ) -> list[str]:
     """Merge the Swagger files into ``objects`` in place; return the problems found."""
     return Merger(objects, specs, lookup).run()
-
-
-def all_releases(found: Iterable[str]) -> list[str]:
-    return [r for r in RELEASES if r in set(found)]
