@@ -17,6 +17,23 @@ if TYPE_CHECKING:
     from coupa_connector.sandbox import Sandbox
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    from _shared_docs import MARKER
+
+    config.addinivalue_line(
+        "markers", f"{MARKER}(*paths): reads Coupa's documents in ../shared (see _shared_docs)"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _shared_documents(request: pytest.FixtureRequest) -> None:
+    """Tests marked ``needs_shared`` skip without the documents, or fail under CI=true."""
+    from _shared_docs import MARKER, require
+
+    for marker in request.node.iter_markers(MARKER):
+        require(*marker.args)
+
+
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[Sandbox]:
     """A sandbox with the small default seed, started once for the whole session."""

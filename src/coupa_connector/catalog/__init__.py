@@ -17,9 +17,12 @@ from coupa_connector.catalog._api_facts import (
 from coupa_connector.catalog._model import (
     ActionDef,
     Catalog,
+    Dispute,
     FieldDef,
     FieldKind,
     ObjectDef,
+    RouteDef,
+    Source,
     wire_name,
 )
 from coupa_connector.catalog._schema import json_schema
@@ -33,10 +36,13 @@ __all__ = [
     "RULES",
     "ActionDef",
     "Catalog",
+    "Dispute",
     "FieldDef",
     "FieldKind",
     "ObjectDef",
     "Problem",
+    "RouteDef",
+    "Source",
     "coupa_integer",
     "json_schema",
     "load_catalog",
