@@ -57,11 +57,18 @@ def catalog_page(request: Request) -> Response:
 
 
 def _source(fdef: FieldDef) -> str:
-    # Where the field's definition comes from; catalogs that record it per field say so.
-    recorded = getattr(fdef, "source", None)
-    if recorded:
-        return str(recorded)
-    return f"corrected: {fdef.note}" if fdef.note else "Coupa reference"
+    """Where the field is documented (tables, Swagger, curated), its releases and corrections."""
+    parts = [" + ".join(_SOURCE_NAMES.get(s, s) for s in fdef.sources) or "Coupa reference"]
+    if fdef.releases:
+        parts.append("/".join(fdef.releases))
+    if fdef.disputed:
+        parts.append("sources disagree: " + ", ".join(sorted(d.attribute for d in fdef.disputed)))
+    if fdef.note:
+        parts.append(f"corrected: {fdef.note}")
+    return "; ".join(parts)
+
+
+_SOURCE_NAMES = {"tables": "reference tables", "swagger": "Swagger", "curated": "curated"}
 
 
 def _type_cell(fdef: FieldDef) -> Markup:
