@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from catalog_certainty import apply_required_certainty, certainty_markdown
 from catalog_data import (
     ACTION_SCOPES,
     ATTACHMENT_REASON,
@@ -799,6 +800,7 @@ def build(source: Path, swagger_dir: Path | None = None) -> dict[str, Any]:
     for obj in objects.values():
         apply_global(obj["_fields"])
     problems += apply_corrections(objects)
+    problems += apply_required_certainty(objects)
     add_custom_fields(objects)
     out = []
     for name in sorted(objects):
@@ -1070,11 +1072,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--corrections",
         action="store_true",
-        help="print the merge rules and corrections as Markdown (for docs/catalog.md) and exit",
+        help="print the merge rules, corrections and required-flag certainty as Markdown "
+        "(for docs/catalog.md) and exit",
     )
     args = parser.parse_args(argv)
     if args.corrections:
         print(corrections_markdown())
+        print()
+        print(certainty_markdown())
         return 0
     if not args.source.is_file():
         print(f"source not found: {args.source}", file=sys.stderr)

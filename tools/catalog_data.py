@@ -1133,3 +1133,105 @@ BINARY_ROUTES = frozenset({"image", "download", "avatar"})
 SWAGGER_RESOURCE_NAMES: dict[str, str] = {
     "/warehouses/{warehouse_id}/locations": "warehouse_locations",
 }
+
+# --------------------------------------------------------------------------------------------
+# How certain each required flag is (catalog_certainty.py): validation refuses a create
+# without a field only where Coupa certainly does; elsewhere a missing field is a warning.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequiredRule:
+    """The certainty of a required flag, by what the sources say about the field."""
+
+    certain: bool
+    reason: str
+
+
+# By the sources of a required, writable field (the first that applies).
+REQUIRED_RULES: dict[str, RequiredRule] = {
+    "disputed": RequiredRule(
+        False,
+        "Coupa's tables mark it required but its Swagger does not, so Coupa may accept a "
+        "record without it.",
+    ),
+    "agreed": RequiredRule(True, "Coupa's tables and its Swagger both mark it required."),
+    "tables": RequiredRule(
+        True, "Only Coupa's tables document the field, and they mark it required."
+    ),
+    "curated": RequiredRule(True, "The connector's curated data marks it required."),
+}
+
+
+@dataclass(frozen=True)
+class RequiredCertainty:
+    """A required flag whose certainty is known beyond what the sources say.
+
+    ``certain`` False: Coupa can default the field, needs it only in some cases, or its own
+    documented example leaves it out; a missing value is then a warning. ``certain`` True:
+    Coupa's samples show the field refused when missing, though a source doubts it.
+    """
+
+    obj: str
+    field: str
+    certain: bool
+    reason: str
+
+
+_TAX_ENGINE = "Only used with a tax engine."
+_RFID = "Only RFID-tracked transactions carry an RFID tag."
+_ALLOCATIONS = "Required unless account-allocations are given; Coupa also defaults it."
+
+REQUIRED_CERTAINTY: list[RequiredCertainty] = [
+    RequiredCertainty(
+        "business-entity-address",
+        "local-tax-number",
+        False,
+        "Country-specific: only some countries use a local tax number.",
+    ),
+    *(
+        RequiredCertainty(name, "rfid-tag", False, _RFID)
+        for name in ("receipts", "inventory_adjustments", "inventory_consumptions")
+    ),
+    RequiredCertainty("inventory_transfers", "rfid-tag", False, _RFID),
+    RequiredCertainty(
+        "requisition-amount-line",
+        "item",
+        False,
+        "Either item or description is needed (Coupa: Requisitions API).",
+    ),
+    RequiredCertainty(
+        "requisition-amount-line",
+        "description",
+        False,
+        "Required unless an item is given (Coupa: Requisitions API).",
+    ),
+    RequiredCertainty("requisition-amount-line", "requisition-line-tax-detail", False, _TAX_ENGINE),
+    RequiredCertainty("order-amount-line", "order-line-tax-detail", False, _TAX_ENGINE),
+    RequiredCertainty(
+        "purchase-order-line-change", "order-line-change-tax-detail", False, _TAX_ENGINE
+    ),
+    RequiredCertainty("order-amount-line", "account", False, _ALLOCATIONS),
+    RequiredCertainty("purchase-order-line-change", "account", False, _ALLOCATIONS),
+    RequiredCertainty(
+        "order-amount-line",
+        "external-reference-number",
+        False,
+        "It only links lines to an external system.",
+    ),
+    RequiredCertainty(
+        "supplier-user",
+        "salesforce-id",
+        False,
+        "Only Salesforce-linked users have one.",
+    ),
+    RequiredCertainty(
+        "itemized-expense-line",
+        "foreign-currency",
+        False,
+        "Only for expenses paid in another currency.",
+    ),
+    RequiredCertainty(
+        "itemized-expense-line", "start-date", False, "Only for divided (per-day) expenses."
+    ),
+]
