@@ -13,6 +13,7 @@ from coupa_connector.catalog._api_facts import (
     MIN_INTEGER,
     PAGE_LIMIT,
     QUERY_OPERATORS,
+    RAW_QUERY_PARAMETERS,
     coupa_integer,
 )
 from coupa_connector.catalog._model import (
@@ -38,6 +39,7 @@ from coupa_connector.catalog._overlay import (
     save_overlay,
     with_overlay,
 )
+from coupa_connector.catalog._params import ParamMeaning, query_param
 from coupa_connector.catalog._schema import json_schema
 from coupa_connector.catalog._validate import (
     CODES,
@@ -58,6 +60,7 @@ __all__ = [
     "MIN_INTEGER",
     "PAGE_LIMIT",
     "QUERY_OPERATORS",
+    "RAW_QUERY_PARAMETERS",
     "RULES",
     "VALIDATIONS",
     "ActionDef",
@@ -71,6 +74,7 @@ __all__ = [
     "ObjectDef",
     "Overlay",
     "OverlayError",
+    "ParamMeaning",
     "Problem",
     "RecordCheck",
     "RouteDef",
@@ -84,6 +88,7 @@ __all__ = [
     "load_overlay",
     "observe_records",
     "overlay_path",
+    "query_param",
     "read_overlay",
     "save_overlay",
     "validate_record",

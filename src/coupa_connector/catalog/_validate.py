@@ -403,7 +403,7 @@ class _Checker:
                         path,
                         "required_unsure",
                         f"{path} is marked required to create {obj.name}, but Coupa may "
-                        f"accept the record without it.{reason}",
+                        f"accept the record without it:{reason}",
                         value,
                     )
 
