@@ -117,6 +117,26 @@ def test_documented_request_has_no_error(entry: dict[str, Any], cat: Catalog) ->
         assert path.split(".")[0].split("[")[0] not in checked.body
 
 
+# Read-only fields Coupa's examples send, which Coupa computes: dropped from the body sent.
+COMPUTED = {
+    ("0029/01.xml", "reorder-alerts"): "an item's reorder alerts are Coupa's (sent empty)",
+    ("0062/05.xml", "external-ref-code"): "a lookup value's code is built from its parents'",
+}
+
+
+def test_documented_fields_are_known_and_writable_where_coupa_writes_them(cat: Catalog) -> None:
+    unknown, dropped = [], set()
+    for entry in fixture()["requests"]:
+        checked = check_record(*request_body(entry, cat), entry["mode"], catalog=cat)
+        unknown += [
+            f"{entry['id']} {p.path}" for p in checked.problems if p.code == "unknown_field"
+        ]
+        dropped |= {(entry["id"], path) for path in checked.dropped}
+    # A field Coupa documents in a body is in the catalog, as data with a reason.
+    assert unknown == []
+    assert dropped == set(COMPUTED)
+
+
 def test_request_figures(cat: Catalog, capsys: pytest.CaptureFixture[str]) -> None:
     requests = fixture()["requests"]
     warnings: Counter[str] = Counter()

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from catalog_data import REQUIRED_CERTAINTY, REQUIRED_RULES, RequiredRule
+from catalog_text import md_table
 
 
 def rule_for(field: Mapping[str, Any]) -> RequiredRule:
@@ -82,14 +83,11 @@ def _set(field: dict[str, Any], certain: bool, reason: str) -> None:
 def certainty_markdown() -> str:
     """The certainty rules and the per-field entries, as two Markdown tables."""
 
-    def cell(text: object) -> str:
-        return str(text).replace("|", "\\|")
+    def certain(flag: bool) -> str:
+        return "yes" if flag else "no"
 
-    lines = ["| sources of a required field | certain | reason |", "|---|---|---|"]
-    for name, rule in REQUIRED_RULES.items():
-        lines.append(f"| {name} | {'yes' if rule.certain else 'no'} | {cell(rule.reason)} |")
-    lines += ["", "| object | field | certain | reason |", "|---|---|---|---|"]
-    for entry in REQUIRED_CERTAINTY:
-        certain = "yes" if entry.certain else "no"
-        lines.append(f"| {entry.obj} | `{entry.field}` | {certain} | {cell(entry.reason)} |")
+    rules = [(name, certain(r.certain), r.reason) for name, r in REQUIRED_RULES.items()]
+    entries = [(e.obj, f"`{e.field}`", certain(e.certain), e.reason) for e in REQUIRED_CERTAINTY]
+    lines = md_table(("sources of a required field", "certain", "reason"), rules)
+    lines += ["", *md_table(("object", "field", "certain", "reason"), entries)]
     return "\n".join(lines)

@@ -49,17 +49,19 @@ PAGE_DECISIONS: dict[str, Decision] = {
     "0516": skip("Risk Assess API: a separate API, outside the Core API the catalog describes."),
 }
 
-_ONLY_A_CHANGE = (
-    "an update of one record (PUT .../:id): it carries one changed field, and a create needs more"
-)
 
-SAMPLE_DECISIONS: dict[str, Decision] = {
-    "0033/06.xml": Decision(
+def _one_change(path: str, field: str) -> Decision:
+    """A body of one field: an update of one record (a create would need more)."""
+    return Decision(
         "use",
         mode="update",
-        path="/api/account_validation_rules/:id",
-        reason=f"active only: {_ONLY_A_CHANGE}.",
-    ),
+        path=path,
+        reason=f"{field} only: an update of one record (PUT {path}); a create needs more.",
+    )
+
+
+SAMPLE_DECISIONS: dict[str, Decision] = {
+    "0033/06.xml": _one_change("/api/account_validation_rules/:id", "active"),
     "0039/04.xml": Decision(
         "use",
         mode="create",
@@ -67,30 +69,10 @@ SAMPLE_DECISIONS: dict[str, Decision] = {
         reason="The page's create of a budget line (POST /api/budget_lines); the URL printed "
         "before it belongs to the GET above.",
     ),
-    "0062/06.xml": Decision(
-        "use",
-        mode="update",
-        path="/api/lookup_values/:id",
-        reason=f"active only: {_ONLY_A_CHANGE}.",
-    ),
-    "0062/07.xml": Decision(
-        "use",
-        mode="update",
-        path="/api/lookup_values/:id",
-        reason=f"lookup-id only: {_ONLY_A_CHANGE}.",
-    ),
-    "0072/04.xml": Decision(
-        "use",
-        mode="update",
-        path="/api/suppliers/:supplier_id/addresses/:id",
-        reason=f"active only: {_ONLY_A_CHANGE}.",
-    ),
-    "0072/05.xml": Decision(
-        "use",
-        mode="update",
-        path="/api/suppliers/:supplier_id/addresses/:id",
-        reason=f"remit-to-code only: {_ONLY_A_CHANGE}.",
-    ),
+    "0062/06.xml": _one_change("/api/lookup_values/:id", "active"),
+    "0062/07.xml": _one_change("/api/lookup_values/:id", "lookup-id"),
+    "0072/04.xml": _one_change("/api/suppliers/:supplier_id/addresses/:id", "active"),
+    "0072/05.xml": _one_change("/api/suppliers/:supplier_id/addresses/:id", "remit-to-code"),
     "0082/01.txt": skip("Not a URL: '/api/supplier items' has a space where the path needs _."),
     "0094/03.json": skip("The body of the curl call that follows (0094/04.txt), printed twice."),
     "0109/04.json": skip(

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
+from catalog_text import is_stale
 from conformance_data import PAGE_DECISIONS, PAGE_EXAMPLES, SAMPLE_DECISIONS, Decision
 from coupa_connector.catalog import Catalog, load_catalog
 
@@ -418,13 +419,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     text = render(build(args.samples, args.reference))
     if args.check:
-        current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
-        if current != text:
-            print(
-                f"{args.output} is out of date; run tools/extract_conformance.py", file=sys.stderr
-            )
-            return 1
-        return 0
+        return 1 if is_stale(args.output, text, "extract_conformance.py") else 0
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")
     result = json.loads(text)

@@ -229,7 +229,7 @@ class Overlay:
         if version != OVERLAY_VERSION:
             raise OverlayError(
                 f"{where} has format version {version!r}; this coupa-connector reads version "
-                f"{OVERLAY_VERSION}. Run `coupa discover` again to rewrite it."
+                f"{OVERLAY_VERSION}. Remove the file, or save the overlay again with this version."
             )
         instance = data.get("instance")
         objects = data.get("objects")
