@@ -19,8 +19,9 @@ import pytest
 dlt = pytest.importorskip("dlt", reason="the dlt extra is not installed")
 duckdb = pytest.importorskip("duckdb", reason="the dlt extra is not installed")
 
+from _operations_support import config_for  # noqa: E402
 from _write_support import invoice, invoice_refs  # noqa: E402
-from coupa_connector import Connection, ConnectionConfig, SecretStr  # noqa: E402
+from coupa_connector import Connection  # noqa: E402
 from coupa_connector.integrations.dlt import coupa_source  # noqa: E402
 from coupa_connector.sandbox import Sandbox  # noqa: E402
 
@@ -41,15 +42,6 @@ def quiet_dlt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt"))
     monkeypatch.setenv("RUNTIME__LOG_LEVEL", "ERROR")
     monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")
-
-
-def config_for(sb: Sandbox) -> ConnectionConfig:
-    return ConnectionConfig(
-        url=sb.url,
-        client_id=sb.client_id,
-        client_secret=SecretStr(sb.client_secret),
-        rate_limit=None,
-    )
 
 
 def server_ids(sb: Sandbox) -> tuple[set[int], set[int]]:

@@ -18,7 +18,8 @@ pytest.importorskip("singer_sdk", reason="the singer extra is not installed")
 
 from singer_sdk.testing import SuiteConfig, get_tap_test_class, get_target_test_class
 
-from coupa_connector import Connection, ConnectionConfig, SecretStr
+from _operations_support import config_for
+from coupa_connector import Connection
 from coupa_connector.integrations.singer.tap import TapCoupa
 from coupa_connector.integrations.singer.target import TargetCoupa
 from coupa_connector.sandbox import Sandbox
@@ -68,15 +69,6 @@ TestTapCoupa = get_tap_test_class(
 TestTargetCoupa = get_target_test_class(
     TargetCoupa, config=settings(SOURCE, rejects_dir=str(REJECTS))
 )
-
-
-def config_for(sb: Sandbox) -> ConnectionConfig:
-    return ConnectionConfig(
-        url=sb.url,
-        client_id=sb.client_id,
-        client_secret=SecretStr(sb.client_secret),
-        rate_limit=None,
-    )
 
 
 def write_config(path: Path, values: dict[str, Any]) -> Path:
