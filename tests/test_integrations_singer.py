@@ -29,8 +29,11 @@ BIN = Path(sys.executable).parent
 # The SDK's attribute tests warn, not fail, on a property that is null in every record read
 # (the sandbox leaves many optional fields empty); warnings are errors elsewhere.
 # The SDK's target test runner leaves its sample files for the garbage collector to close.
+# The sandbox does not yet render the fields only Coupa's Swagger lists, which the catalog
+# (and so the tap's schema) has: the SDK warns of schema fields absent from every record.
 pytestmark = [
     pytest.mark.filterwarnings("ignore:No records were available to test:UserWarning"),
+    pytest.mark.filterwarnings("ignore:Fields in transformed catalog but not in records"),
     pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
 ]
 

@@ -98,7 +98,7 @@ def postgres_rows(out: Path, db_url: str) -> list[tuple[Any, ...]]:
     return sorted(rows)
 
 
-def csv_rows(out: Path, db_url: str) -> list[tuple[Any, ...]]:
+def csv_rows(out: Path) -> list[tuple[Any, ...]]:
     with open(out / "invoices.csv", newline="") as fh:
         return sorted(tuple(r.values()) for r in csv.DictReader(fh))
 
@@ -120,7 +120,7 @@ SCENARIOS: dict[str, tuple[str, str, Callable[[Path, str], list[tuple[Any, ...]]
     ),
     # The same on a real PostgreSQL server: ${db} is a fresh database for each run.
     "coupa-to-postgresql": (INVOICES, '{type: sql, url: "${db}", table: invoices}', postgres_rows),
-    "coupa-to-csv": (INVOICES, '{type: file, path: "${out}/invoices.csv"}', csv_rows),
+    "coupa-to-csv": (INVOICES, '{type: file, path: "${out}/invoices.csv"}', lambda out, db: csv_rows(out)),
     "csv-to-coupa-create": (SUPPLIERS, "", lambda out, db: []),
 }
 
