@@ -187,6 +187,13 @@ class ConnectionConfig:
         proxy: Proxy URL for all requests.
         rate_limit: Client-side requests per second for the whole connection; None is off.
         burst: Requests allowed at once by the rate limiter.
+        rate_limit_backend: Where the rate budget lives: None (or ``memory``) in this
+            process; ``redis://[:password@]host:port/db`` (``rediss://``, ``unix://``) in a
+            Redis shared by every process and machine that talks to the same instance (extra
+            ``coupa-connector[distributed]``). Its password is a secret: masked in ``repr``
+            and scrubbed from logs.
+        rate_limit_fallback_share: The share of ``rate_limit`` this process keeps for itself
+            while the shared budget's Redis is unreachable (1/N for N workers).
         concurrency: Requests in flight at once (queries fetch this many pages together).
         max_retries: Retries per request after the first attempt.
         retry: Backoff and bounds for retries (its ``max_retries`` is replaced by the above).
@@ -207,6 +214,8 @@ class ConnectionConfig:
     proxy: str | None = None
     rate_limit: float | None = 25.0
     burst: int = 20
+    rate_limit_backend: str | None = None
+    rate_limit_fallback_share: float = 0.25
     concurrency: int = 8
     max_retries: int = 5
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -242,6 +251,12 @@ class ConnectionConfig:
             raise ConfigurationError(f"concurrency must be at least 1, not {self.concurrency}.")
         if self.rate_limit is not None:
             RateLimit(self.rate_limit, self.burst)  # validates
+        put("rate_limit_backend", _rate_backend(self.rate_limit_backend))
+        share = self.rate_limit_fallback_share
+        if not (0 < share <= 1):
+            raise ConfigurationError(
+                f"rate_limit_fallback_share must be above 0 and at most 1, not {share!r}."
+            )
         put("retry", replace(self.retry, max_retries=self.max_retries))
         if self.ca_bundle is not None and not Path(self.ca_bundle).is_file():
             raise ConfigurationError(f"ca_bundle {self.ca_bundle!r} is not a readable file.")
@@ -279,13 +294,16 @@ class ConnectionConfig:
 
     def secrets(self) -> tuple[str, ...]:
         """The raw secret values, for seeding the log scrubber."""
-        return tuple(s.get_secret_value() for s in (self.client_secret, self.api_key) if s)
+        found = [s.get_secret_value() for s in (self.client_secret, self.api_key) if s]
+        if self.rate_limit_backend and urlsplit(self.rate_limit_backend).password:
+            found.append(str(urlsplit(self.rate_limit_backend).password))
+        return tuple(found)
 
     def __repr__(self) -> str:
         shown: list[str] = []
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "proxy" and value:
+            if f.name in ("proxy", "rate_limit_backend") and value:
                 value = _mask_userinfo(value)
             if value == getattr(ConnectionConfig, f.name, object()) and f.name != "url":
                 continue  # defaults add noise, not information
@@ -304,7 +322,8 @@ class ConnectionConfig:
         its values. Recognised: COUPA_URL, COUPA_CLIENT_ID, COUPA_CLIENT_SECRET, COUPA_SCOPES,
         COUPA_API_KEY, COUPA_TOKEN_URL, COUPA_TIMEOUT, COUPA_RATE_LIMIT (``off`` disables),
         COUPA_BURST, COUPA_CONCURRENCY, COUPA_MAX_RETRIES, COUPA_VERIFY, COUPA_CA_BUNDLE,
-        COUPA_PROXY, COUPA_WIRE_FORMAT, COUPA_ALLOW_HTTP, COUPA_CONFIG_FILE.
+        COUPA_PROXY, COUPA_WIRE_FORMAT, COUPA_ALLOW_HTTP, COUPA_CONFIG_FILE,
+        COUPA_RATE_LIMIT_BACKEND, COUPA_RATE_LIMIT_FALLBACK_SHARE.
 
         Args:
             environ: Mapping to read instead of ``os.environ``.
@@ -372,6 +391,8 @@ _SETTING_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "proxy": ((str, type(None)), "a proxy URL"),
     "rate_limit": ((int, float, type(None)), "a number of requests per second, or none"),
     "burst": ((int,), "a whole number"),
+    "rate_limit_backend": ((str, type(None)), "memory or a redis:// URL"),
+    "rate_limit_fallback_share": ((int, float), "a share between 0 and 1"),
     "concurrency": ((int,), "a whole number"),
     "max_retries": ((int,), "a whole number"),
     "retry": ((RetryPolicy,), "a RetryPolicy"),
@@ -411,6 +432,23 @@ def _rate(raw: str) -> float | None:
     return float(raw)
 
 
+RATE_BACKEND_SCHEMES = ("redis", "rediss", "unix")
+
+
+def _rate_backend(value: str | None) -> str | None:
+    """None for the in-process budget (``memory``), else a checked Redis URL."""
+    if value is None or value.strip().lower() in ("", "memory"):
+        return None
+    raw = value.strip()
+    parts = urlsplit(raw)
+    if parts.scheme not in RATE_BACKEND_SCHEMES or not (parts.hostname or parts.path):
+        raise ConfigurationError(
+            f"rate_limit_backend {_mask_userinfo(raw)!r} is neither memory nor a Redis URL "
+            "(redis://host:6379/0, rediss://..., unix:///path/redis.sock)."
+        )
+    return raw
+
+
 def _wire(raw: str) -> str:
     if raw.strip().lower() not in ("json", "xml"):
         raise ValueError("expected json or xml")
@@ -427,6 +465,8 @@ _ENV_KEYS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "timeout": ("COUPA_TIMEOUT", float),
     "rate_limit": ("COUPA_RATE_LIMIT", _rate),
     "burst": ("COUPA_BURST", int),
+    "rate_limit_backend": ("COUPA_RATE_LIMIT_BACKEND", str),
+    "rate_limit_fallback_share": ("COUPA_RATE_LIMIT_FALLBACK_SHARE", float),
     "concurrency": ("COUPA_CONCURRENCY", int),
     "max_retries": ("COUPA_MAX_RETRIES", int),
     "verify": ("COUPA_VERIFY", _bool),

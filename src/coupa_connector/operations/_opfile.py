@@ -133,6 +133,8 @@ _CONNECTION_SETTINGS = frozenset(
         "proxy",
         "rate_limit",
         "burst",
+        "rate_limit_backend",
+        "rate_limit_fallback_share",
         "concurrency",
         "max_retries",
         "wire_format",
@@ -389,6 +391,15 @@ def _connection(check: _Checker, doc: LMap) -> ConnectionSpec | None:
         )
     if secrets:
         return None
+    if isinstance(node.get("rate_limit_backend"), str):
+        _refuse_url_secrets(
+            check,
+            "connection",
+            node["rate_limit_backend"],
+            node.line_of("rate_limit_backend"),
+            key="rate_limit_backend",
+            example="redis://:${REDIS_PASSWORD}@cache:6379/0",
+        )
     node = check.fill(node, line)
     modes = [k for k in ("sandbox", "profile", "env") if node.get(k) not in (None, False)]
     if len(modes) > 1:
@@ -590,8 +601,17 @@ def url_secrets(url: str) -> list[tuple[str, str]]:
     return given + [(k, v) for k, v in parse_qsl(parts.query) if k.lower() in _SECRET_KEYS]
 
 
-def _refuse_url_secrets(check: _Checker, where: str, url: str, line: int) -> None:
-    """A database URL may name its password only as ``${VARIABLE}`` set outside the file."""
+def _refuse_url_secrets(
+    check: _Checker,
+    where: str,
+    url: str,
+    line: int,
+    *,
+    key: str = "url",
+    example: str = "postgresql://erp:${ERP_DB_PASSWORD}@db/erp",
+) -> None:
+    """A database (or Redis) URL may name its password only as ``${VARIABLE}`` set outside
+    the file."""
     given = url_secrets(url)
     for what, value in given:
         ref = _VAR.fullmatch(value)
@@ -600,8 +620,8 @@ def _refuse_url_secrets(check: _Checker, where: str, url: str, line: int) -> Non
         source = "vars: in the file" if ref is not None else "the url"
         check.problem(
             line,
-            f"{where}: url: a {what} in {source}; secrets never go in an operation file. "
-            f"Write it as ${{VARIABLE}} (e.g. postgresql://erp:${{ERP_DB_PASSWORD}}@db/erp) "
+            f"{where}: {key}: a {what} in {source}; secrets never go in an operation file. "
+            f"Write it as ${{VARIABLE}} (e.g. {example}) "
             "and set the environment variable or pass --var",
         )
 
