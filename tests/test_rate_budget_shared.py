@@ -120,9 +120,7 @@ def test_operation_file_takes_the_redis_password_from_a_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("REDIS_PASSWORD", "from-the-environment")
-    opfile = load_operation_file(
-        _opfile(tmp_path, "redis://:${REDIS_PASSWORD}@127.0.0.1:6390/0")
-    )
+    opfile = load_operation_file(_opfile(tmp_path, "redis://:${REDIS_PASSWORD}@127.0.0.1:6390/0"))
     assert opfile.connection is not None
     backend = opfile.connection.settings["rate_limit_backend"]
     assert backend == "redis://:from-the-environment@127.0.0.1:6390/0"

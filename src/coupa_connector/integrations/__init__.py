@@ -1,0 +1,1 @@
+"""Integrations: other tools drive coupa-connector through its public API (optional extras)."""
