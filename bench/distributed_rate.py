@@ -16,42 +16,12 @@ the server's: none lost, none twice.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the worker and the Redis server of the tests
-
-RATE, BURST = 25.0, 20
-
-
-def run(sandbox: Any, folder: Path, backend: str, count: int) -> dict[str, Any]:
-    sandbox.reset_stats()
-    env = {
-        **os.environ,
-        "COUPA_URL": sandbox.url,
-        "COUPA_CLIENT_ID": sandbox.client_id,
-        "COUPA_CLIENT_SECRET": sandbox.client_secret,
-        "COUPA_RATE_LIMIT": str(RATE),
-        "COUPA_BURST": str(BURST),
-        "COUPA_RATE_LIMIT_BACKEND": backend,
-    }
-    folder.mkdir(parents=True, exist_ok=True)
-    outs = [folder / f"worker-{i}.json" for i in range(count)]
-    worker = str(ROOT / "tests" / "_rate_worker.py")
-    procs = [subprocess.Popen([sys.executable, worker, str(o)], env=env) for o in outs]
-    if any(p.wait() != 0 for p in procs):
-        raise SystemExit("a worker failed")
-    reports = [json.loads(o.read_text()) for o in outs]
-    span = max(r["ended"] for r in reports) - min(r["started"] for r in reports)
-    route = sandbox.stats()["by_route"]["GET /api/invoices"]
-    sent, throttled = int(route["total"]), int(route["by_status"].get("429", 0))
-    return {"reports": reports, "span": span, "sent": sent, "throttled": throttled}
 
 
 def main() -> None:
@@ -60,13 +30,15 @@ def main() -> None:
     parser.add_argument("--counts", default="1,2,4,8")
     args = parser.parse_args()
     from _client_sandbox import server_records
+    from _rate_worker import BURST, RATE, run_workers
     from _redis_server import RedisServer
     from coupa_connector.sandbox import Sandbox
 
     seed = 1000 if args.quick else 2500
-    with tempfile.TemporaryDirectory() as tmp, Sandbox(
-        seed_size=seed, rate_limit=True, latency_ms=50
-    ) as sandbox:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        Sandbox(seed_size=seed, rate_limit=True, latency_ms=50) as sandbox,
+    ):
         redis = RedisServer(Path(tmp) / "redis")
         try:
             sandbox.set_rate_limit(False)
@@ -80,7 +52,8 @@ def main() -> None:
             print("|---:|---|---:|---:|---:|---:|---:|")
             for count in (int(c) for c in args.counts.split(",")):
                 for name, backend in (("shared (Redis)", redis.url), ("in-process", "memory")):
-                    result = run(sandbox, Path(tmp) / f"{count}-{name[:6]}", backend, count)
+                    folder = Path(tmp) / f"{count}-{name[:6]}"
+                    result = run_workers(sandbox, folder, backend, count)
                     for report in result["reports"]:
                         assert sorted(report["ids"]) == expected, "lost or duplicated records"
                     rate = result["sent"] / result["span"]

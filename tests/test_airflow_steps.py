@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
-import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from _client_sandbox import sandbox_config, server_records
+from _part_way import fail_after_pages
 from coupa_connector import ConfigurationError, read_records
 from coupa_connector.integrations.airflow._steps import (
     StepFailed,
@@ -80,25 +79,13 @@ def test_a_retry_resumes_from_the_checkpoint_without_duplicates(
     operation["batch_size"] = 20
     expected = sorted(int(r["id"]) for r in server_records(sandbox, "invoices"))
 
-    def break_after_two_pages() -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            route = sandbox.stats()["by_route"].get("GET /api/invoices", {})
-            if route.get("total", 0) >= 2:
-                sandbox.set_faults(error_count=40, error_statuses=[503], path="^/api/invoices")
-                return
-            time.sleep(0.005)
-
-    sandbox.reset_stats()
-    breaker = threading.Thread(target=break_after_two_pages)
-    breaker.start()
+    breaker = fail_after_pages(sandbox, pages=2, errors=40)
     first = TaskKey("nightly", "run-1", "export", try_number=1)
     with pytest.raises(StepFailed, match=r"export failed.* after \d+ records were delivered"):
         run_step(config, operation, first, work=tmp_path / "work")
     breaker.join()
     sandbox.clear_faults()
     assert not out.exists()  # nothing landed yet; the partial file waits for the resume
-    sandbox.reset_stats()
     retry = TaskKey("nightly", "run-1", "export", try_number=2)
     result = run_step(config, operation, retry, work=tmp_path / "work")
     assert result.resumed and result.status == "success"

@@ -8,11 +8,7 @@ under ``CI=true``.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +17,7 @@ from typing import Any
 import pytest
 
 from _client_sandbox import server_records
+from _rate_worker import BURST, RATE, run_workers
 from _redis_server import RedisServer
 from coupa_connector import ConfigurationError, ConnectionConfig, RateLimit
 from coupa_connector.client._ratelimit import (
@@ -33,9 +30,6 @@ from coupa_connector.operations import load_operation_file
 from coupa_connector.operations._yaml import OperationFileError
 from coupa_connector.sandbox import Sandbox
 
-TESTS = Path(__file__).resolve().parent
-WORKER = TESTS / "_rate_worker.py"
-RATE, BURST = 25.0, 20
 SECRET_URL = "redis://:s3cret-redis-pass@127.0.0.1:6390/0"
 
 # ------------------------------------------------------------------ config
@@ -243,44 +237,7 @@ def _run_workers(
     sandbox: Sandbox, tmp_path: Path, backend: str, count: int = 4, **env: str
 ) -> dict[str, Any]:
     sandbox.set_rate_limit(True, RATE, BURST)
-    sandbox.reset_stats()
-    environ = {
-        **os.environ,
-        "COUPA_URL": sandbox.url,
-        "COUPA_CLIENT_ID": sandbox.client_id,
-        "COUPA_CLIENT_SECRET": sandbox.client_secret,
-        "COUPA_RATE_LIMIT": str(RATE),
-        "COUPA_BURST": str(BURST),
-        "COUPA_RATE_LIMIT_BACKEND": backend,
-        "PYTHONPATH": str(TESTS.parent / "src"),
-        **env,
-    }
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    outs = [tmp_path / f"worker-{i}.json" for i in range(count)]
-    procs = [
-        subprocess.Popen(
-            [sys.executable, str(WORKER), str(out)],
-            env=environ,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for out in outs
-    ]
-    errors = [p.communicate(timeout=240)[1] for p in procs]
-    assert [p.returncode for p in procs] == [0] * count, errors
-    reports = [json.loads(out.read_text()) for out in outs]
-    span = max(r["ended"] for r in reports) - min(r["started"] for r in reports)
-    api = sandbox.stats()["by_route"]["GET /api/invoices"]
-    sent = int(api["total"])
-    throttled = int(api["by_status"].get("429", 0))
-    return {
-        "reports": reports,
-        "stderr": errors,
-        "span": span,
-        "sent": sent,
-        "throttled": throttled,
-        "rate": sent / span,
-    }
+    return run_workers(sandbox, tmp_path, backend, count, **env)
 
 
 def _assert_exact(sandbox: Sandbox, reports: list[dict[str, Any]]) -> None:

@@ -15,9 +15,10 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from _client_sandbox import server_records
-from conftest import coupa_connection
 
+from _client_sandbox import server_records
+from _part_way import fail_after_pages
+from conftest import coupa_connection
 from coupa_connector import ConfigurationError, Connection, OpLog, read_records
 from coupa_connector.integrations.airflow import instance_pool, pool_slots
 
@@ -104,7 +105,11 @@ def test_example_dags_parse_without_network(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(socket, "create_connection", refuse)
     bag = DagBag(dag_folder=str(EXAMPLES), include_examples=False)
     assert bag.import_errors == {}
-    assert set(bag.dag_ids) == {"coupa_nightly_invoices", "coupa_monthly_backfill", "coupa_instances"}
+    assert set(bag.dag_ids) == {
+        "coupa_nightly_invoices",
+        "coupa_monthly_backfill",
+        "coupa_instances",
+    }
 
 
 # ------------------------------------------------------------------ the example DAGs
@@ -187,17 +192,7 @@ def test_a_task_failing_part_way_resumes_on_retry_without_duplicates(
             retry_delay=timedelta(seconds=1),
         )
 
-    def break_after_two_pages() -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if sandbox.stats()["by_route"].get("GET /api/invoices", {}).get("total", 0) >= 2:
-                sandbox.set_faults(error_count=6, error_statuses=[503], path="^/api/invoices")
-                return
-            time.sleep(0.005)
-
-    sandbox.reset_stats()
-    breaker = threading.Thread(target=break_after_two_pages)
-    breaker.start()
+    breaker = fail_after_pages(sandbox, pages=2, errors=6)
     run = dag.test()
     breaker.join()
     assert run.state == "success"
@@ -223,7 +218,7 @@ def test_the_trigger_waits_then_fires_when_a_record_appears(coupa_default: Any) 
         sensor.execute({})
     trigger = deferred.value.trigger
     assert isinstance(trigger, CoupaRecordTrigger)
-    classpath, kwargs = trigger.serialize()
+    _, kwargs = trigger.serialize()
     assert "password" not in json.dumps(kwargs) and coupa_default.client_secret not in json.dumps(
         kwargs
     )
