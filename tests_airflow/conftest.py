@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -42,6 +43,12 @@ def airflow_db() -> Path:
         [str(airflow), "db", "migrate"], capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    # dag.test() runs DAGs from the DAGs folder (it serializes them from there first).
+    dags = HOME / "dags"
+    dags.mkdir(exist_ok=True)
+    examples = ROOT / "src/coupa_connector/integrations/airflow/example_dags"
+    for source in examples.glob("coupa_*.py"):
+        shutil.copy(source, dags / source.name)
     return HOME
 
 

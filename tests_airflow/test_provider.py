@@ -28,7 +28,10 @@ EXAMPLES = (
 
 
 def _example(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    """A DAG file of the DAGs folder (where dag.test() looks for it), loaded."""
+    from conftest import HOME
+
+    spec = importlib.util.spec_from_file_location(name, HOME / "dags" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -103,7 +106,7 @@ def test_example_dags_parse_without_network(monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
-    bag = DagBag(dag_folder=str(EXAMPLES), include_examples=False)
+    bag = DagBag(dag_folder=str(EXAMPLES))
     assert bag.import_errors == {}
     assert set(bag.dag_ids) == {
         "coupa_nightly_invoices",
@@ -174,24 +177,21 @@ def test_instances_mapped_over_connections_each_pull_their_own(
 def test_a_task_failing_part_way_resumes_on_retry_without_duplicates(
     coupa_default: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from airflow.sdk import DAG
-
-    from coupa_connector.integrations.airflow.operators import CoupaQueryOperator
+    from conftest import HOME
 
     monkeypatch.setenv("COUPA_AIRFLOW_WORK_DIR", str(tmp_path / "work"))
     sandbox = coupa_default
     out = tmp_path / "invoices.jsonl"
-    with DAG("coupa_retry", schedule=None, catchup=False) as dag:
-        CoupaQueryOperator(
-            task_id="pull",
-            object="invoices",
-            fields=["id"],
-            output=str(out),
-            concurrency=1,
-            retries=1,
-            retry_delay=timedelta(seconds=1),
-        )
-
+    (HOME / "dags" / "coupa_retry.py").write_text(
+        "from datetime import timedelta\n"
+        "from airflow.sdk import DAG\n"
+        "from coupa_connector.integrations.airflow.operators import CoupaQueryOperator\n"
+        "with DAG('coupa_retry', schedule=None, catchup=False) as dag:\n"
+        f"    CoupaQueryOperator(task_id='pull', object='invoices', fields=['id'],\n"
+        f"        output_path={str(out)!r}, concurrency=1, retries=1,\n"
+        "        retry_delay=timedelta(seconds=1))\n"
+    )
+    dag = _example("coupa_retry").dag
     breaker = fail_after_pages(sandbox, pages=2, errors=6)
     run = dag.test()
     breaker.join()

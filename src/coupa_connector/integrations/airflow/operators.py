@@ -93,7 +93,7 @@ class CoupaQueryOperator(_CoupaBase):
 
     Args:
         object: The Coupa object (``invoices``...).
-        output: A local path, or an object-store URL (``s3://...``, ``gs://...``,
+        output_path: A local path, or an object-store URL (``s3://...``, ``gs://...``,
             ``file://...``) written through Airflow's ``ObjectStoragePath`` once complete.
             The format comes from the extension (csv, jsonl, json, xml) or ``format``.
         where: Conditions as ``coupa query --where`` takes them (``status=approved``...).
@@ -106,14 +106,14 @@ class CoupaQueryOperator(_CoupaBase):
         coupa_conn_id, concurrency, work_dir, log_db: See ``CoupaHook`` and ``_steps``.
     """
 
-    template_fields: Sequence[str] = ("object", "output", "where", "fields", "window")
+    template_fields: Sequence[str] = ("object", "output_path", "where", "fields", "window")
     ui_color = "#c5e3f6"
 
     def __init__(
         self,
         *,
         object: str,
-        output: str,
+        output_path: str,
         where: str | Sequence[str] | None = None,
         fields: Sequence[str] | None = None,
         window: Mapping[str, Any] | Sequence[Any] | str | None = None,
@@ -124,7 +124,7 @@ class CoupaQueryOperator(_CoupaBase):
     ) -> None:
         super().__init__(**kwargs)
         self.object = object
-        self.output = output
+        self.output_path = output_path
         self.where = where
         self.fields = fields
         self.window = window
@@ -134,11 +134,11 @@ class CoupaQueryOperator(_CoupaBase):
 
     def execute(self, context: Any) -> dict[str, Any]:
         window = _interval(context) if self.window == "data_interval" else self.window
-        remote = "://" in str(self.output)
+        remote = "://" in str(self.output_path)
         local = (
-            self.folder(context) / Path(str(self.output).split("://", 1)[1]).name
+            self.folder(context) / Path(str(self.output_path).split("://", 1)[1]).name
             if remote
-            else Path(str(self.output))
+            else Path(str(self.output_path))
         )
         assert not isinstance(window, str)
         operation = query_operation(
@@ -154,8 +154,8 @@ class CoupaQueryOperator(_CoupaBase):
         result = self.run(operation, context)
         out = summary(result)
         if remote:
-            _upload(local, str(self.output))
-            out["outputs"] = [str(self.output)]
+            _upload(local, str(self.output_path))
+            out["outputs"] = [str(self.output_path)]
         return out
 
 

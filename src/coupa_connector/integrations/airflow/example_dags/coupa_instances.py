@@ -36,7 +36,7 @@ with DAG(
         task_id="suppliers",
         object="suppliers",
         fields=["id", "name", "number", "status"],
-        output="{{ params.out }}/{{ task.coupa_conn_id }}-suppliers.jsonl",
+        output_path="{{ params.out }}/{{ task.coupa_conn_id }}-suppliers.jsonl",
         concurrency=IN_FLIGHT,
         pool_slots=IN_FLIGHT,
     ).expand_kwargs(

@@ -38,7 +38,7 @@ with DAG(
         task_id="invoices_by_month",
         object="invoices",
         window_field="created-at",
-        output="{{ params.out }}/invoices-{{ ti.map_index }}.jsonl",
+        output_path="{{ params.out }}/invoices-{{ ti.map_index }}.jsonl",
         coupa_conn_id=CONN_ID,
         concurrency=IN_FLIGHT,
         pool=instance_pool(CONN_ID),

@@ -49,7 +49,7 @@ with DAG(
         object="invoices",
         where=READY,
         mark_exported=True,
-        output="{{ params.out }}/invoices-{{ ds }}.jsonl",
+        output_path="{{ params.out }}/invoices-{{ ds }}.jsonl",
         coupa_conn_id=CONN_ID,
         concurrency=IN_FLIGHT,
         pool=instance_pool(CONN_ID),
