@@ -192,7 +192,8 @@ def test_a_task_failing_part_way_resumes_on_retry_without_duplicates(
         "        retry_delay=timedelta(seconds=1))\n"
     )
     dag = _example("coupa_retry").dag
-    breaker = fail_after_pages(sandbox, pages=2, errors=6)
+    # max_retries is 1: two 503s fail the first try, and the retry finds the sandbox well.
+    breaker = fail_after_pages(sandbox, pages=2, errors=2)
     run = dag.test()
     breaker.join()
     assert run.state == "success"
@@ -202,7 +203,7 @@ def test_a_task_failing_part_way_resumes_on_retry_without_duplicates(
     with OpLog(tmp_path / "work" / "oplog.sqlite") as log:
         runs, _ = log.find_runs()
     assert [r["status"] for r in runs] == ["success"]  # one run, continued by the retry
-    assert runs[0]["resumed"] >= 1
+    assert runs[0]["resumes"] == 1
 
 
 def test_the_trigger_waits_then_fires_when_a_record_appears(coupa_default: Any) -> None:
