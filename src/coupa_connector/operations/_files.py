@@ -8,6 +8,7 @@ the destination never sees half a file; a writer that is abandoned (an exception
 
 from __future__ import annotations
 
+import codecs
 import csv
 import functools
 import io
@@ -31,7 +32,15 @@ import orjson
 
 from coupa_connector.activities._output import create_beside
 from coupa_connector.errors import ConfigurationError, CoupaError
-from coupa_connector.operations._text_input import TextInput, clean_text, not_utf8, open_text
+from coupa_connector.operations._text_input import (
+    TextInput,
+    clean_text,
+    is_utf8,
+    not_utf8,
+    open_text,
+    open_utf8_bytes,
+    utf8_problem,
+)
 
 __all__ = [
     "FORMATS",
@@ -217,6 +226,10 @@ def read_records(
     if fmt == "xml":
         yield from _read_xml(name, report)
         return
+    if fmt == "jsonl" and is_utf8(encoding):
+        with open_utf8_bytes(name) as data:
+            yield from _read_jsonl_bytes(name, data, report)
+        return
     with open_text(name, encoding) as stream:
         if fmt == "csv":
             yield from _read_csv(name, stream, report)
@@ -303,7 +316,7 @@ def _nul_column(header: list[str], cells: list[str]) -> str | None:
 
 
 def _read_csv(name: str, stream: TextInput, on_bad: OnBad) -> Iterator[dict[str, Any]]:
-    from coupa_connector._records import unflatten
+    from coupa_connector._records import column_paths, unflatten
 
     if csv.field_size_limit() < _MAX_CSV_CELL:
         csv.field_size_limit(_MAX_CSV_CELL)
@@ -321,6 +334,7 @@ def _read_csv(name: str, stream: TextInput, on_bad: OnBad) -> Iterator[dict[str,
     _check_header(name, header, raw, stream.problem(raw, lines.start))
     header = [h.strip() for h in header]
     _check_header(name, header, "", None)  # stripping may make two names one
+    paths = column_paths(header)
     position = 0
     while True:
         line = reader.line_num + 1
@@ -365,7 +379,7 @@ def _read_csv(name: str, stream: TextInput, on_bad: OnBad) -> Iterator[dict[str,
             continue
         row = {h: c for h, c in zip(header, cells, strict=False) if h and c != ""}
         try:
-            record = unflatten(row)
+            record = unflatten(row, paths=paths)
         except (ValueError, KeyError, TypeError) as exc:
             on_bad(BadRecord(position, line, raw, f"bad column layout: {exc}"))
             position += 1
@@ -374,13 +388,22 @@ def _read_csv(name: str, stream: TextInput, on_bad: OnBad) -> Iterator[dict[str,
         yield record
 
 
-def _deeper_than(value: Any, limit: int) -> bool:
-    """Whether mappings and lists nest more than ``limit`` levels in ``value`` (a record is
-    one level). Walked with a list, not recursion, so no depth can overflow the stack."""
+def _too_deep(value: Any, text: str | bytes, start: int = 0, end: int | None = None) -> bool:
+    """Whether mappings and lists nest more than ``MAX_RECORD_DEPTH`` levels in ``value``
+    (a record is one level), read from ``text[start:end]``.
+
+    A value cannot nest deeper than the brackets its JSON has, so most records skip the
+    walk; the walk uses a list, not recursion, so no depth can overflow the stack."""
+    if isinstance(text, bytes):
+        brackets = text.count(b"{", start, end) + text.count(b"[", start, end)
+    else:
+        brackets = text.count("{", start, end) + text.count("[", start, end)
+    if brackets <= MAX_RECORD_DEPTH:
+        return False
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if depth > limit:
+        if depth > MAX_RECORD_DEPTH:
             return True
         children = item.values() if isinstance(item, dict) else item
         stack.extend((v, depth + 1) for v in children if isinstance(v, dict | list))
@@ -391,38 +414,68 @@ _TOO_DEEP = f"nested more than {MAX_RECORD_DEPTH} levels deep (Coupa records nes
 
 
 def _read_jsonl(name: str, stream: TextInput, on_bad: OnBad) -> Iterator[dict[str, Any]]:
+    """JSON lines in an encoding other than UTF-8 (a decoding error stops the file)."""
     position = 0
     for number, text in enumerate(stream, start=1):
         if not text.strip():
             continue
-        problem = stream.problem(text, stream.line_start)
-        if problem is not None:
-            on_bad(BadRecord(position, number, text.rstrip("\r\n"), f"{name} is {problem}"))
-            position += 1
-            continue
+        why: str | None
         try:
             value = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
-            on_bad(BadRecord(position, number, text.rstrip("\r\n"), f"bad JSON: {exc}"))
-            position += 1
-            continue
-        if not isinstance(value, dict):
-            on_bad(
-                BadRecord(
-                    position,
-                    number,
-                    text.rstrip("\r\n"),
-                    f"a line must hold a JSON object, not {type(value).__name__}",
-                )
-            )
-            position += 1
-            continue
-        if _deeper_than(value, MAX_RECORD_DEPTH):
-            on_bad(BadRecord(position, number, text.rstrip("\r\n"), _TOO_DEEP))
-            position += 1
-            continue
+            why = f"bad JSON: {exc}"
+        else:
+            why = _jsonl_problem(value, text)
+            if why is None:
+                position += 1
+                yield value
+                continue
+        on_bad(BadRecord(position, number, text.rstrip("\r\n"), why))
         position += 1
-        yield value
+
+
+def _read_jsonl_bytes(name: str, data: IO[bytes], on_bad: OnBad) -> Iterator[dict[str, Any]]:
+    """JSON lines in UTF-8, read as bytes: the JSON parser checks the UTF-8 as it parses,
+    and each line's byte offset is known for the one that is not UTF-8."""
+    position = 0
+    offset = 0
+    for number, line in enumerate(data, start=1):
+        start, offset = offset, offset + len(line)
+        if number == 1 and line.startswith(codecs.BOM_UTF8):
+            line = line[len(codecs.BOM_UTF8) :]
+            start += len(codecs.BOM_UTF8)
+        if not line.strip():
+            continue
+        why: str | None
+        try:
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            not_utf8_at = utf8_problem(line, start)
+            why = f"{name} is {not_utf8_at}" if not_utf8_at else f"bad JSON: {exc}"
+        else:
+            # The common case inline, as this runs per line of files of millions of lines:
+            # an object with fewer brackets than the depth bound cannot be too deep.
+            if type(value) is dict and line.count(b"{") + line.count(b"[") <= MAX_RECORD_DEPTH:
+                position += 1
+                yield value
+                continue
+            why = _jsonl_problem(value, line)
+            if why is None:
+                position += 1
+                yield value
+                continue
+        raw = line.rstrip(b"\r\n").decode("utf-8", "replace")
+        on_bad(BadRecord(position, number, raw, why))
+        position += 1
+
+
+def _jsonl_problem(value: Any, text: str | bytes) -> str | None:
+    """Why a parsed JSON line is not a record, or None."""
+    if not isinstance(value, dict):
+        return f"a line must hold a JSON object, not {type(value).__name__}"
+    if _too_deep(value, text):
+        return _TOO_DEEP
+    return None
 
 
 def _read_json(name: str, stream: TextInput) -> Iterator[dict[str, Any]]:
@@ -441,7 +494,7 @@ def _read_json(name: str, stream: TextInput) -> Iterator[dict[str, Any]]:
             raise RecordFileError(f"bad JSON: {exc.msg}", file=name, line=exc.lineno) from None
         except RecursionError:
             raise RecordFileError(_TOO_DEEP, file=name, line=1) from None
-        if _deeper_than(value, MAX_RECORD_DEPTH):
+        if _too_deep(value, rest):
             raise RecordFileError(_TOO_DEEP, file=name, line=1)
         yield value
         return
@@ -498,7 +551,7 @@ def _read_json(name: str, stream: TextInput) -> Iterator[dict[str, Any]]:
             raise RecordFileError(
                 f"array elements must be objects, not {type(value).__name__}", file=name, line=line
             )
-        if _deeper_than(value, MAX_RECORD_DEPTH):
+        if _too_deep(value, buf, pos, end):
             line = consumed_lines + buf.count("\n", 0, pos) + 1
             raise RecordFileError(_TOO_DEEP, file=name, line=line)
         first = False

@@ -17,7 +17,17 @@ import sys
 from collections.abc import Iterator
 from typing import IO
 
-__all__ = ["TextInput", "clean_text", "decode_utf8", "not_utf8", "open_text", "utf16_bom"]
+__all__ = [
+    "TextInput",
+    "clean_text",
+    "decode_utf8",
+    "is_utf8",
+    "not_utf8",
+    "open_text",
+    "open_utf8_bytes",
+    "utf8_problem",
+    "utf16_bom",
+]
 
 # A UTF-8 decoder never produces surrogates from valid input, so with surrogateescape these
 # (U+DC80 to U+DCFF, one per byte) mark exactly the bytes that were not UTF-8.
@@ -76,8 +86,21 @@ def decode_utf8(data: bytes) -> tuple[str, int | None, str | None]:
         return "", line, not_utf8(data[exc.start], exc.start)
 
 
-def _is_utf8(encoding: str) -> bool:
-    return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
+def utf8_problem(data: bytes, start: int) -> str | None:
+    """Why ``data``, which starts at byte ``start`` of its file, is not UTF-8; None if it is."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return not_utf8(data[exc.start], start + exc.start)
+    return None
+
+
+def is_utf8(encoding: str) -> bool:
+    """Whether ``encoding`` names UTF-8 (an unknown name is not, and fails where it is used)."""
+    try:
+        return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
+    except LookupError:
+        return False
 
 
 class TextInput:
@@ -96,7 +119,7 @@ class TextInput:
         self._lines = iter(stream)
         self.name = name
         self.encoding = encoding
-        self._utf8 = _is_utf8(encoding)
+        self._utf8 = is_utf8(encoding)
         self.offset = 0
         self.line_start = 0
         self.lines = 0
@@ -109,9 +132,12 @@ class TextInput:
             line = next(self._lines)
         except UnicodeDecodeError as exc:
             raise self._undecodable(exc) from None
+        # Per line of a large file: the byte count is inlined, and free for ASCII.
         self.line_start = self.offset
         if self._utf8:
-            self.offset += _byte_length(line)
+            self.offset += (
+                len(line) if line.isascii() else len(line.encode("utf-8", "surrogateescape"))
+            )
         self.lines += 1
         return line
 
@@ -173,28 +199,24 @@ def open_text(name: str, encoding: str = "utf-8") -> Iterator[TextInput]:
     from coupa_connector.operations._files import RecordFileError
 
     try:
-        utf8 = _is_utf8(encoding)
+        codecs.lookup(encoding)
     except LookupError:
         raise RecordFileError(f"unknown encoding {encoding!r}", file=name) from None
-    enc, errors = ("utf-8-sig", "surrogateescape") if utf8 else (encoding, "strict")
+    if name == "-" and getattr(sys.stdin, "buffer", None) is None:
+        yield TextInput(sys.stdin, name, encoding)  # standard input replaced by a text stream
+        return
+    utf8 = is_utf8(encoding)
     with contextlib.ExitStack() as stack:
-        buffer: IO[bytes] | None
-        if name == "-":
-            buffer = getattr(sys.stdin, "buffer", None)
-            if buffer is None:  # standard input replaced by a text-only stream
-                yield TextInput(sys.stdin, name, encoding)
-                return
+        if utf8:
+            buffer = stack.enter_context(open_utf8_bytes(name))
         else:
-            buffer = stack.enter_context(open(name, "rb"))
-        peek = getattr(buffer, "peek", None)
-        wide = utf16_bom(peek(4)[:4]) if utf8 and peek is not None else None
-        if wide:
-            raise RecordFileError(
-                f"the file is {wide} (it starts with a {wide} byte order mark), not UTF-8; "
-                "save it as UTF-8",
-                file=name,
-            )
-        wrapper = io.TextIOWrapper(buffer, encoding=enc, errors=errors, newline="")
+            buffer = sys.stdin.buffer if name == "-" else stack.enter_context(open(name, "rb"))
+        wrapper = io.TextIOWrapper(
+            buffer,
+            encoding="utf-8-sig" if utf8 else encoding,
+            errors="surrogateescape" if utf8 else "strict",
+            newline="",
+        )
         try:
             yield TextInput(wrapper, name, encoding)
         finally:
@@ -202,3 +224,29 @@ def open_text(name: str, encoding: str = "utf-8") -> Iterator[TextInput]:
                 wrapper.detach()  # standard input stays open for whoever reads it next
             else:
                 wrapper.close()
+
+
+@contextlib.contextmanager
+def open_utf8_bytes(name: str) -> Iterator[IO[bytes]]:
+    """A UTF-8 input as bytes, ``"-"`` for standard input, for readers whose parser checks
+    the UTF-8 itself (a UTF-8 byte order mark is theirs to skip).
+
+    Raises:
+        RecordFileError: A UTF-16/UTF-32 file.
+    """
+    from coupa_connector.operations._files import RecordFileError
+
+    with contextlib.ExitStack() as stack:
+        stream: IO[bytes] = (
+            sys.stdin.buffer if name == "-" else stack.enter_context(open(name, "rb"))
+        )
+        peek = getattr(stream, "peek", None)
+        head = peek(4)[:4] if peek is not None else b""
+        wide = utf16_bom(head)
+        if wide:
+            raise RecordFileError(
+                f"the file is {wide} (it starts with a {wide} byte order mark), not UTF-8; "
+                "save it as UTF-8",
+                file=name,
+            )
+        yield stream
