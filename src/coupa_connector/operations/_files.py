@@ -331,9 +331,8 @@ def _read_csv(name: str, stream: TextInput, on_bad: OnBad) -> Iterator[dict[str,
     except csv.Error as exc:
         raise RecordFileError(f"bad CSV header: {exc}", file=name, line=1) from None
     raw = lines.take()
-    _check_header(name, header, raw, stream.problem(raw, lines.start))
     header = [h.strip() for h in header]
-    _check_header(name, header, "", None)  # stripping may make two names one
+    _check_header(name, header, raw, stream.problem(raw, lines.start))
     paths = column_paths(header)
     position = 0
     while True:
