@@ -21,6 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("COUPA_VENV", ROOT / ".venv"))
 STAMP = VENV / ".installed"
+# The test tools and the optional integrations (dlt, Singer) that the test suite exercises.
+EXTRAS = "dev,dlt,singer"
 
 
 def _bin(name: str) -> Path:
@@ -30,7 +32,8 @@ def _bin(name: str) -> Path:
 
 def _wanted_stamp() -> str:
     # Reinstall whenever the dependency list changes; the package itself is an editable install.
-    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    text = (ROOT / "pyproject.toml").read_bytes() + EXTRAS.encode()
+    return hashlib.sha256(text).hexdigest()
 
 
 def ensure_env() -> None:
@@ -43,7 +46,7 @@ def ensure_env() -> None:
         return
     print("installing coupa-connector and its dependencies", file=sys.stderr)
     pip = [str(_bin("python")), "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "install", "-e", f"{ROOT}[dev]"], check=True)
+    subprocess.run([*pip, "install", "-e", f"{ROOT}[{EXTRAS}]"], check=True)
     STAMP.write_text(_wanted_stamp())
 
 

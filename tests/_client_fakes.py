@@ -94,6 +94,8 @@ class FakeCoupa:
                 rows = [r for r in rows if r["id"] > int(value)]
             elif key == "id[lt_or_eq]":
                 rows = [r for r in rows if r["id"] <= int(value)]
+            elif key == "id[lt]":
+                rows = [r for r in rows if r["id"] < int(value)]
         if q.get("order_by") == "id" and q.get("dir") == "desc":
             rows = sorted(rows, key=lambda r: -r["id"])
         offset = int(q.get("offset", 0))

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from _catalog_support import THE_25
+from _shared_docs import REFERENCE, SWAGGER, needs_shared
 from coupa_connector import errors
 from coupa_connector.catalog import Catalog, FieldDef, ObjectDef, load_catalog
 
 REPO = Path(__file__).resolve().parents[1]
-REFERENCE = Path(__file__).parents[2] / "shared" / "coupa-docs" / "resources.json"
 
 # The objects the catalog must get complete, with the page (number prefix) each comes from.
 CORE_PAGES: dict[str, str] = {
@@ -101,10 +101,7 @@ def reference_pages() -> dict[str, dict[str, Any]]:
     return {entry["page"][:4]: entry for entry in data}
 
 
-needs_reference = pytest.mark.skipif(
-    not REFERENCE.is_file(),
-    reason=f"Coupa's reference tables are not at {REFERENCE} (shared/ beside the repo)",
-)
+needs_reference = needs_shared(REFERENCE)
 
 
 def wire(name: str) -> str:
@@ -301,7 +298,8 @@ def test_action_names_and_paths_are_clean(cat: Catalog) -> None:
         for action in obj.actions:
             assert re.fullmatch(r"[a-z0-9_]+", action.name), (obj.name, action.name)
             assert re.fullmatch(r"/[a-z0-9_/:\-]+", action.path), (obj.name, action.path)
-            assert action.verb in {"GET", "POST", "PUT", "DELETE"}, (obj.name, action.verb)
+            # PATCH only where Coupa's Swagger has no PUT (quote_requests' go_to_production).
+            assert action.verb in {"GET", "POST", "PUT", "PATCH", "DELETE"}, (obj.name, action.verb)
 
 
 def test_no_invoice_approve_action(cat: Catalog) -> None:
@@ -578,10 +576,11 @@ def generator(monkeypatch: pytest.MonkeyPatch) -> Any:
     return module
 
 
-@needs_reference
+@needs_shared(REFERENCE, SWAGGER)
 def test_generator_output_is_up_to_date(generator: Any) -> None:
     shipped = (REPO / "src/coupa_connector/catalog/catalog.json").read_text(encoding="utf-8")
-    assert generator.render(generator.build(REFERENCE)) == shipped, "run tools/build_catalog.py"
+    built = generator.render(generator.build(REFERENCE, SWAGGER))
+    assert built == shipped, "run tools/build_catalog.py"
 
 
 def test_docs_list_every_correction(generator: Any) -> None:
@@ -595,7 +594,8 @@ def test_catalog_file_is_deterministic_json() -> None:
     names = [o["name"] for o in data["objects"]]
     assert names == sorted(names)
     assert len(names) == len(set(names))
-    assert len(text) < 1_000_000
+    # The reference tables and the Swagger files: about 1.3 MB (docs/benchmarks.md).
+    assert len(text) < 1_600_000
 
 
 def test_allowed_values_split_on_coupas_period_slip() -> None:
@@ -616,3 +616,38 @@ def test_query_operators_are_coupas_eleven_and_both_sides_use_them() -> None:
     assert set(CLIENT_OPERATORS) == documented | {"eq"}
     assert set(SANDBOX_OPERATORS) == documented
     assert PAGE_LIMIT == 50
+
+
+def test_field_defaults_fill_what_a_field_leaves_out() -> None:
+    # catalog.json says the sources and releases most fields of an object share once.
+    obj = ObjectDef.from_dict(
+        {
+            "name": "things",
+            "element": "thing",
+            "list_element": "things",
+            "releases": ["R38", "R39"],
+            "field_defaults": {"sources": ["swagger", "tables"], "releases": ["R38", "R39"]},
+            "fields": [
+                {"name": "id", "kind": "integer"},
+                {"name": "code", "kind": "string", "sources": ["tables"], "releases": []},
+                {
+                    "name": "size",
+                    "kind": "string",
+                    "disputed": {"max_length": {"tables": 10, "swagger": 255}},
+                },
+            ],
+            "routes": [
+                {"kind": "index", "name": "index", "verb": "GET", "path": "/api/things",
+                 "collection": "/api/things"},
+                {"kind": "action", "name": "go", "verb": "PUT", "path": "/api/things/:id/go",
+                 "collection": "/api/things", "releases": ["R39"]},
+            ],
+        }
+    )  # fmt: skip
+    assert obj.fields["id"].sources == ("swagger", "tables")
+    assert obj.fields["id"].releases == ("R38", "R39")
+    assert (obj.fields["code"].sources, obj.fields["code"].releases) == (("tables",), ())
+    dispute = obj.fields["size"].dispute("max_length")
+    assert dispute is not None and (dispute.tables, dispute.swagger) == (10, 255)
+    assert obj.fields["size"].dispute("kind") is None
+    assert [r.releases for r in obj.routes] == [("R38", "R39"), ("R39",)]

@@ -95,3 +95,51 @@ def test_schema_shows_uniqueness_scoped_to_other_fields() -> None:
     shown = CliRunner().invoke(cli, ["schema", "invoices"], env={"COLUMNS": "250"})
     assert shown.exit_code == 0, shown.output
     assert "per supplier" in shown.output
+
+
+def test_objects_list_the_swagger_objects_with_their_source(runner: CliRunner) -> None:
+    listed = json.loads(runner.invoke(cli, ["objects", "--format", "json"]).output)
+    by_name = {o["name"]: o for o in listed}
+    assert by_name["invoice_emails"]["sources"] == ["swagger"]
+    assert by_name["invoice_emails"]["resource"] == "/api/invoice_emails"
+    assert by_name["invoices"]["sources"] == ["swagger", "tables"]
+    assert by_name["invoices"]["routes"] > 20
+    assert by_name["workers"]["sources"] == ["tables"]  # no Swagger definition of its own
+    table = runner.invoke(cli, ["objects"], env={"COLUMNS": "250"})
+    rows = {line.split("│")[1].strip(): line for line in table.output.splitlines() if "│" in line}
+    assert rows["invoice_emails"].rstrip(" │").endswith("S")
+    assert "T+S" in rows["invoices"]
+    assert "S (R39 only)" in rows["supplier-tax-detail"]
+    assert "T Coupa's reference tables" in table.output  # the legend
+
+
+def test_schema_table_shows_each_fields_source(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["schema", "invoices"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if "│" in line}
+    source = {name: row.split("│")[-2].strip() for name, row in rows.items()}
+    assert source["invoice-number"] == "T+S"
+    assert source["amount-due"] == "S"  # a field only Swagger lists
+    assert source["custom-fields"] == "C"
+    assert source["confirmation"] == "T+S  !"  # the table says 50 characters, Swagger 255
+
+
+def test_schema_json_gives_sources_releases_and_disagreements(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["schema", "invoices", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["name"] == "invoices" and data["for"] == "query"
+    fields = {f["name"]: f for f in data["fields"]}
+    assert fields["amount-due"]["sources"] == ["swagger"]
+    assert fields["amount-due"]["releases"] == ["R38", "R39"]
+    assert fields["confirmation"]["disputed"] == {"max_length": {"tables": 50, "swagger": 255}}
+    assert fields["confirmation"]["max_length"] == 255
+    assert fields["custom-fields"]["releases"] == []
+
+
+def test_schema_of_an_object_only_swagger_knows(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["schema", "invoice_emails", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    fields = {f["name"]: f for f in json.loads(result.output)["fields"]}
+    assert fields["email"]["kind"] == "string" and fields["email"]["max_length"] == 255
+    assert all(f["sources"] == ["swagger"] for n, f in fields.items() if n != "custom-fields")

@@ -16,7 +16,13 @@ from coupa_connector.client import AsyncConnection
 from coupa_connector.errors import ConfigurationError, QueryError
 
 
-def test_duplicates_from_shifting_offset_pages_are_dropped_and_counted(tmp_path: Path) -> None:
+@pytest.mark.parametrize("paging", ["auto", "offset"])
+def test_a_record_inserted_ahead_of_a_descending_run_shifts_nothing(
+    tmp_path: Path, paging: str
+) -> None:
+    """Newest first by key: the insert is above the first page and never seen. Newest first
+    by offset: every later record moves down one place, and the pages' overlap re-aligns on
+    the last record delivered. Either way every record comes once."""
     fake = FakeCoupa(records=invoices(120))
     served = 0
 
@@ -33,13 +39,19 @@ def test_duplicates_from_shifting_offset_pages_are_dropped_and_counted(tmp_path:
     async def go() -> Any:
         async with AsyncConnection(config(), transport=fake.transport()) as conn:
             return await extract(
-                conn, "invoices", tmp_path / "out.jsonl", order_by="id", dir="desc", concurrency=1
+                conn,
+                "invoices",
+                tmp_path / "out.jsonl",
+                order_by="id",
+                dir="desc",
+                concurrency=1,
+                paging=paging,
             )
 
     result = asyncio.run(go())
     ids = [json.loads(line)["id"] for line in (tmp_path / "out.jsonl").read_text().splitlines()]
-    assert result.read == result.written + result.duplicates
-    assert result.duplicates == 1 and len(ids) == len(set(ids)) == result.written == 120
+    assert result.read == result.written and result.duplicates == 0
+    assert ids == list(range(120, 0, -1))
 
 
 def test_incremental_and_mark_exported_refuse_offset_paging(tmp_path: Path) -> None:

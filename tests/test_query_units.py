@@ -14,7 +14,7 @@ from coupa_connector.activities._batch import RecordBatch
 from coupa_connector.activities._filters import OPERATORS, parse_expression
 from coupa_connector.activities._paging import KeysetPager, OffsetPager, Params
 from coupa_connector.activities.query import build_query
-from coupa_connector.catalog import load_catalog
+from coupa_connector.catalog import MAX_INTEGER, load_catalog
 from coupa_connector.client import Connection
 from coupa_connector.errors import QueryError, ServerError, UnknownObjectError
 
@@ -87,6 +87,19 @@ def test_every_coupa_operator_has_a_form() -> None:
         ("exported=maybe", "not true or false"),
         ("updated-at>yesterday", "not an ISO 8601"),
         ("what is this", "Cannot read the condition"),
+        # Coupa answers these with a 400, as the sandbox does (test_query_bounds.py).
+        ("custom-fields.=1", r"Empty field name in 'custom-fields\.=1'"),
+        ("custom-fields=1", "name the custom field to compare"),
+        ("custom-fields is blank", "name the custom field to compare"),
+        ("supplier..name=Acme", "every '.' needs a name on each side"),
+        (".status=approved", "every '.' needs a name on each side"),
+        (f"id={'1' * 30}", f"'{'1' * 30}' is out of range"),
+        (f"id={MAX_INTEGER + 1}", f"'{MAX_INTEGER + 1}' is out of range"),
+        (f"id>-{MAX_INTEGER + 1}1", "is out of range"),
+        (f"id in 1,{'1' * 30}", f"'{'1' * 30}' is out of range"),
+        (f"supplier={'1' * 30}", "is out of range"),
+        (f"supplier.id[gt]={'1' * 30}", "is out of range"),
+        ("id=" + "9" * 5000, "is out of range"),
     ],
 )
 def test_bad_filters_are_refused_before_any_request(where: str, message: str) -> None:
@@ -109,6 +122,22 @@ def test_other_refusals() -> None:
         build_query(catalog, "invoices", order_by="updated-at", paging="keyset")
     with pytest.raises(QueryError, match="return_object"):
         build_query(catalog, "invoices", return_object="none")
+
+
+@pytest.mark.parametrize(
+    ("options", "paging", "order"),
+    [
+        ({"dir": "desc"}, "keyset", []),  # the pager sends order_by=id&dir=desc itself
+        ({"order_by": "id", "dir": "desc"}, "keyset", []),
+        ({"dir": "desc", "paging": "offset"}, "offset", [("order_by", "id"), ("dir", "desc")]),
+        ({"order_by": "invoice-date"}, "offset", [("order_by", "invoice_date")]),
+    ],
+)
+def test_a_direction_is_never_dropped(options: dict[str, Any], paging: str, order: Any) -> None:
+    spec = build_query(load_catalog(), "invoices", **options)
+    assert spec.paging == paging
+    assert spec.descending == (options.get("dir") == "desc" and paging == "keyset")
+    assert spec.params() == order
 
 
 def test_mapping_where_and_fields_projection() -> None:
@@ -162,18 +191,21 @@ def test_offset_pager_exactly_once(concurrency: int, n: int) -> None:
     pages = _collect(OffsetPager(fake_fetch(records, calls), [("status", "x")], concurrency))
     got = [r["id"] for p in pages for r in p.records]
     assert got == list(range(1, n + 1))
-    offsets = [dict(c)["offset"] for c in calls]
-    assert offsets[: n // 50 + 1] == [str(50 * k) for k in range(n // 50 + 1)]
+    # Each page after the first starts 5 records before the end of the one before.
+    offsets = [int(dict(c)["offset"]) for c in calls]
+    pages = 1 if n < 50 else (n - 50) // 45 + 2  # up to the first short page
+    assert offsets[:pages] == [45 * k for k in range(pages)]
+    assert len(calls) < pages + concurrency
     assert all(dict(c)["limit"] == "50" for c in calls)
 
 
 def test_offset_pager_failure_names_its_position_and_never_skips() -> None:
     records = [{"id": i} for i in range(1, 201)]
     delivered: list[int] = []
-    with pytest.raises(ServerError, match="offset 100 failed after 100 records"):
-        for page in _collect_iter(OffsetPager(fake_fetch(records, [], fail_at=100), [], 4)):
+    with pytest.raises(ServerError, match="offset 90 failed after 95 records"):
+        for page in _collect_iter(OffsetPager(fake_fetch(records, [], fail_at=90), [], 4)):
             delivered.extend(r["id"] for r in page.records)
-    assert delivered == list(range(1, 101))
+    assert delivered == list(range(1, 96))
 
 
 def _collect_iter(pager: Any) -> Any:

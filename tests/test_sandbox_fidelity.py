@@ -10,17 +10,13 @@ from __future__ import annotations
 import re
 import time
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
 from _sandbox_api_support import Api, messages
+from _shared_docs import SAMPLES, needs_shared
 
-SAMPLES = Path("/work/shared/coupa-docs/samples")
-pytestmark = [
-    pytest.mark.skipif(not SAMPLES.is_dir(), reason="Coupa's samples are not present"),
-    pytest.mark.usefixtures("pristine_data_afterwards"),
-]
+pytestmark = [needs_shared(SAMPLES), pytest.mark.usefixtures("pristine_data_afterwards")]
 
 
 def sample(name: str) -> str:

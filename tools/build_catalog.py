@@ -1,21 +1,34 @@
 #!/usr/bin/env python3
-"""Build ``src/coupa_connector/catalog/catalog.json`` from Coupa's reference tables.
+"""Build ``src/coupa_connector/catalog/catalog.json`` from Coupa's reference tables and Swagger.
 
-    python tools/build_catalog.py [--source PATH] [--output PATH] [--check]
+    python tools/build_catalog.py [--source PATH] [--swagger DIR] [--output PATH] [--check]
 
-The source is ``resources.json``: one entry per page of Coupa's Core API reference, with the
-page's actions (verb, path) and element tables (name, type, required, unique, allowable values,
-api in, api out, link to the referenced object's page). Its default place is
-``../shared/coupa-docs/resources.json`` next to the repository.
+Two sources, both in ``../shared/coupa-docs/`` next to the repository by default:
 
-Coupa's tables are evidence, not gospel: cells slip between columns, types are spelled five
-ways, and some flags are plainly wrong. Everything this script changes on purpose is data in
-the tables of ``tools/catalog_data.py`` (``CORRECTIONS``, ``READ_ONLY_EVERYWHERE``,
-``HAND_CURATED`` ...), each entry with its reason, and the reason is copied into the field's
-``note`` in the output.
+- ``resources.json``, the reference tables: one entry per page of Coupa's Core API
+  reference, with the page's actions (verb, path) and element tables (name, type, required,
+  unique, allowable values, api in, api out, link to the referenced object's page). This
+  script reads them into objects (one per page) and fields (one per row).
+- ``swagger/R38/*.json`` and ``swagger/R39/*.json``, Coupa's Swagger 2.0 files, one per
+  module. ``swagger_read.py`` reads them (definitions with typed properties, routes tagged
+  with their definition) and ``swagger_merge.py`` merges them in; their docstrings describe
+  the files and the mapping in full. In short: a definition is the object whose element is
+  its name (``InvoiceHeader`` -> ``invoices``), each property is a field of it; each route
+  belongs to the object of its collection, with a kind (index, show, create, update, delete,
+  action, binary, upload, and ``nested-`` ones under a parent); a collection or definition
+  the tables lack is a new object; where both sources describe a field and disagree,
+  ``MERGE_RULES`` settles the value and the field keeps both facts under ``disputed``.
 
-The output is deterministic (sorted keys, objects sorted by name, fields in Coupa's order), so
-re-running the script on the same source gives the same bytes.
+Coupa's tables and Swagger are evidence, not gospel: cells slip between columns, types are
+spelled five ways, and some flags are plainly wrong. Everything this script changes on purpose
+is data in the tables of ``tools/catalog_data.py`` (``CORRECTIONS``, ``READ_ONLY_EVERYWHERE``,
+``HAND_CURATED``, ``MERGE_RULES`` ...), each entry with its reason, and the reason is copied into
+the field's ``note`` in the output.
+
+The output is deterministic (sorted keys, objects sorted by name, fields in Coupa's order, the
+tables' first and then Swagger's), so re-running the script on the same sources gives the same
+bytes. The sources and releases most of an object's fields share are written once, in
+``field_defaults``.
 """
 
 from __future__ import annotations
@@ -24,12 +37,12 @@ import argparse
 import json
 import re
 import sys
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# The tables live beside this script (running the script puts tools/ on sys.path).
 from catalog_data import (
     ACTION_SCOPES,
     ATTACHMENT_REASON,
@@ -44,6 +57,7 @@ from catalog_data import (
     EXTRA_TABLES,
     HAND_CURATED,
     LOOKUP_KEYS,
+    MERGE_RULES,
     NAME_OVERRIDES,
     NESTED_TWINS,
     NO_RESOURCE,
@@ -54,10 +68,25 @@ from catalog_data import (
     SKIP_PAGES,
     SKIP_SECTIONS,
     TYPE_ALIASES,
+    Correction,
 )
+from catalog_text import (
+    camel_to_wire,
+    is_plural_name,
+    norm,
+    plural,
+    short_description,
+    singular,
+    squash,
+)
+
+# The tables live beside this script (running the script puts tools/ on sys.path).
+from swagger_merge import merge_swagger
+from swagger_read import read_swagger
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = ROOT.parent / "shared" / "coupa-docs" / "resources.json"
+DEFAULT_SWAGGER = ROOT.parent / "shared" / "coupa-docs" / "swagger"
 DEFAULT_OUTPUT = ROOT / "src" / "coupa_connector" / "catalog" / "catalog.json"
 
 
@@ -67,72 +96,14 @@ PRIMITIVE_RE = re.compile(
     re.IGNORECASE,
 )
 ARRAY_TYPES = {"[]", "[ ]", "array", "array of objects"}
-NOT_PLURAL = {"status", "address", "canceled", "class", "access", "process", "business"}
 
 # --------------------------------------------------------------------------------------------
 # Reading table cells
 # --------------------------------------------------------------------------------------------
 
 
-def norm(text: str | None) -> str:
-    """Trimmed cell text; the source has stray spaces and None for missing cells."""
-    return (text or "").strip()
-
-
 def is_yes(text: str | None) -> bool:
     return norm(text).lower() in {"yes", "true"}
-
-
-def squash(text: str) -> str:
-    """Comparable form of a type or title: lower case, letters and digits only."""
-    return re.sub(r"[^a-z0-9]", "", text.lower())
-
-
-def camel_to_wire(name: str) -> str:
-    name = re.sub(r"(?<=[a-z0-9])([A-Z])", r"-\1", name.strip())
-    return name.lower().replace("_", "-").replace(" ", "")
-
-
-def singular(word: str) -> str:
-    if word.endswith("ies"):
-        return word[:-3] + "y"
-    if word.endswith(("sses", "xes", "ches", "shes")):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith("ss") and word not in NOT_PLURAL:
-        return word[:-1]
-    return word
-
-
-def plural(word: str) -> str:
-    if word.endswith("y") and not word.endswith(("ay", "ey", "oy", "uy")):
-        return word[:-1] + "ies"
-    if word.endswith(("s", "x", "ch", "sh")):
-        return word + "es"
-    if word.endswith("information"):
-        return word
-    return word + "s"
-
-
-def is_plural_name(name: str) -> bool:
-    last = name.split("-")[-1]
-    return last not in NOT_PLURAL and singular(last) != last
-
-
-def short_description(text: str | None) -> str:
-    """First sentence of Coupa's description, without markup, at most 120 characters."""
-    text = norm(text)
-    text = re.sub(r"@@BLOCK_\d+@@", "", text)
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"!\S*", "", text)
-    text = text.split("<br>")[0]
-    text = re.sub(r"<[^>]+>", " ", text)
-    text = re.sub(r"\s+", " ", text).strip()
-    match = re.match(r"(.+?[.!?])(\s|$)", text)
-    if match:
-        text = match.group(1)
-    if len(text) > 120:
-        text = text[:117].rsplit(" ", 1)[0] + "..."
-    return text
 
 
 def parse_allowed(text: str | None) -> list[str]:
@@ -169,6 +140,7 @@ class RawField:
     allowed: list[str]
     description: str
     notes: list[str] = field(default_factory=list)
+    has_io: bool = False  # the page has api in/out columns: writable is the table's word
 
 
 NOT_TYPES = {"any", "yes", "no", "true", "false", "draft", "usd", "datatype", "na"}
@@ -220,6 +192,7 @@ def read_row(row: Mapping[str, Any], type_names: set[str], has_io: bool) -> RawF
             allowed=allowed,
             description=short_description(row.get("description")),
             notes=notes,
+            has_io=has_io,
         )
     api_in, api_out = cells["api_in"].lower(), cells["api_out"].lower()
     if has_io:
@@ -238,6 +211,7 @@ def read_row(row: Mapping[str, Any], type_names: set[str], has_io: bool) -> RawF
         allowed=parse_allowed(cells["allowable"]) or parse_allowed(cells["required"]),
         description=short_description(row.get("description")),
         notes=notes,
+        has_io=has_io,
     )
 
 
@@ -254,6 +228,7 @@ def merge(first: RawField, again: RawField) -> RawField:
         allowed=first.allowed or again.allowed,
         description=first.description or again.description,
         notes=first.notes + [n for n in again.notes if n not in first.notes],
+        has_io=first.has_io or again.has_io,
     )
 
 
@@ -680,6 +655,7 @@ def field_dict(raw: RawField, kind: str, max_length: int | None, ref: str | None
         out["description"] = raw.description
     if raw.notes:
         out["note"] = " ".join(raw.notes)
+    out["sources"] = ["tables"]
     return out
 
 
@@ -722,28 +698,45 @@ def apply_corrections(objects: dict[str, dict[str, Any]]) -> list[str]:
         if target is None:
             problems.append(f"correction for missing field {corr.obj}.{corr.field}")
             continue
-        for key, value in corr.changes.items():
-            # Defaults are left out of the output, so a change back to a default removes it.
-            is_default = (value is False and key in {"required", "unique"}) or (
-                value is True and key in {"writable", "readable"}
-            )
-            if value is None or is_default:
-                target.pop(key, None)
-            else:
-                target[key] = value
-        if target.get("kind") not in {"reference", "collection"}:
-            target.pop("ref", None)
-        if "kind" in corr.changes and target.get("note"):
-            # The resolver's guess about the type is superseded by the correction's reason.
-            target["note"] = OPAQUE_NOTE_RE.sub("", target["note"]).strip()
-            if not target["note"]:
-                target.pop("note")
-        add_note(target, corr.note)
+        # A copy (an embedded copy, a Swagger resource holding an object's fields) carries
+        # its source's corrections.
+        copies = [n for n, o in objects.items() if o.get("_copied_from") == corr.obj]
+        for copy_name in copies:
+            found = objects[copy_name]["_fields"].get(corr.field)
+            if found is not None:
+                apply_correction(found, corr)
+        apply_correction(target, corr)
     return problems
 
 
-def build(source: Path) -> dict[str, Any]:
+def apply_correction(target: dict[str, Any], corr: Correction) -> None:
+    """Apply one correction to one field."""
+    for key, value in corr.changes.items():
+        # Defaults are left out of the output, so a change back to a default removes it.
+        is_default = (value is False and key in {"required", "unique"}) or (
+            value is True and key in {"writable", "readable"}
+        )
+        if value is None or is_default:
+            target.pop(key, None)
+        else:
+            target[key] = value
+    if target.get("kind") not in {"reference", "collection"}:
+        target.pop("ref", None)
+    if target.get("kind") not in {"string", "text", "integer"}:
+        target.pop("allowed", None)  # a list of values means nothing for other kinds
+    if "kind" in corr.changes and target.get("note"):
+        # The resolver's guess about the type is superseded by the correction's reason.
+        target["note"] = OPAQUE_NOTE_RE.sub("", target["note"]).strip()
+        if not target["note"]:
+            target.pop("note")
+    add_note(target, corr.note)
+
+
+def build(source: Path, swagger_dir: Path | None = None) -> dict[str, Any]:
+    """The catalog from the reference tables at ``source`` and the Swagger files under
+    ``swagger_dir`` (``R38/``, ``R39/``), if given."""
     pages = load_pages(source)
+    swagger = read_swagger(swagger_dir) if swagger_dir is not None else None
     drafts, url_to_name = build_drafts(pages)
     for spec in HAND_CURATED:
         drafts.append(
@@ -772,13 +765,16 @@ def build(source: Path) -> dict[str, Any]:
             if ref == draft.name and kind == "collection" and raw.name.endswith("lines"):
                 ref = None
             fields[raw.name] = field_dict(raw, kind, max_length, ref)
+            # What the table says and where it is silent, for the merge with Swagger: a
+            # row without a type, a page without an api-in column.
+            fields[raw.name]["_typed"] = typed(raw, kind, ref)
+            fields[raw.name]["_io"] = raw.has_io
         spec = next((s for s in HAND_CURATED if s["name"] == draft.name), None)
         if spec is not None:
             for f in spec["fields"]:
-                fields[f["name"]] = {**f, "note": spec["note"]}
+                fields[f["name"]] = curated({**f, "note": spec["note"]})
         for extra_field in EXTRA_FIELDS.get(draft.name, ()):
-            fields.setdefault(extra_field["name"], dict(extra_field))
-        apply_global(fields)
+            fields.setdefault(extra_field["name"], curated(dict(extra_field)))
         objects[draft.name] = {
             "name": draft.name,
             "title": draft.title,
@@ -789,12 +785,20 @@ def build(source: Path) -> dict[str, Any]:
             "unsupported_reason": draft.unsupported_reason,
             "_actions": draft.actions,
             "_fields": fields,
+            "_sources": {"curated"} if spec is not None else {"tables"},
         }
     add_nested_twins(objects)
-    add_extra_actions(objects)
-    problems = apply_corrections(objects)
-    # After the corrections, so that the copies carry the source's corrected fields.
     add_embedded_copies(objects)
+    add_extra_actions(objects)
+    problems: list[str] = []
+    if swagger is not None:
+        problems += merge_swagger(objects, swagger, lambda name: lookup_type(name, title_index))
+    for copy_name, (_, note) in EMBEDDED_COPIES.items():
+        for f in objects[copy_name]["_fields"].values():
+            add_note(f, note)  # the copy's own Swagger fields too
+    for obj in objects.values():
+        apply_global(obj["_fields"])
+    problems += apply_corrections(objects)
     add_custom_fields(objects)
     out = []
     for name in sorted(objects):
@@ -803,11 +807,20 @@ def build(source: Path) -> dict[str, Any]:
     check_refs(out, problems)
     if problems:
         raise SystemExit("catalog problems:\n  " + "\n  ".join(problems))
-    return {
-        "source": "Coupa Core API reference tables (resources.json), "
-        f"{len(pages)} pages; corrections in tools/catalog_data.py",
-        "objects": out,
-    }
+    sources = f"Coupa Core API reference tables (resources.json), {len(pages)} pages"
+    if swagger is not None:
+        sources += f"; Coupa's Swagger files ({', '.join(swagger.files)})"
+    return {"source": f"{sources}; corrections in tools/catalog_data.py", "objects": out}
+
+
+def typed(raw: RawField, kind: str, ref: str | None) -> bool:
+    """Whether the table gives the field's type, rather than the resolver's default."""
+    return bool(PRIMITIVE_RE.match(raw.type_text)) or ref is not None or kind != "string"
+
+
+def curated(f: dict[str, Any]) -> dict[str, Any]:
+    """A field the connector's own data gives: it speaks on every attribute."""
+    return {**f, "sources": ["curated"], "_typed": True, "_io": True}
 
 
 def add_nested_twins(objects: dict[str, dict[str, Any]]) -> None:
@@ -824,6 +837,7 @@ def add_nested_twins(objects: dict[str, dict[str, Any]]) -> None:
             "resource": None,
             "_actions": [],
             "_fields": json.loads(json.dumps(src["_fields"])),
+            "_sources": set(src["_sources"]),
         }
         for obj in objects.values():
             for f in obj["_fields"].values():
@@ -833,11 +847,9 @@ def add_nested_twins(objects: dict[str, dict[str, Any]]) -> None:
 
 def add_embedded_copies(objects: dict[str, dict[str, Any]]) -> None:
     """Add resource-less copies of objects that Coupa embeds in other records."""
-    for copy_name, (source, note) in EMBEDDED_COPIES.items():
+    for copy_name, (source, _note) in EMBEDDED_COPIES.items():
         src = objects[source]
         fields: dict[str, dict[str, Any]] = json.loads(json.dumps(src["_fields"]))
-        for f in fields.values():
-            add_note(f, note)
         objects[copy_name] = {
             **src,
             "name": copy_name,
@@ -846,6 +858,8 @@ def add_embedded_copies(objects: dict[str, dict[str, Any]]) -> None:
             "resource": None,
             "_actions": [],
             "_fields": fields,
+            "_sources": set(src["_sources"]),
+            "_copied_from": source,
         }
 
 
@@ -894,6 +908,7 @@ def add_custom_fields(objects: dict[str, dict[str, Any]]) -> None:
                 "kind": "custom-fields",
                 "description": "The instance's custom fields, by their API names.",
                 "note": CUSTOM_FIELDS_NOTE,
+                "sources": ["curated"],
             }
 
 
@@ -927,19 +942,59 @@ def finish(obj: dict[str, Any]) -> dict[str, Any]:
         "name": name,
         "title": obj["title"],
         "element": element,
-        "list_element": plural(element),
+        "list_element": obj.get("_list_element") or plural(element),
         "model": element.replace("-", "_"),
         "resource": obj["resource"],
         "actions": actions,
         "read_scope": read_scope,
         "write_scope": write_scope,
-        "fields": list(fields.values()),
+        "fields": [public(f) for f in fields.values()],
+        "field_defaults": {},
         "lookup_keys": LOOKUP_KEYS.get(name, [["id"]] if "id" in fields else []),
         "supported": obj["supported"],
         "unsupported_reason": obj["unsupported_reason"],
         "doc_url": obj["doc_url"],
+        "sources": sorted(obj["_sources"]),
+        "releases": sorted(obj.get("_releases", ())),
+        "definitions": obj.get("_definitions", []),
+        "routes": obj.get("_routes", []),
     }
+    if obj.get("_disputed"):
+        out["disputed"] = obj["_disputed"]
+    compact(out)
     return out
+
+
+def compact(obj: dict[str, Any]) -> None:
+    """Write the sources and releases most of an object's fields share once, in
+    ``field_defaults``, and a route's releases only where they differ from the object's.
+
+    Both repeat on almost every field; said once per object they keep the file a third
+    smaller and as quick to load.
+    """
+    shared = Counter(
+        (tuple(f.get("sources", ())), tuple(f.get("releases", ()))) for f in obj["fields"]
+    )
+    if shared:
+        # The commonest pair; ties go to the first in sort order, so the output is stable.
+        (sources, releases), _ = min(shared.items(), key=lambda kv: (-kv[1], kv[0]))
+        defaults = {"sources": list(sources), "releases": list(releases)}
+        obj["field_defaults"] = {k: v for k, v in defaults.items() if v}
+        for f in obj["fields"]:
+            f.setdefault("releases", [])
+            for key, value in defaults.items():
+                if f[key] == value:
+                    del f[key]
+    else:
+        del obj["field_defaults"]
+    for route in obj["routes"]:
+        if route["releases"] == obj["releases"]:
+            del route["releases"]
+
+
+def public(f: dict[str, Any]) -> dict[str, Any]:
+    """A field without the generator's working notes."""
+    return {k: v for k, v in f.items() if not k.startswith("_")}
 
 
 def check_refs(objects: list[dict[str, Any]], problems: list[str]) -> None:
@@ -955,18 +1010,25 @@ def check_refs(objects: list[dict[str, Any]], problems: list[str]) -> None:
 
 
 def corrections_markdown() -> str:
-    """The hand-written corrections as a Markdown table."""
+    """The merge rules and the hand-written corrections, as two Markdown tables."""
 
     def cell(text: object) -> str:
         return str(text).replace("|", "\\|")
 
-    lines = ["| object | field | change | reason |", "|---|---|---|---|"]
+    lines = ["| attribute | where both sources speak and differ | reason |", "|---|---|---|"]
+    for attribute, rule in MERGE_RULES.items():
+        lines.append(f"| `{attribute}` | {rule.winner} | {cell(rule.reason)} |")
+    lines += ["", "| object | field | change | reason |", "|---|---|---|---|"]
     for name, note in {**READ_ONLY_EVERYWHERE, **EXPORT_FLAGS}.items():
         lines.append(f"| (every object) | `{name}` | writable: false | {cell(note)} |")
     for corr in CORRECTIONS:
         change = ", ".join(f"{k}: {json.dumps(v)}" for k, v in corr.changes.items())
         lines.append(f"| {corr.obj} | `{corr.field}` | {cell(change)} | {cell(corr.note)} |")
     return "\n".join(lines)
+
+
+# An object's lists, written one entry per line.
+LISTED = ("actions", "routes", "fields")
 
 
 def render(catalog: Mapping[str, Any]) -> str:
@@ -978,18 +1040,18 @@ def render(catalog: Mapping[str, Any]) -> str:
     lines = ["{", f' "source": {one(catalog["source"])},', ' "objects": [']
     objects = catalog["objects"]
     for i, obj in enumerate(objects):
-        head = {k: v for k, v in obj.items() if k not in {"actions", "fields"}}
+        head = {k: v for k, v in obj.items() if k not in LISTED}
         lines.append("  {")
         for key in sorted(head):
             lines.append(f"   {one(key)}: {one(head[key])},")
-        for key in ("actions", "fields"):
+        for key in LISTED:
             items = obj[key]
             lines.append(f'   "{key}": [')
             lines.extend(
                 f"    {one(item)}{',' if j < len(items) - 1 else ''}"
                 for j, item in enumerate(items)
             )
-            lines.append("   ]" + ("," if key == "actions" else ""))
+            lines.append("   ]" + ("," if key != LISTED[-1] else ""))
         lines.append("  }" + ("," if i < len(objects) - 1 else ""))
     lines.extend([" ]", "}"])
     return "\n".join(lines) + "\n"
@@ -998,6 +1060,9 @@ def render(catalog: Mapping[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
+    parser.add_argument(
+        "--swagger", type=Path, default=DEFAULT_SWAGGER, help="folder of R38/ and R39/"
+    )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument(
         "--check", action="store_true", help="exit 1 if the output file is not up to date"
@@ -1005,7 +1070,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--corrections",
         action="store_true",
-        help="print the corrections as a Markdown table (for docs/catalog.md) and exit",
+        help="print the merge rules and corrections as Markdown (for docs/catalog.md) and exit",
     )
     args = parser.parse_args(argv)
     if args.corrections:
@@ -1014,7 +1079,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.source.is_file():
         print(f"source not found: {args.source}", file=sys.stderr)
         return 2
-    text = render(build(args.source))
+    if not args.swagger.is_dir():
+        print(f"Swagger folder not found: {args.swagger}", file=sys.stderr)
+        return 2
+    text = render(build(args.source, args.swagger))
     if args.check:
         current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
         if current != text:

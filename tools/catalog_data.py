@@ -815,6 +815,35 @@ CORRECTIONS: list[Correction] = [
         "Invoice numbers are the supplier's: unique per supplier, and the natural key is "
         "(invoice-number, supplier) (Coupa: Invoices API).",
     ),
+    # Settled against Coupa's Swagger (R38, R39), where the table is plainly wrong.
+    Correction(
+        "requisitions",
+        "status",
+        {
+            "allowed": [
+                "draft",
+                "cart",
+                "pending_buyer_action",
+                "pending_approval",
+                "approved",
+                "ordered",
+                "partially_received",
+                "received",
+                "abandoned",
+                "backgrounded",
+                "withdrawn",
+            ]
+        },
+        "Coupa's table lost the commas between approved, ordered and partially_received; "
+        "Swagger lists the states one by one.",
+    ),
+    Correction(
+        "quote_requests",
+        "content-groups",
+        {"ref": "business_groups"},
+        "Coupa's table links content groups to the budget period page; content groups are "
+        "business groups (Swagger: BusinessGroup).",
+    ),
 ]
 
 # Objects that Coupa documents elsewhere (section 7, samples) but not with a table of their own.
@@ -1007,4 +1036,100 @@ TYPE_ALIASES: dict[str, str] = {
     "attachment": "attachments",
     "taggingapi": "tagging",
     "tagapi": "tag",
+}
+
+# --------------------------------------------------------------------------------------------
+# Coupa's Swagger files (swagger_read.py, swagger_merge.py): how they map and merge
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MergeRule:
+    """How a disagreement between the tables and Swagger on one attribute is settled.
+
+    ``winner`` is ``tables``, ``swagger``, ``longest`` (the larger length) or ``union`` (every
+    value either lists, the tables' first). The reason goes into the note of every field whose
+    value the rule changes from the tables'.
+    """
+
+    winner: str
+    reason: str
+
+
+MERGE_RULES: dict[str, MergeRule] = {
+    "kind": MergeRule(
+        "tables",
+        "Where both give a type and they differ, the table's is kept: Coupa's samples and the "
+        "corrections were checked against it, and Swagger's types slip as well (custom-field-1 "
+        "is text in the table and string(255) in Swagger; Money and Distance objects stand for "
+        "the table's decimals).",
+    ),
+    "ref": MergeRule(
+        "tables",
+        "Where both name the object a reference points at and they differ, the table's "
+        "link is kept.",
+    ),
+    "max_length": MergeRule(
+        "longest",
+        "Swagger and the table give different lengths; the longer is kept, so that no value "
+        "Coupa stores is refused (Swagger's lengths are the database columns').",
+    ),
+    "required": MergeRule(
+        "tables",
+        "Swagger's required lists are the models' presence checks, which include fields Coupa "
+        "computes or needs only in some cases (an invoice's origin-currency-gross is required "
+        "and read-only); the table's flag is kept, and a field only Swagger lists is never "
+        "required on its word alone. The disagreement is recorded.",
+    ),
+    "writable": MergeRule(
+        "tables",
+        "Where the table's api-in column and Swagger's readOnly disagree the table's is kept: "
+        "Swagger's flag is wrong both ways (it leaves an announcement's subject and message "
+        "writable, though the API only reads announcements), and the validation is built on "
+        "the table's.",
+    ),
+    "allowed": MergeRule(
+        "union",
+        "Swagger and the table list different values; every value either lists is allowed. "
+        "A list only Swagger gives is recorded, not enforced: some are format hints "
+        "(YYYY-MM-DDTHH:MM:SS+HH:MM) or one value of many (accelerated).",
+    ),
+}
+
+# Definitions that the element-or-name rule does not map, or maps wrongly: definition ->
+# (catalog objects, reason). An empty tuple keeps a definition out of the catalog.
+SWAGGER_DEFINITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "Period": (("budget-period",), "The budget period the tables call period."),
+    "ReasonInsightEvent": (
+        ("reason-insights-events",),
+        "The table's page title is plural (Reason Insights Events).",
+    ),
+    "QuoteRequestsUser": (("quote-request-user",), "The table names it quote-request-user."),
+    "OrderLineChange": (
+        ("purchase-order-line-change",),
+        "The table names the line of a purchase order change purchase-order-line-change.",
+    ),
+}
+
+# Definitions that are a slim view of another object, used for references to it: definition
+# -> (catalog object, reason). Their properties must be fields of the object.
+REFERENCE_SHAPES: dict[str, tuple[str, str]] = {
+    "UserSimple": ("users", "The user block Coupa embeds under created-by, updated-by, approver."),
+    "UserSimpleSerializer": ("users", "The same user block, named by its serializer."),
+    "SupplierSimpleSerializer": ("suppliers", "A supplier reference, named by its serializer."),
+}
+
+# Fields that really point at a record of their own kind; any other property typed as its
+# own definition is a slip of Coupa's generator (ExpenseReport.currency -> ExpenseReport).
+SELF_REFERENCES = frozenset({"parent", "master-contract", "original-transaction"})
+
+# GET routes that answer with a file, not a record, though Swagger types their answer as the
+# record: their segment after the id; any segment starting with retrieve_ is one too (Coupa:
+# "Clearance document attachment file name. Accessible via /retrieve_clearance_document";
+# the summaries say "Download avatar", "Download all receipts ... in .zip file format").
+BINARY_ROUTES = frozenset({"image", "download", "avatar"})
+
+# Names for new objects whose collection path gives a poor one: collection -> name.
+SWAGGER_RESOURCE_NAMES: dict[str, str] = {
+    "/warehouses/{warehouse_id}/locations": "warehouse_locations",
 }

@@ -6,6 +6,7 @@
     │   ├── UnknownObjectError
     │   └── UnknownFieldError
     ├── QueryError                  a filter the catalog refuses, before any request
+    │   └── PagingError             pages that do not join up into every record once
     ├── TransportError              no usable HTTP answer: connect, timeout, dropped, malformed
     └── APIError                    Coupa answered with an error status
         ├── AuthenticationError     401: missing, bad or expired credentials
@@ -31,6 +32,7 @@ __all__ = [
     "ConfigurationError",
     "CoupaError",
     "NotFoundError",
+    "PagingError",
     "PermissionDeniedError",
     "QueryError",
     "RateLimitError",
@@ -122,6 +124,15 @@ class UnknownFieldError(CatalogError):
 
 class QueryError(CoupaError):
     """A query the catalog refuses before anything is sent."""
+
+
+class PagingError(QueryError):
+    """Pages that cannot be joined into every matching record once; the query stopped.
+
+    Raised mid-query: the result set changed under offset paging beyond what the pager can
+    re-align (``retryable``: a quieter moment may succeed), or the server broke a paging
+    rule (a page longer than ``limit``, an order it was asked for and did not keep).
+    """
 
 
 class TransportError(CoupaError):

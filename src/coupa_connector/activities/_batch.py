@@ -10,6 +10,12 @@ only when asked for (the query iterator, CSV and XML output, transforms), in one
 
 A body that is not a JSON list of objects is left to the full decoder, whose errors say what
 was wrong.
+
+Depth: the records become dicts only under the wire codecs' nesting bound (``MAX_DEPTH``).
+The id scan and the split do not pay for that check on every page: they build nothing
+nested, and msgspec's own recursion guard stops a body deeper than Python's recursion limit
+allows (a hundred thousand levels, say), which is refused with the same error. Records that
+are only split keep their text as Coupa sent it.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from typing import Any
 import msgspec
 import orjson
 
-from coupa_connector.client._wire import DecodeError
+from coupa_connector.client._depth import json_too_deep
+from coupa_connector.client._wire import DecodeError, too_deep
 
 
 class _Key(msgspec.Struct):
@@ -73,7 +80,7 @@ class RecordBatch:
             decoder then says what it is).
 
         Raises:
-            DecodeError: The body is not valid JSON or not UTF-8.
+            DecodeError: The body is not valid JSON, not UTF-8, or nested too deep.
         """
         if not content.isascii():
             try:
@@ -82,6 +89,8 @@ class RecordBatch:
                 raise DecodeError(f"Coupa sent a body that is not UTF-8 ({exc}).") from None
         try:
             keys = _KEYS.decode(content)
+        except RecursionError:
+            raise too_deep("a JSON") from None
         except msgspec.ValidationError:
             return None
         except msgspec.DecodeError as exc:
@@ -98,6 +107,9 @@ class RecordBatch:
     def records(self) -> list[dict[str, Any]]:
         """The records as dicts (decoded on first use)."""
         if self._records is None:
+            texts = [self._content] if self._content is not None else map(bytes, self._lines or ())
+            if any(json_too_deep(text) for text in texts):
+                raise too_deep("a JSON")
             try:
                 if self._lines is not None:
                     self._records = [orjson.loads(memoryview(line)) for line in self._lines]
@@ -110,7 +122,10 @@ class RecordBatch:
 
     def _split(self) -> Sequence[Line] | None:
         if self._lines is None and self._content is not None:
-            raws = _SPLIT.decode(self._content)
+            try:
+                raws = _SPLIT.decode(self._content)
+            except RecursionError:
+                raise too_deep("a JSON") from None
             if b"\n" in self._content or b"\r" in self._content:
                 # Pretty-printed: line breaks can only be whitespace between tokens (JSON
                 # strings carry them escaped), and a JSON Lines record must be one line.

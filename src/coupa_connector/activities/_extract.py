@@ -29,6 +29,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
+from coupa_connector._csv_formulas import DEFAULT_CSV_FORMULAS, CsvFormulas
 from coupa_connector.activities._batch import RecordBatch, fresh_indexes
 from coupa_connector.activities._filters import RawCondition, parse_where
 from coupa_connector.activities._output import RecordWriter, atomic_write_bytes
@@ -232,12 +233,13 @@ def _refuse_unsafe(spec: QuerySpec, incremental: bool, mark_exported_flag: bool)
     if incremental and spec.paging != "keyset":
         raise QueryError(
             "An incremental run pages by id (keyset) so records updated during the run cannot "
-            "shift pages; drop order_by/dir."
+            "shift pages; drop order_by (or make it id)."
         )
     if mark_exported_flag and spec.paging != "keyset":
         raise QueryError(
             "--mark-exported pages by id (keyset): marking records changes the exported=false "
-            "result set, which would make offset pages skip records; drop order_by/dir."
+            "result set, which would make offset pages skip records; drop order_by (or make "
+            "it id)."
         )
 
 
@@ -254,6 +256,7 @@ async def extract(
     processes: int = 1,
     on_page: Callable[[Page, ExtractResult], None] | None = None,
     stdout: IO[bytes] | None = None,
+    csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
     **options: Any,
 ) -> ExtractResult:
     """Run a query into a file (or ``-``), incrementally and/or marking records exported.
@@ -271,6 +274,8 @@ async def extract(
             only, no ``limit``); 1 fetches in this process. See ``_processes``.
         on_page: Called after each page is written (progress display).
         stdout: Binary stream for ``-``.
+        csv_formulas: ``escape`` (CSV cells a spreadsheet would run as formulas get a
+            leading ``'``) or ``keep`` (cells as they are, for programs).
         **options: Query options (``where``, ``fields``, ``limit``, ``params``, ...).
 
     Returns:
@@ -305,7 +310,7 @@ async def extract(
         check_processes(checked, processes, width)
     result = ExtractResult(target.name, str(output))
     upper: str | None = None
-    writer = RecordWriter(output, fmt, target, catalog, stdout=stdout)
+    writer = RecordWriter(output, fmt, target, catalog, stdout=stdout, csv_formulas=csv_formulas)
     try:
         if incremental:
             assert target.resource is not None

@@ -26,7 +26,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from coupa_connector.catalog import QUERY_OPERATORS, Catalog, FieldDef, ObjectDef, wire_name
+from coupa_connector.catalog import (
+    MAX_INTEGER,
+    MIN_INTEGER,
+    QUERY_OPERATORS,
+    Catalog,
+    FieldDef,
+    ObjectDef,
+    coupa_integer,
+    wire_name,
+)
 from coupa_connector.errors import QueryError
 
 OPERATORS: tuple[str, ...] = ("eq", *QUERY_OPERATORS)
@@ -127,16 +136,17 @@ def parse_expression(expr: str) -> RawCondition:
         QueryError: The expression matches no form of the grammar.
     """
     if m := _IS_BLANK.match(expr):
-        return RawCondition(_path(m.group(1)), "blank", "false" if m.group(2) else "true", expr)
+        blank = "false" if m.group(2) else "true"
+        return RawCondition(_path(m.group(1), expr), "blank", blank, expr)
     if m := _IN.match(expr):
         op = "not_in" if m.group(2).lower().startswith("not") else "in"
         values = _split_list(m.group(3))
         if not values:
             raise QueryError(f"{expr!r}: '{op.replace('_', ' ')}' needs a comma-separated list.")
-        return RawCondition(_path(m.group(1)), op, values, expr)
+        return RawCondition(_path(m.group(1), expr), op, values, expr)
     if m := _BRACKETS.match(expr):
         parts = re.findall(r"[^\[\]]+", m.group(1))
-        path = [*_path(parts[0]), *(wire_name(p) for p in parts[1:])]
+        path = [*_path(parts[0], expr), *(wire_name(p) for p in parts[1:])]
         op = "eq"
         if path[-1].replace("-", "_") in OPERATORS and len(path) > 1:
             op = path.pop().replace("-", "_")
@@ -145,7 +155,8 @@ def parse_expression(expr: str) -> RawCondition:
             value = _split_list(str(value))
         return RawCondition(tuple(path), op, value, expr)
     if m := _SYMBOL.match(expr):
-        return RawCondition(_path(m.group(1)), _SYMBOLS[m.group(2)], _unquote(m.group(3)), expr)
+        op = _SYMBOLS[m.group(2)]
+        return RawCondition(_path(m.group(1), expr), op, _unquote(m.group(3)), expr)
     raise QueryError(
         f"Cannot read the condition {expr!r}. Use field=value, field!=v, field>v, field>=v, "
         "field<v, field<=v, field~v (contains), field^=v (starts with), field$=v (ends with), "
@@ -154,10 +165,15 @@ def parse_expression(expr: str) -> RawCondition:
     )
 
 
-def _path(dotted: str) -> tuple[str, ...]:
-    parts = tuple(wire_name(p) for p in dotted.split(".") if p.strip())
-    if not parts:
-        raise QueryError(f"Empty field name in {dotted!r}.")
+def _path(dotted: str, source: str | None = None) -> tuple[str, ...]:
+    parts = tuple(wire_name(p) for p in dotted.split("."))
+    where = source if source is not None else dotted
+    if not any(parts):
+        raise QueryError(f"Empty field name in {where!r}.")
+    if not all(parts):
+        # ``custom-fields.=1`` or ``supplier..name``: a name is missing, and Coupa answers
+        # such a parameter with a 400.
+        raise QueryError(f"Empty field name in {where!r}: every '.' needs a name on each side.")
     return parts
 
 
@@ -179,6 +195,11 @@ def _check_value(fdef: FieldDef, op: str, value: str | tuple[str, ...], where: s
     for item in values:
         if fdef.kind == "integer" and not re.fullmatch(r"-?\d+", item):
             raise QueryError(f"{where}: {item!r} is not an integer.")
+        if fdef.kind == "integer" and coupa_integer(item) is None:
+            raise QueryError(
+                f"{where}: {item!r} is out of range: Coupa's integers, ids too, go from "
+                f"{MIN_INTEGER} to {MAX_INTEGER}."
+            )
         if fdef.kind in ("decimal", "float") and not re.fullmatch(r"-?\d+(\.\d+)?", item):
             raise QueryError(f"{where}: {item!r} is not a number.")
         if fdef.kind == "boolean" and item.lower() not in ("true", "false"):
@@ -216,6 +237,10 @@ def validate(raw: RawCondition, obj: ObjectDef, catalog: Catalog) -> Filter:
         # Coupa filters custom fields by their own name, without the wrapper.
         path = path[1:]
         current = None
+    elif path == ["custom-fields"]:
+        raise QueryError(
+            f"{raw.source!r}: name the custom field to compare, as custom-fields.<name>=value."
+        )
     fdef: FieldDef | None = None
     for i, name in enumerate(path):
         if current is None:

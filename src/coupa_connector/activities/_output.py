@@ -25,6 +25,7 @@ from typing import IO, Any, Literal
 
 import orjson
 
+from coupa_connector._csv_formulas import DEFAULT_CSV_FORMULAS, CsvFormulas, row_writer
 from coupa_connector._records import flatten
 from coupa_connector.activities._batch import RecordBatch
 from coupa_connector.catalog import Catalog, ObjectDef
@@ -216,6 +217,8 @@ class RecordWriter:
         obj: The records' object (element names for XML).
         catalog: For XML element names of nested lists.
         stdout: Binary stream used for ``-`` (tests pass their own).
+        csv_formulas: ``escape`` puts a ``'`` before CSV cells a spreadsheet would run as
+            formulas (see ``_csv_formulas``); ``keep`` writes them as they are.
     """
 
     def __init__(
@@ -225,7 +228,9 @@ class RecordWriter:
         obj: ObjectDef,
         catalog: Catalog | None = None,
         stdout: IO[bytes] | None = None,
+        csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
     ) -> None:
+        self._cells = row_writer(csv_formulas)
         if fmt not in FORMATS:
             raise ConfigurationError(
                 f"Output format must be one of {', '.join(FORMATS)}, not {fmt!r}."
@@ -349,11 +354,12 @@ class RecordWriter:
         text = io.TextIOWrapper(self._out, encoding="utf-8", newline="", write_through=True)
         writer = csv.writer(text)
         columns = list(self._columns)
-        writer.writerow(columns)
+        cells = self._cells
+        writer.writerow(cells(columns))
         self._spool.seek(0)
         for line in self._spool:
             row = orjson.loads(line)
-            writer.writerow([row.get(c, "") for c in columns])
+            writer.writerow(cells([row.get(c, "") for c in columns]))
         text.flush()
         text.detach()  # the binary stream stays ours to close
         self._spool.close()

@@ -2,15 +2,18 @@
 
 Two strategies, both always sending ``limit``:
 
-* ``OffsetPager``: offsets from 0, advanced by what came back; the end is a short page (or
-  Coupa's empty answer). With ``concurrency > 1`` it fetches a sliding window of offsets ahead
-  and yields pages in order; pages after the first short one are discarded.
-* ``KeysetPager``: ``order_by=id&dir=asc&id[gt]=<last id seen>``. Records inserted, updated or
-  leaving the filter during the run cannot shift a page, because a page is addressed by the
-  last id seen, not by a position. Concurrency splits the id range into partitions
-  (``id[gt]=a&id[lt_or_eq]=b``); each id falls in exactly one partition and each partition
-  advances strictly, so every record is delivered at most once, and every record that
-  matches throughout the run at least once.
+* ``OffsetPager``: offsets from 0, each page overlapping the one before by a few records;
+  the end is a short page (or Coupa's empty answer). The overlap shows whether the result
+  set shifted between two pages: a small shift is re-aligned on the last record delivered,
+  a larger one (or a record seen twice) stops the query with a ``PagingError``. With
+  ``concurrency > 1`` it fetches a sliding window of offsets ahead and yields pages in
+  order; pages after the first short one are discarded.
+* ``KeysetPager``: ``order_by=id&dir=asc&id[gt]=<last id seen>`` (or ``dir=desc&id[lt]=``,
+  newest first). Records inserted, updated or leaving the filter during the run cannot shift
+  a page, because a page is addressed by the last id seen, not by a position. Concurrency
+  splits the id range into partitions (``id[gt]=a&id[lt_or_eq]=b``, ascending only); each id
+  falls in exactly one partition and each partition advances strictly, so every record is
+  delivered at most once, and every record that matches throughout the run at least once.
 
 A page that still fails after the connection's retries raises, with its position in the
 message: never a silent gap.
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,9 +31,11 @@ from typing import Any
 
 from coupa_connector.activities._batch import RecordBatch
 from coupa_connector.catalog import PAGE_LIMIT
-from coupa_connector.errors import CoupaError, QueryError
+from coupa_connector.errors import CoupaError, PagingError, QueryError
 
 PAGE_SIZE = PAGE_LIMIT  # Coupa's maximum and default
+
+log = logging.getLogger("coupa_connector.query")
 
 Params = list[tuple[str, str]]
 Fetch = Callable[[Params], Awaitable[RecordBatch]]
@@ -72,18 +78,31 @@ def _position(exc: CoupaError, where: str, delivered: int) -> CoupaError:
     return exc
 
 
-def _record_id(value: Any, where: str) -> int:
+def _record_id(value: Any, where: str, why: str = "keyset paging needs it") -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise QueryError(f"A record at {where} has no id; keyset paging needs it.")
+        raise QueryError(f"A record at {where} has no id; {why}.")
     try:
         return int(value)
     except ValueError:
         raise QueryError(f"A record at {where} has a non-integer id {value!r}.") from None
 
 
+OVERLAP = 5  # records each offset page reads again from the page before it
+
+
 @dataclass
 class OffsetPager:
     """Offset paging (``offset`` + ``limit``), sequential or with a sliding window.
+
+    Pages overlap: after the first, each page starts ``overlap`` records before the end of
+    the previous one (offsets 0, 45, 90, ... with 50 a page), and must contain the last
+    records delivered. Where it finds them tells whether the result set shifted in between
+    (records inserted or removed ahead of the page): the page's records after the last one
+    delivered are exactly what follows it now, so a shift of up to ``overlap - 1`` records
+    up or ``page_size - overlap - 1`` down (4 and 44 by default) is re-aligned without a gap
+    or a repeat. A page that holds none of them (a larger shift), holds them out of order, or
+    holds an id delivered before (a record moved across the pages) stops the query with a
+    ``PagingError``: never a silent gap.
 
     Args:
         fetch: Gets one page for the given parameters.
@@ -91,6 +110,10 @@ class OffsetPager:
         concurrency: Pages in flight at once.
         max_records: Stop after this many records.
         page_size: ``limit`` sent with every request (at most 50).
+        overlap: Records each page shares with the previous one (1 to ``page_size - 1``).
+
+    Attributes:
+        realigned: Pages whose overlap showed a shift that was re-aligned.
     """
 
     fetch: Fetch
@@ -98,28 +121,40 @@ class OffsetPager:
     concurrency: int = 1
     max_records: int | None = None
     page_size: int = PAGE_SIZE
+    overlap: int = OVERLAP
     delivered: int = 0
     pages: int = 0
     finished: bool = False
+    realigned: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.overlap < self.page_size:
+            raise ValueError(f"overlap must be between 1 and {self.page_size - 1}")
 
     def _page_params(self, offset: int) -> Params:
         limit = self.page_size
-        if self.max_records is not None:
-            limit = min(limit, self.max_records - offset)
+        if offset == 0 and self.max_records is not None:
+            limit = min(limit, self.max_records)  # the first page shares nothing
         return [*self.params, ("limit", str(limit)), ("offset", str(offset))]
+
+    def _needed(self, offset: int, window: int) -> bool:
+        # Without a shift, the page at ``offset`` brings the records from offset + overlap.
+        if self.max_records is None or window == 0:
+            return True
+        return offset == 0 or offset + self.overlap < self.max_records
 
     async def __aiter__(self) -> AsyncIterator[Page]:
         window: deque[tuple[int, Params, asyncio.Task[RecordBatch]]] = deque()
+        stride = self.page_size - self.overlap
         next_offset = 0
-        previous_first: Any = object()
+        tail: deque[int] = deque(maxlen=self.overlap)  # the last ids delivered, in order
+        seen: set[int] = set()
         try:
             while not self.finished:
-                while len(window) < self.concurrency and (
-                    self.max_records is None or next_offset < self.max_records or not window
-                ):
+                while len(window) < self.concurrency and self._needed(next_offset, len(window)):
                     params = self._page_params(next_offset)
                     window.append((next_offset, params, asyncio.ensure_future(self.fetch(params))))
-                    next_offset += self.page_size
+                    next_offset += stride
                 offset, params, task = window.popleft()
                 try:
                     records = await task
@@ -127,31 +162,85 @@ class OffsetPager:
                     raise _position(exc, f"offset {offset}", self.delivered) from None
                 limit = int(dict(params)["limit"])
                 if len(records) > limit:
-                    raise QueryError(
+                    raise PagingError(
                         f"The server sent {len(records)} records for limit={limit} at offset "
                         f"{offset}; paging would lose or repeat records, so the query stopped."
                     )
-                first = records.ids[0] if records else None
-                if records and first is not None and first == previous_first:
-                    raise QueryError(f"The page at offset {offset} repeats the previous page.")
-                previous_first = first
+                where = f"offset {offset}"
+                ids = [
+                    _record_id(i, where, "offset paging checks the pages join") for i in records.ids
+                ]
+                start = self._join(ids, tail, offset) if tail else 0
+                fresh = ids[start:]
+                for record_id in fresh:
+                    if record_id in seen:
+                        raise self._shifted(
+                            offset, f"it holds record {record_id}, which an earlier page had"
+                        )
+                    seen.add(record_id)
+                if len(records) == limit and not fresh:
+                    raise self._shifted(offset, "it holds no record after the last one delivered")
+                batch = records.pick(range(start, len(records))) if start else records
                 if self.max_records is not None:
-                    records = records.head(self.max_records - self.delivered)
-                self.delivered += len(records)
+                    batch = batch.head(self.max_records - self.delivered)
+                    fresh = fresh[: len(batch)]
+                self.delivered += len(batch)
+                tail.extend(fresh)
                 if len(records) < limit or (
                     self.max_records is not None and self.delivered >= self.max_records
                 ):
                     self.finished = True
-                if records or self.pages == 0:
-                    yield Page(records, self.pages, tuple(params), offset=offset)
+                if batch or self.pages == 0:
+                    yield Page(batch, self.pages, tuple(params), offset=offset)
                     self.pages += 1
-                # Offsets stay aligned: a full page advances by exactly page_size.
         finally:
             for _, _, task in window:
                 task.cancel()
             for _, _, task in window:
                 with contextlib.suppress(BaseException):
                     await task
+
+    def _join(self, ids: list[int], tail: deque[int], offset: int) -> int:
+        """Where the page's new records start: after the last delivered record it holds.
+
+        Raises:
+            PagingError: The page holds none of the last records delivered, or holds them
+                out of their order.
+        """
+        at = {record_id: index for index, record_id in enumerate(ids)}
+        found = [(at[record_id], k) for k, record_id in enumerate(tail) if record_id in at]
+        if not found:
+            raise self._shifted(offset, f"it holds none of the last {len(tail)} records delivered")
+        indexes = [index for index, _ in found]
+        if indexes != list(range(indexes[0], indexes[0] + len(indexes))):
+            raise self._shifted(
+                offset, "the records it shares with the page before are out of order"
+            )
+        last_index, last_k = found[-1]
+        if last_index != last_k or len(found) != len(tail):
+            self.realigned += 1
+            log.info(
+                "the result set shifted by %+d records before offset %d (%d of the %d records "
+                "shared with the page before are still there); continuing after the last "
+                "record delivered",
+                last_index - last_k,
+                offset,
+                len(found),
+                len(tail),
+            )
+        return last_index + 1
+
+    def _shifted(self, offset: int, why: str) -> PagingError:
+        order = dict(self.params).get("order_by", "id")
+        return PagingError(
+            f"The result set changed while paging by offset (order_by={order}): the page at "
+            f"offset {offset} does not continue the one before ({why}). Records inserted, "
+            "removed or re-sorted ahead of it could be skipped, so the query stopped after "
+            f"{self.delivered} records instead. Order by id (no order_by, or order_by=id with "
+            "dir asc or desc), which pages by key and cannot shift, or run it again while the "
+            "data is not changing.",
+            retryable=True,
+        )
 
 
 def split_ids(
@@ -178,8 +267,18 @@ def split_ids(
     return [(edges[i], edges[i + 1] if i < count - 1 else None) for i in range(count)]
 
 
-def keyset_params(params: Params, after: int | None, upper: int | None, limit: int) -> Params:
-    """Parameters of one keyset page: id order, ``id[gt]`` and ``id[lt_or_eq]`` bounds."""
+def keyset_params(
+    params: Params, after: int | None, upper: int | None, limit: int, descending: bool = False
+) -> Params:
+    """Parameters of one keyset page: id order, ``id[gt]`` and ``id[lt_or_eq]`` bounds.
+
+    Descending, the page asks for ids below ``after`` (``id[lt]``), newest first.
+    """
+    if descending:
+        out = [*params, ("order_by", "id"), ("dir", "desc"), ("limit", str(limit))]
+        if after is not None:
+            out.append(("id[lt]", str(after)))
+        return out
     out = [*params, ("order_by", "id"), ("dir", "asc"), ("limit", str(limit))]
     if after is not None:
         out.append(("id[gt]", str(after)))
@@ -199,6 +298,8 @@ class KeysetPager:
         concurrency: Partitions fetched at once.
         max_records: Stop after this many records (forces one partition, in id order).
         page_size: ``limit`` sent with every request.
+        descending: Newest first (``dir=desc``, ``id[lt]``), in one partition so the
+            output keeps that order.
     """
 
     fetch: Fetch
@@ -207,6 +308,7 @@ class KeysetPager:
     concurrency: int = 1
     max_records: int | None = None
     page_size: int = PAGE_SIZE
+    descending: bool = False
     delivered: int = 0
     pages: int = 0
     partitions: list[tuple[int | None, int | None]] = field(default_factory=list)
@@ -219,23 +321,27 @@ class KeysetPager:
             limit = self.page_size
             if self.max_records is not None:
                 limit = max(1, min(limit, self.max_records - self.delivered))
-            params = keyset_params(self.params, last, upper, limit)
-            where = f"id > {last}" if last is not None else "the first page"
+            params = keyset_params(self.params, last, upper, limit, self.descending)
+            if last is None:
+                where = "the first page"
+            else:
+                where = f"id {'<' if self.descending else '>'} {last}"
             try:
                 records = await self.fetch(params)
             except CoupaError as exc:
                 raise _position(exc, f"{where} (partition {index})", self.delivered) from None
             if len(records) > self.page_size:
-                raise QueryError(
+                raise PagingError(
                     f"The server sent {len(records)} records for limit={self.page_size}."
                 )
             ids = [_record_id(r, where) for r in records.ids]
             floor = last if last is not None else None
             for current in ids:
-                if (floor is not None and current <= floor) or (
-                    upper is not None and current > upper
-                ):
-                    raise QueryError(
+                behind = floor is not None and (
+                    current >= floor if self.descending else current <= floor
+                )
+                if behind or (upper is not None and current > upper):
+                    raise PagingError(
                         f"The server ignored order_by=id or the id bounds (id {current} at "
                         f"{where}); stopping rather than risk repeats or gaps."
                     )
@@ -246,7 +352,7 @@ class KeysetPager:
             last = ids[-1]
 
     async def __aiter__(self) -> AsyncIterator[Page]:
-        if self.concurrency == 1 or self.max_records is not None:
+        if self.concurrency == 1 or self.max_records is not None or self.descending:
             self.partitions = [(None, None)]
             async for params, after, records in self._partition(0, None, None):
                 page = self._take(records, params, after, 0)

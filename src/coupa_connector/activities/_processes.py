@@ -261,10 +261,10 @@ def check_processes(spec: QuerySpec, processes: int, concurrency: int) -> None:
     """
     if processes < 1:
         raise QueryError(f"processes must be at least 1, not {processes}.")
-    if spec.paging != "keyset":
+    if spec.paging != "keyset" or spec.descending:
         raise QueryError(
-            "processes > 1 splits the query by id ranges, which needs keyset paging; drop "
-            "order_by/dir (or paging='offset'), or use processes=1."
+            "processes > 1 splits the query by ascending id ranges, which needs keyset paging "
+            "in id order; drop order_by, dir=desc (or paging='offset'), or use processes=1."
         )
     if spec.limit is not None:
         raise QueryError(

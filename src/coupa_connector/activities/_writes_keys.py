@@ -4,7 +4,8 @@ A key is one or more field paths (``number``; ``invoice-number,supplier.number``
 are batched: one path of the key (the pivot: the first field of the object itself) goes into
 one ``<path>[in]=a,b,c`` query per chunk of records, the other paths narrow that query when a
 chunk shares their value and are matched here against what comes back, and answers are
-cached so a key is asked about once per run.
+cached so a key is asked about once per run. Values are compared, and sent, in one spelling
+per catalog kind (``_writes_key_types``): a date from a file matches Coupa's datetime.
 """
 
 from __future__ import annotations
@@ -12,16 +13,17 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from coupa_connector.activities._writes_key_types import expected, key_text
 from coupa_connector.catalog import ObjectDef, load_catalog, wire_name
 from coupa_connector.errors import ConfigurationError
 
 __all__ = ["Fetch", "KeyResolver", "KeySpec", "KeyValue", "get_path"]
 
 KeyValue = tuple[str, ...]
-"""One record's key: the values of the key's paths, as strings, in the key's order."""
+"""One record's key: the values of the key's paths, spelled by their kinds, in the key's order."""
 
 Fetch = Callable[[Mapping[str, str]], AsyncIterator[Mapping[str, Any]]]
 """Runs one query (filter and ``fields`` params) and yields every matching record."""
@@ -50,15 +52,9 @@ def get_path(record: Mapping[str, Any], path: Sequence[str]) -> Any:
     return value
 
 
-def _as_key_text(value: Any) -> str | None:
-    if value is None or isinstance(value, Mapping | list):
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = str(value)
-    # Exactly as sent, spaces included: Coupa compares it that way, and a record created
-    # with " S-1 " is only found by " S-1 ". Blank is no value at all.
-    return text if text.strip() else None
+def _given(value: Any) -> bool:
+    """True when a record gives a value at all (of any kind: not None, blank or nested)."""
+    return key_text("string", value) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +68,25 @@ class KeySpec:
 
     object: ObjectDef
     paths: tuple[tuple[str, ...], ...]
+    kinds: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    """The catalog kind of each path's last field (``reference`` until made concrete)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kinds", tuple(self._kind(path) for path in self.paths))
+
+    def _kind(self, path: tuple[str, ...]) -> str:
+        catalog = load_catalog()
+        current: ObjectDef | None = self.object
+        kind = "string"
+        for part in path:
+            fdef = current.fields.get(part) if current is not None else None
+            if fdef is None:
+                # Every record has an integer id; beyond the catalog a value is text.
+                return "integer" if part == "id" else "string"
+            kind = fdef.kind
+            ref = fdef.ref if fdef.kind == "reference" else None
+            current = catalog.get(ref) if ref and ref in catalog else None
+        return kind
 
     @classmethod
     def parse(cls, obj: ObjectDef, text: str | Sequence[str]) -> KeySpec:
@@ -197,10 +212,10 @@ class KeySpec:
                     sub = target.fields.get(key[0])
                     if sub is not None and sub.kind in ("reference", "collection"):
                         continue
-                    if _as_key_text(_lookup(given, key[0])) is not None:
+                    if _given(_lookup(given, key[0])):
                         chosen = (*path, key[0])
                         break
-            elif _as_key_text(given) is not None:
+            elif _given(given):
                 chosen = (*path, "id")  # a bare scalar reference is an id
             if chosen is None:
                 return None
@@ -213,7 +228,10 @@ class KeySpec:
         spec = self.concrete(record)
         if spec is None:
             return None
-        values = [_as_key_text(get_path(record, path)) for path in spec.paths]
+        values = [
+            key_text(kind, _part(record, path))
+            for path, kind in zip(spec.paths, spec.kinds, strict=True)
+        ]
         if any(v is None for v in values):
             return None
         return tuple(v for v in values if v is not None)
@@ -226,9 +244,22 @@ class KeySpec:
             if self._ref_target(path) is not None:
                 if KeySpec(self.object, (path,)).concrete(record) is None:
                     missing.append(".".join(path))
-            elif _as_key_text(given) is None:
+            elif not _given(given):
                 missing.append(".".join(path))
         return missing
+
+    def unreadable(self, record: Mapping[str, Any]) -> list[str]:
+        """Why the record's key parts that are given do not read as their kinds, for a
+        message (``rate-date: 'soon' is not an ISO 8601 ...``); empty when all of them do."""
+        spec = self.concrete(record)
+        if spec is None:
+            return []
+        problems: list[str] = []
+        for path, kind in zip(spec.paths, spec.kinds, strict=True):
+            given = _part(record, path)
+            if _given(given) and key_text(kind, given) is None:
+                problems.append(f"{'.'.join(path)}: {given!r} is not {expected(kind)}")
+        return problems
 
     def describe(self, value: KeyValue) -> str:
         """``invoice-number='INV-1', supplier.number='S-9'`` for messages."""
@@ -253,6 +284,17 @@ class KeySpec:
         Arguments page asks for."""
         head, *rest = (p.replace("-", "_") for p in path)
         return head + "".join(f"[{p}]" for p in rest)
+
+
+def _part(record: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    """The value of one concrete key part; a bare scalar reference (``"supplier": 17``) is
+    the value of its ``id``."""
+    value = get_path(record, path)
+    if value is None and len(path) > 1 and path[-1] == "id":
+        parent = get_path(record, path[:-1])
+        if not isinstance(parent, Mapping | list):
+            return parent
+    return value
 
 
 def _add_nested(node: list[Any], parts: list[str]) -> None:

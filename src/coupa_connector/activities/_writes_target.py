@@ -24,7 +24,7 @@ from coupa_connector.activities._writes_send import (
     failed_result,
     resolution,
 )
-from coupa_connector.catalog import ObjectDef
+from coupa_connector.catalog import MAX_INTEGER, ObjectDef, coupa_integer
 from coupa_connector.errors import CoupaError
 
 __all__ = [
@@ -98,17 +98,20 @@ def first_key(specs: Sequence[KeySpec], body: Mapping[str, Any]) -> Target | Non
 
 
 def parse_id(value: Any) -> int | None:
-    """A Coupa id from a record's ``id`` (an int, or a string of digits), else None."""
+    """A Coupa id from a record's ``id`` (an int, or a string of digits), else None.
+
+    An id past Coupa's integer range (``MAX_INTEGER``) is none: no record can have it.
+    """
     if isinstance(value, bool):
         return None
+    number: int | None = None
     if isinstance(value, int):
-        return value if value > 0 else None
-    if isinstance(value, str) and value.strip().isdigit():
-        number = int(value.strip())
-        return number if number > 0 else None
-    if isinstance(value, float) and value.is_integer() and value > 0:
-        return int(value)
-    return None
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = coupa_integer(value)
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    return number if number is not None and 0 < number <= MAX_INTEGER else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +187,9 @@ class Targets:
         raw_id = item.body.get("id")
         rid = parse_id(raw_id)
         if raw_id is not None and rid is None:
-            return self._reject(item, f"id: {raw_id!r} is not a Coupa id (a positive integer)")
+            return self._reject(
+                item, f"id: {raw_id!r} is not a Coupa id (a positive integer up to {MAX_INTEGER})"
+            )
         if rid is not None and (prefer_id or self.key is None or self.key.is_id):
             return Target(id=rid)
         if self.key is None or self.key.is_id:
@@ -200,6 +205,9 @@ class Targets:
         spec = self.key.concrete(item.body)
         value = spec.value(item.body) if spec is not None else None
         if spec is None or value is None:
+            unreadable = self.key.unreadable(item.body)
+            if unreadable:
+                return self._reject(item, f"{unreadable[0]} (key is {self.key.text})")
             missing = ", ".join(self.key.missing(item.body)) or self.key.text
             return self._reject(item, f"{missing}: key value missing (key is {self.key.text})")
         return Target(spec=spec, value=value)

@@ -32,6 +32,7 @@ from coupa_connector.errors import QueryError
 
 if TYPE_CHECKING:
     from coupa_connector.client._connection import AsyncConnection
+    from coupa_connector.client._transport import RawResponse
 
 __all__ = ["Page", "QuerySpec", "build_query", "query_pages"]
 
@@ -53,7 +54,7 @@ class QuerySpec:
         dir: ``asc`` or ``desc``, when asked for.
         limit: Most records to return (None: all).
         raw_params: Parameters passed through as given.
-        paging: ``offset`` or ``keyset``.
+        paging: ``offset`` or ``keyset`` (by id, descending when ``dir`` is ``desc``).
     """
 
     obj: ObjectDef
@@ -67,6 +68,11 @@ class QuerySpec:
     paging: Literal["offset", "keyset"] = "keyset"
 
     @property
+    def descending(self) -> bool:
+        """Keyset paging newest first (``dir=desc``)."""
+        return self.paging == "keyset" and self.dir == "desc"
+
+    @property
     def resource(self) -> str:
         assert self.obj.resource is not None
         return self.obj.resource
@@ -78,8 +84,9 @@ class QuerySpec:
             out.append(("fields", orjson.dumps(list(self.fields)).decode()))
         if self.return_object:
             out.append(("return_object", self.return_object))
-        if self.paging == "offset" and self.order_by:
-            out.append(("order_by", self.order_by.replace("-", "_")))
+        if self.paging == "offset" and (self.order_by or self.dir):
+            # A direction alone is the default order (id) turned round: say so.
+            out.append(("order_by", (self.order_by or "id").replace("-", "_")))
             if self.dir:
                 out.append(("dir", self.dir))
         out.extend(self.raw_params)
@@ -138,15 +145,15 @@ def build_query(
         where: Conditions: an expression, a list of them, or a mapping (see ``_filters``).
         fields: Dotted paths to return (``["id", "supplier.name"]``); all when omitted.
         return_object: ``limited`` (ids only) or ``shallow``.
-        order_by: Field to sort by; anything but ``id`` pages by offset.
+        order_by: Field to sort by; anything but ``id`` pages by offset (see ``_paging``).
         dir: ``asc`` or ``desc``.
         limit: Most records to return.
         params: Raw Coupa parameters passed through unchecked
             (``{"supplier[name][starts_with]": "Ac"}``).
         since: Only records with ``updated-at`` at or after this.
         until: Only records with ``updated-at`` before this.
-        paging: ``keyset`` (by id; exactly-once under concurrent changes), ``offset``, or
-            ``auto`` (keyset unless another order is asked for).
+        paging: ``keyset`` (by id, either direction; exactly-once under concurrent
+            changes), ``offset``, or ``auto`` (keyset unless another order is asked for).
 
     Raises:
         QueryError: Anything Coupa would refuse or the pager could not do safely.
@@ -187,18 +194,20 @@ def build_query(
         or any(k.replace("-", "_").startswith("id[") for k, _ in raw)
         or any(k in ("order_by", "dir") for k, _ in raw)
     )
-    keyset_ok = order in (None, "id") and dir in (None, "asc") and not id_bounded
+    # Ids never change, so an id order is served by key in either direction.
+    keyset_ok = order in (None, "id") and not id_bounded
     if paging == "keyset" and not keyset_ok:
         raise QueryError(
-            "Keyset paging orders by id ascending and sets the id bounds itself; drop order_by, "
-            "dir and id range filters, or use paging='offset'."
+            "Keyset paging orders by id and sets the id bounds itself; drop order_by (or make "
+            "it id) and id range filters, or use paging='offset'."
         )
     mode: Literal["offset", "keyset"] = "keyset" if paging != "offset" and keyset_ok else "offset"
     projection: tuple[Any, ...] | None = None
     if fields:
         wanted = list(fields)
-        if mode == "keyset" and not any(wire_name(f) == "id" for f in wanted):
-            wanted.insert(0, "id")  # keyset paging advances by id
+        if not any(wire_name(f) == "id" for f in wanted):
+            # Keyset paging advances by id; offset paging checks by id that pages join up.
+            wanted.insert(0, "id")
         projection = tuple(fields_param(wanted, target, catalog))
     return QuerySpec(
         obj=target,
@@ -224,6 +233,16 @@ async def fetch_batch(
         APIError | TransportError: The request failed after retries, or the body is invalid.
     """
     response = await conn.send("GET", resource, params=params, object_name=obj)
+    try:
+        return _page_batch(conn, resource, obj, response)
+    except DecodeError as exc:
+        exc.method, exc.path = exc.method or "GET", exc.path or resource  # which request
+        raise
+
+
+def _page_batch(
+    conn: AsyncConnection, resource: str, obj: ObjectDef | str, response: RawResponse
+) -> RecordBatch:
     content = response.content
     # The first byte is almost always the bracket; strip (a copy of the body) only if not.
     if "xml" not in response.content_type.lower() and (
@@ -294,7 +313,9 @@ async def query_pages(
 
     pager: OffsetPager | KeysetPager
     if spec.paging == "keyset":
-        pager = KeysetPager(fetch, base, probe_max_id, width, spec.limit, PAGE_SIZE)
+        pager = KeysetPager(
+            fetch, base, probe_max_id, width, spec.limit, PAGE_SIZE, descending=spec.descending
+        )
     else:
         pager = OffsetPager(fetch, base, width, spec.limit, PAGE_SIZE)
     async for page in pager:

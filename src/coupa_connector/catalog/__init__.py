@@ -7,28 +7,43 @@ from importlib import resources
 
 import orjson
 
-from coupa_connector.catalog._api_facts import PAGE_LIMIT, QUERY_OPERATORS
+from coupa_connector.catalog._api_facts import (
+    MAX_INTEGER,
+    MIN_INTEGER,
+    PAGE_LIMIT,
+    QUERY_OPERATORS,
+    coupa_integer,
+)
 from coupa_connector.catalog._model import (
     ActionDef,
     Catalog,
+    Dispute,
     FieldDef,
     FieldKind,
     ObjectDef,
+    RouteDef,
+    Source,
     wire_name,
 )
 from coupa_connector.catalog._schema import json_schema
 from coupa_connector.catalog._validate import RULES, Problem, validate_record
 
 __all__ = [
+    "MAX_INTEGER",
+    "MIN_INTEGER",
     "PAGE_LIMIT",
     "QUERY_OPERATORS",
     "RULES",
     "ActionDef",
     "Catalog",
+    "Dispute",
     "FieldDef",
     "FieldKind",
     "ObjectDef",
     "Problem",
+    "RouteDef",
+    "Source",
+    "coupa_integer",
     "json_schema",
     "load_catalog",
     "validate_record",

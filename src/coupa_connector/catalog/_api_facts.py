@@ -7,7 +7,9 @@ so that the sandbox remains an independent check of the client.
 
 from __future__ import annotations
 
-__all__ = ["PAGE_LIMIT", "QUERY_OPERATORS"]
+import re
+
+__all__ = ["MAX_INTEGER", "MIN_INTEGER", "PAGE_LIMIT", "QUERY_OPERATORS", "coupa_integer"]
 
 # Coupa's filter operators, written ``field[operator]=value``; plain equality has none.
 QUERY_OPERATORS: tuple[str, ...] = (
@@ -26,3 +28,25 @@ QUERY_OPERATORS: tuple[str, ...] = (
 
 # Records in one page: Coupa's default and its maximum ``limit``.
 PAGE_LIMIT = 50
+
+# The range of integers (an id, a filter on an integer field) Coupa can hold. Coupa's
+# Swagger (swagger/R39/Core_Platform_API.json, a Swagger 2.0 file) declares ids
+# ``"type": "integer", "format": "integer"`` without a width, and Swagger 2.0 has no integer
+# format wider than ``int64`` (signed 64 bits), so nothing outside -2**63 .. 2**63 - 1 is a
+# Coupa integer. The sandbox's store draws the same line: past it, 400 "is out of range".
+MIN_INTEGER, MAX_INTEGER = -(2**63), 2**63 - 1
+_MAX_DIGITS = len(str(MAX_INTEGER))
+_INTEGER_TEXT = re.compile(r"[+-]?0*(\d+)")
+
+
+def coupa_integer(text: str) -> int | None:
+    """The integer ``text`` spells (``17``, ``-3``, ``+007``), if Coupa can hold it; else None.
+
+    The digits are counted before they are parsed: a 5,000-digit string is never converted
+    (Python refuses to, and it is out of range anyway).
+    """
+    match = _INTEGER_TEXT.fullmatch(text.strip())
+    if match is None or len(match.group(1)) > _MAX_DIGITS:
+        return None
+    number = int(match.group(0))
+    return number if MIN_INTEGER <= number <= MAX_INTEGER else None

@@ -6,9 +6,9 @@ place object knowledge lives; everything here is generic over it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from coupa_connector.errors import UnknownFieldError, UnknownObjectError
 
@@ -27,9 +27,50 @@ FieldKind = Literal[
 ]
 
 
+# Where the catalog's knowledge comes from: Coupa's reference tables, Coupa's Swagger files
+# (releases R38, R39), or the connector's own curated data (tools/catalog_data.py).
+Source = Literal["curated", "swagger", "tables"]
+
+
 def wire_name(name: str) -> str:
     """Coupa's spelling of a field or object name: lower case, hyphens, not underscores."""
     return name.strip().lower().replace("_", "-")
+
+
+@dataclass(frozen=True, slots=True)
+class Dispute:
+    """One attribute on which Coupa's reference tables and its Swagger disagree.
+
+    The catalog's own value is settled by a rule (``tools/catalog_data.py``, MERGE_RULES)
+    or a correction; this keeps both facts, so that a caller can tell a certain attribute
+    from an unsure one (required in the tables but not in Swagger). Swagger's word alone
+    makes nothing required and closes no list of values: such a claim is a dispute too,
+    unconfirmed, with ``tables`` None (the tables do not know the field) or an empty list
+    (the table lists no values).
+
+    Attributes:
+        attribute: ``kind``, ``ref``, ``max_length``, ``required``, ``writable``,
+            ``allowed`` (fields) or ``list_element`` (objects).
+        tables: What the tables say (None: they do not know the field).
+        swagger: What Swagger says.
+    """
+
+    attribute: str
+    tables: Any
+    swagger: Any
+
+
+def _disputes(data: Mapping[str, Any] | None) -> tuple[Dispute, ...]:
+    if not data:
+        return ()
+    return tuple(
+        Dispute(attr, _frozen(facts.get("tables")), _frozen(facts.get("swagger")))
+        for attr, facts in sorted(data.items())
+    )
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +96,11 @@ class FieldDef:
             filters on: users' ``?status=active`` filters on ``active``.
         query_values: For a query alias, each parameter value with the value of the aliased
             field it stands for (``("active", "true")``).
+        sources: Where the field is documented: ``tables``, ``swagger``, ``curated``.
+        releases: The Swagger releases that have the field (``("R38", "R39")``); empty when
+            Swagger does not list it.
+        disputed: The attributes on which the tables and Swagger disagree, with both facts.
+        format: Swagger's format where it says more than the kind (``decimal(30,4)``).
     """
 
     name: str
@@ -71,19 +117,31 @@ class FieldDef:
     unique_within: tuple[str, ...] = ()
     query_alias: str | None = None
     query_values: tuple[tuple[str, str], ...] = ()
+    sources: tuple[Source, ...] = ()
+    releases: tuple[str, ...] = ()
+    disputed: tuple[Dispute, ...] = ()
+    format: str = ""
+
+    @property
+    def swagger_only(self) -> bool:
+        """Whether only Coupa's Swagger documents the field (not its reference tables)."""
+        return self.sources == ("swagger",)
+
+    def dispute(self, attribute: str) -> Dispute | None:
+        """The tables' and Swagger's facts on an attribute, when they disagree."""
+        return next((d for d in self.disputed if d.attribute == attribute), None)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FieldDef:
         """Build a field from its catalog.json form (defaults left out)."""
         if _FIELD_KEYS.issuperset(data):
             # The fast path for the shipped file, whose keys are exactly the attributes.
-            if "allowed" in data or "unique_within" in data or "query_values" in data:
-                data = {
-                    **data,
-                    **{k: tuple(data[k]) for k in ("allowed", "unique_within") if k in data},
-                    **_pairs(data),
-                }
-            return cls(**data)
+            changed = {k: tuple(data[k]) for k in _TUPLE_KEYS if k in data}
+            if "query_values" in data:
+                changed.update(_pairs(data))
+            if "disputed" in data:
+                changed["disputed"] = _disputes(data["disputed"])
+            return cls(**{**data, **changed}) if changed else cls(**data)
         return cls(
             name=data["name"],
             kind=data["kind"],
@@ -98,6 +156,10 @@ class FieldDef:
             note=data.get("note", ""),
             unique_within=tuple(data.get("unique_within", ())),
             query_alias=data.get("query_alias"),
+            sources=tuple(data.get("sources", ())),
+            releases=tuple(data.get("releases", ())),
+            disputed=_disputes(data.get("disputed")),
+            format=data.get("format", ""),
             **_pairs(data),
         )
 
@@ -111,6 +173,7 @@ def _pairs(data: Mapping[str, Any]) -> dict[str, tuple[tuple[str, str], ...]]:
 
 
 _FIELD_KEYS = frozenset(FieldDef.__dataclass_fields__)
+_TUPLE_KEYS = ("allowed", "unique_within", "sources", "releases")
 
 
 class _LazyFields(Mapping[str, FieldDef]):
@@ -120,15 +183,24 @@ class _LazyFields(Mapping[str, FieldDef]):
     object's fields are made only when that object's fields are first read.
     """
 
-    __slots__ = ("_built", "_raw")
+    __slots__ = ("_built", "_defaults", "_raw")
 
-    def __init__(self, raw: list[Mapping[str, Any]]) -> None:
+    def __init__(
+        self, raw: list[Mapping[str, Any]], defaults: Mapping[str, Any] | None = None
+    ) -> None:
         self._raw: list[Mapping[str, Any]] | None = raw
+        # Attributes most of the object's fields share (``field_defaults``: sources and
+        # releases), written once per object in catalog.json.
+        self._defaults = defaults or {}
         self._built: dict[str, FieldDef] = {}
 
     def _fields(self) -> dict[str, FieldDef]:
         if self._raw is not None:
-            self._built = {f["name"]: FieldDef.from_dict(f) for f in self._raw}
+            defaults = self._defaults
+            self._built = {
+                f["name"]: FieldDef.from_dict({**defaults, **f} if defaults else f)
+                for f in self._raw
+            }
             self._raw = None
         return self._built
 
@@ -182,6 +254,97 @@ class ActionDef:
 
 
 @dataclass(frozen=True, slots=True)
+class RouteDef:
+    """One endpoint of an object as Coupa's Swagger lists it.
+
+    Attributes:
+        kind: ``index``, ``show``, ``create``, ``update``, ``delete``, ``action``,
+            ``binary`` (answers with a file: ``retrieve_image_scan``), ``upload`` (takes a
+            multipart file); under a parent record each is prefixed ``nested-``
+            (``nested-index`` at ``/api/invoices/:invoice_id/attachments``).
+        name: The standard name, or the action's path segment (``submit``).
+        verb: HTTP method as Swagger gives it (PATCH only where there is no PUT).
+        path: Path template (``/api/invoices/:id/submit``).
+        collection: The collection the route belongs to (``/api/invoices``).
+        releases: The Swagger releases that have it.
+        description: Coupa's summary.
+        parent: For nested routes, the catalog object the parent parameter stands for.
+        form: For uploads, the form fields (``attachment[file]``, ``attachment[type]``).
+        optional: A path suffix Coupa accepts optionally (``/:style``).
+    """
+
+    kind: str
+    name: str
+    verb: str
+    path: str
+    collection: str
+    releases: tuple[str, ...] = ()
+    description: str = ""
+    parent: str | None = None
+    form: tuple[str, ...] = ()
+    optional: str = ""
+
+    @property
+    def nested(self) -> bool:
+        return self.kind.startswith("nested-")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], releases: tuple[str, ...] = ()) -> RouteDef:
+        return cls(
+            kind=data["kind"],
+            name=data["name"],
+            verb=data["verb"],
+            path=data["path"],
+            collection=data.get("collection", ""),
+            releases=tuple(data["releases"]) if "releases" in data else releases,
+            description=data.get("description", ""),
+            parent=data.get("parent"),
+            form=tuple(data.get("form", ())),
+            optional=data.get("optional", ""),
+        )
+
+
+class _LazyRoutes(Sequence[RouteDef]):
+    """An object's Swagger routes, built from catalog.json on first use (few programs read
+    them, and there are about 700)."""
+
+    __slots__ = ("_built", "_raw", "_releases")
+
+    def __init__(self, raw: list[Mapping[str, Any]], releases: tuple[str, ...]) -> None:
+        self._raw: list[Mapping[str, Any]] | None = raw
+        self._releases = releases
+        self._built: tuple[RouteDef, ...] = ()
+
+    def _routes(self) -> tuple[RouteDef, ...]:
+        if self._raw is not None:
+            self._built = tuple(RouteDef.from_dict(r, self._releases) for r in self._raw)
+            self._raw = None
+        return self._built
+
+    @overload
+    def __getitem__(self, index: int) -> RouteDef: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[RouteDef]: ...
+
+    def __getitem__(self, index: int | slice) -> RouteDef | Sequence[RouteDef]:
+        return self._routes()[index]
+
+    def __len__(self) -> int:
+        return len(self._raw) if self._raw is not None else len(self._built)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return tuple(self._routes()) == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._routes())
+
+
+@dataclass(frozen=True, slots=True)
 class ObjectDef:
     """A Coupa object: a top-level resource (``invoices``) or a nested one (``invoice-line``).
 
@@ -204,6 +367,12 @@ class ObjectDef:
         supported: False for objects the connector deliberately leaves out.
         unsupported_reason: Why, when ``supported`` is False.
         doc_url: Coupa's reference page.
+        sources: Where the object is documented: ``tables`` (a reference page),
+            ``swagger`` (a definition or collection), ``curated``.
+        releases: The Swagger releases that have it.
+        definitions: The Swagger definitions whose properties are its fields.
+        routes: Every endpoint Swagger lists for it, nested and binary ones included.
+        disputed: Object attributes on which the tables and Swagger disagree.
     """
 
     name: str
@@ -220,6 +389,16 @@ class ObjectDef:
     supported: bool = True
     unsupported_reason: str = ""
     doc_url: str = ""
+    sources: tuple[Source, ...] = ()
+    releases: tuple[str, ...] = ()
+    definitions: tuple[str, ...] = ()
+    routes: Sequence[RouteDef] = ()
+    disputed: tuple[Dispute, ...] = ()
+
+    @property
+    def swagger_only(self) -> bool:
+        """Whether only Coupa's Swagger documents the object (no reference page of its own)."""
+        return self.sources == ("swagger",)
 
     def field(self, name: str) -> FieldDef:
         """Return a field by wire or underscore name.
@@ -257,7 +436,8 @@ class ObjectDef:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ObjectDef:
-        fields = _LazyFields(list(data.get("fields", ())))
+        fields = _LazyFields(list(data.get("fields", ())), data.get("field_defaults"))
+        releases = tuple(data.get("releases", ()))
         return cls(
             name=data["name"],
             title=data.get("title", data["name"]),
@@ -273,6 +453,11 @@ class ObjectDef:
             supported=bool(data.get("supported", True)),
             unsupported_reason=data.get("unsupported_reason", ""),
             doc_url=data.get("doc_url", ""),
+            sources=tuple(data.get("sources", ())),
+            releases=releases,
+            definitions=tuple(data.get("definitions", ())),
+            routes=_LazyRoutes(list(data.get("routes", ())), releases),
+            disputed=_disputes(data.get("disputed")),
         )
 
 
@@ -288,8 +473,11 @@ class Catalog:
         # Catalog names win over every other alias: "order-line" is the nested line object
         # even though the purchase_order_lines resource also uses that element name.
         self._aliases: dict[str, str] = {wire_name(o.name): o.name for o in self._objects.values()}
-        # Resources win over nested objects for the remaining aliases, in catalog order.
-        ordered = sorted(self._objects.values(), key=lambda o: o.resource is None)
+        # For the remaining aliases, objects of Coupa's reference tables win over those only
+        # its Swagger has (inventory-transaction stays the receipts' element, though
+        # /api/inventory_transactions serves it too), then resources over nested objects,
+        # in catalog order.
+        ordered = sorted(self._objects.values(), key=lambda o: (o.swagger_only, o.resource is None))
         for obj in ordered:
             for alias in (obj.element, obj.list_element, obj.model):
                 self._aliases.setdefault(wire_name(alias), obj.name)

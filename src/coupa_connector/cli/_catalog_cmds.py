@@ -65,7 +65,7 @@ def objects(fmt: str, resources_only: bool) -> None:
 
     table = Table(title=f"Coupa objects ({len(items)})", show_lines=False)
     table.add_column("name", no_wrap=True)
-    for column in ("title", "resource", "element", "actions", "fields", "supported"):
+    for column in ("title", "resource", "element", "actions", "fields", "supported", "source"):
         table.add_column(column, overflow="fold")
     for obj in items:
         table.add_row(
@@ -79,10 +79,28 @@ def objects(fmt: str, resources_only: bool) -> None:
                     _action_list(obj),
                     str(len(obj.fields)),
                     "yes" if obj.supported else "no",
+                    _source_label(obj.sources, obj.releases),
                 )
             )
         )
+    table.caption = SOURCE_LEGEND
+    table.caption_justify = "left"
     _console().print(table)
+
+
+# Short marks for where the catalog's knowledge comes from.
+SOURCE_MARKS = {"tables": "T", "swagger": "S", "curated": "C"}
+SOURCE_LEGEND = (
+    "source: T Coupa's reference tables, S Coupa's Swagger (R38/R39, a release named when "
+    "only one has it), C the connector's curated data"
+)
+
+
+def _source_label(sources: tuple[str, ...], releases: tuple[str, ...]) -> str:
+    marks = "+".join(mark for source, mark in SOURCE_MARKS.items() if source in sources)
+    if "swagger" in sources and len(releases) == 1:
+        marks += f" ({releases[0]} only)"
+    return marks
 
 
 def _action_list(obj: ObjectDef, most: int = 6) -> str:
@@ -106,6 +124,9 @@ def _object_summary(obj: ObjectDef) -> dict[str, Any]:
         "write_scope": obj.write_scope,
         "supported": obj.supported,
         **({"unsupported_reason": obj.unsupported_reason} if not obj.supported else {}),
+        "sources": list(obj.sources),
+        "releases": list(obj.releases),
+        "routes": len(obj.routes),
     }
 
 
@@ -119,14 +140,21 @@ def _object_summary(obj: ObjectDef) -> dict[str, Any]:
     show_default=True,
     help="Query output, create input, or update input.",
 )
-@format_option(["table", "json-schema"], help="A field table, or a JSON Schema (draft 2020-12).")
+@format_option(
+    ["table", "json", "json-schema"],
+    help="A field table, the fields as JSON (with their sources), or a JSON Schema.",
+)
 def schema(object_name: str, use: str, fmt: str) -> None:
     """Show the fields of OBJECT (e.g. invoices, purchase_orders, invoice-line).
+
+    Each field says where it is documented: Coupa's reference tables (T), its Swagger (S),
+    or the connector's curated data (C).
 
     \b
     Examples:
       coupa schema invoices
       coupa schema invoices --for create
+      coupa schema invoices --format json
       coupa schema suppliers --for update --format json-schema
     """
     obj = _lookup(object_name)
@@ -135,19 +163,59 @@ def schema(object_name: str, use: str, fmt: str) -> None:
 
         click.echo(json.dumps(json_schema(obj, use), indent=2))  # type: ignore[arg-type]
         return
+    if fmt == "json":
+        fields = [_field_json(f) for f in _fields_for(obj, use)]
+        click.echo(json.dumps({**_object_summary(obj), "for": use, "fields": fields}, indent=2))
+        return
     _print_field_table(obj, use)
+
+
+def _fields_for(obj: ObjectDef, use: str) -> list[FieldDef]:
+    if use == "query":
+        return [f for f in obj.fields.values() if f.readable]
+    return [f for f in obj.fields.values() if f.writable or (use == "update" and f.name == "id")]
+
+
+def _field_json(fdef: FieldDef) -> dict[str, Any]:
+    """A field as JSON: its attributes, its sources and releases, and the facts the tables
+    and Swagger disagree on."""
+    out: dict[str, Any] = {
+        "name": fdef.name,
+        "kind": fdef.kind,
+        "required": fdef.required,
+        "unique": fdef.unique,
+        "writable": fdef.writable,
+        "readable": fdef.readable,
+    }
+    optional = {
+        "max_length": fdef.max_length,
+        "allowed": list(fdef.allowed),
+        "ref": fdef.ref,
+        "unique_within": list(fdef.unique_within),
+        "format": fdef.format,
+        "description": fdef.description,
+        "note": fdef.note,
+    }
+    out.update({k: v for k, v in optional.items() if v})
+    out["sources"] = list(fdef.sources)
+    out["releases"] = list(fdef.releases)
+    if fdef.disputed:
+        out["disputed"] = {
+            d.attribute: {"tables": _plain(d.tables), "swagger": _plain(d.swagger)}
+            for d in fdef.disputed
+        }
+    return out
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _print_field_table(obj: ObjectDef, use: str) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    if use == "query":
-        fields = [f for f in obj.fields.values() if f.readable]
-    else:
-        fields = [
-            f for f in obj.fields.values() if f.writable or (use == "update" and f.name == "id")
-        ]
+    fields = _fields_for(obj, use)
     where = obj.resource or "nested in its parent"
     caption = escape(_caption(obj, use))
     table = Table(
@@ -157,7 +225,7 @@ def _print_field_table(obj: ObjectDef, use: str) -> None:
     )
     table.add_column("field", no_wrap=True)
     table.add_column("type", no_wrap=True)
-    for column in ("required", "unique", "in", "out", "allowed / note"):
+    for column in ("required", "unique", "in", "out", "allowed / note", "source"):
         table.add_column(column, overflow="fold")
     for fdef in fields:
         required = fdef.required and fdef.writable and use == "create"
@@ -169,6 +237,7 @@ def _print_field_table(obj: ObjectDef, use: str) -> None:
             "yes" if fdef.writable else "",
             "yes" if fdef.readable else "",
             _allowed_and_note(fdef),
+            _source_label(fdef.sources, fdef.releases) + ("  !" if fdef.disputed else ""),
         )
         # Escaped: "[invoice-line]" would otherwise be read as console markup.
         table.add_row(*(escape(c) for c in cells))
@@ -186,6 +255,7 @@ def _caption(obj: ObjectDef, use: str) -> str:
         parts.append("Actions: " + ", ".join(a.name for a in obj.actions))
     if obj.read_scope or obj.write_scope:
         parts.append(f"Scopes: {obj.read_scope or '-'} / {obj.write_scope or '-'}")
+    parts.append(f"{SOURCE_LEGEND}; ! the tables and Swagger disagree (see --format json).")
     return "\n".join(parts)
 
 

@@ -60,6 +60,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "coupa_connector.cli._ops_cmds:logs",
         "List operation runs, or show one with its failures.",
     ),
+    "console": (
+        "coupa_connector.cli._console_cmd:console",
+        "Serve the operations console (runs, failures, catalog) in a browser.",
+    ),
     "demo": (
         "coupa_connector.cli._demo_cmd:demo",
         "Run the demo operations against the embedded sandbox.",

@@ -123,6 +123,8 @@ def results_table(results: list[RunResult], title: str = "Operations") -> Table:
     table.add_column("output / notes", overflow="fold", min_width=20)
     for r in results:
         notes = list(r.outputs)
+        if r.skipped:
+            notes.insert(0, "finished before the resume; not run again")
         if r.exported:
             notes.append(f"{r.exported} marked exported")
         if r.rejects_file:
@@ -149,7 +151,9 @@ def results_table(results: list[RunResult], title: str = "Operations") -> Table:
 @click.option("--op", "operation", metavar="NAME", help="Run this operation (and its chain) only.")
 @click.option("--dry-run", is_flag=True, help="Read, transform and validate; write nothing.")
 @click.option("--debug", is_flag=True, help="Write a debug log of every request and failed record.")
-@click.option("--resume", is_flag=True, help="Continue the last unfinished run of each operation.")
+@click.option(
+    "--resume", is_flag=True, help="Continue the file's last run: what finished is not run again."
+)
 @click.option(
     "--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set ${NAME} in the file."
 )
@@ -219,6 +223,14 @@ def run(
         out.print(results_table(results, "Dry run" if dry_run else "Operations"))
         shown = escape(str(log_path))
         out.print(f"operation log: {shown}  (coupa logs --log-db {shown})", highlight=False)
+    if resume and results and all(r.skipped for r in results):
+        runs = ", ".join(str(r.run_id) for r in results)
+        err.print(
+            f"nothing to do: every operation of the last run of {escape(file)} had finished "
+            f"(runs {runs}); run without --resume to start a new run",
+            highlight=False,
+        )
+        return
     statuses = {r.status for r in results}
     if "failed" in statuses:
         sys.exit(2)
@@ -336,6 +348,8 @@ def _print_run(r: dict[str, Any]) -> None:
             out.print(f"  {label}: {escape(shown)}", highlight=False)
     if r["error"]:
         out.print(f"  [red]error: {escape(r['error'])}[/]", highlight=False)
+    for note in r.get("notes") or []:
+        out.print(f"  {note['at']}: {escape(note['note'])}", highlight=False)
     failures = r.get("failures") or []
     if failures:
         table = Table(title=f"{len(failures)} failed or rejected record(s)")

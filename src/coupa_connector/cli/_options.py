@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-__all__ = ["format_option"]
+__all__ = ["csv_formulas_option", "format_option"]
 
 
 def format_option(
@@ -29,4 +29,20 @@ def format_option(
         default=choices[0],
         show_default=True,
         help=help,
+    )
+
+
+def csv_formulas_option() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--csv-formulas escape|keep`` (passed as ``csv_formulas``), ``escape`` by default."""
+    from coupa_connector._csv_formulas import CSV_FORMULA_MODES, DEFAULT_CSV_FORMULAS
+
+    return click.option(
+        "--csv-formulas",
+        "csv_formulas",
+        type=click.Choice(CSV_FORMULA_MODES),
+        default=DEFAULT_CSV_FORMULAS,
+        show_default=True,
+        help="CSV cells a spreadsheet would run as formulas (=, +, -, @, tab, CR first): "
+        "escape writes them with a leading ' and takes it off when reading a CSV; keep "
+        "writes and reads them as they are (for programs).",
     )

@@ -12,9 +12,9 @@ from coupa_connector.activities._extract import ExtractResult, extract
 from coupa_connector.activities._output import FORMATS
 from coupa_connector.activities._paging import Page
 from coupa_connector.cli._connection_cmds import PROFILE_HELP, load_config
-from coupa_connector.cli._options import format_option
+from coupa_connector.cli._options import csv_formulas_option, format_option
 from coupa_connector.client import AsyncConnection, ConnectionConfig
-from coupa_connector.errors import CoupaError, QueryError
+from coupa_connector.errors import CoupaError, PagingError, QueryError
 
 
 def _raw_params(values: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -90,6 +90,7 @@ async def _run(
     help="Fields to return, dotted through associations (id,supplier.name).",
 )
 @format_option(FORMATS)
+@csv_formulas_option()
 @click.option(
     "--output", "-o", default="-", show_default=True, help="Output file, or - for stdout."
 )
@@ -115,7 +116,12 @@ async def _run(
 @click.option(
     "--limit", type=click.IntRange(min=1), default=None, help="At most this many records."
 )
-@click.option("--order-by", default=None, help="Sort field (pages by offset unless it is id).")
+@click.option(
+    "--order-by",
+    default=None,
+    help="Sort field; any but id pages by offset, which stops with an error if the data "
+    "shifts too much while it runs.",
+)
 @click.option("--dir", "direction", type=click.Choice(["asc", "desc"]), default=None)
 @click.option("--return-object", type=click.Choice(["limited", "shallow"]), default=None)
 @click.option(
@@ -141,6 +147,7 @@ def query(
     where: tuple[str, ...],
     fields: tuple[str, ...],
     fmt: str,
+    csv_formulas: str,
     output: str,
     params: tuple[str, ...],
     since: str | None,
@@ -170,6 +177,7 @@ def query(
                 output,
                 show_progress,
                 fmt=fmt,
+                csv_formulas=csv_formulas,
                 where=list(where),
                 fields=_fields(fields),
                 params=_raw_params(params),
@@ -185,6 +193,8 @@ def query(
                 paging=paging,
             )
         )
+    except PagingError as exc:
+        raise click.ClickException(str(exc)) from None  # found mid-run: not a usage error
     except QueryError as exc:
         raise click.UsageError(str(exc)) from None
     except CoupaError as exc:

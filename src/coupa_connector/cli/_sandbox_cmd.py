@@ -87,6 +87,13 @@ def _parse_client(value: str) -> dict[str, Any]:
     help="Delay added to every API request.",
 )
 @click.option(
+    "--body-timeout",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds to wait for the rest of a request body before answering 408.",
+)
+@click.option(
     "--fault",
     "faults",
     multiple=True,
@@ -123,6 +130,7 @@ def sandbox(
     token_ttl: int,
     api_key_mode: bool,
     latency_ms: int,
+    body_timeout: float,
     faults: tuple[str, ...],
     clients: tuple[str, ...],
     client_id: str,
@@ -155,6 +163,7 @@ def sandbox(
             token_ttl=token_ttl,
             api_key_mode=api_key_mode,
             latency_ms=latency_ms,
+            body_timeout=body_timeout,
             host=host,
             port=port,
             rate=rate,

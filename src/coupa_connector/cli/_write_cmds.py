@@ -29,9 +29,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from coupa_connector._csv_formulas import CsvFormulas
 from coupa_connector.activities._writes_model import WriteResult, WriteSummary
 from coupa_connector.activities._writes_pipeline import UnreadableRecord
-from coupa_connector.catalog import ObjectDef, load_catalog
+from coupa_connector.catalog import MAX_INTEGER, ObjectDef, coupa_integer, load_catalog
+from coupa_connector.cli._options import csv_formulas_option
 from coupa_connector.errors import ConfigurationError, CoupaError, UnknownObjectError
 
 __all__ = ["action", "create", "update", "upsert"]
@@ -57,6 +59,7 @@ class _RunOptions:
     allow_partial: bool
     profile: str | None
     summary_format: str
+    csv_formulas: CsvFormulas
 
 
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -106,6 +109,7 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
             help="How to print the counts at the end.",
         ),
     ]
+    func = csv_formulas_option()(func)
     for option in reversed(options):
         func = option(func)
     return func
@@ -156,16 +160,18 @@ def _input_format(file: str, given: str | None) -> str:
         raise click.UsageError(str(exc)) from None
 
 
-def read_input(file: str, fmt: str) -> Iterator[Any]:
+def read_input(file: str, fmt: str, csv_formulas: CsvFormulas = "escape") -> Iterator[Any]:
     """The input's records in order, unreadable entries in their place as ``UnreadableRecord``.
 
     A record the reader cannot parse is not a reason to stop the run: it is rejected with the
-    reader's reason and the rest goes on.
+    reader's reason and the rest goes on. ``csv_formulas`` says whether a CSV cell's leading
+    ``'`` before a formula character is taken off (``escape``: the rejects files this
+    command writes read back as what they were) or kept.
     """
     from coupa_connector.operations import BadRecord, read_records
 
     bad: list[BadRecord] = []
-    for record in read_records(file, fmt, on_bad=bad.append):
+    for record in read_records(file, fmt, on_bad=bad.append, csv_formulas=csv_formulas):
         while bad:
             yield _unreadable(bad.pop(0))
         yield record
@@ -263,7 +269,13 @@ def _drive(
     console = Console(stderr=to_stdout)
     status = Console(stderr=True)
     try:
-        reports = Reports(obj, input_format, results=results_path, rejects=rejects_path)
+        reports = Reports(
+            obj,
+            input_format,
+            results=results_path,
+            rejects=rejects_path,
+            csv_formulas=opts.csv_formulas,
+        )
     except CoupaError as exc:
         raise click.UsageError(str(exc)) from None
     summary = WriteSummary()
@@ -321,7 +333,7 @@ def _record_run(
 
     async def run() -> AsyncIterator[WriteResult]:
         async with _connection(config) as conn:
-            records = read_input(file, fmt)
+            records = read_input(file, fmt, opts.csv_formulas)
             if verb == "create":
                 results = create_records(conn, obj, records, key=key, dry_run=dry_run)
             elif verb == "update":
@@ -421,7 +433,7 @@ def _known_format(path: str) -> str | None:
         return None
 
 
-def _ids_from_file(path: str, fmt: str | None) -> Iterator[Any]:
+def _ids_from_file(path: str, fmt: str | None, csv_formulas: CsvFormulas) -> Iterator[Any]:
     """Targets from a file: one id per line (.txt or no known extension), else records."""
     from coupa_connector.operations import guess_format
     from coupa_connector.operations._text_input import clean_text, open_text
@@ -442,19 +454,24 @@ def _ids_from_file(path: str, fmt: str | None) -> Iterator[Any]:
                 text = line.split("#", 1)[0].strip()
                 if not text:
                     continue
-                if text.isdigit():
-                    yield int(text)
+                rid = coupa_integer(text) if text.isdigit() else None
+                if rid:  # Coupa's ids are positive and within its integer range
+                    yield rid
                 else:
                     yield UnreadableRecord(f"{text!r} is not a Coupa id", raw=text, line=line_no)
         return
-    yield from read_input(path, known)
+    yield from read_input(path, known, csv_formulas)
 
 
 @click.command()
 @click.argument("object_name", metavar="OBJECT")
 @click.argument("action_name", metavar="ACTION")
 @click.option(
-    "--id", "ids", multiple=True, type=click.IntRange(min=1), help="A record id (repeat)."
+    "--id",
+    "ids",
+    multiple=True,
+    type=click.IntRange(min=1, max=MAX_INTEGER),
+    help="A record id (repeat).",
 )
 @click.option(
     "--ids-file",
@@ -538,7 +555,7 @@ def action(
             if ids:
                 targets = list(ids)
             elif ids_file:
-                targets = _ids_from_file(ids_file, input_format)
+                targets = _ids_from_file(ids_file, input_format, opts.csv_formulas)
             else:
                 targets = _ids_from_query(conn, obj, list(where))
             results = run_action(

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from coupa_connector._csv_formulas import DEFAULT_CSV_FORMULAS, CsvFormulas
 from coupa_connector.activities._writes_model import WriteResult
 from coupa_connector.catalog import ObjectDef
 from coupa_connector.errors import CoupaError
@@ -52,6 +53,7 @@ class Reports:
             says otherwise.
         results: Path of the results file, or None.
         rejects: Path of the rejects file, or None.
+        csv_formulas: ``escape`` or ``keep``, for CSV files (see ``_csv_formulas``).
     """
 
     def __init__(
@@ -61,13 +63,18 @@ class Reports:
         *,
         results: str | None = None,
         rejects: str | None = None,
+        csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
     ) -> None:
         self._results: RecordWriter | None = None
         self._rejects: RecordWriter | IdLines | None = None
         self._next = 1
         self._waiting: dict[int, tuple[dict[str, Any] | None, dict[str, Any] | None]] = {}
         if results:
-            self._results = open_writer(results, guess_format(results, _ext_or(results, "jsonl")))
+            self._results = open_writer(
+                results,
+                guess_format(results, _ext_or(results, "jsonl")),
+                csv_formulas=csv_formulas,
+            )
         if rejects:
             fallback = _ext_or(rejects, input_format)
             if fallback == IDS_FORMAT:
@@ -75,7 +82,11 @@ class Reports:
             else:
                 fmt = guess_format(rejects, fallback)
                 self._rejects = open_writer(
-                    rejects, fmt, element=obj.element, list_element=obj.list_element
+                    rejects,
+                    fmt,
+                    element=obj.element,
+                    list_element=obj.list_element,
+                    csv_formulas=csv_formulas,
                 )
 
     @property

@@ -3,11 +3,17 @@
 from coupa_connector.client._auth import ApiKeyAuth, OAuthFlow, Token
 from coupa_connector.client._check import CheckResult, ConnectionTestReport
 from coupa_connector.client._config import ConnectionConfig, RateLimit, RetryPolicy, Timeout
-from coupa_connector.client._connection import AsyncConnection, ConnectionStats, NetworkError
+from coupa_connector.client._connection import (
+    AsyncConnection,
+    ConnectionStats,
+    NetworkError,
+    ResponseTooLargeError,
+)
 from coupa_connector.client._redact import register_secret, sanitize_url, scrub
 from coupa_connector.client._retry import Action, Failure, decide
-from coupa_connector.client._secret import SecretStr
+from coupa_connector.client._secret import SecretStr, SecretURL
 from coupa_connector.client._sync import Connection
+from coupa_connector.client._wire import DecodeError
 
 __all__ = [
     "Action",
@@ -18,12 +24,15 @@ __all__ = [
     "ConnectionConfig",
     "ConnectionStats",
     "ConnectionTestReport",
+    "DecodeError",
     "Failure",
     "NetworkError",
     "OAuthFlow",
     "RateLimit",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "SecretStr",
+    "SecretURL",
     "Timeout",
     "Token",
     "decide",

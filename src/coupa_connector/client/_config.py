@@ -1,7 +1,7 @@
 """Connection settings as frozen value objects, from code, environment variables or profiles.
 
 Every value object here has an honest ``repr`` that is safe to paste into an issue: secrets
-are ``SecretStr`` and the proxy's password is masked.
+are ``SecretStr``, and the proxy URL is a ``SecretURL`` that shows its password masked.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -16,13 +17,19 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from coupa_connector.client._secret import MASK, SecretStr
+from coupa_connector.client._secret import MASK, SecretStr, SecretURL, mask_url_password
 from coupa_connector.errors import ConfigurationError
 
 WireFormat = Literal["json", "xml"]
 
 CONFIG_DIR_NAME = "coupa-connector"
 CONFIG_FILE_NAME = "config.toml"
+
+# Coupa pages hold at most 50 records: 50 invoices with their lines are some 600 kB of JSON
+# (1.1 MB as XML), so 64 MiB is a hundred times the largest real page, yet it bounds what a
+# broken or hostile server (a gzip answer that inflates to gigabytes) can make one request
+# hold: at most concurrency x 64 MiB for a whole connection.
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +142,7 @@ def _normalize_url(url: str, *, allow_http: bool, what: str = "url") -> str:
         raw = "https://" + raw
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"{what} {_mask_userinfo(raw)!r} is not an http(s) URL.")
+        raise ConfigurationError(f"{what} {mask_url_password(raw)!r} is not an http(s) URL.")
     if parts.username or parts.password:
         raise ConfigurationError(f"{what} must not carry credentials; use client_id/client_secret.")
     if parts.scheme == "http" and not (allow_http or _is_loopback(parts.hostname)):
@@ -144,16 +151,6 @@ def _normalize_url(url: str, *, allow_http: bool, what: str = "url") -> str:
             "use https://, or set allow_http=True (COUPA_ALLOW_HTTP=1) for a trusted network."
         )
     return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
-
-
-def _mask_userinfo(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit(
-        (parts.scheme, f"{parts.username}:{MASK}@{host}", parts.path, parts.query, "")
-    )
 
 
 def _scopes(value: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -167,6 +164,33 @@ def _secret(value: SecretStr | str | None) -> SecretStr | None:
     if value is None or isinstance(value, SecretStr):
         return value or None
     return SecretStr(value) if value else None
+
+
+def _secret_url(value: SecretURL | str | None) -> SecretURL | None:
+    if value is None or isinstance(value, SecretURL):
+        return value or None
+    return SecretURL(value) if value else None
+
+
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([KMG]i?B|B)?", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9}
+_SIZE_UNITS |= {"kib": 2**10, "mib": 2**20, "gib": 2**30}
+
+
+def _size(value: int | str) -> int:
+    """A byte count from a number, or text such as ``64MiB`` or ``100 MB``.
+
+    Raises:
+        ValueError: Not a positive number of bytes.
+    """
+    if isinstance(value, str):
+        match = _SIZE.fullmatch(value.strip())
+        if match is None:
+            raise ValueError("expected a number of bytes, e.g. 67108864, 64MiB or 100MB")
+        value = int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "").lower()])
+    if value < 1:
+        raise ValueError(f"expected at least 1 byte, not {value}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -184,7 +208,8 @@ class ConnectionConfig:
         timeout: Seconds for every phase, or a ``Timeout``.
         verify: Verify TLS certificates.
         ca_bundle: Path of a PEM bundle of trusted CAs (a corporate proxy's, say).
-        proxy: Proxy URL for all requests.
+        proxy: Proxy URL for all requests (kept as ``SecretURL``: its password is shown
+            masked).
         rate_limit: Client-side requests per second for the whole connection; None is off.
         burst: Requests allowed at once by the rate limiter.
         concurrency: Requests in flight at once (queries fetch this many pages together).
@@ -193,6 +218,9 @@ class ConnectionConfig:
         wire_format: ``json`` (default) or ``xml`` on the wire.
         allow_http: Permit a plain ``http://`` URL that is not loopback.
         user_agent: ``User-Agent`` header.
+        max_response_bytes: Largest answer body accepted, counted after decompression (a
+            number of bytes, or text such as ``"64MiB"``); a larger one fails the request
+            with ``ResponseTooLargeError`` as soon as the limit is passed.
     """
 
     url: str
@@ -204,7 +232,7 @@ class ConnectionConfig:
     timeout: Timeout = field(default_factory=Timeout)
     verify: bool = True
     ca_bundle: str | None = None
-    proxy: str | None = None
+    proxy: SecretURL | None = None
     rate_limit: float | None = 25.0
     burst: int = 20
     concurrency: int = 8
@@ -213,6 +241,7 @@ class ConnectionConfig:
     wire_format: WireFormat = "json"
     allow_http: bool = False
     user_agent: str = "coupa-connector/0.1.0"
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -220,6 +249,11 @@ class ConnectionConfig:
         put("url", _normalize_url(self.url, allow_http=self.allow_http))
         put("client_secret", _secret(self.client_secret))
         put("api_key", _secret(self.api_key))
+        put("proxy", _secret_url(self.proxy))
+        try:
+            put("max_response_bytes", _size(self.max_response_bytes))
+        except ValueError as exc:
+            raise ConfigurationError(f"max_response_bytes is not valid: {exc}.") from None
         put("scopes", _scopes(self.scopes))
         put("timeout", Timeout.of(self.timeout))
         put("client_id", (self.client_id or "").strip() or None)
@@ -229,11 +263,13 @@ class ConnectionConfig:
                 _normalize_url(self.token_url, allow_http=self.allow_http, what="token_url"),
             )
         if self.proxy is not None:
-            proxy = urlsplit(self.proxy)
-            if proxy.scheme not in ("http", "https", "socks5") or not proxy.hostname:
-                raise ConfigurationError(
-                    f"proxy {_mask_userinfo(self.proxy)!r} is not a proxy URL."
-                )
+            try:
+                proxy = urlsplit(self.proxy.get_secret_value())
+                proxy_host = proxy.hostname
+            except ValueError:
+                proxy_host = None
+            if proxy_host is None or proxy.scheme not in ("http", "https", "socks5"):
+                raise ConfigurationError(f"proxy {str(self.proxy)!r} is not a proxy URL.")
         if self.wire_format not in ("json", "xml"):
             raise ConfigurationError(
                 f"wire_format must be 'json' or 'xml', not {self.wire_format!r}."
@@ -279,14 +315,14 @@ class ConnectionConfig:
 
     def secrets(self) -> tuple[str, ...]:
         """The raw secret values, for seeding the log scrubber."""
-        return tuple(s.get_secret_value() for s in (self.client_secret, self.api_key) if s)
+        found = [s.get_secret_value() for s in (self.client_secret, self.api_key) if s]
+        password = self.proxy.password if self.proxy is not None else None
+        return (*found, password) if password else tuple(found)
 
     def __repr__(self) -> str:
         shown: list[str] = []
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "proxy" and value:
-                value = _mask_userinfo(value)
             if value == getattr(ConnectionConfig, f.name, object()) and f.name != "url":
                 continue  # defaults add noise, not information
             shown.append(f"{f.name}={value!r}")
@@ -304,7 +340,8 @@ class ConnectionConfig:
         its values. Recognised: COUPA_URL, COUPA_CLIENT_ID, COUPA_CLIENT_SECRET, COUPA_SCOPES,
         COUPA_API_KEY, COUPA_TOKEN_URL, COUPA_TIMEOUT, COUPA_RATE_LIMIT (``off`` disables),
         COUPA_BURST, COUPA_CONCURRENCY, COUPA_MAX_RETRIES, COUPA_VERIFY, COUPA_CA_BUNDLE,
-        COUPA_PROXY, COUPA_WIRE_FORMAT, COUPA_ALLOW_HTTP, COUPA_CONFIG_FILE.
+        COUPA_PROXY, COUPA_WIRE_FORMAT, COUPA_ALLOW_HTTP, COUPA_MAX_RESPONSE_BYTES,
+        COUPA_CONFIG_FILE.
 
         Args:
             environ: Mapping to read instead of ``os.environ``.
@@ -347,11 +384,13 @@ class ConnectionConfig:
         ``COUPA_CONFIG_FILE`` says otherwise) holds ``[profiles.<name>]`` tables with the
         constructor's argument names as keys. Secrets may be given indirectly:
         ``client_secret_env = "ACME_SECRET"`` reads the secret from that environment variable
-        (likewise ``api_key_env``). ``default_profile = "<name>"`` picks the profile when no
+        (likewise ``api_key_env``); a proxy password only as ``${VARIABLE}`` in the proxy URL,
+        filled from the environment. ``default_profile = "<name>"`` picks the profile when no
         name is given.
 
         Raises:
-            ConfigurationError: No such file or profile, an unknown key, or a bad value.
+            ConfigurationError: No such file or profile, an unknown key, a bad value, or a
+                proxy password written in the file.
         """
         env = os.environ if environ is None else environ
         file = Path(path) if path is not None else _config_path(env)
@@ -369,7 +408,7 @@ _SETTING_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "timeout": ((Timeout, int, float), "a number of seconds"),
     "verify": ((bool,), "true or false"),
     "ca_bundle": ((str, type(None)), "a file path"),
-    "proxy": ((str, type(None)), "a proxy URL"),
+    "proxy": ((SecretURL, str, type(None)), "a proxy URL"),
     "rate_limit": ((int, float, type(None)), "a number of requests per second, or none"),
     "burst": ((int,), "a whole number"),
     "concurrency": ((int,), "a whole number"),
@@ -378,6 +417,7 @@ _SETTING_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "wire_format": ((str,), "json or xml"),
     "allow_http": ((bool,), "true or false"),
     "user_agent": ((str,), "text"),
+    "max_response_bytes": ((int, str), 'a number of bytes, e.g. 67108864 or "64MiB"'),
 }
 
 
@@ -431,9 +471,10 @@ _ENV_KEYS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "max_retries": ("COUPA_MAX_RETRIES", int),
     "verify": ("COUPA_VERIFY", _bool),
     "ca_bundle": ("COUPA_CA_BUNDLE", str),
-    "proxy": ("COUPA_PROXY", str),
+    "proxy": ("COUPA_PROXY", SecretURL),
     "wire_format": ("COUPA_WIRE_FORMAT", _wire),
     "allow_http": ("COUPA_ALLOW_HTTP", _bool),
+    "max_response_bytes": ("COUPA_MAX_RESPONSE_BYTES", _size),
 }
 
 _PROFILE_KEYS = {f.name for f in fields(ConnectionConfig)} - {"retry"}
@@ -488,6 +529,8 @@ def _read_profile(name: str | None, file: Path, env: Mapping[str, str]) -> dict[
                     "which is not set."
                 )
             values[target] = SecretStr(secret)
+        elif key == "proxy" and isinstance(value, str):
+            values[key] = _profile_proxy(f"Profile {chosen!r} in {file}", value, env)
         elif key in _PROFILE_KEYS:
             values[key] = value
         else:
@@ -496,3 +539,31 @@ def _read_profile(name: str | None, file: Path, env: Mapping[str, str]) -> dict[
                 f"known keys: {', '.join(sorted(_PROFILE_KEYS | _INDIRECT_KEYS))}."
             )
     return values
+
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _profile_proxy(where: str, url: str, env: Mapping[str, str]) -> SecretURL:
+    """A profile's proxy URL, its ``${VARIABLE}``s filled from the environment.
+
+    A password may only come from a variable: a profile is a file, and a secret written
+    there is one that ends up in backups and screen shares.
+    """
+    password = SecretURL(url).password
+    if password and not _VARIABLE.fullmatch(password):
+        raise ConfigurationError(
+            f"{where}: proxy: a password in the url; secrets never go in a profile. Write it "
+            "as ${VARIABLE} (e.g. http://proxyuser:${PROXY_PASSWORD}@proxy.example.com:3128) "
+            "and set the environment variable."
+        )
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in env:
+            raise ConfigurationError(
+                f"{where}: proxy: ${{{name}}} is not set; set the environment variable."
+            )
+        return env[name]
+
+    return SecretURL(_VARIABLE.sub(fill, url))

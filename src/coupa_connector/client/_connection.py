@@ -26,6 +26,7 @@ from coupa_connector.client._redact import get_logger, mask_body, sanitize_path
 from coupa_connector.client._retry import Action, Backoff, Failure, decide, parse_retry_after
 from coupa_connector.client._transport import (
     AsyncBaseTransport,
+    BodyTooLarge,
     HttpTransport,
     RawResponse,
     SendFailure,
@@ -33,6 +34,7 @@ from coupa_connector.client._transport import (
 from coupa_connector.client._wire import (
     CONTENT_TYPES,
     NO_RESULTS,
+    DecodeError,
     decode,
     encode_json,
     encode_xml,
@@ -74,6 +76,35 @@ class NetworkError(TransportError):
     def __init__(self, message: str, *, kind: str, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.kind = kind
+
+
+class ResponseTooLargeError(TransportError):
+    """An answer larger than ``max_response_bytes`` once decompressed; not retried, since the
+    same request would get the same answer. ``limit`` is the setting in bytes."""
+
+    def __init__(self, message: str, *, limit: int, **kw: Any) -> None:
+        super().__init__(message, retryable=False, **kw)
+        self.limit = limit
+
+
+def _too_large(failure: BodyTooLarge, method: str, shown: str) -> ResponseTooLargeError:
+    return ResponseTooLargeError(
+        f"The answer to {method} {shown} is larger than max_response_bytes "
+        f"({_bytes_text(failure.limit)}) once decompressed; it was not read further. If "
+        "answers this large are genuine, raise max_response_bytes (COUPA_MAX_RESPONSE_BYTES, "
+        "or max_response_bytes in the profile or the operation file's connection).",
+        limit=failure.limit,
+        method=method,
+        path=shown,
+        status=failure.status,
+    )
+
+
+def _bytes_text(count: int) -> str:
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if count >= size and count % size == 0:
+            return f"{count // size} {unit}"
+    return f"{count:,} bytes"
 
 
 @dataclass
@@ -234,7 +265,12 @@ class AsyncConnection:
             wire_format=wire_format,
             retry=retry,
         )
-        return self.decode(response, object_name, path)
+        try:
+            return self.decode(response, object_name, path)
+        except DecodeError as exc:
+            exc.method = exc.method or method.upper()  # which request
+            exc.path = exc.path or sanitize_path(path)
+            raise
 
     def decode(
         self, response: RawResponse, object_name: str | ObjectDef | None = None, path: str = ""
@@ -336,6 +372,17 @@ class AsyncConnection:
                         headers={**headers, **auth_headers},
                         content=content,
                     )
+                except BodyTooLarge as failure:
+                    self.stats.statuses[failure.status] += 1
+                    log.info(
+                        "%s %s -> %d, body larger than %d bytes: abandoned after %.1f ms",
+                        method,
+                        shown,
+                        failure.status,
+                        failure.limit,
+                        failure.elapsed * 1000,
+                    )
+                    raise _too_large(failure, method, shown) from None
                 except SendFailure as failure:
                     outcome: int | Failure = failure.kind
                     self.stats.failures[failure.kind.value] += 1
@@ -450,6 +497,8 @@ class AsyncConnection:
                 response = await self._http.send(
                     "POST", url, form=form, basic_auth=basic, headers={"Accept": "application/json"}
                 )
+            except BodyTooLarge as failure:
+                raise _too_large(failure, "POST", shown) from None
             except SendFailure as failure:
                 self.stats.failures[failure.kind.value] += 1
                 log.debug("POST %s -> %s (attempt %d)", shown, failure.kind.value, attempt)
@@ -555,8 +604,9 @@ class AsyncConnection:
             Records as dicts with Coupa's hyphenated keys.
 
         Raises:
-            QueryError: The query is invalid (before any request) or paging broke an
-                invariant.
+            QueryError: The query is invalid (before any request), or its subclass
+                PagingError: the pages did not join up (the result set shifted under offset
+                paging beyond re-alignment, or the server broke a paging rule).
             APIError | TransportError: A page failed after retries; the message says which.
         """
         pages = self.query_pages(

@@ -14,12 +14,13 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 
+from coupa_connector.client._depth import json_too_deep
 from coupa_connector.client._secret import MASK
 
 # Query parameters whose values are credentials wherever they appear.
@@ -74,15 +75,23 @@ def is_secret_field(name: str) -> bool:
     return bool(_SECRET_FIELD.search(name))
 
 
-def mask_fields(value: Any) -> Any:
-    """A copy of a record (or records) with the value of every secret field masked."""
+def mask_fields(value: Any, also: Collection[str] = ()) -> Any:
+    """A copy of a record (or records) with the value of every secret field masked.
+
+    ``also`` names more fields to mask wherever they appear (an input field that a
+    transformation maps to a secret field, say).
+    """
     if isinstance(value, Mapping):
         return {
-            k: (MASK if v not in (None, "") and is_secret_field(str(k)) else mask_fields(v))
+            k: (
+                MASK
+                if v not in (None, "") and (is_secret_field(str(k)) or k in also)
+                else mask_fields(v, also)
+            )
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):
-        return [mask_fields(v) for v in value]
+        return [mask_fields(v, also) for v in value]
     return value
 
 
@@ -90,8 +99,10 @@ def mask_body(content: bytes) -> str:
     """A request or response body as text with every secret field's value masked: JSON by
     its keys, XML by its element names."""
     try:
+        if json_too_deep(content):
+            raise ValueError("too deep to walk")  # masked as text, below
         parsed = orjson.loads(content)
-    except orjson.JSONDecodeError:
+    except ValueError:  # orjson.JSONDecodeError is one
         text = content.decode("utf-8", errors="replace")
         text = _XML_ELEMENT.sub(_mask_xml_element, text)
         return _JSON_MEMBER.sub(_mask_json_member, text)

@@ -1,8 +1,12 @@
 """The transport seam: the only module that imports the HTTP package.
 
 Everything above it (auth flow, retry decision, rate limit, redacting log) works on
-``RawResponse`` and ``SendFailure``, so swapping the HTTP library touches this file alone, and
-tests can put ``httpx2.MockTransport`` in at this seam.
+``RawResponse``, ``SendFailure`` and ``BodyTooLarge``, so swapping the HTTP library touches
+this file alone, and tests can put ``httpx2.MockTransport`` in at this seam.
+
+Bodies are read as a stream and counted after decompression, so an answer larger than the
+connection's ``max_response_bytes`` (a gzip bomb included) is abandoned as soon as it passes
+the limit: never held, never inflated whole.
 """
 
 from __future__ import annotations
@@ -20,7 +24,14 @@ from coupa_connector.client._config import ConnectionConfig
 from coupa_connector.client._redact import RedactingFilter
 from coupa_connector.client._retry import Failure
 
-__all__ = ["AsyncBaseTransport", "HttpTransport", "MockTransport", "RawResponse", "SendFailure"]
+__all__ = [
+    "AsyncBaseTransport",
+    "BodyTooLarge",
+    "HttpTransport",
+    "MockTransport",
+    "RawResponse",
+    "SendFailure",
+]
 
 # The HTTP package logs full URLs at INFO and connection details at DEBUG; its loggers get the
 # same scrubber as ours so a secret can leak through neither.
@@ -59,6 +70,50 @@ class SendFailure(Exception):
         self.kind = kind
         self.detail = detail
         self.elapsed = elapsed
+
+
+class BodyTooLarge(Exception):
+    """The answer's body, decompressed, is larger than ``limit`` bytes; it was not read whole.
+
+    Attributes:
+        status: The answer's HTTP status.
+        limit: The connection's ``max_response_bytes``.
+        elapsed: Seconds from sending until the body was abandoned.
+    """
+
+    def __init__(self, status: int, limit: int, elapsed: float) -> None:
+        super().__init__(f"HTTP {status} answer larger than {limit} bytes")
+        self.status = status
+        self.limit = limit
+        self.elapsed = elapsed
+
+
+def _declared_too_large(response: httpx2.Response, limit: int) -> bool:
+    """True when an uncompressed answer says up front that it is larger than ``limit``."""
+    if response.headers.get("content-encoding", "identity").strip().lower() != "identity":
+        return False  # Content-Length counts the compressed bytes
+    try:
+        return int(response.headers.get("content-length", "")) > limit
+    except ValueError:
+        return False
+
+
+async def _read_capped(response: httpx2.Response, limit: int) -> bytes | None:
+    """The decoded body, or None as soon as it passes ``limit`` bytes.
+
+    httpx2 inflates gzip and deflate in pieces of at most 1 MiB as the body is iterated, so
+    stopping here bounds what a compression bomb can make us hold to ``limit`` plus a piece.
+    """
+    if _declared_too_large(response, limit):
+        return None
+    parts: list[bytes] = []
+    size = 0
+    async for part in response.aiter_bytes():
+        size += len(part)
+        if size > limit:
+            return None
+        parts.append(part)
+    return b"".join(parts)
 
 
 def _is_tls(exc: BaseException) -> bool:
@@ -113,7 +168,7 @@ class HttpTransport:
                 connect=timeout.connect, read=timeout.read, write=timeout.write, pool=timeout.pool
             ),
             verify=_verify(config),
-            proxy=config.proxy,
+            proxy=config.proxy.get_secret_value() if config.proxy is not None else None,
             # Environment proxies would silently reroute (and could see) Coupa traffic; the
             # proxy is an explicit setting instead.
             trust_env=False,
@@ -126,6 +181,7 @@ class HttpTransport:
             transport=transport,
             headers={"User-Agent": config.user_agent},
         )
+        self._max_bytes = config.max_response_bytes
 
     async def send(
         self,
@@ -142,26 +198,32 @@ class HttpTransport:
 
         Raises:
             SendFailure: No HTTP answer (connect, TLS, timeout, dropped connection).
+            BodyTooLarge: The body, decompressed, is larger than ``max_response_bytes``.
         """
         started = time.perf_counter()
+        request = self._client.build_request(
+            method,
+            url,
+            params=list(params) if params else None,
+            headers=dict(headers or {}),
+            content=content,
+            data=dict(form) if form is not None else None,
+        )
         try:
-            response = await self._client.request(
-                method,
-                url,
-                params=list(params) if params else None,
-                headers=dict(headers or {}),
-                content=content,
-                data=dict(form) if form is not None else None,
-                auth=basic_auth,
-            )
+            response = await self._client.send(request, auth=basic_auth, stream=True)
+            try:
+                body = await _read_capped(response, self._max_bytes)
+            finally:
+                # Unread, the connection is closed rather than handed back to the pool.
+                await response.aclose()
         except httpx2.TransportError as exc:
             raise SendFailure(
                 _classify(exc), f"{type(exc).__name__}: {exc}", time.perf_counter() - started
             ) from None
+        if body is None:
+            raise BodyTooLarge(response.status_code, self._max_bytes, time.perf_counter() - started)
         headers_out = {k.lower(): v for k, v in response.headers.items()}
-        return RawResponse(
-            response.status_code, headers_out, response.content, time.perf_counter() - started
-        )
+        return RawResponse(response.status_code, headers_out, body, time.perf_counter() - started)
 
     async def aclose(self) -> None:
         """Close the keep-alive pool."""

@@ -7,7 +7,8 @@ the coercion; where an element has none, the catalog's field kinds do, and the c
 says which elements are lists (Coupa's older payloads drop ``type="array"``).
 
 XML parsing refuses DTDs and entity declarations outright, so neither entity expansion
-("billion laughs") nor external entities can happen.
+("billion laughs") nor external entities can happen. Both decoders refuse bodies nested
+deeper than ``MAX_DEPTH`` levels (see ``_depth``) before anything recurses into them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import orjson
 import xmltodict
 
 from coupa_connector.catalog import Catalog, FieldDef, ObjectDef
+from coupa_connector.client._depth import MAX_DEPTH, XmlTooDeep, depth_limited_expat, json_too_deep
 from coupa_connector.errors import TransportError
 
 WireFormat = Literal["json", "xml"]
@@ -37,6 +39,14 @@ class DecodeError(TransportError):
     """A body that is not valid JSON or safe XML."""
 
     retryable_by_default = False
+
+
+def too_deep(what: str) -> DecodeError:
+    """The error for a body nested deeper than ``MAX_DEPTH``."""
+    return DecodeError(
+        f"Coupa sent {what} body nested more than {MAX_DEPTH} levels deep; refusing it (Coupa's "
+        "records nest about ten levels, so the server or something on the way is broken)."
+    )
 
 
 # ------------------------------------------------------------------------------- encoding
@@ -146,6 +156,8 @@ def decode_json(content: bytes) -> Any:
     """Decode a JSON body (empty means None)."""
     if not content.strip():
         return None
+    if json_too_deep(content):
+        raise too_deep("a JSON")
     try:
         return orjson.loads(content)
     except orjson.JSONDecodeError as exc:
@@ -158,11 +170,16 @@ def _check_xml_safe(content: bytes) -> None:
         raise DecodeError("Refusing an XML body with a DTD or entity declarations.")
 
 
+_DEPTH_LIMITED = depth_limited_expat()
+
+
 def parse_xml(content: bytes) -> dict[str, Any]:
     """Parse XML into xmltodict's raw tree, refusing DTDs and entities."""
     _check_xml_safe(content)
     try:
-        tree = xmltodict.parse(content, disable_entities=True)
+        tree = xmltodict.parse(content, disable_entities=True, expat=_DEPTH_LIMITED)
+    except XmlTooDeep:
+        raise too_deep("an XML") from None
     except (ExpatError, ValueError) as exc:
         raise DecodeError(f"Coupa sent a body that is not valid XML ({exc}).") from None
     if not isinstance(tree, dict) or len(tree) != 1:
@@ -321,12 +338,23 @@ def _json_messages(data: Any) -> list[str]:
     return [] if data is None else [str(data)]
 
 
+MESSAGE_CHARS = 2000
+
+
 def error_messages(content: bytes, content_type: str = "") -> list[str]:
     """Coupa's error messages from an error body, whichever format it came in.
 
     Handles ``<errors><error>..</error></errors>``, ``{"errors": {"model": [..]}}``,
     ``{"errors": [..]}``, OAuth's ``{"error": .., "error_description": ..}`` and plain text.
+    Each message is cut at ``MESSAGE_CHARS``: they end up in one-line error messages.
     """
+    return [
+        m if len(m) <= MESSAGE_CHARS else f"{m[:MESSAGE_CHARS]}... [{len(m)} characters]"
+        for m in _error_messages(content, content_type)
+    ]
+
+
+def _error_messages(content: bytes, content_type: str) -> list[str]:
     text = content.strip()
     if not text or "html" in content_type:
         return []  # an empty body, or a proxy's error page: nothing Coupa said
@@ -336,7 +364,7 @@ def error_messages(content: bytes, content_type: str = "") -> list[str]:
             if root == "errors":
                 return error_messages_from_tree(node)
             return error_messages_from_tree(node) if isinstance(node, dict) else []
-        if text[:1] in (b"{", b"["):
+        if text[:1] in (b"{", b"[") and not json_too_deep(text):
             data = orjson.loads(text)
             if isinstance(data, dict):
                 if "errors" in data:

@@ -23,6 +23,7 @@ from coupa_connector.operations._opfile import (
     OperationFile,
     OperationSpec,
     load_operation_file,
+    variable_names,
 )
 from coupa_connector.operations._oplog import Counts, OpLog, RecordOutcome, default_log_path
 from coupa_connector.operations._runner import (
@@ -74,4 +75,5 @@ __all__ = [
     "open_writer",
     "read_records",
     "run_operations",
+    "variable_names",
 ]

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from coupa_connector._csv_formulas import cell_reader, csv_formulas_mode
 from coupa_connector.errors import ConfigurationError
 from coupa_connector.operations._files import (
     BadRecord,
@@ -117,6 +118,8 @@ class FileSource:
         self.path = path if path == "-" or os.path.isabs(path) else str(base_dir / path)
         self.format = spec.options.get("format")
         self.encoding = str(spec.options.get("encoding", "utf-8"))
+        # Rejects of this source are fed back to it, so they are written the way it reads.
+        self.csv_formulas = csv_formulas_mode(spec.options.get("csv_formulas", "escape"))
 
     def describe(self) -> str:
         return self.path
@@ -128,12 +131,20 @@ class FileSource:
         with open_text(self.path, self.encoding) as stream:
             # Read as the reader reads it: a header it refuses stops the run there, with
             # the reader's error, so any header is good enough for the rejects file here.
-            return [clean_text(c.strip()) for c in next(csv.reader(stream), [])]
+            header = next(csv.reader(stream), [])
+        cell = cell_reader(self.csv_formulas)
+        return [cell(clean_text(c.strip())) for c in header]
 
     def items(self, done: set[str]) -> Iterator[Item]:
         bad: list[BadRecord] = []
         position = 0
-        records = read_records(self.path, self.format, on_bad=bad.append, encoding=self.encoding)
+        records = read_records(
+            self.path,
+            self.format,
+            on_bad=bad.append,
+            encoding=self.encoding,
+            csv_formulas=self.csv_formulas,
+        )
         for record in records:
             # A bad record is reported before the good record that follows it; keep the
             # stream's order so positions match the file.
@@ -180,6 +191,7 @@ class FileTarget:
         columns = spec.options.get("columns")
         self._columns = [str(c) for c in columns] if isinstance(columns, list) else None
         self._element = spec.options.get("element")
+        self._csv_formulas = csv_formulas_mode(spec.options.get("csv_formulas", "escape"))
         self._now = now
         self._vars = dict(run_vars)
         self._writer: RecordWriter | None = None
@@ -209,6 +221,7 @@ class FileTarget:
                 partial=state["partial"],
                 resume_from=int(state.get("size", 0)),
                 keep_existing=self._per_run,
+                csv_formulas=self._csv_formulas,
             )
             self._writer.count = int(state.get("count", 0))
             return
@@ -227,6 +240,7 @@ class FileTarget:
             element=element,
             list_element=list_element,
             keep_existing=self._per_run,
+            csv_formulas=self._csv_formulas,
         )
 
     @property

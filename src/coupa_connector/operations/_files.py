@@ -30,6 +30,13 @@ from xml.sax.saxutils import escape
 
 import orjson
 
+from coupa_connector._csv_formulas import (
+    DEFAULT_CSV_FORMULAS,
+    CsvFormulas,
+    cell_reader,
+    row_writer,
+    unescape_cell,
+)
 from coupa_connector.activities._output import create_beside
 from coupa_connector.errors import ConfigurationError, CoupaError
 from coupa_connector.operations._text_input import (
@@ -197,6 +204,7 @@ def read_records(
     *,
     on_bad: OnBad | None = None,
     encoding: str = "utf-8",
+    csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
 ) -> Iterator[dict[str, Any]]:
     """Stream the records of a file.
 
@@ -207,6 +215,9 @@ def read_records(
         on_bad: Called with a ``BadRecord`` for a record that cannot be read, and reading
             goes on; when None, such a record raises ``RecordFileError``.
         encoding: Text encoding (a UTF-8 byte order mark is always skipped).
+        csv_formulas: ``escape`` takes off the ``'`` that CSV writers put before cells a
+            spreadsheet would run as formulas (``'=x`` reads as ``=x``); ``keep`` reads
+            cells as they are.
 
     Yields:
         Records as dicts with Coupa's hyphenated keys; CSV's dotted columns
@@ -223,6 +234,7 @@ def read_records(
     if name != "-" and not Path(name).is_file():
         raise RecordFileError("no such file", file=name)
     report = on_bad or _raise_bad(name)
+    cell = cell_reader(csv_formulas)
     if fmt == "xml":
         yield from _read_xml(name, report)
         return
@@ -232,7 +244,7 @@ def read_records(
         return
     with open_text(name, encoding) as stream:
         if fmt == "csv":
-            yield from _read_csv(name, stream, report)
+            yield from _read_csv(name, stream, report, cell)
         elif fmt == "jsonl":
             yield from _read_jsonl(name, stream, report)
         else:
@@ -315,7 +327,9 @@ def _nul_column(header: list[str], cells: list[str]) -> str | None:
     return None
 
 
-def _read_csv(name: str, stream: TextInput, on_bad: OnBad) -> Iterator[dict[str, Any]]:
+def _read_csv(
+    name: str, stream: TextInput, on_bad: OnBad, cell: Callable[[str], str] = unescape_cell
+) -> Iterator[dict[str, Any]]:
     from coupa_connector._records import column_paths, unflatten
 
     if csv.field_size_limit() < _MAX_CSV_CELL:
@@ -331,7 +345,7 @@ def _read_csv(name: str, stream: TextInput, on_bad: OnBad) -> Iterator[dict[str,
     except csv.Error as exc:
         raise RecordFileError(f"bad CSV header: {exc}", file=name, line=1) from None
     raw = lines.take()
-    header = [h.strip() for h in header]
+    header = [cell(h.strip()) for h in header]
     _check_header(name, header, raw, stream.problem(raw, lines.start))
     paths = column_paths(header)
     position = 0
@@ -376,7 +390,7 @@ def _read_csv(name: str, stream: TextInput, on_bad: OnBad) -> Iterator[dict[str,
             on_bad(BadRecord(position, line, raw, f"a value in column {where}, which has no name"))
             position += 1
             continue
-        row = {h: c for h, c in zip(header, cells, strict=False) if h and c != ""}
+        row = {h: cell(c) for h, c in zip(header, cells, strict=False) if h and c != ""}
         try:
             record = unflatten(row, paths=paths)
         except (ValueError, KeyError, TypeError) as exc:
@@ -789,6 +803,9 @@ class RecordWriter:
 
     With ``keep_existing``, a file already at the destination is never replaced: the new file
     lands under the first free ``name-N.ext`` instead, and ``path`` says where.
+
+    CSV cells a spreadsheet would run as formulas get a leading ``'`` unless
+    ``csv_formulas="keep"`` (see ``coupa_connector._csv_formulas``).
     """
 
     def __init__(
@@ -803,7 +820,9 @@ class RecordWriter:
         resume_from: int | None = None,
         leading_columns: Iterable[str] | None = None,
         keep_existing: bool = False,
+        csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
     ) -> None:
+        self._cells = row_writer(csv_formulas)
         self.path = os.fspath(path)
         self._keep_existing = keep_existing
         # CSV columns to put first, before any others the records have (rejects files keep
@@ -949,10 +968,12 @@ class RecordWriter:
             columns = list(seen)
             spool.seek(0)
         text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
-        writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
+        writer = csv.writer(text)
+        cells = self._cells
+        writer.writerow(cells(list(columns)))
         for line in spool:
-            writer.writerow(flatten(orjson.loads(line)))
+            row = flatten(orjson.loads(line))
+            writer.writerow(cells([row.get(c, "") for c in columns]))
         text.flush()
         text.detach()
 
@@ -987,6 +1008,7 @@ def open_writer(
     columns: Iterable[str] | None = None,
     element: str | None = None,
     list_element: str | None = None,
+    csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
 ) -> RecordWriter:
     """Open a streaming, atomic record writer.
 
@@ -997,11 +1019,21 @@ def open_writer(
             has, in order of first appearance.
         element: XML element of one record (``invoice-header``); ``record`` by default.
         list_element: XML root element (``invoice-headers``); ``element`` + ``s`` by default.
+        csv_formulas: ``escape`` puts a ``'`` before CSV cells a spreadsheet would run as
+            formulas (``=``, ``+``, ``-``, ``@``, tab, CR or NUL first; plain numbers are left
+            alone); ``keep`` writes every cell as it is.
 
     Returns:
         A ``RecordWriter``; use it as a context manager, or call ``commit``/``abort``.
     """
-    return RecordWriter(path, format, columns=columns, element=element, list_element=list_element)
+    return RecordWriter(
+        path,
+        format,
+        columns=columns,
+        element=element,
+        list_element=list_element,
+        csv_formulas=csv_formulas,
+    )
 
 
 _XML_NAME = re.compile(r"^[A-Za-z_][\w.\-]*$")

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from coupa_connector._csv_formulas import csv_formulas_mode
 from coupa_connector.catalog import ObjectDef, load_catalog
-from coupa_connector.errors import CatalogError, CoupaError
+from coupa_connector.errors import CatalogError, ConfigurationError, CoupaError
 from coupa_connector.operations._files import FORMATS, RecordFileError, guess_format
 from coupa_connector.operations._functions import TransformValueError, parse_when
 from coupa_connector.operations._transform import (
@@ -45,6 +46,7 @@ __all__ = [
     "OperationSpec",
     "load_operation_file",
     "url_secrets",
+    "variable_names",
 ]
 
 COUPA_SOURCES = ("coupa.query",)
@@ -93,7 +95,7 @@ ENDPOINTS: dict[str, _EndpointKind] = {
     "file": _EndpointKind(
         ("source", "target"),
         {"source": ("path",), "target": ("path",)},
-        frozenset({"path", "format", "columns", "encoding"}),
+        frozenset({"path", "format", "columns", "encoding", "csv_formulas"}),
     ),
     "sql": _EndpointKind(
         ("source", "target"),
@@ -136,6 +138,7 @@ _CONNECTION_SETTINGS = frozenset(
         "max_retries",
         "wire_format",
         "allow_http",
+        "max_response_bytes",
         "client_secret_env",
         "api_key_env",
     }
@@ -228,6 +231,11 @@ class OperationFile:
 
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def variable_names(text: str) -> list[str]:
+    """The ``${name}`` variables an operation file's text uses, in order of first use."""
+    return list(dict.fromkeys(_VAR.findall(text)))
 
 
 class _Checker:
@@ -383,6 +391,15 @@ def _connection(check: _Checker, doc: LMap) -> ConnectionSpec | None:
         )
     if secrets:
         return None
+    if isinstance(node.get("proxy"), str):
+        _refuse_url_secrets(
+            check,
+            "connection",
+            node["proxy"],
+            node.line_of("proxy"),
+            key="proxy",
+            example="http://proxyuser:${PROXY_PASSWORD}@proxy.example.com:3128",
+        )
     node = check.fill(node, line)
     modes = [k for k in ("sandbox", "profile", "env") if node.get(k) not in (None, False)]
     if len(modes) > 1:
@@ -584,8 +601,17 @@ def url_secrets(url: str) -> list[tuple[str, str]]:
     return given + [(k, v) for k, v in parse_qsl(parts.query) if k.lower() in _SECRET_KEYS]
 
 
-def _refuse_url_secrets(check: _Checker, where: str, url: str, line: int) -> None:
-    """A database URL may name its password only as ``${VARIABLE}`` set outside the file."""
+def _refuse_url_secrets(
+    check: _Checker,
+    where: str,
+    url: str,
+    line: int,
+    *,
+    key: str = "url",
+    example: str = "postgresql://erp:${ERP_DB_PASSWORD}@db/erp",
+) -> None:
+    """A URL (a database's, the proxy's) may name its password only as ``${VARIABLE}`` set
+    outside the file."""
     given = url_secrets(url)
     for what, value in given:
         ref = _VAR.fullmatch(value)
@@ -594,8 +620,8 @@ def _refuse_url_secrets(check: _Checker, where: str, url: str, line: int) -> Non
         source = "vars: in the file" if ref is not None else "the url"
         check.problem(
             line,
-            f"{where}: url: a {what} in {source}; secrets never go in an operation file. "
-            f"Write it as ${{VARIABLE}} (e.g. postgresql://erp:${{ERP_DB_PASSWORD}}@db/erp) "
+            f"{where}: {key}: a {what} in {source}; secrets never go in an operation file. "
+            f"Write it as ${{VARIABLE}} (e.g. {example}) "
             "and set the environment variable or pass --var",
         )
 
@@ -614,6 +640,11 @@ def _check_endpoint(check: _Checker, op: str, role: str, spec: EndpointSpec, nod
                 )
         if o.get("format") is not None and str(o["format"]).lower() not in (*FORMATS, "ndjson"):
             pass  # reported by guess_format above
+        if "csv_formulas" in o:
+            try:
+                csv_formulas_mode(o["csv_formulas"], f"{where}: csv_formulas")
+            except ConfigurationError as exc:
+                check.problem(node.line_of("csv_formulas"), str(exc))
         return
     if spec.type == "sql":
         if role == "target":

@@ -9,6 +9,14 @@ reads and writes. A watermark or an unfinished run belongs to its scope only, so
 against the sandbox never moves where a run against a real instance starts. Logs written
 before scopes existed still open: their runs and state rows have no scope, and no scoped
 run uses them.
+
+An *invocation* is one ``coupa run`` of a file: the operations it set out to run and, through
+``runs.invocation``, the run of each operation it reached. ``--resume`` continues the last
+invocation of a file: what finished in it is not run again.
+
+Records kept for people to read (the failures table) have their secret fields masked
+(``RecordMask``); ``partial_files`` names every temporary file a run creates, before a record
+is written into it, so files no resume can use are found and removed.
 """
 
 from __future__ import annotations
@@ -25,6 +33,8 @@ from typing import Any
 
 import orjson
 import platformdirs
+
+from coupa_connector.operations._masking import RecordMask
 
 __all__ = ["Counts", "OpLog", "RecordOutcome", "default_log_path"]
 
@@ -50,7 +60,8 @@ CREATE TABLE IF NOT EXISTS runs (
     rejects_file TEXT,
     checkpoint TEXT,
     inflight TEXT,
-    scope TEXT
+    scope TEXT,
+    invocation INTEGER
 );
 CREATE INDEX IF NOT EXISTS runs_by_operation ON runs (file, operation, id);
 CREATE TABLE IF NOT EXISTS run_records (
@@ -72,6 +83,33 @@ CREATE TABLE IF NOT EXISTS failures (
     at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS failures_by_run ON failures (run_id, position);
+CREATE TABLE IF NOT EXISTS invocations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    file TEXT NOT NULL,
+    operations TEXT NOT NULL,
+    started_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS invocations_by_file ON invocations (file, id);
+CREATE TABLE IF NOT EXISTS run_notes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id INTEGER NOT NULL REFERENCES runs (id),
+    at TEXT NOT NULL,
+    note TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS run_notes_by_run ON run_notes (run_id, id);
+CREATE TABLE IF NOT EXISTS partial_files (
+    run_id INTEGER NOT NULL REFERENCES runs (id),
+    path TEXT NOT NULL,
+    PRIMARY KEY (run_id, path)
+);
+CREATE TABLE IF NOT EXISTS batches (
+    run_id INTEGER NOT NULL REFERENCES runs (id),
+    at TEXT NOT NULL,
+    written INTEGER NOT NULL,
+    rejected INTEGER NOT NULL,
+    failed INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS batches_by_run ON batches (run_id, at);
 CREATE TABLE IF NOT EXISTS scoped_state (
     scope TEXT NOT NULL,
     file TEXT NOT NULL,
@@ -82,9 +120,10 @@ CREATE TABLE IF NOT EXISTS scoped_state (
 );
 """
 
-# Columns added to ``runs`` after the first release: a log written by an older version gets
-# them on open (with NULL in its old rows).
-_ADDED_RUN_COLUMNS = {"scope": "TEXT"}
+# Columns added after the first release: a log written by an older version gets them on open
+# (with NULL in its old rows).
+_ADDED_RUN_COLUMNS = {"scope": "TEXT", "invocation": "INTEGER", "chained_from": "INTEGER"}
+_ADDED_FAILURE_COLUMNS = {"transformed": "TEXT"}
 
 _FINAL = ("success", "partial", "failed")
 
@@ -138,6 +177,7 @@ class RecordOutcome:
         coupa_id: The Coupa id involved, when there is one.
         messages: Why it was rejected or failed.
         record: The input record, kept for rejected and failed records.
+        transformed: What the transformation made of it, kept beside ``record``.
     """
 
     key: str
@@ -146,6 +186,7 @@ class RecordOutcome:
     coupa_id: int | None = None
     messages: Sequence[str] = ()
     record: Mapping[str, Any] | None = field(default=None, repr=False)
+    transformed: Mapping[str, Any] | None = field(default=None, repr=False)
 
 
 def _json(value: Any) -> str:
@@ -170,10 +211,15 @@ class OpLog:
         self._migrate()
 
     def _migrate(self) -> None:
-        have = {r["name"] for r in self._db.execute("PRAGMA table_info(runs)")}
-        for name, kind in _ADDED_RUN_COLUMNS.items():
-            if name not in have:
-                self._db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+        for table, added in (("runs", _ADDED_RUN_COLUMNS), ("failures", _ADDED_FAILURE_COLUMNS)):
+            have = {r["name"] for r in self._db.execute(f"PRAGMA table_info({table})")}
+            for name, kind in added.items():
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+        # After the columns, which a log of an earlier version gets only now.
+        self._db.execute(
+            "CREATE INDEX IF NOT EXISTS runs_by_invocation ON runs (invocation, operation)"
+        )
 
     def close(self) -> None:
         """Close the database."""
@@ -198,7 +244,13 @@ class OpLog:
     # ----------------------------------------------------------------- runs
 
     def start_run(
-        self, operation: str, file: str, *, dry_run: bool = False, scope: str = ""
+        self,
+        operation: str,
+        file: str,
+        *,
+        dry_run: bool = False,
+        scope: str = "",
+        invocation: int | None = None,
     ) -> int:
         """Record a new run as ``running``; returns its id.
 
@@ -207,15 +259,46 @@ class OpLog:
             file: The operation file.
             dry_run: Whether the run writes nothing.
             scope: The Coupa instance and endpoints the run works on (see the module doc).
+            invocation: The ``coupa run`` it belongs to (``start_invocation``).
         """
         with self._tx() as db:
             cur = db.execute(
-                "INSERT INTO runs (operation, file, started_at, status, dry_run, pid, scope) "
-                "VALUES (?, ?, ?, 'running', ?, ?, ?)",
-                (operation, file, _now(), int(dry_run), os.getpid(), scope),
+                "INSERT INTO runs (operation, file, started_at, status, dry_run, pid, scope, "
+                "invocation) VALUES (?, ?, ?, 'running', ?, ?, ?, ?)",
+                (operation, file, _now(), int(dry_run), os.getpid(), scope, invocation),
             )
             assert cur.lastrowid is not None
             return cur.lastrowid
+
+    # ----------------------------------------------------------------- invocations
+
+    def start_invocation(self, file: str, operations: Sequence[str]) -> int:
+        """Record a new ``coupa run`` of ``file`` that starts with ``operations``."""
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO invocations (file, operations, started_at) VALUES (?, ?, ?)",
+                (file, _json(list(operations)), _now()),
+            )
+            assert cur.lastrowid is not None
+            return cur.lastrowid
+
+    def last_invocation(self, file: str) -> int | None:
+        """The id of the last ``coupa run`` of ``file``, or None."""
+        row = self._db.execute(
+            "SELECT id FROM invocations WHERE file = ? ORDER BY id DESC LIMIT 1", (file,)
+        ).fetchone()
+        return int(row["id"]) if row else None
+
+    def invocation_run(
+        self, invocation: int, operation: str, scope: str = ""
+    ) -> dict[str, Any] | None:
+        """The run of ``operation`` in an invocation, in this scope (the last one), or None."""
+        row = self._db.execute(
+            "SELECT * FROM runs WHERE invocation = ? AND operation = ? AND scope = ? "
+            "AND dry_run = 0 ORDER BY id DESC LIMIT 1",
+            (invocation, operation, scope),
+        ).fetchone()
+        return self._present(row) if row is not None else None
 
     def resumable_run(self, operation: str, file: str, scope: str = "") -> dict[str, Any] | None:
         """The last run of this operation in this scope if it did not finish.
@@ -249,8 +332,8 @@ class OpLog:
         return Counts(row["written"], row["rejected"], row["failed"]) if row else Counts()
 
     def set_info(self, run_id: int, **info: Any) -> None:
-        """Store where a run's outputs, debug log and rejects file are."""
-        allowed = {"outputs", "debug_log", "rejects_file"}
+        """Store where a run's outputs, debug log and rejects file are, and what chained it."""
+        allowed = {"outputs", "debug_log", "rejects_file", "chained_from"}
         for name, value in info.items():
             if name not in allowed:
                 raise ValueError(f"unknown run attribute {name!r}")
@@ -274,6 +357,56 @@ class OpLog:
                 # its failures, and the log stays small however many records ran through it.
                 db.execute("DELETE FROM run_records WHERE run_id = ?", (run_id,))
 
+    def add_note(self, run_id: int, note: str) -> None:
+        """Add a line to a run's history (``coupa logs RUN_ID`` shows it)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO run_notes (run_id, at, note) VALUES (?, ?, ?)", (run_id, _now(), note)
+            )
+
+    # ----------------------------------------------------------------- temporary files
+
+    def note_partial(self, run_id: int, path: str) -> None:
+        """Note a temporary file a run created (before it writes records into it)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO partial_files (run_id, path) VALUES (?, ?)", (run_id, path)
+            )
+
+    def partials(self, run_id: int) -> list[str]:
+        """The temporary files noted for a run and those its checkpoint names."""
+        rows = self._db.execute(
+            "SELECT path FROM partial_files WHERE run_id = ? ORDER BY path", (run_id,)
+        )
+        paths = [r["path"] for r in rows]
+        cp = self.checkpoint(run_id)
+        for endpoint in ("target", "rejects"):
+            part = (cp.get(endpoint) or {}).get("partial")
+            if isinstance(part, str) and part != "-" and part not in paths:
+                paths.append(part)
+        return paths
+
+    def forget_partials(self, run_id: int, *, superseded: bool = False) -> None:
+        """Forget a run's temporary files (they are gone); a superseded run also loses its
+        checkpoint, which no resume will read."""
+        with self._tx() as db:
+            db.execute("DELETE FROM partial_files WHERE run_id = ?", (run_id,))
+            if superseded:
+                db.execute("UPDATE runs SET checkpoint = NULL WHERE id = ?", (run_id,))
+
+    def superseded_runs(self, operation: str, file: str, scope: str, current: int) -> list[int]:
+        """Earlier runs of an operation in a scope that left temporary files, and that no
+        process runs any more: a new run supersedes them, so no resume can use those files."""
+        rows = self._db.execute(
+            "SELECT id, status, pid FROM runs WHERE operation = ? AND file = ? "
+            "AND scope = ? AND id < ? AND (id IN (SELECT run_id FROM partial_files) "
+            # Runs of earlier versions noted no files; their checkpoints name them.
+            "OR (invocation IS NULL AND status IN ('running', 'failed') "
+            "AND checkpoint IS NOT NULL))",
+            (operation, file, scope, current),
+        )
+        return [int(r["id"]) for r in rows if not (r["status"] == "running" and _alive(r["pid"]))]
+
     # ----------------------------------------------------------------- records and checkpoints
 
     def record_batch(
@@ -282,12 +415,17 @@ class OpLog:
         outcomes: Iterable[RecordOutcome],
         *,
         checkpoint: Mapping[str, Any] | None = None,
+        mask: RecordMask | None = None,
     ) -> Counts:
         """Store a batch's outcomes, its failures, the new counts and the checkpoint at once.
+
+        Failed and rejected records are stored with their secret fields masked, by ``mask``
+        (the masking list's fields when None), and so are their values in the messages.
 
         Returns:
             The counts of this batch.
         """
+        mask = mask or RecordMask()
         batch = Counts()
         at = _now()
         with self._tx() as db:
@@ -300,14 +438,16 @@ class OpLog:
                 )
                 if o.outcome != "written":
                     db.execute(
-                        "INSERT INTO failures (run_id, position, outcome, messages, record, at) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO failures "
+                        "(run_id, position, outcome, messages, record, transformed, at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (
                             run_id,
                             o.position,
                             o.outcome,
-                            _json(list(o.messages)),
-                            None if o.record is None else _json(o.record),
+                            _json(mask.messages(o.messages, [o.record, o.transformed])),
+                            None if o.record is None else _json(mask.record(o.record)),
+                            None if o.transformed is None else _json(mask.record(o.transformed)),
                             at,
                         ),
                     )
@@ -320,6 +460,13 @@ class OpLog:
                 db.execute(
                     "UPDATE runs SET checkpoint = ?, inflight = NULL WHERE id = ?",
                     (_json(checkpoint), run_id),
+                )
+            if batch.read:
+                # The run's timeline and its records/s: one row per batch that moved records.
+                db.execute(
+                    "INSERT INTO batches (run_id, at, written, rejected, failed) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (run_id, at, batch.written, batch.rejected, batch.failed),
                 )
         return batch
 
@@ -398,6 +545,7 @@ class OpLog:
         if row is None:
             return None
         run = self._present(row)
+        mask = RecordMask()
         sql = "SELECT * FROM failures WHERE run_id = ? ORDER BY position, id"
         params: tuple[Any, ...] = (run_id,)
         if failures_limit is not None:
@@ -408,12 +556,148 @@ class OpLog:
                 "position": f["position"],
                 "outcome": f["outcome"],
                 "messages": json.loads(f["messages"]),
-                "record": json.loads(f["record"]) if f["record"] else None,
+                # Masked again on the way out: a log written by an earlier version kept
+                # records' secrets in clear.
+                "record": mask.record(json.loads(f["record"])) if f["record"] else None,
                 "at": f["at"],
             }
             for f in self._db.execute(sql, params)
         ]
+        run["notes"] = [
+            {"at": n["at"], "note": n["note"]}
+            for n in self._db.execute(
+                "SELECT at, note FROM run_notes WHERE run_id = ? ORDER BY id", (run_id,)
+            )
+        ]
         return run
+
+    def find_runs(
+        self,
+        *,
+        operation: str | None = None,
+        status: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        text: str | None = None,
+        pid: int | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of runs, newest first, and how many runs match in all.
+
+        Args:
+            operation: Only runs of this operation.
+            status: Only runs with this status (``running`` and ``interrupted`` are told
+                apart by whether the run's process is alive, as ``runs`` tells them).
+            since: Only runs started on or after this day (``YYYY-MM-DD``, UTC).
+            until: Only runs started on or before this day.
+            text: Only runs whose operation, file or error contains this text.
+            pid: Only runs started (or resumed) by this process.
+            limit: Runs per page.
+            offset: Runs to skip.
+        """
+        where: list[str] = []
+        params: list[Any] = []
+        if operation:
+            where.append("operation = ?")
+            params.append(operation)
+        live = status in ("running", "interrupted")
+        if status:
+            where.append("status = ?")
+            params.append("running" if live else status)
+        if since:
+            where.append("started_at >= ?")
+            params.append(since)
+        if until:
+            where.append("started_at < date(?, '+1 day')")
+            params.append(until)
+        if text:
+            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where.append(
+                "(operation LIKE ? ESCAPE '\\' OR file LIKE ? ESCAPE '\\' "
+                "OR error LIKE ? ESCAPE '\\')"
+            )
+            params.extend([like, like, like])
+        if pid is not None:
+            where.append("pid = ?")
+            params.append(pid)
+        sql_where = f" WHERE {' AND '.join(where)}" if where else ""
+        if live:
+            # Few runs are ever unfinished; which of them still run is known only here.
+            rows = self._db.execute(f"SELECT * FROM runs{sql_where} ORDER BY id DESC", params)
+            matching = [r for r in map(self._present, rows) if r["status"] == status]
+            return matching[offset : offset + limit], len(matching)
+        total = self._db.execute(f"SELECT count(*) FROM runs{sql_where}", params).fetchone()[0]
+        rows = self._db.execute(
+            f"SELECT * FROM runs{sql_where} ORDER BY id DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        return [self._present(r) for r in rows], int(total)
+
+    def operation_names(self) -> list[str]:
+        """Every operation name in the log, sorted."""
+        rows = self._db.execute("SELECT DISTINCT operation FROM runs ORDER BY operation")
+        return [r["operation"] for r in rows]
+
+    def failures(self, run_id: int, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        """One page of a run's rejected and failed records, in input order.
+
+        Each has its position, outcome, messages, the input record and what the
+        transformation made of it (None for logs written before that was kept).
+        """
+        rows = self._db.execute(
+            "SELECT * FROM failures WHERE run_id = ? ORDER BY position, id LIMIT ? OFFSET ?",
+            (run_id, limit, offset),
+        )
+        # Masked again on the way out: a log written by an earlier version holds secrets in clear.
+        mask = RecordMask()
+        return [
+            {
+                "position": f["position"],
+                "outcome": f["outcome"],
+                "messages": json.loads(f["messages"]),
+                "record": mask.record(json.loads(f["record"])) if f["record"] else None,
+                "transformed": (
+                    mask.record(json.loads(f["transformed"])) if f["transformed"] else None
+                ),
+                "at": f["at"],
+            }
+            for f in rows
+        ]
+
+    def failure_count(self, run_id: int) -> int:
+        """How many rejected and failed records a run has in the log."""
+        row = self._db.execute("SELECT count(*) FROM failures WHERE run_id = ?", (run_id,))
+        return int(row.fetchone()[0])
+
+    def batches(self, run_id: int) -> list[dict[str, Any]]:
+        """A run's batches in order: when each was stored and what it did."""
+        rows = self._db.execute(
+            "SELECT at, written, rejected, failed FROM batches WHERE run_id = ? ORDER BY at, rowid",
+            (run_id,),
+        )
+        return [dict(r) for r in rows]
+
+    def chained_runs(self, run_id: int) -> list[dict[str, Any]]:
+        """The runs that a run's ``on_success`` or ``on_failure`` started."""
+        rows = self._db.execute(
+            "SELECT * FROM runs WHERE chained_from = ? ORDER BY id", (run_id,)
+        )
+        return [self._present(r) for r in rows]
+
+    def daily_totals(self, since: str | None = None) -> list[dict[str, Any]]:
+        """Per operation and day (UTC): runs, records read and the mean duration.
+
+        Args:
+            since: Only days on or after this one (``YYYY-MM-DD``).
+        """
+        rows = self._db.execute(
+            "SELECT operation, substr(started_at, 1, 10) AS day, count(*) AS runs, "
+            "sum(read) AS records, avg(duration) AS duration FROM runs "
+            "WHERE started_at >= ? GROUP BY operation, day ORDER BY operation, day",
+            (since or "",),
+        )
+        return [dict(r) for r in rows]
 
     def _present(self, row: sqlite3.Row) -> dict[str, Any]:
         run = {k: row[k] for k in row.keys() if k not in ("checkpoint", "pid", "inflight")}  # noqa: SIM118

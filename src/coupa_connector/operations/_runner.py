@@ -5,9 +5,40 @@ rejections naming the field), write the good ones, then store every record's out
 counts and the checkpoint in one operation-log transaction. Memory holds one batch. Counts
 are kept in input records, so ``read == written + rejected + failed`` at every checkpoint.
 
-``resume`` continues the last unfinished run of an operation: the same incremental window,
-the records already done skipped by their identity, the target cut back to (or asked for)
-exactly what it held at the checkpoint. ``on_success``/``on_failure`` chain operations.
+``on_success``/``on_failure`` chain operations; one ``Runner.run`` is an *invocation* in
+the operation log. ``resume`` continues the file's last invocation: an operation that
+finished in it (``success`` or ``partial``) is not run again, its recorded status drives the
+chain as it did then; one that did not finish continues its run (the same incremental
+window, the records already done skipped by their identity, the target cut back to, or
+asked for, exactly what it held at the checkpoint); one it never reached starts. When every
+operation had finished there is nothing to do.
+
+The durable order, and where a kill may land (every point is safe):
+
+1. ``set_inflight``: the keys of the batch about to be written (operation log).
+2. The target writes the batch: Coupa requests; one SQL transaction that also notes the
+   keys in ``coupa_connector_written``; records appended to the ``.part`` file.
+3. The rejects ``.part`` file gets the batch's rejected records; target and rejects file
+   are flushed to disk (``checkpoint``).
+4. ``record_batch``: outcomes, counts and checkpoint in one transaction; ``inflight`` is
+   cleared. A kill between 1 and 4 resumes at the last checkpoint: the files are cut back
+   to it, a SQL target reports the keys it holds, and a Coupa create target sends the
+   in-flight records as upserts on their natural key, so none is written twice.
+5. After the last batch, a ``committing`` checkpoint; then the target and the rejects file
+   are committed (renamed into place, SQL notes dropped), then a ``committed`` checkpoint
+   with the outputs. A kill in between finishes only: committing again is harmless (a file
+   already in place is taken as it is, the SQL notes are simply gone).
+6. Records marked exported (each noted as it is), the watermark stored, then
+   ``finish_run``: from here the operation counts as finished and a resume skips it. A kill
+   before ``finish_run`` resumes at 5's checkpoint, marks what is still unmarked and stores
+   the same watermark again.
+7. The chain's next operation starts a run in the same invocation; a kill before that
+   leaves it unreached, and the resume starts it.
+
+Temporary files are noted in the operation log as they are created, before a record goes
+into them (a kill in that instant leaves an empty file). They are removed when their run
+finishes, when it fails where no resume can follow (a dry run, an embedded sandbox that
+will not exist again), and when a later run of the operation starts afresh.
 """
 
 from __future__ import annotations
@@ -45,6 +76,7 @@ from coupa_connector.operations._files import (
     guess_format,
     has_placeholders,
 )
+from coupa_connector.operations._masking import RecordMask
 from coupa_connector.operations._opfile import (
     ConnectionSpec,
     EndpointSpec,
@@ -72,6 +104,8 @@ __all__ = [
 log = logging.getLogger("coupa_connector.operations")
 
 DEFAULT_REJECTS = "rejects/{operation}-{timestamp:%Y%m%d-%H%M%S}"
+# Instance identities that name one embedded sandbox's lifetime: no later run meets them.
+_SINGLE_USE_INSTANCE = "sandbox "
 
 
 @dataclass(slots=True)
@@ -92,6 +126,8 @@ class RunResult:
         resumed: True when it continued an unfinished run.
         exported: Records marked exported in Coupa.
         dry_run: True when the run wrote nothing (``--dry-run``).
+        skipped: True when a resume did not run the operation again, because it had
+            finished in the run being resumed; the other attributes are that run's.
     """
 
     run_id: int
@@ -105,6 +141,7 @@ class RunResult:
     resumed: bool = False
     exported: int = 0
     dry_run: bool = False
+    skipped: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """The result as plain data (for JSON output)."""
@@ -120,6 +157,7 @@ class RunResult:
             "resumed": self.resumed,
             "exported": self.exported,
             "dry_run": self.dry_run,
+            "skipped": self.skipped,
         }
 
 
@@ -167,7 +205,8 @@ class Runner:
         connection: Connection settings that override the file's ``connection`` block.
         dry_run: Read and transform (and validate Coupa records) but write nothing.
         debug: Write a debug log for every operation (as ``debug: true`` does for one).
-        resume: Continue the last unfinished run of each operation, if there is one.
+        resume: Continue the file's last invocation: skip what finished in it, continue
+            what did not.
         debug_dir: Folder for debug logs; next to the operation log when None.
         progress: Receives progress events.
         sandbox: Run against an embedded sandbox, whatever the file's connection says.
@@ -208,6 +247,10 @@ class Runner:
         # Files this invocation's operations landed (path -> operation): a chain never
         # silently replaces what an earlier operation of it wrote.
         self._landed: dict[str, str] = {}
+        # This invocation's id in the operation log, and the one a resume continues.
+        self._invocation: int | None = None
+        self._continuing: int | None = None
+        self._mask = RecordMask()
 
     # ----------------------------------------------------------------- public
 
@@ -223,7 +266,8 @@ class Runner:
         """Run one operation (and what it chains to), or every entry operation.
 
         Returns:
-            One result per operation run, in the order they ran.
+            One result per operation run, in the order they ran; with ``resume``, those that
+            had finished come with ``skipped`` set (all of them: nothing was left to do).
 
         Raises:
             ConfigurationError: No such operation, or no usable connection.
@@ -238,6 +282,7 @@ class Runner:
         results: list[RunResult] = []
         ran: set[str] = set()
         try:
+            self._begin_invocation(names)
             for name in names:
                 self._chain(name, results, ran)
         finally:
@@ -255,12 +300,87 @@ class Runner:
         if self._own_log:
             self.oplog.close()
 
+    # ----------------------------------------------------------------- invocations
+
+    def _begin_invocation(self, names: list[str]) -> None:
+        if self.dry_run:
+            return  # a dry run writes nothing, so nothing is ever resumed from it
+        file = str(self.opfile.path)
+        last = self.oplog.last_invocation(file) if self.resume else None
+        if last is not None:
+            self._continuing = self._invocation = last
+            log.info("resuming the last run of %s", file)
+        else:
+            self._invocation = self.oplog.start_invocation(file, names)
+
+    def _earlier_run(self, op: OperationSpec, file: str, scope: str) -> dict[str, Any] | None:
+        """The run a resume continues, or skips when it finished; None: a new run."""
+        if self._continuing is not None:
+            run = self.oplog.invocation_run(self._continuing, op.name, scope)
+            if run is not None and run["status"] == "running":
+                raise ConfigurationError(
+                    f"run {run['id']} of {op.name} is still running (process {run['pid']}); "
+                    "wait for it to end before resuming"
+                )
+            if run is not None:
+                return run
+        # Runs written before invocations were recorded resume one operation at a time.
+        legacy = self.oplog.resumable_run(op.name, file, scope)
+        return legacy if legacy is not None and legacy.get("invocation") is None else None
+
+    def _skipped(self, op: OperationSpec, run: Mapping[str, Any]) -> RunResult:
+        """An operation the resumed invocation had finished: reported, not run again."""
+        run_id = int(run["id"])
+        result = RunResult(
+            run_id,
+            op.name,
+            str(run["status"]),
+            Counts(int(run["written"]), int(run["rejected"]), int(run["failed"])),
+            error=run["error"],
+            outputs=list(run["outputs"]),
+            rejects_file=run["rejects_file"],
+            debug_log=run["debug_log"],
+            skipped=True,
+        )
+        if op.target.type == "file":
+            self._landed.update(dict.fromkeys(result.outputs, op.name))
+        self.oplog.add_note(
+            run_id, f"a resume did not run it again: it had finished ({result.status})"
+        )
+        log.info(
+            "%s finished in run %s (%s) before this resume; not run again",
+            op.name,
+            run_id,
+            result.status,
+        )
+        return result
+
+    def _remove_partials(self, run_id: int, *, superseded: bool = False) -> None:
+        """Remove the temporary files a run left, which no resume will use."""
+        for part in self.oplog.partials(run_id):
+            for path in (part, part + ".render"):
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
+                except OSError as exc:
+                    log.warning("could not remove the temporary file %s: %s", path, exc)
+        self.oplog.forget_partials(run_id, superseded=superseded)
+
+    def _resumable(self, op: OperationSpec, scope_error: CoupaError | None) -> bool:
+        """Whether a resume could continue a failed run of ``op`` from here."""
+        if self.dry_run or scope_error is not None:
+            return False
+        uses_coupa = op.source.is_coupa or op.target.is_coupa
+        return not (uses_coupa and self.instance().startswith(_SINGLE_USE_INSTANCE))
+
     # ----------------------------------------------------------------- chaining
 
     def _chain(self, name: str, results: list[RunResult], ran: set[str]) -> None:
-        queue = [name]
+        # (operation, the run whose end started it)
+        queue: list[tuple[str, int | None]] = [(name, None)]
         while queue:
-            current = queue.pop(0)
+            current, parent = queue.pop(0)
             if current in ran:
                 log.warning(
                     "operation %s already ran in this invocation; not running it again", current
@@ -268,13 +388,11 @@ class Runner:
                 continue
             ran.add(current)
             op = self.opfile.operations[current]
-            result = self._run_one(op)
+            result = self._run_one(op, chained_from=parent)
             results.append(result)
             # A dry run follows the chain its real run would follow.
-            if result.status == "success":
-                queue.extend(op.on_success)
-            else:
-                queue.extend(op.on_failure)
+            nxt = op.on_success if result.status == "success" else op.on_failure
+            queue.extend((n, result.run_id) for n in nxt)
 
     # ----------------------------------------------------------------- connection
 
@@ -371,7 +489,7 @@ class Runner:
             return SqlTarget(op.target, self.opfile.base_dir, run_token)
         return CoupaWriteTarget(op.target, self.bridge(), dry_run=self.dry_run)
 
-    def _run_one(self, op: OperationSpec) -> RunResult:
+    def _run_one(self, op: OperationSpec, chained_from: int | None = None) -> RunResult:
         file = str(self.opfile.path)
         scope_error: CoupaError | None = None
         try:
@@ -380,10 +498,12 @@ class Runner:
             # No usable connection: the run is logged as failed with this error below.
             scope, scope_error = "", exc
         previous = (
-            self.oplog.resumable_run(op.name, file, scope)
+            self._earlier_run(op, file, scope)
             if self.resume and not self.dry_run and scope_error is None
             else None
         )
+        if previous is not None and previous["status"] in ("success", "partial"):
+            return self._skipped(op, previous)
         if previous is not None:
             run_id = int(previous["id"])
             self.oplog.reopen_run(run_id)
@@ -397,15 +517,23 @@ class Runner:
             )
             if unfinished is not None:
                 log.warning(
-                    "run %s of %s did not finish (%s); starting a new run. To continue it "
-                    "instead, run again with --resume",
+                    "run %s of %s did not finish (%s); a new run replaces it (coupa run "
+                    "--resume continues an unfinished run instead)",
                     unfinished["id"],
                     op.name,
                     unfinished["status"],
                 )
-            run_id = self.oplog.start_run(op.name, file, dry_run=self.dry_run, scope=scope)
+            run_id = self.oplog.start_run(
+                op.name, file, dry_run=self.dry_run, scope=scope, invocation=self._invocation
+            )
             checkpoint = {}
+            if not self.dry_run and scope_error is None:
+                # Earlier runs' temporary files: this new run supersedes them.
+                for earlier in self.oplog.superseded_runs(op.name, file, scope, run_id):
+                    self._remove_partials(earlier, superseded=True)
         resumed = previous is not None
+        if chained_from is not None:
+            self.oplog.set_info(run_id, chained_from=chained_from)
         run_token = checkpoint.get("token") or uuid.uuid4().hex
         now = datetime.fromisoformat(checkpoint["now"]) if checkpoint.get("now") else datetime.now()
         handler = self._debug_handler(op, run_id) if (self.debug or op.debug) else None
@@ -423,7 +551,14 @@ class Runner:
                 raise scope_error
             source = self._source(op)
             target = self._target(op, run_token, now, run_id)
-            rejects = _Rejects(op, source, now, checkpoint.get("rejects"), run_id)
+            rejects = _Rejects(
+                op,
+                source,
+                now,
+                checkpoint.get("rejects"),
+                run_id,
+                on_partial=lambda path: self.oplog.note_partial(run_id, path),
+            )
             state = _RunState(run_id, run_token, now, checkpoint, scope)
             self._execute(op, source, target, rejects, state, result)
         except BaseException as exc:
@@ -441,13 +576,18 @@ class Runner:
             else:
                 # Interrupted (Ctrl-C, exit): recorded, and it propagates.
                 result.error = f"{type(exc).__name__}: {exc}"
-            # The partial work stays for a resume.
+            # The partial work stays for a resume, when one can follow; else the target's
+            # partial file goes and the rejects file lands with what was rejected.
+            keep = self._resumable(op, scope_error)
             if target is not None:
                 with contextlib.suppress(Exception):
-                    target.abort(keep_for_resume=not self.dry_run)
+                    target.abort(keep_for_resume=keep)
             if rejects is not None:
                 with contextlib.suppress(Exception):
-                    rejects.detach()
+                    if keep:
+                        rejects.detach()
+                    else:
+                        rejects.commit()
             if not isinstance(exc, Exception):
                 raise
         finally:
@@ -457,6 +597,8 @@ class Runner:
                 self.oplog.set_info(run_id, rejects_file=rejects.path)
             self.oplog.set_info(run_id, outputs=result.outputs)
             self.oplog.finish_run(run_id, result.status, error=result.error)
+            if result.status != "failed" or not self._resumable(op, scope_error):
+                self._remove_partials(run_id)
             if handler is not None:
                 self._drop_debug_handler(handler)
         self.progress.finished(result)
@@ -486,8 +628,14 @@ class Runner:
         mark_exported = (
             isinstance(source, CoupaQuerySource) and source.mark_exported and not self.dry_run
         )
+        self._mask = RecordMask.for_transform(op.transform)
         if not self.dry_run:
             target.open(cp)
+            if isinstance(target, FileTarget):
+                # Noted before a record goes in, so it is found if no resume takes it up.
+                part = target.checkpoint().get("partial")
+                if part and part != "-":
+                    self.oplog.note_partial(state.run_id, part)
         done = self.oplog.done_keys(state.run_id)
         if isinstance(target, CoupaWriteTarget):
             target.set_maybe_sent(self.oplog.inflight(state.run_id) - done)
@@ -525,13 +673,17 @@ class Runner:
                     rejects.add(fatal.records)
                     checkpoint = dict(base, batch=batch_no, rejects=rejects.checkpoint())
                     checkpoint["target"] = target.checkpoint()
-                    self.oplog.record_batch(state.run_id, fatal.records, checkpoint=checkpoint)
+                    self.oplog.record_batch(
+                        state.run_id, fatal.records, checkpoint=checkpoint, mask=self._mask
+                    )
                     raise
                 rejects.add(outcomes)
                 checkpoint = dict(base, batch=batch_no, rejects=rejects.checkpoint())
                 if not self.dry_run:
                     checkpoint["target"] = target.checkpoint()
-                self.oplog.record_batch(state.run_id, outcomes, checkpoint=checkpoint)
+                self.oplog.record_batch(
+                    state.run_id, outcomes, checkpoint=checkpoint, mask=self._mask
+                )
                 self.progress.advanced(op.name, self.oplog.counts(state.run_id))
                 if per_batch_marks:
                     assert isinstance(source, CoupaQuerySource)
@@ -635,14 +787,15 @@ class Runner:
                 log.debug(
                     "%s record %s written (Coupa id %s)", op.name, t.items[0].position, o.coupa_id
                 )
-            if o.outcome != "written":
+            if o.outcome != "written" and log.isEnabledFor(logging.DEBUG):
+                inputs = [i.record for i in t.items]
                 log.debug(
                     "%s record %s %s: %s; input %s; output %s",
                     op.name,
                     ",".join(str(i.position) for i in t.items),
                     o.outcome,
-                    "; ".join(o.messages),
-                    _j([i.record for i in t.items]),
+                    "; ".join(self._mask.messages(o.messages, [*inputs, t.record])),
+                    _j(self._mask.record(inputs)),
                     _j(t.record),
                 )
             for item in t.items:
@@ -654,6 +807,7 @@ class Runner:
                         coupa_id=o.coupa_id if o.coupa_id is not None else _source_id(item.record),
                         messages=o.messages,
                         record=None if o.outcome == "written" else item.record,
+                        transformed=None if o.outcome == "written" else t.record,
                     )
                 )
         if fatal is not None:
@@ -742,9 +896,12 @@ class _Rejects:
         now: datetime,
         resume: Mapping[str, Any] | None,
         run_id: int,
+        on_partial: Callable[[str], None] | None = None,
     ) -> None:
         fmt = "jsonl"
         self._leading: list[str] = []
+        # A file source's rejects are fed back to it: written the way it reads CSV.
+        self._formulas = source.csv_formulas if isinstance(source, FileSource) else "escape"
         if isinstance(source, FileSource) and source.path != "-":
             with contextlib.suppress(ConfigurationError, OSError):
                 fmt = guess_format(source.path, source.format)
@@ -755,6 +912,7 @@ class _Rejects:
         self._now = now
         self._op = op.name
         self._run_id = run_id
+        self._on_partial = on_partial
         self._writer: RecordWriter | None = None
         self.path: str | None = None
         if resume and resume.get("partial") and not os.path.exists(resume["partial"]):
@@ -768,6 +926,7 @@ class _Rejects:
                 resume_from=int(resume["size"]),
                 leading_columns=self._leading,
                 keep_existing=has_placeholders(pattern),
+                csv_formulas=self._formulas,
             )
             self.path = resume["path"]
 
@@ -786,7 +945,10 @@ class _Rejects:
                     self._format,
                     leading_columns=self._leading,
                     keep_existing=has_placeholders(self._pattern),
+                    csv_formulas=self._formulas,
                 )
+                if self._on_partial is not None:
+                    self._on_partial(self._writer.partial)
             self._writer.write({**o.record, ERRORS_KEY: "; ".join(o.messages)})
 
     def checkpoint(self) -> dict[str, Any] | None:
@@ -810,7 +972,7 @@ def sandbox_instance(url: str) -> str:
     A sandbox's data is new every time it starts, and a later one may get the same port, so
     its watermarks and unfinished runs must never be taken up by another.
     """
-    return f"sandbox {url} {uuid.uuid4().hex}"
+    return f"{_SINGLE_USE_INSTANCE}{url} {uuid.uuid4().hex}"
 
 
 def endpoint_identity(spec: EndpointSpec, role: str, base_dir: Path) -> str:

@@ -199,6 +199,10 @@ class Views:
         self._views: dict[str, ObjectView] = {}
         self._by_path: dict[str, ObjectDef] = {}
         for obj in self.catalog:
+            # Objects only Coupa's Swagger knows are not served: the sandbox's seed and its
+            # write and action rules follow the objects of the reference tables.
+            if obj.swagger_only:
+                continue
             if obj.resource and obj.resource.startswith("/api/") and ":" not in obj.resource:
                 self._by_path.setdefault(obj.resource[len("/api/") :], obj)
 
@@ -222,7 +226,12 @@ class Views:
 
     def _build(self, obj: ObjectDef) -> ObjectView:
         first = [n for n in ("id", "created-at", "updated-at") if n in obj.fields]
-        rest = [n for n, f in obj.fields.items() if f.readable and n not in first]
+        # Fields only Coupa's Swagger lists are left out of records: the sandbox renders the
+        # shapes of the reference tables and Coupa's samples (and some Swagger names, such
+        # as users' api-user?, are not XML names).
+        rest = [
+            n for n, f in obj.fields.items() if f.readable and n not in first and not f.swagger_only
+        ]
         targets = {
             n: self.target(f)
             for n, f in obj.fields.items()

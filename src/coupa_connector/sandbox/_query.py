@@ -438,6 +438,13 @@ def parse_query(
     control: dict[str, str] = {}
     conditions = 0
     for raw_key, raw_value in items:
+        if "\x00" in raw_key or "\x00" in raw_value:
+            # SQLite's LIKE and GLOB stop reading a pattern at a NUL, so "%\x00%" would
+            # match everything; no stored value holds one, so it is a malformed query.
+            raise RequestError(
+                f"Parameter {raw_key.replace(chr(0), '%00')!r} holds a NUL byte (%00), "
+                "which no value can contain."
+            )
         key = raw_key.strip()
         plain = key.lower().replace("-", "_")
         if plain in RESERVED:

@@ -2,7 +2,7 @@
 
 A request passes, outermost first:
 
-    request counter -> fault injector -> router
+    request counter -> body-read deadline -> fault injector -> router
         /__sandbox__/...  admin API
         /oauth2/token     token endpoint
         /api/...          rate limit -> authentication -> the Coupa API app
@@ -51,6 +51,7 @@ from coupa_connector.sandbox._auth import (
     TokenSigner,
     all_scopes,
 )
+from coupa_connector.sandbox._bodyread import DEFAULT_BODY_TIMEOUT, BodyReadDeadline
 from coupa_connector.sandbox._faults import FaultConfig, FaultInjector, FaultRule, find_transport
 from coupa_connector.sandbox._ratelimit import (
     DEFAULT_BURST,
@@ -112,6 +113,8 @@ class SandboxSettings:
         token_ttl: Lifetime of new access tokens, seconds.
         api_key_mode: Accept the legacy ``X-COUPA-API-KEY`` header.
         latency_ms: Added to every API request.
+        body_timeout: Longest wait, in seconds, for the next part of an unfinished request
+            body before answering 408 and closing the connection.
         faults: Faults to inject from the start.
         client_id: The default client, which holds every scope.
         client_secret: Its secret (None: derived from ``seed``).
@@ -131,6 +134,7 @@ class SandboxSettings:
     token_ttl: int = DEFAULT_TOKEN_TTL
     api_key_mode: bool = False
     latency_ms: int = 0
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
     faults: FaultConfig | None = None
     client_id: str = DEFAULT_CLIENT_ID
     client_secret: str | None = field(default=None, repr=False)
@@ -148,6 +152,8 @@ class SandboxSettings:
             raise ConfigurationError("rate and burst must be positive")
         if self.latency_ms < 0:
             raise ConfigurationError("latency_ms: give milliseconds, 0 or more")
+        if not self.body_timeout > 0:
+            raise ConfigurationError("body_timeout: give seconds, more than 0")
 
     def resolved(self) -> SandboxSettings:
         """The same settings with every derived secret filled in."""
@@ -316,7 +322,8 @@ def build_sandbox_app(
     faults = FaultInjector(router, settings.start_faults())
     state = SandboxState(auth, limiter, faults, stats, store, settings.admin_secret)
     router.admin = AdminApi(state)
-    return SandboxApp(settings, state, _RequestCounter(faults, stats))
+    outer = BodyReadDeadline(faults, settings.body_timeout)
+    return SandboxApp(settings, state, _RequestCounter(outer, stats))
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:

@@ -1,0 +1,32 @@
+// Regions marked data-refresh="ms" (a run is going on) are fetched again every ms
+// milliseconds and replaced by the server's fresh copy, until a copy comes back without the
+// mark (the run has ended). The HTML is the console's own, escaped on the server.
+"use strict";
+
+function fragmentUrl() {
+  const url = new URL(window.location.href);
+  url.searchParams.set("fragment", "1");
+  return url.toString();
+}
+
+function follow(region) {
+  const wait = Number(region.dataset.refresh) || 2000;
+  window.setTimeout(async () => {
+    try {
+      const answer = await fetch(fragmentUrl(), { credentials: "same-origin" });
+      if (!answer.ok) return;
+      const holder = document.createElement("div");
+      holder.innerHTML = await answer.text();
+      const fresh = holder.querySelector("#" + region.id);
+      if (!fresh) return;
+      region.replaceWith(fresh);
+      if (fresh.dataset.refresh) follow(fresh);
+    } catch (error) {
+      follow(region); // the console restarted or the network hiccupped: try again later
+    }
+  }, wait);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-refresh]").forEach(follow);
+});
