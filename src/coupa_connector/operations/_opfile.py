@@ -310,7 +310,7 @@ def load_operation_file(
     """
     file = os.fspath(path)
     try:
-        text = Path(file).read_text(encoding="utf-8")
+        text = Path(file).read_bytes()
     except OSError as exc:
         raise OperationFileError(
             [OperationProblem(file, None, f"cannot read the file: {exc.strerror}")]
