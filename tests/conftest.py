@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from _postgres import PostgresServer, SqlDatabase
     from _sandbox_api_support import Api
     from coupa_connector.sandbox import Sandbox
 
@@ -76,3 +77,34 @@ def pristine_data_afterwards(sandbox_server: Sandbox) -> Iterator[None]:
     tests get the seed back as it was."""
     yield
     sandbox_server.reset()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the whole session (``tests/_postgres.py``). Skips with the
+    reason when it cannot start here; under ``CI=true`` that is a failure instead."""
+    import os
+
+    from _postgres import PostgresServer, PostgresUnavailable
+
+    try:
+        server = PostgresServer().start()
+    except PostgresUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is needed in CI: {exc}")
+        pytest.skip(f"no PostgreSQL server: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_db(request: pytest.FixtureRequest, tmp_path: Path) -> SqlDatabase:
+    """An empty database, once on SQLite and once on the session's PostgreSQL server."""
+    from _postgres import SqlDatabase
+
+    if request.param == "sqlite":
+        return SqlDatabase("sqlite", f"sqlite:///{tmp_path / 'erp.sqlite'}")
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return SqlDatabase("postgresql", server.url(server.database()))

@@ -81,12 +81,21 @@ SUPPLIERS = """
 """
 
 
-def sql_rows(out: Path) -> list[tuple[Any, ...]]:
+def sql_rows(out: Path, db_url: str) -> list[tuple[Any, ...]]:
     con = sqlite3.connect(out / "erp.sqlite")
     try:
         return sorted(con.execute("SELECT id, number, supplier, amount FROM invoices"))
     finally:
         con.close()
+
+
+def postgres_rows(out: Path, db_url: str) -> list[tuple[Any, ...]]:
+    from _postgres import SqlDatabase
+
+    rows = SqlDatabase("postgresql", db_url).rows(
+        "SELECT id, number, supplier, amount FROM invoices"
+    )
+    return sorted(rows)
 
 
 def csv_rows(out: Path) -> list[tuple[Any, ...]]:
@@ -103,15 +112,25 @@ def suppliers_made(sandbox: Sandbox) -> list[tuple[Any, ...]]:
     return sorted((s["number"], s["name"], s["status"]) for s in found)
 
 
-SCENARIOS: dict[str, tuple[str, str, Callable[[Path], list[tuple[Any, ...]]]]] = {
+SCENARIOS: dict[str, tuple[str, str, Callable[[Path, str], list[tuple[Any, ...]]]]] = {
     "coupa-to-sql": (
         INVOICES,
         '{type: sql, url: "sqlite:///${out}/erp.sqlite", table: invoices}',
         sql_rows,
     ),
-    "coupa-to-csv": (INVOICES, '{type: file, path: "${out}/invoices.csv"}', csv_rows),
-    "csv-to-coupa-create": (SUPPLIERS, "", lambda out: []),
+    # The same on a real PostgreSQL server: ${db} is a fresh database for each run.
+    "coupa-to-postgresql": (INVOICES, '{type: sql, url: "${db}", table: invoices}', postgres_rows),
+    "coupa-to-csv": (INVOICES, '{type: file, path: "${out}/invoices.csv"}', lambda out, db: csv_rows(out)),
+    "csv-to-coupa-create": (SUPPLIERS, "", lambda out, db: []),
 }
+
+
+def database_for(request: pytest.FixtureRequest, target: str) -> str:
+    """A fresh PostgreSQL database's URL when the target names ``${db}``, else unused."""
+    if "${db}" not in target:
+        return "unused"
+    server = request.getfixturevalue("postgres_server")
+    return str(server.url(server.database()))
 
 
 def wait_for_progress(
@@ -141,9 +160,10 @@ def wait_for_progress(
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_killed_and_resumed_run_equals_uninterrupted_run(
-    kill_sandbox: Sandbox, tmp_path: Path, scenario: str
+    kill_sandbox: Sandbox, tmp_path: Path, scenario: str, request: pytest.FixtureRequest
 ) -> None:
     text, target, rows_of = SCENARIOS[scenario]
+    ref_db, db = database_for(request, target), database_for(request, target)
     ops = tmp_path / "ops.yaml"
     ops.write_text(textwrap.dedent(text).replace("TARGET", target).lstrip())
     (tmp_path / "suppliers.csv").write_text(
@@ -157,13 +177,14 @@ def test_killed_and_resumed_run_equals_uninterrupted_run(
     ref_out = tmp_path / "ref"
     [reference] = run_operations(
         ops,
-        variables={"out": str(ref_out)},
+        variables={"out": str(ref_out), "db": ref_db},
         log_db=tmp_path / "ref.sqlite",
         connection=config_for(sb),
     )
     assert reference.status == "success", reference.as_dict()
     assert reference.counts.read >= 30
-    ref_rows, ref_exported, ref_suppliers = rows_of(ref_out), exported_ids(sb), suppliers_made(sb)
+    ref_rows, ref_exported = rows_of(ref_out, ref_db), exported_ids(sb)
+    ref_suppliers = suppliers_made(sb)
 
     # The same run on the same fresh data, killed part-way, then resumed.
     sb.reset()
@@ -171,7 +192,7 @@ def test_killed_and_resumed_run_equals_uninterrupted_run(
     out = tmp_path / "out"
     log_db = tmp_path / "oplog.sqlite"
     cmd = [sys.executable, "-m", "coupa_connector", "run", str(ops), "--log-db", str(log_db)]
-    cmd += ["--var", f"out={out}", "--format", "json"]
+    cmd += ["--var", f"out={out}", "--var", f"db={db}", "--format", "json"]
     proc = subprocess.Popen(cmd, env=env_for(sb), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         seen = wait_for_progress(log_db, 10, proc)
@@ -201,7 +222,7 @@ def test_killed_and_resumed_run_equals_uninterrupted_run(
             0,
             0,
         )
-    assert rows_of(out) == ref_rows
+    assert rows_of(out, db) == ref_rows
     assert exported_ids(sb) == ref_exported
     assert suppliers_made(sb) == ref_suppliers
     if out.exists():

@@ -9,11 +9,19 @@ dropped and, with ``empty_as_none=True``, empty text as None.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["column_sort_key", "flatten", "format_value", "unflatten", "union_columns"]
+__all__ = [
+    "column_paths",
+    "column_sort_key",
+    "flatten",
+    "format_value",
+    "unflatten",
+    "union_columns",
+]
 
 _TOKEN = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
 
@@ -83,12 +91,29 @@ def _tokens(column: str) -> list[str | int]:
     return tokens
 
 
-def unflatten(row: Mapping[str, Any], *, empty_as_none: bool = False) -> dict[str, Any]:
+def column_paths(columns: Iterable[str]) -> dict[str, list[str | int]]:
+    """The field path of each column that is one, for ``unflatten(..., paths=)``: a file's
+    header is split once instead of once per row."""
+    paths: dict[str, list[str | int]] = {}
+    for column in columns:
+        # A column that is not a path is left to unflatten, which says what is wrong with it.
+        with contextlib.suppress(ValueError):
+            paths[column] = _tokens(column)
+    return paths
+
+
+def unflatten(
+    row: Mapping[str, Any],
+    *,
+    empty_as_none: bool = False,
+    paths: Mapping[str, list[str | int]] | None = None,
+) -> dict[str, Any]:
     """Build a nested record from flattened columns (the inverse of ``flatten``).
 
     Args:
         row: Column -> value (``supplier.name``, ``invoice-lines[0].price``).
         empty_as_none: Turn empty text into None (a CSV cannot tell the two apart).
+        paths: The columns' paths from ``column_paths``, when many rows share them.
 
     Returns:
         The nested record; list items are ordered by index, and gaps are dropped.
@@ -98,8 +123,9 @@ def unflatten(row: Mapping[str, Any], *, empty_as_none: bool = False) -> dict[st
             container (``supplier`` and ``supplier.name``).
     """
     root: dict[str, Any] = {}
+    known = paths or {}
     for column, value in row.items():
-        tokens = _tokens(str(column))
+        tokens = known.get(column) or _tokens(str(column))
         if empty_as_none and value == "":
             value = None
         node: Any = root

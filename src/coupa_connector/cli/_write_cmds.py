@@ -436,7 +436,7 @@ def _known_format(path: str) -> str | None:
 def _ids_from_file(path: str, fmt: str | None, csv_formulas: CsvFormulas) -> Iterator[Any]:
     """Targets from a file: one id per line (.txt or no known extension), else records."""
     from coupa_connector.operations import guess_format
-    from coupa_connector.operations._files import open_text
+    from coupa_connector.operations._text_input import clean_text, open_text
 
     known: str | None
     try:
@@ -446,6 +446,11 @@ def _ids_from_file(path: str, fmt: str | None, csv_formulas: CsvFormulas) -> Ite
     if known is None:
         with open_text(path) as stream:
             for line_no, line in enumerate(stream, start=1):
+                problem = stream.problem(line, stream.line_start)
+                if problem is not None:
+                    raw = clean_text(line.strip())
+                    yield UnreadableRecord(f"{path} is {problem}", raw=raw, line=line_no)
+                    continue
                 text = line.split("#", 1)[0].strip()
                 if not text:
                     continue

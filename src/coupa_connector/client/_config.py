@@ -212,6 +212,13 @@ class ConnectionConfig:
             masked).
         rate_limit: Client-side requests per second for the whole connection; None is off.
         burst: Requests allowed at once by the rate limiter.
+        rate_limit_backend: Where the rate budget lives: None (or ``memory``) in this
+            process; ``redis://[:password@]host:port/db`` (``rediss://``, ``unix://``) in a
+            Redis shared by every process and machine that talks to the same instance (extra
+            ``coupa-connector[distributed]``). Its password is a secret: masked in ``repr``
+            and scrubbed from logs.
+        rate_limit_fallback_share: The share of ``rate_limit`` this process keeps for itself
+            while the shared budget's Redis is unreachable (1/N for N workers).
         concurrency: Requests in flight at once (queries fetch this many pages together).
         max_retries: Retries per request after the first attempt.
         retry: Backoff and bounds for retries (its ``max_retries`` is replaced by the above).
@@ -235,6 +242,8 @@ class ConnectionConfig:
     proxy: SecretURL | None = None
     rate_limit: float | None = 25.0
     burst: int = 20
+    rate_limit_backend: SecretURL | None = None
+    rate_limit_fallback_share: float = 0.25
     concurrency: int = 8
     max_retries: int = 5
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -278,6 +287,12 @@ class ConnectionConfig:
             raise ConfigurationError(f"concurrency must be at least 1, not {self.concurrency}.")
         if self.rate_limit is not None:
             RateLimit(self.rate_limit, self.burst)  # validates
+        put("rate_limit_backend", _rate_backend(self.rate_limit_backend))
+        share = self.rate_limit_fallback_share
+        if not (0 < share <= 1):
+            raise ConfigurationError(
+                f"rate_limit_fallback_share must be above 0 and at most 1, not {share!r}."
+            )
         put("retry", replace(self.retry, max_retries=self.max_retries))
         if self.ca_bundle is not None and not Path(self.ca_bundle).is_file():
             raise ConfigurationError(f"ca_bundle {self.ca_bundle!r} is not a readable file.")
@@ -316,8 +331,9 @@ class ConnectionConfig:
     def secrets(self) -> tuple[str, ...]:
         """The raw secret values, for seeding the log scrubber."""
         found = [s.get_secret_value() for s in (self.client_secret, self.api_key) if s]
-        password = self.proxy.password if self.proxy is not None else None
-        return (*found, password) if password else tuple(found)
+        urls = (self.proxy, self.rate_limit_backend)
+        found.extend(u.password for u in urls if u is not None and u.password)
+        return tuple(found)
 
     def __repr__(self) -> str:
         shown: list[str] = []
@@ -341,7 +357,7 @@ class ConnectionConfig:
         COUPA_API_KEY, COUPA_TOKEN_URL, COUPA_TIMEOUT, COUPA_RATE_LIMIT (``off`` disables),
         COUPA_BURST, COUPA_CONCURRENCY, COUPA_MAX_RETRIES, COUPA_VERIFY, COUPA_CA_BUNDLE,
         COUPA_PROXY, COUPA_WIRE_FORMAT, COUPA_ALLOW_HTTP, COUPA_MAX_RESPONSE_BYTES,
-        COUPA_CONFIG_FILE.
+        COUPA_CONFIG_FILE, COUPA_RATE_LIMIT_BACKEND, COUPA_RATE_LIMIT_FALLBACK_SHARE.
 
         Args:
             environ: Mapping to read instead of ``os.environ``.
@@ -411,6 +427,8 @@ _SETTING_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "proxy": ((SecretURL, str, type(None)), "a proxy URL"),
     "rate_limit": ((int, float, type(None)), "a number of requests per second, or none"),
     "burst": ((int,), "a whole number"),
+    "rate_limit_backend": ((SecretURL, str, type(None)), "memory or a redis:// URL"),
+    "rate_limit_fallback_share": ((int, float), "a share between 0 and 1"),
     "concurrency": ((int,), "a whole number"),
     "max_retries": ((int,), "a whole number"),
     "retry": ((RetryPolicy,), "a RetryPolicy"),
@@ -451,6 +469,23 @@ def _rate(raw: str) -> float | None:
     return float(raw)
 
 
+RATE_BACKEND_SCHEMES = ("redis", "rediss", "unix")
+
+
+def _rate_backend(value: SecretURL | str | None) -> SecretURL | None:
+    """None for the in-process budget (``memory``), else a checked Redis URL."""
+    raw = (value.get_secret_value() if isinstance(value, SecretURL) else value or "").strip()
+    if raw.lower() in ("", "memory"):
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in RATE_BACKEND_SCHEMES or not (parts.hostname or parts.path):
+        raise ConfigurationError(
+            f"rate_limit_backend {mask_url_password(raw)!r} is neither memory nor a Redis URL "
+            "(redis://host:6379/0, rediss://..., unix:///path/redis.sock)."
+        )
+    return SecretURL(raw)
+
+
 def _wire(raw: str) -> str:
     if raw.strip().lower() not in ("json", "xml"):
         raise ValueError("expected json or xml")
@@ -467,6 +502,8 @@ _ENV_KEYS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "timeout": ("COUPA_TIMEOUT", float),
     "rate_limit": ("COUPA_RATE_LIMIT", _rate),
     "burst": ("COUPA_BURST", int),
+    "rate_limit_backend": ("COUPA_RATE_LIMIT_BACKEND", str),
+    "rate_limit_fallback_share": ("COUPA_RATE_LIMIT_FALLBACK_SHARE", float),
     "concurrency": ("COUPA_CONCURRENCY", int),
     "max_retries": ("COUPA_MAX_RETRIES", int),
     "verify": ("COUPA_VERIFY", _bool),
@@ -529,8 +566,8 @@ def _read_profile(name: str | None, file: Path, env: Mapping[str, str]) -> dict[
                     "which is not set."
                 )
             values[target] = SecretStr(secret)
-        elif key == "proxy" and isinstance(value, str):
-            values[key] = _profile_proxy(f"Profile {chosen!r} in {file}", value, env)
+        elif key in _URL_KEYS and isinstance(value, str):
+            values[key] = _profile_url(f"Profile {chosen!r} in {file}", key, value, env)
         elif key in _PROFILE_KEYS:
             values[key] = value
         else:
@@ -544,8 +581,15 @@ def _read_profile(name: str | None, file: Path, env: Mapping[str, str]) -> dict[
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def _profile_proxy(where: str, url: str, env: Mapping[str, str]) -> SecretURL:
-    """A profile's proxy URL, its ``${VARIABLE}``s filled from the environment.
+# Settings that are URLs which may carry a password, with an example of the variable form.
+_URL_KEYS = {
+    "proxy": "http://proxyuser:${PROXY_PASSWORD}@proxy.example.com:3128",
+    "rate_limit_backend": "redis://:${REDIS_PASSWORD}@cache:6379/0",
+}
+
+
+def _profile_url(where: str, key: str, url: str, env: Mapping[str, str]) -> SecretURL:
+    """A profile's proxy or Redis URL, its ``${VARIABLE}``s filled from the environment.
 
     A password may only come from a variable: a profile is a file, and a secret written
     there is one that ends up in backups and screen shares.
@@ -553,16 +597,15 @@ def _profile_proxy(where: str, url: str, env: Mapping[str, str]) -> SecretURL:
     password = SecretURL(url).password
     if password and not _VARIABLE.fullmatch(password):
         raise ConfigurationError(
-            f"{where}: proxy: a password in the url; secrets never go in a profile. Write it "
-            "as ${VARIABLE} (e.g. http://proxyuser:${PROXY_PASSWORD}@proxy.example.com:3128) "
-            "and set the environment variable."
+            f"{where}: {key}: a password in the url; secrets never go in a profile. Write it "
+            f"as ${{VARIABLE}} (e.g. {_URL_KEYS[key]}) and set the environment variable."
         )
 
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in env:
             raise ConfigurationError(
-                f"{where}: proxy: ${{{name}}} is not set; set the environment variable."
+                f"{where}: {key}: ${{{name}}} is not set; set the environment variable."
             )
         return env[name]
 

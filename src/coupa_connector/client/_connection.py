@@ -21,7 +21,7 @@ from urllib.parse import urlencode, urlsplit
 from coupa_connector.catalog import Catalog, ObjectDef, load_catalog
 from coupa_connector.client._auth import ApiKeyAuth, Auth, OAuthFlow
 from coupa_connector.client._config import ConnectionConfig, WireFormat
-from coupa_connector.client._ratelimit import TokenBucket
+from coupa_connector.client._ratelimit import bucket_for
 from coupa_connector.client._redact import get_logger, mask_body, sanitize_path
 from coupa_connector.client._retry import Action, Backoff, Failure, decide, parse_retry_after
 from coupa_connector.client._transport import (
@@ -173,7 +173,7 @@ class AsyncConnection:
         self._catalog = catalog
         self._http = HttpTransport(self.config, transport)
         self._backoff = Backoff(self.config.retry, rng)
-        self._bucket = TokenBucket(self.config.rate) if self.config.rate is not None else None
+        self._bucket = bucket_for(self.config)
         self._slots = asyncio.Semaphore(self.config.concurrency)
         self.stats = ConnectionStats()
         self.auth: Auth
@@ -197,6 +197,8 @@ class AsyncConnection:
         if not self._closed:
             self._closed = True
             await self._http.aclose()
+            if self._bucket is not None:
+                await self._bucket.aclose()
 
     def __repr__(self) -> str:
         return f"AsyncConnection({self.config.url!r}, auth={self.config.auth_mode})"

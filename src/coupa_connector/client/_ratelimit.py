@@ -9,6 +9,12 @@ server's own bucket may refuse one. A 429 therefore slows the whole connection a
 (multiplicative decrease, no burst) and each success speeds it back up (additive increase),
 so a connection settles just under what the server actually accepts. A long ``Retry-After``
 (the server is in trouble, not just counting) holds every request until it has passed.
+
+Several processes or machines talking to one instance share its budget through a
+``SharedBudget`` (``rate_limit_backend: redis://...``): after its local slot, each request
+also takes one from the shared bucket. When that store cannot be reached, the bucket warns
+once and falls back to a share of the rate of its own (``rate_limit_fallback_share``), asks
+the store again every ``RETRY_SHARED_AFTER`` seconds, and never fails a request for it.
 """
 
 from __future__ import annotations
@@ -16,13 +22,43 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Protocol
 
-from coupa_connector.client._config import RateLimit
+from coupa_connector.client._config import ConnectionConfig, RateLimit
+from coupa_connector.client._redact import get_logger
+
+log = get_logger("ratelimit")
 
 DECREASE = 0.85  # rate kept after a 429
 INCREASE = 0.01  # share of the rate won back per success
 MIN_FACTOR = 0.4  # never below this share of the configured rate
 PAUSE_AFTER = 2.0  # a Retry-After this long (seconds) holds every request
+RETRY_SHARED_AFTER = 10.0  # seconds on the local fallback before asking the shared store again
+
+
+class BudgetUnavailable(Exception):
+    """The shared budget's store cannot be reached; the message says why (no secrets)."""
+
+
+class SharedBudget(Protocol):
+    """A rate budget held outside this process, shared by every process of one instance."""
+
+    @property
+    def where(self) -> str:
+        """The store, for messages (its password masked)."""
+        ...
+
+    async def acquire(self) -> None:
+        """Wait for a slot of the shared budget.
+
+        Raises:
+            BudgetUnavailable: The store cannot be reached.
+        """
+        ...
+
+    async def aclose(self) -> None:
+        """Release the store's connections."""
+        ...
 
 
 class TokenBucket:
@@ -34,11 +70,24 @@ class TokenBucket:
     Args:
         limit: Sustained rate and burst.
         clock: Monotonic clock in seconds (injectable for tests).
+        shared: A budget shared with other processes, taken after the local slot.
+        fallback_share: The share of ``limit.rate`` kept while ``shared`` is unreachable.
     """
 
-    def __init__(self, limit: RateLimit, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        limit: RateLimit,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        shared: SharedBudget | None = None,
+        fallback_share: float = 1.0,
+    ) -> None:
         self.limit = limit
         self._clock = clock
+        self._shared = shared
+        self._fallback_share = fallback_share
+        self._share = 1.0  # fallback_share while the shared budget is unreachable
+        self._retry_shared_at = 0.0
         self._level = float(limit.burst)
         self._stamp = clock()
         self._pause_until = 0.0
@@ -48,8 +97,14 @@ class TokenBucket:
 
     @property
     def rate(self) -> float:
-        """The rate in use now (requests/s): the configured rate, less after 429s."""
-        return self.limit.rate * self._factor
+        """The rate in use now (requests/s): the configured rate, less after 429s and while
+        a shared budget is unreachable."""
+        return self.limit.rate * self._factor * self._share
+
+    @property
+    def on_fallback(self) -> bool:
+        """True while the shared budget is unreachable and the local share applies."""
+        return self._share < 1.0
 
     def _reserve(self) -> float:
         now = self._clock()
@@ -67,7 +122,47 @@ class TokenBucket:
         if delay > 0:
             self.waited += delay
             await asyncio.sleep(delay)
+        if self._shared is not None and self._clock() >= self._retry_shared_at:
+            started = self._clock()
+            try:
+                await self._shared.acquire()
+            except BudgetUnavailable as exc:
+                self._fall_back(str(exc))
+            else:
+                self._restore()
+            shared_wait = self._clock() - started
+            self.waited += shared_wait
+            delay += shared_wait
         return delay
+
+    def _fall_back(self, why: str) -> None:
+        """The shared store is gone: go on alone at the configured share, say so once."""
+        self._retry_shared_at = self._clock() + RETRY_SHARED_AFTER
+        if self.on_fallback:
+            return
+        assert self._shared is not None
+        self._share = self._fallback_share
+        self._level = min(self._level, 1.0)  # no burst at the switch
+        log.warning(
+            "shared rate budget at %s is unreachable (%s); going on with %.0f%% of the rate "
+            "limit (%.1f requests/s) in this process, and trying it again every %.0f s",
+            self._shared.where,
+            why,
+            self._fallback_share * 100,
+            self.limit.rate * self._fallback_share,
+            RETRY_SHARED_AFTER,
+        )
+
+    def _restore(self) -> None:
+        if self.on_fallback:
+            assert self._shared is not None
+            self._share = 1.0
+            log.warning("shared rate budget at %s is back; using it again", self._shared.where)
+
+    async def aclose(self) -> None:
+        """Release the shared budget's connections (nothing to do for a local bucket)."""
+        if self._shared is not None:
+            await self._shared.aclose()
 
     def throttled(self, retry_after: float | None) -> None:
         """The server answered 429: slow down, and hold everyone for a long ``Retry-After``."""
@@ -89,3 +184,19 @@ class TokenBucket:
         self._pause_until = max(self._pause_until, now + seconds)
         self._level = min(self._level, 0.0)
         self._stamp = now
+
+
+def bucket_for(config: ConnectionConfig) -> TokenBucket | None:
+    """The connection's bucket: None when the rate limit is off, shared when configured."""
+    limit = config.rate
+    if limit is None:
+        return None
+    if config.rate_limit_backend is None:
+        return TokenBucket(limit)
+    from coupa_connector.client._ratelimit_redis import RedisBudget
+
+    return TokenBucket(
+        limit,
+        shared=RedisBudget(config.rate_limit_backend.get_secret_value(), config.url, limit),
+        fallback_share=config.rate_limit_fallback_share,
+    )

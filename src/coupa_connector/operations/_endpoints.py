@@ -25,9 +25,11 @@ from coupa_connector.operations._files import (
     expand_path,
     guess_format,
     has_placeholders,
+    open_text,
     read_records,
 )
 from coupa_connector.operations._opfile import EndpointSpec
+from coupa_connector.operations._text_input import clean_text
 from coupa_connector.operations._transform import Item, Transformed
 
 __all__ = [
@@ -126,10 +128,12 @@ class FileSource:
         """The header of a CSV source (empty for other formats)."""
         if self.path == "-" or guess_format(self.path, self.format) != "csv":
             return []
-        with open(self.path, encoding="utf-8-sig", newline="") as fh:
-            header = next(csv.reader(fh), [])
+        with open_text(self.path, self.encoding) as stream:
+            # Read as the reader reads it: a header it refuses stops the run there, with
+            # the reader's error, so any header is good enough for the rejects file here.
+            header = next(csv.reader(stream), [])
         cell = cell_reader(self.csv_formulas)
-        return [cell(c.strip()) for c in header]
+        return [cell(clean_text(c.strip())) for c in header]
 
     def items(self, done: set[str]) -> Iterator[Item]:
         bad: list[BadRecord] = []
@@ -147,14 +151,20 @@ class FileSource:
             while bad:
                 b = bad.pop(0)
                 if str(b.position) not in done:
-                    yield Item(b.position, {"_raw": b.raw}, str(b.position), b.reason, b.line)
+                    yield _unreadable(b)
                 position = b.position + 1
             if str(position) not in done:
                 yield Item(position, _clean(record), str(position))
             position += 1
         for b in bad:
             if str(b.position) not in done:
-                yield Item(b.position, {"_raw": b.raw}, str(b.position), b.reason, b.line)
+                yield _unreadable(b)
+
+
+def _unreadable(bad: BadRecord) -> Item:
+    """The item of an input record the reader could not read: rejected, with its line."""
+    where = f"line {bad.line}: " if bad.line is not None else ""
+    return Item(bad.position, {"_raw": bad.raw}, str(bad.position), where + bad.reason, bad.line)
 
 
 class FileTarget:

@@ -8,7 +8,7 @@ the destination never sees half a file; a writer that is abandoned (an exception
 
 from __future__ import annotations
 
-import contextlib
+import codecs
 import csv
 import functools
 import io
@@ -18,6 +18,7 @@ import re
 import stat
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -38,6 +39,15 @@ from coupa_connector._csv_formulas import (
 )
 from coupa_connector.activities._output import create_beside
 from coupa_connector.errors import ConfigurationError, CoupaError
+from coupa_connector.operations._text_input import (
+    TextInput,
+    clean_text,
+    is_utf8,
+    not_utf8,
+    open_text,
+    open_utf8_bytes,
+    utf8_problem,
+)
 
 __all__ = [
     "FORMATS",
@@ -64,6 +74,11 @@ _EXTENSIONS: dict[str, str] = {
 }
 
 _CHUNK = 64 * 1024
+
+MAX_RECORD_DEPTH = 100
+"""How deep a record read from a file may nest (mappings and lists); Coupa's own records
+nest a few levels. Deeper input is refused with its line rather than overflowing the
+stack of whatever walks the record next."""
 
 
 class RecordFileError(ConfigurationError):
@@ -96,7 +111,8 @@ class BadRecord:
     def __init__(self, position: int, line: int | None, raw: str, reason: str) -> None:
         self.position = position
         self.line = line
-        self.raw = raw
+        # Bytes that were not UTF-8 come out as U+FFFD, so the raw text can be written out.
+        self.raw = clean_text(raw)
         self.reason = reason
 
     def __repr__(self) -> str:
@@ -222,6 +238,10 @@ def read_records(
     if fmt == "xml":
         yield from _read_xml(name, report)
         return
+    if fmt == "jsonl" and is_utf8(encoding):
+        with open_utf8_bytes(name) as data:
+            yield from _read_jsonl_bytes(name, data, report)
+        return
     with open_text(name, encoding) as stream:
         if fmt == "csv":
             yield from _read_csv(name, stream, report, cell)
@@ -238,27 +258,6 @@ def _raise_bad(name: str) -> OnBad:
     return fail
 
 
-@contextlib.contextmanager
-def open_text(name: str, encoding: str = "utf-8") -> Iterator[IO[str]]:
-    """A text input as the readers read it, ``"-"`` for standard input: a UTF-8 byte order
-    mark skipped (standard input too: Windows tools put one in front of a pipe), line ends
-    kept as they are for the CSV reader."""
-    enc = "utf-8-sig" if encoding.replace("_", "-").lower() == "utf-8" else encoding
-    if name != "-":
-        with open(name, encoding=enc, newline="") as stream:
-            yield stream
-        return
-    buffer = getattr(sys.stdin, "buffer", None)
-    if buffer is None:  # standard input replaced by a text-only stream
-        yield sys.stdin
-        return
-    wrapper = io.TextIOWrapper(buffer, encoding=enc, newline="")
-    try:
-        yield wrapper
-    finally:
-        wrapper.detach()  # standard input stays open for whoever reads it next
-
-
 # A cell may hold a long text (a contract's terms, an encoded attachment); the csv module's
 # default limit of 128 KB is raised, but kept finite so a stray quote cannot read a whole
 # huge file into one cell.
@@ -267,17 +266,21 @@ _MAX_CSV_CELL = 64 * 1024 * 1024
 
 class _RecordedLines:
     """The lines of a stream, keeping those read since the last ``take`` (a row's raw text,
-    for the rejects file when the row cannot be parsed)."""
+    for the rejects file when the row cannot be parsed) and the byte offset it starts at."""
 
-    def __init__(self, stream: IO[str]) -> None:
-        self._lines = iter(stream)
+    def __init__(self, stream: TextInput) -> None:
+        self._stream = stream
         self._read: list[str] = []
+        self._first = 0
+        self.start = 0  # byte offset of the text ``take`` returned last
 
     def __iter__(self) -> _RecordedLines:
         return self
 
     def __next__(self) -> str:
-        line = next(self._lines)
+        line = next(self._stream)
+        if not self._read:
+            self._first = self._stream.line_start
         self._read.append(line)
         return line
 
@@ -285,13 +288,49 @@ class _RecordedLines:
         """The text read since the last call, without its final line break."""
         text = "".join(self._read)
         self._read.clear()
+        self.start = self._first
         return text.rstrip("\r\n")
 
 
+def _check_header(name: str, header: list[str], raw: str, problem: str | None) -> None:
+    """Refuse a header the rows cannot be read by: undecodable, NUL, duplicate or too deep
+    columns. Linear in the number of columns: a header may have a hundred thousand."""
+    if problem is not None:
+        raise RecordFileError(f"bad CSV header: {problem}", file=name, line=1)
+    if "\x00" in raw:
+        raise RecordFileError(
+            "the header holds a NUL character: is the file UTF-16? It must be UTF-8 text",
+            file=name,
+            line=1,
+        )
+    counts = Counter(header)
+    dupes = sorted(h for h, n in counts.items() if n > 1 and h)
+    if dupes:
+        raise RecordFileError(f"duplicate columns: {', '.join(dupes)}", file=name, line=1)
+    for column in header:
+        # Each '.' or '[' opens one level of the record the column builds.
+        if column.count(".") + column.count("[") >= MAX_RECORD_DEPTH:
+            shown = column if len(column) <= 60 else column[:57] + "..."
+            raise RecordFileError(
+                f"column {shown!r} nests more than {MAX_RECORD_DEPTH} levels deep",
+                file=name,
+                line=1,
+            )
+
+
+def _nul_column(header: list[str], cells: list[str]) -> str | None:
+    """Why a row cannot go anywhere because a cell holds a NUL character, or None."""
+    for number, (column, cell) in enumerate(zip(header, cells, strict=False), start=1):
+        if "\x00" in cell:
+            where = repr(column) if column else str(number)
+            return f"column {where} holds a NUL character, which Coupa cannot store"
+    return None
+
+
 def _read_csv(
-    name: str, stream: IO[str], on_bad: OnBad, cell: Callable[[str], str] = unescape_cell
+    name: str, stream: TextInput, on_bad: OnBad, cell: Callable[[str], str] = unescape_cell
 ) -> Iterator[dict[str, Any]]:
-    from coupa_connector._records import unflatten
+    from coupa_connector._records import column_paths, unflatten
 
     if csv.field_size_limit() < _MAX_CSV_CELL:
         csv.field_size_limit(_MAX_CSV_CELL)
@@ -305,11 +344,10 @@ def _read_csv(
         return
     except csv.Error as exc:
         raise RecordFileError(f"bad CSV header: {exc}", file=name, line=1) from None
-    lines.take()
+    raw = lines.take()
     header = [cell(h.strip()) for h in header]
-    dupes = sorted({h for h in header if header.count(h) > 1 and h})
-    if dupes:
-        raise RecordFileError(f"duplicate columns: {', '.join(dupes)}", file=name, line=1)
+    _check_header(name, header, raw, stream.problem(raw, lines.start))
+    paths = column_paths(header)
     position = 0
     while True:
         line = reader.line_num + 1
@@ -326,11 +364,21 @@ def _read_csv(
             position += 1
             continue
         raw = lines.take()
+        problem = stream.problem(raw, lines.start)
+        if problem is not None:
+            on_bad(BadRecord(position, line, raw, f"{name} is {problem}"))
+            position += 1
+            continue
         if not any(c.strip() for c in cells):
             continue  # blank lines are layout, not records
         if len(cells) > len(header):
             why = f"{len(cells)} cells but {len(header)} header columns"
             on_bad(BadRecord(position, line, raw, why))
+            position += 1
+            continue
+        nul = _nul_column(header, cells) if "\x00" in raw else None
+        if nul is not None:
+            on_bad(BadRecord(position, line, raw, nul))
             position += 1
             continue
         pairs = enumerate(zip(header, cells, strict=False), start=1)  # short rows are fine
@@ -344,7 +392,7 @@ def _read_csv(
             continue
         row = {h: cell(c) for h, c in zip(header, cells, strict=False) if h and c != ""}
         try:
-            record = unflatten(row)
+            record = unflatten(row, paths=paths)
         except (ValueError, KeyError, TypeError) as exc:
             on_bad(BadRecord(position, line, raw, f"bad column layout: {exc}"))
             position += 1
@@ -353,33 +401,97 @@ def _read_csv(
         yield record
 
 
-def _read_jsonl(name: str, stream: IO[str], on_bad: OnBad) -> Iterator[dict[str, Any]]:
+def _too_deep(value: Any, text: str | bytes, start: int = 0, end: int | None = None) -> bool:
+    """Whether mappings and lists nest more than ``MAX_RECORD_DEPTH`` levels in ``value``
+    (a record is one level), read from ``text[start:end]``.
+
+    A value cannot nest deeper than the brackets its JSON has, so most records skip the
+    walk; the walk uses a list, not recursion, so no depth can overflow the stack."""
+    if isinstance(text, bytes):
+        brackets = text.count(b"{", start, end) + text.count(b"[", start, end)
+    else:
+        brackets = text.count("{", start, end) + text.count("[", start, end)
+    if brackets <= MAX_RECORD_DEPTH:
+        return False
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_RECORD_DEPTH:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((v, depth + 1) for v in children if isinstance(v, dict | list))
+    return False
+
+
+_TOO_DEEP = f"nested more than {MAX_RECORD_DEPTH} levels deep (Coupa records nest a few)"
+
+
+def _read_jsonl(name: str, stream: TextInput, on_bad: OnBad) -> Iterator[dict[str, Any]]:
+    """JSON lines in an encoding other than UTF-8 (a decoding error stops the file)."""
     position = 0
     for number, text in enumerate(stream, start=1):
         if not text.strip():
             continue
+        why: str | None
         try:
             value = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
-            on_bad(BadRecord(position, number, text.rstrip("\r\n"), f"bad JSON: {exc}"))
-            position += 1
-            continue
-        if not isinstance(value, dict):
-            on_bad(
-                BadRecord(
-                    position,
-                    number,
-                    text.rstrip("\r\n"),
-                    f"a line must hold a JSON object, not {type(value).__name__}",
-                )
-            )
-            position += 1
-            continue
+            why = f"bad JSON: {exc}"
+        else:
+            why = _jsonl_problem(value, text)
+            if why is None:
+                position += 1
+                yield value
+                continue
+        on_bad(BadRecord(position, number, text.rstrip("\r\n"), why))
         position += 1
-        yield value
 
 
-def _read_json(name: str, stream: IO[str]) -> Iterator[dict[str, Any]]:
+def _read_jsonl_bytes(name: str, data: IO[bytes], on_bad: OnBad) -> Iterator[dict[str, Any]]:
+    """JSON lines in UTF-8, read as bytes: the JSON parser checks the UTF-8 as it parses,
+    and each line's byte offset is known for the one that is not UTF-8."""
+    position = 0
+    offset = 0
+    for number, line in enumerate(data, start=1):
+        start, offset = offset, offset + len(line)
+        if number == 1 and line.startswith(codecs.BOM_UTF8):
+            line = line[len(codecs.BOM_UTF8) :]
+            start += len(codecs.BOM_UTF8)
+        if not line.strip():
+            continue
+        why: str | None
+        try:
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            not_utf8_at = utf8_problem(line, start)
+            why = f"{name} is {not_utf8_at}" if not_utf8_at else f"bad JSON: {exc}"
+        else:
+            # The common case inline, as this runs per line of files of millions of lines:
+            # an object with fewer brackets than the depth bound cannot be too deep.
+            if type(value) is dict and line.count(b"{") + line.count(b"[") <= MAX_RECORD_DEPTH:
+                position += 1
+                yield value
+                continue
+            why = _jsonl_problem(value, line)
+            if why is None:
+                position += 1
+                yield value
+                continue
+        raw = line.rstrip(b"\r\n").decode("utf-8", "replace")
+        on_bad(BadRecord(position, number, raw, why))
+        position += 1
+
+
+def _jsonl_problem(value: Any, text: str | bytes) -> str | None:
+    """Why a parsed JSON line is not a record, or None."""
+    if not isinstance(value, dict):
+        return f"a line must hold a JSON object, not {type(value).__name__}"
+    if _too_deep(value, text):
+        return _TOO_DEEP
+    return None
+
+
+def _read_json(name: str, stream: TextInput) -> Iterator[dict[str, Any]]:
     """Stream a JSON array element by element, or read a single object as one record."""
     decoder = json.JSONDecoder()
     buf = stream.read(_CHUNK)
@@ -393,6 +505,10 @@ def _read_json(name: str, stream: IO[str]) -> Iterator[dict[str, Any]]:
             value = json.loads(rest)
         except json.JSONDecodeError as exc:
             raise RecordFileError(f"bad JSON: {exc.msg}", file=name, line=exc.lineno) from None
+        except RecursionError:
+            raise RecordFileError(_TOO_DEEP, file=name, line=1) from None
+        if _too_deep(value, rest):
+            raise RecordFileError(_TOO_DEEP, file=name, line=1)
         yield value
         return
     if buf[pos] != "[":
@@ -430,6 +546,10 @@ def _read_json(name: str, stream: IO[str]) -> Iterator[dict[str, Any]]:
                 if end >= len(buf) and not eof and not isinstance(value, dict | list):
                     raise json.JSONDecodeError("scalar at chunk end", buf, pos)
                 break
+            except RecursionError:
+                # The decoder recurses per level: input this deep is not a record.
+                line = consumed_lines + buf.count("\n", 0, pos) + 1
+                raise RecordFileError(_TOO_DEEP, file=name, line=line) from None
             except json.JSONDecodeError as exc:
                 if eof:
                     line = consumed_lines + exc.lineno
@@ -444,6 +564,9 @@ def _read_json(name: str, stream: IO[str]) -> Iterator[dict[str, Any]]:
             raise RecordFileError(
                 f"array elements must be objects, not {type(value).__name__}", file=name, line=line
             )
+        if _too_deep(value, buf, pos, end):
+            line = consumed_lines + buf.count("\n", 0, pos) + 1
+            raise RecordFileError(_TOO_DEEP, file=name, line=line)
         first = False
         # Move on within the buffer; it is only cut when more input is read, so a file of
         # many small records is not copied once per record.
@@ -476,6 +599,11 @@ class _XMLRecords:
         self.single = False
         self.started = False  # any element seen
         self.done: list[dict[str, Any]] = []
+
+    @property
+    def depth(self) -> int:
+        """Elements open now."""
+        return len(self._stack)
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
         self.started = True
@@ -543,6 +671,9 @@ def _looks_like_list(tag: str, children: list[Any]) -> bool:
 
 
 _NO_ELEMENTS = expat.errors.codes[expat.errors.XML_ERROR_NO_ELEMENTS]
+_INVALID_TOKEN = expat.errors.codes[expat.errors.XML_ERROR_INVALID_TOKEN]
+_UTF8 = frozenset({"utf-8", "utf8"})
+_XINCLUDE = frozenset({"http://www.w3.org/2001/XInclude", "http://www.w3.org/2003/XInclude"})
 
 
 @functools.cache
@@ -574,18 +705,50 @@ def _read_xml(name: str, on_bad: OnBad) -> Iterator[dict[str, Any]]:
     handler = _XMLRecords(root_is_record, _collection_items())
     parser = expat.ParserCreate()
     parser.buffer_text = True
+    declared = ["utf-8"]  # the encoding the XML declaration names
+
+    def refuse(what: str) -> RecordFileError:
+        return RecordFileError(f"{what} not allowed", file=name, line=parser.CurrentLineNumber)
 
     def refuse_entities(*_args: object) -> None:
         # Entity declarations are how XML bombs and external-file reads start; Coupa never
         # sends them, so a file with one is refused outright.
-        raise RecordFileError("XML entity declarations are not allowed", file=name)
+        raise refuse("XML entity declarations are")
+
+    def refuse_external_dtd(
+        _name: str, system_id: str | None, public_id: str | None, _internal: int
+    ) -> None:
+        if system_id is not None or public_id is not None:
+            raise refuse("an external DTD (a DOCTYPE with SYSTEM or PUBLIC) is")
+
+    def refuse_external_entity(*_args: object) -> int:
+        raise refuse("external entities are")
+
+    def note_encoding(_version: str | None, encoding: str | None, _standalone: int) -> None:
+        declared[0] = (encoding or "utf-8").lower()
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        if handler.depth > MAX_RECORD_DEPTH:
+            raise RecordFileError(_TOO_DEEP, file=name, line=parser.CurrentLineNumber)
+        # XInclude pulls other files into the document: whatever reads the records after
+        # this reader might act on it, so a file that uses it is refused, not passed on.
+        if tag.endswith(":include") or any(
+            (key == "xmlns" or key.startswith("xmlns:")) and value in _XINCLUDE
+            for key, value in attrs.items()
+        ):
+            raise refuse("XInclude is")
+        handler.start(tag, attrs)
 
     parser.EntityDeclHandler = refuse_entities
+    parser.StartDoctypeDeclHandler = refuse_external_dtd
+    parser.ExternalEntityRefHandler = refuse_external_entity
+    parser.XmlDeclHandler = note_encoding
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    parser.StartElementHandler = handler.start
+    parser.StartElementHandler = start
     parser.EndElementHandler = handler.end
     parser.CharacterDataHandler = handler.text
     stream: IO[bytes] = sys.stdin.buffer if name == "-" else open(name, "rb")  # noqa: SIM115
+    fed = 0  # bytes given to the parser before the current chunk
     try:
         while True:
             chunk = stream.read(_CHUNK)
@@ -594,9 +757,13 @@ def _read_xml(name: str, on_bad: OnBad) -> Iterator[dict[str, Any]]:
             except expat.ExpatError as exc:
                 if exc.code == _NO_ELEMENTS and not handler.started:
                     return  # an empty file holds no records, as an empty CSV or JSONL does
-                raise RecordFileError(
-                    f"bad XML: {expat.errors.messages[exc.code]}", file=name, line=exc.lineno
-                ) from None
+                why = f"bad XML: {expat.errors.messages[exc.code]}"
+                at = parser.ErrorByteIndex
+                byte = chunk[at - fed] if 0 <= at - fed < len(chunk) else 0
+                if exc.code == _INVALID_TOKEN and byte >= 0x80 and declared[0] in _UTF8:
+                    why = not_utf8(byte, at)
+                raise RecordFileError(why, file=name, line=exc.lineno) from None
+            fed += len(chunk)
             yield from handler.done
             handler.done.clear()
             if not chunk:

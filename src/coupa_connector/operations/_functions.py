@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from jmespath import functions
+
+from coupa_connector.errors import CoupaError
 
 __all__ = [
     "FUNCTION_HELP",
@@ -272,16 +274,32 @@ class TransformFunctions(functions.Functions):  # type: ignore[misc]
             path = self._base_dir / path
         if not path.is_file():
             raise TransformValueError(f"lookup_csv: no such file {str(path)!r}")
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            columns = reader.fieldnames or []
-            for col in (key_col, value_col):
-                if col not in columns:
-                    raise TransformValueError(
-                        f"lookup_csv: {path.name} has no column {col!r} "
-                        f"(columns: {', '.join(columns)})"
-                    )
-            return {row[key_col].strip(): row[value_col] for row in reader if row.get(key_col)}
+        from coupa_connector.operations._text_input import TextInput, open_text
+
+        def checked(stream: TextInput) -> Iterator[str]:
+            for line in stream:
+                problem = stream.problem(line, stream.line_start)
+                if problem is not None:
+                    raise TransformValueError(f"lookup_csv: {path}:{stream.lines}: {problem}")
+                yield line
+
+        try:
+            with open_text(str(path)) as stream:
+                reader = csv.DictReader(checked(stream))
+                columns = reader.fieldnames or []
+                for col in (key_col, value_col):
+                    if col not in columns:
+                        raise TransformValueError(
+                            f"lookup_csv: {path.name} has no column {col!r} "
+                            f"(columns: {', '.join(columns)})"
+                        )
+                return {
+                    row[key_col].strip(): row[value_col] for row in reader if row.get(key_col)
+                }
+        except csv.Error as exc:
+            raise TransformValueError(f"lookup_csv: {path}: bad CSV: {exc}") from None
+        except CoupaError as exc:
+            raise TransformValueError(f"lookup_csv: {exc}") from None
 
     @signature(_TEXT, _TEXT, _ANY, _TEXT)
     def _func_lookup_coupa(self, obj: str, key_field: str, key: Any, return_field: str) -> Any:

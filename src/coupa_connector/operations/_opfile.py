@@ -134,6 +134,8 @@ _CONNECTION_SETTINGS = frozenset(
         "proxy",
         "rate_limit",
         "burst",
+        "rate_limit_backend",
+        "rate_limit_fallback_share",
         "concurrency",
         "max_retries",
         "wire_format",
@@ -308,7 +310,7 @@ def load_operation_file(
     """
     file = os.fspath(path)
     try:
-        text = Path(file).read_text(encoding="utf-8")
+        text = Path(file).read_bytes()
     except OSError as exc:
         raise OperationFileError(
             [OperationProblem(file, None, f"cannot read the file: {exc.strerror}")]
@@ -399,6 +401,15 @@ def _connection(check: _Checker, doc: LMap) -> ConnectionSpec | None:
             node.line_of("proxy"),
             key="proxy",
             example="http://proxyuser:${PROXY_PASSWORD}@proxy.example.com:3128",
+        )
+    if isinstance(node.get("rate_limit_backend"), str):
+        _refuse_url_secrets(
+            check,
+            "connection",
+            node["rate_limit_backend"],
+            node.line_of("rate_limit_backend"),
+            key="rate_limit_backend",
+            example="redis://:${REDIS_PASSWORD}@cache:6379/0",
         )
     node = check.fill(node, line)
     modes = [k for k in ("sandbox", "profile", "env") if node.get(k) not in (None, False)]
@@ -610,8 +621,8 @@ def _refuse_url_secrets(
     key: str = "url",
     example: str = "postgresql://erp:${ERP_DB_PASSWORD}@db/erp",
 ) -> None:
-    """A URL (a database's, the proxy's) may name its password only as ``${VARIABLE}`` set
-    outside the file."""
+    """A URL (a database's, the proxy's, Redis's) may name its password only as ``${VARIABLE}``
+    set outside the file."""
     given = url_secrets(url)
     for what, value in given:
         ref = _VAR.fullmatch(value)

@@ -4,7 +4,9 @@ The default database is SQLite; any SQLAlchemy URL works (PostgreSQL, SQL Server
 target table that does not exist is created, from the declared ``columns`` or from the first
 record's columns (nested records become dotted column names, as in CSV). Upsert is an update
 by key, then an insert when no row matched: portable, and correct on tables that have no
-unique index on the key.
+unique index on the key. On PostgreSQL and SQLite, a table whose primary key or a unique
+constraint is exactly the key gets ``INSERT ... ON CONFLICT (key) DO UPDATE`` instead: one
+statement, with no window between the update and the insert for another writer to use.
 
 Each batch is one transaction that also notes the keys of the records it wrote in a small
 ``coupa_connector_written`` table, so after a kill the runner can tell exactly which records
@@ -187,11 +189,31 @@ class SqlTarget:
         self._engine: Engine | None = None
         self._table: sa.Table | None = None
         self._marker: sa.Table | None = None
+        self._on_conflict = False
 
     def describe(self) -> str:
         return (
             f"{sa.engine.make_url(self.url).render_as_string(hide_password=True)}#{self.table_name}"
         )
+
+    def _key_is_unique(self) -> bool:
+        """Whether the table's primary key or one of its unique constraints is the key."""
+        assert self._engine is not None and self._table is not None
+        if not self.key or self._engine.dialect.name not in _ON_CONFLICT_DIALECTS:
+            return False
+        wanted = set(self.key)
+        if {c.name for c in self._table.primary_key.columns} == wanted:
+            return True
+        inspector = sa.inspect(self._engine)
+        uniques = [
+            set(u["column_names"]) for u in inspector.get_unique_constraints(self.table_name)
+        ]
+        uniques += [
+            {c for c in i["column_names"] if c is not None}
+            for i in inspector.get_indexes(self.table_name)
+            if i.get("unique") and None not in i["column_names"]
+        ]
+        return wanted in uniques
 
     def open(self, resume: Mapping[str, Any] | None) -> None:
         self._engine = engine_for(self.url, self._base_dir)
@@ -213,6 +235,8 @@ class SqlTarget:
             self._table = sa.Table(self.table_name, sa.MetaData(), autoload_with=self._engine)
         elif self._declared:
             self._create(self._declared_columns())
+        if self._table is not None:
+            self._on_conflict = self._key_is_unique()
 
     def _declared_columns(self) -> list[sa.Column[Any]]:
         declared = self._declared
@@ -247,6 +271,7 @@ class SqlTarget:
         table = sa.Table(self.table_name, sa.MetaData(), *columns)
         table.create(self._engine)
         self._table = table
+        self._on_conflict = self._key_is_unique()
 
     def _columns_from(self, row: Mapping[str, Any]) -> list[sa.Column[Any]]:
         cols: list[sa.Column[Any]] = []
@@ -273,8 +298,10 @@ class SqlTarget:
         good: list[int] = []
         assert self._table is not None
         names = set(self._table.c.keys())
-        temporal = {
-            c.name: c.type for c in self._table.c if isinstance(c.type, sa.Date | sa.DateTime)
+        typed = {
+            c.name: c.type
+            for c in self._table.c
+            if isinstance(c.type, sa.Date | sa.DateTime | sa.Boolean | sa.Numeric)
         }
         for i, row in enumerate(rows):
             extra = sorted(set(row) - names)
@@ -289,7 +316,7 @@ class SqlTarget:
                 )
             elif missing_key:
                 out[i] = Outcome("rejected", [f"{k}: the key column is empty" for k in missing_key])
-            elif problems := _to_temporal(row, temporal):
+            elif problems := _to_column_types(row, typed):
                 out[i] = Outcome("rejected", problems)
             else:
                 good.append(i)
@@ -314,7 +341,15 @@ class SqlTarget:
     def _put(self, conn: Connection, row: Mapping[str, Any], key: str) -> None:
         assert self._table is not None and self._marker is not None
         table = self._table
-        if self.mode == "upsert":
+        if self.mode == "upsert" and self._on_conflict:
+            insert = _dialect_insert(conn.dialect.name)
+            statement = insert(table).values(**row)
+            changes = {k: statement.excluded[k] for k in row if k not in self.key}
+            if changes:
+                conn.execute(statement.on_conflict_do_update(index_elements=self.key, set_=changes))
+            else:
+                conn.execute(statement.on_conflict_do_nothing(index_elements=self.key))
+        elif self.mode == "upsert":
             where = sa.and_(*(table.c[k] == row[k] for k in self.key))
             updated = conn.execute(sa.update(table).where(where).values(**row))
             if updated.rowcount == 0:
@@ -351,6 +386,76 @@ class SqlTarget:
     def abort(self, keep_for_resume: bool) -> None:
         if self._engine is not None:
             self._engine.dispose()
+
+
+_ON_CONFLICT_DIALECTS = ("postgresql", "sqlite")
+
+
+def _dialect_insert(dialect: str) -> Any:
+    """The dialect's ``insert``, which has ``on_conflict_do_update``."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+_TRUE = frozenset({"true", "t", "yes", "y", "1"})
+_FALSE = frozenset({"false", "f", "no", "n", "0"})
+
+
+def _to_boolean(row: dict[str, Any], name: str, value: Any) -> str | None:
+    if isinstance(value, bool):
+        return None
+    word = str(value).strip().lower()
+    if word == "":
+        row[name] = None
+    elif word in _TRUE or word in _FALSE:
+        row[name] = word in _TRUE
+    else:
+        return f"{name}: {value!r} is not a boolean (true or false) (column {name} is a boolean)"
+    return None
+
+
+def _to_numeric(row: dict[str, Any], name: str, value: Any) -> str | None:
+    if isinstance(value, int | float | Decimal) or not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text == "":
+        row[name] = None
+        return None
+    try:
+        number = Decimal(text)
+    except ArithmeticError:
+        return f"{name}: {value!r} is not a number (column {name} is numeric)"
+    if not number.is_finite():
+        return f"{name}: {value!r} is not a finite number (column {name} is numeric)"
+    row[name] = number
+    return None
+
+
+def _to_column_types(row: dict[str, Any], columns: Mapping[str, Any]) -> list[str]:
+    """Turn text into the values of typed columns: booleans (``true``/``false``, ``1``/``0``,
+    ``yes``/``no``; empty is null) and numbers, then dates and datetimes (``_to_temporal``).
+
+    CSV and JSON carry these as text, and drivers such as psycopg take only the Python
+    types there (SQLite would store the text as it came). Returns one message per value
+    that is not what its column holds.
+    """
+    problems: list[str] = []
+    temporal: dict[str, Any] = {}
+    for name, kind in columns.items():
+        value = row.get(name)
+        if value is None:
+            continue
+        if isinstance(kind, sa.Boolean):
+            problem = _to_boolean(row, name, value)
+        elif isinstance(kind, sa.Numeric):
+            problem = _to_numeric(row, name, value)
+        else:
+            temporal[name] = kind
+            problem = None
+        if problem:
+            problems.append(problem)
+    return problems + _to_temporal(row, temporal)
 
 
 def _to_temporal(row: dict[str, Any], columns: Mapping[str, Any]) -> list[str]:
