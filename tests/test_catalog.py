@@ -586,6 +586,7 @@ def test_generator_output_is_up_to_date(generator: Any) -> None:
 def test_docs_list_every_correction(generator: Any) -> None:
     docs = (REPO / "docs/catalog.md").read_text(encoding="utf-8")
     assert generator.corrections_markdown() in docs, "run tools/build_catalog.py --corrections"
+    assert generator.certainty_markdown() in docs, "run tools/build_catalog.py --corrections"
 
 
 def test_catalog_file_is_deterministic_json() -> None:

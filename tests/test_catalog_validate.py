@@ -1,4 +1,5 @@
-"""validate_record: good records pass, bad ones get every problem with its path and rule."""
+"""The catalog's checks of a record: good records pass, bad ones get every finding with its
+path and rule (errors and warnings alike; tests/test_catalog_levels.py tells them apart)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from coupa_connector import Problem, validate_record
+from coupa_connector import Problem, check_record
 from coupa_connector.catalog import RULES, load_catalog
 from coupa_connector.errors import UnknownObjectError
 
@@ -38,23 +39,28 @@ def good_invoice() -> dict[str, Any]:
     }
 
 
+def findings(*args: Any, **kwargs: Any) -> list[Problem]:
+    """Every finding of a record, whatever its level."""
+    return list(check_record(*args, **kwargs).problems)
+
+
 def rules(problems: list[Problem]) -> set[tuple[str, str]]:
     return {(p.path, p.rule) for p in problems}
 
 
 def test_good_invoice_has_no_problems() -> None:
-    assert validate_record("invoices", good_invoice()) == []
+    assert findings("invoices", good_invoice()) == []
 
 
 def test_underscore_keys_are_the_same_fields() -> None:
     record = {k.replace("-", "_"): v for k, v in good_invoice().items()}
-    assert validate_record("invoices", record) == []
+    assert findings("invoices", record) == []
 
 
 def test_accepts_the_object_itself_and_native_python_values() -> None:
     obj = load_catalog().get("invoices")
     record = good_invoice() | {"invoice-date": dt.date(2024, 5, 1), "supplier": 17}
-    assert validate_record(obj, record) == []
+    assert findings(obj, record) == []
 
 
 def test_missing_required_fields() -> None:
@@ -62,7 +68,7 @@ def test_missing_required_fields() -> None:
     del record["invoice-number"]
     record["bill-to-address"] = None
     record["account-type"] = "  "
-    problems = validate_record("invoices", record)
+    problems = findings("invoices", record)
     assert rules(problems) == {
         ("invoice-number", "required"),
         ("bill-to-address", "required"),
@@ -78,7 +84,7 @@ def test_wrong_types_each_named_with_the_value() -> None:
         "supplier-total": "12,50",
         "discount-percent": True,
     }
-    problems = validate_record("invoices", record)
+    problems = findings("invoices", record)
     assert rules(problems) == {
         ("invoice-date", "type"),
         ("line-level-taxation", "type"),
@@ -105,18 +111,18 @@ def test_wrong_types_each_named_with_the_value() -> None:
     ],
 )
 def test_strings_that_parse_are_accepted(kind_field: str, value: Any) -> None:
-    assert validate_record("invoices", good_invoice() | {kind_field: value}) == []
+    assert findings("invoices", good_invoice() | {kind_field: value}) == []
 
 
 def test_unknown_field_suggests_the_closest() -> None:
-    problems = validate_record("invoices", good_invoice() | {"invoice-numbr": "X"})
+    problems = findings("invoices", good_invoice() | {"invoice-numbr": "X"})
     assert rules(problems) == {("invoice-numbr", "unknown_field")}
     assert "invoice-number" in problems[0].message
 
 
 def test_read_only_fields_are_refused_on_write() -> None:
     record = good_invoice() | {"id": 5, "status": "approved", "exported": True}
-    problems = validate_record("invoices", record)
+    problems = findings("invoices", record)
     assert rules(problems) == {
         ("id", "read_only"),
         ("status", "read_only"),
@@ -128,14 +134,14 @@ def test_read_only_fields_are_refused_on_write() -> None:
 def test_value_outside_allowed_values() -> None:
     record = good_invoice()
     record["invoice-lines"][1]["type"] = "InvoiceWeirdLine"
-    problems = validate_record("invoices", record)
+    problems = findings("invoices", record)
     assert rules(problems) == {("invoice-lines[1].type", "allowed")}
     assert "InvoiceQuantityLine" in problems[0].message
     assert problems[0].value == "InvoiceWeirdLine"
 
 
 def test_max_length() -> None:
-    problems = validate_record("invoices", good_invoice() | {"invoice-number": "N" * 41})
+    problems = findings("invoices", good_invoice() | {"invoice-number": "N" * 41})
     assert rules(problems) == {("invoice-number", "max_length")}
     assert "40" in problems[0].message
 
@@ -149,7 +155,7 @@ def test_bad_nested_lines_are_reported_with_their_index() -> None:
         "not a line",
         {"description": "x", "price": 1, "uom": ["EA"], "id": 9},
     ]
-    problems = validate_record("invoices", record)
+    problems = findings("invoices", record)
     assert rules(problems) == {
         ("invoice-lines[1].price", "required"),
         ("invoice-lines[2].price", "type"),
@@ -161,7 +167,7 @@ def test_bad_nested_lines_are_reported_with_their_index() -> None:
 
 
 def test_lines_must_be_a_list() -> None:
-    problems = validate_record("invoices", good_invoice() | {"invoice-lines": {"price": 1}})
+    problems = findings("invoices", good_invoice() | {"invoice-lines": {"price": 1}})
     assert rules(problems) == {("invoice-lines", "collection")}
 
 
@@ -172,7 +178,7 @@ def test_reference_shapes() -> None:
         "account-type": {},
         "bill-to-address": "HQ",
     }
-    problems = validate_record("invoices", record)
+    problems = findings("invoices", record)
     assert rules(problems) == {
         ("supplier", "reference"),
         ("supplier.nickname", "unknown_field"),
@@ -185,46 +191,44 @@ def test_reference_shapes() -> None:
 
 def test_reference_by_id_and_nested_natural_key() -> None:
     record = good_invoice() | {"supplier": "17", "account-type": {"id": 3}}
-    assert validate_record("invoices", record) == []
+    assert findings("invoices", record) == []
     record["invoice-lines"][0]["account"] = {"code": "A", "account-type": {"id": "x"}}
-    problems = validate_record("invoices", record)
+    problems = findings("invoices", record)
     assert rules(problems) == {("invoice-lines[0].account.account-type.id", "type")}
 
 
 def test_custom_fields_must_be_a_mapping() -> None:
-    problems = validate_record("invoices", good_invoice() | {"custom-fields": ["a"]})
+    problems = findings("invoices", good_invoice() | {"custom-fields": ["a"]})
     assert rules(problems) == {("custom-fields", "custom_fields")}
     record = good_invoice()
     record["invoice-lines"][0]["custom-fields"] = {"project": {"code": "P1"}}
-    assert validate_record("invoices", record) == []
+    assert findings("invoices", record) == []
 
 
 def test_all_problems_at_once() -> None:
     record = good_invoice() | {"foo": 1, "status": "x", "invoice-date": "?"}
     del record["invoice-number"]
-    assert len(validate_record("invoices", record)) == 4
+    assert len(findings("invoices", record)) == 4
 
 
 def test_update_needs_id_or_a_natural_key() -> None:
-    problems = validate_record("invoices", {"supplier-note": "x"}, "update")
+    problems = findings("invoices", {"supplier-note": "x"}, "update")
     assert rules(problems) == {("", "identity")}
     assert "invoice-number + supplier" in problems[0].message
-    assert validate_record("invoices", {"id": 7, "supplier-note": "x"}, "update") == []
+    assert findings("invoices", {"id": 7, "supplier-note": "x"}, "update") == []
     by_key = {"invoice-number": "INV-1", "supplier": {"number": "S1"}, "supplier-note": "x"}
-    assert validate_record("invoices", by_key, "update") == []
-    assert rules(validate_record("invoices", {"invoice-number": "INV-1"}, "update")) == {
-        ("", "identity")
-    }
+    assert findings("invoices", by_key, "update") == []
+    assert rules(findings("invoices", {"invoice-number": "INV-1"}, "update")) == {("", "identity")}
 
 
 def test_update_may_name_the_record_by_a_read_only_natural_key() -> None:
     record = {"code": "HQ-IT-100", "account-type": {"name": "US COA"}, "active": False}
-    assert validate_record("accounts", record, "update") == []
-    assert rules(validate_record("accounts", record, "create")) == {("code", "read_only")}
+    assert findings("accounts", record, "update") == []
+    assert rules(findings("accounts", record, "create")) == {("code", "read_only")}
 
 
 def test_update_does_not_enforce_required_but_checks_everything_else() -> None:
-    problems = validate_record("invoices", {"id": 1, "status": "paid", "paid": "?"}, "update")
+    problems = findings("invoices", {"id": 1, "status": "paid", "paid": "?"}, "update")
     assert rules(problems) == {("status", "read_only"), ("paid", "type")}
 
 
@@ -239,7 +243,7 @@ def test_update_lines_change_delete_and_add() -> None:
             {"_delete": True, "description": "no id", "price": 1},
         ],
     }
-    problems = validate_record("invoices", record, "update")
+    problems = findings("invoices", record, "update")
     assert rules(problems) == {
         ("invoice-lines[3].price", "required"),
         ("invoice-lines[4]._delete", "identity"),
@@ -249,31 +253,29 @@ def test_update_lines_change_delete_and_add() -> None:
 def test_delete_marker_is_not_accepted_on_create() -> None:
     record = good_invoice()
     record["invoice-lines"][0]["_delete"] = True
-    assert rules(validate_record("invoices", record)) == {
-        ("invoice-lines[0]._delete", "unknown_field")
-    }
+    assert rules(findings("invoices", record)) == {("invoice-lines[0]._delete", "unknown_field")}
 
 
 def test_header_markers_follow_the_objects_actions() -> None:
-    assert validate_record("purchase_orders", {"id": 1, "_cancel": True}, "update") == []
-    problems = validate_record("suppliers", {"id": 1, "_cancel": True}, "update")
+    assert findings("purchase_orders", {"id": 1, "_cancel": True}, "update") == []
+    problems = findings("suppliers", {"id": 1, "_cancel": True}, "update")
     assert rules(problems) == {("_cancel", "unknown_field")}
 
 
 def test_duplicate_spellings_are_reported() -> None:
     record = good_invoice() | {"invoice_number": "OTHER"}
-    assert rules(validate_record("invoices", record)) == {("invoice-number", "duplicate")}
+    assert rules(findings("invoices", record)) == {("invoice-number", "duplicate")}
 
 
 def test_not_a_mapping_is_one_problem_not_an_exception() -> None:
-    problems = validate_record("suppliers", ["name", "Acme"])
+    problems = findings("suppliers", ["name", "Acme"])
     assert rules(problems) == {("", "type")}
-    assert validate_record("suppliers", {1: "x", "name": "A"})[0].rule == "unknown_field"
+    assert findings("suppliers", {1: "x", "name": "A"})[0].rule == "unknown_field"
 
 
 def test_supplier_status_is_writable_but_limited() -> None:
-    assert validate_record("suppliers", {"name": "Acme", "status": "active"}) == []
-    problems = validate_record("suppliers", {"name": "Acme", "status": "archived"})
+    assert findings("suppliers", {"name": "Acme", "status": "active"}) == []
+    problems = findings("suppliers", {"name": "Acme", "status": "archived"})
     assert rules(problems) == {("status", "allowed")}
 
 
@@ -285,14 +287,14 @@ def test_secrets_are_never_echoed() -> None:
         "lastname": "D",
         "password": ["hunter2"],
     }
-    problems = validate_record("users", record)
+    problems = findings("users", record)
     assert rules(problems) == {("password", "type")}
     assert "hunter2" not in repr(problems)
     assert problems[0].value == "**********"
 
 
 def test_problem_is_a_frozen_value() -> None:
-    problem = validate_record("suppliers", {})[0]
+    problem = findings("suppliers", {})[0]
     assert problem == Problem("name", "required", problem.message, None)
     assert str(problem) == problem.message
     with pytest.raises(AttributeError):
@@ -303,15 +305,15 @@ def test_problem_is_a_frozen_value() -> None:
 def test_input_is_not_modified() -> None:
     record = good_invoice() | {"invoice_number": "X", "foo": 1}
     before = copy.deepcopy(record)
-    validate_record("invoices", record)
+    findings("invoices", record)
     assert record == before
 
 
 def test_unknown_object_and_bad_mode_raise() -> None:
     with pytest.raises(UnknownObjectError):
-        validate_record("invoicez", {})
+        findings("invoicez", {})
     with pytest.raises(ValueError, match="mode"):
-        validate_record("invoices", {}, "upsert")  # type: ignore[arg-type]
+        findings("invoices", {}, "upsert")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -369,4 +371,4 @@ def test_unknown_object_and_bad_mode_raise() -> None:
     ],
 )
 def test_good_records_of_other_objects(name: str, record: dict[str, Any]) -> None:
-    assert validate_record(name, record) == []
+    assert findings(name, record) == []

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from catalog_certainty import apply_required_certainty, certainty_markdown
 from catalog_data import (
     ACTION_SCOPES,
     ATTACHMENT_REASON,
@@ -73,6 +74,8 @@ from catalog_data import (
 from catalog_text import (
     camel_to_wire,
     is_plural_name,
+    is_stale,
+    md_table,
     norm,
     plural,
     short_description,
@@ -799,6 +802,7 @@ def build(source: Path, swagger_dir: Path | None = None) -> dict[str, Any]:
     for obj in objects.values():
         apply_global(obj["_fields"])
     problems += apply_corrections(objects)
+    problems += apply_required_certainty(objects)
     add_custom_fields(objects)
     out = []
     for name in sorted(objects):
@@ -1012,18 +1016,22 @@ def check_refs(objects: list[dict[str, Any]], problems: list[str]) -> None:
 def corrections_markdown() -> str:
     """The merge rules and the hand-written corrections, as two Markdown tables."""
 
-    def cell(text: object) -> str:
-        return str(text).replace("|", "\\|")
-
-    lines = ["| attribute | where both sources speak and differ | reason |", "|---|---|---|"]
-    for attribute, rule in MERGE_RULES.items():
-        lines.append(f"| `{attribute}` | {rule.winner} | {cell(rule.reason)} |")
-    lines += ["", "| object | field | change | reason |", "|---|---|---|---|"]
-    for name, note in {**READ_ONLY_EVERYWHERE, **EXPORT_FLAGS}.items():
-        lines.append(f"| (every object) | `{name}` | writable: false | {cell(note)} |")
-    for corr in CORRECTIONS:
-        change = ", ".join(f"{k}: {json.dumps(v)}" for k, v in corr.changes.items())
-        lines.append(f"| {corr.obj} | `{corr.field}` | {cell(change)} | {cell(corr.note)} |")
+    rules = [(f"`{attr}`", rule.winner, rule.reason) for attr, rule in MERGE_RULES.items()]
+    everywhere = [
+        ("(every object)", f"`{name}`", "writable: false", note)
+        for name, note in {**READ_ONLY_EVERYWHERE, **EXPORT_FLAGS}.items()
+    ]
+    corrections = [
+        (
+            c.obj,
+            f"`{c.field}`",
+            ", ".join(f"{k}: {json.dumps(v)}" for k, v in c.changes.items()),
+            c.note,
+        )
+        for c in CORRECTIONS
+    ]
+    lines = md_table(("attribute", "where both sources speak and differ", "reason"), rules)
+    lines += ["", *md_table(("object", "field", "change", "reason"), [*everywhere, *corrections])]
     return "\n".join(lines)
 
 
@@ -1070,11 +1078,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--corrections",
         action="store_true",
-        help="print the merge rules and corrections as Markdown (for docs/catalog.md) and exit",
+        help="print the merge rules, corrections and required-flag certainty as Markdown "
+        "(for docs/catalog.md) and exit",
     )
     args = parser.parse_args(argv)
     if args.corrections:
         print(corrections_markdown())
+        print()
+        print(certainty_markdown())
         return 0
     if not args.source.is_file():
         print(f"source not found: {args.source}", file=sys.stderr)
@@ -1084,11 +1095,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     text = render(build(args.source, args.swagger))
     if args.check:
-        current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
-        if current != text:
-            print(f"{args.output} is out of date; run tools/build_catalog.py", file=sys.stderr)
-            return 1
-        return 0
+        return 1 if is_stale(args.output, text, "build_catalog.py") else 0
     args.output.write_text(text, encoding="utf-8")
     count = text.count('"element"')
     print(f"wrote {args.output} ({count} objects, {len(text) // 1024} KiB)")

@@ -837,6 +837,23 @@ CORRECTIONS: list[Correction] = [
         "Coupa's table lost the commas between approved, ordered and partially_received; "
         "Swagger lists the states one by one.",
     ),
+    # Settled against Coupa's own example calls (tests/fixtures/coupa_conformance.json).
+    Correction(
+        "budget_lines",
+        "amount",
+        {"writable": True},
+        "Table marks it output-only, but Coupa's budget line examples create a line with an "
+        "amount and update it (PUT /api/budget_lines/616 with <amount>7500</amount>); Swagger "
+        "has it writable.",
+    ),
+    Correction(
+        "tasks",
+        "quote-task-attributes",
+        {"kind": "reference"},
+        "Coupa's table types it QuoteTaskAttributes, a list; its Task API example sends one "
+        'mapping ("quote_task_attributes": {"phase": "setup"}): the attributes of the task\'s '
+        "one quote task.",
+    ),
     Correction(
         "quote_requests",
         "content-groups",
@@ -959,6 +976,62 @@ EXTRA_FIELDS: dict[str, list[dict[str, Any]]] = {
             "note": "Query-only: Coupa documents ?status=active for users, whose records carry "
             "the boolean active rather than a status (Coupa: Users API); the parameter filters "
             "on active.",
+        }
+    ],
+    "purchase_orders": [
+        {
+            "name": name,
+            "kind": kind,
+            **({"max_length": 255} if kind == "string" else {}),
+            "readable": False,
+            "description": description,
+            "note": "Not in Coupa's table: its Purchase Orders API page updates an order with a "
+            "reason insight this way (PUT /api/purchase_orders/:id).",
+        }
+        for name, kind, description in (
+            ("reason-insight-id", "integer", "Id of the reason insight to record."),
+            ("reason-insight-code", "string", "Code of the reason insight to record."),
+            ("reason-insight-event-comment", "text", "Comment of the reason insight event."),
+        )
+    ],
+    "purchase_order_changes": [
+        {
+            "name": "approver",
+            "kind": "reference",
+            "ref": "users",
+            "readable": False,
+            "description": "The approver to route the change to.",
+            "note": "Not in Coupa's table: its Purchase Order Change API example sends the "
+            "change with <approver><login>...</login></approver>.",
+        }
+    ],
+    "quote_requests": [
+        {
+            "name": "source-id",
+            "kind": "integer",
+            "readable": False,
+            "description": "Id of the template or event the new event copies.",
+            "note": "Not in Coupa's table: its Quote Requests API examples create an event from "
+            'a template with "source_id".',
+        }
+    ],
+    "suppliers": [
+        {
+            "name": "reviews-count",
+            "kind": "integer",
+            "writable": False,
+            "description": "Number of reviews of the supplier.",
+            "note": "Not in Coupa's table: its Suppliers API example queries "
+            "/api/suppliers?reviews-count[gt]=5.",
+        }
+    ],
+    "pick_lists": [
+        {
+            "name": "qty-pick-amt",
+            "kind": "decimal",
+            "description": "Quantity to pick.",
+            "note": "Not in Coupa's table: its Pick Lists / Fulfillment Reservations API "
+            "example updates a reservation with <qty-pick-amt>5</qty-pick-amt>.",
         }
     ],
     "remit_to_addresses": [
@@ -1133,3 +1206,115 @@ BINARY_ROUTES = frozenset({"image", "download", "avatar"})
 SWAGGER_RESOURCE_NAMES: dict[str, str] = {
     "/warehouses/{warehouse_id}/locations": "warehouse_locations",
 }
+
+# --------------------------------------------------------------------------------------------
+# How certain each required flag is (catalog_certainty.py): validation refuses a create
+# without a field only where Coupa certainly does; elsewhere a missing field is a warning.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequiredRule:
+    """The certainty of a required flag, by what the sources say about the field."""
+
+    certain: bool
+    reason: str
+
+
+# By the sources of a required, writable field (the first that applies).
+REQUIRED_RULES: dict[str, RequiredRule] = {
+    "disputed": RequiredRule(False, "Coupa's tables mark it required; its Swagger does not."),
+    "agreed": RequiredRule(True, "Coupa's tables and its Swagger both mark it required."),
+    "tables": RequiredRule(
+        True, "Only Coupa's tables document the field, and they mark it required."
+    ),
+    "curated": RequiredRule(True, "The connector's curated data marks it required."),
+}
+
+
+@dataclass(frozen=True)
+class RequiredCertainty:
+    """A required flag whose certainty is known beyond what the sources say.
+
+    ``certain`` False: Coupa can default the field, needs it only in some cases, or its own
+    documented example leaves it out; a missing value is then a warning. ``certain`` True:
+    Coupa's samples show the field refused when missing, though a source doubts it.
+    """
+
+    obj: str
+    field: str
+    certain: bool
+    reason: str
+
+
+_TAX_ENGINE = "Only used with a tax engine."
+_RFID = "Only RFID-tracked transactions carry an RFID tag."
+_ALLOCATIONS = "Required unless account-allocations are given; Coupa also defaults it."
+
+REQUIRED_CERTAINTY: list[RequiredCertainty] = [
+    RequiredCertainty(
+        "quote_requests",
+        "event-type",
+        False,
+        "Coupa's Quote Requests API examples create an event from a template (source_id) "
+        "without it.",
+    ),
+    RequiredCertainty(
+        "cycle-count-line-lot",
+        "quantity",
+        False,
+        "A lot counted in two units gives order-quantity and consumption-quantity instead "
+        "(Coupa: Cycle Count Lines API example).",
+    ),
+    RequiredCertainty(
+        "business-entity-address",
+        "local-tax-number",
+        False,
+        "Country-specific: only some countries use a local tax number.",
+    ),
+    *(
+        RequiredCertainty(name, "rfid-tag", False, _RFID)
+        for name in ("receipts", "inventory_adjustments", "inventory_consumptions")
+    ),
+    RequiredCertainty("inventory_transfers", "rfid-tag", False, _RFID),
+    RequiredCertainty(
+        "requisition-amount-line",
+        "item",
+        False,
+        "Either item or description is needed (Coupa: Requisitions API).",
+    ),
+    RequiredCertainty(
+        "requisition-amount-line",
+        "description",
+        False,
+        "Required unless an item is given (Coupa: Requisitions API).",
+    ),
+    RequiredCertainty("requisition-amount-line", "requisition-line-tax-detail", False, _TAX_ENGINE),
+    RequiredCertainty("order-amount-line", "order-line-tax-detail", False, _TAX_ENGINE),
+    RequiredCertainty(
+        "purchase-order-line-change", "order-line-change-tax-detail", False, _TAX_ENGINE
+    ),
+    RequiredCertainty("order-amount-line", "account", False, _ALLOCATIONS),
+    RequiredCertainty("purchase-order-line-change", "account", False, _ALLOCATIONS),
+    RequiredCertainty(
+        "order-amount-line",
+        "external-reference-number",
+        False,
+        "It only links lines to an external system.",
+    ),
+    RequiredCertainty(
+        "supplier-user",
+        "salesforce-id",
+        False,
+        "Only Salesforce-linked users have one.",
+    ),
+    RequiredCertainty(
+        "itemized-expense-line",
+        "foreign-currency",
+        False,
+        "Only for expenses paid in another currency.",
+    ),
+    RequiredCertainty(
+        "itemized-expense-line", "start-date", False, "Only for divided (per-day) expenses."
+    ),
+]

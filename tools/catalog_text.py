@@ -8,6 +8,9 @@ normalisation, so it lives here once.
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 NOT_PLURAL = {"status", "address", "canceled", "class", "access", "process", "business"}
 
@@ -67,3 +70,21 @@ def short_description(text: str | None) -> str:
     if len(text) > 120:
         text = text[:117].rsplit(" ", 1)[0] + "..."
     return text
+
+
+def md_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
+    """The lines of a Markdown table (the docs' generated tables); cells are escaped."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    for row in rows:
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |")
+    return lines
+
+
+def is_stale(output: Path, text: str, generator: str) -> bool:
+    """For a generator's ``--check``: whether ``output`` differs from what it makes now
+    (saying so on stderr)."""
+    current = output.read_text(encoding="utf-8") if output.exists() else ""
+    if current != text:
+        print(f"{output} is out of date; run tools/{generator}", file=sys.stderr)
+        return True
+    return False

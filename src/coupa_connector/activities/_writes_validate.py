@@ -66,9 +66,11 @@ def problems_result(
         skip_identity: Leave out the check that an update names its record by id or one of
             the catalog's natural keys: the run's own key is checked instead.
     """
+    # Strict: every finding refuses the record, warnings included, until the writes choose a
+    # level per run (the catalog's default reports only what Coupa certainly refuses).
     problems = [
         p
-        for p in validate_record(obj, item.body, mode=mode)
+        for p in validate_record(obj, item.body, mode=mode, validation="strict")
         if not (skip_identity and p.rule == IDENTITY and not p.path)
     ]
     if not problems:

@@ -1,4 +1,5 @@
-"""Coupa's objects, fields and actions as data, with lookup, validation and JSON Schema export."""
+"""Coupa's objects, fields and actions as data, with lookup, validation, JSON Schema export,
+and each instance's own fields (overlays)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from coupa_connector.catalog._api_facts import (
     MIN_INTEGER,
     PAGE_LIMIT,
     QUERY_OPERATORS,
+    RAW_QUERY_PARAMETERS,
     coupa_integer,
 )
 from coupa_connector.catalog._model import (
@@ -25,29 +27,73 @@ from coupa_connector.catalog._model import (
     Source,
     wire_name,
 )
+from coupa_connector.catalog._overlay import (
+    InstanceField,
+    Overlay,
+    OverlayError,
+    instance_url,
+    load_overlay,
+    observe_records,
+    overlay_path,
+    read_overlay,
+    save_overlay,
+    with_overlay,
+)
+from coupa_connector.catalog._params import ParamMeaning, query_param
 from coupa_connector.catalog._schema import json_schema
-from coupa_connector.catalog._validate import RULES, Problem, validate_record
+from coupa_connector.catalog._validate import (
+    CODES,
+    RULES,
+    VALIDATIONS,
+    Code,
+    Level,
+    Problem,
+    RecordCheck,
+    ValidationMode,
+    check_record,
+    validate_record,
+)
 
 __all__ = [
+    "CODES",
     "MAX_INTEGER",
     "MIN_INTEGER",
     "PAGE_LIMIT",
     "QUERY_OPERATORS",
+    "RAW_QUERY_PARAMETERS",
     "RULES",
+    "VALIDATIONS",
     "ActionDef",
     "Catalog",
+    "Code",
     "Dispute",
     "FieldDef",
     "FieldKind",
+    "InstanceField",
+    "Level",
     "ObjectDef",
+    "Overlay",
+    "OverlayError",
+    "ParamMeaning",
     "Problem",
+    "RecordCheck",
     "RouteDef",
     "Source",
+    "ValidationMode",
+    "check_record",
     "coupa_integer",
+    "instance_url",
     "json_schema",
     "load_catalog",
+    "load_overlay",
+    "observe_records",
+    "overlay_path",
+    "query_param",
+    "read_overlay",
+    "save_overlay",
     "validate_record",
     "wire_name",
+    "with_overlay",
 ]
 
 CATALOG_FILE = "catalog.json"

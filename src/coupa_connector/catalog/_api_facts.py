@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MAX_INTEGER", "MIN_INTEGER", "PAGE_LIMIT", "QUERY_OPERATORS", "coupa_integer"]
+__all__ = [
+    "MAX_INTEGER",
+    "MIN_INTEGER",
+    "PAGE_LIMIT",
+    "QUERY_OPERATORS",
+    "RAW_QUERY_PARAMETERS",
+    "coupa_integer",
+]
 
 # Coupa's filter operators, written ``field[operator]=value``; plain equality has none.
 QUERY_OPERATORS: tuple[str, ...] = (
@@ -25,6 +32,19 @@ QUERY_OPERATORS: tuple[str, ...] = (
     "not_in",
     "blank",
 )
+
+# Query parameters that are no field of the queried object, with what each does (coupa-api.md
+# 4.4-4.6: paging, sorting, trimming the answer, named filters).
+RAW_QUERY_PARAMETERS: dict[str, str] = {
+    "limit": "records per page (at most 50)",
+    "offset": "records to skip, from 0",
+    "order_by": "the field to sort by",
+    "dir": "the sort direction, asc or desc",
+    "fields": "the fields to return, as a JSON array",
+    "return_object": "limited, shallow or none: how much of each record to return",
+    "filter": "a named API response filter of the instance",
+    "show_deleted_lines": "purchase orders: include deleted lines",
+}
 
 # Records in one page: Coupa's default and its maximum ``limit``.
 PAGE_LIMIT = 50

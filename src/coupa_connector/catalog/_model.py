@@ -28,8 +28,9 @@ FieldKind = Literal[
 
 
 # Where the catalog's knowledge comes from: Coupa's reference tables, Coupa's Swagger files
-# (releases R38, R39), or the connector's own curated data (tools/catalog_data.py).
-Source = Literal["curated", "swagger", "tables"]
+# (releases R38, R39), the connector's own curated data (tools/catalog_data.py), or one
+# instance's own fields as discovered there (an instance overlay, catalog/_overlay.py).
+Source = Literal["curated", "instance", "swagger", "tables"]
 
 
 def wire_name(name: str) -> str:
@@ -101,6 +102,11 @@ class FieldDef:
             Swagger does not list it.
         disputed: The attributes on which the tables and Swagger disagree, with both facts.
         format: Swagger's format where it says more than the kind (``decimal(30,4)``).
+        required_certain: For a required field, whether Coupa certainly refuses a create
+            without it; False where the sources disagree, Coupa's own example leaves it out,
+            or it is needed only in some cases (a country's tax number). Validation reports
+            a missing uncertain field as a warning, not an error.
+        required_reason: For a required writable field, why its flag is certain or not.
     """
 
     name: str
@@ -121,6 +127,13 @@ class FieldDef:
     releases: tuple[str, ...] = ()
     disputed: tuple[Dispute, ...] = ()
     format: str = ""
+    required_certain: bool = True
+    required_reason: str = ""
+
+    @property
+    def certainly_required(self) -> bool:
+        """Whether Coupa certainly refuses a create without the field (and accepts it)."""
+        return self.required and self.required_certain and self.writable
 
     @property
     def swagger_only(self) -> bool:
@@ -160,6 +173,8 @@ class FieldDef:
             releases=tuple(data.get("releases", ())),
             disputed=_disputes(data.get("disputed")),
             format=data.get("format", ""),
+            required_certain=bool(data.get("required_certain", True)),
+            required_reason=data.get("required_reason", ""),
             **_pairs(data),
         )
 

@@ -2,12 +2,18 @@
 
 - ``query``: a record as Coupa returns it (readable fields; references embedded as objects;
   unknown fields allowed, since instances add their own).
-- ``create``: the input of a create (writable fields; required fields required; nothing else).
+- ``create``: the input of a create (writable fields; the fields Coupa certainly requires
+  required).
 - ``update``: the input of an update (writable fields plus ``id``; ``id`` or a complete natural
   key required; child lines may carry ``id`` and ``_delete``).
 
 The schemas accept what ``validate_record`` accepts: numbers as numbers or as numeric strings,
 booleans as booleans or "true"/"false", references as an id or a mapping with a lookup key.
+By default a write schema accepts what draws no error: other properties are allowed (unknown
+fields are sent, read-only ones left out), and fields marked required that Coupa may not need
+are described, not required. ``strict=True`` describes what draws no finding at all, as
+``validate_record(..., validation="strict")`` checks: every required field required, nothing
+else allowed.
 """
 
 from __future__ import annotations
@@ -29,7 +35,11 @@ _ID_PATTERN = r"^\d+$"
 
 
 def json_schema(
-    obj: ObjectDef | str, use: Use = "query", *, catalog: Catalog | None = None
+    obj: ObjectDef | str,
+    use: Use = "query",
+    *,
+    catalog: Catalog | None = None,
+    strict: bool = False,
 ) -> dict[str, Any]:
     """Export a JSON Schema (draft 2020-12) describing ``obj`` for ``use``.
 
@@ -37,7 +47,10 @@ def json_schema(
         obj: The catalog object, or its name.
         use: ``"query"`` (query output), ``"create"`` (create input) or ``"update"``
             (update input).
-        catalog: Where references are resolved; the shipped catalog by default.
+        catalog: Where references are resolved; the shipped catalog by default (pass
+            ``with_overlay(...)`` to describe an instance's own fields too).
+        strict: For create and update, describe a body without warnings: every required
+            field required and no property the catalog does not list.
 
     Returns:
         The schema as a plain dict, ready for ``json.dumps``. Child line objects and the
@@ -54,7 +67,7 @@ def json_schema(
 
         catalog = load_catalog()
     target = catalog.get(obj) if isinstance(obj, str) else obj
-    builder = _Builder(catalog, use)
+    builder = _Builder(catalog, use, strict=strict)
     body = builder.object_schema(target, top=True)
     schema: dict[str, Any] = {
         "$schema": DRAFT,
@@ -78,9 +91,10 @@ def _purpose(obj: ObjectDef, use: Use) -> str:
 
 
 class _Builder:
-    def __init__(self, catalog: Catalog, use: Use) -> None:
+    def __init__(self, catalog: Catalog, use: Use, *, strict: bool = False) -> None:
         self.catalog = catalog
         self.use = use
+        self.strict = strict
         self.defs: dict[str, Any] = {}
 
     def resolve(self, name: str | None) -> ObjectDef | None:
@@ -102,7 +116,11 @@ class _Builder:
         if self.use == "query":
             schema["additionalProperties"] = True
             return schema
-        required = [f.name for f in obj.fields.values() if f.required and f.writable]
+        required = [
+            f.name
+            for f in obj.fields.values()
+            if f.required and f.writable and (f.required_certain or self.strict)
+        ]
         if self.use == "create":
             if required:
                 schema["required"] = required
@@ -129,13 +147,19 @@ class _Builder:
                     schema["anyOf"].append({"required": required})
                 else:
                     schema["anyOf"].append({"not": {"required": ["id"]}})
-        schema["additionalProperties"] = False
+        # Unknown fields are sent as given (instances add their own) and read-only ones left
+        # out: only a strict schema refuses them.
+        schema["additionalProperties"] = not self.strict
         return schema
 
     def field_schema(self, fdef: FieldDef) -> dict[str, Any]:
         schema = self.kind_schema(fdef)
-        if fdef.description:
-            schema = {"description": fdef.description, **schema}
+        description = fdef.description
+        if self.use == "create" and fdef.required and not fdef.required_certain:
+            unsure = "Marked required, but Coupa may accept a record without it."
+            description = " ".join(p for p in (description, unsure, fdef.required_reason) if p)
+        if description:
+            schema = {"description": description, **schema}
         if self.use == "query" and fdef.kind not in ("collection", "custom-fields"):
             schema = {
                 "anyOf": [_without_description(schema), {"type": "null"}],
@@ -168,11 +192,17 @@ class _Builder:
         if kind == "date":
             return {"type": "string", "format": "date"}
         if kind == "custom-fields":
-            return {
+            schema = {
                 "type": "object",
                 "description": "Custom fields by their API names.",
                 "additionalProperties": True,
             }
+            known = self.resolve(fdef.ref)  # an instance overlay's custom fields
+            if known is not None:
+                schema["properties"] = {
+                    name: self.field_schema(member) for name, member in known.fields.items()
+                }
+            return schema
         if kind == "reference":
             return self.reference_schema(fdef.ref)
         if kind == "collection":
@@ -254,7 +284,8 @@ def _integer_input(description: str = "") -> dict[str, Any]:
 
 
 def _boolean_input() -> dict[str, Any]:
-    return {"anyOf": [{"type": "boolean"}, {"enum": ["true", "false", "1", "0", 1, 0]}]}
+    spellings = ["true", "false", "1", "0", "t", "f", "yes", "on", "off", 1, 0]
+    return {"anyOf": [{"type": "boolean"}, {"enum": spellings}]}
 
 
 def _without_description(schema: dict[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,21 @@
 """Check a record against a catalog object before it is sent to Coupa.
 
-Every problem of a record is reported at once, each with the field path
-(``invoice-lines[2].price``, indexes from 0), the rule it breaks, a message that names the field
-and the reason, and the offending value. Ordinary bad data never raises.
+Every finding of a record is reported at once, each with the field path
+(``invoice-lines[2].price``, indexes from 0), the rule it breaks, a code, a level, a message
+that names the field and the reason, and the offending value. Ordinary bad data never raises.
+
+Findings have one of two levels:
+
+- ``error``: Coupa certainly refuses the record (a value of the wrong type, text over its
+  length, a value outside a closed list, a missing field that is certainly required, an update
+  that names no record, child lines that are not lines);
+- ``warning``: the documents are unsure or Coupa tolerates it (a read-only field, which is
+  left out of the body to send because Coupa computes it; a field the catalog does not know,
+  sent as is because instances carry custom and undocumented fields; a missing field marked
+  required that Coupa can default or needs only in some cases).
+
+``check_record`` returns both, with the body to send; ``validate_record`` returns the errors
+(every finding, as an error, in ``strict`` mode).
 """
 
 from __future__ import annotations
@@ -20,6 +33,15 @@ if TYPE_CHECKING:
     from coupa_connector.catalog._model import Catalog
 
 Mode = Literal["create", "update"]
+Level = Literal["error", "warning"]
+ERROR: Level = "error"
+WARNING: Level = "warning"
+
+# How a record is checked: ``lenient`` (errors refuse the record, warnings are reported and
+# the record is sent), ``strict`` (every finding is an error, as before levels existed), or
+# ``off`` (nothing is checked and the record is sent as given).
+ValidationMode = Literal["lenient", "strict", "off"]
+VALIDATIONS: tuple[ValidationMode, ...] = ("lenient", "strict", "off")
 
 # Rules a problem can name; stable strings, so callers can branch on them.
 REQUIRED = "required"
@@ -48,8 +70,53 @@ RULES = (
     IDENTITY,
 )
 
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    """What a finding is: the rule it breaks and its level outside strict mode."""
+
+    rule: str
+    level: Level
+    meaning: str
+
+
+# Every code a finding can carry, with its rule and level; stable strings.
+CODES: dict[str, Code] = {
+    "type": Code(TYPE, ERROR, "a value of the wrong type"),
+    "max_length": Code(MAX_LENGTH, ERROR, "text longer than Coupa accepts"),
+    "allowed": Code(ALLOWED, ERROR, "a value outside the field's closed list"),
+    "reference": Code(REFERENCE, ERROR, "a reference that identifies no record"),
+    "collection": Code(COLLECTION, ERROR, "child lines that are not a list of mappings"),
+    "custom_fields": Code(CUSTOM_FIELDS, ERROR, "custom-fields that is not a mapping"),
+    "duplicate": Code(DUPLICATE, ERROR, "the same field twice, in two spellings"),
+    "identity": Code(IDENTITY, ERROR, "an update (or line delete) that names no record"),
+    "required": Code(REQUIRED, ERROR, "a missing field that Coupa certainly requires"),
+    "field_name": Code(UNKNOWN_FIELD, ERROR, "a field name that is not text"),
+    "marker": Code(UNKNOWN_FIELD, ERROR, "_cancel/_close on an object without that action"),
+    "read_only": Code(READ_ONLY, WARNING, "a read-only field, left out of the body"),
+    "unknown_field": Code(UNKNOWN_FIELD, WARNING, "a field the catalog does not know, sent"),
+    "required_unsure": Code(
+        REQUIRED, WARNING, "a missing field marked required that Coupa may not need"
+    ),
+    "instance_value": Code(
+        TYPE, WARNING, "a value unlike what the instance overlay observed for the field"
+    ),
+}
+
 _INTEGER_RE = re.compile(r"^[+-]?\d+$")
-_BOOLEAN_STRINGS = {"true": True, "false": False, "1": True, "0": False}
+# The spellings of true and false Coupa reads as meant (Rails' boolean cast: these, and "f",
+# "off" and "0" for false; any other text reads as true, "no" included, so it is refused).
+_BOOLEAN_STRINGS = {
+    "true": True,
+    "false": False,
+    "1": True,
+    "0": False,
+    "t": True,
+    "f": False,
+    "yes": True,
+    "on": True,
+    "off": False,
+}
 # Values of these fields are never echoed back in a problem: they are credentials.
 _SECRET_RE = re.compile(r"password|secret|token|api-key|private-key", re.IGNORECASE)
 _REDACTED = "**********"
@@ -61,7 +128,7 @@ _HEADER_MARKERS = {"_cancel": "cancel", "_close": "close"}
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One thing wrong with a record.
+    """One finding about a record.
 
     Attributes:
         path: Where, as ``field`` or ``collection[index].field`` (indexes from 0);
@@ -69,25 +136,71 @@ class Problem:
         rule: Which rule is broken (one of ``RULES``: ``required``, ``type`` ...).
         message: What is wrong, naming the field and the reason.
         value: The offending value (credentials are masked), None when a value is missing.
+        level: ``error`` (Coupa certainly refuses the record) or ``warning`` (reported; the
+            record is sent).
+        code: What exactly was found (one of ``CODES``: ``read_only``, ``required_unsure``
+            ...); the rule when not given.
     """
 
     path: str
     rule: str
     message: str
     value: Any = None
+    level: Level = ERROR
+    code: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.code:
+            object.__setattr__(self, "code", self.rule)
+
+    @property
+    def is_error(self) -> bool:
+        return self.level == ERROR
 
     def __str__(self) -> str:
         return self.message
 
 
-def validate_record(
+@dataclass(frozen=True, slots=True)
+class RecordCheck:
+    """What checking one record found, and what to send.
+
+    Attributes:
+        problems: Every finding, errors and warnings, in field order.
+        body: The record to send: as given, less the read-only fields Coupa computes (keys
+            keep the caller's spelling; the input is never modified).
+        dropped: The paths of the fields left out of ``body``.
+        validation: How the record was checked (``lenient``, ``strict`` or ``off``).
+    """
+
+    problems: tuple[Problem, ...]
+    body: Any
+    dropped: tuple[str, ...] = ()
+    validation: ValidationMode = "lenient"
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.level == ERROR)
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.level == WARNING)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the record may be sent: no errors (warnings do not stop it)."""
+        return not any(p.level == ERROR for p in self.problems)
+
+
+def check_record(
     obj: ObjectDef | str,
     record: Any,
     mode: Mode = "create",
     *,
     catalog: Catalog | None = None,
-) -> list[Problem]:
-    """Check ``record`` against ``obj`` for a create or an update.
+    validation: ValidationMode = "lenient",
+) -> RecordCheck:
+    """Check ``record`` against ``obj`` for a create or an update, with levels.
 
     Keys may use ``-`` or ``_`` (``invoice_number`` is ``invoice-number``). Create checks
     required fields; update needs ``id`` or a complete natural key (``obj.lookup_keys``) and
@@ -98,45 +211,78 @@ def validate_record(
         obj: The catalog object, or its name.
         record: The record, a mapping of field names to values.
         mode: ``"create"`` or ``"update"``.
-        catalog: Where references are resolved; the shipped catalog by default.
+        catalog: Where references are resolved; the shipped catalog by default (pass
+            ``with_overlay(...)`` to know an instance's own fields).
+        validation: ``lenient`` (default: errors and warnings), ``strict`` (every finding is
+            an error) or ``off`` (no check: the record is sent as given).
 
     Returns:
-        Every problem found, in field order; an empty list for a valid record.
+        The findings and the body to send.
 
     Raises:
         UnknownObjectError: ``obj`` is a name the catalog does not know.
-        ValueError: ``mode`` is neither create nor update.
+        ValueError: ``mode`` is neither create nor update, or ``validation`` is not one of
+            lenient, strict, off.
     """
     if mode not in ("create", "update"):
         raise ValueError(f"mode must be 'create' or 'update', not {mode!r}")
+    if validation not in VALIDATIONS:
+        raise ValueError(f"validation must be one of {', '.join(VALIDATIONS)}, not {validation!r}")
     if catalog is None:
         from coupa_connector.catalog import load_catalog
 
         catalog = load_catalog()
     target = catalog.get(obj) if isinstance(obj, str) else obj
-    checker = _Checker(catalog)
+    if validation == "off":
+        return RecordCheck((), record, (), validation)
+    checker = _Checker(catalog, strict=validation == "strict")
     if not isinstance(record, Mapping):
-        return [
-            Problem(
-                "",
-                TYPE,
-                f"A {target.name} record must be a mapping of fields, not {type(record).__name__}.",
-                _shown("", record),
-            )
-        ]
-    checker.record(target, record, mode, prefix="", top=True)
-    return checker.problems
+        checker.add(
+            "",
+            "type",
+            f"A {target.name} record must be a mapping of fields, not {type(record).__name__}.",
+            record,
+        )
+        return RecordCheck(tuple(checker.problems), record, (), validation)
+    body = checker.record(target, record, mode, prefix="", top=True)
+    return RecordCheck(tuple(checker.problems), body, tuple(checker.dropped), validation)
+
+
+def validate_record(
+    obj: ObjectDef | str,
+    record: Any,
+    mode: Mode = "create",
+    *,
+    catalog: Catalog | None = None,
+    validation: ValidationMode = "lenient",
+) -> list[Problem]:
+    """The errors of ``record``: what Coupa certainly refuses (everything, when ``strict``).
+
+    The same check as ``check_record``, for callers that only need to know whether to send:
+    an empty list means the record may be sent. In ``lenient`` mode (the default) warnings
+    are left out (``check_record`` has them, and the body without read-only fields); in
+    ``strict`` mode every finding is returned as an error; ``off`` returns nothing.
+
+    Raises:
+        UnknownObjectError: ``obj`` is a name the catalog does not know.
+        ValueError: ``mode`` is neither create nor update, or ``validation`` is unknown.
+    """
+    return list(check_record(obj, record, mode, catalog=catalog, validation=validation).errors)
 
 
 class _Checker:
-    """Walks one record, collecting problems."""
+    """Walks one record, collecting findings and the body to send."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, *, strict: bool) -> None:
         self.catalog = catalog
+        self.strict = strict
         self.problems: list[Problem] = []
+        self.dropped: list[str] = []
 
-    def add(self, path: str, rule: str, message: str, value: Any = None) -> None:
-        self.problems.append(Problem(path, rule, message, _shown(path, value)))
+    def add(self, path: str, code: str, message: str, value: Any = None) -> None:
+        spec = CODES[code]
+        level = ERROR if self.strict else spec.level
+        self.problems.append(Problem(path, spec.rule, message, _shown(path, value), level, code))
 
     def resolve(self, name: str | None) -> ObjectDef | None:
         if not name or name not in self.catalog:
@@ -147,21 +293,23 @@ class _Checker:
 
     def record(
         self, obj: ObjectDef, record: Mapping[Any, Any], mode: Mode, *, prefix: str, top: bool
-    ) -> None:
-        values = self.normalize(obj, record, prefix)
+    ) -> dict[Any, Any]:
+        """Check one record (or child line); return it as it is to be sent."""
+        values, spelled = self.normalize(obj, record, prefix)
+        body = dict(record)
         line_update = not top and mode == "update"
         key_fields = {name for key in obj.lookup_keys for name in key}
         for key, value in values.items():
             path = _join(prefix, key)
             if key == _LINE_DELETE and line_update:
                 if not isinstance(value, bool) and str(value).lower() not in _BOOLEAN_STRINGS:
-                    self.add(path, TYPE, f"{path}: _delete must be true or false.", value)
+                    self.add(path, "type", f"{path}: _delete must be true or false.", value)
                 if "id" not in values:
-                    self.add(path, IDENTITY, f"{path}: a line can only be deleted by its id.")
+                    self.add(path, "identity", f"{path}: a line can only be deleted by its id.")
                 continue
             if key in _HEADER_MARKERS and top and mode == "update":
                 if obj.action(_HEADER_MARKERS[key]) is None:
-                    self.add(path, UNKNOWN_FIELD, f"{path}: {obj.name} cannot be {key[1:]}ed.")
+                    self.add(path, "marker", f"{path}: {obj.name} cannot be {key[1:]}ed.")
                 continue
             fdef = obj.fields.get(key)
             if fdef is None:
@@ -171,23 +319,29 @@ class _Checker:
             # accept them as changes (an account's code).
             identifies = mode == "update" and (key == "id" or (top and key in key_fields))
             if not fdef.writable and not identifies:
-                why = "it is set by Coupa" if fdef.readable else "Coupa does not accept it"
-                note = f" {fdef.note}" if fdef.note else ""
-                self.add(path, READ_ONLY, f"{path} is read-only: {why}.{note}", value)
+                self.read_only(fdef, path, value)
+                del body[spelled[key]]
                 continue
-            self.value(fdef, value, path, mode)
+            sent = self.value(fdef, value, path, mode)
+            if sent is not value:
+                body[spelled[key]] = sent
         if mode == "create" or (not top and "id" not in values):
             self.required(obj, values, prefix)
         if top and mode == "update":
             self.identity(obj, values)
+        return body
 
-    def normalize(self, obj: ObjectDef, record: Mapping[Any, Any], prefix: str) -> dict[str, Any]:
+    def normalize(
+        self, obj: ObjectDef, record: Mapping[Any, Any], prefix: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The record's values by wire name, and each wire name's key as the caller spelled it."""
         values: dict[str, Any] = {}
+        spelled: dict[str, Any] = {}
         for raw_key, value in record.items():
             if not isinstance(raw_key, str) or not raw_key.strip():
                 self.add(
                     prefix,
-                    UNKNOWN_FIELD,
+                    "field_name",
                     f"{prefix or obj.name}: field names must be non-empty text, not {raw_key!r}.",
                     value,
                 )
@@ -197,21 +351,35 @@ class _Checker:
                 path = _join(prefix, key)
                 self.add(
                     path,
-                    DUPLICATE,
+                    "duplicate",
                     f"{path} is given twice (as {raw_key!r} and its "
                     "other spelling); '-' and '_' name the same field.",
                     value,
                 )
                 continue
             values[key] = value
-        return values
+            spelled[key] = raw_key
+        return values, spelled
+
+    def read_only(self, fdef: FieldDef, path: str, value: Any) -> None:
+        why = "it is set by Coupa" if fdef.readable else "Coupa does not accept it"
+        note = f" {fdef.note}" if fdef.note else ""
+        if self.strict:
+            message = f"{path} is read-only: {why}.{note}"
+        else:
+            message = f"{path} is read-only ({why}), so it is left out of the body sent.{note}"
+        self.add(path, "read_only", message, value)
+        self.dropped.append(path)
 
     def unknown(self, obj: ObjectDef, key: str, path: str, value: Any) -> None:
         import difflib  # only when a record has an unknown field
 
         close = difflib.get_close_matches(key, list(obj.fields), n=3, cutoff=0.6)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
-        self.add(path, UNKNOWN_FIELD, f"{path}: {obj.name} has no field {key!r}.{hint}", value)
+        sent = "" if self.strict else " It is sent as given (instances add their own fields)."
+        self.add(
+            path, "unknown_field", f"{path}: {obj.name} has no field {key!r}.{hint}{sent}", value
+        )
 
     def required(self, obj: ObjectDef, values: Mapping[str, Any], prefix: str) -> None:
         for fdef in obj.fields.values():
@@ -221,7 +389,23 @@ class _Checker:
             value = values.get(fdef.name)
             if value is None or (isinstance(value, str) and not value.strip()):
                 path = _join(prefix, fdef.name)
-                self.add(path, REQUIRED, f"{path} is required to create {obj.name}.", value)
+                if fdef.required_certain or self.strict:
+                    message = f"{path} is required to create {obj.name}."
+                    self.add(
+                        path,
+                        "required" if fdef.required_certain else "required_unsure",
+                        message,
+                        value,
+                    )
+                else:
+                    reason = f" {fdef.required_reason}" if fdef.required_reason else ""
+                    self.add(
+                        path,
+                        "required_unsure",
+                        f"{path} is marked required to create {obj.name}, but Coupa may "
+                        f"accept the record without it:{reason}",
+                        value,
+                    )
 
     def identity(self, obj: ObjectDef, values: Mapping[str, Any]) -> None:
         if values.get("id") not in (None, ""):
@@ -233,52 +417,73 @@ class _Checker:
         alternatives = f" or {' or '.join(natural)}" if natural else ""
         self.add(
             "",
-            IDENTITY,
+            "identity",
             f"An update of {obj.name} needs id{alternatives} to find the record.",
         )
 
     # ---------------------------------------------------------------- values
 
-    def value(self, fdef: FieldDef, value: Any, path: str, mode: Mode) -> None:
+    def value(self, fdef: FieldDef, value: Any, path: str, mode: Mode) -> Any:
+        """Check one value; return it as it is to be sent (lines lose read-only fields)."""
         kind = fdef.kind
         if value is None or (kind not in ("string", "text") and _blank(value)):
             # null (or an empty cell from a file) clears a field; required is checked apart.
-            return
+            return value
         if kind == "reference":
             self.reference(fdef, value, path)
         elif kind == "collection":
-            self.collection(fdef, value, path, mode)
+            return self.collection(fdef, value, path, mode)
         elif kind == "custom-fields":
-            if not isinstance(value, Mapping):
-                self.add(
-                    path,
-                    CUSTOM_FIELDS,
-                    f"{path} must be a mapping of custom field names "
-                    f"to values, not {type(value).__name__}.",
-                    value,
-                )
-            elif any(not isinstance(k, str) or not k.strip() for k in value):
-                self.add(path, CUSTOM_FIELDS, f"{path}: custom field names must be text.", value)
+            self.custom_fields(fdef, value, path)
         else:
             self.scalar(fdef, value, path)
+        return value
+
+    def custom_fields(self, fdef: FieldDef, value: Any, path: str) -> None:
+        if not isinstance(value, Mapping):
+            self.add(
+                path,
+                "custom_fields",
+                f"{path} must be a mapping of custom field names "
+                f"to values, not {type(value).__name__}.",
+                value,
+            )
+            return
+        if any(not isinstance(k, str) or not k.strip() for k in value):
+            self.add(path, "custom_fields", f"{path}: custom field names must be text.", value)
+            return
+        # With an instance overlay, the instance's custom fields are known by name and type.
+        known = self.resolve(fdef.ref)
+        if known is None:
+            return
+        for raw_key, item in value.items():
+            key = wire_name(raw_key)
+            member = known.fields.get(key)
+            sub_path = _join(path, key)
+            if member is None:
+                self.unknown(known, key, sub_path, item)
+            elif item is not None and not _blank(item):
+                self.value(member, item, sub_path, "create")
 
     def scalar(self, fdef: FieldDef, value: Any, path: str) -> None:
+        # A type only observed on one instance is a hint, not a rule of Coupa's.
+        observed = fdef.sources == ("instance",)
         reason = scalar_error(fdef.kind, value)
         if reason:
-            self.add(path, TYPE, f"{path}: {reason}.", value)
+            self.add(path, "instance_value" if observed else "type", f"{path}: {reason}.", value)
             return
         text = value if isinstance(value, str) else str(value)
         if fdef.kind in ("string", "text") and fdef.max_length and len(text) > fdef.max_length:
             self.add(
                 path,
-                MAX_LENGTH,
+                "instance_value" if observed else "max_length",
                 f"{path} is {len(text)} characters long; Coupa accepts at most {fdef.max_length}.",
                 value,
             )
         if fdef.allowed and text not in fdef.allowed:
             self.add(
                 path,
-                ALLOWED,
+                "instance_value" if observed else "allowed",
                 f"{path}: {_shown(path, value)!r} is not one of {', '.join(fdef.allowed)}.",
                 value,
             )
@@ -290,14 +495,14 @@ class _Checker:
         if not isinstance(value, Mapping):
             self.add(
                 path,
-                REFERENCE,
+                "reference",
                 f"{path} must be an id or a mapping that identifies "
                 f"{fdef.ref or 'the record'}, not {type(value).__name__}.",
                 value,
             )
             return
         if not value:
-            self.add(path, REFERENCE, f"{path} is empty; give an id or a natural key.", value)
+            self.add(path, "reference", f"{path} is empty; give an id or a natural key.", value)
             return
         if target is None:
             return  # Coupa documents no fields for this object: accept any mapping.
@@ -309,7 +514,7 @@ class _Checker:
             ways = " or ".join(" + ".join(k) for k in target.lookup_keys) or "id"
             self.add(
                 path,
-                REFERENCE,
+                "reference",
                 f"{path} does not identify a {target.name} record; give {ways}.",
                 value,
             )
@@ -327,41 +532,44 @@ class _Checker:
     def scalar_type_only(self, fdef: FieldDef, value: Any, path: str) -> None:
         reason = scalar_error(fdef.kind, value)
         if reason:
-            self.add(path, TYPE, f"{path}: {reason}.", value)
+            self.add(path, "type", f"{path}: {reason}.", value)
 
-    def collection(self, fdef: FieldDef, value: Any, path: str, mode: Mode) -> None:
+    def collection(self, fdef: FieldDef, value: Any, path: str, mode: Mode) -> Any:
         if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
             self.add(
                 path,
-                COLLECTION,
+                "collection",
                 f"{path} must be a list of {fdef.ref or 'records'}, not {type(value).__name__}.",
                 value,
             )
-            return
+            return value
         target = self.resolve(fdef.ref)
+        sent: list[Any] = []
         for index, item in enumerate(value):
             item_path = f"{path}[{index}]"
+            sent.append(item)
             if target is None:
                 if not isinstance(item, Mapping) and not _is_id(item):
-                    self.add(item_path, COLLECTION, f"{item_path} must be a mapping.", item)
+                    self.add(item_path, "collection", f"{item_path} must be a mapping.", item)
                 continue
             if target.resource is None:
                 # A child line: checked as a record of its own.
                 if not isinstance(item, Mapping):
                     self.add(
                         item_path,
-                        COLLECTION,
+                        "collection",
                         f"{item_path} must be a mapping of "
                         f"{target.name} fields, not {type(item).__name__}.",
                         item,
                     )
                     continue
-                self.record(target, item, mode, prefix=item_path, top=False)
+                sent[-1] = self.record(target, item, mode, prefix=item_path, top=False)
             else:
                 # Associated records (content groups, remit-to addresses): references.
                 self.reference(
                     FieldDef(name=fdef.name, kind="reference", ref=target.name), item, item_path
                 )
+        return sent if any(a is not b for a, b in zip(sent, value, strict=True)) else value
 
 
 def scalar_error(kind: str, value: Any) -> str:
@@ -401,6 +609,8 @@ def scalar_error(kind: str, value: Any) -> str:
             return ""
         if isinstance(value, (str, int)) and str(value).strip().lower() in _BOOLEAN_STRINGS:
             return ""
+        if isinstance(value, str) and value.strip().lower() in ("no", "n"):
+            return f"{value!r} is not true or false (Coupa would read it as true)"
         return f"{value!r} is not true or false"
     if kind == "datetime":
         if isinstance(value, (dt.datetime, dt.date)):

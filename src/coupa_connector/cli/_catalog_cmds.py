@@ -23,9 +23,9 @@ def _catalog() -> Catalog:
     return load_catalog()
 
 
-def _lookup(name: str) -> ObjectDef:
+def _lookup(name: str, catalog: Catalog | None = None) -> ObjectDef:
     try:
-        return _catalog().get(name)
+        return (catalog or _catalog()).get(name)
     except UnknownObjectError as exc:
         click.echo(f"Error: {exc.message}", err=True)
         click.echo("Run `coupa objects` for the full list.", err=True)
@@ -89,10 +89,10 @@ def objects(fmt: str, resources_only: bool) -> None:
 
 
 # Short marks for where the catalog's knowledge comes from.
-SOURCE_MARKS = {"tables": "T", "swagger": "S", "curated": "C"}
+SOURCE_MARKS = {"tables": "T", "swagger": "S", "curated": "C", "instance": "I"}
 SOURCE_LEGEND = (
     "source: T Coupa's reference tables, S Coupa's Swagger (R38/R39, a release named when "
-    "only one has it), C the connector's curated data"
+    "only one has it), C the connector's curated data, I the instance's own (its overlay)"
 )
 
 
@@ -144,7 +144,13 @@ def _object_summary(obj: ObjectDef) -> dict[str, Any]:
     ["table", "json", "json-schema"],
     help="A field table, the fields as JSON (with their sources), or a JSON Schema.",
 )
-def schema(object_name: str, use: str, fmt: str) -> None:
+@click.option(
+    "--instance",
+    metavar="URL",
+    default=None,
+    help="Add the custom and undocumented fields known of that instance (its overlay).",
+)
+def schema(object_name: str, use: str, fmt: str, instance: str | None) -> None:
     """Show the fields of OBJECT (e.g. invoices, purchase_orders, invoice-line).
 
     Each field says where it is documented: Coupa's reference tables (T), its Swagger (S),
@@ -156,18 +162,35 @@ def schema(object_name: str, use: str, fmt: str) -> None:
       coupa schema invoices --for create
       coupa schema invoices --format json
       coupa schema suppliers --for update --format json-schema
+      coupa schema invoices --instance https://acme.coupahost.com
     """
-    obj = _lookup(object_name)
+    catalog = _with_instance(instance) if instance else _catalog()
+    obj = _lookup(object_name, catalog)
     if fmt == "json-schema":
         from coupa_connector.catalog import json_schema
 
-        click.echo(json.dumps(json_schema(obj, use), indent=2))  # type: ignore[arg-type]
+        schema_json = json_schema(obj, use, catalog=catalog)  # type: ignore[arg-type]
+        click.echo(json.dumps(schema_json, indent=2))
         return
     if fmt == "json":
         fields = [_field_json(f) for f in _fields_for(obj, use)]
         click.echo(json.dumps({**_object_summary(obj), "for": use, "fields": fields}, indent=2))
         return
     _print_field_table(obj, use)
+
+
+def _with_instance(url: str) -> Catalog:
+    """The catalog plus the overlay of the instance at ``url``, when one is saved."""
+    from coupa_connector.catalog import OverlayError, load_overlay, with_overlay
+
+    try:
+        overlay = load_overlay(url, on_error="raise")
+    except OverlayError as exc:
+        click.echo(f"Error: {exc.message}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+    if overlay is None:
+        click.echo(f"Note: no instance overlay for {url}; showing the catalog alone.", err=True)
+    return with_overlay(_catalog(), overlay)
 
 
 def _fields_for(obj: ObjectDef, use: str) -> list[FieldDef]:
@@ -197,6 +220,9 @@ def _field_json(fdef: FieldDef) -> dict[str, Any]:
         "note": fdef.note,
     }
     out.update({k: v for k, v in optional.items() if v})
+    if fdef.required and fdef.writable:
+        out["required_certain"] = fdef.required_certain
+        out["required_reason"] = fdef.required_reason
     out["sources"] = list(fdef.sources)
     out["releases"] = list(fdef.releases)
     if fdef.disputed:
@@ -232,7 +258,7 @@ def _print_field_table(obj: ObjectDef, use: str) -> None:
         cells = (
             fdef.name,
             _type_label(fdef),
-            "yes" if required else "",
+            ("yes" if fdef.required_certain else "maybe") if required else "",
             _unique_label(fdef),
             "yes" if fdef.writable else "",
             "yes" if fdef.readable else "",
@@ -255,6 +281,8 @@ def _caption(obj: ObjectDef, use: str) -> str:
         parts.append("Actions: " + ", ".join(a.name for a in obj.actions))
     if obj.read_scope or obj.write_scope:
         parts.append(f"Scopes: {obj.read_scope or '-'} / {obj.write_scope or '-'}")
+    if use == "create":
+        parts.append("required: yes, Coupa refuses a record without it; maybe, it may not.")
     parts.append(f"{SOURCE_LEGEND}; ! the tables and Swagger disagree (see --format json).")
     return "\n".join(parts)
 
