@@ -120,7 +120,11 @@ SCENARIOS: dict[str, tuple[str, str, Callable[[Path, str], list[tuple[Any, ...]]
     ),
     # The same on a real PostgreSQL server: ${db} is a fresh database for each run.
     "coupa-to-postgresql": (INVOICES, '{type: sql, url: "${db}", table: invoices}', postgres_rows),
-    "coupa-to-csv": (INVOICES, '{type: file, path: "${out}/invoices.csv"}', lambda out, db: csv_rows(out)),
+    "coupa-to-csv": (
+        INVOICES,
+        '{type: file, path: "${out}/invoices.csv"}',
+        lambda out, db: csv_rows(out),
+    ),
     "csv-to-coupa-create": (SUPPLIERS, "", lambda out, db: []),
 }
 
