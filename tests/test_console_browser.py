@@ -89,9 +89,15 @@ def shot(browser: WebDriver, images: Path) -> Shot:
 
 
 def _wait(driver: WebDriver, condition: Any, timeout: float = 20) -> Any:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition)
+    # A job page replaces its status element while it polls; an element found just before the
+    # swap is stale, which means "look again", not a failure.
+    wait = WebDriverWait(
+        driver, timeout, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)
+    )
+    return wait.until(condition)
 
 
 def _by_css(driver: WebDriver, selector: str) -> Any:
