@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from starlette.requests import ClientDisconnect, Request
@@ -45,6 +45,8 @@ from coupa_connector.sandbox._actions import (
     ActionRunner,
     truthy,
 )
+from coupa_connector.sandbox._attachments import AttachmentRoutes
+from coupa_connector.sandbox._blobs import BlobStore
 from coupa_connector.sandbox._objects import (
     EXPORTED_ONLY_UPDATES,
     LINE_MIRRORS,
@@ -90,6 +92,10 @@ class ApiOptions:
     wire: WireOptions = field(default_factory=WireOptions)
     query: QueryOptions = field(default_factory=QueryOptions)
     writes: WriteOptions = field(default_factory=WriteOptions)
+    # An attachment's show route answers with the file itself (as clients use it) or with
+    # the record and its file-url (as the Swagger documents it); see _attachments.
+    attachment_show: Literal["file", "record"] = "file"
+    attachment_max_bytes: int = 512 * 1024 * 1024
 
 
 class CoupaApi:
@@ -105,9 +111,11 @@ class CoupaApi:
         self.actions = ActionRunner(self.views, store, self.writer)
         self.cache = RenderCache(store)
         self.pages = PageCache(store)
+        self.files = AttachmentRoutes(self, BlobStore.beside(store.path))
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
         self.router = Router(
             routes=[
+                *self.files.routes(),
                 Route("/api/{res}", self.collection, methods=methods),
                 Route("/api/{res}/{key}", self.member, methods=methods),
                 Route("/api/{res}/{key}/{action}", self.action, methods=methods),

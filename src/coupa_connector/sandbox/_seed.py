@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from coupa_connector.sandbox._objects import DISPUTE_REASONS
+from coupa_connector.sandbox._seed_files import seed_files
 from coupa_connector.sandbox._store import format_instant
 
 if TYPE_CHECKING:
@@ -1186,4 +1187,5 @@ def seed_store(store: Store, seed_size: int | None = None, seed: int = 42) -> di
     with store.transaction():
         seeder.reference()
         seeder.transactions()
+        seeder.counts.update(seed_files(store, seed))
     return dict(sorted(seeder.counts.items()))
