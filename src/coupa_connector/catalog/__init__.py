@@ -16,6 +16,7 @@ from coupa_connector.catalog._api_facts import (
     RAW_QUERY_PARAMETERS,
     coupa_integer,
 )
+from coupa_connector.catalog._attachments import attachment_parents
 from coupa_connector.catalog._model import (
     ActionDef,
     Catalog,
@@ -80,6 +81,7 @@ __all__ = [
     "RouteDef",
     "Source",
     "ValidationMode",
+    "attachment_parents",
     "check_record",
     "coupa_integer",
     "instance_url",

@@ -24,6 +24,7 @@ from coupa_connector.client._config import ConnectionConfig, WireFormat
 from coupa_connector.client._ratelimit import bucket_for
 from coupa_connector.client._redact import get_logger, mask_body, sanitize_path
 from coupa_connector.client._retry import Action, Backoff, Failure, decide, parse_retry_after
+from coupa_connector.client._streams import DownloadSink, UploadBody
 from coupa_connector.client._transport import (
     AsyncBaseTransport,
     BodyTooLarge,
@@ -49,6 +50,7 @@ from coupa_connector.errors import (
 )
 
 if TYPE_CHECKING:
+    from coupa_connector.activities.attachments import Attachment, BulkDownloadResult, Downloaded
     from coupa_connector.activities.query._paging import Page
     from coupa_connector.activities.write._results import WriteResult
     from coupa_connector.client._check import ConnectionTestReport
@@ -310,11 +312,15 @@ class AsyncConnection:
         object_name: str | ObjectDef | None = None,
         wire_format: WireFormat | None = None,
         retry: bool = True,
+        upload: UploadBody | None = None,
+        sink: DownloadSink | None = None,
     ) -> RawResponse:
         """Like ``request`` but return the raw answer (status, headers, body bytes).
 
         The empty-result answer of an XML query (404 "No results match your search
         criteria.") comes back as a 200 with an empty list body, so callers see one shape.
+        ``upload`` streams a file as the body (every attempt sends it whole); ``sink`` takes
+        an answer's body as it arrives (a cut one is retried like a dropped connection).
         """
         method = method.upper()
         fmt: WireFormat = wire_format or self.config.wire_format
@@ -337,7 +343,7 @@ class AsyncConnection:
         if content is not None:
             headers["Content-Type"] = CONTENT_TYPES[fmt]
         response = await self._send_with_policy(
-            method, self._url(path), pairs, headers, content, shown, retry
+            method, self._url(path), pairs, headers, content, shown, retry, upload, sink
         )
         return response
 
@@ -350,6 +356,8 @@ class AsyncConnection:
         content: bytes | None,
         shown: str,
         retry: bool,
+        upload: UploadBody | None = None,
+        sink: DownloadSink | None = None,
     ) -> RawResponse:
         policy = self.config.retry
         deadline = time.monotonic() + policy.total_time
@@ -373,6 +381,8 @@ class AsyncConnection:
                         params=params,
                         headers={**headers, **auth_headers},
                         content=content,
+                        upload=upload,
+                        sink=sink,
                     )
                 except BodyTooLarge as failure:
                     self.stats.statuses[failure.status] += 1
@@ -406,7 +416,7 @@ class AsyncConnection:
             if response is not None:
                 outcome = response.status
                 self.stats.statuses[response.status] += 1
-                self.stats.bytes_received += len(response.content)
+                self.stats.bytes_received += len(response.content) + response.streamed
                 log.info(
                     "%s %s -> %d in %.1f ms (attempt %d, %d bytes)",
                     method,
@@ -414,7 +424,7 @@ class AsyncConnection:
                     response.status,
                     response.elapsed * 1000,
                     attempt,
-                    len(response.content),
+                    len(response.content) + response.streamed,
                 )
                 if log.isEnabledFor(logging.DEBUG):
                     # Bodies only at DEBUG, capped; the redacting filter scrubs secrets.
@@ -668,6 +678,57 @@ class AsyncConnection:
         from coupa_connector.activities.write.actions import action
 
         return action(self, obj, name, targets, **options)
+
+    async def attachments(self, obj: str | ObjectDef, id: int) -> list[Attachment]:
+        """The attachments of one record; see ``activities.attachments.list_attachments``."""
+        from coupa_connector.activities.attachments import list_attachments
+
+        return await list_attachments(self, obj, id)
+
+    async def upload_attachment(
+        self, obj: str | ObjectDef, id: int, file: Any = None, **options: Any
+    ) -> Attachment:
+        """Attach a file (path or bytes), ``url=`` or ``text=`` to a record; see
+        ``activities.attachments.upload_attachment``."""
+        from coupa_connector.activities.attachments import upload_attachment
+
+        return await upload_attachment(self, obj, id, file, **options)
+
+    async def download_attachment(
+        self, obj: str | ObjectDef, id: int, attachment: Any, dest: Any, **options: Any
+    ) -> Downloaded:
+        """Download one attachment to a path or binary stream; see
+        ``activities.attachments.download_attachment``."""
+        from coupa_connector.activities.attachments import download_attachment
+
+        return await download_attachment(self, obj, id, attachment, dest, **options)
+
+    async def download_document(
+        self, obj: str | ObjectDef, id: int, kind: str, dest: Any, **options: Any
+    ) -> Downloaded:
+        """Download a scan, legal PDF, legal agreement or receipts zip; see
+        ``activities.attachments.download_document``."""
+        from coupa_connector.activities.attachments import download_document
+
+        return await download_document(self, obj, id, kind, dest, **options)
+
+    async def download_attachments(
+        self, obj: str | ObjectDef, folder: Any, **options: Any
+    ) -> BulkDownloadResult:
+        """Download every file of many records into a folder, with a manifest, resumably;
+        see ``activities.attachments.download_all``."""
+        from coupa_connector.activities.attachments import download_all
+
+        return await download_all(self, obj, folder, **options)
+
+    async def upload_document(
+        self, obj: str | ObjectDef, id: int, kind: str, file: Any, **options: Any
+    ) -> dict[str, Any]:
+        """Replace a record's document (an invoice's image scan); see
+        ``activities.attachments.upload_document``."""
+        from coupa_connector.activities.attachments import upload_document
+
+        return await upload_document(self, obj, id, kind, file, **options)
 
 
 def _redirect_target(location: str | None) -> str | None:

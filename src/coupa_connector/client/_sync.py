@@ -17,6 +17,7 @@ from coupa_connector.client._connection import AsyncConnection, ConnectionStats,
 from coupa_connector.client._transport import AsyncBaseTransport
 
 if TYPE_CHECKING:
+    from coupa_connector.activities.attachments import Attachment, BulkDownloadResult, Downloaded
     from coupa_connector.activities.query._paging import Page
     from coupa_connector.activities.write._results import WriteResult
     from coupa_connector.client._check import ConnectionTestReport
@@ -156,6 +157,40 @@ class Connection:
         from coupa_connector.activities.write._sync import iterate
 
         return iterate(self._run, self._conn.action(obj, name, targets, **options))
+
+    def attachments(self, obj: str | ObjectDef, id: int) -> list[Attachment]:
+        """Blocking ``AsyncConnection.attachments``."""
+        return self._run(self._conn.attachments(obj, id))
+
+    def upload_attachment(
+        self, obj: str | ObjectDef, id: int, file: Any = None, **options: Any
+    ) -> Attachment:
+        """Blocking ``AsyncConnection.upload_attachment``."""
+        return self._run(self._conn.upload_attachment(obj, id, file, **options))
+
+    def download_attachment(
+        self, obj: str | ObjectDef, id: int, attachment: Any, dest: Any, **options: Any
+    ) -> Downloaded:
+        """Blocking ``AsyncConnection.download_attachment``."""
+        return self._run(self._conn.download_attachment(obj, id, attachment, dest, **options))
+
+    def download_document(
+        self, obj: str | ObjectDef, id: int, kind: str, dest: Any, **options: Any
+    ) -> Downloaded:
+        """Blocking ``AsyncConnection.download_document``."""
+        return self._run(self._conn.download_document(obj, id, kind, dest, **options))
+
+    def download_attachments(
+        self, obj: str | ObjectDef, folder: Any, **options: Any
+    ) -> BulkDownloadResult:
+        """Blocking ``AsyncConnection.download_attachments``."""
+        return self._run(self._conn.download_attachments(obj, folder, **options))
+
+    def upload_document(
+        self, obj: str | ObjectDef, id: int, kind: str, file: Any, **options: Any
+    ) -> dict[str, Any]:
+        """Blocking ``AsyncConnection.upload_document``."""
+        return self._run(self._conn.upload_document(obj, id, kind, file, **options))
 
     def run(self, coro: Awaitable[T]) -> T:
         """Run a coroutine that uses ``async_connection`` on the facade's loop."""

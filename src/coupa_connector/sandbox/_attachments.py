@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -35,7 +34,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from coupa_connector.catalog import Catalog, ObjectDef
+from coupa_connector.catalog import ObjectDef, attachment_parents
 from coupa_connector.sandbox._blobs import BlobStore, BlobWriter
 from coupa_connector.sandbox._multipart import MultipartError, boundary_of, read_multipart
 from coupa_connector.sandbox._query import RequestError
@@ -53,7 +52,7 @@ from coupa_connector.sandbox._wire import (
 if TYPE_CHECKING:
     from coupa_connector.sandbox._app import CoupaApi
 
-__all__ = ["ATTACHMENTS", "DOCUMENTS", "AttachmentRoutes", "attachment_parents", "document_kind"]
+__all__ = ["ATTACHMENTS", "DOCUMENTS", "AttachmentRoutes", "document_kind"]
 
 ATTACHMENTS = "attachments"  # store resource of attachment records
 DOCUMENTS = "documents"  # store resource of document files (one per record and kind)
@@ -61,22 +60,6 @@ TYPES = ("file", "url", "text")
 # File name endings refused on upload, as Coupa refuses executables ([I] which exactly).
 REFUSED_ENDINGS = (".exe", ".bat", ".cmd", ".com", ".scr", ".vbs", ".msi", ".dll")
 _PRIVATE = ("parent", "parent-id", "blob", "sha256")
-
-
-@functools.lru_cache(maxsize=4)
-def _parents(catalog: Catalog) -> frozenset[str]:
-    obj = catalog.get(ATTACHMENTS)
-    names = {r.parent for r in obj.routes if r.nested and r.parent}
-    for action in obj.actions:
-        parts = action.path.strip("/").split("/")
-        if len(parts) == 4 and parts[0] == "api" and parts[3] == ATTACHMENTS:
-            names.add(parts[1])
-    return frozenset(n for n in names if n in catalog and catalog.get(n).resource)
-
-
-def attachment_parents(catalog: Catalog) -> frozenset[str]:
-    """Catalog names of the objects Coupa lists attachment routes under."""
-    return _parents(catalog)
 
 
 def document_kind(route_name: str) -> str:
