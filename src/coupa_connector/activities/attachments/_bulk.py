@@ -83,7 +83,7 @@ class BulkDownloadResult:
         not_files: URL and text attachments (they have no file) and documents a record
             does not have.
         bytes: Bytes fetched by this run.
-        rows: The manifest's rows, in order.
+        rows: The manifest's rows for the records of this run, in order.
     """
 
     folder: Path
@@ -375,12 +375,15 @@ async def download_all(
     ]
     result.found = run.state.files_total + len(parents) * len(routes)
     run.state.files_total = result.found
-    journal.open(run.rows.values())
+    # Rows of records this run does not cover (another object, other ids) stay as they are.
+    covered = {(owner.name, p.id) for p in parents}
+    others = [r for r in kept.values() if (r.object, r.parent_id) not in covered]
+    journal.open([*others, *run.rows.values()])
     try:
         tasks = [run.attachment(p, item, name) for p, item, name in todo]
         tasks += [run.documents(p, routes) for p in parents if routes]
         await asyncio.gather(*tasks)
     finally:
-        journal.close(run.rows.values())
+        journal.close([*others, *run.rows.values()])
     result.rows = sorted(run.rows.values(), key=lambda r: r.key)
     return result
