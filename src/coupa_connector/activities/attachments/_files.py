@@ -16,7 +16,7 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from coupa_connector.errors import FileError, FileTooLargeError, TransportError
 
@@ -30,7 +30,7 @@ __all__ = [
     "size_text",
 ]
 
-CHUNK = 256 * 1024
+CHUNK = 1024 * 1024
 PART_SUFFIX = ".coupa-part"
 _RECORD_TYPES = ("application/json", "application/xml", "text/xml")
 
@@ -235,7 +235,7 @@ class _CheckedSink:
         self.problem: str | None = None
         self.accepted = False  # whether the last answer's body came here
         self._sha = hashlib.sha256()
-        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._md5: Any = None
         self._expected: dict[str, str] = {}
 
     @property
@@ -254,8 +254,9 @@ class _CheckedSink:
             self.on_bytes(-self.size)
         self.size = 0
         self._sha = hashlib.sha256()
-        self._md5 = hashlib.md5(usedforsecurity=False)
         self._expected = _expected_digests(headers)
+        # MD5 costs as much again as sha256: only when the server gives one to check.
+        self._md5 = hashlib.md5(usedforsecurity=False) if "md5" in self._expected else None
         self.content_type = media
         self.server_name = named
         declared = headers.get("content-length", "")
@@ -271,7 +272,8 @@ class _CheckedSink:
             self._abandon()
             raise _too_large(self.what, self.limit)
         self._sha.update(data)
-        self._md5.update(data)
+        if self._md5 is not None:
+            self._md5.update(data)
         self._write(data)
         if self.on_bytes is not None:
             self.on_bytes(len(data))
@@ -283,7 +285,7 @@ class _CheckedSink:
             problem = f"{self.what}: got {self.size} bytes of {self.expected_size}"
         elif "sha-256" in self._expected and self._expected["sha-256"] != self.sha256:
             problem = f"{self.what}: the sha-256 checksum does not match"
-        elif "md5" in self._expected and self._expected["md5"] != self._md5.hexdigest():
+        elif self._md5 is not None and self._expected["md5"] != self._md5.hexdigest():
             problem = f"{self.what}: the MD5 checksum does not match"
         self.problem = problem
         return problem
