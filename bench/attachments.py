@@ -184,10 +184,8 @@ def main() -> None:
         growth = by[(client, args.size_mb)]["rss_mb"] - by[(client, 1)]["rss_mb"]
         print(f"{client}: peak RSS {args.size_mb} MB - 1 MB transfer = {growth:+.1f} MB")
     big_c, big_h = by[("connector", args.size_mb)], by[("httpx", args.size_mb)]
-    print(
-        f"throughput vs httpx at {args.size_mb} MB: upload {big_c['up_mbs'] / big_h['up_mbs']:.2f}x, "
-        f"download {big_c['down_mbs'] / big_h['down_mbs']:.2f}x"
-    )
+    up, down = big_c["up_mbs"] / big_h["up_mbs"], big_c["down_mbs"] / big_h["down_mbs"]
+    print(f"throughput vs httpx at {args.size_mb} MB: upload {up:.2f}x, download {down:.2f}x")
     growth = by[("connector", args.size_mb)]["rss_mb"] - by[("connector", 1)]["rss_mb"]
     verdict = "within" if growth <= LIMIT_MB else "NOT within"
     print(f"connector peak RSS {verdict} {LIMIT_MB} MB of the 1 MB transfer")
