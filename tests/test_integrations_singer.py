@@ -254,3 +254,53 @@ def test_tap_to_target_copies_suppliers_without_duplicates_under_commit_drops(
     assert dropped >= 2  # answers were lost after the commit, and recovered
     assert "60 read, 60 written, 0 rejected, 0 failed" in target.stderr
     assert not (tmp_path / "rejects").exists()
+
+
+def test_target_upserts_by_the_first_natural_key_not_by_id(tmp_path: Path) -> None:
+    """Objects list ``id`` first among their lookup keys; an upsert cannot be by id (an id of
+    another instance names nothing here), so the default key is the first natural one
+    (``number`` for suppliers)."""
+    number = f"NK-{uuid.uuid4().hex[:8]}"
+    messages = [
+        {
+            "type": "SCHEMA",
+            "stream": "suppliers",
+            "key_properties": ["id"],
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "number": {"type": "string"},
+                    "status": {"type": "string"},
+                },
+            },
+        },
+        {
+            "type": "RECORD",
+            "stream": "suppliers",
+            "record": {
+                "id": 999_999,
+                "name": f"Copy {number}",
+                "number": number,
+                "status": "active",
+            },
+        },
+    ]
+    target_config = write_config(
+        tmp_path / "target.json", settings(SOURCE, rejects_dir=str(tmp_path / "rejects"))
+    )
+    for _ in range(2):  # created, then found by its number and updated
+        done = subprocess.run(
+            [str(BIN / "target-coupa"), "--config", str(target_config)],
+            input="\n".join(json.dumps(m) for m in messages) + "\n",
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "Traceback" not in done.stderr
+        assert "1 read, 1 written, 0 rejected, 0 failed" in done.stderr, done.stderr[-3000:]
+    with Connection(config_for(SOURCE)) as conn:
+        made = conn.query_all("suppliers", where=f"number={number}", fields=["id"])
+    assert len(made) == 1 and made[0]["id"] != 999_999
