@@ -197,3 +197,13 @@ def test_async_api(sandbox: Sandbox, tmp_path: Path) -> None:
             assert scan.size > 0
 
     asyncio.run(run())
+
+
+def test_bulk_goes_on_past_a_record_whose_list_fails(sandbox: Sandbox, tmp_path: Path) -> None:
+    sandbox.set_faults(error_count=50, error_statuses=[503], path=r"^/api/invoices/2/attachments$")
+    with Connection(sandbox_config(sandbox, max_retries=2)) as conn:
+        result = conn.download_attachments("invoices", tmp_path, ids=[1, 2, 4])
+    [failure] = result.failed
+    assert (failure.parent_id, failure.kind) == (2, "attachments") and "503" in failure.reason
+    assert result.found == result.downloaded + result.kept + len(result.failed)
+    assert {r.parent_id for r in result.rows} == {1, 4}

@@ -351,7 +351,13 @@ async def download_all(
 
     async def listed(p: _Parent) -> list[Attachment]:
         async with listing:
-            return await list_attachments(conn, owner, p.id)
+            try:
+                return await list_attachments(conn, owner, p.id)
+            except CoupaError as exc:
+                # Its files are unknown: one failure stands for them, and the others go on.
+                run._fail(p, ATTACHMENT_KIND, None, "(the list of attachments)", exc)
+                result.found += 1
+                return []
 
     lists = await asyncio.gather(*(listed(p) for p in parents)) if want_attachments else []
     plan: list[tuple[_Parent, Attachment, str]] = []
@@ -373,7 +379,7 @@ async def download_all(
     todo = [
         (p, item, p.claim(safe_name(item.name or f"attachment-{item.id}"))) for p, item, _ in todo
     ]
-    result.found = run.state.files_total + len(parents) * len(routes)
+    result.found += run.state.files_total + len(parents) * len(routes)
     run.state.files_total = result.found
     # Rows of records this run does not cover (another object, other ids) stay as they are.
     covered = {(owner.name, p.id) for p in parents}
