@@ -178,6 +178,7 @@ class RecordOutcome:
         messages: Why it was rejected or failed.
         record: The input record, kept for rejected and failed records.
         transformed: What the transformation made of it, kept beside ``record``.
+        line: The source line it started at, when known (for the rejects file).
     """
 
     key: str
@@ -187,6 +188,7 @@ class RecordOutcome:
     messages: Sequence[str] = ()
     record: Mapping[str, Any] | None = field(default=None, repr=False)
     transformed: Mapping[str, Any] | None = field(default=None, repr=False)
+    line: int | None = None
 
 
 def _json(value: Any) -> str:

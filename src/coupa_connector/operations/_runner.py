@@ -59,7 +59,6 @@ from coupa_connector.operations._masking import RecordMask
 from coupa_connector.operations._oplog import Counts, OpLog, RecordOutcome
 from coupa_connector.operations._transform import Transformed, Transformer
 from coupa_connector.operations.endpoints._endpoints import (
-    ERRORS_KEY,
     FileSource,
     FileTarget,
     Outcome,
@@ -74,11 +73,11 @@ from coupa_connector.operations.endpoints.coupa import (
     _FatalBatch,
 )
 from coupa_connector.operations.files._files import (
-    RecordWriter,
     expand_path,
     guess_format,
     has_placeholders,
 )
+from coupa_connector.operations.files._rejects import RejectsWriter
 from coupa_connector.operations.opfile._opfile import (
     ConnectionSpec,
     EndpointSpec,
@@ -808,6 +807,7 @@ class Runner:
                         messages=o.messages,
                         record=None if o.outcome == "written" else item.record,
                         transformed=None if o.outcome == "written" else t.record,
+                        line=item.line,
                     )
                 )
         if fatal is not None:
@@ -883,10 +883,11 @@ class _RunState:
 
 
 class _Rejects:
-    """The rejects file: input records that were rejected or failed, with ``_errors``.
+    """The run's rejects file: input records that were rejected or failed, with their reasons.
 
     Written in the source's format when the source is a file (so the fixed file can be fed
-    back to the same operation), else JSON lines. Created on the first reject only.
+    back to the same operation: a CSV keeps its columns in order), else JSON lines. Created
+    on the first reject only.
     """
 
     def __init__(
@@ -899,13 +900,12 @@ class _Rejects:
         on_partial: Callable[[str], None] | None = None,
     ) -> None:
         fmt = "jsonl"
-        self._leading: list[str] = []
+        self._source = source if isinstance(source, FileSource) else None
         # A file source's rejects are fed back to it: written the way it reads CSV.
-        self._formulas = source.csv_formulas if isinstance(source, FileSource) else "escape"
-        if isinstance(source, FileSource) and source.path != "-":
+        self._formulas = self._source.csv_formulas if self._source is not None else "escape"
+        if self._source is not None and self._source.path != "-":
             with contextlib.suppress(ConfigurationError, OSError):
-                fmt = guess_format(source.path, source.format)
-                self._leading = [*source.columns(), ERRORS_KEY]
+                fmt = guess_format(self._source.path, self._source.format)
         pattern = op.rejects or f"{DEFAULT_REJECTS}.{fmt}"
         self._pattern = pattern
         self._format = fmt if op.rejects is None else None
@@ -913,22 +913,28 @@ class _Rejects:
         self._op = op.name
         self._run_id = run_id
         self._on_partial = on_partial
-        self._writer: RecordWriter | None = None
+        self._writer: RejectsWriter | None = None
         self.path: str | None = None
         if resume and resume.get("partial") and not os.path.exists(resume["partial"]):
             # Committed just before the run stopped.
             self.path = resume["path"] if os.path.exists(resume["path"]) else None
         elif resume and resume.get("partial"):
-            self._writer = RecordWriter(
-                resume["path"],
-                self._format,
-                partial=resume["partial"],
-                resume_from=int(resume["size"]),
-                leading_columns=self._leading,
-                keep_existing=has_placeholders(pattern),
-                csv_formulas=self._formulas,
+            self._writer = self._open(
+                resume["path"], partial=resume["partial"], resume_from=int(resume["size"])
             )
             self.path = resume["path"]
+
+    def _open(
+        self, path: str, *, partial: str | None = None, resume_from: int | None = None
+    ) -> RejectsWriter:
+        return RejectsWriter(
+            path,
+            self._format,
+            partial=partial,
+            resume_from=resume_from,
+            keep_existing=has_placeholders(self._pattern),
+            csv_formulas=self._formulas,
+        )
 
     def add(self, outcomes: Iterable[RecordOutcome]) -> None:
         for o in outcomes:
@@ -940,16 +946,10 @@ class _Rejects:
                         self._pattern, now=self._now, operation=self._op, run_id=str(self._run_id)
                     )
                 )
-                self._writer = RecordWriter(
-                    self.path,
-                    self._format,
-                    leading_columns=self._leading,
-                    keep_existing=has_placeholders(self._pattern),
-                    csv_formulas=self._formulas,
-                )
+                self._writer = self._open(self.path)
                 if self._on_partial is not None:
                     self._on_partial(self._writer.partial)
-            self._writer.write({**o.record, ERRORS_KEY: "; ".join(o.messages)})
+            self._writer.write(o.record, o.messages, o.line)
 
     def checkpoint(self) -> dict[str, Any] | None:
         if self._writer is None:
@@ -959,6 +959,8 @@ class _Rejects:
 
     def commit(self) -> None:
         if self._writer is not None:
+            if self._source is not None:
+                self._writer.input_columns = self._source.columns()
             self.path = self._writer.commit()
 
     def detach(self) -> None:

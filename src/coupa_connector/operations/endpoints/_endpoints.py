@@ -9,7 +9,6 @@ writes every record exactly once.
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,33 +16,28 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from coupa_connector._csv_formulas import cell_reader, csv_formulas_mode
+from coupa_connector._csv_formulas import csv_formulas_mode
+from coupa_connector._records import RAW_KEY, REJECTS_KEYS
 from coupa_connector.errors import ConfigurationError
 from coupa_connector.operations._transform import Item, Transformed
 from coupa_connector.operations.files._files import (
     BadRecord,
+    ReadPosition,
     RecordWriter,
+    csv_header,
     expand_path,
-    guess_format,
     has_placeholders,
-    open_text,
     read_records,
 )
-from coupa_connector.operations.files._text_input import clean_text
 from coupa_connector.operations.opfile._opfile import EndpointSpec
 
 __all__ = [
-    "ERRORS_KEY",
     "FileSource",
     "FileTarget",
     "Outcome",
     "Source",
     "Target",
 ]
-
-ERRORS_KEY = "_errors"
-"""Rejects files carry the reasons under this key; sources drop it, so a fixed rejects file
-can be fed back as it is."""
 
 
 @dataclass(slots=True)
@@ -103,7 +97,9 @@ class Target(Protocol):
 
 
 def _clean(record: dict[str, Any]) -> dict[str, Any]:
-    record.pop(ERRORS_KEY, None)
+    """The record without what a rejects file added, so a fixed one can be fed back."""
+    for key in REJECTS_KEYS:
+        record.pop(key, None)
     return record
 
 
@@ -120,30 +116,31 @@ class FileSource:
         self.encoding = str(spec.options.get("encoding", "utf-8"))
         # Rejects of this source are fed back to it, so they are written the way it reads.
         self.csv_formulas = csv_formulas_mode(spec.options.get("csv_formulas", "escape"))
+        self._read = ReadPosition()
 
     def describe(self) -> str:
         return self.path
 
     def columns(self) -> list[str]:
-        """The header of a CSV source (empty for other formats)."""
-        if self.path == "-" or guess_format(self.path, self.format) != "csv":
-            return []
-        with open_text(self.path, self.encoding) as stream:
-            # Read as the reader reads it: a header it refuses stops the run there, with
-            # the reader's error, so any header is good enough for the rejects file here.
-            header = next(csv.reader(stream), [])
-        cell = cell_reader(self.csv_formulas)
-        return [cell(clean_text(c.strip())) for c in header]
+        """The header of a CSV source (empty for other formats): as read, or from the file
+        when it has not been read (a run resumed only to finish)."""
+        if self._read.columns:
+            return self._read.columns
+        return csv_header(
+            self.path, self.format, encoding=self.encoding, csv_formulas=self.csv_formulas
+        )
 
     def items(self, done: set[str]) -> Iterator[Item]:
         bad: list[BadRecord] = []
         position = 0
+        where = self._read
         records = read_records(
             self.path,
             self.format,
             on_bad=bad.append,
             encoding=self.encoding,
             csv_formulas=self.csv_formulas,
+            position=where,
         )
         for record in records:
             # A bad record is reported before the good record that follows it; keep the
@@ -154,7 +151,7 @@ class FileSource:
                     yield _unreadable(b)
                 position = b.position + 1
             if str(position) not in done:
-                yield Item(position, _clean(record), str(position))
+                yield Item(position, _clean(record), str(position), line=where.line)
             position += 1
         for b in bad:
             if str(b.position) not in done:
@@ -164,7 +161,7 @@ class FileSource:
 def _unreadable(bad: BadRecord) -> Item:
     """The item of an input record the reader could not read: rejected, with its line."""
     where = f"line {bad.line}: " if bad.line is not None else ""
-    return Item(bad.position, {"_raw": bad.raw}, str(bad.position), where + bad.reason, bad.line)
+    return Item(bad.position, {RAW_KEY: bad.raw}, str(bad.position), where + bad.reason, bad.line)
 
 
 class FileTarget:

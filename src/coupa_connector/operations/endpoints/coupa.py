@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
+from coupa_connector._records import ERRORS_KEY
 from coupa_connector.catalog import ObjectDef, load_catalog
 from coupa_connector.errors import ConfigurationError, CoupaError
 from coupa_connector.operations._transform import Item, Transformed
-from coupa_connector.operations.endpoints._endpoints import ERRORS_KEY, Outcome
+from coupa_connector.operations.endpoints._endpoints import Outcome
 from coupa_connector.operations.opfile._opfile import EndpointSpec
 
 if TYPE_CHECKING:

@@ -27,10 +27,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from coupa_connector._records import ERRORS_KEY
 from coupa_connector.errors import ConfigurationError
 from coupa_connector.operations._functions import TransformValueError, parse_when
 from coupa_connector.operations._transform import Item, Transformed
-from coupa_connector.operations.endpoints._endpoints import ERRORS_KEY, Outcome
+from coupa_connector.operations.endpoints._endpoints import Outcome
 from coupa_connector.operations.opfile._opfile import EndpointSpec
 
 __all__ = [

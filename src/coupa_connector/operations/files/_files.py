@@ -20,6 +20,7 @@ import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -52,6 +53,7 @@ from coupa_connector.operations.files._text_input import (
 __all__ = [
     "FORMATS",
     "BadRecord",
+    "ReadPosition",
     "RecordFileError",
     "RecordWriter",
     "expand_path",
@@ -120,6 +122,19 @@ class BadRecord:
 
 
 OnBad = Callable[[BadRecord], None]
+
+
+@dataclass(slots=True)
+class ReadPosition:
+    """What a reader knows beyond the records, filled in as it reads.
+
+    Attributes:
+        line: The line the record yielded last starts at (CSV and JSON Lines), else None.
+        columns: A CSV file's header, once read (rejects files keep its order).
+    """
+
+    line: int | None = None
+    columns: list[str] = field(default_factory=list)
 
 
 def guess_format(path: str | os.PathLike[str], format: str | None = None) -> str:
@@ -205,6 +220,7 @@ def read_records(
     on_bad: OnBad | None = None,
     encoding: str = "utf-8",
     csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
+    position: ReadPosition | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Stream the records of a file.
 
@@ -218,6 +234,7 @@ def read_records(
         csv_formulas: ``escape`` takes off the ``'`` that CSV writers put before cells a
             spreadsheet would run as formulas (``'=x`` reads as ``=x``); ``keep`` reads
             cells as they are.
+        position: Filled in as the file is read: each record's line, a CSV header.
 
     Yields:
         Records as dicts with Coupa's hyphenated keys; CSV's dotted columns
@@ -235,20 +252,44 @@ def read_records(
         raise RecordFileError("no such file", file=name)
     report = on_bad or _raise_bad(name)
     cell = cell_reader(csv_formulas)
+    where = position if position is not None else ReadPosition()
     if fmt == "xml":
         yield from _read_xml(name, report)
         return
     if fmt == "jsonl" and is_utf8(encoding):
         with open_utf8_bytes(name) as data:
-            yield from _read_jsonl_bytes(name, data, report)
+            yield from _read_jsonl_bytes(name, data, report, where)
         return
     with open_text(name, encoding) as stream:
         if fmt == "csv":
-            yield from _read_csv(name, stream, report, cell)
+            yield from _read_csv(name, stream, report, cell, where)
         elif fmt == "jsonl":
-            yield from _read_jsonl(name, stream, report)
+            yield from _read_jsonl(name, stream, report, where)
         else:
             yield from _read_json(name, stream)
+
+
+def csv_header(
+    path: str | os.PathLike[str],
+    format: str | None = None,
+    *,
+    encoding: str = "utf-8",
+    csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
+) -> list[str]:
+    """The columns of a CSV file's header, as ``read_records`` names them; empty for other
+    formats, standard input and a file that cannot be opened (reading it will say why)."""
+    name = os.fspath(path)
+    try:
+        if name == "-" or guess_format(name, format) != "csv":
+            return []
+        with open_text(name, encoding) as stream:
+            # A header the reader refuses stops the read there with its own error, so any
+            # header is good enough here.
+            header = next(csv.reader(stream), [])
+    except (ConfigurationError, OSError, UnicodeError, csv.Error):
+        return []
+    cell = cell_reader(csv_formulas)
+    return [cell(clean_text(c.strip())) for c in header]
 
 
 def _raise_bad(name: str) -> OnBad:
@@ -328,7 +369,11 @@ def _nul_column(header: list[str], cells: list[str]) -> str | None:
 
 
 def _read_csv(
-    name: str, stream: TextInput, on_bad: OnBad, cell: Callable[[str], str] = unescape_cell
+    name: str,
+    stream: TextInput,
+    on_bad: OnBad,
+    cell: Callable[[str], str] = unescape_cell,
+    at: ReadPosition | None = None,
 ) -> Iterator[dict[str, Any]]:
     from coupa_connector._records import column_paths, unflatten
 
@@ -347,6 +392,8 @@ def _read_csv(
     raw = lines.take()
     header = [cell(h.strip()) for h in header]
     _check_header(name, header, raw, stream.problem(raw, lines.start))
+    at = at if at is not None else ReadPosition()
+    at.columns = header
     paths = column_paths(header)
     position = 0
     while True:
@@ -398,6 +445,7 @@ def _read_csv(
             position += 1
             continue
         position += 1
+        at.line = line
         yield record
 
 
@@ -426,7 +474,9 @@ def _too_deep(value: Any, text: str | bytes, start: int = 0, end: int | None = N
 _TOO_DEEP = f"nested more than {MAX_RECORD_DEPTH} levels deep (Coupa records nest a few)"
 
 
-def _read_jsonl(name: str, stream: TextInput, on_bad: OnBad) -> Iterator[dict[str, Any]]:
+def _read_jsonl(
+    name: str, stream: TextInput, on_bad: OnBad, where: ReadPosition
+) -> Iterator[dict[str, Any]]:
     """JSON lines in an encoding other than UTF-8 (a decoding error stops the file)."""
     position = 0
     for number, text in enumerate(stream, start=1):
@@ -441,13 +491,16 @@ def _read_jsonl(name: str, stream: TextInput, on_bad: OnBad) -> Iterator[dict[st
             why = _jsonl_problem(value, text)
             if why is None:
                 position += 1
+                where.line = number
                 yield value
                 continue
         on_bad(BadRecord(position, number, text.rstrip("\r\n"), why))
         position += 1
 
 
-def _read_jsonl_bytes(name: str, data: IO[bytes], on_bad: OnBad) -> Iterator[dict[str, Any]]:
+def _read_jsonl_bytes(
+    name: str, data: IO[bytes], on_bad: OnBad, where: ReadPosition
+) -> Iterator[dict[str, Any]]:
     """JSON lines in UTF-8, read as bytes: the JSON parser checks the UTF-8 as it parses,
     and each line's byte offset is known for the one that is not UTF-8."""
     position = 0
@@ -470,11 +523,13 @@ def _read_jsonl_bytes(name: str, data: IO[bytes], on_bad: OnBad) -> Iterator[dic
             # an object with fewer brackets than the depth bound cannot be too deep.
             if type(value) is dict and line.count(b"{") + line.count(b"[") <= MAX_RECORD_DEPTH:
                 position += 1
+                where.line = number
                 yield value
                 continue
             why = _jsonl_problem(value, line)
             if why is None:
                 position += 1
+                where.line = number
                 yield value
                 continue
         raw = line.rstrip(b"\r\n").decode("utf-8", "replace")
@@ -819,15 +874,18 @@ class RecordWriter:
         partial: str | None = None,
         resume_from: int | None = None,
         leading_columns: Iterable[str] | None = None,
+        trailing_columns: Iterable[str] | None = None,
         keep_existing: bool = False,
         csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
     ) -> None:
         self._cells = row_writer(csv_formulas)
         self.path = os.fspath(path)
         self._keep_existing = keep_existing
-        # CSV columns to put first, before any others the records have (rejects files keep
-        # the input's column order this way).
-        self._leading = list(leading_columns or ())
+        # CSV columns to put first, before any others the records have, and columns to put
+        # last when a record has them (rejects files keep the input's column order this way,
+        # with their own columns after it).
+        self.leading_columns = list(leading_columns or ())
+        self._trailing = list(trailing_columns or ())
         self.format = guess_format(self.path, format)
         self.count = 0
         self._columns = list(columns) if columns else None
@@ -961,11 +1019,16 @@ class RecordWriter:
 
         columns = self._columns
         if columns is None:
-            seen: dict[str, None] = dict.fromkeys(self._leading)
+            seen: dict[str, None] = dict.fromkeys(self.leading_columns)
+            last: set[str] = set()
+            trailing = frozenset(self._trailing)
             for line in spool:
                 for key in flatten(orjson.loads(line)):
-                    seen.setdefault(key, None)
-            columns = list(seen)
+                    if key in trailing:
+                        last.add(key)
+                    else:
+                        seen.setdefault(key, None)
+            columns = [*seen, *(c for c in self._trailing if c in last)]
             spool.seek(0)
         text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
         writer = csv.writer(text)
