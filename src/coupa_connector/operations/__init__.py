@@ -25,12 +25,11 @@ from coupa_connector.operations.files._files import (
     FORMATS,
     BadRecord,
     RecordFileError,
-    RecordWriter,
     expand_path,
     guess_format,
-    open_writer,
     read_records,
 )
+from coupa_connector.operations.files._output import RecordWriter, open_writer
 from coupa_connector.operations.opfile._opfile import (
     ENDPOINTS,
     ConnectionSpec,

@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 from coupa_connector.errors import ConfigurationError, CoupaError
 from coupa_connector.operations._masking import RecordMask
 from coupa_connector.operations._oplog import Counts, OpLog, RecordOutcome
+from coupa_connector.operations._state import LoggedState
 from coupa_connector.operations._transform import Transformed, Transformer
 from coupa_connector.operations.endpoints._endpoints import (
     FileSource,
@@ -621,7 +622,7 @@ class Runner:
                 source.window = dict(cp["window"])
                 window = source.window
             else:
-                mark = self.oplog.get_state(file, op.name, "watermark", state.scope)
+                mark = LoggedState(self.oplog, file, op.name, state.scope).load()
                 start = state.now.astimezone().replace(microsecond=0).isoformat()
                 window = source.set_window(mark, start)
         mark_exported = (
@@ -709,7 +710,8 @@ class Runner:
             and source.incremental
         ):
             upper = window.get(f"{source.incremental}[lt]")
-            self.oplog.set_state(file, op.name, "watermark", upper, state.scope)
+            if upper is not None:
+                LoggedState(self.oplog, file, op.name, state.scope).save(upper)
 
     def _finish_target(
         self,

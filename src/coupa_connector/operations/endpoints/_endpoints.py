@@ -23,12 +23,12 @@ from coupa_connector.operations._transform import Item, Transformed
 from coupa_connector.operations.files._files import (
     BadRecord,
     ReadPosition,
-    RecordWriter,
     csv_header,
     expand_path,
     has_placeholders,
     read_records,
 )
+from coupa_connector.operations.files._output import RecordWriter
 from coupa_connector.operations.opfile._opfile import EndpointSpec
 
 __all__ = [

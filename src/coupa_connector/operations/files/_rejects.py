@@ -35,7 +35,8 @@ from coupa_connector._records import (
     without_rejects_keys,
 )
 from coupa_connector.errors import CoupaError
-from coupa_connector.operations.files._files import RecordWriter, guess_format
+from coupa_connector.operations.files._files import guess_format
+from coupa_connector.operations.files._output import RecordWriter
 
 __all__ = [
     "FLAT_FORMATS",
