@@ -33,7 +33,8 @@ def test_query_output_and_operation_files_are_the_same_bytes(tmp_path: Path, fmt
         for record in RECORDS:
             writer.write(record)
     assert (tmp_path / f"op.{fmt}").read_bytes() == (tmp_path / f"query.{fmt}").read_bytes()
-    assert list(read_records(tmp_path / f"op.{fmt}"))[0]["id"] in (1, "1")
+    first, _second = read_records(tmp_path / f"op.{fmt}")
+    assert first["id"] in (1, "1")
 
 
 def test_xml_records_are_the_wire_codecs_elements(tmp_path: Path) -> None:
