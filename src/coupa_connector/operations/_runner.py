@@ -599,10 +599,15 @@ class Runner:
             recovered = target.recover(done)
             if recovered:
                 # The target holds records the log missed (killed between the two commits).
-                self.oplog.record_batch(
-                    state.run_id,
-                    [RecordOutcome(k, -1, "written", coupa_id=cid) for k, cid in recovered.items()],
-                )
+                # A target that keeps only the keys still gives a record's Coupa id back
+                # through the source's key, so the marking below does not pass it over.
+                outcomes = [
+                    RecordOutcome(
+                        k, -1, "written", coupa_id=cid if cid is not None else source.id_of_key(k)
+                    )
+                    for k, cid in recovered.items()
+                ]
+                self.oplog.record_batch(state.run_id, outcomes)
                 done.update(recovered)
         base = {"token": state.token, "now": state.now.isoformat(), "window": window}
         if cp.get("committing") and not cp.get("committed"):

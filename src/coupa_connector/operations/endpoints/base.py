@@ -15,7 +15,8 @@ Capabilities are members every endpoint has, with neutral defaults in ``SourceBa
   ``next_watermark`` is where the next run starts;
 - mark exported: ``marks_exported`` and ``mark``;
 - identity: ``EndpointType.identity`` says which file or table an endpoint reads or writes
-  (None: Coupa, whose identity is the instance);
+  (None: Coupa, whose identity is the instance); a source's ``id_of_key`` gives the Coupa id
+  a record's key names;
 - may have been sent: ``set_maybe_sent`` gives a target the records a killed run may have
   written without logging them.
 """
@@ -139,6 +140,10 @@ class Source(Protocol):
         """Mark records exported at the source; id -> error text, None when marked."""
         ...
 
+    def id_of_key(self, key: str) -> int | None:
+        """The Coupa id a record's key names (identity), or None."""
+        ...
+
 
 class Target(Protocol):
     """Where records go."""
@@ -215,6 +220,9 @@ class SourceBase:
 
     def mark(self, ids: Sequence[int]) -> dict[int, str | None]:
         raise ConfigurationError("this source has no exported flag to mark")
+
+    def id_of_key(self, key: str) -> int | None:
+        return None
 
 
 class TargetBase:

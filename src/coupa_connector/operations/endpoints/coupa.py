@@ -44,6 +44,8 @@ T = TypeVar("T")
 
 log = logging.getLogger("coupa_connector.operations")
 
+_ID_KEY = "id:"  # the key of a queried record with an id: "id:" and the id
+
 
 class CoupaBridge:
     """An ``AsyncConnection`` on its own event-loop thread, usable from synchronous code.
@@ -200,6 +202,9 @@ class CoupaQuerySource(SourceBase):
     def mark(self, ids: Sequence[int]) -> dict[int, str | None]:
         return self.bridge.mark_exported(self.obj, ids)
 
+    def id_of_key(self, key: str) -> int | None:
+        return id_of_key(key)
+
     def _params(self) -> dict[str, str]:
         params = dict(self.window)
         if self.marks_exported and "exported" not in _text_of(self.where):
@@ -227,11 +232,24 @@ class CoupaQuerySource(SourceBase):
                 )
             for record in page.records:
                 record.pop(ERRORS_KEY, None)
-                rid = record.get("id")
-                key = f"id:{rid}" if rid is not None else str(position)
+                key = record_key(record.get("id"), position)
                 if key not in done:
                     yield Item(position, record, key)
                 position += 1
+
+
+def record_key(record_id: Any, position: int) -> str:
+    """A queried record's key in the operation log: its Coupa id, else its position."""
+    return f"{_ID_KEY}{record_id}" if record_id is not None else str(position)
+
+
+def id_of_key(key: str) -> int | None:
+    """The Coupa id in a key made by ``record_key`` (None for a position): a target that
+    recovers only keys must still let the run mark those records exported."""
+    if not key.startswith(_ID_KEY):
+        return None
+    digits = key[len(_ID_KEY) :]
+    return int(digits) if digits.isdigit() else None
 
 
 def _text_of(where: Any) -> str:
