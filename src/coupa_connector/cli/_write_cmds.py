@@ -223,6 +223,7 @@ def _print_summary(
     console: Console,
     summary: WriteSummary,
     *,
+    errors: Console,
     title: str,
     fmt: str,
     files: dict[str, str],
@@ -249,7 +250,8 @@ def _print_summary(
     for role, path in files.items():
         console.print(f"{role}: {escape(path)}")
     if error:
-        console.print(f"[red]stopped:[/red] {escape(error)}")
+        # The reason goes where errors go, so it shows even when stdout is a file or a pipe.
+        errors.print(f"[red]stopped:[/red] {escape(error)}")
 
 
 def _drive(
@@ -302,6 +304,7 @@ def _drive(
     _print_summary(
         console,
         summary,
+        errors=status,
         title=title,
         fmt=opts.summary_format,
         files=reports.paths,

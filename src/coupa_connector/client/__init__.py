@@ -6,7 +6,6 @@ from coupa_connector.client._config import ConnectionConfig, RateLimit, RetryPol
 from coupa_connector.client._connection import (
     AsyncConnection,
     ConnectionStats,
-    NetworkError,
     ResponseTooLargeError,
 )
 from coupa_connector.client._redact import register_secret, sanitize_url, scrub
@@ -14,6 +13,7 @@ from coupa_connector.client._retry import Action, Failure, decide
 from coupa_connector.client._secret import SecretStr, SecretURL
 from coupa_connector.client._sync import Connection
 from coupa_connector.client._wire import DecodeError
+from coupa_connector.errors import NetworkError
 
 __all__ = [
     "Action",

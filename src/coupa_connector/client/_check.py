@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 
 _FAILURE_REASONS = {
     "tls": "TLS failed (certificate not trusted or handshake refused)",
-    "connect": "unreachable (connection refused, DNS or network)",
+    "connect": "unreachable (network)",
+    "refused": "unreachable (connection refused)",
+    "dns": "unreachable (the host name does not resolve)",
     "connect_timeout": "unreachable (connect timed out)",
 }
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +22,16 @@ from coupa_connector.client._auth import ApiKeyAuth, Auth, OAuthFlow
 from coupa_connector.client._config import ConnectionConfig, WireFormat
 from coupa_connector.client._ratelimit import bucket_for
 from coupa_connector.client._redact import get_logger, mask_body, sanitize_path
-from coupa_connector.client._retry import Action, Backoff, Failure, decide, parse_retry_after
+from coupa_connector.client._retry import (
+    Action,
+    Backoff,
+    Budget,
+    Outcome,
+    decide,
+    is_throttle,
+    outcome_of,
+    parse_retry_after,
+)
 from coupa_connector.client._transport import (
     AsyncBaseTransport,
     BodyTooLarge,
@@ -44,6 +52,10 @@ from coupa_connector.errors import (
     CatalogError,
     ConfigurationError,
     CoupaError,
+    Failure,
+    NetworkError,
+    RateLimitError,
+    ServerError,
     TransportError,
     error_for_status,
 )
@@ -68,14 +80,6 @@ def body_preview(content: bytes, limit: int = BODY_PREVIEW_CHARS) -> str:
 
 
 Params = Mapping[str, Any] | Sequence[tuple[str, Any]]
-
-
-class NetworkError(TransportError):
-    """No HTTP answer; ``kind`` is the failure (``connect``, ``tls``, ``read_timeout``, ...)."""
-
-    def __init__(self, message: str, *, kind: str, **kw: Any) -> None:
-        super().__init__(message, **kw)
-        self.kind = kind
 
 
 class ResponseTooLargeError(TransportError):
@@ -105,6 +109,18 @@ def _bytes_text(count: int) -> str:
         if count >= size and count % size == 0:
             return f"{count // size} {unit}"
     return f"{count:,} bytes"
+
+
+@dataclass(frozen=True, slots=True)
+class _Outgoing:
+    """One request as sent on each attempt: ``shown`` is its path for logs and errors."""
+
+    method: str
+    url: str
+    params: list[tuple[str, str]]
+    headers: dict[str, str]
+    content: bytes | None
+    shown: str
 
 
 @dataclass
@@ -336,119 +352,31 @@ class AsyncConnection:
                 content = encode_xml(body, obj.element, obj, self._catalog_or_none())
         if content is not None:
             headers["Content-Type"] = CONTENT_TYPES[fmt]
-        response = await self._send_with_policy(
-            method, self._url(path), pairs, headers, content, shown, retry
-        )
-        return response
+        outgoing = _Outgoing(method, self._url(path), pairs, headers, content, shown)
+        return await self._send_with_policy(outgoing, retry)
 
-    async def _send_with_policy(
-        self,
-        method: str,
-        url: str,
-        params: list[tuple[str, str]],
-        headers: dict[str, str],
-        content: bytes | None,
-        shown: str,
-        retry: bool,
-    ) -> RawResponse:
+    async def _send_with_policy(self, outgoing: _Outgoing, retry: bool) -> RawResponse:
+        method, shown = outgoing.method, outgoing.shown
         policy = self.config.retry
-        deadline = time.monotonic() + policy.total_time
+        budget = Budget(policy, self._backoff)
         attempt = 0
-        retries = 0
-        throttled = 0
         reauthed = False
         while True:
             attempt += 1
             if self._bucket is not None:
                 self.stats.rate_wait += await self._bucket.acquire()
-            auth_headers = await self.auth.headers()
-            response: RawResponse | None = None
-            retry_after: float | None = None
-            async with self._slots:
-                self.stats.requests += 1
-                try:
-                    response = await self._http.send(
-                        method,
-                        url,
-                        params=params,
-                        headers={**headers, **auth_headers},
-                        content=content,
-                    )
-                except BodyTooLarge as failure:
-                    self.stats.statuses[failure.status] += 1
-                    log.info(
-                        "%s %s -> %d, body larger than %d bytes: abandoned after %.1f ms",
-                        method,
-                        shown,
-                        failure.status,
-                        failure.limit,
-                        failure.elapsed * 1000,
-                    )
-                    raise _too_large(failure, method, shown) from None
-                except SendFailure as failure:
-                    outcome: int | Failure = failure.kind
-                    self.stats.failures[failure.kind.value] += 1
-                    log.debug(
-                        "%s %s -> %s after %.1f ms (attempt %d)",
-                        method,
-                        shown,
-                        failure.kind.value,
-                        failure.elapsed * 1000,
-                        attempt,
-                    )
-                    error: CoupaError = NetworkError(
-                        _failure_message(failure.kind, self.config.host),
-                        kind=failure.kind.value,
-                        method=method,
-                        path=shown,
-                        retryable=not (failure.kind.landed_maybe and method == "POST"),
-                    )
-            if response is not None:
-                outcome = response.status
-                self.stats.statuses[response.status] += 1
-                self.stats.bytes_received += len(response.content)
-                log.info(
-                    "%s %s -> %d in %.1f ms (attempt %d, %d bytes)",
-                    method,
-                    shown,
-                    response.status,
-                    response.elapsed * 1000,
-                    attempt,
-                    len(response.content),
-                )
-                if log.isEnabledFor(logging.DEBUG):
-                    # Bodies only at DEBUG, capped; the redacting filter scrubs secrets.
-                    if content:
-                        log.debug("%s %s request body: %s", method, shown, body_preview(content))
-                    log.debug(
-                        "%s %s response body: %s", method, shown, body_preview(response.content)
-                    )
-                if response.status < 300:
-                    if self._bucket is not None:
-                        self._bucket.succeeded()
-                    return response
-                messages = error_messages(response.content, response.content_type)
-                if response.status == 404 and method == "GET" and messages == [NO_RESULTS]:
-                    # XML's way of saying "no records"; JSON says 200 []. One shape for callers.
-                    return RawResponse(
-                        200, {"content-type": "application/json"}, b"[]", response.elapsed
-                    )
-                retry_after = parse_retry_after(response.headers.get("retry-after"))
-                if response.status == 429:
-                    self.stats.throttled += 1
-                error = error_for_status(
-                    response.status,
-                    method=method,
-                    path=shown,
-                    messages=messages,
-                    retry_after=retry_after,
-                    location=_redirect_target(response.headers.get("location")),
-                )
-            action = decide(outcome, method, policy)
+            sent = await self._attempt(outgoing, attempt)
+            if isinstance(sent, RawResponse):
+                return sent
+            error, outcome, retry_after, auth_headers = sent
+            # A failed token request means this one was never sent: resending it is safe.
+            action = decide(outcome, "GET" if auth_headers is None else method, policy)
+            if is_throttle(outcome, retry_after) and self._bucket is not None:
+                self._bucket.throttled(retry_after)
             if not retry and action is not Action.REAUTH:
                 action = Action.FAIL  # a 401 was refused, not acted on: a fresh token is safe
             if action is Action.REAUTH:
-                if reauthed or not await self.auth.invalidate(auth_headers):
+                if reauthed or auth_headers is None or not await self.auth.invalidate(auth_headers):
                     raise error
                 reauthed = True
                 self.stats.reauths += 1
@@ -458,22 +386,12 @@ class AsyncConnection:
                 continue
             if action is Action.FAIL:
                 raise error
-            if action is Action.THROTTLED and (outcome == 429 or retry_after is not None):
-                # The server said "later", not "broken": its own budget applies.
-                throttled += 1
-                if self._bucket is not None:
-                    self._bucket.throttled(retry_after)
-                delay = self._backoff.delay(min(throttled, 8), retry_after)
-                over = throttled > policy.max_throttled
-            else:
-                retries += 1
-                delay = self._backoff.delay(retries)
-                over = retries > policy.max_retries
-            if over or delay is None or time.monotonic() + delay > deadline:
-                if delay is None and retry_after is not None:
-                    why = f"the server asked to wait {retry_after:.0f} s, longer than allowed"
-                else:
-                    why = f"gave up after {attempt} attempts"
+            throttled = action is Action.THROTTLED and is_throttle(outcome, retry_after)
+            delay = budget.next_delay(
+                throttled=throttled, retry_after=retry_after if throttled else None
+            )
+            if delay is None:
+                why = budget.why if budget.server_wait else f"gave up after {attempt} attempts"
                 error.message = f"{error.message} ({why})"
                 raise error
             self.stats.retries += 1
@@ -487,47 +405,128 @@ class AsyncConnection:
             )
             await asyncio.sleep(delay)
 
-    async def _send_token_request(
-        self, form: Mapping[str, str], basic: tuple[str, str] | None
-    ) -> RawResponse:
-        """POST the token form, retrying only failures where nothing reached the server."""
-        url = self.config.resolved_token_url
-        shown = sanitize_path(urlsplit(url).path)
-        for attempt in range(1, self.config.retry.max_retries + 2):
+    async def _attempt(
+        self, outgoing: _Outgoing, attempt: int
+    ) -> RawResponse | tuple[CoupaError, Outcome, float | None, dict[str, str] | None]:
+        """Send once: the success answer, or the error with its outcome, the server's
+        ``Retry-After`` and the auth headers used (None when the token request failed)."""
+        method, shown, content = outgoing.method, outgoing.shown, outgoing.content
+        try:
+            auth_headers = await self.auth.headers()
+        except (NetworkError, RateLimitError, ServerError) as error:
+            outcome = outcome_of(error)
+            assert outcome is not None
+            return error, outcome, None, None
+        async with self._slots:
             self.stats.requests += 1
             try:
                 response = await self._http.send(
-                    "POST", url, form=form, basic_auth=basic, headers={"Accept": "application/json"}
+                    method,
+                    outgoing.url,
+                    params=outgoing.params,
+                    headers={**outgoing.headers, **auth_headers},
+                    content=content,
                 )
             except BodyTooLarge as failure:
-                raise _too_large(failure, "POST", shown) from None
+                self.stats.statuses[failure.status] += 1
+                log.info(
+                    "%s %s -> %d, body larger than %d bytes: abandoned after %.1f ms",
+                    method,
+                    shown,
+                    failure.status,
+                    failure.limit,
+                    failure.elapsed * 1000,
+                )
+                raise _too_large(failure, method, shown) from None
             except SendFailure as failure:
                 self.stats.failures[failure.kind.value] += 1
-                log.debug("POST %s -> %s (attempt %d)", shown, failure.kind.value, attempt)
-                # Minting twice is harmless, so any failure but TLS is worth a retry.
-                if failure.kind is Failure.TLS or attempt > self.config.retry.max_retries:
-                    raise NetworkError(
-                        _failure_message(failure.kind, self.config.host),
-                        kind=failure.kind.value,
-                        method="POST",
-                        path=shown,
-                    ) from None
-                await asyncio.sleep(self._backoff.delay(attempt) or 0.0)
-                continue
-            self.stats.statuses[response.status] += 1
-            # The body carries the client secret and the answer the token: log neither.
-            log.debug(
-                "POST %s -> %d in %.1f ms (token request)",
-                shown,
-                response.status,
-                response.elapsed * 1000,
-            )
-            if response.status in (429, 502, 503, 504) and attempt <= self.config.retry.max_retries:
-                wait = parse_retry_after(response.headers.get("retry-after"))
-                await asyncio.sleep(self._backoff.delay(attempt, wait) or 0.0)
-                continue
+                log.debug(
+                    "%s %s -> %s after %.1f ms (attempt %d)",
+                    method,
+                    shown,
+                    failure.kind.value,
+                    failure.elapsed * 1000,
+                    attempt,
+                )
+                network = self._network_error(failure, method, shown)
+                return network, failure.kind, None, auth_headers
+        self.stats.statuses[response.status] += 1
+        self.stats.bytes_received += len(response.content)
+        log.info(
+            "%s %s -> %d in %.1f ms (attempt %d, %d bytes)",
+            method,
+            shown,
+            response.status,
+            response.elapsed * 1000,
+            attempt,
+            len(response.content),
+        )
+        if log.isEnabledFor(logging.DEBUG):
+            # Bodies only at DEBUG, capped; the redacting filter scrubs secrets.
+            if content:
+                log.debug("%s %s request body: %s", method, shown, body_preview(content))
+            log.debug("%s %s response body: %s", method, shown, body_preview(response.content))
+        if response.status < 300:
+            if self._bucket is not None:
+                self._bucket.succeeded()
             return response
-        raise AssertionError("unreachable: the loop returns or raises")
+        messages = error_messages(response.content, response.content_type)
+        if response.status == 404 and method == "GET" and messages == [NO_RESULTS]:
+            # XML's way of saying "no records"; JSON says 200 []. One shape for callers.
+            return RawResponse(200, {"content-type": "application/json"}, b"[]", response.elapsed)
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        if response.status == 429:
+            self.stats.throttled += 1
+        api_error = error_for_status(
+            response.status,
+            method=method,
+            path=shown,
+            messages=messages,
+            retry_after=retry_after,
+            location=_redirect_target(response.headers.get("location")),
+        )
+        return api_error, response.status, retry_after, auth_headers
+
+    def _network_error(
+        self, failure: SendFailure, method: str, shown: str, *, safe: bool = False
+    ) -> NetworkError:
+        action = decide(failure.kind, "GET" if safe else method, self.config.retry)
+        return NetworkError(
+            _failure_message(failure.kind, self.config.host),
+            kind=failure.kind,
+            method=method,
+            path=shown,
+            retryable=action is not Action.FAIL,
+        )
+
+    async def _send_token_request(
+        self, form: Mapping[str, str], basic: tuple[str, str] | None
+    ) -> RawResponse:
+        """POST the token form once; a failure is an outcome of the request that needed the
+        token, which the request's own loop retries (minting twice is harmless)."""
+        url = self.config.resolved_token_url
+        shown = sanitize_path(urlsplit(url).path)
+        self.stats.requests += 1
+        try:
+            response = await self._http.send(
+                "POST", url, form=form, basic_auth=basic, headers={"Accept": "application/json"}
+            )
+        except BodyTooLarge as failure:
+            raise _too_large(failure, "POST", shown) from None
+        except SendFailure as failure:
+            self.stats.failures[failure.kind.value] += 1
+            log.debug("POST %s -> %s (token request)", shown, failure.kind.value)
+            # Minting twice is harmless: the token request is as safe to resend as a GET.
+            raise self._network_error(failure, "POST", shown, safe=True) from None
+        self.stats.statuses[response.status] += 1
+        # The body carries the client secret and the answer the token: log neither.
+        log.debug(
+            "POST %s -> %d in %.1f ms (token request)",
+            shown,
+            response.status,
+            response.elapsed * 1000,
+        )
+        return response
 
     # ------------------------------------------------------------------------ activities
 
@@ -680,7 +679,9 @@ def _redirect_target(location: str | None) -> str | None:
 
 def _failure_message(kind: Failure, host: str) -> str:
     return {
-        Failure.CONNECT: f"Could not connect to {host} (refused, DNS or unreachable).",
+        Failure.CONNECT: f"Could not connect to {host} (unreachable).",
+        Failure.REFUSED: f"{host} refused the connection: is the URL (and port) right?",
+        Failure.DNS: f"The host name {host} does not resolve: check the instance URL.",
         Failure.CONNECT_TIMEOUT: f"Timed out connecting to {host}.",
         Failure.POOL_TIMEOUT: "Timed out waiting for a free connection.",
         Failure.TLS: f"TLS handshake with {host} failed: check the certificate, verify, ca_bundle.",
