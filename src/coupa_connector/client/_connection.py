@@ -363,8 +363,6 @@ class AsyncConnection:
         reauthed = False
         while True:
             attempt += 1
-            if self._bucket is not None:
-                self.stats.rate_wait += await self._bucket.acquire()
             sent = await self._attempt(outgoing, attempt)
             if isinstance(sent, RawResponse):
                 return sent
@@ -418,6 +416,10 @@ class AsyncConnection:
             assert outcome is not None
             return error, outcome, None, None
         async with self._slots:
+            # The rate slot is taken last, once a connection slot is free: a slot taken while
+            # waiting for a connection would be spent later, bunched with others.
+            if self._bucket is not None:
+                self.stats.rate_wait += await self._bucket.acquire()
             self.stats.requests += 1
             try:
                 response = await self._http.send(
