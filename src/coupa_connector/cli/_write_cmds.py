@@ -317,7 +317,7 @@ def _drive(
 
 
 def _connection(config: Any) -> Any:
-    from coupa_connector.client import AsyncConnection
+    from coupa_connector._connection import AsyncConnection
 
     return AsyncConnection(config)
 

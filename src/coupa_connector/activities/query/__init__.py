@@ -37,7 +37,7 @@ from coupa_connector.client._wire import DecodeError
 from coupa_connector.errors import QueryError
 
 if TYPE_CHECKING:
-    from coupa_connector.client._connection import AsyncConnection
+    from coupa_connector.client._requester import AsyncRequester
     from coupa_connector.client._transport import RawResponse
 
 __all__ = ["Page", "QuerySpec", "build_query", "query_pages"]
@@ -229,7 +229,7 @@ def build_query(
 
 
 async def fetch_batch(
-    conn: AsyncConnection, resource: str, obj: ObjectDef | str, params: Params
+    conn: AsyncRequester, resource: str, obj: ObjectDef | str, params: Params
 ) -> RecordBatch:
     """Get one page of a query as a ``RecordBatch`` (JSON pages are split, not decoded).
 
@@ -247,7 +247,7 @@ async def fetch_batch(
 
 
 def _page_batch(
-    conn: AsyncConnection, resource: str, obj: ObjectDef | str, response: RawResponse
+    conn: AsyncRequester, resource: str, obj: ObjectDef | str, response: RawResponse
 ) -> RecordBatch:
     content = response.content
     # The first byte is almost always the bracket; strip (a copy of the body) only if not.
@@ -276,7 +276,7 @@ def _page_batch(
 
 
 async def query_pages(
-    conn: AsyncConnection,
+    conn: AsyncRequester,
     obj: str | ObjectDef,
     *,
     concurrency: int | None = None,

@@ -39,7 +39,7 @@ from coupa_connector.operations.extract._processes import check_processes, extra
 from coupa_connector.operations.files._output import RecordWriter, atomic_write_bytes
 
 if TYPE_CHECKING:
-    from coupa_connector.client._connection import AsyncConnection
+    from coupa_connector._connection import AsyncConnection
 
 STATE_VERSION = 1
 

@@ -1,9 +1,11 @@
-"""The async connection core: one request path with auth, rate limit, retries and logging.
+"""The requester: one request path with auth, rate limit, retries and logging.
 
-``AsyncConnection.request`` is the single door every activity goes through. Its loop is:
-take a rate-limit slot, add auth headers, send, classify the outcome, and let the decision
-table say what happens next (succeed, retry after backoff, wait out a 429, re-mint the token
-once, or fail with an error from ``coupa_connector.errors``).
+``AsyncRequester.request`` is the single door every activity goes through. Its loop is: add
+auth headers, take a connection of the pool and a rate-limit slot, send, classify the
+outcome, and let the decision table say what happens next (succeed, retry after backoff,
+wait out a 429, re-mint the token once, or fail with an error from
+``coupa_connector.errors``). It knows HTTP and Coupa's wire, and nothing of the activities:
+the public ``AsyncConnection`` (``coupa_connector._connection``) adds those on top.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ import asyncio
 import logging
 import random
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Self
 from urllib.parse import urlencode, urlsplit
 
 from coupa_connector.catalog import Catalog, ObjectDef, load_catalog
@@ -59,11 +61,6 @@ from coupa_connector.errors import (
     TransportError,
     error_for_status,
 )
-
-if TYPE_CHECKING:
-    from coupa_connector.activities.query._paging import Page
-    from coupa_connector.activities.write._results import WriteResult
-    from coupa_connector.client._check import ConnectionTestReport
 
 log = get_logger("transport")
 
@@ -167,8 +164,8 @@ def normalize_params(params: Params | None) -> list[tuple[str, str]]:
     return [(str(k), _param_value(v)) for k, v in items if v is not None]
 
 
-class AsyncConnection:
-    """An async connection to one Coupa instance (use ``async with``).
+class AsyncRequester:
+    """The request path to one Coupa instance (use ``async with``).
 
     Args:
         config: Connection settings; ``ConnectionConfig.from_env()`` when omitted.
@@ -202,7 +199,7 @@ class AsyncConnection:
 
     # ------------------------------------------------------------------------ lifecycle
 
-    async def __aenter__(self) -> AsyncConnection:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -217,7 +214,7 @@ class AsyncConnection:
                 await self._bucket.aclose()
 
     def __repr__(self) -> str:
-        return f"AsyncConnection({self.config.url!r}, auth={self.config.auth_mode})"
+        return f"{type(self).__name__}({self.config.url!r}, auth={self.config.auth_mode})"
 
     @property
     def catalog(self) -> Catalog:
@@ -529,146 +526,6 @@ class AsyncConnection:
             response.elapsed * 1000,
         )
         return response
-
-    # ------------------------------------------------------------------------ activities
-
-    def query_pages(
-        self,
-        obj: str | ObjectDef,
-        *,
-        where: Any = None,
-        fields: Sequence[str] | None = None,
-        return_object: str | None = None,
-        order_by: str | None = None,
-        dir: str | None = None,
-        limit: int | None = None,
-        params: Params | None = None,
-        since: Any = None,
-        until: Any = None,
-        concurrency: int | None = None,
-        paging: str = "auto",
-    ) -> AsyncIterator[Page]:
-        """The pages of a query (records plus where they came from); see ``query``."""
-        from coupa_connector.activities.query import query_pages
-
-        return query_pages(
-            self,
-            obj,
-            where=where,
-            fields=fields,
-            return_object=return_object,
-            order_by=order_by,
-            dir=dir,
-            limit=limit,
-            params=params,
-            since=since,
-            until=until,
-            concurrency=concurrency,
-            paging=paging,
-        )
-
-    async def query(
-        self,
-        obj: str | ObjectDef,
-        *,
-        where: Any = None,
-        fields: Sequence[str] | None = None,
-        return_object: str | None = None,
-        order_by: str | None = None,
-        dir: str | None = None,
-        limit: int | None = None,
-        params: Params | None = None,
-        since: Any = None,
-        until: Any = None,
-        concurrency: int | None = None,
-        paging: str = "auto",
-    ) -> AsyncIterator[dict[str, Any]]:
-        """Stream every record of ``obj`` that matches, exactly once.
-
-        The query is validated against the catalog before any request.
-
-        Args:
-            obj: The object (``invoices``, ``purchase_orders``, ...; any of its names).
-            where: Conditions: ``"status=approved"``, a list of such expressions, or a
-                mapping (``{"status": ["approved", "voided"], "supplier.name[contains]": "Ac"}``).
-            fields: Dotted paths to return (``["id", "supplier.name"]``).
-            return_object: ``limited`` (ids only) or ``shallow``.
-            order_by: Sort field; any but ``id`` pages by offset.
-            dir: ``asc`` or ``desc``.
-            limit: Most records to return.
-            params: Raw Coupa parameters, passed through unchecked.
-            since: Only records with ``updated-at`` at or after this.
-            until: Only records with ``updated-at`` before this.
-            concurrency: Pages fetched at once (the connection's setting by default).
-            paging: ``auto`` (keyset by id unless another order is asked for), ``keyset``
-                or ``offset``.
-
-        Yields:
-            Records as dicts with Coupa's hyphenated keys.
-
-        Raises:
-            QueryError: The query is invalid (before any request), or its subclass
-                PagingError: the pages did not join up (the result set shifted under offset
-                paging beyond re-alignment, or the server broke a paging rule).
-            APIError | TransportError: A page failed after retries; the message says which.
-        """
-        pages = self.query_pages(
-            obj,
-            where=where,
-            fields=fields,
-            return_object=return_object,
-            order_by=order_by,
-            dir=dir,
-            limit=limit,
-            params=params,
-            since=since,
-            until=until,
-            concurrency=concurrency,
-            paging=paging,
-        )
-        async for page in pages:
-            for record in page.records:
-                yield record
-
-    async def test(self, objects: Sequence[str] | None = None) -> ConnectionTestReport:
-        """Check host, credentials and per-object read access; see ``ConnectionTestReport``."""
-        from coupa_connector.client._check import run_connection_test
-
-        return await run_connection_test(self, objects)
-
-    def create(
-        self, obj: str | ObjectDef, records: Any, **options: Any
-    ) -> AsyncIterator[WriteResult]:
-        """Create records, one result each as they complete; see
-        ``coupa_connector.activities.write.create.create``."""
-        from coupa_connector.activities.write.create import create
-
-        return create(self, obj, records, **options)
-
-    def update(
-        self, obj: str | ObjectDef, records: Any, **options: Any
-    ) -> AsyncIterator[WriteResult]:
-        """Update records by id or ``key=``; see ``activities.write.update.update``."""
-        from coupa_connector.activities.write.update import update
-
-        return update(self, obj, records, **options)
-
-    def upsert(
-        self, obj: str | ObjectDef, records: Any, *, key: Any, **options: Any
-    ) -> AsyncIterator[WriteResult]:
-        """Create or update records by a natural key; see ``activities.update.upsert``."""
-        from coupa_connector.activities.write.update import upsert
-
-        return upsert(self, obj, records, key=key, **options)
-
-    def action(
-        self, obj: str | ObjectDef, name: str, targets: Any, **options: Any
-    ) -> AsyncIterator[WriteResult]:
-        """Run an action (submit, void, mark_exported ...) on ids or records; see
-        ``coupa_connector.activities.write.actions.action``."""
-        from coupa_connector.activities.write.actions import action
-
-        return action(self, obj, name, targets, **options)
 
 
 def _redirect_target(location: str | None) -> str | None:
