@@ -10,10 +10,10 @@ driven through the one loop-thread bridge (``_bridge.LoopThread``).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 from coupa_connector._bridge import LoopThread
-from coupa_connector.activities.query import Page, query_pages
+from coupa_connector.activities.query import Page, QueryKeywords, QueryOptions, query_pages
 from coupa_connector.activities.write._results import WriteResult
 from coupa_connector.activities.write.actions import action as run_action
 from coupa_connector.activities.write.create import create as run_create
@@ -43,51 +43,19 @@ class AsyncConnection(AsyncRequester):
     def query_pages(
         self,
         obj: str | ObjectDef,
-        *,
-        where: Any = None,
-        fields: Sequence[str] | None = None,
-        return_object: str | None = None,
-        order_by: str | None = None,
-        dir: str | None = None,
-        limit: int | None = None,
-        params: Params | None = None,
-        since: Any = None,
-        until: Any = None,
-        concurrency: int | None = None,
-        paging: str = "auto",
+        options: QueryOptions | None = None,
+        /,
+        **keywords: Unpack[QueryKeywords],
     ) -> AsyncIterator[Page]:
         """The pages of a query (records plus where they came from); see ``query``."""
-        return query_pages(
-            self,
-            obj,
-            where=where,
-            fields=fields,
-            return_object=return_object,
-            order_by=order_by,
-            dir=dir,
-            limit=limit,
-            params=params,
-            since=since,
-            until=until,
-            concurrency=concurrency,
-            paging=paging,
-        )
+        return query_pages(self, obj, QueryOptions.of(options, **keywords))
 
     async def query(
         self,
         obj: str | ObjectDef,
-        *,
-        where: Any = None,
-        fields: Sequence[str] | None = None,
-        return_object: str | None = None,
-        order_by: str | None = None,
-        dir: str | None = None,
-        limit: int | None = None,
-        params: Params | None = None,
-        since: Any = None,
-        until: Any = None,
-        concurrency: int | None = None,
-        paging: str = "auto",
+        options: QueryOptions | None = None,
+        /,
+        **keywords: Unpack[QueryKeywords],
     ) -> AsyncIterator[dict[str, Any]]:
         """Stream every record of ``obj`` that matches, exactly once.
 
@@ -95,19 +63,11 @@ class AsyncConnection(AsyncRequester):
 
         Args:
             obj: The object (``invoices``, ``purchase_orders``, ...; any of its names).
-            where: Conditions: ``"status=approved"``, a list of such expressions, or a
-                mapping (``{"status": ["approved", "voided"], "supplier.name[contains]": "Ac"}``).
-            fields: Dotted paths to return (``["id", "supplier.name"]``).
-            return_object: ``limited`` (ids only) or ``shallow``.
-            order_by: Sort field; any but ``id`` pages by offset.
-            dir: ``asc`` or ``desc``.
-            limit: Most records to return.
-            params: Raw Coupa parameters, passed through unchecked.
-            since: Only records with ``updated-at`` at or after this.
-            until: Only records with ``updated-at`` before this.
-            concurrency: Pages fetched at once (the connection's setting by default).
-            paging: ``auto`` (keyset by id unless another order is asked for), ``keyset``
-                or ``offset``.
+            options: What to ask for and how to fetch it (see ``QueryOptions``: ``where``,
+                ``fields``, ``return_object``, ``order_by``, ``dir``, ``limit``, ``params``,
+                ``since``, ``until``, ``concurrency``, ``paging``).
+            **keywords: The same options by name, on top of ``options``
+                (``conn.query("invoices", where="status=approved", fields=["id"])``).
 
         Yields:
             Records as dicts with Coupa's hyphenated keys.
@@ -118,21 +78,7 @@ class AsyncConnection(AsyncRequester):
                 paging beyond re-alignment, or the server broke a paging rule).
             APIError | TransportError: A page failed after retries; the message says which.
         """
-        pages = self.query_pages(
-            obj,
-            where=where,
-            fields=fields,
-            return_object=return_object,
-            order_by=order_by,
-            dir=dir,
-            limit=limit,
-            params=params,
-            since=since,
-            until=until,
-            concurrency=concurrency,
-            paging=paging,
-        )
-        async for page in pages:
+        async for page in self.query_pages(obj, QueryOptions.of(options, **keywords)):
             for record in page.records:
                 yield record
 
@@ -239,18 +185,36 @@ class Connection:
             )
         )
 
-    def query_pages(self, obj: str | ObjectDef, **options: Any) -> Iterator[Page]:
+    def query_pages(
+        self,
+        obj: str | ObjectDef,
+        options: QueryOptions | None = None,
+        /,
+        **keywords: Unpack[QueryKeywords],
+    ) -> Iterator[Page]:
         """Blocking ``AsyncConnection.query_pages``: an iterator of pages."""
-        return self.iterate(self._conn.query_pages(obj, **options))
+        return self.iterate(self._conn.query_pages(obj, QueryOptions.of(options, **keywords)))
 
-    def query(self, obj: str | ObjectDef, **options: Any) -> Iterator[dict[str, Any]]:
+    def query(
+        self,
+        obj: str | ObjectDef,
+        options: QueryOptions | None = None,
+        /,
+        **keywords: Unpack[QueryKeywords],
+    ) -> Iterator[dict[str, Any]]:
         """Blocking ``AsyncConnection.query``: an iterator of records, fetched a page at a time."""
-        for page in self.query_pages(obj, **options):
+        for page in self.query_pages(obj, QueryOptions.of(options, **keywords)):
             yield from page.records
 
-    def query_all(self, obj: str | ObjectDef, **options: Any) -> list[dict[str, Any]]:
+    def query_all(
+        self,
+        obj: str | ObjectDef,
+        options: QueryOptions | None = None,
+        /,
+        **keywords: Unpack[QueryKeywords],
+    ) -> list[dict[str, Any]]:
         """Every record of a query in a list (a convenience over ``query`` for small results)."""
-        return list(self.query(obj, **options))
+        return list(self.query(obj, QueryOptions.of(options, **keywords)))
 
     def test(self, objects: Sequence[str] | None = None) -> ConnectionTestReport:
         """Blocking ``AsyncConnection.test``."""
