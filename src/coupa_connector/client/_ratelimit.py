@@ -30,10 +30,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Protocol
 
 from coupa_connector.client._config import ConnectionConfig, RateLimit
 from coupa_connector.client._redact import get_logger
+from coupa_connector.client._shared_budget import BudgetUnavailable, SharedBudget
 
 log = get_logger("ratelimit")
 
@@ -42,31 +42,6 @@ INCREASE = 0.01  # share of the rate won back per success
 MIN_FACTOR = 0.4  # never below this share of the configured rate
 PAUSE_AFTER = 2.0  # a Retry-After this long (seconds) holds every request
 RETRY_SHARED_AFTER = 10.0  # seconds on the local fallback before asking the shared store again
-
-
-class BudgetUnavailable(Exception):
-    """The shared budget's store cannot be reached; the message says why (no secrets)."""
-
-
-class SharedBudget(Protocol):
-    """A rate budget held outside this process, shared by every process of one instance."""
-
-    @property
-    def where(self) -> str:
-        """The store, for messages (its password masked)."""
-        ...
-
-    async def acquire(self) -> None:
-        """Wait for a slot of the shared budget.
-
-        Raises:
-            BudgetUnavailable: The store cannot be reached.
-        """
-        ...
-
-    async def aclose(self) -> None:
-        """Release the store's connections."""
-        ...
 
 
 class TokenBucket:

@@ -525,7 +525,10 @@ async def _read_lines(
         FatalWriteError: The read failed in a way no record can get past.
     """
     try:
-        return await line_ids(ctx, path, collections)
+        return await line_ids(
+            lambda params: ctx.conn.request("GET", path, params=params, object_name=ctx.obj.name),
+            collections,
+        )
     except CoupaError as error:
         if resolution(error) is Resolution.FATAL:
             raise FatalWriteError(error, failed_result(item, error, rid=rid)) from None
