@@ -236,6 +236,7 @@ def _print_summary(
     console: Console,
     summary: WriteSummary,
     *,
+    errors: Console,
     title: str,
     fmt: str,
     files: dict[str, str],
@@ -262,7 +263,8 @@ def _print_summary(
     for role, path in files.items():
         console.print(f"{role}: {escape(path)}")
     if error:
-        console.print(f"[red]stopped:[/red] {escape(error)}")
+        # The reason goes where errors go, so it shows even when stdout is a file or a pipe.
+        errors.print(f"[red]stopped:[/red] {escape(error)}")
 
 
 def _drive(
@@ -317,6 +319,7 @@ def _drive(
     _print_summary(
         console,
         summary,
+        errors=status,
         title=title,
         fmt=opts.summary_format,
         files=reports.paths,
@@ -329,7 +332,7 @@ def _drive(
 
 
 def _connection(config: Any) -> Any:
-    from coupa_connector.client import AsyncConnection
+    from coupa_connector._connection import AsyncConnection
 
     return AsyncConnection(config)
 
