@@ -9,6 +9,7 @@ the tables below, never a branch on a resource name elsewhere.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -155,6 +156,9 @@ REFERENCE_BLOCKS: dict[str, tuple[str, ...]] = {
 }
 
 
+_XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+
+
 def human_name(name: str) -> str:
     """Rails' humanized attribute name: ``invoice-number`` -> ``Invoice number``."""
     text = name.replace("-", " ").replace("_", " ").strip()
@@ -198,11 +202,10 @@ class Views:
         self.catalog = catalog or load_catalog()
         self._views: dict[str, ObjectView] = {}
         self._by_path: dict[str, ObjectDef] = {}
-        for obj in self.catalog:
-            # Objects only Coupa's Swagger knows are not served: the sandbox's seed and its
-            # write and action rules follow the objects of the reference tables.
-            if obj.swagger_only:
-                continue
+        # Every object of the merged catalog with a collection path is served, those only
+        # Coupa's Swagger documents included; where two share a path, the reference tables'
+        # object wins (its shape is the one Coupa's samples show).
+        for obj in sorted(self.catalog, key=lambda o: o.swagger_only):
             if obj.resource and obj.resource.startswith("/api/") and ":" not in obj.resource:
                 self._by_path.setdefault(obj.resource[len("/api/") :], obj)
 
@@ -226,11 +229,13 @@ class Views:
 
     def _build(self, obj: ObjectDef) -> ObjectView:
         first = [n for n in ("id", "created-at", "updated-at") if n in obj.fields]
-        # Fields only Coupa's Swagger lists are left out of records: the sandbox renders the
-        # shapes of the reference tables and Coupa's samples (and some Swagger names, such
-        # as users' api-user?, are not XML names).
+        # Every readable field of the merged catalog is rendered, except the few Swagger
+        # names that are Rails predicates (users' ``api-user?``): they are no XML element
+        # names, and Coupa's payloads show the plain attribute (``api-user``) instead.
         rest = [
-            n for n, f in obj.fields.items() if f.readable and n not in first and not f.swagger_only
+            n
+            for n, f in obj.fields.items()
+            if f.readable and n not in first and _XML_NAME.fullmatch(n)
         ]
         targets = {
             n: self.target(f)
