@@ -21,7 +21,7 @@ unknown references on update (left unchanged, as documented, or refused), and ch
 values against the catalog's allowed lists. Fixed [I] choices: 201 on create (200 with an
 empty body for ``return_object=none``), 404 for an unknown id, 400 for an action from the
 wrong status, ``not_eq``/``not_in`` never matching null (SQL semantics), ``?exported=``
-ignoring any body.
+ignoring any body; without the parameter, an ``exported`` element of the body sets the flag.
 """
 
 from __future__ import annotations
@@ -116,6 +116,11 @@ class CoupaApi:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if len(path) > 5 and path.endswith("/"):
+            # Coupa serves /api/suppliers/ as /api/suppliers; a redirect would fail every
+            # client that does not follow one (and would drop a POST's body).
+            scope = {**scope, "path": path.rstrip("/")}
         await self.router(scope, receive, send)
 
     async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -320,12 +325,14 @@ class CoupaApi:
             # A body is accepted (the NetSuite bundle sends <exported>true</exported>) and not
             # applied: marking exported is a request of its own in Coupa.
             await self._read(request)
-            flag = _flag("exported", params["exported"])
-            changes: dict[str, Any] = {"exported": flag}
-            if flag and "last-exported-at" in obj.fields:
-                changes["last-exported-at"] = "<now>"
-            doc = self.writer.touch(view, doc, login, changes)
-            return self._record(request, view, doc, method="PUT")
+            return self._mark_exported(request, view, doc, login, params["exported"])
+        body = await self._body(request, obj)
+        exported = body.pop("exported", None) if "exported" in obj.fields else None
+        if exported is not None and not body:
+            # <exported type="boolean">true</exported> alone marks the record as the query
+            # parameter does: ERP bundles mark records this way.
+            login = self._require(request, obj, "mark_exported", obj.write_scope)
+            return self._mark_exported(request, view, self._load(view, key), login, exported)
         login = self._require(request, obj, "update", obj.write_scope)
         if obj.action("update") is None:
             raise RequestError(f"Coupa does not update {obj.name} through the API.", 405)
@@ -335,7 +342,6 @@ class CoupaApi:
                 f"PUT /api/{obj.name}/{key}?exported=true"
             )
         doc = self._load(view, key)
-        body = await self._body(request, obj)
         commands = [
             action
             for flag, action in HEADER_COMMANDS.get(view.name, {}).items()
@@ -347,6 +353,19 @@ class CoupaApi:
         doc = self.writer.update(view, doc, body, login)
         for action in commands:
             doc = self.actions.run(view, doc, action, body, login)
+        if exported is not None:
+            return self._mark_exported(request, view, doc, login, exported)
+        return self._record(request, view, doc, method="PUT")
+
+    def _mark_exported(
+        self, request: Request, view: ObjectView, doc: dict[str, Any], login: str, raw: Any
+    ) -> Response:
+        """Set ``exported`` (and ``last-exported-at`` when true) from a body's element."""
+        flag = raw if isinstance(raw, bool) else _flag("exported", str(raw))
+        changes: dict[str, Any] = {"exported": flag}
+        if flag and "last-exported-at" in view.obj.fields:
+            changes["last-exported-at"] = "<now>"
+        doc = self.writer.touch(view, doc, login, changes)
         return self._record(request, view, doc, method="PUT")
 
     def _delete(self, request: Request, view: ObjectView, key: str) -> Response:
