@@ -32,9 +32,7 @@ def test_what_is_no_date_is_still_refused(text: str) -> None:
         parse_instant(text)
 
 
-@pytest.mark.parametrize(
-    "value", ["2011-01-1", "'2015-04-16 22:00:00'", "2024-01-31 18:38:00 UTC"]
-)
+@pytest.mark.parametrize("value", ["2011-01-1", "'2015-04-16 22:00:00'", "2024-01-31 18:38:00 UTC"])
 def test_lenient_dates_work_in_filters(api: Api, value: str) -> None:
     response = api.get("/api/invoices", {"updated-at[gt]": value, "limit": 1})
     assert response.status_code == 200, response.text
