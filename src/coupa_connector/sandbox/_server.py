@@ -289,11 +289,13 @@ def build_sandbox_app(
         scopes = all_scopes(load_catalog())
     if store is None:
         from coupa_connector.sandbox._store import Store
+        from coupa_connector.sandbox.seed import seed_store
 
         store = Store(
             None if settings.db is None else str(settings.db),
             seed_size=settings.seed_size,
             seed=settings.seed,
+            seeder=seed_store,
         )
     if api_factory is None:
         from coupa_connector.sandbox._app import build_api_app
