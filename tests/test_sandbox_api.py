@@ -96,6 +96,7 @@ def test_records_point_at_records_that_exist(store: Store) -> None:
     approvable = {
         "InvoiceHeader": ids(store, "invoices"),
         "ExpenseReport": ids(store, "expense_reports"),
+        "RequisitionHeader": ids(store, "requisitions"),
     }
     for approval in store.select("approvals"):
         assert approval["approvable-id"] in approvable[approval["approvable-type"]]

@@ -45,6 +45,7 @@ from coupa_connector.sandbox._actions import (
     ActionRunner,
     truthy,
 )
+from coupa_connector.sandbox._nested_api import NestedApi
 from coupa_connector.sandbox._objects import (
     EXPORTED_ONLY_UPDATES,
     LINE_MIRRORS,
@@ -105,12 +106,14 @@ class CoupaApi:
         self.actions = ActionRunner(self.views, store, self.writer)
         self.cache = RenderCache(store)
         self.pages = PageCache(store)
+        self.nested = NestedApi(self)
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
         self.router = Router(
             routes=[
                 Route("/api/{res}", self.collection, methods=methods),
                 Route("/api/{res}/{key}", self.member, methods=methods),
                 Route("/api/{res}/{key}/{action}", self.action, methods=methods),
+                Route("/api/{res}/{key}/{rest:path}", self.nested_route, methods=methods),
             ],
             default=self.not_found,
         )
@@ -254,11 +257,18 @@ class CoupaApi:
         except (RequestError, WriteError, BodyError) as exc:
             return self._error(request, exc, obj)
 
-    def _index(self, request: Request, view: ObjectView) -> Response:
+    def _index(
+        self,
+        request: Request,
+        view: ObjectView,
+        within: tuple[str, tuple[Any, ...]] | None = None,
+    ) -> Response:
+        """A page of records; ``within`` narrows it to a parent's children (an SQL condition
+        over ``r0`` and its parameters)."""
         obj = view.obj
         self._require(request, obj, "index", obj.read_scope)
         as_json = wants_json(request)
-        cache_key = (view.name, as_json, request.url.query)
+        cache_key = (request.url.path, as_json, request.url.query)
         cached = self.pages.get(cache_key)
         if isinstance(cached, bytes):
             return Response(cached, media_type=JSON_MEDIA if as_json else XML_MEDIA)
@@ -267,9 +277,11 @@ class CoupaApi:
             if body is not None:
                 return Response(body, media_type=JSON_MEDIA)
         spec = parse_query(self.views, obj, request.query_params.multi_items(), self.options.query)
-        rows = self.store.select_rows(
-            view.name, spec.where, spec.params, spec.order, spec.limit, spec.offset
-        )
+        where, params = spec.where, spec.params
+        if within is not None:
+            where = f"({within[0]})" + (f" AND {where}" if where else "")
+            params = (*within[1], *params)
+        rows = self.store.select_rows(view.name, where, params, spec.order, spec.limit, spec.offset)
         if not rows:
             if wants_json(request):
                 return Response(b"[]", media_type=JSON_MEDIA)
@@ -393,9 +405,29 @@ class CoupaApi:
         doc = self.actions.run(view, doc, action, body, login)
         return self._record(request, view, doc, 201, method="POST")
 
+    async def nested_route(self, request: Request) -> Response:
+        """A route under a parent record (``/api/users/5/addresses/7``)."""
+        obj = None
+        try:
+            match = self.nested.routes.match(request.scope["path"])
+            if match is None:
+                raise RequestError(f"No route matches {request.scope['path'][:200]}", 404)
+            obj = match.routes[0].child
+            return await self.nested.dispatch(request, match)
+        except (RequestError, WriteError, BodyError) as exc:
+            return self._error(request, exc, obj)
+
     async def action(self, request: Request) -> Response:
         obj = None
         try:
+            name = request.path_params["action"].replace("-", "_")
+            parent = self.views.resource(request.path_params["res"])
+            if parent is None or parent.action(name) is None:
+                # Not an action of the parent: a nested collection (/api/items/3/supplier_items).
+                match = self.nested.routes.match(request.scope["path"])
+                if match is not None:
+                    obj = match.routes[0].child
+                    return await self.nested.dispatch(request, match)
             obj = self._object(request)
             view = self.views.view(obj)
             name = request.path_params["action"].replace("-", "_")

@@ -17,15 +17,21 @@ from typing import Any
 from coupa_connector.catalog import Catalog, FieldDef, ObjectDef, load_catalog
 
 __all__ = [
+    "APPROVABLES",
+    "APPROVAL_LINKS",
     "CREATE_DEFAULTS",
     "CREATE_FORCED",
     "CUSTOM_FIELDS",
+    "DERIVED_FROM_REFERENCES",
     "DISPUTE_REASONS",
     "DUPLICATE_LINE_NUMS_IGNORED",
+    "EMBED_SKIP",
     "EXPORTED_ONLY_UPDATES",
     "FINISHED_STATUSES",
     "INHERITED_KEYS",
     "LINE_MIRRORS",
+    "OPEN_APPROVAL_STATUSES",
+    "ORDER_LINE_NUMBERS",
     "REFERENCE_BLOCKS",
     "SCALAR_KINDS",
     "TOTALS",
@@ -94,6 +100,7 @@ CUSTOM_FIELDS: dict[str, tuple[str, ...]] = {
 # the line field that holds the parent's id).
 LINE_MIRRORS: dict[str, tuple[str, str, str]] = {
     "purchase_orders": ("order-lines", "purchase_order_lines", "order-header-id"),
+    "expense_reports": ("expense-lines", "expense_lines", "expense-report-id"),
 }
 
 # Line collections where a line whose line-num another line of the document already has is
@@ -157,6 +164,49 @@ REFERENCE_BLOCKS: dict[str, tuple[str, ...]] = {
 
 
 _XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+
+
+# Fields Coupa computes from a reference of the same record: resource -> (field, reference,
+# what of it). ``id`` is the referenced record's id; ``type`` its Rails class, which for the
+# sandbox's approvers is always a user (Coupa also has approval groups).
+DERIVED_FROM_REFERENCES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "approvals": (("approver-id", "approver", "id"), ("approver-type", "approver", "User")),
+    "accounts": (("account-type-id", "account-type", "id"),),
+}
+
+# Lines that bill an order line carry its numbers: resource -> (line collection, the line's
+# order-line id field, then the fields that get the PO number, its order-header number
+# and the order line's number). The order lines are /api/purchase_order_lines records.
+ORDER_LINE_NUMBERS: dict[str, tuple[str, str, tuple[str, ...], str]] = {
+    "invoices": (
+        "invoice-lines",
+        "order-line-id",
+        ("po-number", "order-header-num"),
+        "order-line-num",
+    ),
+}
+
+# Audit references left out of embedded records and of the copies documents keep of their
+# approvals: they repeat on every embedded object and Coupa's samples of embedded objects do
+# not carry them.
+EMBED_SKIP = frozenset({"created-by", "updated-by"})
+
+# What an approval decides for the document it approves: approvable type ->
+# (resource, status on approval, status on rejection).
+APPROVABLES: dict[str, tuple[str, str, str]] = {
+    "InvoiceHeader": ("invoices", "approved", "rejected"),
+    "RequisitionHeader": ("requisitions", "approved", "draft"),
+    "ExpenseReport": ("expense_reports", "approved", "rejected"),
+    "Contract": ("contracts", "published", "draft"),
+}
+
+# Approval statuses that still wait for a decision.
+OPEN_APPROVAL_STATUSES = ("pending_approval", "on_hold")
+
+# Documents list their approvals (``approvals``) and the one waiting now
+# (``current-approval``, where the object has it); approvals name their document by type
+# and id: (type field, id field, document collection field, document current field).
+APPROVAL_LINKS = ("approvable-type", "approvable-id", "approvals", "current-approval")
 
 
 def human_name(name: str) -> str:

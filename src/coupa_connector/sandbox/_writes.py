@@ -18,7 +18,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from coupa_connector.catalog import FieldDef
+from coupa_connector.sandbox._derive import Deriver
 from coupa_connector.sandbox._objects import (
+    APPROVAL_LINKS,
     CREATE_DEFAULTS,
     CREATE_FORCED,
     DUPLICATE_LINE_NUMS_IGNORED,
@@ -124,6 +126,7 @@ class Writer:
         self.views = views
         self.store = store
         self.options = options or WriteOptions()
+        self.deriver = Deriver(views, store)
 
     # ------------------------------------------------------------------ entry points
 
@@ -211,7 +214,10 @@ class Writer:
     def save(self, view: ObjectView, doc: dict[str, Any]) -> None:
         """Store a document and refresh the rows that mirror its lines."""
         with self.store.transaction():
+            self.deriver.fill(view.name, doc)
             self.store.put(view.name, doc)
+            if APPROVAL_LINKS[0] in doc:
+                self.deriver.approval_saved(doc)
             mirror = LINE_MIRRORS.get(view.name)
             if mirror is not None:
                 lines_field, mirror_res, parent_field = mirror

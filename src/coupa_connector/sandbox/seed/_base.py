@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from coupa_connector.sandbox._derive import from_references
+from coupa_connector.sandbox._objects import DERIVED_FROM_REFERENCES
 from coupa_connector.sandbox._store import format_instant
 from coupa_connector.sandbox.seed._vocabulary import ref
 
@@ -57,6 +59,10 @@ class Seeder:
         self.rng = random.Random(seed)
         self.ids = SeedIds()
         self.counts: dict[str, int] = {}
+        # Approvals waiting to be stored, and the ids handed out to them.
+        self.approvals: list[dict[str, Any]] = []
+        self.next_approval = 0
+        self.first_approval = 0
 
     # ------------------------------------------------------------------ helpers
 
@@ -75,7 +81,52 @@ class Seeder:
         return doc
 
     def put(self, res: str, docs: list[dict[str, Any]]) -> None:
+        if res in DERIVED_FROM_REFERENCES:
+            for doc in docs:
+                from_references(res, doc)
         self.counts[res] = self.counts.get(res, 0) + self.store.put_many(res, docs)
+
+    def open_approval(
+        self,
+        approvable_type: str,
+        approvable_id: int,
+        approver: int,
+        status: str,
+        created: int,
+        decided: str | None,
+    ) -> dict[str, Any]:
+        """A one-step management approval of a document, queued (see ``approval``)."""
+        return self.approval(
+            self.stamp(
+                {
+                    "position": 1,
+                    "approval-chain-id": None,
+                    "status": status,
+                    "approval-date": decided,
+                    "note": None,
+                    "type": "ManagementHierarchyApproval",
+                    "approvable-type": approvable_type,
+                    "approvable-id": approvable_id,
+                    "approver": ref(approver),
+                    "holdable": True,
+                },
+                created,
+            )
+        )
+
+    def approval(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """Queue an approval for the next flush and give it its id, so that its document can
+        list it before either is stored (ids are taken for good by ``close_approvals``)."""
+        if self.next_approval == 0:
+            # Nothing else makes approvals while the seed runs: the next free id is ours.
+            self.next_approval = self.store.reserve_ids("approvals", 0)
+            self.first_approval = self.next_approval
+        doc["id"] = self.next_approval
+        self.next_approval += 1
+        # Its document keeps a copy, stored before the approval itself: complete it now.
+        from_references("approvals", doc)
+        self.approvals.append(doc)
+        return doc
 
     def simple(self, res: str, rows: list[dict[str, Any]]) -> list[int]:
         first = self.store.reserve_ids(res, len(rows))
@@ -84,6 +135,12 @@ class Seeder:
         for rid, row in zip(ids, rows, strict=True):
             row["id"] = rid
             self.stamp(row, created + rid * 60)
+            for value in row.values():
+                # Embedded data that carries audit stamps (a supplier's primary contact)
+                # was made with its record.
+                if isinstance(value, dict) and "created-at" in value:
+                    for key in ("created-at", "updated-at", "created-by", "updated-by"):
+                        value[key] = row[key]
         self.put(res, rows)
         return ids
 
@@ -93,7 +150,6 @@ class Seeder:
         first: int,
         total: int,
         make: Callable[[int], dict[str, Any]],
-        approvals: list[dict[str, Any]] | None = None,
     ) -> None:
         batch: list[dict[str, Any]] = []
         for rid in range(first, first + total):
@@ -101,16 +157,18 @@ class Seeder:
             if len(batch) >= BATCH:
                 self.put(res, batch)
                 batch = []
-                self.flush_approvals(approvals)
+                self.flush_approvals()
         if batch:
             self.put(res, batch)
-        self.flush_approvals(approvals)
+        self.flush_approvals()
 
-    def flush_approvals(self, approvals: list[dict[str, Any]] | None) -> None:
-        if not approvals:
-            return
-        first = self.store.reserve_ids("approvals", len(approvals))
-        for offset, doc in enumerate(approvals):
-            doc["id"] = first + offset
-        self.put("approvals", approvals)
-        approvals.clear()
+    def flush_approvals(self) -> None:
+        if self.approvals:
+            self.put("approvals", self.approvals)
+            self.approvals = []
+
+    def close_approvals(self) -> None:
+        """Store what is queued and take the approvals' ids from the sequence."""
+        self.flush_approvals()
+        if self.next_approval:
+            self.store.reserve_ids("approvals", self.next_approval - self.first_approval)

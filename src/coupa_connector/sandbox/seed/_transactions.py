@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from coupa_connector.sandbox._derive import embedded_copy
 from coupa_connector.sandbox._store import format_instant
 from coupa_connector.sandbox.seed._base import BASE_TS, BATCH, Seeder
 from coupa_connector.sandbox.seed._vocabulary import (
@@ -154,6 +155,18 @@ def seed_transactions(seeder: Seeder) -> None:
             "last-exported-at": None,
             "requisition-lines": req_lines,
         }
+        # Every requisition that became an order was approved; the approver is picked
+        # without drawing from rng, so the rest of the data stays as it was.
+        approval = seeder.open_approval(
+            "RequisitionHeader",
+            req_id,
+            ids.users[req_id % len(ids.users)],
+            "approved",
+            req_created + 700,
+            format_instant(req_created + 3600),
+        )
+        req["approvals"] = [embedded_copy(approval)]
+        req["current-approval"] = None
         req_batch.append(seeder.stamp(req, req_created, created, requester))
         po = {
             "id": po_id,
@@ -190,12 +203,14 @@ def seed_transactions(seeder: Seeder) -> None:
             seeder.put("purchase_orders", po_batch)
             # The same lines, one row each, serve /api/purchase_order_lines.
             seeder.put("purchase_order_lines", line_batch)
+            seeder.flush_approvals()
             line_batch = []
             req_batch, po_batch = [], []
     if po_batch:
         seeder.put("requisitions", req_batch)
         seeder.put("purchase_orders", po_batch)
         seeder.put("purchase_order_lines", line_batch)
+    seeder.flush_approvals()
 
     # Receipts: one per received PO line.
     receipt_lines = [
@@ -237,7 +252,6 @@ def seed_transactions(seeder: Seeder) -> None:
     inv_first = store.reserve_ids("invoices", n_inv)
     inv_line_first = store.reserve_ids("invoice-line", n_inv * 3)
     inv_line = [inv_line_first]
-    approvals: list[dict[str, Any]] = []
     item_names = {i[0]: i[1] for i in ids.items}
     inv_numbers: set[tuple[int, str]] = set()
 
@@ -275,7 +289,8 @@ def seed_transactions(seeder: Seeder) -> None:
                 )
             )
         for n, src in enumerate(sources, start=1):
-            order_line, po_id_, _, item, price, qty, account, uom, _ = src
+            order_line, po_id_, order_line_num, item, price, qty, account, uom, _ = src
+            po_number = f"PO-{100000 + po_id_ - po_first}" if po_id_ else None
             line_total = round(float(price) * float(qty), 2)
             total += line_total
             lines.append(
@@ -294,7 +309,9 @@ def seed_transactions(seeder: Seeder) -> None:
                     "currency": ref(usd),
                     "item": ref(item),
                     "order-line-id": order_line,
-                    "po-number": f"PO-{100000 + po_id_ - po_first}" if po_id_ else None,
+                    "po-number": po_number,
+                    "order-header-num": po_number,
+                    "order-line-num": str(order_line_num) if po_id_ else None,
                     "tax-amount": "0.00",
                     "status": "matched" if order_line else "no_match",
                     "match-reference": f"MR-{order_line}" if order_line else None,
@@ -352,30 +369,24 @@ def seed_transactions(seeder: Seeder) -> None:
         if status in ("pending_approval", "approved"):
             approver = rng.choice(ids.users)
             done = status == "approved"
-            approvals.append(
-                seeder.stamp(
-                    {
-                        "position": 1,
-                        "approval-chain-id": None,
-                        "status": "approved" if done else "pending_approval",
-                        "approval-date": format_instant(created + 2 * 86400) if done else None,
-                        "note": None,
-                        "type": "ManagementHierarchyApproval",
-                        "approvable-type": "InvoiceHeader",
-                        "approvable-id": rid,
-                        "approver": ref(approver),
-                    },
-                    created + 3600,
-                )
+            approval = seeder.open_approval(
+                "InvoiceHeader",
+                rid,
+                approver,
+                "approved" if done else "pending_approval",
+                created + 3600,
+                format_instant(created + 2 * 86400) if done else None,
             )
+            doc["approvals"] = [embedded_copy(approval)]
         return doc
 
-    seeder.stream_reserved("invoices", inv_first, n_inv, invoice, approvals)
+    seeder.stream_reserved("invoices", inv_first, n_inv, invoice)
 
     n_exp = max(3, n_inv // 10)
     exp_first = store.reserve_ids("expense_reports", n_exp)
     exp_line_first = store.reserve_ids("expense-line", n_exp * 3)
     exp_line = [exp_line_first]
+    mirrored: list[dict[str, Any]] = []
 
     def expense(rid: int) -> dict[str, Any]:
         status = str(weighted(rng, EXPENSE_STATUSES)[0])
@@ -430,22 +441,73 @@ def seed_transactions(seeder: Seeder) -> None:
             "expense-lines": lines,
         }
         if status == "pending_approval":
-            approvals.append(
-                seeder.stamp(
-                    {
-                        "position": 1,
-                        "approval-chain-id": None,
-                        "status": "pending_approval",
-                        "approval-date": None,
-                        "note": None,
-                        "type": "ManagementHierarchyApproval",
-                        "approvable-type": "ExpenseReport",
-                        "approvable-id": rid,
-                        "approver": ref(rng.choice(ids.users)),
-                    },
-                    created + 7200,
-                )
+            approval = seeder.open_approval(
+                "ExpenseReport",
+                rid,
+                rng.choice(ids.users),
+                "pending_approval",
+                created + 7200,
+                None,
             )
+            doc["approvals"] = [embedded_copy(approval)]
+        mirrored.extend({**line, "expense-report-id": rid} for line in lines)
         return seeder.stamp(doc, created, created + 86400, user)
 
-    seeder.stream_reserved("expense_reports", exp_first, n_exp, expense, approvals)
+    seeder.stream_reserved("expense_reports", exp_first, n_exp, expense)
+    # The same lines, one row each, serve /api/expense_lines and the reports' nested route.
+    seeder.put("expense_lines", mirrored)
+    _pending_requisitions(seeder, max(2, n_po // 20))
+    seeder.close_approvals()
+
+
+def _pending_requisitions(seeder: Seeder, count: int) -> None:
+    """Requisitions waiting for approval, each with its current approval. Made last, so the
+    records before them are the same as without them."""
+    rng, ids, store = seeder.rng, seeder.ids, seeder.store
+    first = store.reserve_ids("requisitions", count)
+    line_first = store.reserve_ids("requisition-line", count)
+    batch = []
+    for k in range(count):
+        rid, requester = first + k, rng.choice(ids.users)
+        created = seeder.when(0.9, 0.99)
+        item_id, name, price, uom, commodity = rng.choice(ids.items)
+        approval = seeder.open_approval(
+            "RequisitionHeader", rid, rng.choice(ids.users), "pending_approval", created + 600, None
+        )
+        line = {
+            "id": line_first + k,
+            "line-num": 1,
+            "line-type": "RequisitionQuantityLine",
+            "description": name,
+            "quantity": "1.00",
+            "unit-price": money(price),
+            "total": money(price),
+            "uom": ref(uom),
+            "item": ref(item_id),
+            "supplier": ref(rng.choice(ids.suppliers)),
+            "account": ref(rng.choice(ids.accounts)),
+            "currency": ref(ids.currencies["USD"]),
+            "commodity": ref(commodity),
+            "receipt-required": True,
+            "status": "pending_approval",
+        }
+        req = {
+            "id": rid,
+            "status": "pending_approval",
+            "requested-by": ref(requester),
+            "requester": ref(requester),
+            "department": ref(rng.choice(ids.departments)),
+            "justification": "Awaiting approval",
+            "req-title": f"Request {rid}",
+            "currency": ref(ids.currencies["USD"]),
+            "total": money(price),
+            "submitted-at": format_instant(created + 300),
+            "line-count": 1,
+            "exported": False,
+            "last-exported-at": None,
+            "requisition-lines": [line],
+            "approvals": [embedded_copy(approval)],
+            "current-approval": ref(approval["id"]),
+        }
+        batch.append(seeder.stamp(req, created, created + 600, requester))
+    seeder.put("requisitions", batch)
