@@ -113,9 +113,10 @@ def main() -> int:
 
     invoices = opts.invoices or (1_000 if opts.quick else 5_000)
     print(f"seeding {invoices} invoices ...", file=sys.stderr)
-    with tempfile.TemporaryDirectory(prefix="coupa-bench-") as tmp, Sandbox(
-        seed_size=invoices
-    ) as sandbox:
+    with (
+        tempfile.TemporaryDirectory(prefix="coupa-bench-") as tmp,
+        Sandbox(seed_size=invoices) as sandbox,
+    ):
         work = Path(tmp)
         print(
             f"\n{'rate limit':<12}{'client':<22}{'records':>8}{'s':>8}{'rec/s':>8}"

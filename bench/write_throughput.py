@@ -41,9 +41,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from coupa_connector import AsyncConnection, ConnectionConfig, RetryPolicy
-from coupa_connector.activities._writes_model import WriteSummary
-from coupa_connector.activities.create import create
-from coupa_connector.activities.update import update
+from coupa_connector.activities.write._results import WriteSummary
+from coupa_connector.activities.write.create import create
+from coupa_connector.activities.write.update import update
 from coupa_connector.sandbox import Sandbox
 
 _CHILD = textwrap.dedent(

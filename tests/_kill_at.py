@@ -45,9 +45,9 @@ def _install(point: dict[str, Any]) -> None:
 
         _runner.Progress.finished = finished  # type: ignore[method-assign]
     elif point["at"] == "commit":
-        from coupa_connector.operations._coupa import CoupaWriteTarget
-        from coupa_connector.operations._endpoints import FileTarget
-        from coupa_connector.operations._sql import SqlTarget
+        from coupa_connector.operations.endpoints._endpoints import FileTarget
+        from coupa_connector.operations.endpoints.coupa import CoupaWriteTarget
+        from coupa_connector.operations.endpoints.sql import SqlTarget
 
         classes: dict[str, Any] = {
             "sql": SqlTarget,

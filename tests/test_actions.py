@@ -18,9 +18,9 @@ from _write_support import (
     run_writes,
     tag,
 )
-from coupa_connector.activities._actions import action, action_names
-from coupa_connector.activities._writes_model import WriteOutcome
-from coupa_connector.activities.create import create
+from coupa_connector.activities.write._results import WriteOutcome
+from coupa_connector.activities.write.actions import action, action_names
+from coupa_connector.activities.write.create import create
 from coupa_connector.catalog import load_catalog
 from coupa_connector.errors import ConfigurationError
 from coupa_connector.sandbox import Sandbox

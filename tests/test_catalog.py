@@ -607,7 +607,7 @@ def test_allowed_values_split_on_coupas_period_slip() -> None:
 
 
 def test_query_operators_are_coupas_eleven_and_both_sides_use_them() -> None:
-    from coupa_connector.activities._filters import OPERATORS as CLIENT_OPERATORS
+    from coupa_connector.activities.query._filters import OPERATORS as CLIENT_OPERATORS
     from coupa_connector.catalog import PAGE_LIMIT, QUERY_OPERATORS
     from coupa_connector.sandbox._query import OPERATORS as SANDBOX_OPERATORS
 

@@ -252,7 +252,7 @@ def test_decoders_take_bodies_at_the_bound() -> None:
 
 
 def test_a_page_becomes_records_only_within_the_bound() -> None:
-    from coupa_connector.activities._batch import RecordBatch
+    from coupa_connector.activities.query._batch import RecordBatch
 
     deep = b'[{"id": 1, "a": ' + _nest(200) + b'}, {"id": 2}]'
     batch = RecordBatch.from_json(deep)

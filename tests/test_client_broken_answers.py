@@ -15,9 +15,9 @@ import httpx2
 import pytest
 
 from _client_fakes import FakeCoupa, config, invoices
-from coupa_connector.activities._extract import extract
 from coupa_connector.client import AsyncConnection, Connection
 from coupa_connector.errors import APIError, TransportError
+from coupa_connector.operations.extract._extract import extract
 
 Answer = Callable[[httpx2.Request], httpx2.Response | None]
 

@@ -24,8 +24,8 @@ from _write_support import (
     tag,
     write_jsonl,
 )
-from coupa_connector.activities._writes_model import WriteOutcome
-from coupa_connector.activities.create import create
+from coupa_connector.activities.write._results import WriteOutcome
+from coupa_connector.activities.write.create import create
 from coupa_connector.cli._main import cli
 from coupa_connector.errors import ConfigurationError, UnknownObjectError
 from coupa_connector.sandbox import Sandbox

@@ -319,8 +319,8 @@ def test_output_files_get_the_usual_mode_or_keep_the_replaced_files(
     import os
     import stat
 
-    from coupa_connector.activities._output import RecordWriter as QueryWriter
     from coupa_connector.catalog import load_catalog
+    from coupa_connector.operations.files._output import RecordWriter as QueryWriter
 
     def mode(path: Path) -> int:
         return stat.S_IMODE(path.stat().st_mode)

@@ -22,7 +22,7 @@ from coupa_connector.operations import (
     compile_expression,
     read_records,
 )
-from coupa_connector.operations._files import MAX_RECORD_DEPTH
+from coupa_connector.operations.files._files import MAX_RECORD_DEPTH
 
 
 def read(path: Path, **options: Any) -> tuple[list[dict[str, Any]], list[BadRecord]]:

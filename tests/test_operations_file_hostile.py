@@ -12,7 +12,7 @@ import pytest
 
 from _hostile_support import coupa
 from coupa_connector.operations import OperationFileError, load_operation_file
-from coupa_connector.operations._yaml import MAX_YAML_DEPTH, MAX_YAML_VALUES, load_yaml
+from coupa_connector.operations.opfile._yaml import MAX_YAML_DEPTH, MAX_YAML_VALUES, load_yaml
 
 
 def alias_bomb(levels: int = 9, width: int = 9) -> str:

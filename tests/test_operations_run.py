@@ -352,7 +352,7 @@ def test_a_database_that_refuses_the_target_fails_the_run_and_follows_on_failure
 def test_an_unexpected_error_fails_the_run_in_the_log_and_follows_on_failure(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from coupa_connector.operations import _sql
+    from coupa_connector.operations.endpoints import sql as _sql
 
     def broken(self: Any, batch: Any, batch_no: int) -> Any:
         raise RuntimeError("a bug")
@@ -430,7 +430,7 @@ def test_sql_infinities_and_nan_reject_their_record_naming_the_column(tmp_path: 
 
 
 def test_sql_nan_is_named_as_such() -> None:
-    from coupa_connector.operations._sql import _non_finite
+    from coupa_connector.operations.endpoints.sql import _non_finite
 
     record: dict[str, Any] = {"n": "A", "x": math.nan, "y": 1.0}
     assert _non_finite(record) == (

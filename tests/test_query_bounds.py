@@ -11,9 +11,9 @@ from click.testing import CliRunner
 
 from _sandbox_api_support import Api
 from _write_support import env_for, invoke_cli, json_summary, run_writes
-from coupa_connector.activities._writes_target import parse_id
 from coupa_connector.activities.query import build_query
-from coupa_connector.activities.update import update
+from coupa_connector.activities.write._target import parse_id
+from coupa_connector.activities.write.update import update
 from coupa_connector.catalog import MAX_INTEGER, MIN_INTEGER, coupa_integer, load_catalog
 from coupa_connector.cli import cli
 from coupa_connector.errors import QueryError

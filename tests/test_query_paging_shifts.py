@@ -15,8 +15,8 @@ from typing import Any
 import orjson
 import pytest
 
-from coupa_connector.activities._batch import RecordBatch
-from coupa_connector.activities._paging import KeysetPager, OffsetPager, Params
+from coupa_connector.activities.query._batch import RecordBatch
+from coupa_connector.activities.query._paging import KeysetPager, OffsetPager, Params
 from coupa_connector.errors import PagingError
 
 Change = Callable[[int, list[int]], None]

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from coupa_connector._records import column_sort_key, flatten, unflatten
-from coupa_connector.activities._output import RecordWriter
 from coupa_connector.catalog import load_catalog
 from coupa_connector.client._wire import decode_xml
+from coupa_connector.operations.files._output import RecordWriter
 
 RECORD: dict[str, Any] = {
     "id": 12,

@@ -27,7 +27,7 @@ from coupa_connector.client._ratelimit import (
     bucket_for,
 )
 from coupa_connector.operations import load_operation_file
-from coupa_connector.operations._yaml import OperationFileError
+from coupa_connector.operations.opfile._yaml import OperationFileError
 from coupa_connector.sandbox import Sandbox
 
 SECRET_URL = "redis://:s3cret-redis-pass@127.0.0.1:6390/0"

@@ -8,10 +8,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from coupa_connector.activities._batch import RecordBatch, fresh_indexes
-from coupa_connector.activities._output import BackgroundSync, RecordWriter
+from coupa_connector.activities.query._batch import RecordBatch, fresh_indexes
 from coupa_connector.catalog import load_catalog
 from coupa_connector.client._wire import DecodeError
+from coupa_connector.operations.files._output import BackgroundSync, RecordWriter
 
 RECORDS = [
     {"id": 3, "status": "approved", "note": 'line\nbreak "quoted" [x]', "lines": [{"id": 9}]},

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from _write_support import FAST, call, invoice, invoice_refs, invoke_cli, run_writes, supplier, tag
-from coupa_connector.activities._writes_model import WriteOutcome
-from coupa_connector.activities.create import create
-from coupa_connector.activities.update import update
+from coupa_connector.activities.write._results import WriteOutcome
+from coupa_connector.activities.write.create import create
+from coupa_connector.activities.write.update import update
 from coupa_connector.sandbox import Sandbox
 
 

@@ -17,9 +17,9 @@ from _write_support import (
     tag,
     write_jsonl,
 )
-from coupa_connector.activities._writes_model import WriteOutcome
-from coupa_connector.activities.create import create
-from coupa_connector.activities.update import upsert
+from coupa_connector.activities.write._results import WriteOutcome
+from coupa_connector.activities.write.create import create
+from coupa_connector.activities.write.update import upsert
 from coupa_connector.errors import ConfigurationError
 from coupa_connector.sandbox import Sandbox
 

@@ -6,9 +6,9 @@ from collections import Counter
 from typing import Any
 
 from _write_support import FAST, call, find, invoice, invoice_refs, run_writes, supplier, tag
-from coupa_connector.activities._writes_model import WriteOutcome, WriteResult, WriteSummary
-from coupa_connector.activities.create import create
-from coupa_connector.activities.update import update, upsert
+from coupa_connector.activities.write._results import WriteOutcome, WriteResult, WriteSummary
+from coupa_connector.activities.write.create import create
+from coupa_connector.activities.write.update import update, upsert
 from coupa_connector.sandbox import Sandbox
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from coupa_connector.activities._writes_key_types import key_text
-from coupa_connector.activities._writes_keys import KeyResolver, KeySpec
+from coupa_connector.activities.write._key_types import key_text
+from coupa_connector.activities.write._keys import KeyResolver, KeySpec
 from coupa_connector.catalog import MAX_INTEGER, MIN_INTEGER, load_catalog
 
 

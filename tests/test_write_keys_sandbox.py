@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from _write_support import FAST, call, find, invoke_cli, json_summary, run_writes, tag
-from coupa_connector.activities._writes_model import WriteOutcome
-from coupa_connector.activities.create import create
-from coupa_connector.activities.update import update, upsert
+from coupa_connector.activities.write._results import WriteOutcome
+from coupa_connector.activities.write.create import create
+from coupa_connector.activities.write.update import update, upsert
 from coupa_connector.sandbox import Sandbox
 
 KEY = "rate-date,from-currency.code,to-currency.code"

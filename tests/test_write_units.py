@@ -14,17 +14,17 @@ from typing import Any
 
 import pytest
 
-from coupa_connector.activities._writes_keys import KeyResolver, KeySpec, get_path
-from coupa_connector.activities._writes_lines import Landed, added_lines, adds_lines, landed
-from coupa_connector.activities._writes_model import WriteOutcome, WriteResult, WriteSummary
-from coupa_connector.activities._writes_pipeline import (
+from coupa_connector.activities.write._keys import KeyResolver, KeySpec, get_path
+from coupa_connector.activities.write._lines import Landed, added_lines, adds_lines, landed
+from coupa_connector.activities.write._pipeline import (
     FatalWriteError,
     Item,
     Job,
     UnreadableRecord,
     run_pipeline,
 )
-from coupa_connector.activities._writes_send import (
+from coupa_connector.activities.write._results import WriteOutcome, WriteResult, WriteSummary
+from coupa_connector.activities.write._send import (
     Resolution,
     SendContext,
     WriteOptions,

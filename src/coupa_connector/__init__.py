@@ -46,10 +46,9 @@ from coupa_connector.errors import (
 
 if TYPE_CHECKING:
     from coupa_connector._records import flatten, unflatten
-    from coupa_connector.activities._extract import ExtractResult, extract
-    from coupa_connector.activities._writes_model import WriteOutcome, WriteResult, WriteSummary
-    from coupa_connector.activities._writes_send import WriteOptions
     from coupa_connector.activities.query import Page, QuerySpec, build_query
+    from coupa_connector.activities.write._results import WriteOutcome, WriteResult, WriteSummary
+    from coupa_connector.activities.write._send import WriteOptions
     from coupa_connector.client import (
         AsyncConnection,
         CheckResult,
@@ -71,6 +70,7 @@ if TYPE_CHECKING:
         read_records,
         run_operations,
     )
+    from coupa_connector.operations.extract._extract import ExtractResult, extract
 
 # Heavier parts load on first use, so `import coupa_connector` and the CLI start fast.
 _LAZY: dict[str, str] = {
@@ -80,7 +80,7 @@ _LAZY: dict[str, str] = {
     "ConnectionConfig": "coupa_connector.client",
     "ConnectionStats": "coupa_connector.client",
     "ConnectionTestReport": "coupa_connector.client",
-    "ExtractResult": "coupa_connector.activities._extract",
+    "ExtractResult": "coupa_connector.operations.extract._extract",
     "OpLog": "coupa_connector.operations",
     "OperationFileError": "coupa_connector.operations",
     "Page": "coupa_connector.activities.query",
@@ -90,12 +90,12 @@ _LAZY: dict[str, str] = {
     "RunResult": "coupa_connector.operations",
     "SecretStr": "coupa_connector.client",
     "Timeout": "coupa_connector.client",
-    "WriteOptions": "coupa_connector.activities._writes_send",
-    "WriteOutcome": "coupa_connector.activities._writes_model",
-    "WriteResult": "coupa_connector.activities._writes_model",
-    "WriteSummary": "coupa_connector.activities._writes_model",
+    "WriteOptions": "coupa_connector.activities.write._send",
+    "WriteOutcome": "coupa_connector.activities.write._results",
+    "WriteResult": "coupa_connector.activities.write._results",
+    "WriteSummary": "coupa_connector.activities.write._results",
     "build_query": "coupa_connector.activities.query",
-    "extract": "coupa_connector.activities._extract",
+    "extract": "coupa_connector.operations.extract._extract",
     "flatten": "coupa_connector._records",
     "load_operation_file": "coupa_connector.operations",
     "open_writer": "coupa_connector.operations",

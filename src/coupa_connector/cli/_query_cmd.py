@@ -8,13 +8,13 @@ from typing import Any
 
 import click
 
-from coupa_connector.activities._extract import ExtractResult, extract
-from coupa_connector.activities._output import FORMATS
-from coupa_connector.activities._paging import Page
+from coupa_connector.activities.query._paging import Page
 from coupa_connector.cli._connection_cmds import PROFILE_HELP, load_config
 from coupa_connector.cli._options import csv_formulas_option, format_option
 from coupa_connector.client import AsyncConnection, ConnectionConfig
 from coupa_connector.errors import CoupaError, PagingError, QueryError
+from coupa_connector.operations.extract._extract import ExtractResult, extract
+from coupa_connector.operations.files._output import FORMATS
 
 
 def _raw_params(values: tuple[str, ...]) -> list[tuple[str, str]]:

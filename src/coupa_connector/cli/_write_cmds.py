@@ -30,8 +30,8 @@ from rich.progress import (
 from rich.table import Table
 
 from coupa_connector._csv_formulas import CsvFormulas
-from coupa_connector.activities._writes_model import WriteResult, WriteSummary
-from coupa_connector.activities._writes_pipeline import UnreadableRecord
+from coupa_connector.activities.write._pipeline import UnreadableRecord
+from coupa_connector.activities.write._results import WriteResult, WriteSummary
 from coupa_connector.catalog import MAX_INTEGER, ObjectDef, coupa_integer, load_catalog
 from coupa_connector.cli._options import csv_formulas_option
 from coupa_connector.errors import ConfigurationError, CoupaError, UnknownObjectError
@@ -119,7 +119,7 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _object(name: str, verb: str) -> ObjectDef:
-    from coupa_connector.activities._writes_validate import writable_object
+    from coupa_connector.activities.write._validate import writable_object
 
     try:
         if verb == "action":
@@ -322,9 +322,9 @@ def _connection(config: Any) -> Any:
 def _record_run(
     verb: str, object_name: str, file: str, *, key: str | None, opts: _RunOptions
 ) -> None:
-    from coupa_connector.activities.create import create as create_records
-    from coupa_connector.activities.update import update as update_records
-    from coupa_connector.activities.update import upsert as upsert_records
+    from coupa_connector.activities.write.create import create as create_records
+    from coupa_connector.activities.write.update import update as update_records
+    from coupa_connector.activities.write.update import upsert as upsert_records
 
     obj = _object(object_name, verb)
     fmt = _input_format(file, opts.input_format)
@@ -346,7 +346,7 @@ def _record_run(
     try:
         # Fail on a bad key before reading anything.
         if key:
-            from coupa_connector.activities._writes_keys import KeySpec
+            from coupa_connector.activities.write._keys import KeySpec
 
             KeySpec.parse(obj, key)
     except CoupaError as exc:
@@ -436,7 +436,7 @@ def _known_format(path: str) -> str | None:
 def _ids_from_file(path: str, fmt: str | None, csv_formulas: CsvFormulas) -> Iterator[Any]:
     """Targets from a file: one id per line (.txt or no known extension), else records."""
     from coupa_connector.operations import guess_format
-    from coupa_connector.operations._text_input import clean_text, open_text
+    from coupa_connector.operations.files._text_input import clean_text, open_text
 
     known: str | None
     try:
@@ -513,8 +513,8 @@ def action(
       coupa action purchase_orders cancel --ids-file po-ids.txt
       coupa action approvals reject --id 7 --param reason="over budget"
     """
-    from coupa_connector.activities._actions import action as run_action
-    from coupa_connector.activities._actions import find_action
+    from coupa_connector.activities.write.actions import action as run_action
+    from coupa_connector.activities.write.actions import find_action
     from coupa_connector.cli._write_report import IDS_FORMAT
 
     opts = _RunOptions(**options)

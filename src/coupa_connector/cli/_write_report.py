@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from coupa_connector._csv_formulas import DEFAULT_CSV_FORMULAS, CsvFormulas
-from coupa_connector.activities._writes_model import WriteResult
+from coupa_connector.activities.write._results import WriteResult
 from coupa_connector.catalog import ObjectDef
 from coupa_connector.errors import CoupaError
 from coupa_connector.operations import RecordWriter, guess_format, open_writer

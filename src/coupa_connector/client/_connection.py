@@ -49,8 +49,8 @@ from coupa_connector.errors import (
 )
 
 if TYPE_CHECKING:
-    from coupa_connector.activities._paging import Page
-    from coupa_connector.activities._writes_model import WriteResult
+    from coupa_connector.activities.query._paging import Page
+    from coupa_connector.activities.write._results import WriteResult
     from coupa_connector.client._check import ConnectionTestReport
 
 log = get_logger("transport")
@@ -639,16 +639,16 @@ class AsyncConnection:
         self, obj: str | ObjectDef, records: Any, **options: Any
     ) -> AsyncIterator[WriteResult]:
         """Create records, one result each as they complete; see
-        ``coupa_connector.activities.create.create``."""
-        from coupa_connector.activities.create import create
+        ``coupa_connector.activities.write.create.create``."""
+        from coupa_connector.activities.write.create import create
 
         return create(self, obj, records, **options)
 
     def update(
         self, obj: str | ObjectDef, records: Any, **options: Any
     ) -> AsyncIterator[WriteResult]:
-        """Update records by id or ``key=``; see ``coupa_connector.activities.update.update``."""
-        from coupa_connector.activities.update import update
+        """Update records by id or ``key=``; see ``activities.write.update.update``."""
+        from coupa_connector.activities.write.update import update
 
         return update(self, obj, records, **options)
 
@@ -656,7 +656,7 @@ class AsyncConnection:
         self, obj: str | ObjectDef, records: Any, *, key: Any, **options: Any
     ) -> AsyncIterator[WriteResult]:
         """Create or update records by a natural key; see ``activities.update.upsert``."""
-        from coupa_connector.activities.update import upsert
+        from coupa_connector.activities.write.update import upsert
 
         return upsert(self, obj, records, key=key, **options)
 
@@ -664,8 +664,8 @@ class AsyncConnection:
         self, obj: str | ObjectDef, name: str, targets: Any, **options: Any
     ) -> AsyncIterator[WriteResult]:
         """Run an action (submit, void, mark_exported ...) on ids or records; see
-        ``coupa_connector.activities._actions.action``."""
-        from coupa_connector.activities._actions import action
+        ``coupa_connector.activities.write.actions.action``."""
+        from coupa_connector.activities.write.actions import action
 
         return action(self, obj, name, targets, **options)
 

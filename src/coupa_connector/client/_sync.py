@@ -17,8 +17,8 @@ from coupa_connector.client._connection import AsyncConnection, ConnectionStats,
 from coupa_connector.client._transport import AsyncBaseTransport
 
 if TYPE_CHECKING:
-    from coupa_connector.activities._paging import Page
-    from coupa_connector.activities._writes_model import WriteResult
+    from coupa_connector.activities.query._paging import Page
+    from coupa_connector.activities.write._results import WriteResult
     from coupa_connector.client._check import ConnectionTestReport
 
 T = TypeVar("T")
@@ -131,13 +131,13 @@ class Connection:
 
     def create(self, obj: str | ObjectDef, records: Any, **options: Any) -> Iterator[WriteResult]:
         """Blocking ``AsyncConnection.create``: an iterator of results as they complete."""
-        from coupa_connector.activities._writes_sync import iterate
+        from coupa_connector.activities.write._sync import iterate
 
         return iterate(self._run, self._conn.create(obj, records, **options))
 
     def update(self, obj: str | ObjectDef, records: Any, **options: Any) -> Iterator[WriteResult]:
         """Blocking ``AsyncConnection.update``: an iterator of results as they complete."""
-        from coupa_connector.activities._writes_sync import iterate
+        from coupa_connector.activities.write._sync import iterate
 
         return iterate(self._run, self._conn.update(obj, records, **options))
 
@@ -145,7 +145,7 @@ class Connection:
         self, obj: str | ObjectDef, records: Any, *, key: Any, **options: Any
     ) -> Iterator[WriteResult]:
         """Blocking ``AsyncConnection.upsert``: an iterator of results as they complete."""
-        from coupa_connector.activities._writes_sync import iterate
+        from coupa_connector.activities.write._sync import iterate
 
         return iterate(self._run, self._conn.upsert(obj, records, key=key, **options))
 
@@ -153,7 +153,7 @@ class Connection:
         self, obj: str | ObjectDef, name: str, targets: Any, **options: Any
     ) -> Iterator[WriteResult]:
         """Blocking ``AsyncConnection.action``: an iterator of results as they complete."""
-        from coupa_connector.activities._writes_sync import iterate
+        from coupa_connector.activities.write._sync import iterate
 
         return iterate(self._run, self._conn.action(obj, name, targets, **options))
 

@@ -5,26 +5,7 @@ Also the record-file readers and writers every layer uses for CSV, JSONL, JSON a
 
 from __future__ import annotations
 
-from coupa_connector.operations._files import (
-    FORMATS,
-    BadRecord,
-    RecordFileError,
-    RecordWriter,
-    expand_path,
-    guess_format,
-    open_writer,
-    read_records,
-)
 from coupa_connector.operations._functions import FUNCTION_HELP, TransformFunctions
-from coupa_connector.operations._opfile import (
-    ENDPOINTS,
-    ConnectionSpec,
-    EndpointSpec,
-    OperationFile,
-    OperationSpec,
-    load_operation_file,
-    variable_names,
-)
 from coupa_connector.operations._oplog import Counts, OpLog, RecordOutcome, default_log_path
 from coupa_connector.operations._runner import (
     Progress,
@@ -40,7 +21,26 @@ from coupa_connector.operations._transform import (
     TransformSpec,
     compile_expression,
 )
-from coupa_connector.operations._yaml import OperationFileError, OperationProblem
+from coupa_connector.operations.files._files import (
+    FORMATS,
+    BadRecord,
+    RecordFileError,
+    RecordWriter,
+    expand_path,
+    guess_format,
+    open_writer,
+    read_records,
+)
+from coupa_connector.operations.opfile._opfile import (
+    ENDPOINTS,
+    ConnectionSpec,
+    EndpointSpec,
+    OperationFile,
+    OperationSpec,
+    load_operation_file,
+    variable_names,
+)
+from coupa_connector.operations.opfile._yaml import OperationFileError, OperationProblem
 
 __all__ = [
     "ENDPOINTS",

@@ -274,7 +274,7 @@ class TransformFunctions(functions.Functions):  # type: ignore[misc]
             path = self._base_dir / path
         if not path.is_file():
             raise TransformValueError(f"lookup_csv: no such file {str(path)!r}")
-        from coupa_connector.operations._text_input import TextInput, open_text
+        from coupa_connector.operations.files._text_input import TextInput, open_text
 
         def checked(stream: TextInput) -> Iterator[str]:
             for line in stream:
@@ -293,9 +293,7 @@ class TransformFunctions(functions.Functions):  # type: ignore[misc]
                             f"lookup_csv: {path.name} has no column {col!r} "
                             f"(columns: {', '.join(columns)})"
                         )
-                return {
-                    row[key_col].strip(): row[value_col] for row in reader if row.get(key_col)
-                }
+                return {row[key_col].strip(): row[value_col] for row in reader if row.get(key_col)}
         except csv.Error as exc:
             raise TransformValueError(f"lookup_csv: {path}: bad CSV: {exc}") from None
         except CoupaError as exc:

@@ -680,9 +680,7 @@ class OpLog:
 
     def chained_runs(self, run_id: int) -> list[dict[str, Any]]:
         """The runs that a run's ``on_success`` or ``on_failure`` started."""
-        rows = self._db.execute(
-            "SELECT * FROM runs WHERE chained_from = ? ORDER BY id", (run_id,)
-        )
+        rows = self._db.execute("SELECT * FROM runs WHERE chained_from = ? ORDER BY id", (run_id,))
         return [self._present(r) for r in rows]
 
     def daily_totals(self, since: str | None = None) -> list[dict[str, Any]]:

@@ -55,14 +55,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from coupa_connector.errors import ConfigurationError, CoupaError
-from coupa_connector.operations._coupa import (
-    CoupaBridge,
-    CoupaQuerySource,
-    CoupaWriteTarget,
-    _cap,
-    _FatalBatch,
-)
-from coupa_connector.operations._endpoints import (
+from coupa_connector.operations._masking import RecordMask
+from coupa_connector.operations._oplog import Counts, OpLog, RecordOutcome
+from coupa_connector.operations._transform import Transformed, Transformer
+from coupa_connector.operations.endpoints._endpoints import (
     ERRORS_KEY,
     FileSource,
     FileTarget,
@@ -70,14 +66,20 @@ from coupa_connector.operations._endpoints import (
     Source,
     Target,
 )
-from coupa_connector.operations._files import (
+from coupa_connector.operations.endpoints.coupa import (
+    CoupaBridge,
+    CoupaQuerySource,
+    CoupaWriteTarget,
+    _cap,
+    _FatalBatch,
+)
+from coupa_connector.operations.files._files import (
     RecordWriter,
     expand_path,
     guess_format,
     has_placeholders,
 )
-from coupa_connector.operations._masking import RecordMask
-from coupa_connector.operations._opfile import (
+from coupa_connector.operations.opfile._opfile import (
     ConnectionSpec,
     EndpointSpec,
     OperationFile,
@@ -85,8 +87,6 @@ from coupa_connector.operations._opfile import (
     load_operation_file,
     url_secrets,
 )
-from coupa_connector.operations._oplog import Counts, OpLog, RecordOutcome
-from coupa_connector.operations._transform import Transformed, Transformer
 
 if TYPE_CHECKING:
     from coupa_connector.client import ConnectionConfig
@@ -463,10 +463,10 @@ class Runner:
         if t == "file":
             return FileSource(op.source, self.opfile.base_dir)
         if t == "sql":
-            from coupa_connector.operations._sql import SqlSource
+            from coupa_connector.operations.endpoints.sql import SqlSource
 
             return SqlSource(op.source, self.opfile.base_dir)
-        return CoupaQuerySource(op.source, self.bridge())
+        return CoupaQuerySource(op.source, self.bridge(), op.transform)
 
     def _target(self, op: OperationSpec, run_token: str, now: datetime, run_id: int) -> Target:
         t = op.target.type
@@ -484,7 +484,7 @@ class Runner:
                 target.set_xml_names(obj.element, obj.list_element)
             return target
         if t == "sql":
-            from coupa_connector.operations._sql import SqlTarget
+            from coupa_connector.operations.endpoints.sql import SqlTarget
 
             return SqlTarget(op.target, self.opfile.base_dir, run_token)
         return CoupaWriteTarget(op.target, self.bridge(), dry_run=self.dry_run)
@@ -985,7 +985,7 @@ def endpoint_identity(spec: EndpointSpec, role: str, base_dir: Path) -> str:
         # Sources resolve against the operation file's folder, targets against the cwd.
         resolved = os.path.join(base_dir, path) if role == "source" else os.path.abspath(path)
         return f"file:{os.path.normpath(resolved)}"
-    from coupa_connector.operations._sql import sql_identity
+    from coupa_connector.operations.endpoints.sql import sql_identity
 
     return sql_identity(o)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from coupa_connector.activities._writes_model import WriteOutcome, WriteResult
-from coupa_connector.activities._writes_pipeline import Item
+from coupa_connector.activities.write._pipeline import Item
+from coupa_connector.activities.write._results import WriteOutcome, WriteResult
 from coupa_connector.catalog import Catalog, ObjectDef, load_catalog, validate_record
 from coupa_connector.errors import ConfigurationError
 

@@ -5,7 +5,7 @@ are batched: one path of the key (the pivot: the first field of the object itsel
 one ``<path>[in]=a,b,c`` query per chunk of records, the other paths narrow that query when a
 chunk shares their value and are matched here against what comes back, and answers are
 cached so a key is asked about once per run. Values are compared, and sent, in one spelling
-per catalog kind (``_writes_key_types``): a date from a file matches Coupa's datetime.
+per catalog kind (``_key_types``): a date from a file matches Coupa's datetime.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from coupa_connector.activities._writes_key_types import expected, key_text
+from coupa_connector.activities.write._key_types import expected, key_text
 from coupa_connector.catalog import ObjectDef, load_catalog, wire_name
 from coupa_connector.errors import ConfigurationError
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
-from coupa_connector.activities._batch import RecordBatch
-from coupa_connector.activities._filters import (
+from coupa_connector.activities.query._batch import RecordBatch
+from coupa_connector.activities.query._filters import (
     Filter,
     RawCondition,
     Where,
@@ -25,7 +25,13 @@ from coupa_connector.activities._filters import (
     fields_param,
     validate,
 )
-from coupa_connector.activities._paging import PAGE_SIZE, KeysetPager, OffsetPager, Page, Params
+from coupa_connector.activities.query._paging import (
+    PAGE_SIZE,
+    KeysetPager,
+    OffsetPager,
+    Page,
+    Params,
+)
 from coupa_connector.catalog import Catalog, ObjectDef, wire_name
 from coupa_connector.client._wire import DecodeError
 from coupa_connector.errors import QueryError

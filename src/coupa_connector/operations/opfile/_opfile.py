@@ -20,7 +20,6 @@ from urllib.parse import parse_qsl, urlsplit
 from coupa_connector._csv_formulas import csv_formulas_mode
 from coupa_connector.catalog import ObjectDef, load_catalog
 from coupa_connector.errors import CatalogError, ConfigurationError, CoupaError
-from coupa_connector.operations._files import FORMATS, RecordFileError, guess_format
 from coupa_connector.operations._functions import TransformValueError, parse_when
 from coupa_connector.operations._transform import (
     Expression,
@@ -28,7 +27,8 @@ from coupa_connector.operations._transform import (
     compile_expression,
     function_calls,
 )
-from coupa_connector.operations._yaml import (
+from coupa_connector.operations.files._files import FORMATS, RecordFileError, guess_format
+from coupa_connector.operations.opfile._yaml import (
     LList,
     LMap,
     OperationFileError,
@@ -77,6 +77,7 @@ ENDPOINTS: dict[str, _EndpointKind] = {
                 "incremental",
                 "since",
                 "mark_exported",
+                "projection",
             }
         ),
     ),
@@ -683,6 +684,8 @@ def _check_endpoint(check: _Checker, op: str, role: str, spec: EndpointSpec, nod
         fields = o.get("fields")
         if fields is not None and not isinstance(fields, list):
             check.problem(node.line_of("fields"), f"{where}: fields must be a list")
+        if not isinstance(o.get("projection", True), bool):
+            check.problem(node.line_of("projection"), f"{where}: projection must be true or false")
         _check_query(check, where, obj, o, node)
         return
     if spec.type == "coupa.create" and not obj.can_create:
@@ -720,7 +723,7 @@ def sql_columns(options: Mapping[str, Any]) -> list[str] | None:
 
 def _check_sql_columns(check: _Checker, where: str, o: Mapping[str, Any], node: LMap) -> None:
     """Declared columns as the table will be created from them: known types, the key in."""
-    from coupa_connector.operations._sql import COLUMN_TYPES
+    from coupa_connector.operations.endpoints.sql import COLUMN_TYPES
 
     declared = o.get("columns")
     if declared is None:

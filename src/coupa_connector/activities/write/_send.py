@@ -10,7 +10,7 @@ the write-level decision on top, as a table from error to resolution:
     RESEND    the request provably did not land (429, 503): send it again after a pause.
     UNKNOWN   it may have landed (timeout, dropped connection, 500/502/504): an update is
               simply sent again (a PUT is idempotent unless it adds lines, see
-              ``_writes_lines``); a create is first looked up by its
+              ``_lines``); a create is first looked up by its
               unique natural key (only a record that did not exist before the send counts)
               and sent again only when Coupa does not have it.
 """
@@ -26,7 +26,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, I
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from coupa_connector.activities._writes_lines import (
+from coupa_connector.activities.write._lines import (
     Landed,
     LineIds,
     added_lines,
@@ -34,8 +34,8 @@ from coupa_connector.activities._writes_lines import (
     landed,
     line_ids,
 )
-from coupa_connector.activities._writes_model import WriteOutcome, WriteResult
-from coupa_connector.activities._writes_pipeline import FatalWriteError, Item, Prepare, run_pipeline
+from coupa_connector.activities.write._pipeline import FatalWriteError, Item, Prepare, run_pipeline
+from coupa_connector.activities.write._results import WriteOutcome, WriteResult
 from coupa_connector.catalog import ObjectDef
 from coupa_connector.errors import (
     AuthenticationError,
@@ -472,7 +472,7 @@ async def send_put(
 
     A body that adds collection items (a line without ``id``) is not idempotent: it goes out
     once per decision, with the connection's retries off, and a lost answer is settled by
-    re-reading the record at ``record_path`` (see ``_writes_lines``); without one it fails.
+    re-reading the record at ``record_path`` (see ``_lines``); without one it fails.
 
     Raises:
         FatalWriteError: The error means no record can be written (credentials, scope).

@@ -14,10 +14,10 @@ import random
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from typing import Any
 
-from coupa_connector.activities._writes_keys import KeySpec
-from coupa_connector.activities._writes_model import WriteOutcome, WriteResult
-from coupa_connector.activities._writes_pipeline import FatalWriteError, Item, Job
-from coupa_connector.activities._writes_send import (
+from coupa_connector.activities.write._keys import KeySpec
+from coupa_connector.activities.write._pipeline import FatalWriteError, Item, Job
+from coupa_connector.activities.write._results import WriteOutcome, WriteResult
+from coupa_connector.activities.write._send import (
     Requester,
     Resolution,
     SendContext,
@@ -28,14 +28,14 @@ from coupa_connector.activities._writes_send import (
     run_writes,
     send_create,
 )
-from coupa_connector.activities._writes_target import (
+from coupa_connector.activities.write._target import (
     Target,
     Targets,
     first_key,
     guarded,
     natural_keys,
 )
-from coupa_connector.activities._writes_validate import problems_result, writable_object
+from coupa_connector.activities.write._validate import problems_result, writable_object
 from coupa_connector.catalog import ObjectDef
 from coupa_connector.errors import CoupaError
 

@@ -19,7 +19,8 @@ from typing import Any, Protocol
 
 from coupa_connector._csv_formulas import cell_reader, csv_formulas_mode
 from coupa_connector.errors import ConfigurationError
-from coupa_connector.operations._files import (
+from coupa_connector.operations._transform import Item, Transformed
+from coupa_connector.operations.files._files import (
     BadRecord,
     RecordWriter,
     expand_path,
@@ -28,9 +29,8 @@ from coupa_connector.operations._files import (
     open_text,
     read_records,
 )
-from coupa_connector.operations._opfile import EndpointSpec
-from coupa_connector.operations._text_input import clean_text
-from coupa_connector.operations._transform import Item, Transformed
+from coupa_connector.operations.files._text_input import clean_text
+from coupa_connector.operations.opfile._opfile import EndpointSpec
 
 __all__ = [
     "ERRORS_KEY",

@@ -27,7 +27,7 @@ import orjson
 
 from coupa_connector._csv_formulas import DEFAULT_CSV_FORMULAS, CsvFormulas, row_writer
 from coupa_connector._records import flatten
-from coupa_connector.activities._batch import RecordBatch
+from coupa_connector.activities.query._batch import RecordBatch
 from coupa_connector.catalog import Catalog, ObjectDef
 from coupa_connector.client._wire import record_xml
 from coupa_connector.errors import ConfigurationError

@@ -15,10 +15,10 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from coupa_connector.activities._writes_keys import get_path
+from coupa_connector.activities.write._keys import get_path
 
 if TYPE_CHECKING:
-    from coupa_connector.activities._writes_send import SendContext
+    from coupa_connector.activities.write._send import SendContext
 
 __all__ = ["Landed", "LineIds", "added_lines", "adds_lines", "landed", "line_ids"]
 

@@ -29,7 +29,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from dataclasses import dataclass, field
 from typing import Any
 
-from coupa_connector.activities._batch import RecordBatch
+from coupa_connector.activities.query._batch import RecordBatch
 from coupa_connector.catalog import PAGE_LIMIT
 from coupa_connector.errors import CoupaError, PagingError, QueryError
 

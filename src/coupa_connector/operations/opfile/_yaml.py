@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from coupa_connector.errors import ConfigurationError
-from coupa_connector.operations._text_input import decode_utf8
+from coupa_connector.operations.files._text_input import decode_utf8
 
 __all__ = ["LList", "LMap", "OperationFileError", "OperationProblem", "load_yaml"]
 

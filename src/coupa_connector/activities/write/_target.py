@@ -13,10 +13,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from coupa_connector.activities._writes_keys import Fetch, KeyResolver, KeySpec, KeyValue
-from coupa_connector.activities._writes_model import WriteOutcome, WriteResult
-from coupa_connector.activities._writes_pipeline import FatalWriteError, Item, Job
-from coupa_connector.activities._writes_send import (
+from coupa_connector.activities.write._keys import Fetch, KeyResolver, KeySpec, KeyValue
+from coupa_connector.activities.write._pipeline import FatalWriteError, Item, Job
+from coupa_connector.activities.write._results import WriteOutcome, WriteResult
+from coupa_connector.activities.write._send import (
     Recover,
     Requester,
     Resolution,

@@ -27,7 +27,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, I
 from dataclasses import dataclass, field
 from typing import Any
 
-from coupa_connector.activities._writes_model import WriteOutcome, WriteResult
+from coupa_connector.activities.write._results import WriteOutcome, WriteResult
 from coupa_connector.errors import CoupaError
 
 __all__ = [

@@ -36,12 +36,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from coupa_connector.activities._batch import RecordBatch, fresh_indexes
-from coupa_connector.activities._output import RecordWriter
-from coupa_connector.activities._paging import PAGE_SIZE, KeysetPager, Params, split_ids
 from coupa_connector.activities.query import fetch_batch
+from coupa_connector.activities.query._batch import RecordBatch, fresh_indexes
+from coupa_connector.activities.query._paging import PAGE_SIZE, KeysetPager, Params, split_ids
 from coupa_connector.client._redact import ROOT_LOGGER
 from coupa_connector.errors import QueryError
+from coupa_connector.operations.files._output import RecordWriter
 
 if TYPE_CHECKING:
     from multiprocessing import Queue

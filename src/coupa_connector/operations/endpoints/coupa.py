@@ -19,9 +19,10 @@ import orjson
 
 from coupa_connector.catalog import ObjectDef, load_catalog
 from coupa_connector.errors import ConfigurationError, CoupaError
-from coupa_connector.operations._endpoints import ERRORS_KEY, Outcome
-from coupa_connector.operations._opfile import EndpointSpec
-from coupa_connector.operations._transform import Item, Transformed
+from coupa_connector.operations._projection import mapping_projection
+from coupa_connector.operations._transform import Item, Transformed, TransformSpec
+from coupa_connector.operations.endpoints._endpoints import ERRORS_KEY, Outcome
+from coupa_connector.operations.opfile._opfile import EndpointSpec
 
 if TYPE_CHECKING:
     from coupa_connector.client import AsyncConnection, ConnectionConfig
@@ -139,9 +140,12 @@ class CoupaQuerySource:
     delivered once however often it changes while a run is going on.
     """
 
-    def __init__(self, spec: EndpointSpec, bridge: CoupaBridge) -> None:
+    def __init__(
+        self, spec: EndpointSpec, bridge: CoupaBridge, transform: TransformSpec | None = None
+    ) -> None:
         o = spec.options
-        self.obj = load_catalog().get(str(o["object"]))
+        catalog = load_catalog()
+        self.obj = catalog.get(str(o["object"]))
         self.where = o.get("where")
         self.fields = o.get("fields")
         self.order_by = o.get("order_by")
@@ -163,6 +167,16 @@ class CoupaQuerySource:
             else str(since)
         )
         self.mark_exported = bool(o.get("mark_exported", False))
+        if (
+            self.fields is None
+            and self.return_object is None
+            and transform is not None
+            and o.get("projection", True)
+        ):
+            # Ask Coupa only for what the mapping reads; None keeps whole records.
+            self.fields = mapping_projection(
+                transform, self.obj, catalog, also=[self.incremental] if self.incremental else []
+            )
         self.bridge = bridge
         self.window: dict[str, str] = {}
 
@@ -311,8 +325,8 @@ class CoupaWriteTarget:
         """Write some of a batch; results keep their positions in the whole batch."""
         if not indexes:
             return
-        from coupa_connector.activities.create import create
-        from coupa_connector.activities.update import upsert
+        from coupa_connector.activities.write.create import create
+        from coupa_connector.activities.write.update import upsert
 
         part = [records[i] for i in indexes]
         conn = self.bridge.conn
@@ -327,21 +341,21 @@ class CoupaWriteTarget:
         conn = self.bridge.conn
         stream: AsyncIterator[Any]
         if self.kind == "create":
-            from coupa_connector.activities.create import create
+            from coupa_connector.activities.write.create import create
 
             stream = create(conn, self.obj, records, key=self.key, dry_run=self.dry_run)
         elif self.kind == "update":
-            from coupa_connector.activities.update import update
+            from coupa_connector.activities.write.update import update
 
             stream = update(conn, self.obj, records, key=self.key, dry_run=self.dry_run)
         elif self.kind == "upsert":
-            from coupa_connector.activities.update import upsert
+            from coupa_connector.activities.write.update import upsert
 
             if not self.key:
                 raise ConfigurationError(f"coupa.upsert of {self.obj.name} needs key:")
             stream = upsert(conn, self.obj, records, key=self.key, dry_run=self.dry_run)
         else:
-            from coupa_connector.activities._actions import action as run_action
+            from coupa_connector.activities.write.actions import action as run_action
 
             ids = [r.get(self.id_field) for r in records]
             stream = run_action(conn, self.obj, str(self.action), ids, dry_run=self.dry_run)

@@ -18,10 +18,10 @@ import random
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
-from coupa_connector.activities._writes_keys import KeySpec
-from coupa_connector.activities._writes_model import WriteOutcome, WriteResult
-from coupa_connector.activities._writes_pipeline import Item, Job
-from coupa_connector.activities._writes_send import (
+from coupa_connector.activities.write._keys import KeySpec
+from coupa_connector.activities.write._pipeline import Item, Job
+from coupa_connector.activities.write._results import WriteOutcome, WriteResult
+from coupa_connector.activities.write._send import (
     Requester,
     SendContext,
     WriteOptions,
@@ -30,9 +30,9 @@ from coupa_connector.activities._writes_send import (
     send_create,
     send_put,
 )
-from coupa_connector.activities._writes_target import Target, Targets, guarded, prepare_targeted
-from coupa_connector.activities._writes_validate import problems_result, writable_object
-from coupa_connector.activities.create import Records
+from coupa_connector.activities.write._target import Target, Targets, guarded, prepare_targeted
+from coupa_connector.activities.write._validate import problems_result, writable_object
+from coupa_connector.activities.write.create import Records
 from coupa_connector.catalog import ObjectDef
 from coupa_connector.errors import ConfigurationError
 

@@ -28,10 +28,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from coupa_connector.errors import ConfigurationError
-from coupa_connector.operations._endpoints import ERRORS_KEY, Outcome
 from coupa_connector.operations._functions import TransformValueError, parse_when
-from coupa_connector.operations._opfile import EndpointSpec
 from coupa_connector.operations._transform import Item, Transformed
+from coupa_connector.operations.endpoints._endpoints import ERRORS_KEY, Outcome
+from coupa_connector.operations.opfile._opfile import EndpointSpec
 
 __all__ = [
     "COLUMN_TYPES",

@@ -37,9 +37,9 @@ from coupa_connector._csv_formulas import (
     row_writer,
     unescape_cell,
 )
-from coupa_connector.activities._output import create_beside
 from coupa_connector.errors import ConfigurationError, CoupaError
-from coupa_connector.operations._text_input import (
+from coupa_connector.operations.files._output import create_beside
+from coupa_connector.operations.files._text_input import (
     TextInput,
     clean_text,
     is_utf8,

@@ -16,10 +16,10 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Seq
 from typing import Any
 from urllib.parse import parse_qsl
 
-from coupa_connector.activities._writes_keys import KeySpec
-from coupa_connector.activities._writes_model import WriteOutcome, WriteResult
-from coupa_connector.activities._writes_pipeline import Item, Job, UnreadableRecord
-from coupa_connector.activities._writes_send import (
+from coupa_connector.activities.write._keys import KeySpec
+from coupa_connector.activities.write._pipeline import Item, Job, UnreadableRecord
+from coupa_connector.activities.write._results import WriteOutcome, WriteResult
+from coupa_connector.activities.write._send import (
     Requester,
     SendContext,
     WriteOptions,
@@ -27,7 +27,7 @@ from coupa_connector.activities._writes_send import (
     run_writes,
     send_put,
 )
-from coupa_connector.activities._writes_target import (
+from coupa_connector.activities.write._target import (
     Target,
     Targets,
     guarded,

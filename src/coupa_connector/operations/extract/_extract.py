@@ -30,13 +30,13 @@ from typing import IO, TYPE_CHECKING, Any
 import orjson
 
 from coupa_connector._csv_formulas import DEFAULT_CSV_FORMULAS, CsvFormulas
-from coupa_connector.activities._batch import RecordBatch, fresh_indexes
-from coupa_connector.activities._filters import RawCondition, parse_where
-from coupa_connector.activities._output import RecordWriter, atomic_write_bytes
-from coupa_connector.activities._paging import Page
-from coupa_connector.activities._processes import check_processes, extract_in_processes
 from coupa_connector.activities.query import QuerySpec, build_query, query_pages
+from coupa_connector.activities.query._batch import RecordBatch, fresh_indexes
+from coupa_connector.activities.query._filters import RawCondition, parse_where
+from coupa_connector.activities.query._paging import Page
 from coupa_connector.errors import ConfigurationError, CoupaError, QueryError
+from coupa_connector.operations.extract._processes import check_processes, extract_in_processes
+from coupa_connector.operations.files._output import RecordWriter, atomic_write_bytes
 
 if TYPE_CHECKING:
     from coupa_connector.client._connection import AsyncConnection
