@@ -26,6 +26,7 @@ ignoring any body; without the parameter, an ``exported`` element of the body se
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -45,12 +46,15 @@ from coupa_connector.sandbox._actions import (
     ActionRunner,
     truthy,
 )
+from coupa_connector.sandbox._filters import find_filter
 from coupa_connector.sandbox._nested_api import NestedApi
 from coupa_connector.sandbox._objects import (
+    DELETED_LINES_KEPT,
     EXPORTED_ONLY_UPDATES,
     LINE_MIRRORS,
     ObjectView,
     Views,
+    deleted_lines_key,
     human_name,
 )
 from coupa_connector.sandbox._query import (
@@ -71,6 +75,7 @@ from coupa_connector.sandbox._wire import (
     WireOptions,
     error_response,
     parse_body,
+    parse_bulk_body,
     render_json,
     render_xml,
     wants_json,
@@ -80,6 +85,9 @@ from coupa_connector.sandbox._writes import WriteError, WriteOptions, Writer
 __all__ = ["ApiOptions", "CoupaApi", "build_api_app"]
 
 NO_RESULTS = "No results match your search criteria."
+# Records one bulk create may hold ([I]: Coupa documents no bound; this keeps one request's
+# work bounded like a page).
+MAX_BULK = 500
 DEFAULT_USER = "api_user"
 _MIRROR_RESOURCES = frozenset(m[1] for m in LINE_MIRRORS.values())
 
@@ -186,9 +194,13 @@ class CoupaApi:
         mode = parse_return_object(params.get("return_object"), method)
         if mode == "none":
             return Response(b"", status_code=200)
-        fields = parse_fields(self.views, view.obj, params.get("fields"))
+        items = self._named_filter(view, params.multi_items())
+        fields = parse_fields(self.views, view.obj, dict(items).get("fields"))
         renderer = Renderer(self.views, self.store, self.cache)
-        if fields is None and mode == "full" and wants_json(request):
+        deleted = _shows_deleted(params)
+        if deleted:
+            doc = with_deleted_lines(view.name, doc)
+        if fields is None and mode == "full" and wants_json(request) and not deleted:
             [body] = renderer.full_json(view, [(int(doc["id"]), doc)])
             return Response(body, status_code=status, media_type=JSON_MEDIA)
         [out] = renderer.render(view, [doc], mode, fields)
@@ -248,14 +260,46 @@ class CoupaApi:
                 login = self._require(request, obj, "create", obj.write_scope)
                 if obj.action("create") is None or obj.name in _MIRROR_RESOURCES:
                     raise RequestError(f"Coupa does not create {obj.name} through the API.", 405)
-                body = await self._body(request, obj)
-                doc = self.writer.create(view, body, login)
+                raw = await self._read(request)
+                content_type = request.headers.get("content-type", "")
+                bulk = parse_bulk_body(raw, content_type, obj)
+                if bulk is not None:
+                    return self._bulk_create(request, view, bulk, login)
+                doc = self.writer.create(view, parse_body(raw, content_type, obj), login)
                 if parse_return_object(request.query_params.get("return_object"), "POST") == "none":
                     return Response(b"", status_code=200)
                 return self._record(request, view, doc, 201, method="POST")
             raise RequestError(f"{request.method} is not allowed on /api/{obj.name}.", 405)
         except (RequestError, WriteError, BodyError) as exc:
             return self._error(request, exc, obj)
+
+    def _bulk_create(
+        self, request: Request, view: ObjectView, bodies: list[dict[str, Any]], login: str
+    ) -> Response:
+        """Create every record of a list body, all or none (``<suppliers><supplier>...``):
+        a refusal names each record by its position, and nothing is stored."""
+        if not bodies:
+            raise RequestError(f"The {view.obj.list_element} list holds no {view.obj.element}.")
+        if len(bodies) > MAX_BULK:
+            raise RequestError(f"At most {MAX_BULK} records per bulk create, not {len(bodies)}.")
+        docs: list[dict[str, Any]] = []
+        errors: list[str] = []
+        with contextlib.suppress(_BulkRefused), self.store.transaction():
+            for n, body in enumerate(bodies, start=1):
+                try:
+                    docs.append(self.writer.create(view, body, login))
+                except WriteError as exc:
+                    errors.extend(f"{human_name(view.obj.element)} {n}: {m}" for m in exc.messages)
+            if errors:
+                raise _BulkRefused  # rolls the transaction back
+        if errors:
+            raise WriteError(errors)
+        if parse_return_object(request.query_params.get("return_object"), "POST") == "none":
+            return Response(b"", status_code=200)
+        renderer = Renderer(self.views, self.store, self.cache)
+        mode = parse_return_object(request.query_params.get("return_object"), "POST")
+        fields = parse_fields(self.views, view.obj, request.query_params.get("fields"))
+        return self._respond(request, view, renderer.render(view, docs, mode, fields), 201)
 
     def _index(
         self,
@@ -276,7 +320,9 @@ class CoupaApi:
             body = self._assemble(view, cached)
             if body is not None:
                 return Response(body, media_type=JSON_MEDIA)
-        spec = parse_query(self.views, obj, request.query_params.multi_items(), self.options.query)
+        items = self._named_filter(view, request.query_params.multi_items())
+        spec = parse_query(self.views, obj, items, self.options.query)
+        deleted = _shows_deleted(request.query_params)
         where, params = spec.where, spec.params
         if within is not None:
             where = f"({within[0]})" + (f" AND {where}" if where else "")
@@ -287,17 +333,39 @@ class CoupaApi:
                 return Response(b"[]", media_type=JSON_MEDIA)
             return error_response(request, 404, [NO_RESULTS], obj.model)
         renderer = Renderer(self.views, self.store, self.cache)
-        if as_json and spec.fields is None and spec.return_object == "full":
+        if as_json and spec.fields is None and spec.return_object == "full" and not deleted:
             body = json_array(renderer.full_json(view, list(rows)))
             # The page's records are kept rendered already: keeping its ids is enough to
             # answer it again without the query, and holds no second copy of the bytes.
             self.pages.put(cache_key, tuple(rid for rid, _ in rows))
             return Response(body, media_type=JSON_MEDIA)
         docs = [orjson.loads(text) for _, text in rows]
+        if deleted:
+            docs = [with_deleted_lines(view.name, doc) for doc in docs]
         out = renderer.render(view, docs, spec.return_object, spec.fields)
         response = self._respond(request, view, out)
         self.pages.put(cache_key, bytes(response.body))
         return response
+
+    def _named_filter(
+        self, view: ObjectView, items: list[tuple[str, str]]
+    ) -> list[tuple[str, str]]:
+        """The query with a named API filter (``filter=NAME``) applied: its conditions
+        added, its fields unless the query names its own; an unknown name is a 400."""
+        names = [v for k, v in items if k.strip().lower() == "filter"]
+        if not names:
+            return items
+        name = names[-1].strip()
+        found = find_filter(self.store, name) if name else None
+        if found is None:
+            raise RequestError(f"API filter {name[:100]!r} does not exist.")
+        if view.name not in found.resources:
+            raise RequestError(f"API filter {name!r} does not apply to {view.name}.")
+        rest = [(k, v) for k, v in items if k.strip().lower() != "filter"]
+        extra = list(found.conditions)
+        if found.fields_param and not any(k.strip().lower() == "fields" for k, _ in rest):
+            extra.append(("fields", found.fields_param))
+        return extra + rest
 
     def _assemble(self, view: ObjectView, ids: tuple[int, ...]) -> bytes | None:
         """A full JSON page again from its records' renderings; None if one is gone."""
@@ -452,6 +520,10 @@ class CoupaApi:
             return self._error(request, exc, obj)
 
 
+class _BulkRefused(Exception):
+    """Raised inside a bulk create's transaction to roll it back."""
+
+
 class PageCache:
     """Index pages by query, kept until the next write to the store.
 
@@ -519,6 +591,20 @@ def _flag(name: str, raw: str) -> bool:
     except KindError:
         pass
     raise RequestError(f"{human_name(name)} is not a boolean (true or false): {raw!r}")
+
+
+def _shows_deleted(params: Mapping[str, str]) -> bool:
+    raw = params.get("show_deleted_lines")
+    return raw is not None and _flag("show_deleted_lines", raw)
+
+
+def with_deleted_lines(res: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """A record with the deleted lines it keeps shown after its lines."""
+    shown = dict(doc)
+    for name, key in DELETED_LINES_KEPT:
+        if name == res and doc.get(deleted_lines_key(key)):
+            shown[key] = [*(doc.get(key) or []), *doc[deleted_lines_key(key)]]
+    return shown
 
 
 def _plain(params: Mapping[str, str]) -> dict[str, str]:

@@ -22,6 +22,7 @@ __all__ = [
     "CREATE_DEFAULTS",
     "CREATE_FORCED",
     "CUSTOM_FIELDS",
+    "DELETED_LINES_KEPT",
     "DERIVED_FROM_REFERENCES",
     "DISPUTE_REASONS",
     "DUPLICATE_LINE_NUMS_IGNORED",
@@ -39,6 +40,7 @@ __all__ = [
     "UPDATABLE_FIELDS",
     "ObjectView",
     "Views",
+    "deleted_lines_key",
     "human_name",
 ]
 
@@ -102,6 +104,18 @@ LINE_MIRRORS: dict[str, tuple[str, str, str]] = {
     "purchase_orders": ("order-lines", "purchase_order_lines", "order-header-id"),
     "expense_reports": ("expense-lines", "expense_lines", "expense-report-id"),
 }
+
+# Line collections whose deleted lines Coupa still shows on request (``show_deleted_lines=
+# true`` on purchase orders, coupa-api.md 4.6): (resource, collection field). They are kept
+# in the stored record under a key no field has (``deleted_lines_key``), never rendered
+# otherwise.
+DELETED_LINES_KEPT = frozenset({("purchase_orders", "order-lines")})
+
+
+def deleted_lines_key(collection: str) -> str:
+    """Where a record keeps the deleted lines of a collection."""
+    return f"@deleted:{collection}"
+
 
 # Line collections where a line whose line-num another line of the document already has is
 # ignored, neither saved nor refused (coupa-api.md 5.3: requisition lines):

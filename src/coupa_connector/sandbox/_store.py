@@ -303,8 +303,12 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Group writes: all land or none does."""
+        """Group writes: all land or none does. Transactions nest: an inner one joins the
+        outer one (a bulk create holds every record's own save)."""
         with self._lock:
+            if self._conn.in_transaction:
+                yield
+                return
             self._conn.execute("BEGIN")
             try:
                 yield

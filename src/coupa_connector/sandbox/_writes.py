@@ -23,6 +23,7 @@ from coupa_connector.sandbox._objects import (
     APPROVAL_LINKS,
     CREATE_DEFAULTS,
     CREATE_FORCED,
+    DELETED_LINES_KEPT,
     DUPLICATE_LINE_NUMS_IGNORED,
     FINISHED_STATUSES,
     INHERITED_KEYS,
@@ -33,6 +34,7 @@ from coupa_connector.sandbox._objects import (
     UPDATABLE_FIELDS,
     ObjectView,
     Views,
+    deleted_lines_key,
     human_name,
 )
 from coupa_connector.sandbox._store import Store
@@ -504,6 +506,13 @@ class Writer:
                 lines.append(line)
                 by_id[line["id"]] = line
         kept = [line for line in lines if line.get("id") not in removed]
+        if removed and (view.name, key) in DELETED_LINES_KEPT:
+            # Kept out of sight for ?show_deleted_lines=true (coupa-api.md 4.6).
+            hidden = deleted_lines_key(key)
+            doc[hidden] = [
+                *(doc.get(hidden) or []),
+                *(ln for ln in lines if ln.get("id") in removed),
+            ]
         if "line-num" in child.obj.fields:
             used = [n for n in (_int(line.get("line-num")) for line in kept) if n is not None]
             next_num = max(used, default=0) + 1

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from coupa_connector.sandbox._filters import FILTER_STORE, default_filters
 from coupa_connector.sandbox.seed._base import BASE_DATE, SEED_USER_LOGIN, Seeder
 from coupa_connector.sandbox.seed._reference import seed_reference
 from coupa_connector.sandbox.seed._transactions import seed_transactions
@@ -50,5 +51,8 @@ def seed_store(store: Store, seed_size: int | None = None, seed: int = 42) -> di
     seeder = Seeder(store, size, seed)
     with store.transaction():
         seed_reference(seeder)
+        filters = default_filters()
+        first = store.reserve_ids(FILTER_STORE, len(filters))
+        seeder.put(FILTER_STORE, [{"id": first + n, **f.as_dict()} for n, f in enumerate(filters)])
         seed_transactions(seeder)
     return dict(sorted(seeder.counts.items()))
