@@ -94,7 +94,13 @@ INHERITED_KEYS: dict[str, tuple[str, ...]] = {
 # per instance; these are the sandbox's).
 CUSTOM_FIELDS: dict[str, tuple[str, ...]] = {
     "invoices": ("project-code", "cost-center"),
-    "purchase_orders": ("project-code",),
+    "purchase_orders": ("project-code", "region"),
+    "requisitions": ("project-code", "budget-owner"),
+    "receiving_transactions": ("dock-door",),
+    "expense_reports": ("project-code", "trip-purpose"),
+    "suppliers": ("supplier-tier", "region"),
+    "users": ("cost-center", "region"),
+    "contracts": ("region", "renewal-owner"),
 }
 
 # Child lines that a second resource also serves, one row per line (the PO's order lines are

@@ -37,6 +37,7 @@ class SeedIds:
     countries: dict[str, int] = field(default_factory=dict)
     uoms: list[int] = field(default_factory=list)
     payment_terms: list[int] = field(default_factory=list)
+    shipping_terms: list[int] = field(default_factory=list)
     departments: list[int] = field(default_factory=list)
     commodities: list[int] = field(default_factory=list)
     account_types: list[int] = field(default_factory=list)

@@ -20,10 +20,13 @@ from coupa_connector.sandbox.seed._vocabulary import (
     LAST,
     PAYMENT_TERMS,
     PRODUCTS,
+    REGIONS,
     SEGMENTS_1,
     SEGMENTS_2,
     SEGMENTS_3,
+    SHIPPING_TERMS,
     STREETS,
+    SUPPLIER_TIERS,
     TO_USD,
     UOMS,
     money,
@@ -65,6 +68,11 @@ def seed_reference(seeder: Seeder) -> None:
                 "purchasing-user": True,
                 "expense-user": rng.random() > 0.3,
                 "salesforce-id": None,
+                # Custom fields come from i, not rng, so the rest of the data is unchanged.
+                "custom-fields": {
+                    "cost-center": f"CC-{SEGMENTS_2[i % len(SEGMENTS_2)]}",
+                    "region": REGIONS[i % len(REGIONS)],
+                },
             }
         )
     first_user = seeder.store.reserve_ids("users", len(users))
@@ -85,6 +93,10 @@ def seed_reference(seeder: Seeder) -> None:
     ids.uoms = seeder.simple(
         "uoms",
         [{"code": c, "name": n, "allowable-precision": p, "active": True} for c, n, p in UOMS],
+    )
+    ids.shipping_terms = seeder.simple(
+        "shipping_terms",
+        [{"code": c, "description": d, "active": True} for c, d in SHIPPING_TERMS],
     )
     ids.payment_terms = seeder.simple(
         "payment_terms",
@@ -193,6 +205,10 @@ def seed_reference(seeder: Seeder) -> None:
                 "savings-pct": f"{rng.choice([0, 2.5, 4.0, 5.0]):.1f}",
                 # Embedded, as in Coupa's supplier payloads (not an /api/addresses id).
                 "primary-address": primary_address(addresses[i % len(addresses)], i),
+                "custom-fields": {
+                    "supplier-tier": SUPPLIER_TIERS[i % len(SUPPLIER_TIERS)],
+                    "region": REGIONS[i % len(REGIONS)],
+                },
                 "payment-term": ref(rng.choice(ids.payment_terms)),
                 # randrange draws like choice did, so the rest of the seed is unchanged.
                 "commodity": ref(ids.commodities[rng.randrange(len(ids.commodities))]),
@@ -280,6 +296,10 @@ def seed_reference(seeder: Seeder) -> None:
                 "max-commit": money(rng.choice([100000, 250000, 1000000])),
                 "version": 1,
                 "used-for-buying": True,
+                "custom-fields": {
+                    "region": REGIONS[i % len(REGIONS)],
+                    "renewal-owner": f"owner{i % 5 + 1}@example.com",
+                },
             }
         )
     for cid, row in zip(seeder.simple("contracts", contracts), contracts, strict=True):

@@ -17,8 +17,10 @@ from coupa_connector.sandbox.seed._vocabulary import (
     EXPENSE_STATUSES,
     INVOICE_OUTCOMES,
     PO_STATUSES,
+    REGIONS,
     REQ_FOR_PO,
     SEGMENTS_2,
+    TRIP_PURPOSES,
     money,
     ref,
     weighted,
@@ -154,6 +156,10 @@ def seed_transactions(seeder: Seeder) -> None:
             "exported": False,
             "last-exported-at": None,
             "requisition-lines": req_lines,
+            "custom-fields": {
+                "project-code": f"PRJ-{req_id % 20 + 1:03d}",
+                "budget-owner": f"CC-{SEGMENTS_2[req_id % len(SEGMENTS_2)]}",
+            },
         }
         # Every requisition that became an order was approved; the approver is picked
         # without drawing from rng, so the rest of the data stays as it was.
@@ -191,7 +197,12 @@ def seed_transactions(seeder: Seeder) -> None:
             "last-exported-at": None,
             "total": money(total),
             "order-lines": lines,
-            "custom-fields": {"project-code": f"PRJ-{rng.randint(1, 20):03d}"},
+            "custom-fields": {
+                "project-code": f"PRJ-{rng.randint(1, 20):03d}",
+                "region": REGIONS[k % len(REGIONS)],
+            },
+            # From k, not rng, so the rest of the data is unchanged.
+            "shipping-term": ref(ids.shipping_terms[k % len(ids.shipping_terms)]),
         }
         if po["exported"]:
             po["last-exported-at"] = format_instant(created + 86400)
@@ -238,6 +249,7 @@ def seed_transactions(seeder: Seeder) -> None:
             "transaction-date": format_instant(created),
             "match-reference": f"MR-{line_id}",
             "barcode": None,
+            "custom-fields": {"dock-door": f"D{rid % 8 + 1}"},
             "exported": rng.random() < 0.5,
             "last-exported-at": None,
         }
@@ -439,6 +451,10 @@ def seed_transactions(seeder: Seeder) -> None:
             "exported": exported,
             "last-exported-at": format_instant(created + 20 * 86400) if exported else None,
             "expense-lines": lines,
+            "custom-fields": {
+                "project-code": f"PRJ-{rid % 20 + 1:03d}",
+                "trip-purpose": TRIP_PURPOSES[rid % len(TRIP_PURPOSES)],
+            },
         }
         if status == "pending_approval":
             approval = seeder.open_approval(

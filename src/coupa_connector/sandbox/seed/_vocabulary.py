@@ -28,12 +28,16 @@ __all__ = [
     "PAYMENT_TERMS",
     "PO_STATUSES",
     "PRODUCTS",
+    "REGIONS",
     "REQ_FOR_PO",
     "SEGMENTS_1",
     "SEGMENTS_2",
     "SEGMENTS_3",
+    "SHIPPING_TERMS",
     "STREETS",
+    "SUPPLIER_TIERS",
     "TO_USD",
+    "TRIP_PURPOSES",
     "UOMS",
     "money",
     "ref",
@@ -90,6 +94,18 @@ PAYMENT_TERMS = [
     ("1/15 Net 45", 45, 15, "1.0"),
     ("Due on receipt", 0, None, None),
 ]
+# Incoterms-style shipping terms (code, description).
+SHIPPING_TERMS = [
+    ("FOB Origin", "Free on board, shipping point"),
+    ("FOB Destination", "Free on board, destination"),
+    ("EXW", "Ex works"),
+    ("DAP", "Delivered at place"),
+    ("DDP", "Delivered duty paid"),
+]
+# Values of the seed's custom fields.
+REGIONS = ["AMER", "EMEA", "APAC"]
+SUPPLIER_TIERS = ["Tier 1", "Tier 2", "Tier 3"]
+TRIP_PURPOSES = ["Customer visit", "Conference", "Training", "Internal meeting"]
 DEPARTMENTS = [
     "Finance",
     "Marketing",
