@@ -108,6 +108,39 @@ STANDARD_SCOPES: tuple[str, ...] = (
     "offline_access",
     "openid",
     "profile",
+    # Names of Coupa's R34.3 scope list (coupa-api.md 2.2, Rossum's copy of it) and of a
+    # published client's token request that the Swagger files do not list.
+    "core.expense.secure.read",
+    "core.expense.secure.write",
+    "core.global_navigation.read",
+    "core.pay.charges.read",
+    "core.pay.charges.write",
+    "core.pay.payment_accounts.read",
+    "core.pay.statements.read",
+    "core.pay.statements.write",
+    "core.pay.virtual_cards.read",
+    "core.pay.virtual_cards.write",
+    "core.payables.expense.read",
+    "core.payables.expenses.write",
+    "core.supplier_sites.read",
+    "core.supplier_sites.write",
+    "core.invoice.assignment.read",
+    "core.notifications_summary.read",
+    "core.punchout_site.read",
+    "core.purchase_order_change.read",
+    "core.requisition.assignment.read",
+    "core.translation.read",
+    "travel_booking.common.read",
+    "travel_booking.search.write",
+    "travel_booking.team.read",
+    "travel_booking.team.write",
+    "travel_booking.trip.read",
+    "travel_booking.trip.write",
+    "travel_booking.user.read",
+    "travel_booking.user.write",
+    "treasury.cash_management.delete",
+    "treasury.cash_management.read",
+    "treasury.cash_management.write",
 )
 
 
@@ -462,7 +495,9 @@ class AuthService:
             return _oauth_error(
                 401, "invalid_client", "Client authentication failed.", headers=headers
             )
-        requested = form.get("scope", "").split()
+        # Space-separated (RFC 6749 3.3); commas are taken too, as published clients
+        # send Coupa's comma-separated lists ("core.common.read, core.invoice.read").
+        requested = form.get("scope", "").replace(",", " ").split()
         unknown = sorted(set(requested) - client.scopes)
         if unknown:
             return _oauth_error(

@@ -487,10 +487,12 @@ def parse_query(
     if direction not in ("asc", "desc"):
         raise RequestError(f"dir must be asc or desc, not {control['dir']!r}.")
     order = f"r0.id {direction.upper()}"
-    if control.get("order_by", "").strip():
-        name = _norm(control["order_by"])
-        fd = obj.fields.get(name)
-        if fd is None or fd.kind not in SCALAR_KINDS:
+    name = _norm(control.get("order_by", ""))
+    if name and name in obj.fields:
+        # A name the object lacks orders by id, as Coupa does (a published chat-bot plugin
+        # sends order_by=desc); a known field that cannot be ordered on is a 400.
+        fd = obj.fields[name]
+        if fd.kind not in SCALAR_KINDS:
             raise RequestError(
                 f"order_by must name a field of {obj.element}, not {control['order_by']!r}."
             )
