@@ -46,24 +46,8 @@ SANDBOX = "sandbox"
 SANDBOX_MAY_IMPORT = frozenset({"catalog", "errors"})
 SANDBOX_IMPORTED_BY = frozenset({"operations", "console", "cli"})
 
-# Cycles being broken elsewhere, each exactly as it stands; the test fails when one of them
-# changes or goes (then take it off this list) and when any other cycle appears.
-KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset(
-    {
-        # the operation file's model, the SQL endpoint and the endpoint base
-        frozenset(
-            {
-                "operations.endpoints._endpoints",
-                "operations.endpoints.sql",
-                "operations.opfile._opfile",
-            }
-        ),
-        # the record files' readers and their text input (RecordFileError)
-        frozenset({"operations.files._files", "operations.files._text_input"}),
-        # the sandbox's seeder and its store
-        frozenset({"sandbox._seed", "sandbox._store"}),
-    }
-)
+# No import cycle is tolerated: the test fails when any appears.
+KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset()
 
 LEVEL = {area: level for level, areas in enumerate(LAYERS) for area in areas}
 

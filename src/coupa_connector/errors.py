@@ -2,6 +2,7 @@
 
     CoupaError                      root: catch this to catch everything we raise
     ├── ConfigurationError          bad settings, missing credentials, bad operation file
+    │   └── RecordFileError         a record file that cannot be read (file and line)
     ├── CatalogError                an object or field Coupa does not have
     │   ├── UnknownObjectError
     │   └── UnknownFieldError
@@ -41,6 +42,7 @@ __all__ = [
     "PermissionDeniedError",
     "QueryError",
     "RateLimitError",
+    "RecordFileError",
     "ServerError",
     "TransportError",
     "UnknownFieldError",
@@ -100,6 +102,21 @@ class CoupaError(Exception):
 
 class ConfigurationError(CoupaError):
     """Settings, credentials or an operation file that cannot work as given."""
+
+
+class RecordFileError(ConfigurationError):
+    """A record file that cannot be read: unknown format, bad syntax, not records.
+
+    Attributes:
+        file: The file's path as given.
+        line: 1-based line of the problem, when known.
+    """
+
+    def __init__(self, message: str, *, file: str, line: int | None = None) -> None:
+        where = f"{file}:{line}" if line is not None else file
+        super().__init__(f"{where}: {message}")
+        self.file = file
+        self.line = line
 
 
 class CatalogError(CoupaError):

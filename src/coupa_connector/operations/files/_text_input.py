@@ -17,6 +17,8 @@ import sys
 from collections.abc import Iterator
 from typing import IO
 
+from coupa_connector.errors import RecordFileError
+
 __all__ = [
     "TextInput",
     "clean_text",
@@ -157,8 +159,6 @@ class TextInput:
             self.offset += _byte_length(chunk)
         problem = self.problem(chunk, start)
         if problem is not None:
-            from coupa_connector.operations.files._files import RecordFileError
-
             match = _ESCAPED.search(chunk)
             line = self.lines + chunk.count("\n", 0, match.start() if match else 0) + 1
             raise RecordFileError(problem, file=self.name, line=line)
