@@ -15,7 +15,9 @@ from typing import Any, TypeVar, Unpack
 from coupa_connector._bridge import LoopThread
 from coupa_connector.activities.query import Page, QueryKeywords, QueryOptions, query_pages
 from coupa_connector.activities.write._results import WriteResult
+from coupa_connector.activities.write._send import WriteKeywords
 from coupa_connector.activities.write.actions import action as run_action
+from coupa_connector.activities.write.create import Records
 from coupa_connector.activities.write.create import create as run_create
 from coupa_connector.activities.write.update import update as run_update
 from coupa_connector.activities.write.update import upsert as run_upsert
@@ -28,6 +30,9 @@ from coupa_connector.client._transport import AsyncBaseTransport
 __all__ = ["AsyncConnection", "Connection"]
 
 T = TypeVar("T")
+
+Key = str | Sequence[str]
+"""A natural key: one field (``number``) or several (``invoice-number,supplier.number``)."""
 
 
 class AsyncConnection(AsyncRequester):
@@ -87,30 +92,47 @@ class AsyncConnection(AsyncRequester):
         return await run_connection_test(self, objects)
 
     def create(
-        self, obj: str | ObjectDef, records: Any, **options: Any
+        self,
+        obj: str | ObjectDef,
+        records: Records,
+        *,
+        key: Key | None = None,
+        **keywords: Unpack[WriteKeywords],
     ) -> AsyncIterator[WriteResult]:
         """Create records, one result each as they complete; see
         ``coupa_connector.activities.write.create.create``."""
-        return run_create(self, obj, records, **options)
+        return run_create(self, obj, records, key=key, **keywords)
 
     def update(
-        self, obj: str | ObjectDef, records: Any, **options: Any
+        self,
+        obj: str | ObjectDef,
+        records: Records,
+        *,
+        key: Key | None = None,
+        **keywords: Unpack[WriteKeywords],
     ) -> AsyncIterator[WriteResult]:
         """Update records by id or ``key=``; see ``activities.write.update.update``."""
-        return run_update(self, obj, records, **options)
+        return run_update(self, obj, records, key=key, **keywords)
 
     def upsert(
-        self, obj: str | ObjectDef, records: Any, *, key: Any, **options: Any
+        self, obj: str | ObjectDef, records: Records, *, key: Key, **keywords: Unpack[WriteKeywords]
     ) -> AsyncIterator[WriteResult]:
         """Create or update records by a natural key; see ``activities.write.update.upsert``."""
-        return run_upsert(self, obj, records, key=key, **options)
+        return run_upsert(self, obj, records, key=key, **keywords)
 
     def action(
-        self, obj: str | ObjectDef, name: str, targets: Any, **options: Any
+        self,
+        obj: str | ObjectDef,
+        name: str,
+        targets: Records,
+        *,
+        key: Key | None = None,
+        params: Mapping[str, str] | None = None,
+        **keywords: Unpack[WriteKeywords],
     ) -> AsyncIterator[WriteResult]:
         """Run an action (submit, void, mark_exported ...) on ids or records; see
         ``coupa_connector.activities.write.actions.action``."""
-        return run_action(self, obj, name, targets, **options)
+        return run_action(self, obj, name, targets, key=key, params=params, **keywords)
 
 
 class Connection:
@@ -220,25 +242,48 @@ class Connection:
         """Blocking ``AsyncConnection.test``."""
         return self._bridge.run(self._conn.test(objects))
 
-    def create(self, obj: str | ObjectDef, records: Any, **options: Any) -> Iterator[WriteResult]:
+    def create(
+        self,
+        obj: str | ObjectDef,
+        records: Records,
+        *,
+        key: Key | None = None,
+        **keywords: Unpack[WriteKeywords],
+    ) -> Iterator[WriteResult]:
         """Blocking ``AsyncConnection.create``: an iterator of results as they complete."""
-        return self.iterate(self._conn.create(obj, records, **options))
+        return self.iterate(self._conn.create(obj, records, key=key, **keywords))
 
-    def update(self, obj: str | ObjectDef, records: Any, **options: Any) -> Iterator[WriteResult]:
+    def update(
+        self,
+        obj: str | ObjectDef,
+        records: Records,
+        *,
+        key: Key | None = None,
+        **keywords: Unpack[WriteKeywords],
+    ) -> Iterator[WriteResult]:
         """Blocking ``AsyncConnection.update``: an iterator of results as they complete."""
-        return self.iterate(self._conn.update(obj, records, **options))
+        return self.iterate(self._conn.update(obj, records, key=key, **keywords))
 
     def upsert(
-        self, obj: str | ObjectDef, records: Any, *, key: Any, **options: Any
+        self, obj: str | ObjectDef, records: Records, *, key: Key, **keywords: Unpack[WriteKeywords]
     ) -> Iterator[WriteResult]:
         """Blocking ``AsyncConnection.upsert``: an iterator of results as they complete."""
-        return self.iterate(self._conn.upsert(obj, records, key=key, **options))
+        return self.iterate(self._conn.upsert(obj, records, key=key, **keywords))
 
     def action(
-        self, obj: str | ObjectDef, name: str, targets: Any, **options: Any
+        self,
+        obj: str | ObjectDef,
+        name: str,
+        targets: Records,
+        *,
+        key: Key | None = None,
+        params: Mapping[str, str] | None = None,
+        **keywords: Unpack[WriteKeywords],
     ) -> Iterator[WriteResult]:
         """Blocking ``AsyncConnection.action``: an iterator of results as they complete."""
-        return self.iterate(self._conn.action(obj, name, targets, **options))
+        return self.iterate(
+            self._conn.action(obj, name, targets, key=key, params=params, **keywords)
+        )
 
     def run(self, coro: Awaitable[T]) -> T:
         """Run a coroutine that uses ``async_connection`` on the facade's loop."""
