@@ -174,6 +174,8 @@ def query(
     Records are written as they arrive (memory stays flat); a file output appears only when
     complete. A progress bar shows on a terminal when writing to a file.
     """
+    config = load_config(profile)
+    show_progress = output != "-" and sys.stderr.isatty()
     # The command line's query, parsed once; it travels as it is to the request.
     options = QueryOptions(
         where=list(where),
@@ -187,8 +189,6 @@ def query(
         concurrency=concurrency,
         paging=cast(Paging, paging),
     )
-    config = load_config(profile)
-    show_progress = output != "-" and sys.stderr.isatty()
     try:
         result = asyncio.run(
             _run(

@@ -296,9 +296,7 @@ async def extract(
     catalog = conn.catalog
     target = catalog.get(obj)
     query = QueryOptions.of(options, **keywords)
-    # A date or datetime bound is kept as text, as the state file and the window hold it.
-    since = query.since.isoformat() if isinstance(query.since, dt.date) else query.since
-    concurrency = query.concurrency
+    since, concurrency = query.since, query.concurrency
     conditions: list[str | RawCondition] = list(parse_where(query.where))
     if mark_exported_flag:
         if not target.has_field("exported"):
@@ -309,7 +307,7 @@ async def extract(
             )
         conditions.append("exported=false")
     state_path = Path(state) if state is not None else None
-    lower = since
+    lower = since if since is None or isinstance(since, str) else since.isoformat()
     if lower is None and state_path is not None:
         lower = read_state(state_path, target.name)
     incremental = state_path is not None or since is not None
