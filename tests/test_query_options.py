@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 
 import pytest
 
 from _write_support import shared
-from coupa_connector import QueryOptions
+from coupa_connector import AsyncConnection, Connection, QueryOptions
 from coupa_connector.activities.query import QueryKeywords, build_query
 from coupa_connector.catalog import load_catalog
 from coupa_connector.sandbox import Sandbox
@@ -50,3 +51,14 @@ def test_the_connection_takes_options_or_keywords_alike(sandbox: Sandbox) -> Non
     ]
     assert by_object == by_keywords and len(by_object) == 3
     assert len(conn.query_all("suppliers", options, limit=1)) == 1
+
+
+@pytest.mark.parametrize("cls", [AsyncConnection, Connection])
+def test_the_facades_keywords_are_typed(cls: type) -> None:
+    # No ``**options: Any``: every keyword argument of a public method has a declared type.
+    for name, method in vars(cls).items():
+        if name.startswith("_") or not callable(method):
+            continue
+        for param in inspect.signature(method).parameters.values():
+            if param.kind is inspect.Parameter.VAR_KEYWORD:
+                assert str(param.annotation).startswith("Unpack["), (name, param.annotation)

@@ -64,20 +64,31 @@ def test_failures_that_no_resend_mends_stop_the_run_in_the_table(kind: Failure) 
 
 @pytest.mark.parametrize("auth", ["api_key", "oauth"])
 def test_a_refused_connection_is_sent_once_and_stops_the_run(auth: str) -> None:
-    port = _closed_port()
+    _assert_sent_once_and_stopped(f"http://127.0.0.1:{_closed_port()}", auth, "refused")
+
+
+def test_a_failed_tls_handshake_is_sent_once_and_stops_the_run(sandbox: Sandbox) -> None:
+    # https to the sandbox's plain-HTTP port: the handshake fails.
+    port = sandbox.url.rsplit(":", 1)[1]
+    _assert_sent_once_and_stopped(f"https://127.0.0.1:{port}", "api_key", "tls")
+
+
+def test_an_unknown_host_is_sent_once_and_stops_the_run() -> None:
+    _assert_sent_once_and_stopped("https://no-such-host.invalid", "api_key", "dns")
+
+
+def _assert_sent_once_and_stopped(url: str, auth: str, kind: str) -> None:
     creds: dict[str, Any] = (
         {"api_key": "k-123"} if auth == "api_key" else {"client_id": "c", "client_secret": "s"}
     )
-    config = ConnectionConfig(url=f"http://127.0.0.1:{port}", rate_limit=None, retry=QUICK, **creds)
-    conn = AsyncConnection(config)
-    records = [supplier(f"Refused {i}", f"RF-{i}") for i in range(5)]
+    conn = AsyncConnection(ConnectionConfig(url=url, rate_limit=None, retry=QUICK, **creds))
+    records = [supplier(f"Stop {i}", f"SP-{i}") for i in range(5)]
 
     results, summary, error = _run(conn, lambda c: create(c, "suppliers", records, options=OPTIONS))
 
-    # One connect, refused: no resend by the connection, none by the write loop.
-    assert conn.stats.requests == 1 and conn.stats.failures == {"refused": 1}
-    assert isinstance(error, NetworkError) and error.kind == "refused"
-    assert "refused the connection" in str(error)
+    # One connect, and no resend by the connection or by the write loop.
+    assert conn.stats.requests == 1 and conn.stats.failures == {kind: 1}
+    assert isinstance(error, NetworkError) and error.kind == kind
     assert summary.read == len(results) == summary.failed == 5  # every record read answered
 
 

@@ -10,24 +10,29 @@ driven through the one loop-thread bridge (``_bridge.LoopThread``).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 from coupa_connector._bridge import LoopThread
-from coupa_connector.activities.query import Page, QueryKeywords, QueryOptions, query_pages
-from coupa_connector.activities.write._results import WriteResult
-from coupa_connector.activities.write.actions import action as run_action
-from coupa_connector.activities.write.create import create as run_create
-from coupa_connector.activities.write.update import update as run_update
-from coupa_connector.activities.write.update import upsert as run_upsert
 from coupa_connector.catalog import Catalog, ObjectDef
-from coupa_connector.client._check import ConnectionTestReport, run_connection_test
 from coupa_connector.client._config import ConnectionConfig, WireFormat
 from coupa_connector.client._requester import AsyncRequester, ConnectionStats, Params
 from coupa_connector.client._transport import AsyncBaseTransport
 
+if TYPE_CHECKING:
+    # The activities load on first use, so a program (or a worker process) that only holds
+    # a connection does not pay for all of them at start.
+    from coupa_connector.activities.query import Page, QueryKeywords, QueryOptions
+    from coupa_connector.activities.write._results import WriteResult
+    from coupa_connector.activities.write._send import WriteKeywords
+    from coupa_connector.activities.write.create import Records
+    from coupa_connector.client._check import ConnectionTestReport
+
 __all__ = ["AsyncConnection", "Connection"]
 
 T = TypeVar("T")
+
+Key = str | Sequence[str]
+"""A natural key: one field (``number``) or several (``invoice-number,supplier.number``)."""
 
 
 class AsyncConnection(AsyncRequester):
@@ -48,6 +53,8 @@ class AsyncConnection(AsyncRequester):
         **keywords: Unpack[QueryKeywords],
     ) -> AsyncIterator[Page]:
         """The pages of a query (records plus where they came from); see ``query``."""
+        from coupa_connector.activities.query import QueryOptions, query_pages
+
         return query_pages(self, obj, QueryOptions.of(options, **keywords))
 
     async def query(
@@ -78,39 +85,66 @@ class AsyncConnection(AsyncRequester):
                 paging beyond re-alignment, or the server broke a paging rule).
             APIError | TransportError: A page failed after retries; the message says which.
         """
-        async for page in self.query_pages(obj, QueryOptions.of(options, **keywords)):
+        async for page in self.query_pages(obj, options, **keywords):
             for record in page.records:
                 yield record
 
     async def test(self, objects: Sequence[str] | None = None) -> ConnectionTestReport:
         """Check host, credentials and per-object read access; see ``ConnectionTestReport``."""
+        from coupa_connector.client._check import run_connection_test
+
         return await run_connection_test(self, objects)
 
     def create(
-        self, obj: str | ObjectDef, records: Any, **options: Any
+        self,
+        obj: str | ObjectDef,
+        records: Records,
+        *,
+        key: Key | None = None,
+        **keywords: Unpack[WriteKeywords],
     ) -> AsyncIterator[WriteResult]:
         """Create records, one result each as they complete; see
         ``coupa_connector.activities.write.create.create``."""
-        return run_create(self, obj, records, **options)
+        from coupa_connector.activities.write.create import create
+
+        return create(self, obj, records, key=key, **keywords)
 
     def update(
-        self, obj: str | ObjectDef, records: Any, **options: Any
+        self,
+        obj: str | ObjectDef,
+        records: Records,
+        *,
+        key: Key | None = None,
+        **keywords: Unpack[WriteKeywords],
     ) -> AsyncIterator[WriteResult]:
         """Update records by id or ``key=``; see ``activities.write.update.update``."""
-        return run_update(self, obj, records, **options)
+        from coupa_connector.activities.write.update import update
+
+        return update(self, obj, records, key=key, **keywords)
 
     def upsert(
-        self, obj: str | ObjectDef, records: Any, *, key: Any, **options: Any
+        self, obj: str | ObjectDef, records: Records, *, key: Key, **keywords: Unpack[WriteKeywords]
     ) -> AsyncIterator[WriteResult]:
         """Create or update records by a natural key; see ``activities.write.update.upsert``."""
-        return run_upsert(self, obj, records, key=key, **options)
+        from coupa_connector.activities.write.update import upsert
+
+        return upsert(self, obj, records, key=key, **keywords)
 
     def action(
-        self, obj: str | ObjectDef, name: str, targets: Any, **options: Any
+        self,
+        obj: str | ObjectDef,
+        name: str,
+        targets: Records,
+        *,
+        key: Key | None = None,
+        params: Mapping[str, str] | None = None,
+        **keywords: Unpack[WriteKeywords],
     ) -> AsyncIterator[WriteResult]:
         """Run an action (submit, void, mark_exported ...) on ids or records; see
         ``coupa_connector.activities.write.actions.action``."""
-        return run_action(self, obj, name, targets, **options)
+        from coupa_connector.activities.write.actions import action
+
+        return action(self, obj, name, targets, key=key, params=params, **keywords)
 
 
 class Connection:
@@ -193,7 +227,7 @@ class Connection:
         **keywords: Unpack[QueryKeywords],
     ) -> Iterator[Page]:
         """Blocking ``AsyncConnection.query_pages``: an iterator of pages."""
-        return self.iterate(self._conn.query_pages(obj, QueryOptions.of(options, **keywords)))
+        return self.iterate(self._conn.query_pages(obj, options, **keywords))
 
     def query(
         self,
@@ -203,7 +237,7 @@ class Connection:
         **keywords: Unpack[QueryKeywords],
     ) -> Iterator[dict[str, Any]]:
         """Blocking ``AsyncConnection.query``: an iterator of records, fetched a page at a time."""
-        for page in self.query_pages(obj, QueryOptions.of(options, **keywords)):
+        for page in self.query_pages(obj, options, **keywords):
             yield from page.records
 
     def query_all(
@@ -214,31 +248,54 @@ class Connection:
         **keywords: Unpack[QueryKeywords],
     ) -> list[dict[str, Any]]:
         """Every record of a query in a list (a convenience over ``query`` for small results)."""
-        return list(self.query(obj, QueryOptions.of(options, **keywords)))
+        return list(self.query(obj, options, **keywords))
 
     def test(self, objects: Sequence[str] | None = None) -> ConnectionTestReport:
         """Blocking ``AsyncConnection.test``."""
         return self._bridge.run(self._conn.test(objects))
 
-    def create(self, obj: str | ObjectDef, records: Any, **options: Any) -> Iterator[WriteResult]:
+    def create(
+        self,
+        obj: str | ObjectDef,
+        records: Records,
+        *,
+        key: Key | None = None,
+        **keywords: Unpack[WriteKeywords],
+    ) -> Iterator[WriteResult]:
         """Blocking ``AsyncConnection.create``: an iterator of results as they complete."""
-        return self.iterate(self._conn.create(obj, records, **options))
+        return self.iterate(self._conn.create(obj, records, key=key, **keywords))
 
-    def update(self, obj: str | ObjectDef, records: Any, **options: Any) -> Iterator[WriteResult]:
+    def update(
+        self,
+        obj: str | ObjectDef,
+        records: Records,
+        *,
+        key: Key | None = None,
+        **keywords: Unpack[WriteKeywords],
+    ) -> Iterator[WriteResult]:
         """Blocking ``AsyncConnection.update``: an iterator of results as they complete."""
-        return self.iterate(self._conn.update(obj, records, **options))
+        return self.iterate(self._conn.update(obj, records, key=key, **keywords))
 
     def upsert(
-        self, obj: str | ObjectDef, records: Any, *, key: Any, **options: Any
+        self, obj: str | ObjectDef, records: Records, *, key: Key, **keywords: Unpack[WriteKeywords]
     ) -> Iterator[WriteResult]:
         """Blocking ``AsyncConnection.upsert``: an iterator of results as they complete."""
-        return self.iterate(self._conn.upsert(obj, records, key=key, **options))
+        return self.iterate(self._conn.upsert(obj, records, key=key, **keywords))
 
     def action(
-        self, obj: str | ObjectDef, name: str, targets: Any, **options: Any
+        self,
+        obj: str | ObjectDef,
+        name: str,
+        targets: Records,
+        *,
+        key: Key | None = None,
+        params: Mapping[str, str] | None = None,
+        **keywords: Unpack[WriteKeywords],
     ) -> Iterator[WriteResult]:
         """Blocking ``AsyncConnection.action``: an iterator of results as they complete."""
-        return self.iterate(self._conn.action(obj, name, targets, **options))
+        return self.iterate(
+            self._conn.action(obj, name, targets, key=key, params=params, **keywords)
+        )
 
     def run(self, coro: Awaitable[T]) -> T:
         """Run a coroutine that uses ``async_connection`` on the facade's loop."""

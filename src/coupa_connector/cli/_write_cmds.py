@@ -236,12 +236,14 @@ def _print_summary(
     console: Console,
     summary: WriteSummary,
     *,
-    errors: Console,
     title: str,
     fmt: str,
     files: dict[str, str],
     error: str | None,
+    errors: Console | None = None,
 ) -> None:
+    """The counts and files on ``console``; why the run stopped on ``errors`` (the command
+    passes its stderr console), or on ``console`` when none is given."""
     counts = summary.as_dict()
     if fmt == "json":
         payload: dict[str, Any] = {**counts, "files": files}
@@ -264,7 +266,7 @@ def _print_summary(
         console.print(f"{role}: {escape(path)}")
     if error:
         # The reason goes where errors go, so it shows even when stdout is a file or a pipe.
-        errors.print(f"[red]stopped:[/red] {escape(error)}")
+        (errors or console).print(f"[red]stopped:[/red] {escape(error)}")
 
 
 def _drive(

@@ -29,7 +29,7 @@ import logging
 import random
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from coupa_connector.activities.write._lines import (
     Landed,
@@ -67,6 +67,7 @@ __all__ = [
     "Requester",
     "Resolution",
     "SendContext",
+    "WriteKeywords",
     "WriteOptions",
     "default_concurrency",
     "failed_result",
@@ -130,6 +131,15 @@ class WriteOptions:
             raise ConfigurationError(f"batch_size must be at least 1, not {self.batch_size}.")
         if self.max_attempts < 1:
             raise ConfigurationError(f"max_attempts must be at least 1, not {self.max_attempts}.")
+
+
+class WriteKeywords(TypedDict, total=False):
+    """The keyword arguments every write activity takes besides its key (``create``,
+    ``update``, ``upsert``, ``action``), for the connections' typed doors onto them."""
+
+    concurrency: int | None
+    dry_run: bool | None
+    options: WriteOptions | None
 
 
 def make_options(
@@ -453,8 +463,9 @@ async def send_put(
     """PUT one record (an update or an action); sent again on doubt when that is harmless.
 
     A body that adds collection items (a line without ``id``) is not idempotent: it goes out
-    once per decision, with the connection's retries off, and a lost answer is settled by
-    re-reading the record at ``record_path`` (see ``_lines``); without one it fails.
+    once per decision (every write is sent with the connection's retries off), and a lost
+    answer is settled by re-reading the record at ``record_path`` (see ``_lines``); without
+    one it fails.
 
     Raises:
         FatalWriteError: The error means no record can be written (credentials, scope).
