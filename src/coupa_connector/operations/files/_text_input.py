@@ -177,7 +177,6 @@ class TextInput:
         return not_utf8(byte, start + _byte_length(text[: match.start()]))
 
     def _undecodable(self, exc: UnicodeDecodeError) -> Exception:
-        from coupa_connector.operations.files._files import RecordFileError
 
         return RecordFileError(
             f"cannot be decoded as {self.encoding} ({exc.reason}); "
@@ -196,7 +195,6 @@ def open_text(name: str, encoding: str = "utf-8") -> Iterator[TextInput]:
     Raises:
         RecordFileError: An unknown encoding, or a UTF-16/UTF-32 file read as UTF-8.
     """
-    from coupa_connector.operations.files._files import RecordFileError
 
     try:
         codecs.lookup(encoding)
@@ -234,7 +232,6 @@ def open_utf8_bytes(name: str) -> Iterator[IO[bytes]]:
     Raises:
         RecordFileError: A UTF-16/UTF-32 file.
     """
-    from coupa_connector.operations.files._files import RecordFileError
 
     with contextlib.ExitStack() as stack:
         stream: IO[bytes] = (
