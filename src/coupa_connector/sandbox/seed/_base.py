@@ -143,12 +143,6 @@ class Seeder:
         for rid, row in zip(ids, rows, strict=True):
             row["id"] = rid
             self.stamp(row, created + rid * 60)
-            for value in row.values():
-                # Embedded data that carries audit stamps (a supplier's primary contact)
-                # was made with its record.
-                if isinstance(value, dict) and "created-at" in value:
-                    for key in ("created-at", "updated-at", "created-by", "updated-by"):
-                        value[key] = row[key]
         self.put(res, rows)
         return ids
 
