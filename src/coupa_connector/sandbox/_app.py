@@ -117,6 +117,8 @@ class CoupaApi:
         self.pages = PageCache(store)
         self.nested = NestedApi(self)
         self._deep = self.views.deep_resources()
+        # Their first segments: most paths are checked against this set alone.
+        self._deep_heads = frozenset(name.split("/", 1)[0] for name in self._deep)
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
         self.router = Router(
             routes=[
@@ -134,11 +136,13 @@ class CoupaApi:
             # Coupa serves /api/suppliers/ as /api/suppliers; a redirect would fail every
             # client that does not follow one (and would drop a POST's body).
             path = path.rstrip("/")
-        for name in self._deep:
-            # Collections a level down (/api/asn/headers) route as one segment.
-            if path == f"/api/{name}" or path.startswith(f"/api/{name}/"):
-                path = "/api/" + name.replace("/", DEEP_SEPARATOR) + path[len(name) + 5 :]
-                break
+        parts = path.split("/", 3)
+        if len(parts) == 4 and parts[2] in self._deep_heads:
+            for name in self._deep:
+                # Collections a level down (/api/asn/headers) route as one segment.
+                if path == f"/api/{name}" or path.startswith(f"/api/{name}/"):
+                    path = "/api/" + name.replace("/", DEEP_SEPARATOR) + path[len(name) + 5 :]
+                    break
         if path != scope.get("path"):
             scope = {**scope, "path": path}
         await self.router(scope, receive, send)
