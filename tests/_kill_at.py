@@ -29,8 +29,8 @@ def _die() -> None:
 
 
 def _target_class(name: str) -> Any:
-    from coupa_connector.operations.endpoints._endpoints import FileTarget
     from coupa_connector.operations.endpoints.coupa import CoupaWriteTarget
+    from coupa_connector.operations.endpoints.file import FileTarget
     from coupa_connector.operations.endpoints.sql import SqlTarget
 
     classes: dict[str, Any] = {"sql": SqlTarget, "file": FileTarget, "coupa": CoupaWriteTarget}

@@ -48,15 +48,14 @@ from coupa_connector.errors import (
 )
 
 if TYPE_CHECKING:
+    from coupa_connector._connection import AsyncConnection, Connection
     from coupa_connector._records import flatten, unflatten
     from coupa_connector.activities.attachments import Attachment, BulkDownloadResult, Downloaded
-    from coupa_connector.activities.query import Page, QuerySpec, build_query
+    from coupa_connector.activities.query import Page, QueryOptions, QuerySpec, build_query
     from coupa_connector.activities.write._results import WriteOutcome, WriteResult, WriteSummary
     from coupa_connector.activities.write._send import WriteOptions
     from coupa_connector.client import (
-        AsyncConnection,
         CheckResult,
-        Connection,
         ConnectionConfig,
         ConnectionStats,
         ConnectionTestReport,
@@ -78,12 +77,12 @@ if TYPE_CHECKING:
 
 # Heavier parts load on first use, so `import coupa_connector` and the CLI start fast.
 _LAZY: dict[str, str] = {
-    "AsyncConnection": "coupa_connector.client",
+    "AsyncConnection": "coupa_connector._connection",
     "Attachment": "coupa_connector.activities.attachments",
     "BulkDownloadResult": "coupa_connector.activities.attachments",
     "Downloaded": "coupa_connector.activities.attachments",
     "CheckResult": "coupa_connector.client",
-    "Connection": "coupa_connector.client",
+    "Connection": "coupa_connector._connection",
     "ConnectionConfig": "coupa_connector.client",
     "ConnectionStats": "coupa_connector.client",
     "ConnectionTestReport": "coupa_connector.client",
@@ -91,6 +90,7 @@ _LAZY: dict[str, str] = {
     "OpLog": "coupa_connector.operations",
     "OperationFileError": "coupa_connector.operations",
     "Page": "coupa_connector.activities.query",
+    "QueryOptions": "coupa_connector.activities.query",
     "QuerySpec": "coupa_connector.activities.query",
     "RateLimit": "coupa_connector.client",
     "RetryPolicy": "coupa_connector.client",
@@ -149,6 +149,7 @@ __all__ = [
     "PermissionDeniedError",
     "Problem",
     "QueryError",
+    "QueryOptions",
     "QuerySpec",
     "RateLimit",
     "RateLimitError",

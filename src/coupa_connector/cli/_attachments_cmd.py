@@ -44,8 +44,8 @@ def attachments() -> None:
 @click.option("--profile", "-p", default=None, help=PROFILE_HELP)
 def list_cmd(object_name: str, record_id: int, fmt: str, profile: str | None) -> None:
     """List the attachments of one record (OBJECT is invoices, purchase_orders, ...)."""
+    from coupa_connector import Connection
     from coupa_connector._csv_formulas import escape_row
-    from coupa_connector.client import Connection
 
     try:
         with Connection(load_config(profile)) as conn:
@@ -89,7 +89,7 @@ def upload_cmd(
     profile: str | None,
 ) -> None:
     """Attach FILEs to one record; a file that fails is reported and the others go on."""
-    from coupa_connector.client import Connection
+    from coupa_connector import Connection
 
     failed = 0
     try:
@@ -197,7 +197,7 @@ def download_cmd(
     each with its size and sha256. A re-run skips the files already complete, so a killed
     run resumes where it stopped.
     """
-    from coupa_connector.client import AsyncConnection
+    from coupa_connector import AsyncConnection
 
     config = load_config(profile)
     enabled = sys.stderr.isatty() if show_progress is None else show_progress

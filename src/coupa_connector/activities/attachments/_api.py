@@ -33,7 +33,7 @@ from coupa_connector.catalog import ObjectDef
 from coupa_connector.errors import ConfigurationError, FileError, TransportError
 
 if TYPE_CHECKING:
-    from coupa_connector.client._connection import AsyncConnection
+    from coupa_connector.client._requester import AsyncRequester
 
 __all__ = [
     "Attachment",
@@ -128,7 +128,7 @@ class Downloaded:
 
 
 async def list_attachments(
-    conn: AsyncConnection, obj: str | ObjectDef, parent_id: int
+    conn: AsyncRequester, obj: str | ObjectDef, parent_id: int
 ) -> list[Attachment]:
     """Every attachment of one record (``GET /api/<parent>/<id>/attachments``)."""
     owner = parent(conn.catalog, obj)
@@ -147,7 +147,7 @@ def _file_source(file: str | Path | bytes, filename: str | None) -> tuple[Path |
 
 
 async def upload_attachment(
-    conn: AsyncConnection,
+    conn: AsyncRequester,
     obj: str | ObjectDef,
     parent_id: int,
     file: str | Path | bytes | None = None,
@@ -193,7 +193,7 @@ async def upload_attachment(
 
 
 async def upload_document(
-    conn: AsyncConnection,
+    conn: AsyncRequester,
     obj: str | ObjectDef,
     record_id: int,
     kind: str,
@@ -238,7 +238,7 @@ def _sink(
     return StreamSink(dest, what, limit, **options)
 
 
-async def _fetch(conn: AsyncConnection, path: str, sink: _CheckedSink) -> Any:
+async def _fetch(conn: AsyncRequester, path: str, sink: _CheckedSink) -> Any:
     """GET ``path`` into ``sink``; the decoded answer if it was a record instead of a file."""
     try:
         response = await conn.send("GET", path, sink=sink)
@@ -262,7 +262,7 @@ def _finished(sink: FileSink | StreamSink, name: str) -> Downloaded:
 
 
 async def download_attachment(
-    conn: AsyncConnection,
+    conn: AsyncRequester,
     obj: str | ObjectDef,
     parent_id: int,
     attachment: int | Attachment,
@@ -314,7 +314,7 @@ async def download_attachment(
 
 
 async def download_document(
-    conn: AsyncConnection,
+    conn: AsyncRequester,
     obj: str | ObjectDef,
     record_id: int,
     kind: str,

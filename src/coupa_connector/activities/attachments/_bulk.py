@@ -34,11 +34,12 @@ from coupa_connector.activities.attachments._routes import (
     parent,
     route_path,
 )
+from coupa_connector.activities.query import query_pages
 from coupa_connector.catalog import ObjectDef, RouteDef
 from coupa_connector.errors import CoupaError, NotFoundError
 
 if TYPE_CHECKING:
-    from coupa_connector.client._connection import AsyncConnection
+    from coupa_connector.client._requester import AsyncRequester
 
 __all__ = ["BulkDownloadResult", "BulkProgress", "FailedFile", "download_all"]
 
@@ -143,7 +144,7 @@ def _remove_leftovers(folder: Path) -> None:
 
 
 async def _parents(
-    conn: AsyncConnection,
+    conn: AsyncRequester,
     owner: ObjectDef,
     where: Any,
     ids: Sequence[int] | None,
@@ -155,7 +156,12 @@ async def _parents(
         wanted = sorted({int(i) for i in ids})
         # A few hundred ids a query keep the URL short.
         batches = [{"id": wanted[i : i + 200]} for i in range(0, len(wanted), 200)]
-    records = [r for b in batches async for r in conn.query(owner, where=b, fields=fields)]
+    records = [
+        r
+        for b in batches
+        async for page in query_pages(conn, owner, where=b, fields=fields)
+        for r in page.records
+    ]
     records.sort(key=lambda r: int(r["id"]))
     out: list[_Parent] = []
     taken: set[str] = set()
@@ -172,7 +178,7 @@ async def _parents(
 class _Run:
     def __init__(
         self,
-        conn: AsyncConnection,
+        conn: AsyncRequester,
         owner: ObjectDef,
         folder: Path,
         manifest: Manifest,
@@ -301,7 +307,7 @@ class _Run:
 
 
 async def download_all(
-    conn: AsyncConnection,
+    conn: AsyncRequester,
     obj: str | ObjectDef,
     folder: str | Path,
     *,

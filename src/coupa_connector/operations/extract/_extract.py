@@ -25,23 +25,26 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
-
-import orjson
+from typing import IO, TYPE_CHECKING, Any, Unpack
 
 from coupa_connector._csv_formulas import DEFAULT_CSV_FORMULAS, CsvFormulas
-from coupa_connector.activities.query import QuerySpec, build_query, query_pages
+from coupa_connector.activities.query import (
+    QueryKeywords,
+    QueryOptions,
+    QuerySpec,
+    build_query,
+    query_pages,
+)
 from coupa_connector.activities.query._batch import RecordBatch, fresh_indexes
 from coupa_connector.activities.query._filters import RawCondition, parse_where
 from coupa_connector.activities.query._paging import Page
-from coupa_connector.errors import ConfigurationError, CoupaError, QueryError
+from coupa_connector.errors import CoupaError, QueryError
+from coupa_connector.operations._state import StateFile
 from coupa_connector.operations.extract._processes import check_processes, extract_in_processes
-from coupa_connector.operations.files._output import RecordWriter, atomic_write_bytes
+from coupa_connector.operations.files._output import RecordWriter
 
 if TYPE_CHECKING:
-    from coupa_connector.client._connection import AsyncConnection
-
-STATE_VERSION = 1
+    from coupa_connector._connection import AsyncConnection
 
 
 @dataclass
@@ -89,39 +92,6 @@ class ExtractResult:
             "window": list(self.window),
             "watermark": self.watermark,
         }
-
-
-def read_state(path: Path, object_name: str) -> str | None:
-    """The saved watermark in ``path`` (None when the file does not exist yet).
-
-    Raises:
-        ConfigurationError: The file is not a state file for this object.
-    """
-    try:
-        data = orjson.loads(path.read_bytes())
-    except FileNotFoundError:
-        return None
-    except orjson.JSONDecodeError as exc:
-        raise ConfigurationError(f"State file {path} is not valid JSON ({exc}).") from None
-    if not isinstance(data, dict) or "watermark" not in data:
-        raise ConfigurationError(f"State file {path} has no watermark.")
-    if data.get("object") not in (None, object_name):
-        raise ConfigurationError(
-            f"State file {path} belongs to {data.get('object')!r}, not {object_name!r}."
-        )
-    watermark = data["watermark"]
-    return str(watermark) if watermark is not None else None
-
-
-def write_state(path: Path, object_name: str, watermark: str) -> None:
-    """Save a watermark atomically (temp file + fsync + rename)."""
-    payload = {
-        "version": STATE_VERSION,
-        "object": object_name,
-        "watermark": watermark,
-        "saved_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
-    atomic_write_bytes(path, orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n")
 
 
 async def server_now(conn: AsyncConnection, resource: str) -> dt.datetime:
@@ -247,17 +217,17 @@ async def extract(
     conn: AsyncConnection,
     obj: str,
     output: str | os.PathLike[str],
+    options: QueryOptions | None = None,
+    /,
     *,
     fmt: str = "jsonl",
     state: str | os.PathLike[str] | None = None,
-    since: str | None = None,
     mark_exported_flag: bool = False,
-    concurrency: int | None = None,
     processes: int = 1,
     on_page: Callable[[Page, ExtractResult], None] | None = None,
     stdout: IO[bytes] | None = None,
     csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
-    **options: Any,
+    **keywords: Unpack[QueryKeywords],
 ) -> ExtractResult:
     """Run a query into a file (or ``-``), incrementally and/or marking records exported.
 
@@ -266,17 +236,18 @@ async def extract(
         obj: The object to query.
         output: Target path, or ``-`` for standard output.
         fmt: ``jsonl``, ``json``, ``csv`` or ``xml``.
+        options: The query (see ``QueryOptions``). Its ``since`` is a lower bound on
+            ``updated-at`` that overrides the state file's watermark, and its
+            ``concurrency`` the pages in flight at once (across all processes).
         state: State file holding the ``updated-at`` watermark (read, then advanced).
-        since: Lower bound on ``updated-at`` (overrides the state file's watermark).
         mark_exported_flag: Query ``exported=false`` and mark each written record exported.
-        concurrency: Pages in flight at once (across all processes).
         processes: Worker processes fetching disjoint id ranges in parallel (keyset paging
             only, no ``limit``); 1 fetches in this process. See ``_processes``.
         on_page: Called after each page is written (progress display).
         stdout: Binary stream for ``-``.
         csv_formulas: ``escape`` (CSV cells a spreadsheet would run as formulas get a
             leading ``'``) or ``keep`` (cells as they are, for programs).
-        **options: Query options (``where``, ``fields``, ``limit``, ``params``, ...).
+        **keywords: Query options by name, on top of ``options``.
 
     Returns:
         The counts; ``read == written + duplicates``.
@@ -288,7 +259,9 @@ async def extract(
     """
     catalog = conn.catalog
     target = catalog.get(obj)
-    conditions: list[str | RawCondition] = list(parse_where(options.pop("where", None)))
+    query = QueryOptions.of(options, **keywords)
+    since, concurrency = query.since, query.concurrency
+    conditions: list[str | RawCondition] = list(parse_where(query.where))
     if mark_exported_flag:
         if not target.has_field("exported"):
             raise QueryError(f"{target.name} has no exported flag to mark.")
@@ -297,13 +270,14 @@ async def extract(
                 f"Coupa offers no update for {target.name}, so it cannot be marked exported."
             )
         conditions.append("exported=false")
-    state_path = Path(state) if state is not None else None
-    lower = since
-    if lower is None and state_path is not None:
-        lower = read_state(state_path, target.name)
-    incremental = state_path is not None or since is not None
+    store = StateFile(Path(state), target.name) if state is not None else None
+    lower = since if since is None or isinstance(since, str) else since.isoformat()
+    if lower is None and store is not None:
+        lower = store.load()
+    incremental = store is not None or since is not None
     # Validate everything, and open the output, before the first request.
-    checked = build_query(catalog, target, where=conditions, since=lower, **options)
+    query = query.replace(where=conditions, since=lower)
+    checked = build_query(catalog, target, query)
     _refuse_unsafe(checked, incremental, mark_exported_flag)
     width = max(1, concurrency or conn.config.concurrency)
     if processes != 1:
@@ -317,7 +291,7 @@ async def extract(
             now = await server_now(conn, target.resource)
             upper = now.replace(microsecond=0).isoformat()
             result.window = (lower, upper)
-        spec = build_query(catalog, target, where=conditions, since=lower, until=upper, **options)
+        spec = build_query(catalog, target, query.replace(until=upper))
         if processes == 1:
             written_ids = await _in_this_process(
                 conn, spec, writer, result, concurrency, mark_exported_flag, on_page
@@ -330,8 +304,8 @@ async def extract(
     except BaseException:
         writer.abort()
         raise
-    if state_path is not None and upper is not None:
-        write_state(state_path, target.name, upper)
+    if store is not None and upper is not None:
+        store.save(upper)
         result.watermark = upper
     if mark_exported_flag and written_ids:
         assert target.resource is not None
