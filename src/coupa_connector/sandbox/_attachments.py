@@ -27,7 +27,7 @@ import base64
 import binascii
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from starlette.requests import ClientDisconnect, Request
@@ -37,6 +37,7 @@ from starlette.routing import Route
 from coupa_connector.catalog import ObjectDef, attachment_parents
 from coupa_connector.sandbox._blobs import BlobStore, BlobWriter
 from coupa_connector.sandbox._multipart import MultipartError, boundary_of, read_multipart
+from coupa_connector.sandbox._objects import ObjectView, Views
 from coupa_connector.sandbox._query import RequestError
 from coupa_connector.sandbox._store import Store
 from coupa_connector.sandbox._wire import (
@@ -48,9 +49,7 @@ from coupa_connector.sandbox._wire import (
     render_xml,
     wants_json,
 )
-
-if TYPE_CHECKING:
-    from coupa_connector.sandbox._app import CoupaApi
+from coupa_connector.sandbox._writes import Writer
 
 __all__ = ["ATTACHMENTS", "DOCUMENTS", "AttachmentRoutes", "document_kind"]
 
@@ -76,6 +75,38 @@ def _disposition(name: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
 
 
+class MountingApi(Protocol):
+    """What these routes use of the CoupaApi that mounts them (a protocol: _app imports
+    this module, so this one cannot import it)."""
+
+    store: Store
+    views: Views
+    options: Any
+    writer: Writer
+
+    def _auth(self, request: Request) -> tuple[frozenset[str] | None, str]: ...
+
+    def _require(
+        self, request: Request, obj: ObjectDef, action: str, fallback: str | None
+    ) -> str: ...
+
+    def _load(self, view: ObjectView, key: str) -> dict[str, Any]: ...
+
+    def _record(
+        self,
+        request: Request,
+        view: ObjectView,
+        doc: dict[str, Any],
+        status: int = 200,
+        *,
+        method: str = "GET",
+    ) -> Response: ...
+
+    def _error(self, request: Request, exc: Exception, obj: ObjectDef | None) -> Response: ...
+
+    async def _read(self, request: Request) -> bytes: ...
+
+
 @dataclass(slots=True)
 class Upload:
     """A file part of an upload form: its blob being written, name and type."""
@@ -88,7 +119,7 @@ class Upload:
 class AttachmentRoutes:
     """The attachment and document endpoints, over the API app's store and helpers."""
 
-    def __init__(self, api: CoupaApi, blobs: BlobStore) -> None:
+    def __init__(self, api: MountingApi, blobs: BlobStore) -> None:
         self.api = api
         self.blobs = blobs
         self.store: Store = api.store
