@@ -20,6 +20,12 @@ from coupa_connector.activities.attachments._bulk import (
     FailedFile,
     download_all,
 )
+from coupa_connector.activities.attachments._keywords import (
+    BulkKeywords,
+    DocumentUploadKeywords,
+    DownloadKeywords,
+    UploadKeywords,
+)
 from coupa_connector.activities.attachments._manifest import Manifest, ManifestRow
 from coupa_connector.activities.attachments._routes import (
     DOCUMENT_ALIASES,
@@ -31,11 +37,15 @@ __all__ = [
     "DOCUMENT_ALIASES",
     "Attachment",
     "BulkDownloadResult",
+    "BulkKeywords",
     "BulkProgress",
+    "DocumentUploadKeywords",
+    "DownloadKeywords",
     "Downloaded",
     "FailedFile",
     "Manifest",
     "ManifestRow",
+    "UploadKeywords",
     "attachment_parents",
     "document_route",
     "download_all",
