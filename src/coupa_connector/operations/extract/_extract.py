@@ -25,10 +25,16 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Unpack
 
 from coupa_connector._csv_formulas import DEFAULT_CSV_FORMULAS, CsvFormulas
-from coupa_connector.activities.query import QuerySpec, build_query, query_pages
+from coupa_connector.activities.query import (
+    QueryKeywords,
+    QueryOptions,
+    QuerySpec,
+    build_query,
+    query_pages,
+)
 from coupa_connector.activities.query._batch import RecordBatch, fresh_indexes
 from coupa_connector.activities.query._filters import RawCondition, parse_where
 from coupa_connector.activities.query._paging import Page
@@ -38,7 +44,7 @@ from coupa_connector.operations.extract._processes import check_processes, extra
 from coupa_connector.operations.files._output import RecordWriter
 
 if TYPE_CHECKING:
-    from coupa_connector.client._connection import AsyncConnection
+    from coupa_connector._connection import AsyncConnection
 
 
 @dataclass
@@ -211,17 +217,17 @@ async def extract(
     conn: AsyncConnection,
     obj: str,
     output: str | os.PathLike[str],
+    options: QueryOptions | None = None,
+    /,
     *,
     fmt: str = "jsonl",
     state: str | os.PathLike[str] | None = None,
-    since: str | None = None,
     mark_exported_flag: bool = False,
-    concurrency: int | None = None,
     processes: int = 1,
     on_page: Callable[[Page, ExtractResult], None] | None = None,
     stdout: IO[bytes] | None = None,
     csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
-    **options: Any,
+    **keywords: Unpack[QueryKeywords],
 ) -> ExtractResult:
     """Run a query into a file (or ``-``), incrementally and/or marking records exported.
 
@@ -230,17 +236,18 @@ async def extract(
         obj: The object to query.
         output: Target path, or ``-`` for standard output.
         fmt: ``jsonl``, ``json``, ``csv`` or ``xml``.
+        options: The query (see ``QueryOptions``). Its ``since`` is a lower bound on
+            ``updated-at`` that overrides the state file's watermark, and its
+            ``concurrency`` the pages in flight at once (across all processes).
         state: State file holding the ``updated-at`` watermark (read, then advanced).
-        since: Lower bound on ``updated-at`` (overrides the state file's watermark).
         mark_exported_flag: Query ``exported=false`` and mark each written record exported.
-        concurrency: Pages in flight at once (across all processes).
         processes: Worker processes fetching disjoint id ranges in parallel (keyset paging
             only, no ``limit``); 1 fetches in this process. See ``_processes``.
         on_page: Called after each page is written (progress display).
         stdout: Binary stream for ``-``.
         csv_formulas: ``escape`` (CSV cells a spreadsheet would run as formulas get a
             leading ``'``) or ``keep`` (cells as they are, for programs).
-        **options: Query options (``where``, ``fields``, ``limit``, ``params``, ...).
+        **keywords: Query options by name, on top of ``options``.
 
     Returns:
         The counts; ``read == written + duplicates``.
@@ -252,7 +259,9 @@ async def extract(
     """
     catalog = conn.catalog
     target = catalog.get(obj)
-    conditions: list[str | RawCondition] = list(parse_where(options.pop("where", None)))
+    query = QueryOptions.of(options, **keywords)
+    since, concurrency = query.since, query.concurrency
+    conditions: list[str | RawCondition] = list(parse_where(query.where))
     if mark_exported_flag:
         if not target.has_field("exported"):
             raise QueryError(f"{target.name} has no exported flag to mark.")
@@ -262,12 +271,13 @@ async def extract(
             )
         conditions.append("exported=false")
     store = StateFile(Path(state), target.name) if state is not None else None
-    lower = since
+    lower = since if since is None or isinstance(since, str) else since.isoformat()
     if lower is None and store is not None:
         lower = store.load()
     incremental = store is not None or since is not None
     # Validate everything, and open the output, before the first request.
-    checked = build_query(catalog, target, where=conditions, since=lower, **options)
+    query = query.replace(where=conditions, since=lower)
+    checked = build_query(catalog, target, query)
     _refuse_unsafe(checked, incremental, mark_exported_flag)
     width = max(1, concurrency or conn.config.concurrency)
     if processes != 1:
@@ -281,7 +291,7 @@ async def extract(
             now = await server_now(conn, target.resource)
             upper = now.replace(microsecond=0).isoformat()
             result.window = (lower, upper)
-        spec = build_query(catalog, target, where=conditions, since=lower, until=upper, **options)
+        spec = build_query(catalog, target, query.replace(until=upper))
         if processes == 1:
             written_ids = await _in_this_process(
                 conn, spec, writer, result, concurrency, mark_exported_flag, on_page
