@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-__all__ = ["csv_formulas_option", "format_option"]
+__all__ = ["csv_formulas_option", "encoding_option", "format_option"]
 
 
 def format_option(
@@ -45,4 +45,31 @@ def csv_formulas_option() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         help="CSV cells a spreadsheet would run as formulas (=, +, -, @, tab, CR first): "
         "escape writes them with a leading ' and takes it off when reading a CSV; keep "
         "writes and reads them as they are (for programs).",
+    )
+
+
+def _known_encoding(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    import codecs
+
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise click.BadParameter(
+            f"{value!r} is not an encoding Python knows (try utf-8, cp1252, latin-1)"
+        ) from None
+    return value
+
+
+def encoding_option() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--encoding NAME`` (passed as ``encoding``) of the files a command reads, UTF-8 by
+    default (a UTF-8 byte order mark is always skipped)."""
+    return click.option(
+        "--encoding",
+        "encoding",
+        default="utf-8",
+        show_default=True,
+        metavar="NAME",
+        callback=_known_encoding,
+        help="Text encoding of the input file (cp1252 for most Windows/ERP exports, latin-1, "
+        "utf-16 ...).",
     )

@@ -33,7 +33,7 @@ from coupa_connector._csv_formulas import CsvFormulas
 from coupa_connector.activities.write._pipeline import UnreadableRecord
 from coupa_connector.activities.write._results import WriteResult, WriteSummary
 from coupa_connector.catalog import MAX_INTEGER, ObjectDef, coupa_integer, load_catalog
-from coupa_connector.cli._options import csv_formulas_option
+from coupa_connector.cli._options import csv_formulas_option, encoding_option
 from coupa_connector.errors import ConfigurationError, CoupaError, UnknownObjectError
 
 __all__ = ["action", "create", "update", "upsert"]
@@ -60,6 +60,7 @@ class _RunOptions:
     profile: str | None
     summary_format: str
     csv_formulas: CsvFormulas
+    encoding: str = "utf-8"
 
 
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -110,6 +111,7 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
     ]
     func = csv_formulas_option()(func)
+    func = encoding_option()(func)
     for option in reversed(options):
         func = option(func)
     return func
@@ -160,18 +162,24 @@ def _input_format(file: str, given: str | None) -> str:
         raise click.UsageError(str(exc)) from None
 
 
-def read_input(file: str, fmt: str, csv_formulas: CsvFormulas = "escape") -> Iterator[Any]:
+def read_input(
+    file: str, fmt: str, csv_formulas: CsvFormulas = "escape", encoding: str = "utf-8"
+) -> Iterator[Any]:
     """The input's records in order, unreadable entries in their place as ``UnreadableRecord``.
 
     A record the reader cannot parse is not a reason to stop the run: it is rejected with the
     reader's reason and the rest goes on. ``csv_formulas`` says whether a CSV cell's leading
     ``'`` before a formula character is taken off (``escape``: the rejects files this
-    command writes read back as what they were) or kept.
+    command writes read back as what they were) or kept; ``encoding`` is the file's text
+    encoding.
     """
     from coupa_connector.operations import BadRecord, read_records
 
     bad: list[BadRecord] = []
-    for record in read_records(file, fmt, on_bad=bad.append, csv_formulas=csv_formulas):
+    records = read_records(
+        file, fmt, on_bad=bad.append, csv_formulas=csv_formulas, encoding=encoding
+    )
+    for record in records:
         while bad:
             yield _unreadable(bad.pop(0))
         yield record
@@ -227,10 +235,13 @@ def _print_summary(
     fmt: str,
     files: dict[str, str],
     error: str | None,
+    reasons: Reasons,
 ) -> None:
     counts = summary.as_dict()
     if fmt == "json":
         payload: dict[str, Any] = {**counts, "files": files}
+        if reasons.records:
+            payload["reasons"] = [{"reason": r, "count": n} for r, n in reasons.top()]
         if error:
             payload["error"] = error
         # Plain JSON, never wrapped or coloured: it is for programs.
@@ -279,6 +290,7 @@ def _drive(
     except CoupaError as exc:
         raise click.UsageError(str(exc)) from None
     summary = WriteSummary()
+    reasons = Reasons()
     error: BaseException | None = None
     progress = _progress(status, total)
 
@@ -287,6 +299,8 @@ def _drive(
         async for result in run():
             summary.add(result)
             reports.add(result)
+            if not result.ok:
+                reasons.add(result)
             if progress is not None and task is not None:
                 progress.update(task, completed=summary.read, counts=_counts_text(summary))
 
@@ -306,11 +320,72 @@ def _drive(
         fmt=opts.summary_format,
         files=reports.paths,
         error=str(error) if error else None,
+        reasons=reasons,
     )
+    if opts.summary_format != "json":  # the JSON summary holds them, for programs
+        reasons.print(status, reports.paths)
     if isinstance(error, KeyboardInterrupt):
         sys.exit(EXIT_INTERRUPTED)
     if error is not None or (not summary.ok and not opts.allow_partial):
         sys.exit(EXIT_PARTIAL)
+
+
+class Reasons:
+    """Why records were not written, grouped by reason with counts, for the terminal.
+
+    Only the first ``_KINDS_KEPT`` different reasons are counted one by one (a run of
+    millions with a distinct message each stays small); later new ones count as others.
+    """
+
+    SHOWN = 10
+    _KINDS_KEPT = 1000
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+        self.records = 0
+        self.others = 0
+
+    def add(self, result: WriteResult) -> None:
+        """Count the reasons of one record that was not written."""
+        self.records += 1
+        for message in result.messages or ("(no reason given)",):
+            reason = f"{result.outcome.value}: {' '.join(message.split())}"
+            if reason in self._counts:
+                self._counts[reason] += 1
+            elif len(self._counts) < self._KINDS_KEPT:
+                self._counts[reason] = 1
+            else:
+                self.others += 1
+
+    def top(self) -> list[tuple[str, int]]:
+        """The ``SHOWN`` most frequent reasons with their counts (first seen first among
+        equals)."""
+        return sorted(self._counts.items(), key=lambda kv: -kv[1])[: self.SHOWN]
+
+    def print(self, console: Console, files: dict[str, str]) -> None:
+        """The most frequent reasons (first seen first among equals), then where all are."""
+        if not self.records:
+            return
+
+        def say(text: str) -> None:
+            # One line per reason, never folded: it is read and grepped whole.
+            console.print(text, highlight=False, soft_wrap=True)
+
+        top = self.top()
+        hidden = len(self._counts) - len(top)
+        say(f"{self.records} record{'s' if self.records != 1 else ''} not written:")
+        for reason, count in top:
+            say(f"  {count} x {escape(reason)}")
+        if hidden or self.others:
+            say(f"  ... and {hidden + (1 if self.others else 0)}+ other reasons")
+        kept = [f"{role} {escape(path)}" for role, path in files.items() if path != "-"]
+        if kept:
+            say(f"every record with its reasons: {', '.join(kept)}")
+        else:
+            say(
+                "keep every record with its reasons with --rejects FILE (fix it and feed it "
+                "back) or --results FILE"
+            )
 
 
 def _connection(config: Any) -> Any:
@@ -333,7 +408,7 @@ def _record_run(
 
     async def run() -> AsyncIterator[WriteResult]:
         async with _connection(config) as conn:
-            records = read_input(file, fmt, opts.csv_formulas)
+            records = read_input(file, fmt, opts.csv_formulas, opts.encoding)
             if verb == "create":
                 results = create_records(conn, obj, records, key=key, dry_run=dry_run)
             elif verb == "update":
@@ -433,7 +508,9 @@ def _known_format(path: str) -> str | None:
         return None
 
 
-def _ids_from_file(path: str, fmt: str | None, csv_formulas: CsvFormulas) -> Iterator[Any]:
+def _ids_from_file(
+    path: str, fmt: str | None, csv_formulas: CsvFormulas, encoding: str = "utf-8"
+) -> Iterator[Any]:
     """Targets from a file: one id per line (.txt or no known extension), else records."""
     from coupa_connector.operations import guess_format
     from coupa_connector.operations.files._text_input import clean_text, open_text
@@ -444,7 +521,7 @@ def _ids_from_file(path: str, fmt: str | None, csv_formulas: CsvFormulas) -> Ite
     except CoupaError:
         known = None
     if known is None:
-        with open_text(path) as stream:
+        with open_text(path, encoding) as stream:
             for line_no, line in enumerate(stream, start=1):
                 problem = stream.problem(line, stream.line_start)
                 if problem is not None:
@@ -460,7 +537,7 @@ def _ids_from_file(path: str, fmt: str | None, csv_formulas: CsvFormulas) -> Ite
                 else:
                     yield UnreadableRecord(f"{text!r} is not a Coupa id", raw=text, line=line_no)
         return
-    yield from read_input(path, known, csv_formulas)
+    yield from read_input(path, known, csv_formulas, encoding)
 
 
 @click.command()
@@ -555,7 +632,7 @@ def action(
             if ids:
                 targets = list(ids)
             elif ids_file:
-                targets = _ids_from_file(ids_file, input_format, opts.csv_formulas)
+                targets = _ids_from_file(ids_file, input_format, opts.csv_formulas, opts.encoding)
             else:
                 targets = _ids_from_query(conn, obj, list(where))
             results = run_action(
