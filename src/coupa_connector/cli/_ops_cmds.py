@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from coupa_connector.operations import (
     load_operation_file,
 )
 from coupa_connector.operations import Progress as ProgressSink
+
+EXIT_INTERRUPTED = 130
 
 _STATUS_STYLE = {
     "success": "green",
@@ -216,6 +219,14 @@ def run(
     except CoupaError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
+    except KeyboardInterrupt:
+        # The runner recorded the run as interrupted and kept what a resume needs.
+        again = ["coupa", "run", shlex.quote(file)]
+        again += ["--op", shlex.quote(operation)] if operation else []
+        again += ["--log-db", shlex.quote(log_db)] if log_db else []
+        again += ["--sandbox"] if sandbox else []
+        click.echo(f"interrupted; resume with `{' '.join(again)} --resume`", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     if fmt == "json":
         click.echo(json.dumps([r.as_dict() for r in results], indent=2))
     else:

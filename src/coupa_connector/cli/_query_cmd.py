@@ -12,9 +12,17 @@ from coupa_connector.activities.query._paging import Page
 from coupa_connector.cli._connection_cmds import PROFILE_HELP, load_config
 from coupa_connector.cli._options import csv_formulas_option, format_option
 from coupa_connector.client import AsyncConnection, ConnectionConfig
-from coupa_connector.errors import CoupaError, PagingError, QueryError
+from coupa_connector.errors import (
+    CatalogError,
+    ConfigurationError,
+    CoupaError,
+    PagingError,
+    QueryError,
+)
 from coupa_connector.operations.extract._extract import ExtractResult, extract
 from coupa_connector.operations.files._output import FORMATS
+
+EXIT_INTERRUPTED = 130
 
 
 def _raw_params(values: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -193,10 +201,15 @@ def query(
                 paging=paging,
             )
         )
+    except KeyboardInterrupt:
+        # A file output appears only when complete, and the state file is not advanced.
+        kept = "" if output == "-" else f"; {output} was not written"
+        click.echo(f"interrupted{kept}; run the command again to query anew", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     except PagingError as exc:
         raise click.ClickException(str(exc)) from None  # found mid-run: not a usage error
-    except QueryError as exc:
-        raise click.UsageError(str(exc)) from None
+    except (QueryError, CatalogError, ConfigurationError) as exc:
+        raise click.UsageError(str(exc)) from None  # refused before anything was sent
     except CoupaError as exc:
         raise click.ClickException(str(exc)) from None
     if output != "-" or sys.stderr.isatty():

@@ -310,7 +310,9 @@ def _drive(
     except CoupaError as exc:
         error = exc
     except KeyboardInterrupt:
-        error = KeyboardInterrupt("interrupted")
+        error = KeyboardInterrupt(
+            f"interrupted (Ctrl-C) after {summary.read} records; the rest were not sent"
+        )
     finally:
         reports.close()
     _print_summary(

@@ -125,7 +125,8 @@ CREATE TABLE IF NOT EXISTS scoped_state (
 _ADDED_RUN_COLUMNS = {"scope": "TEXT", "invocation": "INTEGER", "chained_from": "INTEGER"}
 _ADDED_FAILURE_COLUMNS = {"transformed": "TEXT"}
 
-_FINAL = ("success", "partial", "failed")
+# interrupted: stopped by Ctrl-C (or a kill, told by a dead pid); resumable like failed.
+_FINAL = ("success", "partial", "failed", "interrupted")
 
 
 def default_log_path() -> Path:
@@ -352,7 +353,7 @@ class OpLog:
                 "UPDATE runs SET status = ?, ended_at = ?, duration = ?, error = ? WHERE id = ?",
                 (status, _now(), round(duration, 3), error, run_id),
             )
-            if status != "failed":
+            if status not in ("failed", "interrupted"):
                 # Per-record outcomes only serve a resume; a finished run keeps its counts and
                 # its failures, and the log stays small however many records ran through it.
                 db.execute("DELETE FROM run_records WHERE run_id = ?", (run_id,))
@@ -401,7 +402,7 @@ class OpLog:
             "SELECT id, status, pid FROM runs WHERE operation = ? AND file = ? "
             "AND scope = ? AND id < ? AND (id IN (SELECT run_id FROM partial_files) "
             # Runs of earlier versions noted no files; their checkpoints name them.
-            "OR (invocation IS NULL AND status IN ('running', 'failed') "
+            "OR (invocation IS NULL AND status IN ('running', 'failed', 'interrupted') "
             "AND checkpoint IS NOT NULL))",
             (operation, file, scope, current),
         )
@@ -602,9 +603,12 @@ class OpLog:
             where.append("operation = ?")
             params.append(operation)
         live = status in ("running", "interrupted")
-        if status:
+        if status == "interrupted":
+            # Stopped by Ctrl-C (stored so) or killed (still "running", its process gone).
+            where.append("status IN ('running', 'interrupted')")
+        elif status:
             where.append("status = ?")
-            params.append("running" if live else status)
+            params.append(status)
         if since:
             where.append("started_at >= ?")
             params.append(since)

@@ -9,6 +9,7 @@ the whole run, whatever number of operations it chains.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping, Sequence
@@ -73,15 +74,21 @@ class CoupaBridge:
 
     def iterate(self, source: AsyncIterator[T]) -> Iterator[T]:
         """An async iterator, consumed from synchronous code."""
+        step: concurrent.futures.Future[T] | None = None
         try:
             while True:
+                step = asyncio.run_coroutine_threadsafe(_anext(source), self._loop)
                 try:
-                    yield self.call(_anext(source))
+                    item = step.result()
                 except StopAsyncIteration:
                     return
+                yield item
         finally:
+            # A step still running (Ctrl-C while waiting for it) cannot be closed under it:
+            # ``close`` cancels what runs on the loop. A closed loop has nothing left to close.
             closer = getattr(source, "aclose", None)
-            if closer is not None:
+            settled = step is None or step.done()
+            if closer is not None and settled and not self._loop.is_closed():
                 self.call(closer())
 
     def lookup(self, obj: str, key_field: str, key: str, return_field: str) -> Any:
@@ -118,8 +125,11 @@ class CoupaBridge:
         return self.call(all_of())
 
     def close(self) -> None:
-        """Close the connection and stop the loop thread."""
+        """Close the connection and stop the loop thread; work still running on the loop (a
+        run stopped by Ctrl-C) is cancelled and awaited first, so nothing is left pending."""
         try:
+            self.call(_cancel_others())
+            self.call(self._loop.shutdown_asyncgens())
             self.call(self.conn.aclose())
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
@@ -129,6 +139,14 @@ class CoupaBridge:
 
 async def _anext(source: AsyncIterator[T]) -> T:
     return await source.__anext__()
+
+
+async def _cancel_others() -> None:
+    """Cancel every task of this loop but the caller, and wait until they have ended."""
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in others:
+        task.cancel()
+    await asyncio.gather(*others, return_exceptions=True)
 
 
 class CoupaQuerySource:
