@@ -601,8 +601,8 @@ class Runner:
                 self.oplog.set_info(run_id, rejects_file=rejects.path)
             self.oplog.set_info(run_id, outputs=result.outputs)
             self.oplog.finish_run(run_id, result.status, error=result.error)
-            unfinished = result.status in ("failed", "interrupted")
-            if not unfinished or not self._resumable(op, scope_error):
+            ended = result.status not in ("failed", "interrupted")
+            if ended or not self._resumable(op, scope_error):
                 self._remove_partials(run_id)
             if handler is not None:
                 self._drop_debug_handler(handler)
