@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from coupa_connector.cli._options import format_option
+from coupa_connector.cli._options import EXIT_INTERRUPTED, format_option
 from coupa_connector.errors import CoupaError
 from coupa_connector.operations import (
     Counts,
@@ -25,8 +25,6 @@ from coupa_connector.operations import (
     load_operation_file,
 )
 from coupa_connector.operations import Progress as ProgressSink
-
-EXIT_INTERRUPTED = 130
 
 _STATUS_STYLE = {
     "success": "green",

@@ -7,7 +7,28 @@ from typing import Any
 
 import click
 
-__all__ = ["csv_formulas_option", "encoding_option", "format_option"]
+__all__ = [
+    "EXIT_INTERRUPTED",
+    "EXIT_PARTIAL",
+    "EXIT_USAGE",
+    "SetupError",
+    "csv_formulas_option",
+    "encoding_option",
+    "format_option",
+]
+
+# The exit codes of every command (docs/cli.md has the table): 0 done, 1 done in part,
+# 2 nothing done because the command line, the settings or a file is wrong, 130 Ctrl-C.
+EXIT_PARTIAL = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class SetupError(click.ClickException):
+    """Settings or surroundings that keep a command from starting (no COUPA_URL, a port in
+    use): exit code 2, as for a wrong command line, without the usage lines."""
+
+    exit_code = EXIT_USAGE
 
 
 def format_option(

@@ -10,7 +10,7 @@ import click
 
 from coupa_connector.activities.query._paging import Page
 from coupa_connector.cli._connection_cmds import PROFILE_HELP, load_config
-from coupa_connector.cli._options import csv_formulas_option, format_option
+from coupa_connector.cli._options import EXIT_INTERRUPTED, csv_formulas_option, format_option
 from coupa_connector.client import AsyncConnection, ConnectionConfig
 from coupa_connector.errors import (
     CatalogError,
@@ -21,8 +21,6 @@ from coupa_connector.errors import (
 )
 from coupa_connector.operations.extract._extract import ExtractResult, extract
 from coupa_connector.operations.files._output import FORMATS
-
-EXIT_INTERRUPTED = 130
 
 
 def _raw_params(values: tuple[str, ...]) -> list[tuple[str, str]]:

@@ -33,17 +33,20 @@ from coupa_connector._csv_formulas import CsvFormulas
 from coupa_connector.activities.write._pipeline import UnreadableRecord
 from coupa_connector.activities.write._results import WriteResult, WriteSummary
 from coupa_connector.catalog import MAX_INTEGER, ObjectDef, coupa_integer, load_catalog
-from coupa_connector.cli._options import csv_formulas_option, encoding_option
+from coupa_connector.cli._options import (
+    EXIT_INTERRUPTED,
+    EXIT_PARTIAL,
+    csv_formulas_option,
+    encoding_option,
+)
 from coupa_connector.errors import ConfigurationError, CoupaError, UnknownObjectError
 
 __all__ = ["action", "create", "update", "upsert"]
 
 _INPUT_FORMATS = ("csv", "jsonl", "json", "xml")
 
-# Exit codes: 0 all written, 1 some records not written (or the run stopped), 2 bad usage.
-EXIT_PARTIAL = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+# Exit codes (docs/cli.md): 0 all written, 1 some records not written (or the run stopped),
+# 2 bad usage, 130 Ctrl-C.
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -235,12 +238,12 @@ def _print_summary(
     fmt: str,
     files: dict[str, str],
     error: str | None,
-    reasons: Reasons,
+    reasons: Reasons | None = None,
 ) -> None:
     counts = summary.as_dict()
     if fmt == "json":
         payload: dict[str, Any] = {**counts, "files": files}
-        if reasons.records:
+        if reasons is not None and reasons.records:
             payload["reasons"] = [{"reason": r, "count": n} for r, n in reasons.top()]
         if error:
             payload["error"] = error
