@@ -296,7 +296,15 @@ async def extract(
             raise QueryError(
                 f"Coupa offers no update for {target.name}, so it cannot be marked exported."
             )
-        conditions.append("exported=false")
+        given = [c for c in conditions if isinstance(c, RawCondition) and c.path == ("exported",)]
+        other = [c for c in given if c.op != "eq" or str(c.value).strip().lower() != "false"]
+        if other:
+            raise QueryError(
+                f"--mark-exported queries exported=false itself (and marks what it wrote), so "
+                f"the condition {other[0].source} contradicts it; drop one of them."
+            )
+        if not given:
+            conditions.append("exported=false")
     state_path = Path(state) if state is not None else None
     lower = since
     if lower is None and state_path is not None:
