@@ -77,6 +77,7 @@ ENDPOINTS: dict[str, _EndpointKind] = {
                 "incremental",
                 "since",
                 "mark_exported",
+                "projection",
             }
         ),
     ),
@@ -683,6 +684,8 @@ def _check_endpoint(check: _Checker, op: str, role: str, spec: EndpointSpec, nod
         fields = o.get("fields")
         if fields is not None and not isinstance(fields, list):
             check.problem(node.line_of("fields"), f"{where}: fields must be a list")
+        if not isinstance(o.get("projection", True), bool):
+            check.problem(node.line_of("projection"), f"{where}: projection must be true or false")
         _check_query(check, where, obj, o, node)
         return
     if spec.type == "coupa.create" and not obj.can_create:
