@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import shlex
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
 from coupa_connector.activities.query._paging import Page
 from coupa_connector.cli._connection_cmds import PROFILE_HELP, load_config
-from coupa_connector.cli._options import EXIT_INTERRUPTED, csv_formulas_option, format_option
+from coupa_connector.cli._options import (
+    EXIT_INTERRUPTED,
+    EXIT_PARTIAL,
+    csv_formulas_option,
+    format_option,
+)
 from coupa_connector.client import AsyncConnection, ConnectionConfig
 from coupa_connector.errors import (
     CatalogError,
@@ -220,7 +227,30 @@ def query(
         if result.watermark:
             extra.append(f"watermark {result.watermark}")
         click.echo(f"{summary} ({', '.join(extra)})", err=True)
-    for record_id, reason in result.mark_failures[:20]:
-        click.echo(f"could not mark {result.object} {record_id} exported: {reason}", err=True)
     if result.mark_failures:
-        sys.exit(1)
+        _report_unmarked(result, output)
+        sys.exit(EXIT_PARTIAL)
+
+
+def _report_unmarked(result: ExtractResult, output: str) -> None:
+    """The records written but not marked exported: how many, why (grouped), and a file of
+    their ids that ``coupa action OBJECT mark_exported --ids-file`` takes."""
+    from collections import Counter
+
+    failures = result.mark_failures
+    ids_file = (
+        f"{output}.unmarked-ids.txt" if output != "-" else f"{result.object}.unmarked-ids.txt"
+    )
+    Path(ids_file).write_text("".join(f"{rid}\n" for rid, _ in failures), encoding="utf-8")
+    click.echo(
+        f"{len(failures)} of {result.written} {result.object} records written were not marked "
+        "exported:",
+        err=True,
+    )
+    for reason, count in Counter(reason for _, reason in failures).most_common(10):
+        click.echo(f"  {count} x {' '.join(reason.split())}", err=True)
+    click.echo(
+        f"their ids: {ids_file} (mark them later with `coupa action {result.object} "
+        f"mark_exported --ids-file {shlex.quote(ids_file)}`)",
+        err=True,
+    )

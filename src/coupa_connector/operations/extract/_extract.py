@@ -34,11 +34,18 @@ from coupa_connector.activities.query import QuerySpec, build_query, query_pages
 from coupa_connector.activities.query._batch import RecordBatch, fresh_indexes
 from coupa_connector.activities.query._filters import RawCondition, parse_where
 from coupa_connector.activities.query._paging import Page
-from coupa_connector.errors import ConfigurationError, CoupaError, QueryError
+from coupa_connector.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    CoupaError,
+    PermissionDeniedError,
+    QueryError,
+)
 from coupa_connector.operations.extract._processes import check_processes, extract_in_processes
 from coupa_connector.operations.files._output import RecordWriter, atomic_write_bytes
 
 if TYPE_CHECKING:
+    from coupa_connector.catalog import ObjectDef
     from coupa_connector.client._connection import AsyncConnection
 
 STATE_VERSION = 1
@@ -140,14 +147,23 @@ async def server_now(conn: AsyncConnection, resource: str) -> dt.datetime:
 async def mark_exported(
     conn: AsyncConnection, resource: str, ids: Sequence[int], concurrency: int
 ) -> tuple[int, list[tuple[int, str]]]:
-    """``PUT <resource>/<id>?exported=true`` for each id; return (marked, failures)."""
+    """``PUT <resource>/<id>?exported=true`` for each id; return (marked, failures).
+
+    A refusal of the credentials themselves (401, 403: a missing scope) would repeat for
+    every id, so marking stops at the first one: the ids not sent are failures too, with
+    that reason.
+    """
     failures: list[tuple[int, str]] = []
     marked = 0
     pending = iter(ids)
+    refused: list[str] = []
 
     async def worker() -> None:
         nonlocal marked
         for record_id in pending:
+            if refused:
+                failures.append((record_id, f"not sent: marking stopped at {refused[0]}"))
+                continue
             try:
                 await conn.request(
                     "PUT",
@@ -155,11 +171,33 @@ async def mark_exported(
                     params={"exported": "true", "return_object": "limited"},
                 )
                 marked += 1
+            except (AuthenticationError, PermissionDeniedError) as exc:
+                refused.append(str(exc))
+                failures.append((record_id, str(exc)))
             except CoupaError as exc:
                 failures.append((record_id, str(exc)))
 
     await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
     return marked, failures
+
+
+async def _refuse_without_scope(conn: AsyncConnection, target: ObjectDef) -> None:
+    """Refuse ``--mark-exported`` before the query when the token's granted scopes (the
+    token endpoint says them) lack the object's write scope: every mark would get a 403.
+    Nothing is refused when the server does not say what it granted."""
+    needed = target.write_scope
+    auth: Any = getattr(conn, "auth", None)
+    if not needed or not hasattr(auth, "token"):
+        return  # an API key: no scopes to know
+    if auth.token is None:
+        await auth.headers()  # mints the token, which says its scopes
+    granted = tuple(getattr(auth.token, "scopes", ()) or ())
+    if granted and needed not in granted:
+        raise ConfigurationError(
+            f"--mark-exported sets exported=true on each {target.name} record, which needs "
+            f"the scope {needed}; this client was granted {' '.join(granted)}. Grant it "
+            "(and add it to COUPA_SCOPES or the profile), or query without --mark-exported."
+        )
 
 
 async def _in_this_process(
@@ -313,6 +351,8 @@ async def extract(
     # Validate everything, and open the output, before the first request.
     checked = build_query(catalog, target, where=conditions, since=lower, **options)
     _refuse_unsafe(checked, incremental, mark_exported_flag)
+    if mark_exported_flag:
+        await _refuse_without_scope(conn, target)  # the first request: after every local check
     width = max(1, concurrency or conn.config.concurrency)
     if processes != 1:
         check_processes(checked, processes, width)
