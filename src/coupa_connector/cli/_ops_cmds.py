@@ -363,12 +363,14 @@ def _print_run(r: dict[str, Any]) -> None:
     if failures:
         table = Table(title=f"{len(failures)} failed or rejected record(s)")
         table.add_column("position", justify="right")
+        table.add_column("line", justify="right")
         table.add_column("outcome")
         table.add_column("messages", overflow="fold")
         table.add_column("input record", overflow="fold")
         for f in failures:
             table.add_row(
-                str(f["position"]),
+                "-" if f["position"] is None else str(f["position"]),
+                "" if f.get("line") is None else str(f["line"]),
                 escape(f["outcome"]),
                 escape("\n".join(f["messages"])),
                 escape(json.dumps(f["record"], ensure_ascii=False))

@@ -166,7 +166,11 @@ def _input_format(file: str, given: str | None) -> str:
 
 
 def read_input(
-    file: str, fmt: str, csv_formulas: CsvFormulas = "escape", encoding: str = "utf-8"
+    file: str,
+    fmt: str,
+    csv_formulas: CsvFormulas = "escape",
+    encoding: str = "utf-8",
+    lines: dict[int, int] | None = None,
 ) -> Iterator[Any]:
     """The input's records in order, unreadable entries in their place as ``UnreadableRecord``.
 
@@ -174,20 +178,36 @@ def read_input(
     reader's reason and the rest goes on. ``csv_formulas`` says whether a CSV cell's leading
     ``'`` before a formula character is taken off (``escape``: the rejects files this
     command writes read back as what they were) or kept; ``encoding`` is the file's text
-    encoding.
+    encoding. ``lines``, when given, gets each entry's 1-based position mapped to its first
+    line in a CSV or JSON lines file (the results file's ``line``); who reads it pops it.
     """
     from coupa_connector.operations import BadRecord, read_records
+    from coupa_connector.operations.files._files import LineMark
 
     bad: list[BadRecord] = []
+    mark = LineMark()
     records = read_records(
-        file, fmt, on_bad=bad.append, csv_formulas=csv_formulas, encoding=encoding
+        file, fmt, on_bad=bad.append, csv_formulas=csv_formulas, encoding=encoding, mark=mark
     )
+    position = 0
+
+    def noted(line: int | None) -> None:
+        nonlocal position
+        position += 1
+        if lines is not None and line is not None:
+            lines[position] = line
+
     for record in records:
         while bad:
-            yield _unreadable(bad.pop(0))
+            entry = bad.pop(0)
+            noted(entry.line)
+            yield _unreadable(entry)
+        noted(mark.line)
         yield record
     while bad:
-        yield _unreadable(bad.pop(0))
+        entry = bad.pop(0)
+        noted(entry.line)
+        yield _unreadable(entry)
 
 
 def _unreadable(entry: Any) -> UnreadableRecord:
@@ -273,8 +293,10 @@ def _drive(
     opts: _RunOptions,
     run: Callable[[], AsyncIterator[WriteResult]],
     total: int | None = None,
+    lines: dict[int, int] | None = None,
 ) -> None:
-    """Run one write activity to the end and exit with the right code."""
+    """Run one write activity to the end and exit with the right code; ``lines`` maps input
+    positions to their lines in the file, for the results file."""
     from coupa_connector.cli._write_report import Reports
 
     results_path, rejects_path = opts.results, opts.rejects
@@ -301,7 +323,7 @@ def _drive(
         task = progress.add_task(title, total=total, counts="") if progress else None
         async for result in run():
             summary.add(result)
-            reports.add(result)
+            reports.add(result, line=lines.pop(result.position, None) if lines else None)
             if not result.ok:
                 reasons.add(result)
             if progress is not None and task is not None:
@@ -410,10 +432,11 @@ def _record_run(
     fmt = _input_format(file, opts.input_format)
     config = _config(opts)
     dry_run = opts.dry_run
+    lines: dict[int, int] = {}  # input position -> line, until its result is written
 
     async def run() -> AsyncIterator[WriteResult]:
         async with _connection(config) as conn:
-            records = read_input(file, fmt, opts.csv_formulas, opts.encoding)
+            records = read_input(file, fmt, opts.csv_formulas, opts.encoding, lines)
             if verb == "create":
                 results = create_records(conn, obj, records, key=key, dry_run=dry_run)
             elif verb == "update":
@@ -433,7 +456,7 @@ def _record_run(
         raise click.UsageError(str(exc)) from None
     title = f"{'validate' if dry_run else verb} {obj.name}"
     total = estimate_records(file, fmt) if sys.stderr.isatty() else None
-    _drive(title, obj, fmt, opts, run, total)
+    _drive(title, obj, fmt, opts, run, total, lines)
 
 
 # --------------------------------------------------------------------------- commands

@@ -123,7 +123,7 @@ CREATE TABLE IF NOT EXISTS scoped_state (
 # Columns added after the first release: a log written by an older version gets them on open
 # (with NULL in its old rows).
 _ADDED_RUN_COLUMNS = {"scope": "TEXT", "invocation": "INTEGER", "chained_from": "INTEGER"}
-_ADDED_FAILURE_COLUMNS = {"transformed": "TEXT"}
+_ADDED_FAILURE_COLUMNS = {"transformed": "TEXT", "line": "INTEGER"}
 
 # interrupted: stopped by Ctrl-C (or a kill, told by a dead pid); resumable like failed.
 _FINAL = ("success", "partial", "failed", "interrupted")
@@ -179,6 +179,7 @@ class RecordOutcome:
         messages: Why it was rejected or failed.
         record: The input record, kept for rejected and failed records.
         transformed: What the transformation made of it, kept beside ``record``.
+        line: The line of the source file where it starts (CSV, JSON lines), when known.
     """
 
     key: str
@@ -188,6 +189,13 @@ class RecordOutcome:
     messages: Sequence[str] = ()
     record: Mapping[str, Any] | None = field(default=None, repr=False)
     transformed: Mapping[str, Any] | None = field(default=None, repr=False)
+    line: int | None = None
+
+
+def _shown_position(stored: int) -> int | None:
+    """A failure's position as people count (the first record is 1, as in a write's results
+    file); stored 0-based, and -1 (not tied to one record) shows as None."""
+    return stored + 1 if stored >= 0 else None
 
 
 def _json(value: Any) -> str:
@@ -440,8 +448,8 @@ class OpLog:
                 if o.outcome != "written":
                     db.execute(
                         "INSERT INTO failures "
-                        "(run_id, position, outcome, messages, record, transformed, at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        "(run_id, position, outcome, messages, record, transformed, at, line) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             run_id,
                             o.position,
@@ -450,6 +458,7 @@ class OpLog:
                             None if o.record is None else _json(mask.record(o.record)),
                             None if o.transformed is None else _json(mask.record(o.transformed)),
                             at,
+                            o.line,
                         ),
                     )
             db.execute(
@@ -541,7 +550,8 @@ class OpLog:
         return [self._present(r) for r in rows]
 
     def run(self, run_id: int, *, failures_limit: int | None = None) -> dict[str, Any] | None:
-        """One run with its failures (each with messages and the input record)."""
+        """One run with its failures (each with its 1-based position, its source line when
+        known, messages and the input record)."""
         row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             return None
@@ -554,7 +564,8 @@ class OpLog:
             params = (run_id, failures_limit)
         run["failures"] = [
             {
-                "position": f["position"],
+                "position": _shown_position(f["position"]),
+                "line": f["line"],
                 "outcome": f["outcome"],
                 "messages": json.loads(f["messages"]),
                 # Masked again on the way out: a log written by an earlier version kept
@@ -646,7 +657,8 @@ class OpLog:
     def failures(self, run_id: int, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """One page of a run's rejected and failed records, in input order.
 
-        Each has its position, outcome, messages, the input record and what the
+        Each has its position (1-based), its line in a CSV or JSON lines source (None when
+        not known), outcome, messages, the input record and what the
         transformation made of it (None for logs written before that was kept).
         """
         rows = self._db.execute(
@@ -657,7 +669,8 @@ class OpLog:
         mask = RecordMask()
         return [
             {
-                "position": f["position"],
+                "position": _shown_position(f["position"]),
+                "line": f["line"],
                 "outcome": f["outcome"],
                 "messages": json.loads(f["messages"]),
                 "record": mask.record(json.loads(f["record"])) if f["record"] else None,

@@ -813,6 +813,7 @@ class Runner:
                         messages=o.messages,
                         record=None if o.outcome == "written" else item.record,
                         transformed=None if o.outcome == "written" else t.record,
+                        line=item.line,
                     )
                 )
         if fatal is not None:

@@ -22,6 +22,7 @@ from coupa_connector.errors import ConfigurationError
 from coupa_connector.operations._transform import Item, Transformed
 from coupa_connector.operations.files._files import (
     BadRecord,
+    LineMark,
     RecordWriter,
     expand_path,
     guess_format,
@@ -138,12 +139,14 @@ class FileSource:
     def items(self, done: set[str]) -> Iterator[Item]:
         bad: list[BadRecord] = []
         position = 0
+        mark = LineMark()
         records = read_records(
             self.path,
             self.format,
             on_bad=bad.append,
             encoding=self.encoding,
             csv_formulas=self.csv_formulas,
+            mark=mark,
         )
         for record in records:
             # A bad record is reported before the good record that follows it; keep the
@@ -154,7 +157,7 @@ class FileSource:
                     yield _unreadable(b)
                 position = b.position + 1
             if str(position) not in done:
-                yield Item(position, _clean(record), str(position))
+                yield Item(position, _clean(record), str(position), line=mark.line)
             position += 1
         for b in bad:
             if str(b.position) not in done:

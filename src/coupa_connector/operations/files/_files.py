@@ -52,6 +52,7 @@ from coupa_connector.operations.files._text_input import (
 __all__ = [
     "FORMATS",
     "BadRecord",
+    "LineMark",
     "RecordFileError",
     "RecordWriter",
     "expand_path",
@@ -94,6 +95,16 @@ class RecordFileError(ConfigurationError):
         super().__init__(f"{where}: {message}")
         self.file = file
         self.line = line
+
+
+class LineMark:
+    """Where the record a reader yielded last starts in its file (1-based line), for CSV and
+    JSON lines; None for JSON and XML, which are not read by lines."""
+
+    __slots__ = ("line",)
+
+    def __init__(self) -> None:
+        self.line: int | None = None
 
 
 class BadRecord:
@@ -205,6 +216,7 @@ def read_records(
     on_bad: OnBad | None = None,
     encoding: str = "utf-8",
     csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
+    mark: LineMark | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Stream the records of a file.
 
@@ -218,6 +230,7 @@ def read_records(
         csv_formulas: ``escape`` takes off the ``'`` that CSV writers put before cells a
             spreadsheet would run as formulas (``'=x`` reads as ``=x``); ``keep`` reads
             cells as they are.
+        mark: Set to each record's first line before it is yielded (CSV, JSON lines).
 
     Yields:
         Records as dicts with Coupa's hyphenated keys; CSV's dotted columns
@@ -241,13 +254,13 @@ def read_records(
         return
     if fmt == "jsonl" and is_utf8(encoding):
         with open_utf8_bytes(name) as data:
-            yield from _read_jsonl_bytes(name, data, report)
+            yield from _read_jsonl_bytes(name, data, report, mark)
         return
     with open_text(name, encoding) as stream:
         if fmt == "csv":
-            yield from _read_csv(name, stream, report, cell)
+            yield from _read_csv(name, stream, report, cell, mark)
         elif fmt == "jsonl":
-            yield from _read_jsonl(name, stream, report)
+            yield from _read_jsonl(name, stream, report, mark)
         else:
             yield from _read_json(name, stream)
 
@@ -329,7 +342,11 @@ def _nul_column(header: list[str], cells: list[str]) -> str | None:
 
 
 def _read_csv(
-    name: str, stream: TextInput, on_bad: OnBad, cell: Callable[[str], str] = unescape_cell
+    name: str,
+    stream: TextInput,
+    on_bad: OnBad,
+    cell: Callable[[str], str] = unescape_cell,
+    mark: LineMark | None = None,
 ) -> Iterator[dict[str, Any]]:
     from coupa_connector._records import column_paths, unflatten
 
@@ -399,6 +416,8 @@ def _read_csv(
             position += 1
             continue
         position += 1
+        if mark is not None:
+            mark.line = line
         yield record
 
 
@@ -427,7 +446,9 @@ def _too_deep(value: Any, text: str | bytes, start: int = 0, end: int | None = N
 _TOO_DEEP = f"nested more than {MAX_RECORD_DEPTH} levels deep (Coupa records nest a few)"
 
 
-def _read_jsonl(name: str, stream: TextInput, on_bad: OnBad) -> Iterator[dict[str, Any]]:
+def _read_jsonl(
+    name: str, stream: TextInput, on_bad: OnBad, mark: LineMark | None = None
+) -> Iterator[dict[str, Any]]:
     """JSON lines in an encoding other than UTF-8 (a decoding error stops the file)."""
     position = 0
     for number, text in enumerate(stream, start=1):
@@ -442,13 +463,17 @@ def _read_jsonl(name: str, stream: TextInput, on_bad: OnBad) -> Iterator[dict[st
             why = _jsonl_problem(value, text)
             if why is None:
                 position += 1
+                if mark is not None:
+                    mark.line = number
                 yield value
                 continue
         on_bad(BadRecord(position, number, text.rstrip("\r\n"), why))
         position += 1
 
 
-def _read_jsonl_bytes(name: str, data: IO[bytes], on_bad: OnBad) -> Iterator[dict[str, Any]]:
+def _read_jsonl_bytes(
+    name: str, data: IO[bytes], on_bad: OnBad, mark: LineMark | None = None
+) -> Iterator[dict[str, Any]]:
     """JSON lines in UTF-8, read as bytes: the JSON parser checks the UTF-8 as it parses,
     and each line's byte offset is known for the one that is not UTF-8."""
     position = 0
@@ -471,11 +496,15 @@ def _read_jsonl_bytes(name: str, data: IO[bytes], on_bad: OnBad) -> Iterator[dic
             # an object with fewer brackets than the depth bound cannot be too deep.
             if type(value) is dict and line.count(b"{") + line.count(b"[") <= MAX_RECORD_DEPTH:
                 position += 1
+                if mark is not None:
+                    mark.line = number
                 yield value
                 continue
             why = _jsonl_problem(value, line)
             if why is None:
                 position += 1
+                if mark is not None:
+                    mark.line = number
                 yield value
                 continue
         raw = line.rstrip(b"\r\n").decode("utf-8", "replace")
