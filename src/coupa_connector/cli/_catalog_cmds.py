@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from coupa_connector.cli._options import format_option
+from coupa_connector.cli._options import complete_object, format_option
 from coupa_connector.cli._tables import TABLE_FORMATS, TABLE_HELP, Column, print_rows
 from coupa_connector.errors import UnknownObjectError
 
@@ -124,7 +124,7 @@ def _object_summary(obj: ObjectDef) -> dict[str, Any]:
 
 
 @click.command("schema")
-@click.argument("object_name", metavar="OBJECT")
+@click.argument("object_name", metavar="OBJECT", shell_complete=complete_object)
 @click.option(
     "--for",
     "use",

@@ -159,7 +159,9 @@ def results_table(results: list[RunResult], title: str = "Operations") -> Table:
     "--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set ${NAME} in the file."
 )
 @click.option("--log-db", type=click.Path(dir_okay=False), help="Operation log file.")
-@click.option("--profile", help="Use this connection profile instead of the file's connection.")
+@click.option(
+    "--profile", "-p", help="Use this connection profile instead of the file's connection."
+)
 @click.option("--sandbox", is_flag=True, help="Use an embedded Coupa sandbox instead.")
 @format_option(["table", "json"])
 def run(

@@ -12,9 +12,11 @@ __all__ = [
     "EXIT_PARTIAL",
     "EXIT_USAGE",
     "SetupError",
+    "complete_object",
     "csv_formulas_option",
     "encoding_option",
     "format_option",
+    "note_new_folder",
 ]
 
 # The exit codes of every command (docs/cli.md has the table): 0 done, 1 done in part,
@@ -94,3 +96,23 @@ def encoding_option() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         help="Text encoding of the input file (cp1252 for most Windows/ERP exports, latin-1, "
         "utf-16 ...).",
     )
+
+
+def note_new_folder(path: str | None, role: str) -> None:
+    """Say on standard error that the folder of ``path`` does not exist and will be made
+    (a mistyped ``-o /tmp/ouptut/x.csv`` should not go unnoticed)."""
+    from pathlib import Path
+
+    if not path or path == "-":
+        return
+    folder = Path(path).expanduser().parent
+    if not folder.exists():
+        click.echo(f"note: creating the folder {folder} for the {role}", err=True)
+
+
+def complete_object(_ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of an OBJECT argument: the catalog's object names (``coupa query
+    inv<TAB>``); see docs/cli.md for turning completion on."""
+    from coupa_connector.catalog import load_catalog
+
+    return sorted(o.name for o in load_catalog() if o.name.startswith(incomplete))

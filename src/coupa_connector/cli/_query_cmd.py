@@ -15,8 +15,10 @@ from coupa_connector.cli._connection_cmds import PROFILE_HELP, load_config
 from coupa_connector.cli._options import (
     EXIT_INTERRUPTED,
     EXIT_PARTIAL,
+    complete_object,
     csv_formulas_option,
     format_option,
+    note_new_folder,
 )
 from coupa_connector.client import AsyncConnection, ConnectionConfig
 from coupa_connector.errors import (
@@ -85,7 +87,7 @@ async def _run(
 
 
 @click.command()
-@click.argument("object_name", metavar="OBJECT")
+@click.argument("object_name", metavar="OBJECT", shell_complete=complete_object)
 @click.option(
     "--where",
     "-w",
@@ -181,6 +183,7 @@ def query(
     complete. A progress bar shows on a terminal when writing to a file.
     """
     config = load_config(profile)
+    note_new_folder(output, "output")
     show_progress = output != "-" and sys.stderr.isatty()
     try:
         result = asyncio.run(
@@ -218,8 +221,10 @@ def query(
     except CoupaError as exc:
         raise click.ClickException(str(exc)) from None
     if output != "-" or sys.stderr.isatty():
-        summary = f"{result.written} {result.object} records written to {result.output}"
-        extra = [f"{result.pages} pages"]
+        summary = (
+            f"{_count(result.written, 'record')} of {result.object} written to {result.output}"
+        )
+        extra = [_count(result.pages, "page")]
         if result.duplicates:
             extra.append(f"{result.duplicates} duplicates skipped")
         if mark_exported:
@@ -230,6 +235,10 @@ def query(
     if result.mark_failures:
         _report_unmarked(result, output)
         sys.exit(EXIT_PARTIAL)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _report_unmarked(result: ExtractResult, output: str) -> None:

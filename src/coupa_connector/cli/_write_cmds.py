@@ -36,8 +36,10 @@ from coupa_connector.catalog import MAX_INTEGER, ObjectDef, coupa_integer, load_
 from coupa_connector.cli._options import (
     EXIT_INTERRUPTED,
     EXIT_PARTIAL,
+    complete_object,
     csv_formulas_option,
     encoding_option,
+    note_new_folder,
 )
 from coupa_connector.errors import ConfigurationError, CoupaError, UnknownObjectError
 
@@ -102,7 +104,7 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Exit 0 even when some records were rejected or failed.",
         ),
         click.option(
-            "--profile", metavar="NAME", help="Connection profile (default: COUPA_* env)."
+            "--profile", "-p", metavar="NAME", help="Connection profile (default: COUPA_* env)."
         ),
         click.option(
             "--summary",
@@ -304,6 +306,8 @@ def _drive(
     # The summary goes to stdout, unless a results or rejects file already does.
     console = Console(stderr=to_stdout)
     status = Console(stderr=True)
+    note_new_folder(results_path, "results file")
+    note_new_folder(rejects_path, "rejects file")
     try:
         reports = Reports(
             obj,
@@ -471,7 +475,7 @@ def _record_command(
         func = _common(func)
         func = click.option("--key", metavar="FIELDS", required=key_required, help=key_help)(func)
         func = click.argument("file", metavar="FILE")(func)
-        func = click.argument("object_name", metavar="OBJECT")(func)
+        func = click.argument("object_name", metavar="OBJECT", shell_complete=complete_object)(func)
         return click.command()(func)
 
     return make
@@ -569,7 +573,7 @@ def _ids_from_file(
 
 
 @click.command()
-@click.argument("object_name", metavar="OBJECT")
+@click.argument("object_name", metavar="OBJECT", shell_complete=complete_object)
 @click.argument("action_name", metavar="ACTION")
 @click.option(
     "--id",
