@@ -34,6 +34,7 @@ from coupa_connector.activities.query import QuerySpec, build_query, query_pages
 from coupa_connector.activities.query._batch import RecordBatch, fresh_indexes
 from coupa_connector.activities.query._filters import RawCondition, parse_where
 from coupa_connector.activities.query._paging import Page
+from coupa_connector.catalog import wire_name
 from coupa_connector.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -45,7 +46,7 @@ from coupa_connector.operations.extract._processes import check_processes, extra
 from coupa_connector.operations.files._output import RecordWriter, atomic_write_bytes
 
 if TYPE_CHECKING:
-    from coupa_connector.catalog import ObjectDef
+    from coupa_connector.catalog import Catalog, ObjectDef
     from coupa_connector.client._connection import AsyncConnection
 
 STATE_VERSION = 1
@@ -179,6 +180,34 @@ async def mark_exported(
 
     await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
     return marked, failures
+
+
+def scalar_columns(
+    catalog: Catalog, target: ObjectDef, fields: Sequence[str] | None
+) -> list[str] | None:
+    """The CSV columns of ``fields`` when each is a dotted path through references to one
+    scalar field (``id``, ``supplier.name``), so a CSV on standard output can stream its rows
+    under a header written first; None otherwise (no fields, or one names lines or a whole
+    association), when the columns are known only once every record is in."""
+    if not fields:
+        return None
+    columns: list[str] = []
+    for dotted in fields:
+        steps = [wire_name(step) for step in dotted.split(".")]
+        obj: ObjectDef | None = target
+        for i, step in enumerate(steps):
+            fdef = obj.fields.get(step) if obj is not None else None
+            last = i == len(steps) - 1
+            if step == "id" and last:
+                break
+            if fdef is None or fdef.kind == "collection":
+                return None
+            if last and fdef.kind == "reference":
+                return None
+            ref = fdef.ref if fdef.kind == "reference" else None
+            obj = catalog.get(ref) if ref is not None and ref in catalog else None
+        columns.append(".".join(steps))
+    return columns
 
 
 async def _refuse_without_scope(conn: AsyncConnection, target: ObjectDef) -> None:
@@ -358,7 +387,14 @@ async def extract(
         check_processes(checked, processes, width)
     result = ExtractResult(target.name, str(output))
     upper: str | None = None
-    writer = RecordWriter(output, fmt, target, catalog, stdout=stdout, csv_formulas=csv_formulas)
+    columns = (
+        scalar_columns(catalog, target, options.get("fields"))
+        if fmt == "csv" and str(output) == "-"
+        else None
+    )
+    writer = RecordWriter(
+        output, fmt, target, catalog, stdout=stdout, csv_formulas=csv_formulas, columns=columns
+    )
     try:
         if incremental:
             assert target.resource is not None

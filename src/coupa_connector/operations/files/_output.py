@@ -19,14 +19,14 @@ import stat
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, Literal
 
 import orjson
 
 from coupa_connector._csv_formulas import DEFAULT_CSV_FORMULAS, CsvFormulas, row_writer
-from coupa_connector._records import flatten
+from coupa_connector._records import flatten, format_value
 from coupa_connector.activities.query._batch import RecordBatch
 from coupa_connector.catalog import Catalog, ObjectDef
 from coupa_connector.client._wire import record_xml
@@ -208,6 +208,38 @@ class BackgroundSync:
             raise self._error
 
 
+class _CsvStream:
+    """CSV rows written as records come, under a header of columns known beforehand: each
+    column a dotted path to one scalar (``supplier.name``; a missing or null step is empty)."""
+
+    def __init__(self, out: IO[bytes], columns: list[str], cells: Callable[..., Any]) -> None:
+        self._text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+        self._writer = csv.writer(self._text)
+        self._paths = [c.split(".") for c in columns]
+        self._cells = cells
+        self._writer.writerow(cells(columns))
+        self._text.flush()
+
+    def row(self, record: Mapping[str, Any]) -> None:
+        values = []
+        for path in self._paths:
+            value: Any = record
+            for step in path:
+                value = value.get(step) if isinstance(value, Mapping) else None
+            if isinstance(value, dict | list):
+                values.append(orjson.dumps(value).decode())  # the catalog said a scalar
+            else:
+                values.append(format_value(value))
+        self._writer.writerow(self._cells(values))
+
+    def flush(self) -> None:
+        self._text.flush()
+
+    def close(self) -> None:
+        self._text.flush()
+        self._text.detach()  # the binary stream stays the writer's to close
+
+
 class RecordWriter:
     """Writes records to a file (atomically) or standard output in one format.
 
@@ -219,6 +251,9 @@ class RecordWriter:
         stdout: Binary stream used for ``-`` (tests pass their own).
         csv_formulas: ``escape`` puts a ``'`` before CSV cells a spreadsheet would run as
             formulas (see ``_csv_formulas``); ``keep`` writes them as they are.
+        columns: CSV to standard output only: the columns, known before the first record
+            (dotted paths to scalar fields), so rows stream as they come; without them a
+            CSV's columns are the union of its records', known only at the end.
     """
 
     def __init__(
@@ -229,6 +264,7 @@ class RecordWriter:
         catalog: Catalog | None = None,
         stdout: IO[bytes] | None = None,
         csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
+        columns: Sequence[str] | None = None,
     ) -> None:
         self._cells = row_writer(csv_formulas)
         if fmt not in FORMATS:
@@ -259,6 +295,7 @@ class RecordWriter:
             self._syncer = BackgroundSync(self._out)
         self._to_stdout = self.path is None
         self._spool: IO[bytes] | None = None
+        self._stream: _CsvStream | None = None
         self._columns: dict[str, None] = {}
         self._done = False
         if fmt == "json":
@@ -266,6 +303,8 @@ class RecordWriter:
         elif fmt == "xml":
             head = f'<?xml version="1.0" encoding="UTF-8"?>\n<{obj.list_element} type="array">\n'
             self._out.write(head.encode())
+        elif fmt == "csv" and columns and self._to_stdout:
+            self._stream = _CsvStream(self._out, list(columns), self._cells)
         elif fmt == "csv":
             self._spool = tempfile.TemporaryFile()  # noqa: SIM115 -- lives until commit/abort
 
@@ -279,6 +318,8 @@ class RecordWriter:
             if self.fmt == "xml":
                 out.write(record_xml(record, self.obj.element, self.obj, self.catalog).encode())
                 out.write(b"\n")
+            elif self._stream is not None:
+                self._stream.row(record)
             else:
                 row = flatten(record)
                 for column in row:
@@ -311,7 +352,9 @@ class RecordWriter:
 
     def _written(self) -> None:
         if self._to_stdout:
-            if self.fmt != "csv":
+            if self._stream is not None:
+                self._stream.flush()
+            elif self.fmt != "csv":
                 self._out.flush()
         elif self._syncer is not None:
             self._syncer.maybe_sync()
@@ -372,6 +415,8 @@ class RecordWriter:
             self._out.write(b"\n]\n" if self.count else b"]\n")
         elif self.fmt == "xml":
             self._out.write(f"</{self.obj.list_element}>\n".encode())
+        elif self._stream is not None:
+            self._stream.close()
         elif self.fmt == "csv":
             self._finish_csv()
         if self.path is None or self._tmp is None:
