@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from typing import Any
 
 from _write_support import env_for
@@ -52,3 +53,9 @@ def no_traceback(proc: subprocess.CompletedProcess[str]) -> None:
     for noise in ("Traceback", "Task was destroyed", "Event loop is closed", "RuntimeError"):
         assert noise not in proc.stderr, proc.stderr
         assert noise not in proc.stdout, proc.stdout
+
+
+def let_held_requests_end(latency_ms: int) -> None:
+    """Wait out the sandbox's latency: a request the interrupted process left behind ends
+    (and is counted) now, not in the next test."""
+    time.sleep(latency_ms / 1000 + 0.3)

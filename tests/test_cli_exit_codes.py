@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from _cli_process import COUPA, cli_env, coupa, no_traceback
+from _cli_process import COUPA, cli_env, coupa, let_held_requests_end, no_traceback
 from _write_support import tag, write_jsonl
 from coupa_connector.cli._main import COMMANDS
 from coupa_connector.sandbox import Sandbox
@@ -102,6 +102,8 @@ def _new_upsert(_sb: Sandbox, tmp: Path) -> list[str]:
     path = _suppliers({"number": f"EXU-{tag()}", "name": f"Up {tag()}"})(tmp)
     return ["upsert", "suppliers", path, "--key", "number"]
 
+
+HELD_MS = 2000  # latency that holds a request while Ctrl-C comes
 
 NO_SUCH_ID = {"id": 999_999_999, "name": "nobody"}
 WRONG_SECRET = {"COUPA_CLIENT_SECRET": "not-the-secret"}
@@ -233,7 +235,7 @@ def _run_case(case: Case, sb: Sandbox, tmp: Path) -> subprocess.CompletedProcess
     if case.how == "run":
         return coupa(args, env=env, cwd=tmp, timeout=180)
     if case.how == "sigint":
-        sb.set_faults(latency_ms=3000)
+        sb.set_faults(latency_ms=HELD_MS)
     before = sb.stats()["total"]
     proc = subprocess.Popen(
         [*COUPA, *args], env=env, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -252,6 +254,8 @@ def _run_case(case: Case, sb: Sandbox, tmp: Path) -> subprocess.CompletedProcess
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+        if case.how == "sigint":
+            let_held_requests_end(HELD_MS)
         sb.clear_faults()
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from _cli_process import COUPA, cli_env, no_traceback
+from _cli_process import COUPA, cli_env, let_held_requests_end, no_traceback
 from _write_support import find, tag
 from coupa_connector.operations import OpLog
 from coupa_connector.sandbox import Sandbox
@@ -98,7 +98,7 @@ def test_ctrl_c_during_run_records_interrupted_and_resumes_exactly(
 def test_ctrl_c_during_query_is_one_line_and_130(
     sandbox: Sandbox, tmp_path: Path, extra: list[str]
 ) -> None:
-    sandbox.set_faults(latency_ms=3000, methods=["GET"])
+    sandbox.set_faults(latency_ms=2000, methods=["GET"])
     before = sandbox.stats()["total"]
     out = tmp_path / "invoices.jsonl"
     proc = _start(["query", "invoices", "-o", str(out), *extra], sandbox, tmp_path)
@@ -108,6 +108,7 @@ def test_ctrl_c_during_query_is_one_line_and_130(
         time.sleep(0.02)
     time.sleep(0.3)  # requests in flight, waiting for their answers
     done = _interrupt(proc)
+    let_held_requests_end(2000)
     sandbox.clear_faults()
     no_traceback(done)
     assert done.returncode == 130, done.stderr
