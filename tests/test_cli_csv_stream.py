@@ -49,3 +49,14 @@ def test_streamed_rows_equal_a_files_rows(sandbox: Sandbox, tmp_path: Path) -> N
     streamed = coupa(base, sandbox)
     assert to_file.returncode == 0 and streamed.returncode == 0, streamed.stderr
     assert streamed.stdout == out.read_text(encoding="utf-8")
+
+
+def test_without_fields_a_pipe_is_told_why_rows_wait(sandbox: Sandbox) -> None:
+    waits = coupa(["query", "invoices", "--format", "csv", "--limit", "2"], sandbox)
+    assert waits.returncode == 0, waits.stderr
+    assert "note: CSV rows come when the query ends" in waits.stderr
+    assert "--fields" in waits.stderr
+    streams = coupa(
+        ["query", "invoices", "--format", "csv", "--limit", "2", "--fields", "id"], sandbox
+    )
+    assert "note:" not in streams.stderr

@@ -184,6 +184,8 @@ def query(
     """
     config = load_config(profile)
     note_new_folder(output, "output")
+    if fmt == "csv" and output == "-":
+        _note_csv_waits(object_name, _fields(fields))
     show_progress = output != "-" and sys.stderr.isatty()
     try:
         result = asyncio.run(
@@ -235,6 +237,29 @@ def query(
     if result.mark_failures:
         _report_unmarked(result, output)
         sys.exit(EXIT_PARTIAL)
+
+
+def _note_csv_waits(object_name: str, fields: list[str] | None) -> None:
+    """Say, when CSV goes to a pipe or a terminal, that its rows come at the end unless
+    ``--fields`` names the columns (a file redirect needs no note: it is read later)."""
+    import os
+    import stat
+
+    from coupa_connector.catalog import load_catalog
+    from coupa_connector.operations.extract._extract import scalar_columns
+
+    try:
+        mode = os.fstat(sys.stdout.fileno()).st_mode
+        catalog = load_catalog()
+        streams = scalar_columns(catalog, catalog.get(object_name), fields) is not None
+    except (OSError, ValueError, CoupaError):
+        return  # no real stdout, or an unknown object the query itself reports
+    if not streams and (stat.S_ISFIFO(mode) or sys.stdout.isatty()):
+        click.echo(
+            "note: CSV rows come when the query ends (the columns are known then); name the "
+            "columns with --fields to get them as pages arrive",
+            err=True,
+        )
 
 
 def _count(n: int, noun: str) -> str:
