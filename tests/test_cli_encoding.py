@@ -113,3 +113,24 @@ def test_operation_file_source_with_encoding(sandbox: Sandbox, tmp_path: Path) -
     assert out["name"] == f"Müller – Sà {t}"
     out2 = json.loads((tmp_path / "out2.jsonl").read_text(encoding="utf-8"))
     assert out2["name"] == f"Jürgen {t}"
+
+
+def test_lookup_csv_takes_an_encoding(sandbox: Sandbox, tmp_path: Path) -> None:
+    (tmp_path / "in.csv").write_text("dept\nK\u00fcche\nLager\n", encoding="utf-8")
+    (tmp_path / "cc.csv").write_bytes("dept,cc\nK\u00fcche,CC-1\nLager,CC-2\n".encode("cp1252"))
+    ops = tmp_path / "ops.yaml"
+    ops.write_text(
+        "operations:\n"
+        "  map:\n"
+        "    source: {type: file, path: in.csv}\n"
+        "    transform:\n"
+        "      mapping:\n"
+        "        cc: \"lookup_csv('cc.csv', 'dept', 'cc', dept, 'cp1252')\"\n"
+        "    target: {type: file, path: out.jsonl}\n",
+        encoding="utf-8",
+    )
+    proc = coupa(["run", str(ops), "--log-db", str(tmp_path / "log.sqlite")], sandbox, cwd=tmp_path)
+    no_traceback(proc)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert rows == [{"cc": "CC-1"}, {"cc": "CC-2"}]
