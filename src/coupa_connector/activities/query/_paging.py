@@ -332,10 +332,10 @@ class KeysetPager:
                 limit = max(1, min(limit, self.max_records - self.delivered))
             params = keyset_params(self.params, last, upper, limit, self.descending)
             if last is None:
-                where = f"the first page of partition {index}" if index else "the first page"
+                where = f"the first page of partition {index}"
             else:
                 where = f"the page at id {'<' if self.descending else '>'} {last}"
-                where += f" (partition {index})" if index else ""
+                where += f" (partition {index})"
             try:
                 records = await self.fetch(params)
             except CoupaError as exc:
