@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.panel import Panel
 
 from coupa_connector.cli._ops_cmds import RichProgress, _console, results_table
+from coupa_connector.cli._options import EXIT_INTERRUPTED
 from coupa_connector.errors import CoupaError
 from coupa_connector.operations import OpLog, Runner, RunResult, load_operation_file
 from coupa_connector.operations._runner import sandbox_instance
@@ -90,6 +91,9 @@ def demo(out_dir: str, seed_size: int | None) -> None:
     except CoupaError as exc:
         console.print(f"[red]demo failed: {escape(str(exc))}[/]", highlight=False)
         sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("interrupted; run `coupa demo` again to start over", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     finally:
         sandbox.stop()
     console.print(results_table(results, "Demo operations"))

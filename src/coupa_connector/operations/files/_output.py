@@ -21,7 +21,7 @@ import stat
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -31,7 +31,7 @@ from typing import IO, Any, Literal
 import orjson
 
 from coupa_connector._csv_formulas import DEFAULT_CSV_FORMULAS, CsvFormulas, row_writer
-from coupa_connector._records import flatten
+from coupa_connector._records import flatten, format_value
 from coupa_connector.activities.query._batch import RecordBatch
 from coupa_connector.catalog import Catalog, ObjectDef
 from coupa_connector.client._wire import record_xml
@@ -221,6 +221,38 @@ class BackgroundSync:
             raise self._error
 
 
+class _CsvStream:
+    """CSV rows written as records come, under a header of columns known beforehand: each
+    column a dotted path to one scalar (``supplier.name``; a missing or null step is empty)."""
+
+    def __init__(self, out: IO[bytes], columns: list[str], cells: Callable[..., Any]) -> None:
+        self._text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+        self._writer = csv.writer(self._text)
+        self._paths = [c.split(".") for c in columns]
+        self._cells = cells
+        self._writer.writerow(cells(columns))
+        self._text.flush()
+
+    def row(self, record: Mapping[str, Any]) -> None:
+        values = []
+        for path in self._paths:
+            value: Any = record
+            for step in path:
+                value = value.get(step) if isinstance(value, Mapping) else None
+            if isinstance(value, dict | list):
+                values.append(orjson.dumps(value).decode())  # the catalog said a scalar
+            else:
+                values.append(format_value(value))
+        self._writer.writerow(self._cells(values))
+
+    def flush(self) -> None:
+        self._text.flush()
+
+    def close(self) -> None:
+        self._text.flush()
+        self._text.detach()  # the binary stream stays the writer's to close
+
+
 class RecordWriter:
     """Writes records in one format to a file that lands atomically, or to a stream.
 
@@ -247,7 +279,8 @@ class RecordWriter:
         catalog: Where ``obj``'s references are looked up (the bundled catalog when None).
         stdout: The binary stream used for ``-`` (tests pass their own).
         columns: CSV columns in order (dotted names); by default every column any record
-            has, in order of first appearance.
+            has, in order of first appearance. Given for a stream (standard output), each a
+            dotted path to one scalar field, rows are written as records come.
         element: XML element of one record; ``obj``'s, else ``record``.
         list_element: XML root element; ``obj``'s, else ``element`` + ``s``.
         partial: The partial file of an earlier writer to continue.
@@ -325,8 +358,12 @@ class RecordWriter:
                 raise ConfigurationError(f"Cannot write {self.path}: {exc.strerror}.") from None
             self._close_stream = True
         self._started = resumed and bool(resume_from)
+        self._stream: _CsvStream | None = None
         if self.format == "csv":
-            if self.file is None:
+            if self.file is None and self._columns and not self.leading_columns:
+                # Columns known beforehand: a stream gets each row as it comes.
+                self._stream = _CsvStream(self._out, self._columns, self._cells)
+            elif self.file is None:
                 self._spool = tempfile.TemporaryFile()  # noqa: SIM115 -- lives until commit/abort
             elif self._started:
                 self._learn_columns()
@@ -359,6 +396,10 @@ class RecordWriter:
             sink = self._sink
             seen = self._seen
             for record in records:
+                if self._stream is not None:
+                    self._stream.row(record)
+                    n += 1
+                    continue
                 row = flatten(record)
                 for column in row:
                     if column not in seen:
@@ -398,7 +439,9 @@ class RecordWriter:
 
     def _written(self) -> None:
         if self.file is None:
-            if self.format != "csv":
+            if self._stream is not None:
+                self._stream.flush()
+            elif self.format != "csv":
                 self._out.flush()
         elif self._syncer is not None:
             self._syncer.maybe_sync()
@@ -453,7 +496,9 @@ class RecordWriter:
             self._out.write(f"</{self._list_element}>\n".encode())
         if self.file is None:
             self._done = True
-            if self.format == "csv":
+            if self._stream is not None:
+                self._stream.close()
+            elif self.format == "csv":
                 assert self._spool is not None
                 self._render_csv(self._spool, self._out)
                 self._spool.close()
@@ -543,6 +588,9 @@ class RecordWriter:
         self._done = True
         if self._spool is not None:
             self._spool.close()
+        if self._stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self._stream.close()
         if self.file is None:
             with contextlib.suppress(OSError, ValueError):
                 self._out.flush()
