@@ -96,12 +96,14 @@ def test_ctrl_c_during_run_records_interrupted_and_resumes_exactly(
 
 @pytest.mark.parametrize("extra", [[], ["--processes", "2"]], ids=["one", "processes"])
 def test_ctrl_c_during_query_is_one_line_and_130(
-    sandbox: Sandbox, tmp_path: Path, extra: list[str]
+    sandbox: Sandbox, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, extra: list[str]
 ) -> None:
     sandbox.set_faults(latency_ms=2000, methods=["GET"])
     before = sandbox.stats()["total"]
     out = tmp_path / "invoices.jsonl"
-    proc = _start(["query", "invoices", "-o", str(out), *extra], sandbox, tmp_path)
+    log_db = tmp_path_factory.mktemp("oplog") / "oplog.sqlite"
+    args = ["query", "invoices", "-o", str(out), "--log-db", str(log_db), *extra]
+    proc = _start(args, sandbox, tmp_path)
     deadline = time.monotonic() + 60
     while sandbox.stats()["total"] == before and time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
@@ -116,3 +118,6 @@ def test_ctrl_c_during_query_is_one_line_and_130(
         f"interrupted; {out} was not written; run the command again to query anew"
     ]
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no output, no partial files
+    with OpLog(log_db) as log:
+        [run] = log.runs()
+    assert (run["operation"], run["status"]) == ("query invoices", "interrupted")
