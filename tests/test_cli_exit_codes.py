@@ -51,7 +51,8 @@ class Case:
     """One command line and the code it must exit with.
 
     ``how``: ``run`` to the end; ``sigint`` once a request reaches the sandbox (held there by
-    latency); ``server`` once the process printed its first line (then Ctrl-C stops it).
+    latency); ``server`` once the process printed its first line (then Ctrl-C stops it);
+    ``early`` at once after its first line (a demo still starting its sandbox).
     """
 
     command: str
@@ -210,6 +211,7 @@ CASES = [
     Case("demo", 0, lambda _sb, tmp: ["demo", "--out", str(tmp / "demo")]),
     Case("demo", 2, _args("demo", "--seed-size", "many")),
     Case("demo", 130, lambda _sb, tmp: ["demo", "--out", str(tmp / "demo")], how="server"),
+    Case("demo", 130, lambda _sb, tmp: ["demo", "--out", str(tmp / "demo")], how="early"),
 ]
 
 
@@ -247,7 +249,8 @@ def _run_case(case: Case, sb: Sandbox, tmp: Path) -> subprocess.CompletedProcess
             assert proc.stdout is not None
             first = proc.stdout.readline()  # it is serving (or working) now
             assert first, proc.communicate()
-            time.sleep(0.5)
+            if case.how != "early":
+                time.sleep(0.5)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:

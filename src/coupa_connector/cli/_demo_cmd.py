@@ -51,6 +51,15 @@ def examples_dir() -> Path:
 @click.option("--seed-size", type=int, default=None, help="Invoices in the sandbox's seed data.")
 def demo(out_dir: str, seed_size: int | None) -> None:
     """Run the example operations against the embedded Coupa sandbox (no account needed)."""
+    # Ctrl-C at any point, the sandbox still starting included, is one line and exit 130.
+    try:
+        _demo(out_dir, seed_size)
+    except KeyboardInterrupt:
+        click.echo("interrupted; run `coupa demo` again to start over", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+
+
+def _demo(out_dir: str, seed_size: int | None) -> None:
     from coupa_connector.client import ConnectionConfig, SecretStr
     from coupa_connector.sandbox import Sandbox
 
@@ -68,9 +77,10 @@ def demo(out_dir: str, seed_size: int | None) -> None:
     )
     started = time.monotonic()
     results: list[RunResult] = []
-    with console.status("starting the Coupa sandbox"):
-        sandbox = Sandbox(seed_size=seed_size, rate_limit=True).start()
+    sandbox = Sandbox(seed_size=seed_size, rate_limit=True)
     try:
+        with console.status("starting the Coupa sandbox"):  # stopped below even if cut short
+            sandbox.start()
         console.print(f"sandbox running at {sandbox.url} (Coupa's 25 requests/s limit on)")
         config = ConnectionConfig(
             url=sandbox.url,
@@ -91,9 +101,6 @@ def demo(out_dir: str, seed_size: int | None) -> None:
     except CoupaError as exc:
         console.print(f"[red]demo failed: {escape(str(exc))}[/]", highlight=False)
         sys.exit(2)
-    except KeyboardInterrupt:
-        click.echo("interrupted; run `coupa demo` again to start over", err=True)
-        sys.exit(EXIT_INTERRUPTED)
     finally:
         sandbox.stop()
     console.print(results_table(results, "Demo operations"))
