@@ -70,7 +70,7 @@ class Reports:
         self._rejects: RejectsWriter | IdLines | None = None
         self._input_columns = input_columns
         self._next = 1
-        self._waiting: dict[int, tuple[dict[str, Any] | None, WriteResult | None, int | None]] = {}
+        self._waiting: dict[int, tuple[dict[str, Any] | None, WriteResult | None]] = {}
         if results:
             self._results = open_writer(
                 results,
@@ -103,7 +103,7 @@ class Reports:
             return
         row = self._result_row(result, line) if self._results is not None else None
         reject = result if self._rejects is not None and not result.ok else None
-        self._waiting[result.position] = (row, reject, line)
+        self._waiting[result.position] = (row, reject)
         while self._next in self._waiting:
             self._write(*self._waiting.pop(self._next))
             self._next += 1
@@ -118,9 +118,7 @@ class Reports:
             if writer is not None:
                 writer.commit()
 
-    def _write(
-        self, row: dict[str, Any] | None, reject: WriteResult | None, line: int | None
-    ) -> None:
+    def _write(self, row: dict[str, Any] | None, reject: WriteResult | None) -> None:
         if row is not None and self._results is not None:
             self._results.write(row)
         if reject is not None and self._rejects is not None:
@@ -128,7 +126,7 @@ class Reports:
             reasons = [f"{reject.outcome.value}: {m}" for m in reject.messages] or [
                 reject.outcome.value
             ]
-            self._rejects.write(record, reasons, line)
+            self._rejects.write(record, reasons)
 
     def _result_row(self, result: WriteResult, line: int | None) -> dict[str, Any]:
         assert self._results is not None
