@@ -429,7 +429,7 @@ def test_custom_fields_is_an_open_node(cat: Catalog) -> None:
 def test_attachments_are_marked_unsupported(cat: Catalog) -> None:
     obj = cat.get("attachments")
     assert not obj.supported
-    assert "out of scope" in obj.unsupported_reason
+    assert "coupa attachments" in obj.unsupported_reason
     assert "Attachment" in obj.unsupported_reason
     assert all(o.supported for o in cat if o.name in THE_25)
 

@@ -33,7 +33,7 @@ def test_objects_json_lists_every_object(runner: CliRunner) -> None:
     assert "submit" in by_name["invoices"]["actions"]
     assert by_name["invoice-line"]["resource"] is None
     assert by_name["attachments"]["supported"] is False
-    assert "out of scope" in by_name["attachments"]["unsupported_reason"]
+    assert "coupa attachments" in by_name["attachments"]["unsupported_reason"]
 
 
 def test_objects_resources_only(runner: CliRunner) -> None:

@@ -95,7 +95,7 @@ def test_an_unknown_type_lists_the_registered_ones_for_its_role(tmp_path: Path) 
     with pytest.raises(OperationFileError) as caught:
         load_operation_file(ops)
     text = str(caught.value)
-    assert "use one of coupa.query, file, sql" in text
+    assert "use one of coupa.query, coupa.attachments, file, sql" in text
     assert "coupa.query cannot be a target" in text
 
 

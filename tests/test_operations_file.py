@@ -74,7 +74,8 @@ def test_unknown_endpoint_and_options(tmp_path: Path) -> None:
     found = problems(path)
     assert (
         4,
-        "a: source type 'ftp' is not an endpoint; use one of coupa.query, file, sql",
+        "a: source type 'ftp' is not an endpoint; use one of coupa.query, coupa.attachments, "
+        "file, sql",
     ) in found
     assert any(line == 9 and "has no option 'compression'" in m for line, m in found)
     assert any(line == 10 and "unknown key 'retries'" in m for line, m in found)

@@ -1049,10 +1049,10 @@ EXTRA_FIELDS: dict[str, list[dict[str, Any]]] = {
 }
 
 ATTACHMENT_REASON = (
-    "The Attachment object (Coupa's Attachments API) is out of scope: attachments are "
-    "multipart file uploads nested under their document and cannot be updated through the "
-    "API, so the connector neither uploads nor downloads them. Attachments listed inside "
-    "documents are still read as part of those documents."
+    "Attachments are files nested under their documents (multipart uploads, no update), not "
+    "records to query or write: list, upload and download them with coupa attachments or "
+    "Connection.attachments, upload_attachment and download_attachment (docs/attachments.md). "
+    "Attachments listed inside documents are still read as part of those documents."
 )
 
 # Objects that get a custom-fields node: every supported object that can be created or updated,

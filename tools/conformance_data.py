@@ -76,7 +76,8 @@ SAMPLE_DECISIONS: dict[str, Decision] = {
     "0082/01.txt": skip("Not a URL: '/api/supplier items' has a space where the path needs _."),
     "0094/03.json": skip("The body of the curl call that follows (0094/04.txt), printed twice."),
     "0109/04.json": skip(
-        "An attachment: the Attachments API (multipart uploads) is out of the connector's scope."
+        "A text attachment's body: not a record of a resource (the Attachments API has its own "
+        "tests, test_sandbox_attachments.py)."
     ),
     "0129/01.xml": skip(
         "A fragment: the taggings of an invoice's lines, not a whole request body."

@@ -32,6 +32,9 @@ from coupa_connector.errors import (
     CatalogError,
     ConfigurationError,
     CoupaError,
+    FileError,
+    FileTooLargeError,
+    IncompleteDownloadError,
     NotFoundError,
     PagingError,
     PermissionDeniedError,
@@ -47,6 +50,7 @@ from coupa_connector.errors import (
 if TYPE_CHECKING:
     from coupa_connector._connection import AsyncConnection, Connection
     from coupa_connector._records import flatten, unflatten
+    from coupa_connector.activities.attachments import Attachment, BulkDownloadResult, Downloaded
     from coupa_connector.activities.query import Page, QueryOptions, QuerySpec, build_query
     from coupa_connector.activities.write._results import WriteOutcome, WriteResult, WriteSummary
     from coupa_connector.activities.write._send import WriteOptions
@@ -74,6 +78,9 @@ if TYPE_CHECKING:
 # Heavier parts load on first use, so `import coupa_connector` and the CLI start fast.
 _LAZY: dict[str, str] = {
     "AsyncConnection": "coupa_connector._connection",
+    "Attachment": "coupa_connector.activities.attachments",
+    "BulkDownloadResult": "coupa_connector.activities.attachments",
+    "Downloaded": "coupa_connector.activities.attachments",
     "CheckResult": "coupa_connector.client",
     "Connection": "coupa_connector._connection",
     "ConnectionConfig": "coupa_connector.client",
@@ -112,7 +119,9 @@ __version__ = "0.1.0"
 __all__ = [
     "APIError",
     "AsyncConnection",
+    "Attachment",
     "AuthenticationError",
+    "BulkDownloadResult",
     "Catalog",
     "CatalogError",
     "CheckResult",
@@ -122,8 +131,12 @@ __all__ = [
     "ConnectionStats",
     "ConnectionTestReport",
     "CoupaError",
+    "Downloaded",
     "ExtractResult",
     "FieldDef",
+    "FileError",
+    "FileTooLargeError",
+    "IncompleteDownloadError",
     "InstanceField",
     "NotFoundError",
     "ObjectDef",

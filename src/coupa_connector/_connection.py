@@ -21,6 +21,15 @@ from coupa_connector.client._transport import AsyncBaseTransport
 if TYPE_CHECKING:
     # The activities load on first use, so a program (or a worker process) that only holds
     # a connection does not pay for all of them at start.
+    from coupa_connector.activities.attachments import (
+        Attachment,
+        BulkDownloadResult,
+        BulkKeywords,
+        DocumentUploadKeywords,
+        Downloaded,
+        DownloadKeywords,
+        UploadKeywords,
+    )
     from coupa_connector.activities.query import Page, QueryKeywords, QueryOptions
     from coupa_connector.activities.write._results import WriteResult
     from coupa_connector.activities.write._send import WriteKeywords
@@ -145,6 +154,72 @@ class AsyncConnection(AsyncRequester):
         from coupa_connector.activities.write.actions import action
 
         return action(self, obj, name, targets, key=key, params=params, **keywords)
+
+    async def attachments(self, obj: str | ObjectDef, id: int) -> list[Attachment]:
+        """The attachments of one record; see ``activities.attachments.list_attachments``."""
+        from coupa_connector.activities.attachments import list_attachments
+
+        return await list_attachments(self, obj, id)
+
+    async def upload_attachment(
+        self, obj: str | ObjectDef, id: int, file: Any = None, **keywords: Unpack[UploadKeywords]
+    ) -> Attachment:
+        """Attach a file (path or bytes), ``url=`` or ``text=`` to a record; see
+        ``activities.attachments.upload_attachment``."""
+        from coupa_connector.activities.attachments import upload_attachment
+
+        return await upload_attachment(self, obj, id, file, **keywords)
+
+    async def download_attachment(
+        self,
+        obj: str | ObjectDef,
+        id: int,
+        attachment: Any,
+        dest: Any,
+        **keywords: Unpack[DownloadKeywords],
+    ) -> Downloaded:
+        """Download one attachment to a path or binary stream; see
+        ``activities.attachments.download_attachment``."""
+        from coupa_connector.activities.attachments import download_attachment
+
+        return await download_attachment(self, obj, id, attachment, dest, **keywords)
+
+    async def download_document(
+        self,
+        obj: str | ObjectDef,
+        id: int,
+        kind: str,
+        dest: Any,
+        **keywords: Unpack[DownloadKeywords],
+    ) -> Downloaded:
+        """Download a scan, legal PDF, legal agreement or receipts zip; see
+        ``activities.attachments.download_document``."""
+        from coupa_connector.activities.attachments import download_document
+
+        return await download_document(self, obj, id, kind, dest, **keywords)
+
+    async def download_attachments(
+        self, obj: str | ObjectDef, folder: Any, **keywords: Unpack[BulkKeywords]
+    ) -> BulkDownloadResult:
+        """Download every file of many records into a folder, with a manifest, resumably;
+        see ``activities.attachments.download_all``."""
+        from coupa_connector.activities.attachments import download_all
+
+        return await download_all(self, obj, folder, **keywords)
+
+    async def upload_document(
+        self,
+        obj: str | ObjectDef,
+        id: int,
+        kind: str,
+        file: Any,
+        **keywords: Unpack[DocumentUploadKeywords],
+    ) -> dict[str, Any]:
+        """Replace a record's document (an invoice's image scan); see
+        ``activities.attachments.upload_document``."""
+        from coupa_connector.activities.attachments import upload_document
+
+        return await upload_document(self, obj, id, kind, file, **keywords)
 
 
 class Connection:
@@ -296,6 +371,57 @@ class Connection:
         return self.iterate(
             self._conn.action(obj, name, targets, key=key, params=params, **keywords)
         )
+
+    def attachments(self, obj: str | ObjectDef, id: int) -> list[Attachment]:
+        """Blocking ``AsyncConnection.attachments``."""
+        return self._bridge.run(self._conn.attachments(obj, id))
+
+    def upload_attachment(
+        self, obj: str | ObjectDef, id: int, file: Any = None, **keywords: Unpack[UploadKeywords]
+    ) -> Attachment:
+        """Blocking ``AsyncConnection.upload_attachment``."""
+        return self._bridge.run(self._conn.upload_attachment(obj, id, file, **keywords))
+
+    def download_attachment(
+        self,
+        obj: str | ObjectDef,
+        id: int,
+        attachment: Any,
+        dest: Any,
+        **keywords: Unpack[DownloadKeywords],
+    ) -> Downloaded:
+        """Blocking ``AsyncConnection.download_attachment``."""
+        return self._bridge.run(
+            self._conn.download_attachment(obj, id, attachment, dest, **keywords)
+        )
+
+    def download_document(
+        self,
+        obj: str | ObjectDef,
+        id: int,
+        kind: str,
+        dest: Any,
+        **keywords: Unpack[DownloadKeywords],
+    ) -> Downloaded:
+        """Blocking ``AsyncConnection.download_document``."""
+        return self._bridge.run(self._conn.download_document(obj, id, kind, dest, **keywords))
+
+    def download_attachments(
+        self, obj: str | ObjectDef, folder: Any, **keywords: Unpack[BulkKeywords]
+    ) -> BulkDownloadResult:
+        """Blocking ``AsyncConnection.download_attachments``."""
+        return self._bridge.run(self._conn.download_attachments(obj, folder, **keywords))
+
+    def upload_document(
+        self,
+        obj: str | ObjectDef,
+        id: int,
+        kind: str,
+        file: Any,
+        **keywords: Unpack[DocumentUploadKeywords],
+    ) -> dict[str, Any]:
+        """Blocking ``AsyncConnection.upload_document``."""
+        return self._bridge.run(self._conn.upload_document(obj, id, kind, file, **keywords))
 
     def run(self, coro: Awaitable[T]) -> T:
         """Run a coroutine that uses ``async_connection`` on the facade's loop."""

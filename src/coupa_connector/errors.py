@@ -8,7 +8,10 @@
     │   └── UnknownFieldError
     ├── QueryError                  a filter the catalog refuses, before any request
     │   └── PagingError             pages that do not join up into every record once
+    ├── FileError                   an attachment or document file that cannot be sent or kept
+    │   └── FileTooLargeError       over the connection's max_file_bytes
     ├── TransportError              no usable HTTP answer: connect, timeout, dropped, malformed
+    │   ├── IncompleteDownloadError a file that kept arriving cut short or corrupted
     │   └── NetworkError            no HTTP answer at all; ``kind`` is a ``Failure``
     └── APIError                    Coupa answered with an error status
         ├── AuthenticationError     401: missing, bad or expired credentials
@@ -36,6 +39,9 @@ __all__ = [
     "ConfigurationError",
     "CoupaError",
     "Failure",
+    "FileError",
+    "FileTooLargeError",
+    "IncompleteDownloadError",
     "NetworkError",
     "NotFoundError",
     "PagingError",
@@ -161,6 +167,23 @@ class TransportError(CoupaError):
     """No usable answer: connection refused or dropped, timeout, TLS, or a malformed body."""
 
     retryable_by_default = True
+
+
+class FileError(CoupaError):
+    """A file to upload or download that cannot be used: missing, unreadable, not a file."""
+
+
+class FileTooLargeError(FileError):
+    """A file over the connection's ``max_file_bytes``; ``limit`` is that cap in bytes."""
+
+    def __init__(self, message: str, *, limit: int, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.limit = limit
+
+
+class IncompleteDownloadError(TransportError):
+    """A download that ended short of its length or checksum on every attempt; nothing of
+    it was kept as a file."""
 
 
 class Failure(enum.StrEnum):

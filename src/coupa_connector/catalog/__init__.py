@@ -11,6 +11,7 @@ from coupa_connector.catalog._api_facts import (
     RAW_QUERY_PARAMETERS,
     coupa_integer,
 )
+from coupa_connector.catalog._attachments import attachment_parents
 from coupa_connector.catalog._load import load_catalog
 from coupa_connector.catalog._model import (
     ActionDef,
@@ -76,6 +77,7 @@ __all__ = [
     "RouteDef",
     "Source",
     "ValidationMode",
+    "attachment_parents",
     "check_record",
     "coupa_integer",
     "instance_url",

@@ -35,6 +35,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "coupa_connector.cli._query_cmd:query",
         "Query records of an object to a file or stdout.",
     ),
+    "attachments": (
+        "coupa_connector.cli._attachments_cmd:attachments",
+        "List, upload and bulk-download attachments and documents.",
+    ),
     "create": (
         "coupa_connector.cli._write_cmds:create",
         "Create records from a CSV, JSONL, JSON or XML file.",

@@ -108,6 +108,13 @@ def _parse_client(value: str) -> dict[str, Any]:
     metavar="ID:SECRET[:SCOPES]",
     help="Another OAuth client with comma-separated scopes (repeatable).",
 )
+@click.option(
+    "--attachment-show",
+    type=click.Choice(["file", "record"]),
+    default="file",
+    show_default=True,
+    help="An attachment's show route answers with the file, or with its record (file-url).",
+)
 @click.option("--client-id", default="sandbox", show_default=True, help="The default client.")
 @click.option(
     "--client-secret",
@@ -134,6 +141,7 @@ def sandbox(
     body_timeout: float,
     faults: tuple[str, ...],
     clients: tuple[str, ...],
+    attachment_show: str,
     client_id: str,
     client_secret: str | None,
     admin_secret: str | None,
@@ -171,6 +179,7 @@ def sandbox(
             burst=burst,
             faults=fault_config,
             clients=extra,
+            attachment_show=attachment_show,
             client_id=client_id,
             client_secret=client_secret,
             admin_secret=admin_secret,

@@ -30,6 +30,8 @@ CONFIG_FILE_NAME = "config.toml"
 # broken or hostile server (a gzip answer that inflates to gigabytes) can make one request
 # hold: at most concurrency x 64 MiB for a whole connection.
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+# The largest attachment or document file sent or received (the Oracle adapter's limit).
+DEFAULT_MAX_FILE_BYTES = 250 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +230,8 @@ class ConnectionConfig:
         max_response_bytes: Largest answer body accepted, counted after decompression (a
             number of bytes, or text such as ``"64MiB"``); a larger one fails the request
             with ``ResponseTooLargeError`` as soon as the limit is passed.
+        max_file_bytes: Largest attachment or document file uploaded or downloaded (bytes,
+            or text such as ``"250MiB"``); files stream, so this bounds disk, not memory.
     """
 
     url: str
@@ -251,6 +255,7 @@ class ConnectionConfig:
     allow_http: bool = False
     user_agent: str = "coupa-connector/0.1.0"
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -263,6 +268,10 @@ class ConnectionConfig:
             put("max_response_bytes", _size(self.max_response_bytes))
         except ValueError as exc:
             raise ConfigurationError(f"max_response_bytes is not valid: {exc}.") from None
+        try:
+            put("max_file_bytes", _size(self.max_file_bytes))
+        except ValueError as exc:
+            raise ConfigurationError(f"max_file_bytes is not valid: {exc}.") from None
         put("scopes", _scopes(self.scopes))
         put("timeout", Timeout.of(self.timeout))
         put("client_id", (self.client_id or "").strip() or None)
@@ -357,7 +366,8 @@ class ConnectionConfig:
         COUPA_API_KEY, COUPA_TOKEN_URL, COUPA_TIMEOUT, COUPA_RATE_LIMIT (``off`` disables),
         COUPA_BURST, COUPA_CONCURRENCY, COUPA_MAX_RETRIES, COUPA_VERIFY, COUPA_CA_BUNDLE,
         COUPA_PROXY, COUPA_WIRE_FORMAT, COUPA_ALLOW_HTTP, COUPA_MAX_RESPONSE_BYTES,
-        COUPA_CONFIG_FILE, COUPA_RATE_LIMIT_BACKEND, COUPA_RATE_LIMIT_FALLBACK_SHARE.
+        COUPA_MAX_FILE_BYTES, COUPA_CONFIG_FILE, COUPA_RATE_LIMIT_BACKEND,
+        COUPA_RATE_LIMIT_FALLBACK_SHARE.
 
         Args:
             environ: Mapping to read instead of ``os.environ``.
@@ -436,6 +446,7 @@ _SETTING_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "allow_http": ((bool,), "true or false"),
     "user_agent": ((str,), "text"),
     "max_response_bytes": ((int, str), 'a number of bytes, e.g. 67108864 or "64MiB"'),
+    "max_file_bytes": ((int, str), 'a number of bytes, e.g. 262144000 or "250MiB"'),
 }
 
 
@@ -512,6 +523,7 @@ _ENV_KEYS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "wire_format": ("COUPA_WIRE_FORMAT", _wire),
     "allow_http": ("COUPA_ALLOW_HTTP", _bool),
     "max_response_bytes": ("COUPA_MAX_RESPONSE_BYTES", _size),
+    "max_file_bytes": ("COUPA_MAX_FILE_BYTES", _size),
 }
 
 _PROFILE_KEYS = {f.name for f in fields(ConnectionConfig)} - {"retry"}

@@ -34,6 +34,7 @@ from coupa_connector.client._retry import (
     outcome_of,
     parse_retry_after,
 )
+from coupa_connector.client._streams import DownloadSink, UploadBody
 from coupa_connector.client._transport import (
     AsyncBaseTransport,
     BodyTooLarge,
@@ -118,6 +119,8 @@ class _Outgoing:
     headers: dict[str, str]
     content: bytes | None
     shown: str
+    upload: UploadBody | None = None  # a streamed file body, sent whole on every attempt
+    sink: DownloadSink | None = None  # takes a file answer's body as it arrives
 
 
 @dataclass
@@ -323,11 +326,15 @@ class AsyncRequester:
         object_name: str | ObjectDef | None = None,
         wire_format: WireFormat | None = None,
         retry: bool = True,
+        upload: UploadBody | None = None,
+        sink: DownloadSink | None = None,
     ) -> RawResponse:
         """Like ``request`` but return the raw answer (status, headers, body bytes).
 
         The empty-result answer of an XML query (404 "No results match your search
         criteria.") comes back as a 200 with an empty list body, so callers see one shape.
+        ``upload`` streams a file as the body (every attempt sends it whole); ``sink`` takes
+        an answer's body as it arrives (a cut one is retried like a dropped connection).
         """
         method = method.upper()
         fmt: WireFormat = wire_format or self.config.wire_format
@@ -349,7 +356,7 @@ class AsyncRequester:
                 content = encode_xml(body, obj.element, obj, self._catalog_or_none())
         if content is not None:
             headers["Content-Type"] = CONTENT_TYPES[fmt]
-        outgoing = _Outgoing(method, self._url(path), pairs, headers, content, shown)
+        outgoing = _Outgoing(method, self._url(path), pairs, headers, content, shown, upload, sink)
         return await self._send_with_policy(outgoing, retry)
 
     async def _send_with_policy(self, outgoing: _Outgoing, retry: bool) -> RawResponse:
@@ -425,6 +432,8 @@ class AsyncRequester:
                     params=outgoing.params,
                     headers={**outgoing.headers, **auth_headers},
                     content=content,
+                    upload=outgoing.upload,
+                    sink=outgoing.sink,
                 )
             except BodyTooLarge as failure:
                 self.stats.statuses[failure.status] += 1
@@ -450,7 +459,7 @@ class AsyncRequester:
                 network = self._network_error(failure, method, shown)
                 return network, failure.kind, None, auth_headers
         self.stats.statuses[response.status] += 1
-        self.stats.bytes_received += len(response.content)
+        self.stats.bytes_received += len(response.content) + response.streamed
         log.info(
             "%s %s -> %d in %.1f ms (attempt %d, %d bytes)",
             method,
@@ -458,7 +467,7 @@ class AsyncRequester:
             response.status,
             response.elapsed * 1000,
             attempt,
-            len(response.content),
+            len(response.content) + response.streamed,
         )
         if log.isEnabledFor(logging.DEBUG):
             # Bodies only at DEBUG, capped; the redacting filter scrubs secrets.

@@ -6,7 +6,8 @@ this file alone, and tests can put ``httpx2.MockTransport`` in at this seam.
 
 Bodies are read as a stream and counted after decompression, so an answer larger than the
 connection's ``max_response_bytes`` (a gzip bomb included) is abandoned as soon as it passes
-the limit: never held, never inflated whole.
+the limit: never held, never inflated whole. Files stream both ways (``_streams``): an
+``UploadBody`` is sent in chunks, and a ``DownloadSink`` takes an answer's body as it comes.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from httpx2 import AsyncBaseTransport, MockTransport
 
 from coupa_connector.client._config import ConnectionConfig
 from coupa_connector.client._redact import RedactingFilter
+from coupa_connector.client._streams import DownloadSink, UploadBody
 from coupa_connector.errors import Failure
 
 __all__ = [
@@ -49,14 +51,16 @@ class RawResponse:
     Attributes:
         status: HTTP status code.
         headers: Response headers, names lower-cased.
-        content: The body bytes.
+        content: The body bytes (empty when a download sink took the body).
         elapsed: Seconds from sending to the end of the body.
+        streamed: Body bytes handed to a download sink instead of ``content``.
     """
 
     status: int
     headers: Mapping[str, str]
     content: bytes
     elapsed: float
+    streamed: int = 0
 
     @property
     def content_type(self) -> str:
@@ -210,25 +214,49 @@ class HttpTransport:
         content: bytes | None = None,
         form: Mapping[str, str] | None = None,
         basic_auth: tuple[str, str] | None = None,
+        upload: UploadBody | None = None,
+        sink: DownloadSink | None = None,
     ) -> RawResponse:
         """Send one request and read the whole answer.
 
+        Args:
+            upload: A streamed body, sent instead of ``content``.
+            sink: Takes the body of an answer it accepts (see ``DownloadSink``).
+
         Raises:
-            SendFailure: No HTTP answer (connect, TLS, timeout, dropped connection).
+            SendFailure: No HTTP answer (connect, TLS, timeout, dropped connection), or a
+                body the sink found incomplete.
             BodyTooLarge: The body, decompressed, is larger than ``max_response_bytes``.
         """
         started = time.perf_counter()
+        head = dict(headers or {})
+        if upload is not None:
+            head["Content-Type"] = upload.content_type
+            head["Content-Length"] = str(upload.length)
         request = self._client.build_request(
             method,
             url,
             params=list(params) if params else None,
-            headers=dict(headers or {}),
-            content=content,
+            headers=head,
+            content=upload.chunks() if upload is not None else content,
             data=dict(form) if form is not None else None,
         )
         try:
             response = await self._client.send(request, auth=basic_auth, stream=True)
             try:
+                headers_in = {k.lower(): v for k, v in response.headers.items()}
+                if sink is not None and sink.begin(response.status_code, headers_in):
+                    streamed = 0
+                    async for part in response.aiter_bytes():
+                        streamed += len(part)
+                        sink.write(part)
+                    incomplete = sink.finish()
+                    if incomplete is not None:
+                        raise SendFailure(
+                            Failure.DROPPED, incomplete, time.perf_counter() - started
+                        )
+                    elapsed = time.perf_counter() - started
+                    return RawResponse(response.status_code, headers_in, b"", elapsed, streamed)
                 body = await _read_capped(response, self._max_bytes)
             finally:
                 # Unread, the connection is closed rather than handed back to the pool.

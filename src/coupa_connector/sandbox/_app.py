@@ -30,7 +30,7 @@ import contextlib
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from starlette.requests import ClientDisconnect, Request
@@ -46,6 +46,8 @@ from coupa_connector.sandbox._actions import (
     ActionRunner,
     truthy,
 )
+from coupa_connector.sandbox._attachments import AttachmentRoutes
+from coupa_connector.sandbox._blobs import BlobStore
 from coupa_connector.sandbox._filters import find_filter
 from coupa_connector.sandbox._nested_api import NestedApi
 from coupa_connector.sandbox._objects import (
@@ -100,6 +102,10 @@ class ApiOptions:
     wire: WireOptions = field(default_factory=WireOptions)
     query: QueryOptions = field(default_factory=QueryOptions)
     writes: WriteOptions = field(default_factory=WriteOptions)
+    # An attachment's show route answers with the file itself (as clients use it) or with
+    # the record and its file-url (as the Swagger documents it); see _attachments.
+    attachment_show: Literal["file", "record"] = "file"
+    attachment_max_bytes: int = 512 * 1024 * 1024
 
 
 class CoupaApi:
@@ -115,6 +121,7 @@ class CoupaApi:
         self.actions = ActionRunner(self.views, store, self.writer)
         self.cache = RenderCache(store)
         self.pages = PageCache(store)
+        self.files = AttachmentRoutes(self, BlobStore.beside(store.path))
         self.nested = NestedApi(self)
         self._deep = self.views.deep_resources()
         # Their first segments: most paths are checked against this set alone.
@@ -122,6 +129,7 @@ class CoupaApi:
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
         self.router = Router(
             routes=[
+                *self.files.routes(),
                 Route("/api/{res}", self.collection, methods=methods),
                 Route("/api/{res}/{key}", self.member, methods=methods),
                 Route("/api/{res}/{key}/{action}", self.action, methods=methods),

@@ -10,6 +10,9 @@ share ("20% of them"), one of these faults:
     truncate     the request is handled, then the body is cut short and the connection closed
     commit_drop  (writes only) the request is handled and saved, then the connection closes
                  without an answer: the client cannot tell whether its write landed
+    short        the request is handled and answered in full HTTP framing, but with half the
+                 body (Content-Length says so too): only the client's own checks (the size
+                 it expected, a checksum) can tell
 
 All random choices come from one ``random.Random(seed)``, so a run with the same requests in
 the same order sees the same faults. The admin API (``/__sandbox__/``) is never faulted; the
@@ -41,9 +44,16 @@ __all__ = [
     "abort_connection",
 ]
 
-FaultKind = Literal["throttle", "error", "drop", "truncate", "commit_drop"]
+FaultKind = Literal["throttle", "error", "drop", "truncate", "commit_drop", "short"]
 # Counted faults are taken in this order when several are due for the same request.
-FAULT_KINDS: tuple[FaultKind, ...] = ("throttle", "error", "drop", "truncate", "commit_drop")
+FAULT_KINDS: tuple[FaultKind, ...] = (
+    "throttle",
+    "error",
+    "drop",
+    "truncate",
+    "commit_drop",
+    "short",
+)
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ADMIN_PREFIX = "/__sandbox__/"
 TOKEN_PREFIX = "/oauth2/"
@@ -70,6 +80,8 @@ class FaultRule:
         truncate_count: The next N whose body is cut short.
         commit_drop_rate: Share of writes saved, then closed without an answer.
         commit_drop_count: The next N writes saved, then closed without an answer.
+        short_rate: Share answered with half their body, framed as if complete.
+        short_count: The next N answered with half their body.
         methods: HTTP methods the rule applies to; empty means all.
         path: Regular expression searched in the request path; None means every API path.
     """
@@ -88,6 +100,8 @@ class FaultRule:
     truncate_count: int = 0
     commit_drop_rate: float = 0.0
     commit_drop_count: int = 0
+    short_rate: float = 0.0
+    short_count: int = 0
     methods: tuple[str, ...] = ()
     path: str | None = None
     _pattern: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
@@ -324,6 +338,15 @@ class FaultInjector:
                 body.extend(message.get("body", b""))
 
         await self.app(scope, receive, capture)
+        if kind == "short" and start is not None:
+            half = bytes(body[: len(body) // 2])
+            headers = [
+                (k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"
+            ]
+            headers.append((b"content-length", str(len(half)).encode()))
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": half, "more_body": False})
+            return
         if kind == "truncate" and start is not None and len(body) > 1:
             await send(start)
             await send(

@@ -28,7 +28,7 @@ import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from starlette.requests import Request
 
@@ -125,6 +125,9 @@ class SandboxSettings:
         login: The Coupa user that the default client's and the API key's changes are
             attributed to.
         clients: More OAuth clients, each with its own scopes.
+        attachment_show: What an attachment's show route answers: ``file`` (the file
+            itself) or ``record`` (the attachment record, whose ``file-url`` serves it).
+        attachment_max_bytes: The largest file an upload may carry.
     """
 
     db: str | Path | None = None
@@ -144,8 +147,14 @@ class SandboxSettings:
     admin_secret: str | None = field(default=None, repr=False)
     login: str = DEFAULT_LOGIN
     clients: tuple[OAuthClient, ...] = ()
+    attachment_show: str = "file"
+    attachment_max_bytes: int = 512 * 1024 * 1024
 
     def __post_init__(self) -> None:
+        if self.attachment_show not in ("file", "record"):
+            raise ConfigurationError("attachment_show: give file or record")
+        if self.attachment_max_bytes < 1:
+            raise ConfigurationError("attachment_max_bytes: give bytes, at least 1")
         if self.seed_size is not None and self.seed_size < 0:
             raise ConfigurationError("seed_size: give a number of invoices, 0 or more")
         if self.token_ttl < 1:
@@ -298,10 +307,17 @@ def build_sandbox_app(
             seeder=seed_store,
         )
     if api_factory is None:
-        from coupa_connector.sandbox._app import build_api_app
+        from coupa_connector.sandbox._app import ApiOptions, build_api_app
+
+        show: Literal["file", "record"] = (
+            "record" if settings.attachment_show == "record" else "file"
+        )
 
         def api_factory(data: Any) -> ASGIApp:
-            return build_api_app(data)
+            options = ApiOptions(
+                attachment_show=show, attachment_max_bytes=settings.attachment_max_bytes
+            )
+            return build_api_app(data, options)
 
     default_client = OAuthClient(
         settings.client_id, settings.client_secret, frozenset(scopes), settings.login

@@ -20,6 +20,7 @@ _MODULES: dict[str, str] = {
     **dict.fromkeys(
         ("coupa.query", "coupa.create", "coupa.update", "coupa.upsert", "coupa.action"), "coupa"
     ),
+    "coupa.attachments": "attachments",
     "file": "file",
     "sql": "sql",
 }

@@ -70,6 +70,7 @@ _CONNECTION_SETTINGS = frozenset(
         "wire_format",
         "allow_http",
         "max_response_bytes",
+        "max_file_bytes",
         "client_secret_env",
         "api_key_env",
     }

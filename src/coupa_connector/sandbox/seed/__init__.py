@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from coupa_connector.sandbox._filters import FILTER_STORE, default_filters
 from coupa_connector.sandbox._objects import default_views
+from coupa_connector.sandbox._seed_files import seed_files
 from coupa_connector.sandbox.seed._base import BASE_DATE, SEED_USER_LOGIN, Seeder
 from coupa_connector.sandbox.seed._fill import FILLED, complete, fill_plan
 from coupa_connector.sandbox.seed._reference import seed_reference
@@ -58,6 +59,7 @@ def seed_store(store: Store, seed_size: int | None = None, seed: int = 42) -> di
         seeder.put(FILTER_STORE, [{"id": first + n, **f.as_dict()} for n, f in enumerate(filters)])
         _plan_fills(seeder)
         seed_transactions(seeder)
+        seeder.counts.update(seed_files(store, seed))
     return dict(sorted(seeder.counts.items()))
 
 
