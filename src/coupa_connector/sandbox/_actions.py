@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from coupa_connector.sandbox._integrations import RUN_TRANSITIONS
 from coupa_connector.sandbox._objects import DISPUTE_REASONS, ObjectView, Views, human_name
 from coupa_connector.sandbox._store import Store
 from coupa_connector.sandbox._types import TRUE_WORDS
@@ -173,12 +174,17 @@ ACTIONS: dict[tuple[str, str], Transition] = {
     ("contracts", "submit_for_approval"): _t(
         "draft", to="pending_approval", opens_approval="Contract"
     ),
+    # Integration runs' state machine (see _integrations).
+    **{
+        key: _t(*start, to=to, sets=dict.fromkeys(stamps, NOW))
+        for key, (start, to, stamps) in RUN_TRANSITIONS.items()
+    },
 }
 
 # Actions that run on a body sent to the collection (create, then act).
 CREATE_ACTIONS = frozenset({("requisitions", "submit_for_approval")})
 # Actions that apply a body as an update first.
-UPDATE_ACTIONS = frozenset({("requisitions", "update_and_submit_for_approval")})
+UPDATE_ACTIONS = frozenset({("requisitions", "update_and_submit_for_approval"), *RUN_TRANSITIONS})
 
 # Header commands inside an update body (coupa-api.md 5.3): ``<_cancel>true</_cancel>``.
 HEADER_COMMANDS: dict[str, dict[str, str]] = {

@@ -45,6 +45,7 @@ from coupa_connector.sandbox._actions import (
     ActionRunner,
     truthy,
 )
+from coupa_connector.sandbox._integrations import install_integration_views
 from coupa_connector.sandbox._objects import (
     EXPORTED_ONLY_UPDATES,
     LINE_MIRRORS,
@@ -101,6 +102,7 @@ class CoupaApi:
         self.store = store
         self.options = options or ApiOptions()
         self.views = views or Views()
+        install_integration_views(self.views)
         self.writer = Writer(self.views, store, self.options.writes)
         self.actions = ActionRunner(self.views, store, self.writer)
         self.cache = RenderCache(store)
