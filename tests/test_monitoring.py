@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import uuid
 from typing import Any
 
@@ -146,3 +147,36 @@ def test_monitoring_500s_are_counted_and_stop_nothing(sandbox: Sandbox) -> None:
 def test_settings_are_checked(value: Any, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         monitor_settings(value)
+
+
+def test_coupa_runs_lists_runs_and_their_errors(sandbox: Sandbox) -> None:
+    from click.testing import CliRunner
+
+    from _write_support import env_for
+    from coupa_connector.cli import cli
+
+    code = _code()
+
+    async def two_runs() -> None:
+        async with AsyncConnection(config_for(sandbox)) as conn:
+            for ok in (True, False):
+                monitor = CoupaMonitor(conn, monitor_settings(code))
+                await monitor.start()
+                if not ok:
+                    await monitor.rejected("row:9", "Supplier number is taken")
+                await monitor.finish(ok, processed=3, total=3)
+
+    asyncio.run(two_runs())
+    env = env_for(sandbox)
+    shown = CliRunner().invoke(cli, ["runs", code, "--errors", "--format", "json"], env=env)
+    assert shown.exit_code == 0, shown.output
+    listed = json.loads(shown.stdout)
+    assert [r["status"] for r in listed] == ["failed", "successful"]
+    assert [e["external-id"] for e in listed[0]["errors"]] == ["row:9"]
+    assert listed[1]["errors"] == []
+    table = CliRunner().invoke(cli, ["runs", code, "-e"], env=env)
+    assert table.exit_code == 0, table.output
+    assert f"run {listed[0]['id']}: 1 integration error(s)" in table.stdout
+    assert "  row:9: Supplier number is taken" in table.stdout
+    nothing = CliRunner().invoke(cli, ["runs", "NO-SUCH-INTEGRATION"], env=env)
+    assert nothing.exit_code == 0 and "No runs of NO-SUCH-INTEGRATION" in nothing.stdout

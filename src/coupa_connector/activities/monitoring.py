@@ -41,6 +41,8 @@ __all__ = [
     "CoupaMonitor",
     "MonitorSettings",
     "Requests",
+    "integration_errors",
+    "integration_runs",
     "monitor_settings",
 ]
 
@@ -368,6 +370,29 @@ class CoupaMonitor:
     def _skip(self, what: str) -> None:
         self.failures += 1
         log.debug("Coupa monitoring: %s not sent (monitoring stood down)", what)
+
+
+async def integration_runs(conn: Requests, code: str, limit: int = 20) -> list[dict[str, Any]]:
+    """An integration's runs in Coupa, newest first (at most ``limit``, up to 50)."""
+    params = [
+        ("integration[code]", code),
+        ("order_by", "id"),
+        ("dir", "desc"),
+        ("limit", str(max(1, min(limit, 50)))),
+    ]
+    runs = await conn.request("GET", RUNS, params=params, object_name="integration_runs")
+    return [dict(r) for r in runs or [] if isinstance(r, Mapping)]
+
+
+async def integration_errors(conn: Requests, run_id: int, limit: int = 50) -> list[dict[str, Any]]:
+    """The integration errors of one run, oldest first (at most ``limit``, up to 50)."""
+    params = [
+        ("integration-run[id]", str(run_id)),
+        ("order_by", "id"),
+        ("limit", str(max(1, min(limit, 50)))),
+    ]
+    found = await conn.request("GET", ERRORS, params=params, object_name="integration_errors")
+    return [dict(e) for e in found or [] if isinstance(e, Mapping)]
 
 
 def _object_of(path: str) -> str:
