@@ -109,6 +109,13 @@ async def _run(
     help="State file with the updated-at watermark; advanced after the output is written.",
 )
 @click.option(
+    "--detect-deletes",
+    is_flag=True,
+    help="After the records, a tombstone ({id, _deleted, _deleted_detected_at}) for each "
+    "record delivered before that the query no longer finds; the ids are kept in FILE.ids "
+    "next to --state.",
+)
+@click.option(
     "--mark-exported",
     is_flag=True,
     help="Query exported=false, write, then set exported=true on each written record.",
@@ -152,6 +159,7 @@ def query(
     params: tuple[str, ...],
     since: str | None,
     state: str | None,
+    detect_deletes: bool,
     mark_exported: bool,
     limit: int | None,
     order_by: str | None,
@@ -183,6 +191,7 @@ def query(
                 params=_raw_params(params),
                 since=since,
                 state=state,
+                detect_deletes=detect_deletes,
                 mark_exported_flag=mark_exported,
                 limit=limit,
                 order_by=order_by,
@@ -206,6 +215,8 @@ def query(
             extra.append(f"{result.duplicates} duplicates skipped")
         if mark_exported:
             extra.append(f"{result.marked} marked exported")
+        if detect_deletes:
+            extra.append(f"{result.deleted} deleted")
         if result.watermark:
             extra.append(f"watermark {result.watermark}")
         click.echo(f"{summary} ({', '.join(extra)})", err=True)

@@ -23,6 +23,7 @@ fetch (it would leave out every record that did not change).
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import os
 import sys
@@ -40,6 +41,8 @@ __all__ = [
     "DeleteDetector",
     "IdSet",
     "collect_ids",
+    "current_ids",
+    "ids_path",
     "is_tombstone",
     "merged",
     "tombstone",
@@ -209,6 +212,20 @@ class DeleteDetector:
         kept = merged(self.before, delivered, self.gone)
         self.ids.save(kept)
         return len(kept)
+
+
+def ids_path(state: str | os.PathLike[str]) -> Path:
+    """Where ``coupa query --detect-deletes --state FILE`` keeps the ids: ``FILE.ids``."""
+    return Path(f"{os.fspath(state)}.ids")
+
+
+async def current_ids(conn: Any, spec: Any, concurrency: int | None = None) -> array[int]:
+    """Every id a validated query (``QuerySpec``) matches now, sorted: its pages asked for
+    with ``return_object=limited`` and no projection, over the same keyset partitions."""
+    from coupa_connector.activities.query import query_pages
+
+    limited = dataclasses.replace(spec, fields=None, return_object="limited", limit=None)
+    return await collect_ids(query_pages(conn, spec.obj, spec=limited, concurrency=concurrency))
 
 
 async def collect_ids(pages: AsyncIterator[Any]) -> array[int]:

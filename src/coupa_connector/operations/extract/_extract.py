@@ -35,6 +35,7 @@ from coupa_connector.activities.query._batch import RecordBatch, fresh_indexes
 from coupa_connector.activities.query._filters import RawCondition, parse_where
 from coupa_connector.activities.query._paging import Page
 from coupa_connector.errors import ConfigurationError, CoupaError, QueryError
+from coupa_connector.operations._deletes import DeleteDetector, IdSet, current_ids, ids_path
 from coupa_connector.operations.extract._processes import check_processes, extract_in_processes
 from coupa_connector.operations.files._output import RecordWriter, atomic_write_bytes
 
@@ -59,6 +60,8 @@ class ExtractResult:
         mark_failures: ``(id, reason)`` of records that could not be marked.
         window: The ``(since, until)`` updated-at window of an incremental run.
         watermark: The watermark saved to the state file, if any.
+        deleted: Tombstones written (``detect_deletes``): records delivered before that
+            the query no longer finds.
     """
 
     object: str
@@ -71,6 +74,7 @@ class ExtractResult:
     mark_failures: list[tuple[int, str]] = field(default_factory=list)
     window: tuple[str | None, str | None] = (None, None)
     watermark: str | None = None
+    deleted: int = 0
 
     @property
     def ok(self) -> bool:
@@ -88,6 +92,7 @@ class ExtractResult:
             "mark_failed": len(self.mark_failures),
             "window": list(self.window),
             "watermark": self.watermark,
+            "deleted": self.deleted,
         }
 
 
@@ -243,6 +248,30 @@ def _refuse_unsafe(spec: QuerySpec, incremental: bool, mark_exported_flag: bool)
         )
 
 
+def _delete_detector(
+    wanted: bool, state: Path | None, obj: str, mark_exported_flag: bool, spec: QuerySpec
+) -> DeleteDetector | None:
+    """The run's delete detection, if asked for and possible.
+
+    Raises:
+        QueryError: Without a state file, with --mark-exported (its exported=false query
+            would take every marked record for deleted), or with a limit.
+    """
+    if not wanted:
+        return None
+    if state is None:
+        raise QueryError("--detect-deletes compares with the ids of the run before: give --state.")
+    if mark_exported_flag:
+        raise QueryError(
+            "--detect-deletes cannot go with --mark-exported: records marked exported leave "
+            "the exported=false query and would all look deleted."
+        )
+    if spec.limit is not None:
+        raise QueryError("--detect-deletes needs every matching id: drop the limit.")
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    return DeleteDetector(IdSet(ids_path(state), obj), now)
+
+
 async def extract(
     conn: AsyncConnection,
     obj: str,
@@ -257,6 +286,7 @@ async def extract(
     on_page: Callable[[Page, ExtractResult], None] | None = None,
     stdout: IO[bytes] | None = None,
     csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
+    detect_deletes: bool = False,
     **options: Any,
 ) -> ExtractResult:
     """Run a query into a file (or ``-``), incrementally and/or marking records exported.
@@ -276,6 +306,8 @@ async def extract(
         stdout: Binary stream for ``-``.
         csv_formulas: ``escape`` (CSV cells a spreadsheet would run as formulas get a
             leading ``'``) or ``keep`` (cells as they are, for programs).
+        detect_deletes: After the records, a tombstone for each id delivered before (kept
+            in ``<state>.ids``) that the query no longer finds (see ``operations._deletes``).
         **options: Query options (``where``, ``fields``, ``limit``, ``params``, ...).
 
     Returns:
@@ -305,6 +337,7 @@ async def extract(
     # Validate everything, and open the output, before the first request.
     checked = build_query(catalog, target, where=conditions, since=lower, **options)
     _refuse_unsafe(checked, incremental, mark_exported_flag)
+    deletes = _delete_detector(detect_deletes, state_path, target.name, mark_exported_flag, checked)
     width = max(1, concurrency or conn.config.concurrency)
     if processes != 1:
         check_processes(checked, processes, width)
@@ -318,18 +351,27 @@ async def extract(
             upper = now.replace(microsecond=0).isoformat()
             result.window = (lower, upper)
         spec = build_query(catalog, target, where=conditions, since=lower, until=upper, **options)
+        keep_ids = mark_exported_flag or deletes is not None
         if processes == 1:
             written_ids = await _in_this_process(
-                conn, spec, writer, result, concurrency, mark_exported_flag, on_page
+                conn, spec, writer, result, concurrency, keep_ids, on_page
             )
         else:
             written_ids = await _in_processes(
-                conn, spec, writer, result, processes, width, mark_exported_flag, on_page
+                conn, spec, writer, result, processes, width, keep_ids, on_page
             )
+        if deletes is not None:
+            # The population without the window: a record that did not change is not gone.
+            population = build_query(catalog, target, where=conditions, **options)
+            now_ids = await current_ids(conn, population, concurrency)
+            stones = list(deletes.tombstones(now_ids))
+            result.deleted = writer.write_batch(RecordBatch.of(stones)) if stones else 0
         writer.commit()
     except BaseException:
         writer.abort()
         raise
+    if deletes is not None:
+        deletes.commit(written_ids)
     if state_path is not None and upper is not None:
         write_state(state_path, target.name, upper)
         result.watermark = upper
