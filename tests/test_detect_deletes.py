@@ -103,3 +103,11 @@ def test_impossible_combinations_are_refused_before_any_request(
     assert ran.exit_code == 2
     assert message in ran.output
     assert not out.exists()
+
+
+def test_show_deleted_lines_is_a_purchase_order_parameter(sandbox: Sandbox, tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    ran = _query(sandbox, "invoices", "--show-deleted-lines", "-o", str(out))
+    assert ran.exit_code == 2
+    assert "show_deleted_lines is a parameter of purchase_orders queries" in ran.output
+    assert not out.exists()

@@ -9,6 +9,7 @@ from importlib import resources
 import orjson
 
 from coupa_connector.catalog._api_facts import (
+    DELETED_LINES_SHOWN,
     MAX_INTEGER,
     MIN_INTEGER,
     PAGE_LIMIT,
@@ -56,6 +57,7 @@ from coupa_connector.catalog._validate import (
 
 __all__ = [
     "CODES",
+    "DELETED_LINES_SHOWN",
     "MAX_INTEGER",
     "MIN_INTEGER",
     "PAGE_LIMIT",

@@ -116,6 +116,11 @@ async def _run(
     "next to --state.",
 )
 @click.option(
+    "--show-deleted-lines",
+    is_flag=True,
+    help="Purchase orders: include the lines deleted from each PO (show_deleted_lines=true).",
+)
+@click.option(
     "--mark-exported",
     is_flag=True,
     help="Query exported=false, write, then set exported=true on each written record.",
@@ -160,6 +165,7 @@ def query(
     since: str | None,
     state: str | None,
     detect_deletes: bool,
+    show_deleted_lines: bool,
     mark_exported: bool,
     limit: int | None,
     order_by: str | None,
@@ -192,6 +198,7 @@ def query(
                 since=since,
                 state=state,
                 detect_deletes=detect_deletes,
+                show_deleted_lines=show_deleted_lines,
                 mark_exported_flag=mark_exported,
                 limit=limit,
                 order_by=order_by,

@@ -32,7 +32,7 @@ from coupa_connector.activities.query._paging import (
     Page,
     Params,
 )
-from coupa_connector.catalog import Catalog, ObjectDef, wire_name
+from coupa_connector.catalog import DELETED_LINES_SHOWN, Catalog, ObjectDef, wire_name
 from coupa_connector.client._wire import DecodeError
 from coupa_connector.errors import QueryError
 
@@ -142,6 +142,7 @@ def build_query(
     since: str | dt.datetime | dt.date | None = None,
     until: str | dt.datetime | dt.date | None = None,
     paging: Paging = "auto",
+    show_deleted_lines: bool = False,
 ) -> QuerySpec:
     """Validate a query against the catalog, before anything is sent.
 
@@ -160,6 +161,8 @@ def build_query(
         until: Only records with ``updated-at`` before this.
         paging: ``keyset`` (by id, either direction; exactly-once under concurrent
             changes), ``offset``, or ``auto`` (keyset unless another order is asked for).
+        show_deleted_lines: Include the lines deleted from each record
+            (``show_deleted_lines=true``; purchase orders only, as Coupa documents it).
 
     Raises:
         QueryError: Anything Coupa would refuse or the pager could not do safely.
@@ -195,6 +198,13 @@ def build_query(
     if order is not None and order != "id" and order not in target.fields:
         raise _unknown_field(target, order, f"order_by={order_by}")
     raw = _raw_pairs(params)
+    if show_deleted_lines:
+        if target.name not in DELETED_LINES_SHOWN:
+            shown = ", ".join(sorted(DELETED_LINES_SHOWN))
+            raise QueryError(
+                f"show_deleted_lines is a parameter of {shown} queries, not of {target.name}."
+            )
+        raw = (*(p for p in raw if p[0] != "show_deleted_lines"), ("show_deleted_lines", "true"))
     id_bounded = (
         any(f.path == ("id",) and f.op != "eq" for f in filters)
         or any(k.replace("-", "_").startswith("id[") for k, _ in raw)
