@@ -19,7 +19,17 @@ if TYPE_CHECKING:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    import os
+    import tempfile
+
     from _shared_docs import MARKER
+
+    # Commands that log to the default operation log (a query to a file, a run without
+    # --log-db) write to a log of the session's own, never to the user's; subprocesses
+    # inherit it.
+    if not os.environ.get("COUPA_OPLOG"):
+        folder = tempfile.mkdtemp(prefix="coupa-tests-oplog-")
+        os.environ["COUPA_OPLOG"] = os.path.join(folder, "oplog.sqlite")
 
     config.addinivalue_line(
         "markers", f"{MARKER}(*paths): reads Coupa's documents in ../shared (see _shared_docs)"

@@ -12,7 +12,7 @@ from coupa_connector.client import Action, Failure, RateLimit, RetryPolicy, deci
 from coupa_connector.client._ratelimit import TokenBucket
 from coupa_connector.client._redact import get_logger, mask_body, sanitize_url, scrub
 from coupa_connector.client._retry import Backoff, parse_retry_after
-from coupa_connector.operations.endpoints.coupa import _cap
+from coupa_connector.operations.endpoints.base import debug_json as _cap
 
 POLICY = RetryPolicy()
 

@@ -362,10 +362,11 @@ def test_coupa_run_rejects_the_row_and_the_rest_goes_on(tmp_path: Path, name: st
     assert len(written) == 2
     rejects = (tmp_path / "out" / "rejects.jsonl").read_text().splitlines()
     [rejected] = [json.loads(line) for line in rejects]
-    assert rejected["_errors"].startswith("record: line 3: ")
-    assert _ROWS_REJECTED[name] in rejected["_errors"]
+    [reason] = rejected["_errors"]
+    assert reason.startswith("record: line 3: ") and rejected["_line"] == 3
+    assert _ROWS_REJECTED[name] in reason
     if "UTF-8" in _ROWS_REJECTED[name]:
-        assert name in rejected["_errors"] and "byte offset" in rejected["_errors"]
+        assert name in reason and "byte offset" in reason
 
 
 @pytest.mark.parametrize("name", ["deep.json", "deep.xml", "utf16.csv", "xinclude.xml"])

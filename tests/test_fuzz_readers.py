@@ -32,8 +32,8 @@ from coupa_connector.cli._write_cmds import read_input
 from coupa_connector.client import AsyncConnection, ConnectionConfig, SecretStr
 from coupa_connector.errors import CoupaError
 from coupa_connector.operations import OperationFileError, load_operation_file
-from coupa_connector.operations.endpoints._endpoints import FileSource
-from coupa_connector.operations.opfile._opfile import EndpointSpec
+from coupa_connector.operations.endpoints.file import FileSource
+from coupa_connector.operations.opfile.model import EndpointSpec
 
 MEMORY_LIMIT = 64 * 1024 * 1024  # inputs are a few kilobytes: far more means unbounded
 FUZZ = settings(

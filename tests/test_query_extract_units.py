@@ -13,7 +13,8 @@ import pytest
 from _client_fakes import FakeCoupa, config, invoices
 from coupa_connector.client import AsyncConnection
 from coupa_connector.errors import ConfigurationError, QueryError
-from coupa_connector.operations.extract._extract import extract, read_state, write_state
+from coupa_connector.operations._state import read_state, write_state
+from coupa_connector.operations.extract._extract import extract
 
 
 @pytest.mark.parametrize("paging", ["auto", "offset"])

@@ -15,13 +15,34 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
+    "ERRORS_KEY",
+    "LINE_KEY",
+    "RAW_KEY",
+    "REJECTS_KEYS",
     "column_paths",
     "column_sort_key",
     "flatten",
     "format_value",
     "unflatten",
     "union_columns",
+    "without_rejects_keys",
 ]
+
+ERRORS_KEY = "_errors"
+"""A rejects file carries each record's reasons under this key."""
+LINE_KEY = "_line"
+"""A rejects file of JSON records carries the source line a record started at under this key."""
+RAW_KEY = "_raw"
+"""An input entry no reader could parse is kept as its text under this key."""
+REJECTS_KEYS = frozenset({ERRORS_KEY, LINE_KEY})
+"""The keys a rejects file adds to a record; readers of records drop them, so a fixed rejects
+file can be fed back as it is."""
+
+
+def without_rejects_keys(record: Mapping[str, Any]) -> dict[str, Any]:
+    """``record`` without the keys a rejects file added (a new dict; keys as text)."""
+    return {str(k): v for k, v in record.items() if k not in REJECTS_KEYS}
+
 
 _TOKEN = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
 

@@ -14,6 +14,7 @@ from coupa_connector.cli._options import csv_formulas_option, format_option
 from coupa_connector.client import AsyncConnection, ConnectionConfig
 from coupa_connector.errors import CoupaError, PagingError, QueryError
 from coupa_connector.operations.extract._extract import ExtractResult, extract
+from coupa_connector.operations.extract._logged import LoggedQuery
 from coupa_connector.operations.files._output import FORMATS
 
 
@@ -154,6 +155,11 @@ async def _run(
     "--paging", type=click.Choice(["auto", "keyset", "offset"]), default="auto", show_default=True
 )
 @click.option("--profile", "-p", default=None, help=PROFILE_HELP)
+@click.option(
+    "--log-db",
+    type=click.Path(dir_okay=False),
+    help="Operation log file: a query to a file is logged as a one-step run (coupa logs).",
+)
 def query(
     object_name: str,
     where: tuple[str, ...],
@@ -175,6 +181,7 @@ def query(
     processes: int,
     paging: str,
     profile: str | None,
+    log_db: str | None,
 ) -> None:
     """Stream every record of OBJECT that matches the conditions.
 
@@ -183,6 +190,8 @@ def query(
     """
     config = load_config(profile)
     show_progress = output != "-" and sys.stderr.isatty()
+    # A query to a file is a job that moved data: a one-step run in the operation log.
+    logged = LoggedQuery(object_name, output, config.url, log_db).start() if output != "-" else None
     try:
         result = asyncio.run(
             _run(
@@ -209,12 +218,17 @@ def query(
                 paging=paging,
             )
         )
+        if logged is not None:
+            logged.done(result)
     except PagingError as exc:
         raise click.ClickException(str(exc)) from None  # found mid-run: not a usage error
     except QueryError as exc:
         raise click.UsageError(str(exc)) from None
     except CoupaError as exc:
         raise click.ClickException(str(exc)) from None
+    finally:
+        if logged is not None:
+            logged.end(sys.exc_info()[1])
     if output != "-" or sys.stderr.isatty():
         summary = f"{result.written} {result.object} records written to {result.output}"
         extra = [f"{result.pages} pages"]

@@ -11,10 +11,10 @@ import asyncio
 import dataclasses
 import json
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -35,6 +35,9 @@ from coupa_connector.activities.write._results import WriteResult, WriteSummary
 from coupa_connector.catalog import MAX_INTEGER, ObjectDef, coupa_integer, load_catalog
 from coupa_connector.cli._options import csv_formulas_option
 from coupa_connector.errors import ConfigurationError, CoupaError, UnknownObjectError
+
+if TYPE_CHECKING:
+    from coupa_connector.operations.files._files import ReadPosition
 
 __all__ = ["action", "create", "update", "upsert"]
 
@@ -160,18 +163,28 @@ def _input_format(file: str, given: str | None) -> str:
         raise click.UsageError(str(exc)) from None
 
 
-def read_input(file: str, fmt: str, csv_formulas: CsvFormulas = "escape") -> Iterator[Any]:
+def read_input(
+    file: str,
+    fmt: str,
+    csv_formulas: CsvFormulas = "escape",
+    *,
+    position: ReadPosition | None = None,
+) -> Iterator[Any]:
     """The input's records in order, unreadable entries in their place as ``UnreadableRecord``.
 
     A record the reader cannot parse is not a reason to stop the run: it is rejected with the
     reader's reason and the rest goes on. ``csv_formulas`` says whether a CSV cell's leading
     ``'`` before a formula character is taken off (``escape``: the rejects files this
-    command writes read back as what they were) or kept.
+    command writes read back as what they were) or kept. ``position`` is filled in as the
+    file is read (the CSV header, for the rejects file).
     """
     from coupa_connector.operations import BadRecord, read_records
 
     bad: list[BadRecord] = []
-    for record in read_records(file, fmt, on_bad=bad.append, csv_formulas=csv_formulas):
+    records = read_records(
+        file, fmt, on_bad=bad.append, csv_formulas=csv_formulas, position=position
+    )
+    for record in records:
         while bad:
             yield _unreadable(bad.pop(0))
         yield record
@@ -259,6 +272,7 @@ def _drive(
     opts: _RunOptions,
     run: Callable[[], AsyncIterator[WriteResult]],
     total: int | None = None,
+    input_columns: Callable[[], Sequence[str]] | None = None,
 ) -> None:
     """Run one write activity to the end and exit with the right code."""
     from coupa_connector.cli._write_report import Reports
@@ -275,6 +289,7 @@ def _drive(
             results=results_path,
             rejects=rejects_path,
             csv_formulas=opts.csv_formulas,
+            input_columns=input_columns,
         )
     except CoupaError as exc:
         raise click.UsageError(str(exc)) from None
@@ -328,12 +343,15 @@ def _record_run(
 
     obj = _object(object_name, verb)
     fmt = _input_format(file, opts.input_format)
+    from coupa_connector.operations.files._files import ReadPosition
+
     config = _config(opts)
     dry_run = opts.dry_run
+    position = ReadPosition()
 
     async def run() -> AsyncIterator[WriteResult]:
         async with _connection(config) as conn:
-            records = read_input(file, fmt, opts.csv_formulas)
+            records = read_input(file, fmt, opts.csv_formulas, position=position)
             if verb == "create":
                 results = create_records(conn, obj, records, key=key, dry_run=dry_run)
             elif verb == "update":
@@ -353,7 +371,7 @@ def _record_run(
         raise click.UsageError(str(exc)) from None
     title = f"{'validate' if dry_run else verb} {obj.name}"
     total = estimate_records(file, fmt) if sys.stderr.isatty() else None
-    _drive(title, obj, fmt, opts, run, total)
+    _drive(title, obj, fmt, opts, run, total, input_columns=lambda: position.columns)
 
 
 # --------------------------------------------------------------------------- commands

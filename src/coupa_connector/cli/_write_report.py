@@ -19,25 +19,23 @@ reordering buffer that holds only what is written (rows, and the records of reje
 
 from __future__ import annotations
 
-import os
-import sys
-import tempfile
-from collections.abc import Mapping
-from pathlib import Path
-from typing import IO, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from coupa_connector._csv_formulas import DEFAULT_CSV_FORMULAS, CsvFormulas
 from coupa_connector.activities.write._results import WriteResult
 from coupa_connector.catalog import ObjectDef
 from coupa_connector.errors import CoupaError
 from coupa_connector.operations import RecordWriter, guess_format, open_writer
+from coupa_connector.operations.files._rejects import (
+    FLAT_FORMATS,
+    IDS_FORMAT,
+    IdLines,
+    RejectsWriter,
+    open_rejects,
+)
 
-__all__ = ["ERRORS_KEY", "IDS_FORMAT", "Reports"]
-
-ERRORS_KEY = "_errors"
-IDS_FORMAT = "ids"
-"""The input format of bare ids: their rejects file holds one id per line."""
-_FLAT_FORMATS = frozenset({"csv", "xml"})  # a list cell would become several columns
+__all__ = ["IDS_FORMAT", "Reports"]
 
 
 def _joined(messages: tuple[str, ...]) -> str:
@@ -54,6 +52,8 @@ class Reports:
         results: Path of the results file, or None.
         rejects: Path of the rejects file, or None.
         csv_formulas: ``escape`` or ``keep``, for CSV files (see ``_csv_formulas``).
+        input_columns: The CSV input's header once read (asked for when the rejects file is
+            finished), so the rejects file keeps its column order.
     """
 
     def __init__(
@@ -64,11 +64,13 @@ class Reports:
         results: str | None = None,
         rejects: str | None = None,
         csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
+        input_columns: Callable[[], Sequence[str]] | None = None,
     ) -> None:
         self._results: RecordWriter | None = None
-        self._rejects: RecordWriter | IdLines | None = None
+        self._rejects: RejectsWriter | IdLines | None = None
+        self._input_columns = input_columns
         self._next = 1
-        self._waiting: dict[int, tuple[dict[str, Any] | None, dict[str, Any] | None]] = {}
+        self._waiting: dict[int, tuple[dict[str, Any] | None, WriteResult | None]] = {}
         if results:
             self._results = open_writer(
                 results,
@@ -76,18 +78,13 @@ class Reports:
                 csv_formulas=csv_formulas,
             )
         if rejects:
-            fallback = _ext_or(rejects, input_format)
-            if fallback == IDS_FORMAT:
-                self._rejects = IdLines(rejects)
-            else:
-                fmt = guess_format(rejects, fallback)
-                self._rejects = open_writer(
-                    rejects,
-                    fmt,
-                    element=obj.element,
-                    list_element=obj.list_element,
-                    csv_formulas=csv_formulas,
-                )
+            self._rejects = open_rejects(
+                rejects,
+                input_format,
+                element=obj.element,
+                list_element=obj.list_element,
+                csv_formulas=csv_formulas,
+            )
 
     @property
     def paths(self) -> dict[str, str]:
@@ -104,48 +101,38 @@ class Reports:
         if self._results is None and self._rejects is None:
             return
         row = self._result_row(result) if self._results is not None else None
-        reject = self._reject_row(result) if self._rejects is not None and not result.ok else None
+        reject = result if self._rejects is not None and not result.ok else None
         self._waiting[result.position] = (row, reject)
         while self._next in self._waiting:
-            row, reject = self._waiting.pop(self._next)
-            if row is not None and self._results is not None:
-                self._results.write(row)
-            if reject is not None and self._rejects is not None:
-                self._rejects.write(reject)
+            self._write(*self._waiting.pop(self._next))
             self._next += 1
 
     def close(self) -> None:
         """Write what is still waiting (a run cut short leaves gaps) and land both files."""
         for position in sorted(self._waiting):
-            row, reject = self._waiting.pop(position)
-            if row is not None and self._results is not None:
-                self._results.write(row)
-            if reject is not None and self._rejects is not None:
-                self._rejects.write(reject)
+            self._write(*self._waiting.pop(position))
+        if isinstance(self._rejects, RejectsWriter) and self._input_columns is not None:
+            self._rejects.input_columns = self._input_columns()
         for writer in (self._results, self._rejects):
             if writer is not None:
                 writer.commit()
 
+    def _write(self, row: dict[str, Any] | None, reject: WriteResult | None) -> None:
+        if row is not None and self._results is not None:
+            self._results.write(row)
+        if reject is not None and self._rejects is not None:
+            record = reject.record if isinstance(reject.record, Mapping) else None
+            reasons = [f"{reject.outcome.value}: {m}" for m in reject.messages] or [
+                reject.outcome.value
+            ]
+            self._rejects.write(record, reasons)
+
     def _result_row(self, result: WriteResult) -> dict[str, Any]:
         assert self._results is not None
         row = result.as_row()
-        if self._results.format in _FLAT_FORMATS:
+        if self._results.format in FLAT_FORMATS:
             row["messages"] = _joined(result.messages)
         return row
-
-    def _reject_row(self, result: WriteResult) -> dict[str, Any]:
-        assert self._rejects is not None
-        record: dict[str, Any] = {}
-        if isinstance(result.record, Mapping):
-            record = {k: v for k, v in result.record.items() if k != ERRORS_KEY}
-        reasons = [f"{result.outcome.value}: {m}" for m in result.messages] or [
-            result.outcome.value
-        ]
-        if self._rejects.format in _FLAT_FORMATS:
-            record[ERRORS_KEY] = "; ".join(reasons)
-        else:
-            record[ERRORS_KEY] = reasons
-        return record
 
 
 def _ext_or(path: str, fallback: str) -> str | None:
@@ -155,52 +142,3 @@ def _ext_or(path: str, fallback: str) -> str | None:
     except CoupaError:
         return fallback
     return None
-
-
-class IdLines:
-    """A rejects file of bare ids: per record a ``#`` line with its reasons, then its id (or
-    the unreadable line as it was). Written next to the destination and moved into place on
-    ``commit``, like the other rejects files.
-
-    Args:
-        path: The file, or ``"-"`` for standard output.
-    """
-
-    format = IDS_FORMAT
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._partial: str | None = None
-        self._out: IO[str]
-        if path == "-":
-            self._out = sys.stdout
-            return
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, self._partial = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".part", dir=target.parent
-        )
-        self._out = os.fdopen(fd, "w", encoding="utf-8")
-
-    def write(self, record: Mapping[str, Any]) -> None:
-        """Write one rejected record: its reasons as a comment, then its id."""
-        errors = record.get(ERRORS_KEY) or []
-        reasons = "; ".join(errors) if isinstance(errors, list) else str(errors)
-        self._out.write(f"# {' '.join(reasons.split())}\n")
-        value = record.get("id", record.get("_raw"))
-        if value is None:
-            # A record named by a key, not an id: nothing to list; the comment says which.
-            fields = {k: v for k, v in record.items() if k != ERRORS_KEY}
-            self._out.write(f"# {fields}\n")
-            return
-        self._out.write(f"{' '.join(str(value).splitlines())}\n")
-
-    def commit(self) -> str:
-        """Finish the file and move it into place; returns the final path."""
-        if self._partial is None:
-            self._out.flush()
-            return self.path
-        self._out.close()
-        os.replace(self._partial, self.path)
-        self._partial = None
-        return self.path

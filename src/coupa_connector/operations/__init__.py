@@ -21,31 +21,34 @@ from coupa_connector.operations._transform import (
     TransformSpec,
     compile_expression,
 )
+from coupa_connector.operations.endpoints.registry import REGISTRY
 from coupa_connector.operations.files._files import (
     FORMATS,
     BadRecord,
     RecordFileError,
-    RecordWriter,
     expand_path,
     guess_format,
-    open_writer,
     read_records,
 )
-from coupa_connector.operations.opfile._opfile import (
-    ENDPOINTS,
+from coupa_connector.operations.files._output import RecordWriter, open_writer
+from coupa_connector.operations.opfile._yaml import OperationFileError, OperationProblem
+from coupa_connector.operations.opfile.load import load_operation_file
+from coupa_connector.operations.opfile.model import (
     ConnectionSpec,
     EndpointSpec,
     OperationFile,
     OperationSpec,
-    load_operation_file,
     variable_names,
 )
-from coupa_connector.operations.opfile._yaml import OperationFileError, OperationProblem
+
+ENDPOINTS = REGISTRY
+"""The endpoint types by name (the registry; the earlier name)."""
 
 __all__ = [
     "ENDPOINTS",
     "FORMATS",
     "FUNCTION_HELP",
+    "REGISTRY",
     "BadRecord",
     "ConnectionSpec",
     "Counts",

@@ -178,6 +178,7 @@ class RecordOutcome:
         messages: Why it was rejected or failed.
         record: The input record, kept for rejected and failed records.
         transformed: What the transformation made of it, kept beside ``record``.
+        line: The source line it started at, when known (for the rejects file).
     """
 
     key: str
@@ -187,6 +188,21 @@ class RecordOutcome:
     messages: Sequence[str] = ()
     record: Mapping[str, Any] | None = field(default=None, repr=False)
     transformed: Mapping[str, Any] | None = field(default=None, repr=False)
+    line: int | None = None
+
+
+def _add_counts(db: sqlite3.Connection, run_id: int, counts: Counts, at: str) -> None:
+    db.execute(
+        "UPDATE runs SET written = written + ?, rejected = rejected + ?, "
+        "failed = failed + ?, read = read + ? WHERE id = ?",
+        (counts.written, counts.rejected, counts.failed, counts.read, run_id),
+    )
+    if counts.read:
+        # The run's timeline and its records/s: one row per batch that moved records.
+        db.execute(
+            "INSERT INTO batches (run_id, at, written, rejected, failed) VALUES (?, ?, ?, ?, ?)",
+            (run_id, at, counts.written, counts.rejected, counts.failed),
+        )
 
 
 def _json(value: Any) -> str:
@@ -451,24 +467,19 @@ class OpLog:
                             at,
                         ),
                     )
-            db.execute(
-                "UPDATE runs SET written = written + ?, rejected = rejected + ?, "
-                "failed = failed + ?, read = read + ? WHERE id = ?",
-                (batch.written, batch.rejected, batch.failed, batch.read, run_id),
-            )
+            _add_counts(db, run_id, batch, at)
             if checkpoint is not None:
                 db.execute(
                     "UPDATE runs SET checkpoint = ?, inflight = NULL WHERE id = ?",
                     (_json(checkpoint), run_id),
                 )
-            if batch.read:
-                # The run's timeline and its records/s: one row per batch that moved records.
-                db.execute(
-                    "INSERT INTO batches (run_id, at, written, rejected, failed) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (run_id, at, batch.written, batch.rejected, batch.failed),
-                )
         return batch
+
+    def add_counts(self, run_id: int, counts: Counts) -> None:
+        """Add records moved without per-record outcomes (a query's pages) to a run's counts,
+        and a point of its timeline."""
+        with self._tx() as db:
+            _add_counts(db, run_id, counts, _now())
 
     def set_inflight(self, run_id: int, keys: Iterable[str]) -> None:
         """Note the keys of a batch about to be written (cleared by ``record_batch``)."""

@@ -57,35 +57,29 @@ from typing import TYPE_CHECKING, Any
 from coupa_connector.errors import ConfigurationError, CoupaError
 from coupa_connector.operations._masking import RecordMask
 from coupa_connector.operations._oplog import Counts, OpLog, RecordOutcome
+from coupa_connector.operations._state import LoggedState
 from coupa_connector.operations._transform import Transformed, Transformer
-from coupa_connector.operations.endpoints._endpoints import (
-    ERRORS_KEY,
-    FileSource,
-    FileTarget,
+from coupa_connector.operations.endpoints.base import (
+    EndpointContext,
+    FatalBatch,
     Outcome,
     Source,
     Target,
+    debug_json,
 )
-from coupa_connector.operations.endpoints.coupa import (
-    CoupaBridge,
-    CoupaQuerySource,
-    CoupaWriteTarget,
-    _cap,
-    _FatalBatch,
-)
+from coupa_connector.operations.endpoints.coupa import CoupaBridge
+from coupa_connector.operations.endpoints.registry import REGISTRY
 from coupa_connector.operations.files._files import (
-    RecordWriter,
     expand_path,
-    guess_format,
     has_placeholders,
 )
-from coupa_connector.operations.opfile._opfile import (
+from coupa_connector.operations.files._rejects import RejectsWriter
+from coupa_connector.operations.opfile.load import load_operation_file
+from coupa_connector.operations.opfile.model import (
     ConnectionSpec,
     EndpointSpec,
     OperationFile,
     OperationSpec,
-    load_operation_file,
-    url_secrets,
 )
 
 if TYPE_CHECKING:
@@ -172,28 +166,6 @@ class Progress:
 
     def finished(self, result: RunResult) -> None:
         """An operation ended."""
-
-
-class _RedactSecrets(logging.Filter):
-    """Masks the connection's secrets in debug-log lines (the client scrubs too).
-
-    The secrets are asked for on every line, because the connection may open after the
-    debug log does.
-    """
-
-    def __init__(self, secrets: Callable[[], Iterable[str]]) -> None:
-        super().__init__()
-        self._secrets = secrets
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        secrets = sorted((s for s in self._secrets() if s), key=len, reverse=True)
-        if not secrets:
-            return True
-        message = record.getMessage()
-        for secret in secrets:
-            message = message.replace(secret, "**********")
-        record.msg, record.args = message, None
-        return True
 
 
 class Runner:
@@ -342,8 +314,7 @@ class Runner:
             debug_log=run["debug_log"],
             skipped=True,
         )
-        if op.target.type == "file":
-            self._landed.update(dict.fromkeys(result.outputs, op.name))
+        self._landed.update(dict.fromkeys(result.outputs, op.name))
         self.oplog.add_note(
             run_id, f"a resume did not run it again: it had finished ({result.status})"
         )
@@ -458,36 +429,27 @@ class Runner:
 
     # ----------------------------------------------------------------- one operation
 
-    def _source(self, op: OperationSpec) -> Source:
-        t = op.source.type
-        if t == "file":
-            return FileSource(op.source, self.opfile.base_dir)
-        if t == "sql":
-            from coupa_connector.operations.endpoints.sql import SqlSource
-
-            return SqlSource(op.source, self.opfile.base_dir)
-        return CoupaQuerySource(op.source, self.bridge(), op.transform)
-
-    def _target(self, op: OperationSpec, run_token: str, now: datetime, run_id: int) -> Target:
-        t = op.target.type
-        if t == "file":
-            target = FileTarget(
-                op.target,
-                now=now,
-                run_vars={"operation": op.name, "run_id": str(run_id)},
-                landed=self._landed,
-            )
-            if op.source.type == "coupa.query":
-                from coupa_connector.catalog import load_catalog
-
-                obj = load_catalog().get(str(op.source.options["object"]))
-                target.set_xml_names(obj.element, obj.list_element)
-            return target
-        if t == "sql":
-            from coupa_connector.operations.endpoints.sql import SqlTarget
-
-            return SqlTarget(op.target, self.opfile.base_dir, run_token)
-        return CoupaWriteTarget(op.target, self.bridge(), dry_run=self.dry_run)
+    def _endpoints(
+        self, op: OperationSpec, run_token: str, now: datetime, run_id: int
+    ) -> tuple[Source, Target]:
+        """The operation's source and target, each made by its type's registry entry."""
+        ctx = EndpointContext(
+            base_dir=self.opfile.base_dir,
+            operation=op.name,
+            run_id=run_id,
+            run_token=run_token,
+            now=now,
+            transform=op.transform,
+            connection=self.bridge,
+            dry_run=self.dry_run,
+            landed=self._landed,
+        )
+        make_source = REGISTRY[op.source.type].source
+        make_target = REGISTRY[op.target.type].target
+        if make_source is None or make_target is None:
+            raise ConfigurationError(f"{op.name}: its endpoints cannot be a source and a target")
+        ctx.source = make_source(op.source, ctx)
+        return ctx.source, make_target(op.target, ctx)
 
     def _run_one(self, op: OperationSpec, chained_from: int | None = None) -> RunResult:
         file = str(self.opfile.path)
@@ -549,8 +511,7 @@ class Runner:
         try:
             if scope_error is not None:
                 raise scope_error
-            source = self._source(op)
-            target = self._target(op, run_token, now, run_id)
+            source, target = self._endpoints(op, run_token, now, run_id)
             rejects = _Rejects(
                 op,
                 source,
@@ -563,8 +524,8 @@ class Runner:
             self._execute(op, source, target, rejects, state, result)
         except BaseException as exc:
             result.status = "failed"
-            if isinstance(exc, CoupaError | OSError | _FatalBatch):
-                error = exc.error if isinstance(exc, _FatalBatch) else exc
+            if isinstance(exc, CoupaError | OSError | FatalBatch):
+                error = exc.error if isinstance(exc, FatalBatch) else exc
                 result.error = str(error)
                 log.error("operation %s failed: %s", op.name, result.error)
             elif isinstance(exc, Exception):
@@ -616,37 +577,37 @@ class Runner:
         cp = state.checkpoint
         self._run_id = state.run_id
         file = str(self.opfile.path)
+        watermarks = LoggedState(self.oplog, file, op.name, state.scope)
         window: dict[str, str] = {}
-        if isinstance(source, CoupaQuerySource):
-            if cp.get("window") is not None:
-                source.window = dict(cp["window"])
-                window = source.window
-            else:
-                mark = self.oplog.get_state(file, op.name, "watermark", state.scope)
-                start = state.now.astimezone().replace(microsecond=0).isoformat()
-                window = source.set_window(mark, start)
-        mark_exported = (
-            isinstance(source, CoupaQuerySource) and source.mark_exported and not self.dry_run
-        )
+        if cp.get("window") is not None:
+            window = source.restore_window(cp["window"])
+        elif source.incremental:
+            start = state.now.astimezone().replace(microsecond=0).isoformat()
+            window = source.set_window(watermarks.load(), start)
+        mark_exported = source.marks_exported and not self.dry_run
         self._mask = RecordMask.for_transform(op.transform)
         if not self.dry_run:
             target.open(cp)
-            if isinstance(target, FileTarget):
-                # Noted before a record goes in, so it is found if no resume takes it up.
-                part = target.checkpoint().get("partial")
-                if part and part != "-":
-                    self.oplog.note_partial(state.run_id, part)
+            # A partial file is noted before a record goes in, so it is found if no resume
+            # takes it up.
+            part = target.checkpoint().get("partial")
+            if part and part != "-":
+                self.oplog.note_partial(state.run_id, part)
         done = self.oplog.done_keys(state.run_id)
-        if isinstance(target, CoupaWriteTarget):
-            target.set_maybe_sent(self.oplog.inflight(state.run_id) - done)
+        target.set_maybe_sent(self.oplog.inflight(state.run_id) - done)
         if not self.dry_run:
             recovered = target.recover(done)
             if recovered:
                 # The target holds records the log missed (killed between the two commits).
-                self.oplog.record_batch(
-                    state.run_id,
-                    [RecordOutcome(k, -1, "written", coupa_id=cid) for k, cid in recovered.items()],
-                )
+                # A target that keeps only the keys still gives a record's Coupa id back
+                # through the source's key, so the marking below does not pass it over.
+                outcomes = [
+                    RecordOutcome(
+                        k, -1, "written", coupa_id=cid if cid is not None else source.id_of_key(k)
+                    )
+                    for k, cid in recovered.items()
+                ]
+                self.oplog.record_batch(state.run_id, outcomes)
                 done.update(recovered)
         base = {"token": state.token, "now": state.now.isoformat(), "window": window}
         if cp.get("committing") and not cp.get("committed"):
@@ -658,7 +619,7 @@ class Runner:
                 base_dir=self.opfile.base_dir,
                 coupa_lookup=self._lookup if self._has_coupa() else None,
             )
-            per_batch_marks = mark_exported and getattr(target, "durable_per_batch", False)
+            per_batch_marks = mark_exported and target.durable_per_batch
             batch_no = int(cp.get("batch", 0))
             stream = transformer.apply(source.items(done))
             while True:
@@ -686,7 +647,6 @@ class Runner:
                 )
                 self.progress.advanced(op.name, self.oplog.counts(state.run_id))
                 if per_batch_marks:
-                    assert isinstance(source, CoupaQuerySource)
                     result.exported += self._mark(source, state.run_id)
             if not self.dry_run:
                 finishing = dict(base, batch=batch_no, committing=True)
@@ -699,18 +659,12 @@ class Runner:
         else:
             result.outputs = list(cp.get("outputs", []))
         if mark_exported:
-            assert isinstance(source, CoupaQuerySource)
             result.exported += self._mark(source, state.run_id)
         counts = self.oplog.counts(state.run_id)
         result.status = "success" if counts.rejected == 0 and counts.failed == 0 else "partial"
-        if (
-            not self.dry_run
-            and window
-            and isinstance(source, CoupaQuerySource)
-            and source.incremental
-        ):
-            upper = window.get(f"{source.incremental}[lt]")
-            self.oplog.set_state(file, op.name, "watermark", upper, state.scope)
+        upper = source.next_watermark() if not self.dry_run and window else None
+        if upper is not None:
+            watermarks.save(upper)
 
     def _finish_target(
         self,
@@ -723,8 +677,7 @@ class Runner:
     ) -> None:
         """Commit the target and the rejects file, then note that the run's output is final."""
         result.outputs = target.commit()
-        if isinstance(target, FileTarget):
-            self._landed.update(dict.fromkeys(result.outputs, result.operation))
+        self._landed.update(dict.fromkeys(result.outputs, result.operation))
         rejects.commit()
         done = dict(base, batch=cp.get("batch", 0), committed=True, outputs=result.outputs)
         self.oplog.record_batch(state.run_id, [], checkpoint=done)
@@ -740,11 +693,11 @@ class Runner:
     def _lookup(self, obj: str, key_field: str, key: str, return_field: str) -> Any:
         return self.bridge().lookup(obj, key_field, key, return_field)
 
-    def _mark(self, source: CoupaQuerySource, run_id: int) -> int:
+    def _mark(self, source: Source, run_id: int) -> int:
         pending = self.oplog.unexported(run_id)
         if not pending:
             return 0
-        answers = source.bridge.mark_exported(source.obj, [cid for _k, cid in pending])
+        answers = source.mark([cid for _k, cid in pending])
         ok = [k for k, cid in pending if answers.get(cid) is None]
         self.oplog.set_exported(run_id, ok)
         failed = [(cid, answers[cid]) for _k, cid in pending if answers.get(cid)]
@@ -761,19 +714,19 @@ class Runner:
     ) -> list[RecordOutcome]:
         good = [t for t in batch if t.ok]
         results: dict[int, Outcome] = {}
-        fatal: _FatalBatch | None = None
-        # A dry run writes nothing, but Coupa targets still validate (nothing is sent).
-        if good and (not self.dry_run or isinstance(target, CoupaWriteTarget)):
+        fatal: FatalBatch | None = None
+        # A dry run writes nothing, but some targets still validate (nothing is sent).
+        if good and (not self.dry_run or target.validates_in_dry_run):
             if not self.dry_run:
                 self.oplog.set_inflight(self._run_id, [t.items[0].key for t in good])
-            if isinstance(target, CoupaWriteTarget) and log.isEnabledFor(logging.DEBUG):
+            if target.logs_records and log.isEnabledFor(logging.DEBUG):
                 for t in good:
                     log.debug(
-                        "%s sends record %s: %s", op.name, t.items[0].position, _cap(t.record)
+                        "%s sends record %s: %s", op.name, t.items[0].position, debug_json(t.record)
                     )
             try:
                 written = target.write(good, batch_no)
-            except _FatalBatch as exc:
+            except FatalBatch as exc:
                 fatal, written = exc, exc.outcomes
             for t, o in zip(good, written, strict=True):
                 results[id(t)] = o
@@ -783,7 +736,7 @@ class Runner:
                 o = results.get(id(t), Outcome("written"))
             else:
                 o = Outcome("rejected", [f"{f}: {why}" for f, why in t.errors])
-            if isinstance(target, CoupaWriteTarget) and o.outcome == "written":
+            if target.logs_records and o.outcome == "written":
                 log.debug(
                     "%s record %s written (Coupa id %s)", op.name, t.items[0].position, o.coupa_id
                 )
@@ -808,6 +761,7 @@ class Runner:
                         messages=o.messages,
                         record=None if o.outcome == "written" else item.record,
                         transformed=None if o.outcome == "written" else t.record,
+                        line=item.line,
                     )
                 )
         if fatal is not None:
@@ -817,12 +771,18 @@ class Runner:
     # ----------------------------------------------------------------- debug log
 
     def _debug_handler(self, op: OperationSpec, run_id: int) -> logging.FileHandler:
+        from coupa_connector.client._redact import RedactingFilter, register_secret
+
         self.debug_dir.mkdir(parents=True, exist_ok=True)
         path = self.debug_dir / f"{op.name}-run{run_id}-{datetime.now():%Y%m%d-%H%M%S}.log"
         handler = logging.FileHandler(path, encoding="utf-8")
         handler.setLevel(logging.DEBUG)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        handler.addFilter(_RedactSecrets(self._secrets))
+        # The client's redactor: the connection registers its secrets as it opens; the
+        # endpoints' own (a database password) are registered here.
+        for secret in self._secrets():
+            register_secret(secret)
+        handler.addFilter(RedactingFilter())
         root = logging.getLogger("coupa_connector")
         handler._previous_level = root.level  # type: ignore[attr-defined]
         root.addHandler(handler)
@@ -835,19 +795,14 @@ class Runner:
         return handler
 
     def _secrets(self) -> tuple[str, ...]:
-        # Database passwords come into SQL urls from ${VARIABLE}s: mask them too.
-        urls = (
-            str(spec.options.get("url") or "")
-            for op in self.opfile.operations.values()
-            for spec in (op.source, op.target)
-            if spec.type == "sql"
-        )
-        passwords = tuple(value for url in urls for _what, value in url_secrets(url) if value)
-        if self._bridge is not None:
-            return self._bridge.config.secrets() + passwords
-        if self._config is not None:
-            return self._config.secrets() + passwords
-        return passwords
+        held: list[str] = []
+        for op in self.opfile.operations.values():
+            for spec in (op.source, op.target):
+                secrets = REGISTRY[spec.type].secrets
+                if secrets is not None:
+                    held.extend(secrets(spec))
+        config = self._bridge.config if self._bridge is not None else self._config
+        return (config.secrets() if config is not None else ()) + tuple(held)
 
     def _drop_debug_handler(self, handler: logging.FileHandler) -> None:
         root = logging.getLogger("coupa_connector")
@@ -856,10 +811,10 @@ class Runner:
         handler.close()
 
 
-class _FatalAfterRecord(_FatalBatch):
+class _FatalAfterRecord(FatalBatch):
     """A fatal batch whose outcomes still have to reach the log before the run ends."""
 
-    def __init__(self, outcomes: list[RecordOutcome], fatal: _FatalBatch) -> None:
+    def __init__(self, outcomes: list[RecordOutcome], fatal: FatalBatch) -> None:
         super().__init__(fatal.error, fatal.outcomes)
         self.records = outcomes
 
@@ -870,7 +825,7 @@ def _source_id(record: Mapping[str, Any]) -> int | None:
 
 
 def _j(value: Any) -> str:
-    return _cap(value, None)
+    return debug_json(value, None)
 
 
 @dataclass(slots=True)
@@ -883,10 +838,11 @@ class _RunState:
 
 
 class _Rejects:
-    """The rejects file: input records that were rejected or failed, with ``_errors``.
+    """The run's rejects file: input records that were rejected or failed, with their reasons.
 
     Written in the source's format when the source is a file (so the fixed file can be fed
-    back to the same operation), else JSON lines. Created on the first reject only.
+    back to the same operation: a CSV keeps its columns in order), else JSON lines. Created
+    on the first reject only.
     """
 
     def __init__(
@@ -898,14 +854,10 @@ class _Rejects:
         run_id: int,
         on_partial: Callable[[str], None] | None = None,
     ) -> None:
-        fmt = "jsonl"
-        self._leading: list[str] = []
-        # A file source's rejects are fed back to it: written the way it reads CSV.
-        self._formulas = source.csv_formulas if isinstance(source, FileSource) else "escape"
-        if isinstance(source, FileSource) and source.path != "-":
-            with contextlib.suppress(ConfigurationError, OSError):
-                fmt = guess_format(source.path, source.format)
-                self._leading = [*source.columns(), ERRORS_KEY]
+        self._source = source
+        fmt = source.rejects_format or "jsonl"
+        # A source's rejects are fed back to it: written the way it reads (CSV formulas).
+        self._formulas = source.csv_formulas
         pattern = op.rejects or f"{DEFAULT_REJECTS}.{fmt}"
         self._pattern = pattern
         self._format = fmt if op.rejects is None else None
@@ -913,22 +865,28 @@ class _Rejects:
         self._op = op.name
         self._run_id = run_id
         self._on_partial = on_partial
-        self._writer: RecordWriter | None = None
+        self._writer: RejectsWriter | None = None
         self.path: str | None = None
         if resume and resume.get("partial") and not os.path.exists(resume["partial"]):
             # Committed just before the run stopped.
             self.path = resume["path"] if os.path.exists(resume["path"]) else None
         elif resume and resume.get("partial"):
-            self._writer = RecordWriter(
-                resume["path"],
-                self._format,
-                partial=resume["partial"],
-                resume_from=int(resume["size"]),
-                leading_columns=self._leading,
-                keep_existing=has_placeholders(pattern),
-                csv_formulas=self._formulas,
+            self._writer = self._open(
+                resume["path"], partial=resume["partial"], resume_from=int(resume["size"])
             )
             self.path = resume["path"]
+
+    def _open(
+        self, path: str, *, partial: str | None = None, resume_from: int | None = None
+    ) -> RejectsWriter:
+        return RejectsWriter(
+            path,
+            self._format,
+            partial=partial,
+            resume_from=resume_from,
+            keep_existing=has_placeholders(self._pattern),
+            csv_formulas=self._formulas,
+        )
 
     def add(self, outcomes: Iterable[RecordOutcome]) -> None:
         for o in outcomes:
@@ -940,16 +898,10 @@ class _Rejects:
                         self._pattern, now=self._now, operation=self._op, run_id=str(self._run_id)
                     )
                 )
-                self._writer = RecordWriter(
-                    self.path,
-                    self._format,
-                    leading_columns=self._leading,
-                    keep_existing=has_placeholders(self._pattern),
-                    csv_formulas=self._formulas,
-                )
+                self._writer = self._open(self.path)
                 if self._on_partial is not None:
                     self._on_partial(self._writer.partial)
-            self._writer.write({**o.record, ERRORS_KEY: "; ".join(o.messages)})
+            self._writer.write(o.record, o.messages, o.line)
 
     def checkpoint(self) -> dict[str, Any] | None:
         if self._writer is None:
@@ -959,6 +911,7 @@ class _Rejects:
 
     def commit(self) -> None:
         if self._writer is not None:
+            self._writer.input_columns = self._source.columns()
             self.path = self._writer.commit()
 
     def detach(self) -> None:
@@ -977,17 +930,10 @@ def sandbox_instance(url: str) -> str:
 
 def endpoint_identity(spec: EndpointSpec, role: str, base_dir: Path) -> str:
     """Which file or table a non-Coupa endpoint reads or writes, as the run resolves it."""
-    o = spec.options
-    if spec.type == "file":
-        path = str(o["path"])
-        if path == "-":
-            return "file:-"
-        # Sources resolve against the operation file's folder, targets against the cwd.
-        resolved = os.path.join(base_dir, path) if role == "source" else os.path.abspath(path)
-        return f"file:{os.path.normpath(resolved)}"
-    from coupa_connector.operations.endpoints.sql import sql_identity
-
-    return sql_identity(o)
+    identity = REGISTRY[spec.type].identity
+    if identity is None:
+        raise ConfigurationError(f"a {spec.type} endpoint's identity is its Coupa instance")
+    return identity(spec, role, base_dir)
 
 
 def connection_config(spec: ConnectionSpec, runner: Runner | None = None) -> ConnectionConfig:

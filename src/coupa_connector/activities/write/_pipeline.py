@@ -27,6 +27,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, I
 from dataclasses import dataclass, field
 from typing import Any
 
+from coupa_connector._records import RAW_KEY, without_rejects_keys
 from coupa_connector.activities.write._results import WriteOutcome, WriteResult
 from coupa_connector.errors import CoupaError
 
@@ -40,9 +41,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("coupa_connector.writes")
-
-ERRORS_KEY = "_errors"
-"""Rejects files carry the reasons under this key; it is dropped when the file is fed back."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +136,7 @@ def rejected_unreadable(position: int, entry: UnreadableRecord) -> WriteResult:
         position=position,
         outcome=WriteOutcome.REJECTED,
         messages=(f"{where}{entry.reason}",),
-        record={"_raw": entry.raw} if entry.raw else None,
+        record={RAW_KEY: entry.raw} if entry.raw else None,
     )
 
 
@@ -154,7 +152,7 @@ def make_item(position: int, entry: Any) -> Item | WriteResult:
                 f"a record must be a mapping of field names to values, not {type(entry).__name__}",
             ),
         )
-    body = {str(k): v for k, v in entry.items() if k != ERRORS_KEY}
+    body = without_rejects_keys(entry)
     return Item(position=position, record=entry, body=body)
 
 

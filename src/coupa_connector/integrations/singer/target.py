@@ -41,10 +41,10 @@ from coupa_connector import (
 from coupa_connector.errors import ConfigurationError
 from coupa_connector.integrations._objects import ID, wire
 from coupa_connector.integrations.singer._config import CONNECTION_SETTINGS, connection_config
+from coupa_connector.operations.files._rejects import rejects_row
 
 __all__ = ["CoupaSink", "TargetCoupa", "cli"]
 
-ERRORS_KEY = "_errors"
 SINGER_PREFIX = "_sdc_"
 MODES = ("create", "update", "upsert")
 
@@ -236,8 +236,8 @@ class CoupaSink(BatchSink):
         path = folder / f"{self.stream_name}.rejects.jsonl"
         with path.open("a", encoding="utf-8") as out:
             for record, messages in failures:
-                row = {k: v for k, v in record.items() if not k.startswith(SINGER_PREFIX)}
-                row[ERRORS_KEY] = "; ".join(messages)
+                given = {k: v for k, v in record.items() if not k.startswith(SINGER_PREFIX)}
+                row = rejects_row(given, messages)
                 out.write(json.dumps(_plain(row), ensure_ascii=False, default=str) + "\n")
 
 

@@ -13,38 +13,38 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import replace as dc_replace
+from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import orjson
-
+from coupa_connector._records import ERRORS_KEY
 from coupa_connector.catalog import ObjectDef, load_catalog
-from coupa_connector.errors import ConfigurationError, CoupaError
+from coupa_connector.errors import CatalogError, ConfigurationError, CoupaError
+from coupa_connector.operations._functions import TransformValueError, parse_when
 from coupa_connector.operations._projection import mapping_projection
 from coupa_connector.operations._transform import Item, Transformed, TransformSpec
-from coupa_connector.operations.endpoints._endpoints import ERRORS_KEY, Outcome
-from coupa_connector.operations.opfile._opfile import EndpointSpec
+from coupa_connector.operations.endpoints.base import (
+    EndpointContext,
+    EndpointType,
+    FatalBatch,
+    Outcome,
+    SourceBase,
+    TargetBase,
+    debug_json,
+)
+from coupa_connector.operations.opfile._yaml import LList, LMap
+from coupa_connector.operations.opfile.model import EndpointSpec
+from coupa_connector.operations.opfile.problems import Checker, check_field_path
 
 if TYPE_CHECKING:
     from coupa_connector.client import AsyncConnection, ConnectionConfig
 
-__all__ = ["CoupaBridge", "CoupaQuerySource", "CoupaWriteTarget"]
+__all__ = ["ENDPOINTS", "CoupaBridge", "CoupaQuerySource", "CoupaWriteTarget"]
 
 T = TypeVar("T")
 
 log = logging.getLogger("coupa_connector.operations")
 
-DEBUG_BODY_LIMIT = 4000
-
-
-def _cap(value: Any, limit: int | None = DEBUG_BODY_LIMIT) -> str:
-    """Records as JSON for the debug log, secret fields masked (``password``, ...), cut at
-    ``limit`` characters (None: whole)."""
-    from coupa_connector.client._redact import mask_fields
-
-    text = orjson.dumps(mask_fields(value), default=str).decode()
-    if limit is not None and len(text) > limit:
-        return f"{text[:limit]}... ({len(text)} characters)"
-    return text
+_ID_KEY = "id:"  # the key of a queried record with an id: "id:" and the id
 
 
 class CoupaBridge:
@@ -132,7 +132,7 @@ async def _anext(source: AsyncIterator[T]) -> T:
     return await source.__anext__()
 
 
-class CoupaQuerySource:
+class CoupaQuerySource(SourceBase):
     """Records of a Coupa query; with ``incremental``, only what changed since the last run.
 
     The incremental window is fixed when the run starts (``field[gt_or_eq]=watermark`` and
@@ -145,7 +145,7 @@ class CoupaQuerySource:
     ) -> None:
         o = spec.options
         catalog = load_catalog()
-        self.obj = catalog.get(str(o["object"]))
+        self.obj: ObjectDef = catalog.get(str(o["object"]))
         self.where = o.get("where")
         self.fields = o.get("fields")
         self.order_by = o.get("order_by")
@@ -166,7 +166,7 @@ class CoupaQuerySource:
             if hasattr(since, "isoformat")
             else str(since)
         )
-        self.mark_exported = bool(o.get("mark_exported", False))
+        self.marks_exported = bool(o.get("mark_exported", False))
         if (
             self.fields is None
             and self.return_object is None
@@ -192,9 +192,22 @@ class CoupaQuerySource:
                 self.window[f"{self.incremental}[gt_or_eq]"] = start
         return self.window
 
+    def restore_window(self, window: Mapping[str, str]) -> dict[str, str]:
+        self.window = dict(window)
+        return self.window
+
+    def next_watermark(self) -> str | None:
+        return self.window.get(f"{self.incremental}[lt]") if self.incremental else None
+
+    def mark(self, ids: Sequence[int]) -> dict[int, str | None]:
+        return self.bridge.mark_exported(self.obj, ids)
+
+    def id_of_key(self, key: str) -> int | None:
+        return id_of_key(key)
+
     def _params(self) -> dict[str, str]:
         params = dict(self.window)
-        if self.mark_exported and "exported" not in _text_of(self.where):
+        if self.marks_exported and "exported" not in _text_of(self.where):
             params["exported"] = "false"
         return params
 
@@ -215,15 +228,28 @@ class CoupaQuerySource:
                     page.number,
                     "&".join(f"{k}={v}" for k, v in page.params),
                     len(page.records),
-                    _cap(page.records),
+                    debug_json(page.records),
                 )
             for record in page.records:
                 record.pop(ERRORS_KEY, None)
-                rid = record.get("id")
-                key = f"id:{rid}" if rid is not None else str(position)
+                key = record_key(record.get("id"), position)
                 if key not in done:
                     yield Item(position, record, key)
                 position += 1
+
+
+def record_key(record_id: Any, position: int) -> str:
+    """A queried record's key in the operation log: its Coupa id, else its position."""
+    return f"{_ID_KEY}{record_id}" if record_id is not None else str(position)
+
+
+def id_of_key(key: str) -> int | None:
+    """The Coupa id in a key made by ``record_key`` (None for a position): a target that
+    recovers only keys must still let the run mark those records exported."""
+    if not key.startswith(_ID_KEY):
+        return None
+    digits = key[len(_ID_KEY) :]
+    return int(digits) if digits.isdigit() else None
 
 
 def _text_of(where: Any) -> str:
@@ -234,10 +260,12 @@ def _text_of(where: Any) -> str:
     return str(where or "")
 
 
-class CoupaWriteTarget:
+class CoupaWriteTarget(TargetBase):
     """Create, update, upsert or run an action on Coupa records, a batch at a time."""
 
     durable_per_batch = True
+    validates_in_dry_run = True  # validation runs; nothing is sent
+    logs_records = True
 
     def __init__(self, spec: EndpointSpec, bridge: CoupaBridge, *, dry_run: bool = False) -> None:
         self.kind = spec.type.split(".", 1)[1]
@@ -252,9 +280,6 @@ class CoupaWriteTarget:
 
     def describe(self) -> str:
         return f"Coupa {self.obj.name} ({self.kind})"
-
-    def open(self, resume: Mapping[str, Any] | None) -> None:
-        return None
 
     def set_maybe_sent(self, keys: set[str]) -> None:
         """Keys of records a killed run may have created without logging it.
@@ -311,7 +336,7 @@ class CoupaWriteTarget:
             for o in out
         ]
         if error is not None:
-            raise _FatalBatch(error, final)
+            raise FatalBatch(error, final)
         return final
 
     async def _collect_some(
@@ -362,25 +387,222 @@ class CoupaWriteTarget:
         async for result in stream:
             into.append(result)
 
-    def checkpoint(self) -> dict[str, Any]:
-        return {}
-
-    def recover(self, done: set[str]) -> dict[str, int | None]:
-        # A create whose answer was lost is found by its natural key by the write layer
-        # itself (``recovered``), so nothing is created twice; nothing to add here.
-        return {}
+    # recover: a create whose answer was lost is found by its natural key by the write
+    # layer itself (``recovered``), so nothing is created twice; nothing to add here.
 
     def commit(self) -> list[str]:
         return [self.describe()]
 
-    def abort(self, keep_for_resume: bool) -> None:
+
+def _check(check: Checker, where: str, role: str, spec: EndpointSpec, node: LMap) -> None:
+    o = spec.options
+    obj = check.object(o.get("object"), node.line_of("object"))
+    if obj is None:
+        return
+    if spec.type == "coupa.query":
+        if not obj.can_query:
+            check.problem(node.line_of("object"), f"{where}: {obj.name} cannot be queried")
+        _check_incremental(check, where, obj, o, node)
+        if o.get("mark_exported") and not obj.has_field("exported"):
+            check.problem(
+                node.line_of("mark_exported"), f"{where}: {obj.name} has no exported flag to mark"
+            )
+        fields = o.get("fields")
+        if fields is not None and not isinstance(fields, list):
+            check.problem(node.line_of("fields"), f"{where}: fields must be a list")
+        if not isinstance(o.get("projection", True), bool):
+            check.problem(node.line_of("projection"), f"{where}: projection must be true or false")
+        _check_query(check, where, obj, o, node)
+        return
+    if spec.type == "coupa.create" and not obj.can_create:
+        check.problem(node.line_of("object"), f"{where}: Coupa cannot create {obj.name}")
+    if spec.type in ("coupa.update", "coupa.upsert") and not obj.can_update:
+        check.problem(node.line_of("object"), f"{where}: Coupa cannot update {obj.name}")
+    if spec.type in ("coupa.update", "coupa.upsert") and o.get("key") is not None:
+        keys = [o["key"]] if isinstance(o["key"], str) else o["key"]
+        for key in keys if isinstance(keys, list) else []:
+            if not obj.has_field(str(key)):
+                check.problem(
+                    node.line_of("key"), f"{where}: {obj.name} has no field {key!r} to match on"
+                )
+    if (
+        spec.type == "coupa.action"
+        and isinstance(o.get("action"), str)
+        and obj.action(o["action"]) is None
+    ):
+        names = ", ".join(
+            a.name for a in obj.actions if a.name not in ("index", "show", "create", "update")
+        )
+        check.problem(
+            node.line_of("action"),
+            f"{where}: {obj.name} has no action {o['action']!r}; actions: {names}",
+        )
+
+
+def _check_incremental(
+    check: Checker, where: str, obj: ObjectDef, o: Mapping[str, Any], node: LMap
+) -> None:
+    """The tracked field must be a timestamp (the window is run start times), ``since`` one."""
+    tracked = o.get("incremental")
+    if tracked and tracked is not True:
+        try:
+            kind = obj.field(str(tracked)).kind
+        except CatalogError as exc:
+            check.problem(node.line_of("incremental"), f"{where}: incremental: {exc}")
+        else:
+            if kind != "datetime":
+                check.problem(
+                    node.line_of("incremental"),
+                    f"{where}: incremental: {obj.name}.{tracked} is a {kind}, not a datetime; "
+                    "track a timestamp such as updated-at (or give true)",
+                )
+    since = o.get("since")
+    if since is None:
+        return
+    if not tracked:
+        check.problem(node.line_of("since"), f"{where}: since: applies only with incremental:")
+    # YAML reads an unquoted timestamp as a date or datetime already.
+    if not isinstance(since, date):
+        try:
+            parse_when(since if isinstance(since, str) else repr(since))
+        except TransformValueError as exc:
+            check.problem(node.line_of("since"), f"{where}: since: {exc}")
+
+
+def _check_query(
+    check: Checker, where: str, obj: ObjectDef, o: Mapping[str, Any], node: LMap
+) -> None:
+    """Check the query as the query activity will, so a bad filter fails before the run.
+
+    Each option (and each condition of ``where``) is checked alone, so every problem is
+    reported at its own line at once; then all together, for what only their mix can break.
+    """
+    from coupa_connector.activities.query import build_query
+
+    def problem_of(**args: Any) -> str | None:
+        try:
+            build_query(check.catalog, obj, **args)
+        except CoupaError as exc:
+            return str(exc)
         return None
 
+    names: tuple[str, ...] = ("where", "fields", "order_by", "dir", "limit", "return_object")
+    if not isinstance(o.get("fields", []), list):
+        names = tuple(n for n in names if n != "fields")  # reported already
+    limit = o.get("limit")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)):
+        check.problem(node.line_of("limit"), f"{where}: limit must be a whole number")
+        return
+    found = False
+    for name in names:
+        if name not in o:
+            continue
+        value = o[name]
+        parts: list[tuple[Any, int]] = [(value, node.line_of(name))]
+        if name == "where" and isinstance(value, LList):
+            parts = [(item, value.line_of(i)) for i, item in enumerate(value)]
+        elif name == "where" and isinstance(value, LMap):
+            parts = [({k: v}, value.line_of(k)) for k, v in value.items()]
+        for part, line in parts:
+            message = problem_of(**{name: part})
+            if message is not None:
+                check.problem(line, f"{where}: {message}")
+                found = True
+    if not found:
+        message = problem_of(**{k: o[k] for k in names if k in o})
+        if message is not None:
+            check.problem(node.line_of("object"), f"{where}: {message}")
 
-class _FatalBatch(Exception):
-    """A batch that ended the run: its outcomes are final, and ``error`` says why."""
 
-    def __init__(self, error: CoupaError, outcomes: list[Outcome]) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.outcomes = outcomes
+def _check_mapping(
+    check: Checker, op: str, spec: EndpointSpec, transform: TransformSpec, node: LMap
+) -> None:
+    if isinstance(spec.options.get("object"), str):
+        _check_target_fields(check, op, spec.options["object"], transform, node)
+
+
+def _check_target_fields(
+    check: Checker, op: str, obj_name: str, spec: TransformSpec, node: LMap
+) -> None:
+    try:
+        obj = load_catalog().get(obj_name)
+    except CatalogError:
+        return  # reported with the target
+    mapping_node = node.get("mapping")
+    for key, _expr in spec.mapping:
+        line = mapping_node.line_of(key) if isinstance(mapping_node, LMap) else node.line
+        check_field_path(check, op, obj, key, line)
+    if spec.lines_field:
+        lines = node["lines"]
+        try:
+            lines_def = obj.field(spec.lines_field)
+        except CatalogError as exc:
+            check.problem(lines.line_of("field"), f"{op}: transform.lines.field: {exc}")
+            return
+        if lines_def.kind != "collection" or not lines_def.ref:
+            check.problem(
+                lines.line_of("field"),
+                f"{op}: {obj.name}.{spec.lines_field} is not a list of lines",
+            )
+            return
+        try:
+            line_obj = load_catalog().get(lines_def.ref)
+        except CatalogError:
+            return
+        lmap = lines.get("mapping")
+        for key, _expr in spec.lines_mapping:
+            line = lmap.line_of(key) if isinstance(lmap, LMap) else lines.line
+            check_field_path(check, op, line_obj, key, line)
+
+
+def _query_source(spec: EndpointSpec, ctx: EndpointContext) -> CoupaQuerySource:
+    return CoupaQuerySource(spec, ctx.connection(), ctx.transform)
+
+
+def _write_target(spec: EndpointSpec, ctx: EndpointContext) -> CoupaWriteTarget:
+    return CoupaWriteTarget(spec, ctx.connection(), dry_run=ctx.dry_run)
+
+
+_QUERY_OPTIONS = frozenset(
+    {
+        "object",
+        "where",
+        "fields",
+        "order_by",
+        "dir",
+        "limit",
+        "return_object",
+        "incremental",
+        "since",
+        "mark_exported",
+        "projection",
+    }
+)
+
+
+def _coupa(
+    name: str, required: tuple[str, ...], options: frozenset[str], *, source: bool = False
+) -> EndpointType:
+    role = "source" if source else "target"
+    return EndpointType(
+        name,
+        (role,),
+        {role: required},
+        options,
+        source=_query_source if source else None,
+        target=None if source else _write_target,
+        check=_check,
+        check_mapping=None if source else _check_mapping,
+        uses_coupa=True,
+    )
+
+
+ENDPOINTS = {
+    "coupa.query": _coupa("coupa.query", ("object",), _QUERY_OPTIONS, source=True),
+    "coupa.create": _coupa("coupa.create", ("object",), frozenset({"object", "validate"})),
+    "coupa.update": _coupa("coupa.update", ("object",), frozenset({"object", "key", "validate"})),
+    "coupa.upsert": _coupa("coupa.upsert", ("object",), frozenset({"object", "key", "validate"})),
+    "coupa.action": _coupa(
+        "coupa.action", ("object", "action"), frozenset({"object", "action", "id_field"})
+    ),
+}

@@ -21,21 +21,34 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from coupa_connector._records import ERRORS_KEY
 from coupa_connector.errors import ConfigurationError
 from coupa_connector.operations._functions import TransformValueError, parse_when
 from coupa_connector.operations._transform import Item, Transformed
-from coupa_connector.operations.endpoints._endpoints import ERRORS_KEY, Outcome
-from coupa_connector.operations.opfile._opfile import EndpointSpec
+from coupa_connector.operations.endpoints.base import (
+    EndpointType,
+    Outcome,
+    SourceBase,
+    TargetBase,
+)
+from coupa_connector.operations.opfile._yaml import LMap
+from coupa_connector.operations.opfile.model import EndpointSpec
+from coupa_connector.operations.opfile.problems import refuse_url_secrets, url_secrets
+
+if TYPE_CHECKING:
+    from coupa_connector.operations._transform import TransformSpec
+    from coupa_connector.operations.opfile.problems import Checker
 
 __all__ = [
     "COLUMN_TYPES",
     "DEFAULT_SQL_URL",
+    "ENDPOINTS",
     "SqlSource",
     "SqlTarget",
     "engine_for",
@@ -107,7 +120,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class SqlSource:
+class SqlSource(SourceBase):
     """Rows of a SQL query, streamed."""
 
     def __init__(self, spec: EndpointSpec, base_dir: Path) -> None:
@@ -173,7 +186,7 @@ def _refused(what: str) -> Iterator[None]:
         raise ConfigurationError(f"{what}: {_db_message(exc)}") from None
 
 
-class SqlTarget:
+class SqlTarget(TargetBase):
     """Insert or upsert records into a table, one transaction per batch."""
 
     def __init__(self, spec: EndpointSpec, base_dir: Path, run_token: str) -> None:
@@ -506,3 +519,106 @@ def _row(record: Mapping[str, Any]) -> dict[str, Any]:
 def _coupa_id(t: Transformed) -> int | None:
     value = t.items[0].record.get("id")
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def sql_columns(options: Mapping[str, Any]) -> list[str] | None:
+    """The column names a SQL target declares (``columns:``), or None when it declares none."""
+    declared = options.get("columns")
+    if isinstance(declared, Mapping | list) and declared:
+        return [str(name) for name in declared]
+    return None
+
+
+def _check_sql_columns(check: Checker, where: str, o: Mapping[str, Any], node: LMap) -> None:
+    """Declared columns as the table will be created from them: known types, the key in."""
+    declared = o.get("columns")
+    if declared is None:
+        return
+    line = node.line_of("columns")
+    if not isinstance(declared, Mapping | list):
+        check.problem(line, f"{where}: columns must be a list of names or a mapping of name: type")
+        return
+    if isinstance(declared, LMap):
+        for name, kind in declared.items():
+            if str(kind).lower() not in COLUMN_TYPES:
+                check.problem(
+                    declared.line_of(name),
+                    f"{where}: column {name} has unknown type {kind!r}; "
+                    f"use one of {', '.join(sorted(COLUMN_TYPES))}",
+                )
+    names = sql_columns(o) or []
+    key = o.get("key")
+    keys = [key] if isinstance(key, str) else key if isinstance(key, list) else []
+    missing = [str(k) for k in keys if str(k) not in names]
+    if missing:
+        check.problem(
+            node.line_of("key"),
+            f"{where}: key column(s) {', '.join(missing)} are not among the declared columns",
+        )
+
+
+def _check_target_columns(
+    check: Checker, op: str, columns: list[str], spec: TransformSpec, node: LMap
+) -> None:
+    """Every mapped field must be a declared column of the SQL target (nested fields are
+    dotted columns); otherwise each record would be rejected at run time."""
+    mapping_node = node.get("mapping")
+    for key, _expr in spec.mapping:
+        # A mapped nested record becomes its dotted columns (supplier -> supplier.name).
+        if not any(c == key or c.startswith((f"{key}.", f"{key}[")) for c in columns):
+            check.problem(
+                mapping_node.line_of(key) if isinstance(mapping_node, LMap) else node.line,
+                f"{op}: transform.mapping.{key}: the sql target declares no column {key!r}; "
+                f"columns: {', '.join(columns)}",
+            )
+
+
+def _check(check: Checker, where: str, role: str, spec: EndpointSpec, node: LMap) -> None:
+    if role != "target":
+        return
+    o = spec.options
+    mode = o.get("mode", "insert")
+    if mode not in ("insert", "upsert"):
+        check.problem(node.line_of("mode"), f"{where}: mode must be insert or upsert")
+    if mode == "upsert" and not o.get("key"):
+        check.problem(
+            node.line_of("mode"),
+            f"{where}: upsert needs key: (the column or columns that identify a row)",
+        )
+    _check_sql_columns(check, where, o, node)
+
+
+def _check_raw(check: Checker, where: str, role: str, spec: EndpointSpec, node: LMap) -> None:
+    """A database URL names its password only as ``${VARIABLE}``, set outside the file."""
+    if isinstance(node.get("url"), str):
+        refuse_url_secrets(check, where, node["url"], node.line_of("url"))
+
+
+def _check_mapping(
+    check: Checker, op: str, spec: EndpointSpec, transform: TransformSpec, node: LMap
+) -> None:
+    columns = sql_columns(spec.options)
+    if columns is not None:
+        _check_target_columns(check, op, columns, transform, node)
+
+
+def _secrets(spec: EndpointSpec) -> list[str]:
+    # Database passwords come into SQL urls from ${VARIABLE}s: mask them too.
+    return [value for _what, value in url_secrets(str(spec.options.get("url") or "")) if value]
+
+
+ENDPOINTS = {
+    "sql": EndpointType(
+        "sql",
+        ("source", "target"),
+        {"source": ("query",), "target": ("table",)},
+        frozenset({"url", "query", "table", "mode", "key", "columns", "params"}),
+        source=lambda spec, ctx: SqlSource(spec, ctx.base_dir),
+        target=lambda spec, ctx: SqlTarget(spec, ctx.base_dir, ctx.run_token),
+        check=_check,
+        check_raw=_check_raw,
+        check_mapping=_check_mapping,
+        identity=lambda spec, role, base_dir: sql_identity(spec.options),
+        secrets=_secrets,
+    ),
+}

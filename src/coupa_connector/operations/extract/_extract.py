@@ -27,22 +27,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-import orjson
-
 from coupa_connector._csv_formulas import DEFAULT_CSV_FORMULAS, CsvFormulas
 from coupa_connector.activities.query import QuerySpec, build_query, query_pages
 from coupa_connector.activities.query._batch import RecordBatch, fresh_indexes
 from coupa_connector.activities.query._filters import RawCondition, parse_where
 from coupa_connector.activities.query._paging import Page
-from coupa_connector.errors import ConfigurationError, CoupaError, QueryError
+from coupa_connector.errors import CoupaError, QueryError
 from coupa_connector.operations._deletes import DeleteDetector, IdSet, current_ids, ids_path
+from coupa_connector.operations._state import StateFile
 from coupa_connector.operations.extract._processes import check_processes, extract_in_processes
-from coupa_connector.operations.files._output import RecordWriter, atomic_write_bytes
+from coupa_connector.operations.files._output import RecordWriter
 
 if TYPE_CHECKING:
     from coupa_connector.client._connection import AsyncConnection
-
-STATE_VERSION = 1
 
 
 @dataclass
@@ -94,39 +91,6 @@ class ExtractResult:
             "watermark": self.watermark,
             "deleted": self.deleted,
         }
-
-
-def read_state(path: Path, object_name: str) -> str | None:
-    """The saved watermark in ``path`` (None when the file does not exist yet).
-
-    Raises:
-        ConfigurationError: The file is not a state file for this object.
-    """
-    try:
-        data = orjson.loads(path.read_bytes())
-    except FileNotFoundError:
-        return None
-    except orjson.JSONDecodeError as exc:
-        raise ConfigurationError(f"State file {path} is not valid JSON ({exc}).") from None
-    if not isinstance(data, dict) or "watermark" not in data:
-        raise ConfigurationError(f"State file {path} has no watermark.")
-    if data.get("object") not in (None, object_name):
-        raise ConfigurationError(
-            f"State file {path} belongs to {data.get('object')!r}, not {object_name!r}."
-        )
-    watermark = data["watermark"]
-    return str(watermark) if watermark is not None else None
-
-
-def write_state(path: Path, object_name: str, watermark: str) -> None:
-    """Save a watermark atomically (temp file + fsync + rename)."""
-    payload = {
-        "version": STATE_VERSION,
-        "object": object_name,
-        "watermark": watermark,
-        "saved_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
-    atomic_write_bytes(path, orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n")
 
 
 async def server_now(conn: AsyncConnection, resource: str) -> dt.datetime:
@@ -329,14 +293,15 @@ async def extract(
                 f"Coupa offers no update for {target.name}, so it cannot be marked exported."
             )
         conditions.append("exported=false")
-    state_path = Path(state) if state is not None else None
+    store = StateFile(Path(state), target.name) if state is not None else None
     lower = since
-    if lower is None and state_path is not None:
-        lower = read_state(state_path, target.name)
-    incremental = state_path is not None or since is not None
+    if lower is None and store is not None:
+        lower = store.load()
+    incremental = store is not None or since is not None
     # Validate everything, and open the output, before the first request.
     checked = build_query(catalog, target, where=conditions, since=lower, **options)
     _refuse_unsafe(checked, incremental, mark_exported_flag)
+    state_path = Path(state) if state is not None else None
     deletes = _delete_detector(detect_deletes, state_path, target.name, mark_exported_flag, checked)
     width = max(1, concurrency or conn.config.concurrency)
     if processes != 1:
@@ -372,8 +337,8 @@ async def extract(
         raise
     if deletes is not None:
         deletes.commit(written_ids)
-    if state_path is not None and upper is not None:
-        write_state(state_path, target.name, upper)
+    if store is not None and upper is not None:
+        store.save(upper)
         result.watermark = upper
     if mark_exported_flag and written_ids:
         assert target.resource is not None

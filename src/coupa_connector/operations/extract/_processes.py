@@ -315,8 +315,8 @@ async def extract_in_processes(
         if span is None:
             total.pages = 1  # the answer that said nothing matches
             return total, []
-        if writer.path is not None:
-            spool_dir, spool_name = writer.path.parent, writer.path.name
+        if writer.file is not None:
+            spool_dir, spool_name = writer.file.parent, writer.file.name
         else:
             spool_dir, spool_name = Path(tempfile.gettempdir()), "coupa-query"
         jobs = plan_jobs(

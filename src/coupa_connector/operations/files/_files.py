@@ -1,9 +1,8 @@
-"""Record files: stream records in from CSV, JSONL, JSON and Coupa XML, and write them out.
+"""Reading record files: one reader per format (CSV, JSONL, JSON and Coupa XML), the formats
+and path patterns they share with the writer (``_output``).
 
-Readers are generators, so a file of any size is read with flat memory. Writers write to a
-temporary file next to the destination and rename it into place on ``commit``, so a reader of
-the destination never sees half a file; a writer that is abandoned (an exception inside its
-``with`` block) removes its temporary file and leaves any earlier file untouched.
+Readers are generators, so a file of any size is read with flat memory; a record that cannot
+be read goes to ``on_bad`` (rejected, with its line) and reading goes on.
 """
 
 from __future__ import annotations
@@ -11,22 +10,17 @@ from __future__ import annotations
 import codecs
 import csv
 import functools
-import io
 import json
 import os
 import re
-import stat
 import sys
-import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import date, datetime
-from decimal import Decimal
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any, Literal
 from xml.parsers import expat
-from xml.sax.saxutils import escape
 
 import orjson
 
@@ -34,11 +28,9 @@ from coupa_connector._csv_formulas import (
     DEFAULT_CSV_FORMULAS,
     CsvFormulas,
     cell_reader,
-    row_writer,
     unescape_cell,
 )
-from coupa_connector.errors import ConfigurationError, CoupaError
-from coupa_connector.operations.files._output import create_beside
+from coupa_connector.errors import ConfigurationError
 from coupa_connector.operations.files._text_input import (
     TextInput,
     clean_text,
@@ -52,13 +44,12 @@ from coupa_connector.operations.files._text_input import (
 __all__ = [
     "FORMATS",
     "BadRecord",
+    "ReadPosition",
     "RecordFileError",
-    "RecordWriter",
     "expand_path",
     "guess_format",
     "has_placeholders",
     "open_text",
-    "open_writer",
     "read_records",
 ]
 
@@ -120,6 +111,19 @@ class BadRecord:
 
 
 OnBad = Callable[[BadRecord], None]
+
+
+@dataclass(slots=True)
+class ReadPosition:
+    """What a reader knows beyond the records, filled in as it reads.
+
+    Attributes:
+        line: The line the record yielded last starts at (CSV and JSON Lines), else None.
+        columns: A CSV file's header, once read (rejects files keep its order).
+    """
+
+    line: int | None = None
+    columns: list[str] = field(default_factory=list)
 
 
 def guess_format(path: str | os.PathLike[str], format: str | None = None) -> str:
@@ -205,6 +209,7 @@ def read_records(
     on_bad: OnBad | None = None,
     encoding: str = "utf-8",
     csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
+    position: ReadPosition | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Stream the records of a file.
 
@@ -218,6 +223,7 @@ def read_records(
         csv_formulas: ``escape`` takes off the ``'`` that CSV writers put before cells a
             spreadsheet would run as formulas (``'=x`` reads as ``=x``); ``keep`` reads
             cells as they are.
+        position: Filled in as the file is read: each record's line, a CSV header.
 
     Yields:
         Records as dicts with Coupa's hyphenated keys; CSV's dotted columns
@@ -235,20 +241,44 @@ def read_records(
         raise RecordFileError("no such file", file=name)
     report = on_bad or _raise_bad(name)
     cell = cell_reader(csv_formulas)
+    where = position if position is not None else ReadPosition()
     if fmt == "xml":
         yield from _read_xml(name, report)
         return
     if fmt == "jsonl" and is_utf8(encoding):
         with open_utf8_bytes(name) as data:
-            yield from _read_jsonl_bytes(name, data, report)
+            yield from _read_jsonl_bytes(name, data, report, where)
         return
     with open_text(name, encoding) as stream:
         if fmt == "csv":
-            yield from _read_csv(name, stream, report, cell)
+            yield from _read_csv(name, stream, report, cell, where)
         elif fmt == "jsonl":
-            yield from _read_jsonl(name, stream, report)
+            yield from _read_jsonl(name, stream, report, where)
         else:
             yield from _read_json(name, stream)
+
+
+def csv_header(
+    path: str | os.PathLike[str],
+    format: str | None = None,
+    *,
+    encoding: str = "utf-8",
+    csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
+) -> list[str]:
+    """The columns of a CSV file's header, as ``read_records`` names them; empty for other
+    formats, standard input and a file that cannot be opened (reading it will say why)."""
+    name = os.fspath(path)
+    try:
+        if name == "-" or guess_format(name, format) != "csv":
+            return []
+        with open_text(name, encoding) as stream:
+            # A header the reader refuses stops the read there with its own error, so any
+            # header is good enough here.
+            header = next(csv.reader(stream), [])
+    except (ConfigurationError, OSError, UnicodeError, csv.Error):
+        return []
+    cell = cell_reader(csv_formulas)
+    return [cell(clean_text(c.strip())) for c in header]
 
 
 def _raise_bad(name: str) -> OnBad:
@@ -328,7 +358,11 @@ def _nul_column(header: list[str], cells: list[str]) -> str | None:
 
 
 def _read_csv(
-    name: str, stream: TextInput, on_bad: OnBad, cell: Callable[[str], str] = unescape_cell
+    name: str,
+    stream: TextInput,
+    on_bad: OnBad,
+    cell: Callable[[str], str] = unescape_cell,
+    at: ReadPosition | None = None,
 ) -> Iterator[dict[str, Any]]:
     from coupa_connector._records import column_paths, unflatten
 
@@ -347,6 +381,8 @@ def _read_csv(
     raw = lines.take()
     header = [cell(h.strip()) for h in header]
     _check_header(name, header, raw, stream.problem(raw, lines.start))
+    at = at if at is not None else ReadPosition()
+    at.columns = header
     paths = column_paths(header)
     position = 0
     while True:
@@ -398,6 +434,7 @@ def _read_csv(
             position += 1
             continue
         position += 1
+        at.line = line
         yield record
 
 
@@ -426,7 +463,9 @@ def _too_deep(value: Any, text: str | bytes, start: int = 0, end: int | None = N
 _TOO_DEEP = f"nested more than {MAX_RECORD_DEPTH} levels deep (Coupa records nest a few)"
 
 
-def _read_jsonl(name: str, stream: TextInput, on_bad: OnBad) -> Iterator[dict[str, Any]]:
+def _read_jsonl(
+    name: str, stream: TextInput, on_bad: OnBad, where: ReadPosition
+) -> Iterator[dict[str, Any]]:
     """JSON lines in an encoding other than UTF-8 (a decoding error stops the file)."""
     position = 0
     for number, text in enumerate(stream, start=1):
@@ -441,13 +480,16 @@ def _read_jsonl(name: str, stream: TextInput, on_bad: OnBad) -> Iterator[dict[st
             why = _jsonl_problem(value, text)
             if why is None:
                 position += 1
+                where.line = number
                 yield value
                 continue
         on_bad(BadRecord(position, number, text.rstrip("\r\n"), why))
         position += 1
 
 
-def _read_jsonl_bytes(name: str, data: IO[bytes], on_bad: OnBad) -> Iterator[dict[str, Any]]:
+def _read_jsonl_bytes(
+    name: str, data: IO[bytes], on_bad: OnBad, where: ReadPosition
+) -> Iterator[dict[str, Any]]:
     """JSON lines in UTF-8, read as bytes: the JSON parser checks the UTF-8 as it parses,
     and each line's byte offset is known for the one that is not UTF-8."""
     position = 0
@@ -470,11 +512,13 @@ def _read_jsonl_bytes(name: str, data: IO[bytes], on_bad: OnBad) -> Iterator[dic
             # an object with fewer brackets than the depth bound cannot be too deep.
             if type(value) is dict and line.count(b"{") + line.count(b"[") <= MAX_RECORD_DEPTH:
                 position += 1
+                where.line = number
                 yield value
                 continue
             why = _jsonl_problem(value, line)
             if why is None:
                 position += 1
+                where.line = number
                 yield value
                 continue
         raw = line.rstrip(b"\r\n").decode("utf-8", "replace")
@@ -771,309 +815,3 @@ def _read_xml(name: str, on_bad: OnBad) -> Iterator[dict[str, Any]]:
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
-
-
-# --------------------------------------------------------------------------- writing
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    raise TypeError(f"cannot write a {type(value).__name__} value")
-
-
-def _dumps(record: Mapping[str, Any]) -> bytes:
-    return orjson.dumps(record, default=_json_default, option=orjson.OPT_NON_STR_KEYS)
-
-
-class RecordWriter:
-    """A streaming writer of one record file that lands atomically.
-
-    Use it as a context manager: leaving the block normally commits (renames the temporary
-    file into place); leaving it with an exception abandons the file. ``count`` says how many
-    records were written. Standard output (``"-"``) is written directly.
-
-    The writer can also continue a file it started earlier (``resume_from``): it truncates
-    the partial file to the last checkpointed size, so records written after that checkpoint
-    are written exactly once more, never twice.
-
-    With ``keep_existing``, a file already at the destination is never replaced: the new file
-    lands under the first free ``name-N.ext`` instead, and ``path`` says where.
-
-    CSV cells a spreadsheet would run as formulas get a leading ``'`` unless
-    ``csv_formulas="keep"`` (see ``coupa_connector._csv_formulas``).
-    """
-
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        format: str | None = None,
-        *,
-        columns: Iterable[str] | None = None,
-        element: str | None = None,
-        list_element: str | None = None,
-        partial: str | None = None,
-        resume_from: int | None = None,
-        leading_columns: Iterable[str] | None = None,
-        keep_existing: bool = False,
-        csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
-    ) -> None:
-        self._cells = row_writer(csv_formulas)
-        self.path = os.fspath(path)
-        self._keep_existing = keep_existing
-        # CSV columns to put first, before any others the records have (rejects files keep
-        # the input's column order this way).
-        self._leading = list(leading_columns or ())
-        self.format = guess_format(self.path, format)
-        self.count = 0
-        self._columns = list(columns) if columns else None
-        self._element = element
-        self._list_element = list_element
-        self._closed = False
-        self._stdout = self.path == "-"
-        if self._stdout:
-            self.partial = "-"
-            self._fh: IO[bytes] = sys.stdout.buffer
-        else:
-            target = Path(self.path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if partial is None:
-                fd, partial = create_beside(target, ".part")
-                os.close(fd)
-            self.partial = partial
-            self._fh = open(partial, "r+b" if resume_from is not None else "wb")  # noqa: SIM115
-            if resume_from is not None:
-                self._fh.truncate(resume_from)
-                self._fh.seek(resume_from)
-        # CSV and XML need the whole picture (columns, the list element) at the end, so their
-        # records are spooled as JSON lines in the partial file and rendered on commit.
-        if self._stdout and self.format in ("csv", "xml"):
-            self._spool: IO[bytes] | None = tempfile.TemporaryFile()  # noqa: SIM115
-        else:
-            self._spool = None
-        self._started = resume_from is not None and resume_from > 0
-
-    @property
-    def _sink(self) -> IO[bytes]:
-        return self._spool if self._spool is not None else self._fh
-
-    def write(self, record: Mapping[str, Any]) -> None:
-        """Append one record."""
-        if self.format == "json":
-            self._sink.write(b",\n" if self._started else b"[\n")
-            self._sink.write(_dumps(record))
-        else:
-            self._sink.write(_dumps(record) + b"\n")
-        self._started = True
-        self.count += 1
-
-    def write_many(self, records: Iterable[Mapping[str, Any]]) -> int:
-        """Append records; returns how many."""
-        n = 0
-        for record in records:
-            self.write(record)
-            n += 1
-        return n
-
-    def checkpoint(self) -> int:
-        """Flush to disk and return the partial file's size, to resume from later."""
-        self._sink.flush()
-        if not self._stdout:
-            os.fsync(self._fh.fileno())
-            return self._fh.tell()
-        return 0
-
-    def commit(self) -> str:
-        """Finish the file and move it into place; returns the final path."""
-        if self._closed:
-            return self.path
-        self._closed = True
-        if self.format == "json":
-            self._sink.write(b"\n]\n" if self._started else b"[]\n")
-        if self.format in ("csv", "xml"):
-            spool = self._spool if self._spool is not None else self._fh
-            spool.flush()
-            spool.seek(0)
-            if self._stdout:
-                self._render(spool, sys.stdout.buffer)
-                sys.stdout.buffer.flush()
-                spool.close()
-                return self.path
-            self._fh.close()
-            final_tmp = self.partial + ".render"
-            with open(self.partial, "rb") as src, open(final_tmp, "wb") as dst:
-                # The rendered file lands, so it takes the mode the partial file was given.
-                os.fchmod(dst.fileno(), stat.S_IMODE(os.fstat(src.fileno()).st_mode))
-                self._render(src, dst)
-                dst.flush()
-                os.fsync(dst.fileno())
-            self._land(final_tmp)
-            os.unlink(self.partial)
-            return self.path
-        if self._stdout:
-            sys.stdout.buffer.flush()
-            return self.path
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-        self._fh.close()
-        self._land(self.partial)
-        return self.path
-
-    def _land(self, finished: str) -> None:
-        if self._keep_existing:
-            self.path = free_path(self.path)
-        os.replace(finished, self.path)
-
-    def abort(self) -> None:
-        """Abandon the file: the destination keeps whatever it held before."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._spool is not None:
-            self._spool.close()
-        if not self._stdout:
-            self._fh.close()
-            for leftover in (self.partial, self.partial + ".render"):
-                if os.path.exists(leftover):
-                    os.unlink(leftover)
-
-    def detach(self) -> None:
-        """Close without committing or deleting, so a later run can resume the partial file."""
-        if self._closed:
-            return
-        self._closed = True
-        if not self._stdout:
-            self._fh.flush()
-            self._fh.close()
-
-    def _render(self, spool: IO[bytes], out: IO[bytes]) -> None:
-        if self.format == "csv":
-            self._render_csv(spool, out)
-        else:
-            self._render_xml(spool, out)
-
-    def _render_csv(self, spool: IO[bytes], out: IO[bytes]) -> None:
-        from coupa_connector._records import flatten
-
-        columns = self._columns
-        if columns is None:
-            seen: dict[str, None] = dict.fromkeys(self._leading)
-            for line in spool:
-                for key in flatten(orjson.loads(line)):
-                    seen.setdefault(key, None)
-            columns = list(seen)
-            spool.seek(0)
-        text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
-        writer = csv.writer(text)
-        cells = self._cells
-        writer.writerow(cells(list(columns)))
-        for line in spool:
-            row = flatten(orjson.loads(line))
-            writer.writerow(cells([row.get(c, "") for c in columns]))
-        text.flush()
-        text.detach()
-
-    def _render_xml(self, spool: IO[bytes], out: IO[bytes]) -> None:
-        element = self._element or "record"
-        root = self._list_element or (element + "s")
-        out.write(b'<?xml version="1.0" encoding="UTF-8"?>\n')
-        out.write(f'<{root} type="array">\n'.encode())
-        for line in spool:
-            out.write(_xml_element(element, orjson.loads(line), 1).encode("utf-8"))
-        out.write(f"</{root}>\n".encode())
-
-    def __enter__(self) -> RecordWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
-            self.abort()
-
-
-def open_writer(
-    path: str | os.PathLike[str],
-    format: str | None = None,
-    *,
-    columns: Iterable[str] | None = None,
-    element: str | None = None,
-    list_element: str | None = None,
-    csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
-) -> RecordWriter:
-    """Open a streaming, atomic record writer.
-
-    Args:
-        path: Destination file, or ``"-"`` for standard output.
-        format: ``csv``, ``jsonl``, ``json`` or ``xml``; guessed from the extension when None.
-        columns: CSV columns in order (dotted names); by default every column any record
-            has, in order of first appearance.
-        element: XML element of one record (``invoice-header``); ``record`` by default.
-        list_element: XML root element (``invoice-headers``); ``element`` + ``s`` by default.
-        csv_formulas: ``escape`` puts a ``'`` before CSV cells a spreadsheet would run as
-            formulas (``=``, ``+``, ``-``, ``@``, tab, CR or NUL first; plain numbers are left
-            alone); ``keep`` writes every cell as it is.
-
-    Returns:
-        A ``RecordWriter``; use it as a context manager, or call ``commit``/``abort``.
-    """
-    return RecordWriter(
-        path,
-        format,
-        columns=columns,
-        element=element,
-        list_element=list_element,
-        csv_formulas=csv_formulas,
-    )
-
-
-_XML_NAME = re.compile(r"^[A-Za-z_][\w.\-]*$")
-
-
-def _xml_element(tag: str, value: Any, depth: int) -> str:
-    if not _XML_NAME.match(tag):
-        raise RecordFileError(f"{tag!r} is not a valid XML element name", file="(xml output)")
-    pad = "  " * depth
-    if value is None:
-        return f'{pad}<{tag} nil="true"/>\n'
-    if isinstance(value, bool):
-        return f'{pad}<{tag} type="boolean">{"true" if value else "false"}</{tag}>\n'
-    if isinstance(value, int):
-        return f'{pad}<{tag} type="integer">{value}</{tag}>\n'
-    if isinstance(value, float):
-        return f'{pad}<{tag} type="float">{value!r}</{tag}>\n'
-    if isinstance(value, dict):
-        inner = "".join(_xml_element(str(k), v, depth + 1) for k, v in value.items())
-        return f"{pad}<{tag}>\n{inner}{pad}</{tag}>\n"
-    if isinstance(value, list):
-        child = _singular(tag)
-        inner = "".join(_xml_element(child, v, depth + 1) for v in value)
-        return f'{pad}<{tag} type="array">\n{inner}{pad}</{tag}>\n'
-    return f"{pad}<{tag}>{escape(str(value))}</{tag}>\n"
-
-
-def _singular(tag: str) -> str:
-    # Coupa's collections are the plural of their element (invoice-lines/invoice-line); the
-    # catalog knows the exceptions.
-    from coupa_connector.catalog import load_catalog
-
-    try:
-        obj = load_catalog().get(tag)
-        if obj.list_element == tag:
-            return obj.element
-    except (CoupaError, OSError):
-        pass  # not a catalog name: fall back to English plurals
-    if tag.endswith("ies"):
-        return tag[:-3] + "y"
-    if tag.endswith("s"):
-        return tag[:-1]
-    return tag + "-item"

@@ -1,10 +1,11 @@
-"""Record files for query output: JSON Lines, JSON, CSV and XML, streamed and committed safely.
+"""Writing record files: the one ``RecordWriter`` (JSON Lines, JSON, CSV, XML) that query
+output, operation targets, results and rejects files all use, and the atomic-file steps.
 
 A file output is written to a temporary file beside the target and renamed over it only
 after a flush and ``fsync`` (``commit``); a failed run leaves the previous file untouched.
 Standard output (``-``) is flushed page by page. Memory stays flat: JSON and XML are written
 record by record, and CSV (whose header must list every column before the first row) spools
-flattened rows to a temporary file while it learns the columns.
+flattened rows while it learns the columns.
 """
 
 from __future__ import annotations
@@ -13,14 +14,18 @@ import contextlib
 import csv
 import io
 import os
+import re
 import secrets
 import shutil
 import stat
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
+from types import TracebackType
 from typing import IO, Any, Literal
 
 import orjson
@@ -31,9 +36,17 @@ from coupa_connector.activities.query._batch import RecordBatch
 from coupa_connector.catalog import Catalog, ObjectDef
 from coupa_connector.client._wire import record_xml
 from coupa_connector.errors import ConfigurationError
+from coupa_connector.operations.files._files import (
+    RecordFileError,
+    free_path,
+    guess_format,
+)
+
+__all__ = ["FORMATS", "BackgroundSync", "RecordWriter", "atomic_write_bytes", "open_writer"]
 
 OutputFormat = Literal["jsonl", "json", "csv", "xml"]
 FORMATS: tuple[str, ...] = ("jsonl", "json", "csv", "xml")
+"""The formats written, the default for query output first."""
 SYNC_EVERY = 8 << 20  # bytes between background syncs of a large output file
 
 
@@ -84,7 +97,7 @@ def create_beside(path: Path, suffix: str) -> tuple[int, str]:
     return fd, tmp
 
 
-def open_beside(target: Path) -> tuple[IO[bytes], str]:
+def open_beside(target: Path, suffix: str = ".tmp") -> tuple[IO[bytes], str]:
     """A new temporary file in ``target``'s directory, to be renamed over it.
 
     It gets the mode ``target`` has, or the mode a new file gets (the umask applies), so the
@@ -95,7 +108,7 @@ def open_beside(target: Path) -> tuple[IO[bytes], str]:
     """
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = create_beside(target, ".tmp")
+        fd, tmp = create_beside(target, suffix)
     except OSError as exc:
         raise ConfigurationError(f"Cannot write {target}: {exc.strerror or exc}.") from None
     return os.fdopen(fd, "wb"), tmp
@@ -209,109 +222,183 @@ class BackgroundSync:
 
 
 class RecordWriter:
-    """Writes records to a file (atomically) or standard output in one format.
+    """Writes records in one format to a file that lands atomically, or to a stream.
+
+    A file is written beside its destination (``partial``) and renamed over it on ``commit``
+    after a flush and ``fsync``; ``abort`` (or leaving a ``with`` block by an exception)
+    removes it and leaves the destination as it was. A symbolic link is followed (the link
+    stays, the file it names is replaced); a path naming something other than a regular file
+    (standard output as ``-``, a FIFO, ``/dev/null``) is written to directly and flushed at
+    each write.
+
+    Memory stays flat: JSON Lines, JSON and XML are written record by record (XML through the
+    client's wire codec, the one Coupa XML encoder); CSV, whose header must list every column
+    before the first row, spools flattened rows (in the partial file, so it resumes too) and
+    renders them on ``commit``.
+
+    A file can be continued after a kill: ``checkpoint`` says how big it is, and a writer
+    given that ``partial`` and ``resume_from`` cuts it back there, so every record written
+    after the checkpoint is written exactly once more.
 
     Args:
         target: A path, or ``-`` for standard output.
-        fmt: ``jsonl``, ``json``, ``csv`` or ``xml``.
-        obj: The records' object (element names for XML).
-        catalog: For XML element names of nested lists.
-        stdout: Binary stream used for ``-`` (tests pass their own).
+        format: ``jsonl``, ``json``, ``csv`` or ``xml``; guessed from the extension when None.
+        obj: The records' object: XML element names, nested lists named by the catalog.
+        catalog: Where ``obj``'s references are looked up (the bundled catalog when None).
+        stdout: The binary stream used for ``-`` (tests pass their own).
+        columns: CSV columns in order (dotted names); by default every column any record
+            has, in order of first appearance.
+        element: XML element of one record; ``obj``'s, else ``record``.
+        list_element: XML root element; ``obj``'s, else ``element`` + ``s``.
+        partial: The partial file of an earlier writer to continue.
+        resume_from: The size of ``partial`` at the checkpoint to continue from.
+        leading_columns: CSV columns to put first, before any others the records have.
+        trailing_columns: CSV columns to put last, when a record has them.
+        keep_existing: Never replace a file at the destination: land as the first free
+            ``name-N.ext`` instead (``path`` says where).
         csv_formulas: ``escape`` puts a ``'`` before CSV cells a spreadsheet would run as
             formulas (see ``_csv_formulas``); ``keep`` writes them as they are.
+
+    Raises:
+        ConfigurationError: An unknown format, or a destination that cannot be written.
     """
 
     def __init__(
         self,
         target: str | os.PathLike[str],
-        fmt: str,
-        obj: ObjectDef,
+        format: str | None = None,
+        obj: ObjectDef | None = None,
         catalog: Catalog | None = None,
+        *,
         stdout: IO[bytes] | None = None,
+        columns: Iterable[str] | None = None,
+        element: str | None = None,
+        list_element: str | None = None,
+        partial: str | None = None,
+        resume_from: int | None = None,
+        leading_columns: Iterable[str] | None = None,
+        trailing_columns: Iterable[str] | None = None,
+        keep_existing: bool = False,
         csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
     ) -> None:
-        self._cells = row_writer(csv_formulas)
-        if fmt not in FORMATS:
-            raise ConfigurationError(
-                f"Output format must be one of {', '.join(FORMATS)}, not {fmt!r}."
-            )
-        self.fmt = fmt
-        self.obj = obj
-        self.catalog = catalog
+        self.path = os.fspath(target)
+        self.format = guess_format(self.path, format)
+        if self.format == "xml":
+            obj, catalog = _xml_object(obj, catalog, element)
+        self.obj, self.catalog = obj, catalog
         self.count = 0
-        # A stream (standard output, a FIFO, a device) gets each page as it is written and
-        # is never replaced; a file is written beside its target and renamed at commit.
-        self.path: Path | None = None
-        self._tmp: str | None = None
-        self._syncer: BackgroundSync | None = None
-        self._close_stream = False
-        if str(target) == "-":
-            self._out: IO[bytes] = stdout if stdout is not None else sys.stdout.buffer
-        elif (real := output_target(Path(target))) is None:
-            try:
-                self._out = Path(target).open("wb")  # noqa: SIM115 -- closed at commit/abort
-            except OSError as exc:
-                raise ConfigurationError(f"Cannot write {target}: {exc.strerror}.") from None
-            self._close_stream = True
-        else:
-            self.path = real
-            self._out, self._tmp = open_beside(real)
-            self._syncer = BackgroundSync(self._out)
-        self._to_stdout = self.path is None
-        self._spool: IO[bytes] | None = None
-        self._columns: dict[str, None] = {}
+        self.leading_columns = list(leading_columns or ())
+        self._trailing = list(trailing_columns or ())
+        self._columns = list(columns) if columns else None
+        self._seen: dict[str, None] = {}  # CSV columns of the rows written, in order
+        self._cells = row_writer(csv_formulas)
+        self._keep_existing = keep_existing
+        self._element = element or (self.obj.element if self.obj is not None else "record")
+        self._list_element = list_element or (
+            self.obj.list_element if self.obj is not None and not element else self._element + "s"
+        )
         self._done = False
-        if fmt == "json":
-            self._out.write(b"[")
-        elif fmt == "xml":
-            head = f'<?xml version="1.0" encoding="UTF-8"?>\n<{obj.list_element} type="array">\n'
+        self._syncer: BackgroundSync | None = None
+        self._spool: IO[bytes] | None = None
+        self._close_stream = False
+        # A file: the regular file the partial one is renamed over. None: a stream, written
+        # as it goes and never replaced.
+        self.file: Path | None
+        resumed = partial is not None and resume_from is not None
+        if self.path == "-":
+            self.file, self.partial = None, "-"
+            self._out: IO[bytes] = stdout if stdout is not None else sys.stdout.buffer
+        elif resumed:
+            assert partial is not None and resume_from is not None
+            self.file = Path(os.path.realpath(self.path))
+            self._out, self.partial = _reopen(partial, resume_from), partial
+            self._syncer = BackgroundSync(self._out)
+        elif (real := output_target(Path(self.path))) is not None:
+            self.file = real
+            self._out, self.partial = open_beside(real, ".part")
+            self._syncer = BackgroundSync(self._out)
+        else:
+            self.file, self.partial = None, "-"
+            try:
+                self._out = Path(self.path).open("wb")  # noqa: SIM115 -- closed at commit/abort
+            except OSError as exc:
+                raise ConfigurationError(f"Cannot write {self.path}: {exc.strerror}.") from None
+            self._close_stream = True
+        self._started = resumed and bool(resume_from)
+        if self.format == "csv":
+            if self.file is None:
+                self._spool = tempfile.TemporaryFile()  # noqa: SIM115 -- lives until commit/abort
+            elif self._started:
+                self._learn_columns()
+        elif self.format == "xml" and not self._started:
+            head = f'<?xml version="1.0" encoding="UTF-8"?>\n<{self._list_element} type="array">\n'
             self._out.write(head.encode())
-        elif fmt == "csv":
-            self._spool = tempfile.TemporaryFile()  # noqa: SIM115 -- lives until commit/abort
+            self._started = True
 
-    def write(self, records: Iterable[dict[str, Any]]) -> int:
-        """Write records; return how many."""
-        if self.fmt in ("jsonl", "json"):
-            return self.write_batch(RecordBatch.of(list(records)))
+    @property
+    def _sink(self) -> IO[bytes]:
+        return self._spool if self._spool is not None else self._out
+
+    def write(self, records: Mapping[str, Any] | Iterable[Mapping[str, Any]]) -> int:
+        """Write one record, or an iterable of records; returns how many."""
+        if isinstance(records, Mapping):
+            records = (records,)
         n = 0
-        out = self._out
-        for record in records:
-            if self.fmt == "xml":
-                out.write(record_xml(record, self.obj.element, self.obj, self.catalog).encode())
+        if self.format in ("jsonl", "json"):
+            for record in records:
+                self._json_line(_dumps(record))
+                n += 1
+        elif self.format == "xml":
+            out = self._out
+            for record in records:
+                _check_xml_names(record, self._element)
+                out.write(record_xml(record, self._element, self.obj, self.catalog).encode())
                 out.write(b"\n")
-            else:
+                n += 1
+        else:
+            sink = self._sink
+            seen = self._seen
+            for record in records:
                 row = flatten(record)
                 for column in row:
-                    if column not in self._columns:
-                        self._columns[column] = None
-                assert self._spool is not None
-                self._spool.write(orjson.dumps(row))
-                self._spool.write(b"\n")
-            self.count += 1
-            n += 1
+                    if column not in seen:
+                        seen[column] = None
+                sink.write(orjson.dumps(row))
+                sink.write(b"\n")
+                n += 1
+        self.count += n
         self._written()
         return n
+
+    def write_many(self, records: Iterable[Mapping[str, Any]]) -> int:
+        """Write records; returns how many."""
+        return self.write(records)
 
     def write_batch(self, batch: RecordBatch) -> int:
         """Write a page's records; JSON output takes their JSON text as Coupa sent it."""
-        if self.fmt not in ("jsonl", "json"):
+        if self.format not in ("jsonl", "json"):
             return self.write(batch.records)
-        out = self._out
         n = 0
         for line in batch.json_lines():
-            if self.fmt == "json":
-                out.write(b"\n" if self.count == 0 else b",\n")
-            out.write(line)
-            if self.fmt == "jsonl":
-                out.write(b"\n")
-            self.count += 1
+            self._json_line(line)
             n += 1
+        self.count += n
         self._written()
         return n
 
+    def _json_line(self, line: bytes) -> None:
+        out = self._out
+        if self.format == "json":
+            out.write(b",\n" if self._started else b"[\n")
+            self._started = True
+            out.write(line)
+        else:
+            out.write(line)
+            out.write(b"\n")
+
     def _written(self) -> None:
-        if self._to_stdout:
-            if self.fmt != "csv":
+        if self.file is None:
+            if self.format != "csv":
                 self._out.flush()
         elif self._syncer is not None:
             self._syncer.maybe_sync()
@@ -326,88 +413,254 @@ class RecordWriter:
         Raises:
             ConfigurationError: The file does not hold ``records`` records.
         """
-        if self.fmt == "jsonl":
+        if self.format == "jsonl":
             self._out.flush()
             _copy_file(spool, self._out)
             self.count += records
             return records
-        if self.fmt == "json":
+        if self.format == "json":
             n = 0
-            out = self._out
             for line in spool:
                 body = line.rstrip(b"\n")
                 if body:
-                    out.write(b"\n" if self.count == 0 else b",\n")
-                    out.write(body)
-                    self.count += 1
+                    self._json_line(body)
                     n += 1
-            if self._to_stdout:
-                out.flush()
+            self.count += n
+            self._written()
         else:
             n = self.write(orjson.loads(line) for line in spool if line.strip())
         if n != records:
             raise ConfigurationError(f"A spool file holds {n} records, not {records}.")
         return n
 
-    def _finish_csv(self) -> None:
-        assert self._spool is not None
-        text = io.TextIOWrapper(self._out, encoding="utf-8", newline="", write_through=True)
-        writer = csv.writer(text)
-        columns = list(self._columns)
-        cells = self._cells
-        writer.writerow(cells(columns))
-        self._spool.seek(0)
-        for line in self._spool:
-            row = orjson.loads(line)
-            writer.writerow(cells([row.get(c, "") for c in columns]))
-        text.flush()
-        text.detach()  # the binary stream stays ours to close
-        self._spool.close()
+    def checkpoint(self) -> int:
+        """Flush to disk and return the partial file's size, to resume from later (0 for a
+        stream, which cannot be resumed)."""
+        self._sink.flush()
+        if self.file is None:
+            return 0
+        os.fsync(self._out.fileno())
+        return self._out.tell()
 
-    def commit(self) -> None:
-        """Finish the document, flush and fsync, and move the file into place."""
+    def commit(self) -> str:
+        """Finish the document, flush and fsync, and move the file into place; returns the
+        path it landed at."""
         if self._done:
-            return
-        if self.fmt == "json":
-            self._out.write(b"\n]\n" if self.count else b"]\n")
-        elif self.fmt == "xml":
-            self._out.write(f"</{self.obj.list_element}>\n".encode())
-        elif self.fmt == "csv":
-            self._finish_csv()
-        if self.path is None or self._tmp is None:
+            return self.path
+        if self.format == "json":
+            self._out.write(b"\n]\n" if self._started else b"[]\n")
+        elif self.format == "xml":
+            self._out.write(f"</{self._list_element}>\n".encode())
+        if self.file is None:
             self._done = True
+            if self.format == "csv":
+                assert self._spool is not None
+                self._render_csv(self._spool, self._out)
+                self._spool.close()
             self._out.flush()
             if self._close_stream:
                 self._out.close()
-            return
+            return self.path
         try:
             self._out.flush()
             if self._syncer is not None:
                 self._syncer.wait()
-            os.fsync(self._out.fileno())
+            if self.format == "csv":
+                finished = self._render_partial()
+            else:
+                os.fsync(self._out.fileno())
+                finished = self.partial
         except BaseException:
             self.abort()  # a file that may not be on disk whole must not replace the target
             raise
         self._done = True
         self._out.close()
-        replace_from(self._tmp, self.path)
+        destination = self.file
+        if self._keep_existing:
+            self.path = free_path(self.path)
+            destination = Path(self.path)
+        replace_from(finished, destination)
+        if finished != self.partial:
+            with contextlib.suppress(OSError):
+                os.unlink(self.partial)
+        return self.path
+
+    def _render_partial(self) -> str:
+        """Render the spooled CSV rows into a file beside the partial one; returns its name."""
+        rendered = self.partial + ".render"
+        with open(self.partial, "rb") as spool, open(rendered, "wb") as out:
+            # The rendered file lands, so it takes the mode the partial file was given.
+            os.fchmod(out.fileno(), stat.S_IMODE(os.fstat(spool.fileno()).st_mode))
+            self._render_csv(spool, out)
+            out.flush()
+            os.fsync(out.fileno())
+        return rendered
+
+    def _learn_columns(self) -> None:
+        """The columns of the rows a resumed CSV partial file holds already."""
+        self._out.seek(0)
+        for line in self._out:
+            for column in orjson.loads(line):
+                self._seen.setdefault(column, None)
+        self._out.seek(0, os.SEEK_END)
+
+    def _csv_columns(self) -> list[str]:
+        if self._columns is not None:
+            return self._columns
+        trailing = frozenset(self._trailing)
+        first = dict.fromkeys(c for c in self.leading_columns if c not in trailing)
+        first.update((c, None) for c in self._seen if c not in trailing)
+        return [*first, *(c for c in self._trailing if c in self._seen)]
+
+    def _render_csv(self, spool: IO[bytes], out: IO[bytes]) -> None:
+        text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+        writer = csv.writer(text)
+        columns = self._csv_columns()
+        cells = self._cells
+        writer.writerow(cells(columns))
+        spool.seek(0)
+        for line in spool:
+            row = orjson.loads(line)
+            writer.writerow(cells([row.get(c, "") for c in columns]))
+        text.flush()
+        text.detach()  # the binary stream stays ours to close
 
     def abort(self) -> None:
-        """Drop a half-written file; the target keeps its previous content."""
+        """Drop a half-written file; the destination keeps what it held before."""
+        if self._close(keep=False):
+            for leftover in (self.partial, self.partial + ".render"):
+                with contextlib.suppress(OSError):
+                    os.unlink(leftover)
+
+    def detach(self) -> None:
+        """Close without committing or deleting, so a later run can resume the partial file."""
+        self._close(keep=True)
+
+    def _close(self, *, keep: bool) -> bool:
+        """Stop writing; True when a partial file is left to keep or remove."""
         if self._done:
-            return
+            return False
         self._done = True
         if self._spool is not None:
             self._spool.close()
-        if self.path is not None and self._tmp is not None:
-            if self._syncer is not None:
-                with contextlib.suppress(OSError):
-                    self._syncer.wait()
-            self._out.close()
-            with contextlib.suppress(OSError):
-                os.unlink(self._tmp)
-        else:
+        if self.file is None:
             with contextlib.suppress(OSError, ValueError):
                 self._out.flush()
                 if self._close_stream:
                     self._out.close()
+            return False
+        if self._syncer is not None:
+            with contextlib.suppress(OSError):
+                self._syncer.wait()
+        if keep:
+            self._out.flush()
+        self._out.close()
+        return True
+
+    def __enter__(self) -> RecordWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+
+def open_writer(
+    path: str | os.PathLike[str],
+    format: str | None = None,
+    *,
+    columns: Iterable[str] | None = None,
+    element: str | None = None,
+    list_element: str | None = None,
+    csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
+) -> RecordWriter:
+    """Open a streaming, atomic record writer.
+
+    Args:
+        path: Destination file, or ``"-"`` for standard output.
+        format: ``csv``, ``jsonl``, ``json`` or ``xml``; guessed from the extension when None.
+        columns: CSV columns in order (dotted names); by default every column any record
+            has, in order of first appearance.
+        element: XML element of one record (``invoice-header``); ``record`` by default.
+        list_element: XML root element (``invoice-headers``); ``element`` + ``s`` by default.
+        csv_formulas: ``escape`` puts a ``'`` before CSV cells a spreadsheet would run as
+            formulas (``=``, ``+``, ``-``, ``@``, tab, CR or NUL first; plain numbers are left
+            alone); ``keep`` writes every cell as it is.
+
+    Returns:
+        A ``RecordWriter``; use it as a context manager, or call ``commit``/``abort``.
+    """
+    return RecordWriter(
+        path,
+        format,
+        columns=columns,
+        element=element,
+        list_element=list_element,
+        csv_formulas=csv_formulas,
+    )
+
+
+def _reopen(partial: str, size: int) -> IO[bytes]:
+    """A partial file cut back to ``size`` bytes, positioned at its end."""
+    try:
+        out = open(partial, "r+b")  # noqa: SIM115 -- closed at commit/abort/detach
+    except OSError as exc:
+        raise ConfigurationError(f"Cannot continue {partial}: {exc.strerror or exc}.") from None
+    out.truncate(size)
+    out.seek(size)
+    return out
+
+
+def _xml_object(
+    obj: ObjectDef | None, catalog: Catalog | None, element: str | None
+) -> tuple[ObjectDef | None, Catalog | None]:
+    """The object and catalog that name an XML file's nested elements: ``obj``, else the
+    catalog's object whose element is ``element`` (nested lists then get its items' names)."""
+    if catalog is None:
+        from coupa_connector.catalog import load_catalog
+
+        catalog = load_catalog()
+    if obj is None and element:
+        obj = next((o for o in catalog if o.element == element), None)
+    return obj, catalog
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    raise TypeError(f"cannot write a {type(value).__name__} value")
+
+
+def _dumps(record: Mapping[str, Any]) -> bytes:
+    return orjson.dumps(record, default=_json_default, option=orjson.OPT_NON_STR_KEYS)
+
+
+_XML_NAME = re.compile(r"^[A-Za-z_][\w.\-]*$")
+
+
+def _check_xml_names(record: Mapping[str, Any], element: str) -> None:
+    """Refuse a record whose field names cannot be XML element names: the file would not be
+    XML. A list, not recursion, so no nesting can overflow the stack."""
+    stack: list[Any] = [record]
+    names = [element]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, Mapping):
+            names.extend(str(k) for k in value)
+            stack.extend(v for v in value.values() if isinstance(v, Mapping | list | tuple))
+        else:
+            stack.extend(v for v in value if isinstance(v, Mapping | list | tuple))
+    for name in names:
+        if not _XML_NAME.match(name):
+            raise RecordFileError(f"{name!r} is not a valid XML element name", file="(xml output)")

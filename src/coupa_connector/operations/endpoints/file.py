@@ -1,116 +1,59 @@
-"""Sources and targets: where an operation's records come from and where they go.
+"""The ``file`` endpoint: records from and into CSV, JSON Lines, JSON and Coupa XML files.
 
-A source yields ``Item``s (a record, its position, and its identity for resume). A target
-takes a batch of transformed records and says, per record, whether it was written, rejected
-or failed; it also says how to find its place again after a kill (``checkpoint``) and what it
-already holds that the operation log may not know about (``recover``), so a resumed run
-writes every record exactly once.
+A source reads with the one reader per format (``files/_files``), unreadable records
+rejected in their place; a target writes with the one ``RecordWriter`` (``files/_output``),
+landing atomically and resumable from its partial file.
 """
 
 from __future__ import annotations
 
-import csv
+import contextlib
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from coupa_connector._csv_formulas import cell_reader, csv_formulas_mode
+from coupa_connector._csv_formulas import csv_formulas_mode
+from coupa_connector._records import RAW_KEY, REJECTS_KEYS
 from coupa_connector.errors import ConfigurationError
 from coupa_connector.operations._transform import Item, Transformed
+from coupa_connector.operations.endpoints.base import (
+    EndpointContext,
+    EndpointType,
+    Outcome,
+    SourceBase,
+    TargetBase,
+)
 from coupa_connector.operations.files._files import (
     BadRecord,
-    RecordWriter,
+    ReadPosition,
+    RecordFileError,
+    csv_header,
     expand_path,
     guess_format,
     has_placeholders,
-    open_text,
     read_records,
 )
-from coupa_connector.operations.files._text_input import clean_text
-from coupa_connector.operations.opfile._opfile import EndpointSpec
+from coupa_connector.operations.files._output import RecordWriter
+from coupa_connector.operations.opfile.model import EndpointSpec
 
-__all__ = [
-    "ERRORS_KEY",
-    "FileSource",
-    "FileTarget",
-    "Outcome",
-    "Source",
-    "Target",
-]
+if TYPE_CHECKING:
+    from coupa_connector.catalog import ObjectDef
+    from coupa_connector.operations.opfile._yaml import LMap
+    from coupa_connector.operations.opfile.problems import Checker
 
-ERRORS_KEY = "_errors"
-"""Rejects files carry the reasons under this key; sources drop it, so a fixed rejects file
-can be fed back as it is."""
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What a target did with one transformed record.
-
-    Attributes:
-        outcome: ``written``, ``rejected`` (refused before it was sent, e.g. by validation)
-            or ``failed`` (sent, or meant to be, and not written).
-        messages: Why, for rejected and failed records (each naming the field when known).
-        coupa_id: The Coupa id written or targeted, when there is one.
-    """
-
-    outcome: str
-    messages: list[str] = field(default_factory=list)
-    coupa_id: int | None = None
-
-
-class Source(Protocol):
-    """Where records come from."""
-
-    def items(self, done: set[str]) -> Iterator[Item]:
-        """Yield the source's items, leaving out those whose key is in ``done``."""
-        ...
-
-    def describe(self) -> str:
-        """A short description for progress and logs."""
-        ...
-
-
-class Target(Protocol):
-    """Where records go."""
-
-    def open(self, resume: Mapping[str, Any] | None) -> None:
-        """Get ready; ``resume`` is the checkpoint of the run being resumed, if any."""
-        ...
-
-    def write(self, batch: Sequence[Transformed], batch_no: int) -> list[Outcome]:
-        """Write a batch; one outcome per element, in order."""
-        ...
-
-    def checkpoint(self) -> dict[str, Any]:
-        """Make the writes so far durable and say how to continue from here."""
-        ...
-
-    def recover(self, done: set[str]) -> dict[str, int | None]:
-        """Keys (with Coupa ids) the target holds for this run that ``done`` lacks."""
-        ...
-
-    def commit(self) -> list[str]:
-        """Finish after the last batch; returns the outputs (files, tables) written."""
-        ...
-
-    def abort(self, keep_for_resume: bool) -> None:
-        """Stop after an error; keep partial work when a resume can use it."""
-        ...
+__all__ = ["ENDPOINTS", "FileSource", "FileTarget"]
 
 
 def _clean(record: dict[str, Any]) -> dict[str, Any]:
-    record.pop(ERRORS_KEY, None)
+    """The record without what a rejects file added, so a fixed one can be fed back."""
+    for key in REJECTS_KEYS:
+        record.pop(key, None)
     return record
 
 
-# --------------------------------------------------------------------------- files
-
-
-class FileSource:
+class FileSource(SourceBase):
     """Records from a CSV, JSONL, JSON or XML file (relative paths: the operation file's folder)."""
 
     def __init__(self, spec: EndpointSpec, base_dir: Path) -> None:
@@ -120,30 +63,35 @@ class FileSource:
         self.encoding = str(spec.options.get("encoding", "utf-8"))
         # Rejects of this source are fed back to it, so they are written the way it reads.
         self.csv_formulas = csv_formulas_mode(spec.options.get("csv_formulas", "escape"))
+        self._read = ReadPosition()
+        self.rejects_format: str | None = None
+        if self.path != "-":
+            with contextlib.suppress(ConfigurationError):
+                self.rejects_format = guess_format(self.path, self.format)
 
     def describe(self) -> str:
         return self.path
 
     def columns(self) -> list[str]:
-        """The header of a CSV source (empty for other formats)."""
-        if self.path == "-" or guess_format(self.path, self.format) != "csv":
-            return []
-        with open_text(self.path, self.encoding) as stream:
-            # Read as the reader reads it: a header it refuses stops the run there, with
-            # the reader's error, so any header is good enough for the rejects file here.
-            header = next(csv.reader(stream), [])
-        cell = cell_reader(self.csv_formulas)
-        return [cell(clean_text(c.strip())) for c in header]
+        """The header of a CSV source (empty for other formats): as read, or from the file
+        when it has not been read (a run resumed only to finish)."""
+        if self._read.columns:
+            return self._read.columns
+        return csv_header(
+            self.path, self.format, encoding=self.encoding, csv_formulas=self.csv_formulas
+        )
 
     def items(self, done: set[str]) -> Iterator[Item]:
         bad: list[BadRecord] = []
         position = 0
+        where = self._read
         records = read_records(
             self.path,
             self.format,
             on_bad=bad.append,
             encoding=self.encoding,
             csv_formulas=self.csv_formulas,
+            position=where,
         )
         for record in records:
             # A bad record is reported before the good record that follows it; keep the
@@ -154,7 +102,7 @@ class FileSource:
                     yield _unreadable(b)
                 position = b.position + 1
             if str(position) not in done:
-                yield Item(position, _clean(record), str(position))
+                yield Item(position, _clean(record), str(position), line=where.line)
             position += 1
         for b in bad:
             if str(b.position) not in done:
@@ -164,10 +112,10 @@ class FileSource:
 def _unreadable(bad: BadRecord) -> Item:
     """The item of an input record the reader could not read: rejected, with its line."""
     where = f"line {bad.line}: " if bad.line is not None else ""
-    return Item(bad.position, {"_raw": bad.raw}, str(bad.position), where + bad.reason, bad.line)
+    return Item(bad.position, {RAW_KEY: bad.raw}, str(bad.position), where + bad.reason, bad.line)
 
 
-class FileTarget:
+class FileTarget(TargetBase):
     """Records into a file that lands atomically; resumable from the partial file.
 
     A path with placeholders (``{timestamp}``, ``{run_id}``...) names a file per run, so an
@@ -183,6 +131,7 @@ class FileTarget:
         now: datetime,
         run_vars: Mapping[str, str],
         landed: Mapping[str, str] | None = None,
+        source_object: ObjectDef | None = None,
     ) -> None:
         self._pattern = str(spec.options["path"])
         self._per_run = has_placeholders(self._pattern)
@@ -196,11 +145,15 @@ class FileTarget:
         self._vars = dict(run_vars)
         self._writer: RecordWriter | None = None
         self._final: str | None = None
-        self._element_names: tuple[str | None, str | None] = (None, None)
+        # XML output names its elements after the source's object, when it has one.
+        self._element_names: tuple[str | None, str | None] = (
+            (source_object.element, source_object.list_element)
+            if source_object is not None
+            else (None, None)
+        )
 
-    def set_xml_names(self, element: str | None, list_element: str | None) -> None:
-        """The XML element names (from the source object) for XML output."""
-        self._element_names = (element, list_element)
+    def describe(self) -> str:
+        return self._pattern
 
     def open(self, resume: Mapping[str, Any] | None) -> None:
         state = (resume or {}).get("target") or {}
@@ -267,10 +220,6 @@ class FileTarget:
             "count": self._writer.count,
         }
 
-    def recover(self, done: set[str]) -> dict[str, int | None]:
-        # The partial file was cut back to the checkpoint, so it holds exactly ``done``.
-        return {}
-
     def commit(self) -> list[str]:
         if self._final is not None:
             return [self._final]
@@ -295,13 +244,51 @@ def _id(record: Mapping[str, Any]) -> int | None:
     return None
 
 
-def now_utc() -> datetime:
-    """The current time (UTC), second precision."""
-    return datetime.now(UTC).replace(microsecond=0)
+def _check(check: Checker, where: str, role: str, spec: EndpointSpec, node: LMap) -> None:
+    o = spec.options
+    if isinstance(o.get("path"), str):
+        try:
+            guess_format(o["path"], o.get("format"))
+        except RecordFileError as exc:
+            check.problem(
+                node.line_of("format") if "format" in o else node.line_of("path"),
+                f"{where}: {exc}",
+            )
+    if "csv_formulas" in o:
+        try:
+            csv_formulas_mode(o["csv_formulas"], f"{where}: csv_formulas")
+        except ConfigurationError as exc:
+            check.problem(node.line_of("csv_formulas"), str(exc))
 
 
-def require(options: Mapping[str, Any], key: str, what: str) -> Any:
-    """An endpoint option that must be present (checked on load; this guards library use)."""
-    if options.get(key) in (None, ""):
-        raise ConfigurationError(f"{what} needs {key}:")
-    return options[key]
+def _identity(spec: EndpointSpec, role: str, base_dir: Path) -> str:
+    path = str(spec.options["path"])
+    if path == "-":
+        return "file:-"
+    # Sources resolve against the operation file's folder, targets against the cwd.
+    resolved = os.path.join(base_dir, path) if role == "source" else os.path.abspath(path)
+    return f"file:{os.path.normpath(resolved)}"
+
+
+def _target(spec: EndpointSpec, ctx: EndpointContext) -> FileTarget:
+    return FileTarget(
+        spec,
+        now=ctx.now,
+        run_vars={"operation": ctx.operation, "run_id": str(ctx.run_id)},
+        landed=ctx.landed,
+        source_object=ctx.source.obj if ctx.source is not None else None,
+    )
+
+
+ENDPOINTS = {
+    "file": EndpointType(
+        "file",
+        ("source", "target"),
+        {"source": ("path",), "target": ("path",)},
+        frozenset({"path", "format", "columns", "encoding", "csv_formulas"}),
+        source=lambda spec, ctx: FileSource(spec, ctx.base_dir),
+        target=_target,
+        check=_check,
+        identity=_identity,
+    ),
+}
