@@ -104,7 +104,8 @@ class MonitorSettings:
         history: ``errors`` (an integration error per rejected or failed record) or ``all``
             (also a history record per written document).
         name: The integration's name, when it has to be created (the code otherwise).
-        direction: ``to_coupa`` or ``from_coupa``, when it has to be created.
+        direction: ``to_coupa`` or ``from_coupa``, when it has to be created (None: from
+            Coupa, unless the operation says otherwise).
         end_system: The other system, when it has to be created.
         business_object: What moves, when it has to be created.
     """
@@ -112,7 +113,7 @@ class MonitorSettings:
     integration: str
     history: Literal["errors", "all"] = "errors"
     name: str | None = None
-    direction: Literal["to_coupa", "from_coupa"] = "from_coupa"
+    direction: Literal["to_coupa", "from_coupa"] | None = None
     end_system: str = "coupa-connector"
     business_object: str = ""
 
@@ -142,8 +143,8 @@ def monitor_settings(value: Any, where: str = "coupa_monitoring") -> MonitorSett
     history = value.get("history", "errors")
     if history not in ("errors", "all"):
         raise ConfigurationError(f"{where}.history must be errors or all, not {history!r}.")
-    direction = value.get("direction", "from_coupa")
-    if direction not in ("to_coupa", "from_coupa"):
+    direction = value.get("direction")
+    if direction not in (None, "to_coupa", "from_coupa"):
         raise ConfigurationError(
             f"{where}.direction must be to_coupa or from_coupa, not {direction!r}."
         )
@@ -310,7 +311,7 @@ class CoupaMonitor:
             body={
                 "code": s.integration,
                 "name": s.name or s.integration,
-                "direction": s.direction,
+                "direction": s.direction or "from_coupa",
                 "end-system": s.end_system,
                 "end-system-type": "other",
                 "business-object": s.business_object or (self.document_type or "records"),
