@@ -24,6 +24,7 @@ fetch (it would leave out every record that did not change).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import heapq
 import os
 import sys
@@ -45,6 +46,7 @@ __all__ = [
     "ids_path",
     "is_tombstone",
     "merged",
+    "operation_ids_path",
     "tombstone",
     "vanished",
 ]
@@ -212,6 +214,17 @@ class DeleteDetector:
         kept = merged(self.before, delivered, self.gone)
         self.ids.save(kept)
         return len(kept)
+
+
+def operation_ids_path(option: Any, base_dir: Path, operation: str, obj: str, scope: str) -> Path:
+    """Where an operation's ``detect_deletes`` keeps its ids: ``{state: PATH}`` (relative
+    to the operation file), else ``.coupa-state/<operation>-<object>-<scope hash>.ids``
+    beside the file. The scope (the instance and the target) is in the name, as it is in a
+    watermark's: a trial run against the sandbox never touches the real instance's ids."""
+    if isinstance(option, Mapping) and option.get("state"):
+        return base_dir / str(option["state"])
+    digest = hashlib.sha256(scope.encode()).hexdigest()[:12]
+    return base_dir / ".coupa-state" / f"{operation}-{obj}-{digest}.ids"
 
 
 def ids_path(state: str | os.PathLike[str]) -> Path:

@@ -435,7 +435,7 @@ class Runner:
     # ----------------------------------------------------------------- one operation
 
     def _endpoints(
-        self, op: OperationSpec, run_token: str, now: datetime, run_id: int
+        self, op: OperationSpec, run_token: str, now: datetime, run_id: int, scope: str = ""
     ) -> tuple[Source, Target]:
         """The operation's source and target, each made by its type's registry entry."""
         ctx = EndpointContext(
@@ -448,6 +448,7 @@ class Runner:
             connection=self.bridge,
             dry_run=self.dry_run,
             landed=self._landed,
+            scope=scope,
         )
         make_source = REGISTRY[op.source.type].source
         make_target = REGISTRY[op.target.type].target
@@ -517,7 +518,7 @@ class Runner:
         try:
             if scope_error is not None:
                 raise scope_error
-            source, target = self._endpoints(op, run_token, now, run_id)
+            source, target = self._endpoints(op, run_token, now, run_id, scope)
             monitor = self._monitor(op, source)
             rejects = _Rejects(
                 op,
@@ -675,6 +676,8 @@ class Runner:
             result.exported += self._mark(source, state.run_id)
         counts = self.oplog.counts(state.run_id)
         result.status = "success" if counts.rejected == 0 and counts.failed == 0 else "partial"
+        if not self.dry_run:
+            source.keep_delivered(self.oplog.written_ids(state.run_id))
         upper = source.next_watermark() if not self.dry_run and window else None
         if upper is not None:
             watermarks.save(upper)

@@ -331,7 +331,7 @@ def _operation(check: Checker, name: str, body: Any, line: int) -> OperationSpec
     rejects = check.fill(body.get("rejects"), body.line_of("rejects"))
     if rejects is not None and not isinstance(rejects, str):
         check.problem(body.line_of("rejects"), f"{name}: rejects must be a file path")
-    monitoring, watermark = _bookkeeping(check, name, body, source)
+    monitoring, watermark = _bookkeeping(check, name, body, source, target)
     if source is None or target is None:
         return None
     return OperationSpec(
@@ -356,9 +356,21 @@ def _operation(check: Checker, name: str, body: Any, line: int) -> OperationSpec
 
 
 def _bookkeeping(
-    check: Checker, name: str, body: LMap, source: EndpointSpec | None
+    check: Checker,
+    name: str,
+    body: LMap,
+    source: EndpointSpec | None,
+    target: EndpointSpec | None,
 ) -> tuple[MonitorSettings | None, str]:
-    """An operation's ``coupa_monitoring`` and ``watermark``, checked."""
+    """An operation's ``coupa_monitoring`` and ``watermark``, checked; and that its
+    tombstones (``detect_deletes``) go where they can be applied."""
+    deletes = source is not None and bool(source.options.get("detect_deletes"))
+    if deletes and target is not None and target.is_coupa:
+        check.problem(
+            body.line_of("source"),
+            f"{name}: detect_deletes makes tombstones, which a {target.type} target "
+            "cannot apply; send them to a sql or file target",
+        )
     monitoring: MonitorSettings | None = None
     node = check.fill(body.get("coupa_monitoring"), body.line_of("coupa_monitoring"))
     if node is not None:
