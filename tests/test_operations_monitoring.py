@@ -199,3 +199,20 @@ def test_bookkeeping_options_are_checked_on_load(tmp_path: Path, extra: str, mes
     )
     with pytest.raises(OperationFileError, match=message):
         run_operations(ops, log_db=tmp_path / "log.sqlite", dry_run=True)
+
+
+def test_coupa_run_says_when_monitoring_failed(sb: Sandbox, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from _write_support import env_for
+    from coupa_connector.cli import cli
+
+    ops = _suppliers_in(tmp_path, _code())
+    sb.set_faults(error_rate=1.0, error_statuses=[500], path="^/api/integration")
+    env = {**env_for(sb), "COUPA_MAX_RETRIES": "0", "COLUMNS": "200"}
+    ran = CliRunner().invoke(
+        cli, ["run", str(ops), "--log-db", str(tmp_path / "log.sqlite")], env=env
+    )
+    sb.clear_faults()
+    assert "Coupa monitoring call(s) failed" in ran.output, ran.output
+    assert "partial" in ran.output
