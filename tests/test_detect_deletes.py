@@ -111,3 +111,34 @@ def test_show_deleted_lines_is_a_purchase_order_parameter(sandbox: Sandbox, tmp_
     assert ran.exit_code == 2
     assert "show_deleted_lines is a parameter of purchase_orders queries" in ran.output
     assert not out.exists()
+
+
+def test_show_deleted_lines_is_sent_by_the_query_and_by_an_operation(
+    sandbox: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from coupa_connector.operations import run_operations
+
+    caplog.set_level("INFO", logger="coupa_connector.transport")
+    out = tmp_path / "pos.jsonl"
+    ran = _query(sandbox, "purchase_orders", "--show-deleted-lines", "-f", "id", "-o", str(out))
+    assert ran.exit_code == 0, ran.output
+    ops = tmp_path / "ops.yaml"
+    ops.write_text(
+        "connection: {env: true}\n"
+        "operations:\n"
+        "  pos:\n"
+        "    source: {type: coupa.query, object: purchase_orders, show_deleted_lines: true}\n"
+        "    target: {type: file, path: out.jsonl}\n"
+    )
+    [result] = run_operations(ops, log_db=tmp_path / "log.sqlite", connection=config_for(sandbox))
+    assert result.status == "success"
+    pages = [
+        r.getMessage() for r in caplog.records if "GET /api/purchase_orders?" in r.getMessage()
+    ]
+    assert pages and all("show_deleted_lines=true" in m for m in pages)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(ops.read_text().replace("purchase_orders", "invoices"))
+    from coupa_connector.operations.opfile._yaml import OperationFileError
+
+    with pytest.raises(OperationFileError, match="show_deleted_lines is a parameter of"):
+        run_operations(bad, log_db=tmp_path / "log.sqlite", dry_run=True)

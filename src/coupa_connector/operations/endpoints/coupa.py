@@ -235,7 +235,8 @@ class CoupaQuerySource(SourceBase):
             if value is not None:
                 options[name] = value
         if self.show_deleted_lines:
-            options["show_deleted_lines"] = True
+            # Checked against the object when the file was loaded (build_query).
+            options["params"]["show_deleted_lines"] = "true"
         # With no order_by the query pages by id (keyset), so records that leave an
         # exported=false query as they are marked cannot make a page skip others.
         position = 0
