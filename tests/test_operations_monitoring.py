@@ -216,3 +216,16 @@ def test_coupa_run_says_when_monitoring_failed(sb: Sandbox, tmp_path: Path) -> N
     sb.clear_faults()
     assert "Coupa monitoring call(s) failed" in ran.output, ran.output
     assert "partial" in ran.output
+
+
+def test_watermark_coupa_moves_nothing_when_coupa_cannot_keep_it(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    ops = _suppliers_out(tmp_path, _code())
+    sb.set_faults(error_rate=1.0, error_statuses=[500], methods=["POST"], path="^/api/integration")
+    quick = dataclasses.replace(config_for(sb), max_retries=0)
+    [result] = run_operations(ops, log_db=tmp_path / "log.sqlite", connection=quick)
+    sb.clear_faults()
+    assert result.status == "failed" and result.counts.read == 0
+    assert "watermark: coupa" in (result.error or "")
+    assert not list(tmp_path.glob("out/*.jsonl"))

@@ -589,6 +589,13 @@ class Runner:
         file = str(self.opfile.path)
         watermarks: Watermarks = LoggedState(self.oplog, file, op.name, state.scope)
         if op.watermark == "coupa" and state.monitor is not None:
+            if state.monitor.run_id is None and not self.dry_run:
+                # The window's end is kept on the run: without one, this run's records would
+                # all be sent again by the next.
+                raise CoupaError(
+                    "watermark: coupa keeps the watermark on the integration run, which could "
+                    f"not be created ({state.monitor.first_failure}); nothing was moved"
+                )
             watermarks = CoupaWatermarks(state.monitor)
         window: dict[str, str] = {}
         if cp.get("window") is not None:
