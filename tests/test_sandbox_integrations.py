@@ -146,3 +146,28 @@ def test_writes_need_the_integration_write_scope(sandbox: Sandbox, method: str, 
     assert r.status_code == 403
     assert "core.integration.write" in r.text
     assert loopback().get(f"{sandbox.url}/api/integration_runs", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("resource", ["integration_errors", "integration_history_records"])
+def test_errors_and_history_records_are_resolved_and_unresolved(api: Api, resource: str) -> None:
+    code = _integration(api)["code"]
+    rid = _run(api, code)["id"]
+    body = {
+        "integration": {"code": code},
+        "integration-run": {"id": rid},
+        "contact-alert-type": "Functional",
+        "document-type": "Supplier",
+        "document-id": 5,
+        "status": "Error",
+    }
+    created = api.post(f"/api/{resource}", body)
+    assert created.status_code == 201, created.text
+    eid = created.json()["id"]
+    assert created.json()["resolved"] is False
+    again = api.put(f"/api/{resource}/{eid}/unresolve", {})
+    assert again.status_code == 400 and "unresolved already" in " ".join(messages(again))
+    done = api.put(f"/api/{resource}/{eid}/resolve", {})
+    assert done.status_code == 200 and done.json()["resolved"] is True
+    assert api.put(f"/api/{resource}/{eid}/resolve", {}).status_code == 400
+    back = api.put(f"/api/{resource}/{eid}/unresolve", {})
+    assert back.status_code == 200 and back.json()["resolved"] is False

@@ -22,6 +22,8 @@ the catalog; this module holds what the catalog cannot say:
   ``successful``, ``finished``. A run that failed, succeeded or finished takes no further
   status change (400, naming the status). Every action applies its body as an update first,
   so counts can travel with the transition.
+* Errors and history records start unresolved; ``resolve`` and ``unresolve`` flip
+  ``resolved`` (400 when it already is what the action asks).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from coupa_connector.sandbox._objects import ObjectView, Views
 
 __all__ = [
     "FINAL_RUN_STATUSES",
+    "RESOLUTIONS",
     "RUN_CREATE_STATUS",
     "RUN_TRANSITIONS",
     "install_integration_views",
@@ -54,6 +57,14 @@ RUN_TRANSITIONS: dict[tuple[str, str], tuple[tuple[str, ...], str | None, tuple[
     (RUNS, "finish"): (_OPEN, "finished", ("end-time",)),
     # Keeping the watermark changes no status, and is allowed in every status.
     (RUNS, "max_updated_at"): ((*_OPEN, *FINAL_RUN_STATUSES), None, ()),
+}
+
+# Errors and history records are resolved and unresolved in any status: (resource, action)
+# -> the value ``resolved`` takes.
+RESOLUTIONS: dict[tuple[str, str], bool] = {
+    (resource, action): action == "resolve"
+    for resource in ("integration_errors", "integration_history_records")
+    for action in ("resolve", "unresolve")
 }
 
 # Fields writable as Coupa's Swagger says, where its element table reads them as read-only.

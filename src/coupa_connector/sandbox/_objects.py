@@ -56,6 +56,8 @@ CREATE_DEFAULTS: dict[str, dict[str, Any]] = {
     "contracts": {"version": 1},
     "users": {"active": True},
     "approvals": {"status": "pending_approval"},
+    "integration_errors": {"resolved": False},
+    "integration_history_records": {"resolved": False},
 }
 # Values create forces whatever the body says (the status of a new invoice is not the
 # caller's to choose); a body that gives a writable one another value is refused (POST
