@@ -76,7 +76,8 @@ def main() -> int:
     args = parser.parse_args()
     size = args.invoices or (10_000 if args.quick else 100_000)
     sys.path.insert(0, str(ROOT / "src"))
-    from coupa_connector.client import AsyncConnection, ConnectionConfig, SecretStr
+    from coupa_connector import AsyncConnection
+    from coupa_connector.client import ConnectionConfig, SecretStr
     from coupa_connector.operations._deletes import DeleteDetector, IdSet, merged
     from coupa_connector.sandbox import Sandbox
 

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from _operations_support import config_for
 from _write_support import env_for
+from coupa_connector import Connection
 from coupa_connector.cli import cli
-from coupa_connector.client import Connection
 from coupa_connector.sandbox import Sandbox
 
 

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from _operations_support import config_for
+from coupa_connector import AsyncConnection
 from coupa_connector.activities.monitoring import CoupaMonitor, monitor_settings
-from coupa_connector.client import AsyncConnection, RetryPolicy
+from coupa_connector.client import RetryPolicy
 from coupa_connector.errors import ConfigurationError
 from coupa_connector.sandbox import Sandbox
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from _operations_support import config_for, query
-from coupa_connector.client import Connection
+from coupa_connector import Connection
 from coupa_connector.operations import run_operations
 from coupa_connector.operations.opfile._yaml import OperationFileError
 from coupa_connector.sandbox import Sandbox

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from _operations_support import config_for
-from coupa_connector.client import Connection, RetryPolicy
+from coupa_connector import Connection
+from coupa_connector.client import RetryPolicy
 from coupa_connector.operations import OpLog, run_operations
 from coupa_connector.operations.opfile._yaml import OperationFileError
 from coupa_connector.sandbox import Sandbox

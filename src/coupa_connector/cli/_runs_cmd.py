@@ -13,10 +13,11 @@ from typing import Any
 import click
 import orjson
 
+from coupa_connector import AsyncConnection
 from coupa_connector.activities.monitoring import integration_errors, integration_runs
 from coupa_connector.cli._connection_cmds import PROFILE_HELP, load_config
 from coupa_connector.cli._options import format_option
-from coupa_connector.client import AsyncConnection, ConnectionConfig
+from coupa_connector.client import ConnectionConfig
 from coupa_connector.errors import CoupaError
 
 _COLUMNS = (
