@@ -114,9 +114,14 @@ def test_show_deleted_lines_is_a_purchase_order_parameter(sandbox: Sandbox, tmp_
 
 
 def test_show_deleted_lines_is_sent_by_the_query_and_by_an_operation(
-    sandbox: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    sandbox: Sandbox,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from coupa_connector.operations import run_operations
+
+    monkeypatch.chdir(tmp_path)  # the operation's output and rejects land here
 
     caplog.set_level("INFO", logger="coupa_connector.transport")
     out = tmp_path / "pos.jsonl"

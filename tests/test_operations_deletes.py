@@ -31,6 +31,12 @@ def sb(own_sandbox: Sandbox) -> Sandbox:
     return own_sandbox
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Relative output and rejects paths resolve against the working directory.
+    monkeypatch.chdir(tmp_path)
+
+
 def _ops(folder: Path, body: str) -> Path:
     text = "connection: {env: true}\noperations:\n  reqs:\n"
     path = folder / "ops.yaml"

@@ -34,6 +34,12 @@ def sb(own_sandbox: Sandbox) -> Sandbox:
     return own_sandbox
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Relative output and rejects paths resolve against the working directory.
+    monkeypatch.chdir(tmp_path)
+
+
 def _code() -> str:
     return f"OPS-{uuid.uuid4().hex[:8]}"
 
