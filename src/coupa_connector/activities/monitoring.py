@@ -231,8 +231,9 @@ class CoupaMonitor:
         await self._run_call("record an error", "POST", ERRORS, body)
 
     async def written(self, document_id: int | None, key: str) -> None:
-        """Record a written document as a history record (``history: all`` only)."""
-        if self.settings.history != "all":
+        """Record a written document as a history record (``history: all`` only; a record
+        without a Coupa id has no document for Coupa to keep history of)."""
+        if self.settings.history != "all" or document_id is None:
             return
         body = self._document(document_id, "Success", FUNCTIONAL)
         body["integration"] = {"code": self.settings.integration}
