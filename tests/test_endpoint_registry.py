@@ -97,3 +97,34 @@ def test_an_unknown_type_lists_the_registered_ones_for_its_role(tmp_path: Path) 
     text = str(caught.value)
     assert "use one of coupa.query, file, sql" in text
     assert "coupa.query cannot be a target" in text
+
+
+def test_the_runner_asks_endpoints_for_capabilities_never_for_their_type() -> None:
+    import ast
+    import inspect
+
+    from coupa_connector.operations import _runner
+    from coupa_connector.operations.endpoints import coupa, file, sql
+
+    tree = ast.parse(inspect.getsource(_runner))
+    names = {str(n.value) for n in ast.walk(tree) if isinstance(n, ast.Constant)}
+    assert not names & set(REGISTRY), "the runner names an endpoint type"
+    classes = {
+        name
+        for module in (coupa, file, sql)
+        for name, value in vars(module).items()
+        if isinstance(value, type) and value.__module__ == module.__name__
+    }
+    checked = {
+        ast.unparse(arg)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and ast.unparse(n.func) == "isinstance"
+        for arg in n.args[1:]
+    }
+    assert not {c for c in checked for cls in classes if cls in c}, checked
+    compared = [
+        ast.unparse(n)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Compare) and ".type" in ast.unparse(n.left)
+    ]
+    assert compared == []

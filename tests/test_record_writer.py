@@ -3,6 +3,7 @@ results and rejects files give the same bytes for the same records."""
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import threading
@@ -79,3 +80,15 @@ def test_a_resumed_csv_keeps_the_columns_of_the_rows_before_the_checkpoint(
     resumed.write({"c": "3"})
     resumed.commit()
     assert path.read_text().splitlines() == ["a,b,c", "1,2,", ",,3"]
+
+
+def test_csv_to_a_stream_under_known_columns_goes_out_row_by_row() -> None:
+    received = io.BytesIO()
+    stream = io.BufferedWriter(received, buffer_size=1 << 20)  # type: ignore[arg-type]
+    writer = RecordWriter("-", "csv", stdout=stream, columns=["id", "supplier.name"])
+    writer.write({"id": 1, "supplier": {"name": "=Acme"}, "other": "x"})
+    assert received.getvalue().decode().splitlines() == ["id,supplier.name", "1,'=Acme"]
+    writer.write([{"id": 2}])
+    writer.commit()
+    assert received.getvalue().decode().splitlines()[-1] == "2,"
+    assert not stream.closed  # the stream stays its owner's

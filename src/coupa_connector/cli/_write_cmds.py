@@ -37,7 +37,7 @@ from coupa_connector.cli._options import csv_formulas_option
 from coupa_connector.errors import ConfigurationError, CoupaError, UnknownObjectError
 
 if TYPE_CHECKING:
-    from coupa_connector.operations.files._files import ReadPosition
+    from coupa_connector.operations.files._files import LineMark
 
 __all__ = ["action", "create", "update", "upsert"]
 
@@ -168,22 +168,20 @@ def read_input(
     fmt: str,
     csv_formulas: CsvFormulas = "escape",
     *,
-    position: ReadPosition | None = None,
+    mark: LineMark | None = None,
 ) -> Iterator[Any]:
     """The input's records in order, unreadable entries in their place as ``UnreadableRecord``.
 
     A record the reader cannot parse is not a reason to stop the run: it is rejected with the
     reader's reason and the rest goes on. ``csv_formulas`` says whether a CSV cell's leading
     ``'`` before a formula character is taken off (``escape``: the rejects files this
-    command writes read back as what they were) or kept. ``position`` is filled in as the
-    file is read (the CSV header, for the rejects file).
+    command writes read back as what they were) or kept. ``mark`` is set as the file is
+    read (the CSV header, for the rejects file).
     """
     from coupa_connector.operations import BadRecord, read_records
 
     bad: list[BadRecord] = []
-    records = read_records(
-        file, fmt, on_bad=bad.append, csv_formulas=csv_formulas, position=position
-    )
+    records = read_records(file, fmt, on_bad=bad.append, csv_formulas=csv_formulas, mark=mark)
     for record in records:
         while bad:
             yield _unreadable(bad.pop(0))
@@ -343,15 +341,15 @@ def _record_run(
 
     obj = _object(object_name, verb)
     fmt = _input_format(file, opts.input_format)
-    from coupa_connector.operations.files._files import ReadPosition
+    from coupa_connector.operations.files._files import LineMark
 
     config = _config(opts)
     dry_run = opts.dry_run
-    position = ReadPosition()
+    mark = LineMark()
 
     async def run() -> AsyncIterator[WriteResult]:
         async with _connection(config) as conn:
-            records = read_input(file, fmt, opts.csv_formulas, position=position)
+            records = read_input(file, fmt, opts.csv_formulas, mark=mark)
             if verb == "create":
                 results = create_records(conn, obj, records, key=key, dry_run=dry_run)
             elif verb == "update":
@@ -371,7 +369,7 @@ def _record_run(
         raise click.UsageError(str(exc)) from None
     title = f"{'validate' if dry_run else verb} {obj.name}"
     total = estimate_records(file, fmt) if sys.stderr.isatty() else None
-    _drive(title, obj, fmt, opts, run, total, input_columns=lambda: position.columns)
+    _drive(title, obj, fmt, opts, run, total, input_columns=lambda: mark.columns)
 
 
 # --------------------------------------------------------------------------- commands

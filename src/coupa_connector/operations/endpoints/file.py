@@ -27,7 +27,7 @@ from coupa_connector.operations.endpoints.base import (
 )
 from coupa_connector.operations.files._files import (
     BadRecord,
-    ReadPosition,
+    LineMark,
     RecordFileError,
     csv_header,
     expand_path,
@@ -63,7 +63,7 @@ class FileSource(SourceBase):
         self.encoding = str(spec.options.get("encoding", "utf-8"))
         # Rejects of this source are fed back to it, so they are written the way it reads.
         self.csv_formulas = csv_formulas_mode(spec.options.get("csv_formulas", "escape"))
-        self._read = ReadPosition()
+        self._read = LineMark()
         self.rejects_format: str | None = None
         if self.path != "-":
             with contextlib.suppress(ConfigurationError):
@@ -84,14 +84,14 @@ class FileSource(SourceBase):
     def items(self, done: set[str]) -> Iterator[Item]:
         bad: list[BadRecord] = []
         position = 0
-        where = self._read
+        mark = self._read
         records = read_records(
             self.path,
             self.format,
             on_bad=bad.append,
             encoding=self.encoding,
             csv_formulas=self.csv_formulas,
-            position=where,
+            mark=mark,
         )
         for record in records:
             # A bad record is reported before the good record that follows it; keep the
@@ -102,7 +102,7 @@ class FileSource(SourceBase):
                     yield _unreadable(b)
                 position = b.position + 1
             if str(position) not in done:
-                yield Item(position, _clean(record), str(position), line=where.line)
+                yield Item(position, _clean(record), str(position), line=mark.line)
             position += 1
         for b in bad:
             if str(b.position) not in done:

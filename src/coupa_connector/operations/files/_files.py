@@ -16,7 +16,6 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -44,7 +43,7 @@ from coupa_connector.operations.files._text_input import (
 __all__ = [
     "FORMATS",
     "BadRecord",
-    "ReadPosition",
+    "LineMark",
     "RecordFileError",
     "expand_path",
     "guess_format",
@@ -113,17 +112,16 @@ class BadRecord:
 OnBad = Callable[[BadRecord], None]
 
 
-@dataclass(slots=True)
-class ReadPosition:
-    """What a reader knows beyond the records, filled in as it reads.
+class LineMark:
+    """What a reader knows beyond the records, set as it reads: the 1-based line the record
+    it yielded last starts at (CSV and JSON lines; None for JSON and XML, which are not read
+    by lines), and a CSV file's header once read (rejects files keep its order)."""
 
-    Attributes:
-        line: The line the record yielded last starts at (CSV and JSON Lines), else None.
-        columns: A CSV file's header, once read (rejects files keep its order).
-    """
+    __slots__ = ("columns", "line")
 
-    line: int | None = None
-    columns: list[str] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.line: int | None = None
+        self.columns: list[str] = []
 
 
 def guess_format(path: str | os.PathLike[str], format: str | None = None) -> str:
@@ -209,7 +207,7 @@ def read_records(
     on_bad: OnBad | None = None,
     encoding: str = "utf-8",
     csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
-    position: ReadPosition | None = None,
+    mark: LineMark | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Stream the records of a file.
 
@@ -223,7 +221,8 @@ def read_records(
         csv_formulas: ``escape`` takes off the ``'`` that CSV writers put before cells a
             spreadsheet would run as formulas (``'=x`` reads as ``=x``); ``keep`` reads
             cells as they are.
-        position: Filled in as the file is read: each record's line, a CSV header.
+        mark: Set as the file is read: each record's first line before it is yielded (CSV,
+            JSON lines), a CSV file's header.
 
     Yields:
         Records as dicts with Coupa's hyphenated keys; CSV's dotted columns
@@ -241,19 +240,18 @@ def read_records(
         raise RecordFileError("no such file", file=name)
     report = on_bad or _raise_bad(name)
     cell = cell_reader(csv_formulas)
-    where = position if position is not None else ReadPosition()
     if fmt == "xml":
         yield from _read_xml(name, report)
         return
     if fmt == "jsonl" and is_utf8(encoding):
         with open_utf8_bytes(name) as data:
-            yield from _read_jsonl_bytes(name, data, report, where)
+            yield from _read_jsonl_bytes(name, data, report, mark)
         return
     with open_text(name, encoding) as stream:
         if fmt == "csv":
-            yield from _read_csv(name, stream, report, cell, where)
+            yield from _read_csv(name, stream, report, cell, mark)
         elif fmt == "jsonl":
-            yield from _read_jsonl(name, stream, report, where)
+            yield from _read_jsonl(name, stream, report, mark)
         else:
             yield from _read_json(name, stream)
 
@@ -362,7 +360,7 @@ def _read_csv(
     stream: TextInput,
     on_bad: OnBad,
     cell: Callable[[str], str] = unescape_cell,
-    at: ReadPosition | None = None,
+    mark: LineMark | None = None,
 ) -> Iterator[dict[str, Any]]:
     from coupa_connector._records import column_paths, unflatten
 
@@ -381,8 +379,8 @@ def _read_csv(
     raw = lines.take()
     header = [cell(h.strip()) for h in header]
     _check_header(name, header, raw, stream.problem(raw, lines.start))
-    at = at if at is not None else ReadPosition()
-    at.columns = header
+    if mark is not None:
+        mark.columns = header
     paths = column_paths(header)
     position = 0
     while True:
@@ -434,7 +432,8 @@ def _read_csv(
             position += 1
             continue
         position += 1
-        at.line = line
+        if mark is not None:
+            mark.line = line
         yield record
 
 
@@ -464,7 +463,7 @@ _TOO_DEEP = f"nested more than {MAX_RECORD_DEPTH} levels deep (Coupa records nes
 
 
 def _read_jsonl(
-    name: str, stream: TextInput, on_bad: OnBad, where: ReadPosition
+    name: str, stream: TextInput, on_bad: OnBad, mark: LineMark | None = None
 ) -> Iterator[dict[str, Any]]:
     """JSON lines in an encoding other than UTF-8 (a decoding error stops the file)."""
     position = 0
@@ -480,7 +479,8 @@ def _read_jsonl(
             why = _jsonl_problem(value, text)
             if why is None:
                 position += 1
-                where.line = number
+                if mark is not None:
+                    mark.line = number
                 yield value
                 continue
         on_bad(BadRecord(position, number, text.rstrip("\r\n"), why))
@@ -488,7 +488,7 @@ def _read_jsonl(
 
 
 def _read_jsonl_bytes(
-    name: str, data: IO[bytes], on_bad: OnBad, where: ReadPosition
+    name: str, data: IO[bytes], on_bad: OnBad, mark: LineMark | None = None
 ) -> Iterator[dict[str, Any]]:
     """JSON lines in UTF-8, read as bytes: the JSON parser checks the UTF-8 as it parses,
     and each line's byte offset is known for the one that is not UTF-8."""
@@ -512,13 +512,15 @@ def _read_jsonl_bytes(
             # an object with fewer brackets than the depth bound cannot be too deep.
             if type(value) is dict and line.count(b"{") + line.count(b"[") <= MAX_RECORD_DEPTH:
                 position += 1
-                where.line = number
+                if mark is not None:
+                    mark.line = number
                 yield value
                 continue
             why = _jsonl_problem(value, line)
             if why is None:
                 position += 1
-                where.line = number
+                if mark is not None:
+                    mark.line = number
                 yield value
                 continue
         raw = line.rstrip(b"\r\n").decode("utf-8", "replace")

@@ -325,8 +325,13 @@ class RecordWriter:
                 raise ConfigurationError(f"Cannot write {self.path}: {exc.strerror}.") from None
             self._close_stream = True
         self._started = resumed and bool(resume_from)
+        # CSV to a stream under columns known beforehand: rows go out as they come.
+        self._rows: _CsvRows | None = None
         if self.format == "csv":
-            if self.file is None:
+            if self.file is None and self._columns is not None:
+                self._rows = _CsvRows(self._out)
+                self._rows.writerow(self._cells(self._columns))
+            elif self.file is None:
                 self._spool = tempfile.TemporaryFile()  # noqa: SIM115 -- lives until commit/abort
             elif self._started:
                 self._learn_columns()
@@ -354,6 +359,12 @@ class RecordWriter:
                 _check_xml_names(record, self._element)
                 out.write(record_xml(record, self._element, self.obj, self.catalog).encode())
                 out.write(b"\n")
+                n += 1
+        elif self._rows is not None:
+            assert self._columns is not None
+            for record in records:
+                row = flatten(record)
+                self._rows.writerow(self._cells([row.get(c, "") for c in self._columns]))
                 n += 1
         else:
             sink = self._sink
@@ -398,7 +409,7 @@ class RecordWriter:
 
     def _written(self) -> None:
         if self.file is None:
-            if self.format != "csv":
+            if self.format != "csv" or self._rows is not None:
                 self._out.flush()
         elif self._syncer is not None:
             self._syncer.maybe_sync()
@@ -453,10 +464,11 @@ class RecordWriter:
             self._out.write(f"</{self._list_element}>\n".encode())
         if self.file is None:
             self._done = True
-            if self.format == "csv":
-                assert self._spool is not None
+            if self._spool is not None:
                 self._render_csv(self._spool, self._out)
                 self._spool.close()
+            if self._rows is not None:
+                self._rows.close()
             self._out.flush()
             if self._close_stream:
                 self._out.close()
@@ -513,17 +525,14 @@ class RecordWriter:
         return [*first, *(c for c in self._trailing if c in self._seen)]
 
     def _render_csv(self, spool: IO[bytes], out: IO[bytes]) -> None:
-        text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
-        writer = csv.writer(text)
-        columns = self._csv_columns()
-        cells = self._cells
-        writer.writerow(cells(columns))
-        spool.seek(0)
-        for line in spool:
-            row = orjson.loads(line)
-            writer.writerow(cells([row.get(c, "") for c in columns]))
-        text.flush()
-        text.detach()  # the binary stream stays ours to close
+        with _CsvRows(out) as writer:
+            columns = self._csv_columns()
+            cells = self._cells
+            writer.writerow(cells(columns))
+            spool.seek(0)
+            for line in spool:
+                row = orjson.loads(line)
+                writer.writerow(cells([row.get(c, "") for c in columns]))
 
     def abort(self) -> None:
         """Drop a half-written file; the destination keeps what it held before."""
@@ -543,6 +552,9 @@ class RecordWriter:
         self._done = True
         if self._spool is not None:
             self._spool.close()
+        if self._rows is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self._rows.close()
         if self.file is None:
             with contextlib.suppress(OSError, ValueError):
                 self._out.flush()
@@ -570,6 +582,32 @@ class RecordWriter:
             self.commit()
         else:
             self.abort()
+
+
+class _CsvRows:
+    """A CSV writer onto a binary stream. Nothing is buffered between the two, and the text
+    layer is detached when done, so the binary stream stays the record writer's to flush
+    and close (a text wrapper that is closed, or collected, closes what it wraps)."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self._text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+        self._writer = csv.writer(self._text)
+        self._open = True
+
+    def writerow(self, row: Iterable[Any]) -> None:
+        self._writer.writerow(row)
+
+    def close(self) -> None:
+        if self._open:
+            self._open = False
+            self._text.flush()
+            self._text.detach()
+
+    def __enter__(self) -> _CsvRows:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def open_writer(
