@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from coupa_connector.client import Connection, ConnectionConfig, SecretStr
+from coupa_connector import Connection
+from coupa_connector.client import ConnectionConfig, SecretStr
 from coupa_connector.sandbox import Sandbox
 
 

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from _hostile_server import HostileServer, hostile_server
-from coupa_connector.client import Connection, ConnectionConfig, ResponseTooLargeError
+from coupa_connector import Connection
+from coupa_connector.client import ConnectionConfig, ResponseTooLargeError
 from coupa_connector.client._depth import MAX_DEPTH, json_too_deep
 from coupa_connector.client._wire import DecodeError, decode, error_messages
 from coupa_connector.errors import ConfigurationError, CoupaError, ServerError, TransportError
@@ -46,7 +47,7 @@ def config(url: str, **kw: Any) -> ConnectionConfig:
 _MEASURE = textwrap.dedent(
     """
     import json, resource, sys, time
-    from coupa_connector.client import Connection, ConnectionConfig
+    from coupa_connector import Connection, ConnectionConfig
 
     url, route = sys.argv[1], sys.argv[2]
     config = ConnectionConfig(url, api_key="hostile-test-key", rate_limit=None)

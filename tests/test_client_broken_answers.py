@@ -15,7 +15,7 @@ import httpx2
 import pytest
 
 from _client_fakes import FakeCoupa, config, invoices
-from coupa_connector.client import AsyncConnection, Connection
+from coupa_connector import AsyncConnection, Connection
 from coupa_connector.errors import APIError, TransportError
 from coupa_connector.operations.extract._extract import extract
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from _hostile_server import HostileServer, hostile_server
-from coupa_connector.client import Connection, ConnectionConfig, SecretURL
+from coupa_connector import Connection
+from coupa_connector.client import ConnectionConfig, SecretURL
 from coupa_connector.errors import ConfigurationError
 from coupa_connector.operations import OperationFileError, OpLog, load_operation_file
 from coupa_connector.operations._runner import Runner

@@ -13,7 +13,8 @@ import httpx2
 import pytest
 
 from _client_fakes import SECRET, FakeCoupa, config, invoices
-from coupa_connector.client import AsyncConnection, Connection, NetworkError
+from coupa_connector import AsyncConnection, Connection
+from coupa_connector.client import NetworkError
 from coupa_connector.errors import (
     AuthenticationError,
     NotFoundError,

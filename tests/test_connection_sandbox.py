@@ -11,8 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from _client_sandbox import sandbox_config
+from coupa_connector import Connection
 from coupa_connector.cli import cli
-from coupa_connector.client import Connection, ConnectionConfig
+from coupa_connector.client import ConnectionConfig
 from coupa_connector.sandbox import Sandbox
 
 

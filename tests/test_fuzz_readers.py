@@ -23,13 +23,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from _hostile_support import OFFLINE_ENV, coupa
+from coupa_connector import AsyncConnection
 from coupa_connector.activities.query import build_query
 from coupa_connector.activities.write._pipeline import UnreadableRecord
 from coupa_connector.activities.write._results import WriteOutcome, WriteSummary
 from coupa_connector.activities.write.create import create
 from coupa_connector.catalog import load_catalog
 from coupa_connector.cli._write_cmds import read_input
-from coupa_connector.client import AsyncConnection, ConnectionConfig, SecretStr
+from coupa_connector.client import ConnectionConfig, SecretStr
 from coupa_connector.errors import CoupaError
 from coupa_connector.operations import OperationFileError, load_operation_file
 from coupa_connector.operations.endpoints.file import FileSource

@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 from _operations_support import config_for, query
-from coupa_connector.client import Connection, ConnectionConfig, SecretStr
+from coupa_connector import Connection
+from coupa_connector.client import ConnectionConfig, SecretStr
 from coupa_connector.operations import (
     OpLog,
     load_operation_file,

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from _client_fakes import FakeCoupa, config, invoices
+from coupa_connector import AsyncConnection
 from coupa_connector.catalog import load_catalog
-from coupa_connector.client import AsyncConnection
 from coupa_connector.errors import ConfigurationError, QueryError
 from coupa_connector.operations._state import write_state
 from coupa_connector.operations.extract._extract import extract

@@ -19,9 +19,9 @@ from click.testing import CliRunner
 
 from _client_sandbox import sandbox_config, server_records
 from _write_support import env_for as sandbox_env
+from coupa_connector import Connection
 from coupa_connector._records import unflatten
 from coupa_connector.cli import cli
-from coupa_connector.client import Connection
 from coupa_connector.sandbox import Sandbox
 
 

@@ -11,7 +11,7 @@ import httpx2
 import pytest
 
 from _client_fakes import FakeCoupa, config, invoices
-from coupa_connector.client import AsyncConnection
+from coupa_connector import AsyncConnection
 from coupa_connector.errors import ConfigurationError, QueryError
 from coupa_connector.operations._state import read_state, write_state
 from coupa_connector.operations.extract._extract import extract

@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 from _client_sandbox import sandbox_config, server_records
 from _write_support import env_for
+from coupa_connector import AsyncConnection
 from coupa_connector.cli import cli
-from coupa_connector.client import AsyncConnection
 from coupa_connector.errors import CoupaError, QueryError
 from coupa_connector.operations.extract import _processes
 from coupa_connector.operations.extract._extract import ExtractResult, extract

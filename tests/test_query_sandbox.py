@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from _client_sandbox import new_invoice_body, sandbox_config, server_records
-from coupa_connector.client import AsyncConnection, Connection
+from coupa_connector import AsyncConnection, Connection
 from coupa_connector.errors import QueryError
 from coupa_connector.sandbox import Sandbox
 

@@ -24,8 +24,8 @@ from click.testing import CliRunner
 from _client_sandbox import new_invoice_body, sandbox_config, server_records
 from _sandbox_api_support import Api
 from _write_support import env_for
+from coupa_connector import Connection
 from coupa_connector.cli._main import cli
-from coupa_connector.client import Connection
 from coupa_connector.errors import PagingError
 from coupa_connector.sandbox import Sandbox
 

@@ -10,12 +10,12 @@ import orjson
 import pytest
 
 from _client_fakes import FakeCoupa, config, invoices
+from coupa_connector import Connection
 from coupa_connector.activities.query import build_query
 from coupa_connector.activities.query._batch import RecordBatch
 from coupa_connector.activities.query._filters import OPERATORS, parse_expression
 from coupa_connector.activities.query._paging import KeysetPager, OffsetPager, Params
 from coupa_connector.catalog import MAX_INTEGER, load_catalog
-from coupa_connector.client import Connection
 from coupa_connector.errors import QueryError, ServerError, UnknownObjectError
 
 

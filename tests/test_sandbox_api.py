@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 
 from _sandbox_api_support import Api
-from coupa_connector.sandbox._seed import BASE_DATE
 from coupa_connector.sandbox._store import Store
+from coupa_connector.sandbox.seed import BASE_DATE, seed_store
 
 
 @pytest.fixture(scope="module")
 def store() -> Iterator[Store]:
-    seeded = Store(None, seed_size=120, seed=7)
+    seeded = Store(None, seed_size=120, seed=7, seeder=seed_store)
     yield seeded
     seeded.close()
 
@@ -28,7 +28,7 @@ def ids(store: Store, res: str) -> set[int]:
 
 
 def test_the_same_seed_gives_the_same_data() -> None:
-    first, second, other = (Store(None, seed_size=25, seed=s) for s in (3, 3, 4))
+    first, second, other = (Store(None, seed_size=25, seed=s, seeder=seed_store) for s in (3, 3, 4))
     try:
         for res in ("invoices", "suppliers", "purchase_orders", "approvals", "users"):
             assert first.select(res) == second.select(res), res
@@ -96,6 +96,7 @@ def test_records_point_at_records_that_exist(store: Store) -> None:
     approvable = {
         "InvoiceHeader": ids(store, "invoices"),
         "ExpenseReport": ids(store, "expense_reports"),
+        "RequisitionHeader": ids(store, "requisitions"),
     }
     for approval in store.select("approvals"):
         assert approval["approvable-id"] in approvable[approval["approvable-type"]]
@@ -120,12 +121,12 @@ def test_timestamps_spread_over_two_years_before_the_base_date(store: Store) -> 
 
 def test_a_database_file_survives_a_restart(tmp_path: Path) -> None:
     path = str(tmp_path / "sandbox.db")
-    first = Store(path, seed_size=10)
+    first = Store(path, seed_size=10, seeder=seed_store)
     marker: dict[str, Any] = {"id": first.next_id("departments"), "name": "Marker"}
     first.put("departments", marker)
     counts = first.counts()
     first.close()
-    again = Store(path, seed_size=500)  # a file with data is not reseeded
+    again = Store(path, seed_size=500, seeder=seed_store)  # a file with data is not reseeded
     try:
         assert again.counts() == counts
         assert again.get("departments", marker["id"]) == marker
@@ -135,7 +136,7 @@ def test_a_database_file_survives_a_restart(tmp_path: Path) -> None:
 
 
 def test_reset_reseeds_and_changes_the_generation() -> None:
-    scratch = Store(None, seed_size=5)
+    scratch = Store(None, seed_size=5, seeder=seed_store)
     try:
         before = scratch.generation
         counts = scratch.reset(seed_size=8, seed=1)
@@ -147,7 +148,7 @@ def test_reset_reseeds_and_changes_the_generation() -> None:
 
 def test_negative_seed_sizes_are_refused() -> None:
     with pytest.raises(ValueError, match="seed_size"):
-        Store(None, seed_size=-1)
+        Store(None, seed_size=-1, seeder=seed_store)
 
 
 def test_purchase_order_lines_are_served_from_the_orders(api: Api) -> None:

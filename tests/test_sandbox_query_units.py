@@ -174,8 +174,9 @@ def test_options_for_what_coupa_leaves_open() -> None:
 def test_strict_references_on_update_is_an_option() -> None:
     from coupa_connector.sandbox._store import Store
     from coupa_connector.sandbox._writes import WriteError, WriteOptions, Writer
+    from coupa_connector.sandbox.seed import seed_store
 
-    store = Store(None, seed_size=3)
+    store = Store(None, seed_size=3, seeder=seed_store)
     try:
         views = Views(load_catalog())
         suppliers = views.view(views.catalog.get("suppliers"))

@@ -13,6 +13,7 @@ from coupa_connector.sandbox import _store
 from coupa_connector.sandbox._objects import Views
 from coupa_connector.sandbox._render import RenderCache, Renderer
 from coupa_connector.sandbox._store import Store
+from coupa_connector.sandbox.seed import seed_store
 
 # Objects with references, line collections, custom fields and user blocks between them.
 RESOURCES = (
@@ -31,7 +32,7 @@ RESOURCES = (
 
 @pytest.fixture(scope="module")
 def store() -> Iterator[Store]:
-    st = Store(seed_size=60, seed=7)
+    st = Store(seed_size=60, seed=7, seeder=seed_store)
     yield st
     st.close()
 
@@ -63,7 +64,7 @@ def test_json_pages_equal_the_plain_rendering(views: Views, store: Store, res: s
 
 
 def test_json_rendering_of_odd_documents(views: Views) -> None:
-    st = Store(seed_size=5, seed=3)
+    st = Store(seed_size=5, seed=3, seeder=seed_store)
     try:
         view = views.view(views.catalog.get("invoices"))
         [doc] = st.select("invoices", limit=1)
@@ -88,7 +89,7 @@ def test_json_rendering_of_odd_documents(views: Views) -> None:
 
 
 def test_renderings_follow_writes(views: Views) -> None:
-    st = Store(seed_size=5, seed=3)
+    st = Store(seed_size=5, seed=3, seeder=seed_store)
     try:
         view = views.view(views.catalog.get("invoices"))
         cache = RenderCache(st)
@@ -108,7 +109,7 @@ def test_private_data_moves_to_disk_and_back_with_its_size(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(_store, "LARGE_SEED", 8)
-    st = Store(seed_size=4, seed=1)
+    st = Store(seed_size=4, seed=1, seeder=seed_store)
     try:
         assert st.storage == "memory"
         small = st.counts()
@@ -126,14 +127,14 @@ def test_private_data_moves_to_disk_and_back_with_its_size(
 def test_a_store_file_stays_a_file(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_store, "LARGE_SEED", 8)
     path = str(tmp_path / "coupa.db")
-    st = Store(path, seed_size=4, seed=1)
+    st = Store(path, seed_size=4, seed=1, seeder=seed_store)
     try:
         st.reset(seed_size=12, seed=1)
         assert st.storage == "file"
         assert st.count("invoices") == 12
     finally:
         st.close()
-    again = Store(path)
+    again = Store(path, seeder=seed_store)
     try:
         assert again.count("invoices") == 12
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from coupa_connector.sandbox._store import Store
+from coupa_connector.sandbox.seed import seed_store
 
 LOOKUP = (
     "SELECT r0.id FROM records AS r0 "
@@ -16,7 +17,7 @@ def plan(store: Store) -> str:
 
 
 def test_value_index_is_made_on_first_use_and_dropped_by_a_reset() -> None:
-    store = Store()
+    store = Store(seeder=seed_store)
     try:
         assert "ix_value_name" not in plan(store)
         store.value_index("name")
@@ -33,7 +34,7 @@ def test_value_index_is_made_on_first_use_and_dropped_by_a_reset() -> None:
 
 
 def test_value_index_refuses_what_is_not_a_field_name() -> None:
-    store = Store()
+    store = Store(seeder=seed_store)
     try:
         for bad in ('name"); DROP TABLE records; --', "", "Name With Spaces"):
             try:

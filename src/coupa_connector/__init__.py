@@ -45,14 +45,13 @@ from coupa_connector.errors import (
 )
 
 if TYPE_CHECKING:
+    from coupa_connector._connection import AsyncConnection, Connection
     from coupa_connector._records import flatten, unflatten
-    from coupa_connector.activities.query import Page, QuerySpec, build_query
+    from coupa_connector.activities.query import Page, QueryOptions, QuerySpec, build_query
     from coupa_connector.activities.write._results import WriteOutcome, WriteResult, WriteSummary
     from coupa_connector.activities.write._send import WriteOptions
     from coupa_connector.client import (
-        AsyncConnection,
         CheckResult,
-        Connection,
         ConnectionConfig,
         ConnectionStats,
         ConnectionTestReport,
@@ -74,9 +73,9 @@ if TYPE_CHECKING:
 
 # Heavier parts load on first use, so `import coupa_connector` and the CLI start fast.
 _LAZY: dict[str, str] = {
-    "AsyncConnection": "coupa_connector.client",
+    "AsyncConnection": "coupa_connector._connection",
     "CheckResult": "coupa_connector.client",
-    "Connection": "coupa_connector.client",
+    "Connection": "coupa_connector._connection",
     "ConnectionConfig": "coupa_connector.client",
     "ConnectionStats": "coupa_connector.client",
     "ConnectionTestReport": "coupa_connector.client",
@@ -84,6 +83,7 @@ _LAZY: dict[str, str] = {
     "OpLog": "coupa_connector.operations",
     "OperationFileError": "coupa_connector.operations",
     "Page": "coupa_connector.activities.query",
+    "QueryOptions": "coupa_connector.activities.query",
     "QuerySpec": "coupa_connector.activities.query",
     "RateLimit": "coupa_connector.client",
     "RetryPolicy": "coupa_connector.client",
@@ -136,6 +136,7 @@ __all__ = [
     "PermissionDeniedError",
     "Problem",
     "QueryError",
+    "QueryOptions",
     "QuerySpec",
     "RateLimit",
     "RateLimitError",

@@ -2,12 +2,14 @@
 
     CoupaError                      root: catch this to catch everything we raise
     ├── ConfigurationError          bad settings, missing credentials, bad operation file
+    │   └── RecordFileError         a record file that cannot be read (file and line)
     ├── CatalogError                an object or field Coupa does not have
     │   ├── UnknownObjectError
     │   └── UnknownFieldError
     ├── QueryError                  a filter the catalog refuses, before any request
     │   └── PagingError             pages that do not join up into every record once
     ├── TransportError              no usable HTTP answer: connect, timeout, dropped, malformed
+    │   └── NetworkError            no HTTP answer at all; ``kind`` is a ``Failure``
     └── APIError                    Coupa answered with an error status
         ├── AuthenticationError     401: missing, bad or expired credentials
         ├── PermissionDeniedError   403: the token lacks a scope
@@ -23,7 +25,9 @@ headers are never part of ``repr`` or ``str``: they may carry secrets or persona
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = [
     "APIError",
@@ -31,11 +35,14 @@ __all__ = [
     "CatalogError",
     "ConfigurationError",
     "CoupaError",
+    "Failure",
+    "NetworkError",
     "NotFoundError",
     "PagingError",
     "PermissionDeniedError",
     "QueryError",
     "RateLimitError",
+    "RecordFileError",
     "ServerError",
     "TransportError",
     "UnknownFieldError",
@@ -97,6 +104,21 @@ class ConfigurationError(CoupaError):
     """Settings, credentials or an operation file that cannot work as given."""
 
 
+class RecordFileError(ConfigurationError):
+    """A record file that cannot be read: unknown format, bad syntax, not records.
+
+    Attributes:
+        file: The file's path as given.
+        line: 1-based line of the problem, when known.
+    """
+
+    def __init__(self, message: str, *, file: str, line: int | None = None) -> None:
+        where = f"{file}:{line}" if line is not None else file
+        super().__init__(f"{where}: {message}")
+        self.file = file
+        self.line = line
+
+
 class CatalogError(CoupaError):
     """An object or field that the catalog does not know."""
 
@@ -139,6 +161,46 @@ class TransportError(CoupaError):
     """No usable answer: connection refused or dropped, timeout, TLS, or a malformed body."""
 
     retryable_by_default = True
+
+
+class Failure(enum.StrEnum):
+    """Why a request got no HTTP answer, split by whether it can have reached the server.
+
+    ``REFUSED``, ``DNS`` and ``TLS`` are told apart from ``CONNECT`` by the operating
+    system's own error: the host said no, does not exist, or cannot be trusted. None of them
+    mends itself in the seconds a retry waits, so they stop a run at once, as a wrong secret
+    does. ``CONNECT`` is what is left (unreachable network, reset during connect).
+    """
+
+    CONNECT = "connect"  # unreachable, or reset while connecting: nothing was sent
+    REFUSED = "refused"  # the host answered the connect with a refusal: nothing was sent
+    DNS = "dns"  # the host name does not resolve: nothing was sent
+    CONNECT_TIMEOUT = "connect_timeout"  # nothing was sent
+    POOL_TIMEOUT = "pool_timeout"  # no free connection: nothing was sent
+    TLS = "tls"  # handshake failed: nothing was sent, and retrying will not fix it
+    WRITE = "write"  # the request may be partly sent
+    READ_TIMEOUT = "read_timeout"  # sent; the server may have acted on it
+    DROPPED = "dropped"  # connection closed mid-exchange; the server may have acted
+    PROTOCOL = "protocol"  # malformed answer
+
+    @property
+    def landed_maybe(self) -> bool:
+        """True when the server may have received (and acted on) the request."""
+        return self in _LANDED_MAYBE
+
+
+_LANDED_MAYBE = frozenset({Failure.WRITE, Failure.READ_TIMEOUT, Failure.DROPPED, Failure.PROTOCOL})
+
+
+class NetworkError(TransportError):
+    """No HTTP answer; ``kind`` is the ``Failure`` (``refused``, ``tls``, ``read_timeout``, ...).
+
+    ``kind`` compares equal to its text (``error.kind == "dropped"``).
+    """
+
+    def __init__(self, message: str, *, kind: Failure | str, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.kind = Failure(kind)
 
 
 class APIError(CoupaError):

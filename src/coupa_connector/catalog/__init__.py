@@ -3,11 +3,6 @@ and each instance's own fields (overlays)."""
 
 from __future__ import annotations
 
-import functools
-from importlib import resources
-
-import orjson
-
 from coupa_connector.catalog._api_facts import (
     DELETED_LINES_SHOWN,
     MAX_INTEGER,
@@ -17,6 +12,7 @@ from coupa_connector.catalog._api_facts import (
     RAW_QUERY_PARAMETERS,
     coupa_integer,
 )
+from coupa_connector.catalog._load import load_catalog
 from coupa_connector.catalog._model import (
     ActionDef,
     Catalog,
@@ -97,13 +93,3 @@ __all__ = [
     "wire_name",
     "with_overlay",
 ]
-
-CATALOG_FILE = "catalog.json"
-
-
-@functools.cache
-def load_catalog() -> Catalog:
-    """Load the shipped catalog (once per process; later calls return the same object)."""
-    raw = resources.files(__package__).joinpath(CATALOG_FILE).read_bytes()
-    data = orjson.loads(raw)
-    return Catalog({o["name"]: ObjectDef.from_dict(o) for o in data["objects"]})

@@ -63,7 +63,7 @@ def json_schema(
     if use not in USES:
         raise ValueError(f"use must be one of {', '.join(USES)}, not {use!r}")
     if catalog is None:
-        from coupa_connector.catalog import load_catalog
+        from coupa_connector.catalog._load import load_catalog
 
         catalog = load_catalog()
     target = catalog.get(obj) if isinstance(obj, str) else obj

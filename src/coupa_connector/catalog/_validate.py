@@ -229,7 +229,7 @@ def check_record(
     if validation not in VALIDATIONS:
         raise ValueError(f"validation must be one of {', '.join(VALIDATIONS)}, not {validation!r}")
     if catalog is None:
-        from coupa_connector.catalog import load_catalog
+        from coupa_connector.catalog._load import load_catalog
 
         catalog = load_catalog()
     target = catalog.get(obj) if isinstance(obj, str) else obj

@@ -8,8 +8,9 @@ import sys
 import click
 import orjson
 
+from coupa_connector._connection import AsyncConnection
 from coupa_connector.cli._options import format_option
-from coupa_connector.client import AsyncConnection, ConnectionConfig, ConnectionTestReport
+from coupa_connector.client import ConnectionConfig, ConnectionTestReport
 from coupa_connector.errors import CoupaError
 
 PROFILE_HELP = "Named profile from the config file (else COUPA_* environment variables)."

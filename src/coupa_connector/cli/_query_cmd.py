@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Any
+from typing import Any, cast
 
 import click
 
+from coupa_connector._connection import AsyncConnection
+from coupa_connector.activities.query._options import Paging, QueryOptions
 from coupa_connector.activities.query._paging import Page
 from coupa_connector.cli._connection_cmds import PROFILE_HELP, load_config
 from coupa_connector.cli._options import csv_formulas_option, format_option
-from coupa_connector.client import AsyncConnection, ConnectionConfig
+from coupa_connector.client import ConnectionConfig
 from coupa_connector.errors import CoupaError, PagingError, QueryError
 from coupa_connector.operations.extract._extract import ExtractResult, extract
 from coupa_connector.operations.extract._logged import LoggedQuery
@@ -34,7 +36,12 @@ def _fields(values: tuple[str, ...]) -> list[str] | None:
 
 
 async def _run(
-    config: ConnectionConfig, obj: str, output: str, show_progress: bool, **kw: Any
+    config: ConnectionConfig,
+    obj: str,
+    output: str,
+    show_progress: bool,
+    options: QueryOptions,
+    **kw: Any,
 ) -> ExtractResult:
     progress_cm: Any = None
     task: Any = None
@@ -50,7 +57,7 @@ async def _run(
         progress_cm = Progress(
             SpinnerColumn(),
             TextColumn("[bold]{task.description}"),
-            MofNCompleteColumn() if kw.get("limit") else TextColumn("{task.completed} records"),
+            MofNCompleteColumn() if options.limit else TextColumn("{task.completed} records"),
             TextColumn("{task.fields[pages]} pages"),
             TextColumn("{task.fields[rate]:.0f} rec/s"),
             TimeElapsedColumn(),
@@ -67,9 +74,9 @@ async def _run(
     async with AsyncConnection(config) as conn:
         if progress_cm is not None:
             with progress_cm:
-                task = progress_cm.add_task(obj, total=kw.get("limit"), pages=0, rate=0.0)
-                return await extract(conn, obj, output, on_page=on_page, **kw)
-        return await extract(conn, obj, output, on_page=on_page, **kw)
+                task = progress_cm.add_task(obj, total=options.limit, pages=0, rate=0.0)
+                return await extract(conn, obj, output, options, on_page=on_page, **kw)
+        return await extract(conn, obj, output, options, on_page=on_page, **kw)
 
 
 @click.command()
@@ -190,6 +197,19 @@ def query(
     """
     config = load_config(profile)
     show_progress = output != "-" and sys.stderr.isatty()
+    # The command line's query, parsed once; it travels as it is to the request.
+    options = QueryOptions(
+        where=list(where),
+        fields=_fields(fields),
+        params=_raw_params(params),
+        since=since,
+        limit=limit,
+        order_by=order_by,
+        dir=direction,
+        return_object=return_object,
+        concurrency=concurrency,
+        paging=cast(Paging, paging),
+    )
     # A query to a file is a job that moved data: a one-step run in the operation log.
     logged = LoggedQuery(object_name, output, config.url, log_db).start() if output != "-" else None
     try:
@@ -199,23 +219,14 @@ def query(
                 object_name,
                 output,
                 show_progress,
+                options,
                 fmt=fmt,
                 csv_formulas=csv_formulas,
-                where=list(where),
-                fields=_fields(fields),
-                params=_raw_params(params),
-                since=since,
                 state=state,
                 detect_deletes=detect_deletes,
                 show_deleted_lines=show_deleted_lines,
                 mark_exported_flag=mark_exported,
-                limit=limit,
-                order_by=order_by,
-                dir=direction,
-                return_object=return_object,
-                concurrency=concurrency,
                 processes=processes,
-                paging=paging,
             )
         )
         if logged is not None:

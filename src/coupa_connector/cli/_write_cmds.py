@@ -238,7 +238,10 @@ def _print_summary(
     fmt: str,
     files: dict[str, str],
     error: str | None,
+    errors: Console | None = None,
 ) -> None:
+    """The counts and files on ``console``; why the run stopped on ``errors`` (the command
+    passes its stderr console), or on ``console`` when none is given."""
     counts = summary.as_dict()
     if fmt == "json":
         payload: dict[str, Any] = {**counts, "files": files}
@@ -260,7 +263,8 @@ def _print_summary(
     for role, path in files.items():
         console.print(f"{role}: {escape(path)}")
     if error:
-        console.print(f"[red]stopped:[/red] {escape(error)}")
+        # The reason goes where errors go, so it shows even when stdout is a file or a pipe.
+        (errors or console).print(f"[red]stopped:[/red] {escape(error)}")
 
 
 def _drive(
@@ -315,6 +319,7 @@ def _drive(
     _print_summary(
         console,
         summary,
+        errors=status,
         title=title,
         fmt=opts.summary_format,
         files=reports.paths,
@@ -327,7 +332,7 @@ def _drive(
 
 
 def _connection(config: Any) -> Any:
-    from coupa_connector.client import AsyncConnection
+    from coupa_connector._connection import AsyncConnection
 
     return AsyncConnection(config)
 

@@ -3,24 +3,22 @@
 from coupa_connector.client._auth import ApiKeyAuth, OAuthFlow, Token
 from coupa_connector.client._check import CheckResult, ConnectionTestReport
 from coupa_connector.client._config import ConnectionConfig, RateLimit, RetryPolicy, Timeout
-from coupa_connector.client._connection import (
-    AsyncConnection,
+from coupa_connector.client._redact import register_secret, sanitize_url, scrub
+from coupa_connector.client._requester import (
+    AsyncRequester,
     ConnectionStats,
-    NetworkError,
     ResponseTooLargeError,
 )
-from coupa_connector.client._redact import register_secret, sanitize_url, scrub
 from coupa_connector.client._retry import Action, Failure, decide
 from coupa_connector.client._secret import SecretStr, SecretURL
-from coupa_connector.client._sync import Connection
 from coupa_connector.client._wire import DecodeError
+from coupa_connector.errors import NetworkError
 
 __all__ = [
     "Action",
     "ApiKeyAuth",
-    "AsyncConnection",
+    "AsyncRequester",
     "CheckResult",
-    "Connection",
     "ConnectionConfig",
     "ConnectionStats",
     "ConnectionTestReport",

@@ -24,11 +24,13 @@ from coupa_connector.errors import (
 )
 
 if TYPE_CHECKING:
-    from coupa_connector.client._connection import AsyncConnection
+    from coupa_connector.client._requester import AsyncRequester
 
 _FAILURE_REASONS = {
     "tls": "TLS failed (certificate not trusted or handshake refused)",
-    "connect": "unreachable (connection refused, DNS or network)",
+    "connect": "unreachable (network)",
+    "refused": "unreachable (connection refused)",
+    "dns": "unreachable (the host name does not resolve)",
     "connect_timeout": "unreachable (connect timed out)",
 }
 
@@ -95,7 +97,7 @@ def _reason(exc: CoupaError, scope: str | None) -> str:
     return f"HTTP {exc.status}{said}" if exc.status else exc.message
 
 
-def default_objects(conn: AsyncConnection) -> list[ObjectDef]:
+def default_objects(conn: AsyncRequester) -> list[ObjectDef]:
     """One object per scope the connection asks for: the one the scope is named after.
 
     With no scopes configured, the scopes the token was granted are used; with none known
@@ -128,7 +130,7 @@ def default_objects(conn: AsyncConnection) -> list[ObjectDef]:
 
 
 async def run_connection_test(
-    conn: AsyncConnection, objects: Sequence[str] | None = None
+    conn: AsyncRequester, objects: Sequence[str] | None = None
 ) -> ConnectionTestReport:
     """Check that the host answers, credentials work, and each object can be read.
 

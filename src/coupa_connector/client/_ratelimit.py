@@ -10,6 +10,14 @@ server's own bucket may refuse one. A 429 therefore slows the whole connection a
 so a connection settles just under what the server actually accepts. A long ``Retry-After``
 (the server is in trouble, not just counting) holds every request until it has passed.
 
+A connection's bucket starts with no burst in hand: it cannot know how much of the
+instance's budget was spent just before it (by the command run a moment ago, or another
+tool on the same client), and a full burst into a full server bucket is a burst of 429s. It
+paces from its first request and earns the burst by a quiet spell. Every request of the
+connection takes its slot here, key lookups and token-refreshed resends included, at the
+moment it is sent (after it got a connection of the pool, so slots are not spent in a
+bunch when connections free up).
+
 Several processes or machines talking to one instance share its budget through a
 ``SharedBudget`` (``rate_limit_backend: redis://...``): after its local slot, each request
 also takes one from the shared bucket. When that store cannot be reached, the bucket warns
@@ -22,10 +30,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Protocol
 
 from coupa_connector.client._config import ConnectionConfig, RateLimit
 from coupa_connector.client._redact import get_logger
+from coupa_connector.client._shared_budget import BudgetUnavailable, SharedBudget
 
 log = get_logger("ratelimit")
 
@@ -34,31 +42,6 @@ INCREASE = 0.01  # share of the rate won back per success
 MIN_FACTOR = 0.4  # never below this share of the configured rate
 PAUSE_AFTER = 2.0  # a Retry-After this long (seconds) holds every request
 RETRY_SHARED_AFTER = 10.0  # seconds on the local fallback before asking the shared store again
-
-
-class BudgetUnavailable(Exception):
-    """The shared budget's store cannot be reached; the message says why (no secrets)."""
-
-
-class SharedBudget(Protocol):
-    """A rate budget held outside this process, shared by every process of one instance."""
-
-    @property
-    def where(self) -> str:
-        """The store, for messages (its password masked)."""
-        ...
-
-    async def acquire(self) -> None:
-        """Wait for a slot of the shared budget.
-
-        Raises:
-            BudgetUnavailable: The store cannot be reached.
-        """
-        ...
-
-    async def aclose(self) -> None:
-        """Release the store's connections."""
-        ...
 
 
 class TokenBucket:
@@ -72,6 +55,7 @@ class TokenBucket:
         clock: Monotonic clock in seconds (injectable for tests).
         shared: A budget shared with other processes, taken after the local slot.
         fallback_share: The share of ``limit.rate`` kept while ``shared`` is unreachable.
+        burst_at_start: False starts the bucket empty (paced from the first request).
     """
 
     def __init__(
@@ -81,6 +65,7 @@ class TokenBucket:
         *,
         shared: SharedBudget | None = None,
         fallback_share: float = 1.0,
+        burst_at_start: bool = True,
     ) -> None:
         self.limit = limit
         self._clock = clock
@@ -88,7 +73,7 @@ class TokenBucket:
         self._fallback_share = fallback_share
         self._share = 1.0  # fallback_share while the shared budget is unreachable
         self._retry_shared_at = 0.0
-        self._level = float(limit.burst)
+        self._level = float(limit.burst) if burst_at_start else 0.0
         self._stamp = clock()
         self._pause_until = 0.0
         self._factor = 1.0  # share of the configured rate in use (AIMD)
@@ -192,7 +177,7 @@ def bucket_for(config: ConnectionConfig) -> TokenBucket | None:
     if limit is None:
         return None
     if config.rate_limit_backend is None:
-        return TokenBucket(limit)
+        return TokenBucket(limit, burst_at_start=False)
     from coupa_connector.client._ratelimit_redis import RedisBudget
 
     return TokenBucket(

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from coupa_connector.client._config import RateLimit
-from coupa_connector.client._ratelimit import BudgetUnavailable
 from coupa_connector.client._redact import register_secret
 from coupa_connector.client._secret import mask_url_password
+from coupa_connector.client._shared_budget import BudgetUnavailable
 from coupa_connector.errors import ConfigurationError
 
 if TYPE_CHECKING:

@@ -12,6 +12,7 @@ the limit: never held, never inflated whole.
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import time
 from collections.abc import Mapping, Sequence
@@ -22,7 +23,7 @@ from httpx2 import AsyncBaseTransport, MockTransport
 
 from coupa_connector.client._config import ConnectionConfig
 from coupa_connector.client._redact import RedactingFilter
-from coupa_connector.client._retry import Failure
+from coupa_connector.errors import Failure
 
 __all__ = [
     "AsyncBaseTransport",
@@ -116,14 +117,30 @@ async def _read_capped(response: httpx2.Response, limit: int) -> bytes | None:
     return b"".join(parts)
 
 
-def _is_tls(exc: BaseException) -> bool:
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and what caused it, down to the operating system's own error."""
+    chain: list[BaseException] = []
     seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLError):
-            return True
+    while seen is not None and seen not in chain:
+        chain.append(seen)
         seen = seen.__cause__ or seen.__context__
+    return chain
+
+
+def _connect_failure(exc: BaseException) -> Failure:
+    """Which connect failure: the OS error says refused or no such host; TLS by its class or
+    its words. Only these verdicts stop a run at once, so without one it stays ``CONNECT``."""
+    chain = _causes(exc)
+    if any(isinstance(e, ssl.SSLError) for e in chain):
+        return Failure.TLS
     text = str(exc).upper()
-    return "SSL" in text or "CERTIFICATE" in text
+    if "SSL" in text or "CERTIFICATE" in text:
+        return Failure.TLS
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
+        return Failure.REFUSED
+    if any(isinstance(e, socket.gaierror) for e in chain):
+        return Failure.DNS
+    return Failure.CONNECT
 
 
 def _classify(exc: httpx2.TransportError) -> Failure:
@@ -133,7 +150,7 @@ def _classify(exc: httpx2.TransportError) -> Failure:
     if isinstance(exc, httpx2.PoolTimeout):
         return Failure.POOL_TIMEOUT
     if isinstance(exc, httpx2.ConnectError | httpx2.ProxyError):
-        return Failure.TLS if _is_tls(exc) else Failure.CONNECT
+        return _connect_failure(exc)
     if isinstance(exc, httpx2.ReadTimeout):
         return Failure.READ_TIMEOUT
     if isinstance(exc, httpx2.WriteTimeout | httpx2.WriteError):

@@ -7,12 +7,8 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from coupa_connector.client import (
-    AsyncConnection,
-    ConnectionConfig,
-    ConnectionTestReport,
-    SecretStr,
-)
+from coupa_connector._connection import AsyncConnection
+from coupa_connector.client import ConnectionConfig, ConnectionTestReport, SecretStr
 from coupa_connector.console._context import ConsoleContext
 from coupa_connector.console._guard import CSRF_FIELD, require_csrf
 from coupa_connector.console._html import Markup, html, join

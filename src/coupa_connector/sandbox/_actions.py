@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coupa_connector.sandbox._integrations import RESOLUTIONS, RUN_TRANSITIONS
-from coupa_connector.sandbox._objects import DISPUTE_REASONS, ObjectView, Views, human_name
+from coupa_connector.sandbox._objects import (
+    APPROVABLES,
+    DISPUTE_REASONS,
+    OPEN_APPROVAL_STATUSES,
+    ObjectView,
+    Views,
+    human_name,
+)
 from coupa_connector.sandbox._store import Store
 from coupa_connector.sandbox._types import TRUE_WORDS
 from coupa_connector.sandbox._writes import WriteError, Writer
@@ -200,19 +207,9 @@ HEADER_COMMANDS: dict[str, dict[str, str]] = {
     "purchase_orders": {"_cancel": "cancel", "_close": "close"},
 }
 
-# What an approval decides for the document it approves: approvable type ->
-# (resource, status on approval, status on rejection).
-APPROVABLES: dict[str, tuple[str, str, str]] = {
-    "InvoiceHeader": ("invoices", "approved", "rejected"),
-    "RequisitionHeader": ("requisitions", "approved", "draft"),
-    "ExpenseReport": ("expense_reports", "approved", "rejected"),
-    "Contract": ("contracts", "published", "draft"),
-}
-
-# Approval statuses that still wait for a decision, and what they become when their document
+# Open approvals (OPEN_APPROVAL_STATUSES) become WITHDRAWN_APPROVAL when their document
 # leaves approval some other way (disputed, rejected by another approver): the chain is
 # cleared, as Coupa's restart_approvals describes, and the records stay for the history.
-OPEN_APPROVAL_STATUSES = ("pending_approval", "on_hold")
 WITHDRAWN_APPROVAL = "withdrawn"
 
 _PAST = {
@@ -307,6 +304,9 @@ class ActionRunner:
             self._open_approval(rule.opens_approval, updated, login)
         if rule.decides_approval:
             self._decide(updated, rule.decides_approval, login)
+        if rule.opens_approval or rule.decides_approval or rule.to is not None:
+            # Approvals opened, decided or withdrawn relist the document's approvals.
+            return self.store.get(view.name, updated["id"]) or updated
         return updated
 
     def _open_approval(self, approvable_type: str, doc: dict[str, Any], login: str) -> None:

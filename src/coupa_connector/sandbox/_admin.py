@@ -38,7 +38,16 @@ from starlette.responses import Response
 
 from coupa_connector.sandbox._auth import DEFAULT_LOGIN, AuthService, OAuthClient
 from coupa_connector.sandbox._faults import FaultConfig, FaultInjector
+from coupa_connector.sandbox._filters import (
+    ApiFilter,
+    FilterError,
+    delete_filter,
+    find_filter,
+    list_filters,
+    save_filter,
+)
 from coupa_connector.sandbox._ratelimit import RateLimiter
+from coupa_connector.sandbox._store import Store
 
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
@@ -183,6 +192,8 @@ class AdminApi:
         given = request.headers.get(ADMIN_HEADER, "")
         if not hmac.compare_digest(given.encode(), self.state.admin_secret.encode()):
             raise AdminError(401, f"Send the admin secret in the {ADMIN_HEADER} header.")
+        if name == "api-filters" or name.startswith("api-filters/"):
+            return await self._api_filters(request, name[len("api-filters/") :])
         if name.startswith("clients/") and request.method == "DELETE":
             client_id = name[len("clients/") :]
             if not self.state.auth.remove_client(client_id):
@@ -296,6 +307,37 @@ class AdminApi:
         self.state.auth.add_client(client)
         logger.info("client registered: %s", client.public())
         return _json(client.public(), 201)
+
+    # ------------------------------------------------------------------ API filters
+
+    async def _api_filters(self, request: Request, filter_name: str) -> Response:
+        """``GET /api-filters``; ``PUT``/``DELETE /api-filters/NAME`` (``{"resources":
+        [...], "fields": [...], "conditions": {...}}``)."""
+        store = self.state.store
+        if not isinstance(store, Store):
+            raise AdminError(404, "This sandbox's store keeps no API filters.")
+        if not filter_name:
+            if request.method != "GET":
+                raise AdminError(405, f"Use GET on {ADMIN_PREFIX}/api-filters.")
+            return _json({"filters": [f.as_dict() for f in list_filters(store)]})
+        if request.method == "PUT":
+            data = await self._body(request)
+            try:
+                api_filter = ApiFilter.from_dict({**data, "name": filter_name})
+            except FilterError as exc:
+                raise AdminError(400, str(exc), str(exc).split(":", 1)[0]) from None
+            save_filter(store, api_filter)
+            return _json(api_filter.as_dict())
+        if request.method == "DELETE":
+            if not delete_filter(store, filter_name):
+                raise AdminError(404, f"No API filter {filter_name!r}.", "name")
+            return _json({"removed": filter_name})
+        if request.method == "GET":
+            found = find_filter(store, filter_name)
+            if found is None:
+                raise AdminError(404, f"No API filter {filter_name!r}.", "name")
+            return _json(found.as_dict())
+        raise AdminError(405, f"Use GET, PUT or DELETE on {ADMIN_PREFIX}/api-filters/NAME.")
 
     # ------------------------------------------------------------------ data and stats
 

@@ -21,11 +21,12 @@ unknown references on update (left unchanged, as documented, or refused), and ch
 values against the catalog's allowed lists. Fixed [I] choices: 201 on create (200 with an
 empty body for ``return_object=none``), 404 for an unknown id, 400 for an action from the
 wrong status, ``not_eq``/``not_in`` never matching null (SQL semantics), ``?exported=``
-ignoring any body.
+ignoring any body; without the parameter, an ``exported`` element of the body sets the flag.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -45,12 +46,16 @@ from coupa_connector.sandbox._actions import (
     ActionRunner,
     truthy,
 )
+from coupa_connector.sandbox._filters import find_filter
 from coupa_connector.sandbox._integrations import install_integration_views
+from coupa_connector.sandbox._nested_api import NestedApi
 from coupa_connector.sandbox._objects import (
+    DELETED_LINES_KEPT,
     EXPORTED_ONLY_UPDATES,
     LINE_MIRRORS,
     ObjectView,
     Views,
+    deleted_lines_key,
     human_name,
 )
 from coupa_connector.sandbox._query import (
@@ -71,6 +76,7 @@ from coupa_connector.sandbox._wire import (
     WireOptions,
     error_response,
     parse_body,
+    parse_bulk_body,
     render_json,
     render_xml,
     wants_json,
@@ -80,6 +86,9 @@ from coupa_connector.sandbox._writes import WriteError, WriteOptions, Writer
 __all__ = ["ApiOptions", "CoupaApi", "build_api_app"]
 
 NO_RESULTS = "No results match your search criteria."
+# Records one bulk create may hold ([I]: Coupa documents no bound; this keeps one request's
+# work bounded like a page).
+MAX_BULK = 500
 DEFAULT_USER = "api_user"
 _MIRROR_RESOURCES = frozenset(m[1] for m in LINE_MIRRORS.values())
 
@@ -107,17 +116,24 @@ class CoupaApi:
         self.actions = ActionRunner(self.views, store, self.writer)
         self.cache = RenderCache(store)
         self.pages = PageCache(store)
+        self.nested = NestedApi(self)
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
         self.router = Router(
             routes=[
                 Route("/api/{res}", self.collection, methods=methods),
                 Route("/api/{res}/{key}", self.member, methods=methods),
                 Route("/api/{res}/{key}/{action}", self.action, methods=methods),
+                Route("/api/{res}/{key}/{rest:path}", self.nested_route, methods=methods),
             ],
             default=self.not_found,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if len(path) > 5 and path.endswith("/"):
+            # Coupa serves /api/suppliers/ as /api/suppliers; a redirect would fail every
+            # client that does not follow one (and would drop a POST's body).
+            scope = {**scope, "path": path.rstrip("/")}
         await self.router(scope, receive, send)
 
     async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -180,9 +196,13 @@ class CoupaApi:
         mode = parse_return_object(params.get("return_object"), method)
         if mode == "none":
             return Response(b"", status_code=200)
-        fields = parse_fields(self.views, view.obj, params.get("fields"))
+        items = self._named_filter(view, params.multi_items())
+        fields = parse_fields(self.views, view.obj, dict(items).get("fields"))
         renderer = Renderer(self.views, self.store, self.cache)
-        if fields is None and mode == "full" and wants_json(request):
+        deleted = _shows_deleted(params)
+        if deleted:
+            doc = with_deleted_lines(view.name, doc)
+        if fields is None and mode == "full" and wants_json(request) and not deleted:
             [body] = renderer.full_json(view, [(int(doc["id"]), doc)])
             return Response(body, status_code=status, media_type=JSON_MEDIA)
         [out] = renderer.render(view, [doc], mode, fields)
@@ -242,8 +262,12 @@ class CoupaApi:
                 login = self._require(request, obj, "create", obj.write_scope)
                 if obj.action("create") is None or obj.name in _MIRROR_RESOURCES:
                     raise RequestError(f"Coupa does not create {obj.name} through the API.", 405)
-                body = await self._body(request, obj)
-                doc = self.writer.create(view, body, login)
+                raw = await self._read(request)
+                content_type = request.headers.get("content-type", "")
+                bulk = parse_bulk_body(raw, content_type, obj)
+                if bulk is not None:
+                    return self._bulk_create(request, view, bulk, login)
+                doc = self.writer.create(view, parse_body(raw, content_type, obj), login)
                 if parse_return_object(request.query_params.get("return_object"), "POST") == "none":
                     return Response(b"", status_code=200)
                 return self._record(request, view, doc, 201, method="POST")
@@ -251,11 +275,46 @@ class CoupaApi:
         except (RequestError, WriteError, BodyError) as exc:
             return self._error(request, exc, obj)
 
-    def _index(self, request: Request, view: ObjectView) -> Response:
+    def _bulk_create(
+        self, request: Request, view: ObjectView, bodies: list[dict[str, Any]], login: str
+    ) -> Response:
+        """Create every record of a list body, all or none (``<suppliers><supplier>...``):
+        a refusal names each record by its position, and nothing is stored."""
+        if not bodies:
+            raise RequestError(f"The {view.obj.list_element} list holds no {view.obj.element}.")
+        if len(bodies) > MAX_BULK:
+            raise RequestError(f"At most {MAX_BULK} records per bulk create, not {len(bodies)}.")
+        docs: list[dict[str, Any]] = []
+        errors: list[str] = []
+        with contextlib.suppress(_BulkRefused), self.store.transaction():
+            for n, body in enumerate(bodies, start=1):
+                try:
+                    docs.append(self.writer.create(view, body, login))
+                except WriteError as exc:
+                    errors.extend(f"{human_name(view.obj.element)} {n}: {m}" for m in exc.messages)
+            if errors:
+                raise _BulkRefused  # rolls the transaction back
+        if errors:
+            raise WriteError(errors)
+        if parse_return_object(request.query_params.get("return_object"), "POST") == "none":
+            return Response(b"", status_code=200)
+        renderer = Renderer(self.views, self.store, self.cache)
+        mode = parse_return_object(request.query_params.get("return_object"), "POST")
+        fields = parse_fields(self.views, view.obj, request.query_params.get("fields"))
+        return self._respond(request, view, renderer.render(view, docs, mode, fields), 201)
+
+    def _index(
+        self,
+        request: Request,
+        view: ObjectView,
+        within: tuple[str, tuple[Any, ...]] | None = None,
+    ) -> Response:
+        """A page of records; ``within`` narrows it to a parent's children (an SQL condition
+        over ``r0`` and its parameters)."""
         obj = view.obj
         self._require(request, obj, "index", obj.read_scope)
         as_json = wants_json(request)
-        cache_key = (view.name, as_json, request.url.query)
+        cache_key = (request.url.path, as_json, request.url.query)
         cached = self.pages.get(cache_key)
         if isinstance(cached, bytes):
             return Response(cached, media_type=JSON_MEDIA if as_json else XML_MEDIA)
@@ -263,26 +322,52 @@ class CoupaApi:
             body = self._assemble(view, cached)
             if body is not None:
                 return Response(body, media_type=JSON_MEDIA)
-        spec = parse_query(self.views, obj, request.query_params.multi_items(), self.options.query)
-        rows = self.store.select_rows(
-            view.name, spec.where, spec.params, spec.order, spec.limit, spec.offset
-        )
+        items = self._named_filter(view, request.query_params.multi_items())
+        spec = parse_query(self.views, obj, items, self.options.query)
+        deleted = _shows_deleted(request.query_params)
+        where, params = spec.where, spec.params
+        if within is not None:
+            where = f"({within[0]})" + (f" AND {where}" if where else "")
+            params = (*within[1], *params)
+        rows = self.store.select_rows(view.name, where, params, spec.order, spec.limit, spec.offset)
         if not rows:
             if wants_json(request):
                 return Response(b"[]", media_type=JSON_MEDIA)
             return error_response(request, 404, [NO_RESULTS], obj.model)
         renderer = Renderer(self.views, self.store, self.cache)
-        if as_json and spec.fields is None and spec.return_object == "full":
+        if as_json and spec.fields is None and spec.return_object == "full" and not deleted:
             body = json_array(renderer.full_json(view, list(rows)))
             # The page's records are kept rendered already: keeping its ids is enough to
             # answer it again without the query, and holds no second copy of the bytes.
             self.pages.put(cache_key, tuple(rid for rid, _ in rows))
             return Response(body, media_type=JSON_MEDIA)
         docs = [orjson.loads(text) for _, text in rows]
+        if deleted:
+            docs = [with_deleted_lines(view.name, doc) for doc in docs]
         out = renderer.render(view, docs, spec.return_object, spec.fields)
         response = self._respond(request, view, out)
         self.pages.put(cache_key, bytes(response.body))
         return response
+
+    def _named_filter(
+        self, view: ObjectView, items: list[tuple[str, str]]
+    ) -> list[tuple[str, str]]:
+        """The query with a named API filter (``filter=NAME``) applied: its conditions
+        added, its fields unless the query names its own; an unknown name is a 400."""
+        names = [v for k, v in items if k.strip().lower() == "filter"]
+        if not names:
+            return items
+        name = names[-1].strip()
+        found = find_filter(self.store, name) if name else None
+        if found is None:
+            raise RequestError(f"API filter {name[:100]!r} does not exist.")
+        if view.name not in found.resources:
+            raise RequestError(f"API filter {name!r} does not apply to {view.name}.")
+        rest = [(k, v) for k, v in items if k.strip().lower() != "filter"]
+        extra = list(found.conditions)
+        if found.fields_param and not any(k.strip().lower() == "fields" for k, _ in rest):
+            extra.append(("fields", found.fields_param))
+        return extra + rest
 
     def _assemble(self, view: ObjectView, ids: tuple[int, ...]) -> bytes | None:
         """A full JSON page again from its records' renderings; None if one is gone."""
@@ -322,12 +407,14 @@ class CoupaApi:
             # A body is accepted (the NetSuite bundle sends <exported>true</exported>) and not
             # applied: marking exported is a request of its own in Coupa.
             await self._read(request)
-            flag = _flag("exported", params["exported"])
-            changes: dict[str, Any] = {"exported": flag}
-            if flag and "last-exported-at" in obj.fields:
-                changes["last-exported-at"] = "<now>"
-            doc = self.writer.touch(view, doc, login, changes)
-            return self._record(request, view, doc, method="PUT")
+            return self._mark_exported(request, view, doc, login, params["exported"])
+        body = await self._body(request, obj)
+        exported = body.pop("exported", None) if "exported" in obj.fields else None
+        if exported is not None and not body:
+            # <exported type="boolean">true</exported> alone marks the record as the query
+            # parameter does: ERP bundles mark records this way.
+            login = self._require(request, obj, "mark_exported", obj.write_scope)
+            return self._mark_exported(request, view, self._load(view, key), login, exported)
         login = self._require(request, obj, "update", obj.write_scope)
         if obj.action("update") is None:
             raise RequestError(f"Coupa does not update {obj.name} through the API.", 405)
@@ -337,7 +424,6 @@ class CoupaApi:
                 f"PUT /api/{obj.name}/{key}?exported=true"
             )
         doc = self._load(view, key)
-        body = await self._body(request, obj)
         commands = [
             action
             for flag, action in HEADER_COMMANDS.get(view.name, {}).items()
@@ -349,6 +435,19 @@ class CoupaApi:
         doc = self.writer.update(view, doc, body, login)
         for action in commands:
             doc = self.actions.run(view, doc, action, body, login)
+        if exported is not None:
+            return self._mark_exported(request, view, doc, login, exported)
+        return self._record(request, view, doc, method="PUT")
+
+    def _mark_exported(
+        self, request: Request, view: ObjectView, doc: dict[str, Any], login: str, raw: Any
+    ) -> Response:
+        """Set ``exported`` (and ``last-exported-at`` when true) from a body's element."""
+        flag = raw if isinstance(raw, bool) else _flag("exported", str(raw))
+        changes: dict[str, Any] = {"exported": flag}
+        if flag and "last-exported-at" in view.obj.fields:
+            changes["last-exported-at"] = "<now>"
+        doc = self.writer.touch(view, doc, login, changes)
         return self._record(request, view, doc, method="PUT")
 
     def _delete(self, request: Request, view: ObjectView, key: str) -> Response:
@@ -376,9 +475,29 @@ class CoupaApi:
         doc = self.actions.run(view, doc, action, body, login)
         return self._record(request, view, doc, 201, method="POST")
 
+    async def nested_route(self, request: Request) -> Response:
+        """A route under a parent record (``/api/users/5/addresses/7``)."""
+        obj = None
+        try:
+            match = self.nested.routes.match(request.scope["path"])
+            if match is None:
+                raise RequestError(f"No route matches {request.scope['path'][:200]}", 404)
+            obj = match.routes[0].child
+            return await self.nested.dispatch(request, match)
+        except (RequestError, WriteError, BodyError) as exc:
+            return self._error(request, exc, obj)
+
     async def action(self, request: Request) -> Response:
         obj = None
         try:
+            name = request.path_params["action"].replace("-", "_")
+            parent = self.views.resource(request.path_params["res"])
+            if parent is None or parent.action(name) is None:
+                # Not an action of the parent: a nested collection (/api/items/3/supplier_items).
+                match = self.nested.routes.match(request.scope["path"])
+                if match is not None:
+                    obj = match.routes[0].child
+                    return await self.nested.dispatch(request, match)
             obj = self._object(request)
             view = self.views.view(obj)
             name = request.path_params["action"].replace("-", "_")
@@ -401,6 +520,10 @@ class CoupaApi:
             return self._record(request, view, doc, method="PUT")
         except (RequestError, WriteError, BodyError) as exc:
             return self._error(request, exc, obj)
+
+
+class _BulkRefused(Exception):
+    """Raised inside a bulk create's transaction to roll it back."""
 
 
 class PageCache:
@@ -470,6 +593,20 @@ def _flag(name: str, raw: str) -> bool:
     except KindError:
         pass
     raise RequestError(f"{human_name(name)} is not a boolean (true or false): {raw!r}")
+
+
+def _shows_deleted(params: Mapping[str, str]) -> bool:
+    raw = params.get("show_deleted_lines")
+    return raw is not None and _flag("show_deleted_lines", raw)
+
+
+def with_deleted_lines(res: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """A record with the deleted lines it keeps shown after its lines."""
+    shown = dict(doc)
+    for name, key in DELETED_LINES_KEPT:
+        if name == res and doc.get(deleted_lines_key(key)):
+            shown[key] = [*(doc.get(key) or []), *doc[deleted_lines_key(key)]]
+    return shown
 
 
 def _plain(params: Mapping[str, str]) -> dict[str, str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -21,6 +22,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote_plus
 
@@ -106,11 +108,53 @@ STANDARD_SCOPES: tuple[str, ...] = (
     "offline_access",
     "openid",
     "profile",
+    # Names of Coupa's R34.3 scope list (coupa-api.md 2.2, Rossum's copy of it) and of a
+    # published client's token request that the Swagger files do not list.
+    "core.expense.secure.read",
+    "core.expense.secure.write",
+    "core.global_navigation.read",
+    "core.pay.charges.read",
+    "core.pay.charges.write",
+    "core.pay.payment_accounts.read",
+    "core.pay.statements.read",
+    "core.pay.statements.write",
+    "core.pay.virtual_cards.read",
+    "core.pay.virtual_cards.write",
+    "core.payables.expense.read",
+    "core.payables.expenses.write",
+    "core.supplier_sites.read",
+    "core.supplier_sites.write",
+    "core.invoice.assignment.read",
+    "core.notifications_summary.read",
+    "core.punchout_site.read",
+    "core.purchase_order_change.read",
+    "core.requisition.assignment.read",
+    "core.translation.read",
+    "travel_booking.common.read",
+    "travel_booking.search.write",
+    "travel_booking.team.read",
+    "travel_booking.team.write",
+    "travel_booking.trip.read",
+    "travel_booking.trip.write",
+    "travel_booking.user.read",
+    "travel_booking.user.write",
+    "treasury.cash_management.delete",
+    "treasury.cash_management.read",
+    "treasury.cash_management.write",
 )
 
 
+@functools.cache
+def documented_scopes() -> tuple[str, ...]:
+    """The scopes Coupa's Swagger files document (``scopes.json``, written by
+    ``tools/sandbox_scopes.py``)."""
+    text = resources.files("coupa_connector.sandbox").joinpath("scopes.json").read_text("utf-8")
+    return tuple(sorted(json.loads(text)["scopes"]))
+
+
 def all_scopes(catalog: Catalog | None = None) -> tuple[str, ...]:
-    """Every scope the sandbox knows: Coupa's documented list plus the catalog's.
+    """Every scope the sandbox knows: Coupa's documented lists (coupa-api.md 2.2 and the
+    Swagger files') plus the catalog's.
 
     Args:
         catalog: The object catalog; its read, write and action scopes are added.
@@ -118,7 +162,7 @@ def all_scopes(catalog: Catalog | None = None) -> tuple[str, ...]:
     Returns:
         The scopes, sorted and without duplicates.
     """
-    found = set(STANDARD_SCOPES)
+    found = set(STANDARD_SCOPES) | set(documented_scopes())
     if catalog is not None:
         for obj in catalog:
             found.update(s for s in (obj.read_scope, obj.write_scope) if s)
@@ -389,12 +433,6 @@ class AuthService:
         if request.method != "POST":
             return _oauth_error(405, "invalid_request", "Use POST.", headers={"Allow": "POST"})
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type != "application/x-www-form-urlencoded":
-            return _oauth_error(
-                400,
-                "invalid_request",
-                "The token request body must be application/x-www-form-urlencoded.",
-            )
         declared = request.headers.get("content-length", "0")
         if not declared.isdigit() or int(declared) > MAX_TOKEN_REQUEST_BYTES:
             return _oauth_error(400, "invalid_request", "The token request body is too large.")
@@ -403,10 +441,28 @@ class AuthService:
             body += chunk
             if len(body) > MAX_TOKEN_REQUEST_BYTES:
                 return _oauth_error(400, "invalid_request", "The token request body is too large.")
+        if body.strip() and content_type != "application/x-www-form-urlencoded":
+            # An empty body needs no type: HTTP Basic with the parameters in the query
+            # string, as OAuth servers commonly take it, sends none.
+            return _oauth_error(
+                400,
+                "invalid_request",
+                "The token request body must be application/x-www-form-urlencoded.",
+            )
         try:
-            form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
         except (UnicodeDecodeError, ValueError):
             return _oauth_error(400, "invalid_request", "The token request body is not a form.")
+        # Parameters in the query string count as well (RFC 6749 leaves it to the server;
+        # published clients send client_id, client_secret and grant_type there); the body
+        # wins where both give one.
+        form = {**dict(request.query_params), **dict(pairs)}
+        repeated = sorted({k for k, _ in pairs if sum(1 for j, _ in pairs if j == k) > 1})
+        if repeated:
+            # RFC 6749 3.2: parameters must not be included more than once.
+            return _oauth_error(
+                400, "invalid_request", f"Parameter {repeated[0][:40]!r} is given more than once."
+            )
 
         basic = _basic_credentials(request.headers.get("authorization", ""))
         if basic is None and request.headers.get("authorization"):
@@ -439,7 +495,9 @@ class AuthService:
             return _oauth_error(
                 401, "invalid_client", "Client authentication failed.", headers=headers
             )
-        requested = form.get("scope", "").split()
+        # Space-separated (RFC 6749 3.3); commas are taken too, as published clients
+        # send Coupa's comma-separated lists ("core.common.read, core.invoice.read").
+        requested = form.get("scope", "").replace(",", " ").split()
         unknown = sorted(set(requested) - client.scopes)
         if unknown:
             return _oauth_error(
@@ -474,6 +532,20 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
         return None
     # RFC 6749 2.3.1: both parts are form-urlencoded before Basic encoding.
     return unquote_plus(client_id), unquote_plus(secret)
+
+
+def token_bucket(request: Request) -> str:
+    """The throttle bucket of a token request: the calling address, before any body is read
+    (the client id may be in the body), apart from the API's per-client buckets."""
+    host = request.client.host if request.client is not None else "unknown"
+    return f"token:{host}"
+
+
+def token_throttled(request: Request, message: str, retry_after: str) -> Response:
+    """The token endpoint's 429: an OAuth-style JSON error with ``Retry-After``."""
+    return _oauth_error(
+        429, "temporarily_unavailable", message, headers={"Retry-After": retry_after}
+    )
 
 
 def _oauth_error(

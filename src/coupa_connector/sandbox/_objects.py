@@ -9,6 +9,7 @@ the tables below, never a branch on a resource name elsewhere.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,15 +17,22 @@ from typing import Any
 from coupa_connector.catalog import Catalog, FieldDef, ObjectDef, load_catalog
 
 __all__ = [
+    "APPROVABLES",
+    "APPROVAL_LINKS",
     "CREATE_DEFAULTS",
     "CREATE_FORCED",
     "CUSTOM_FIELDS",
+    "DELETED_LINES_KEPT",
+    "DERIVED_FROM_REFERENCES",
     "DISPUTE_REASONS",
     "DUPLICATE_LINE_NUMS_IGNORED",
+    "EMBED_SKIP",
     "EXPORTED_ONLY_UPDATES",
     "FINISHED_STATUSES",
     "INHERITED_KEYS",
     "LINE_MIRRORS",
+    "OPEN_APPROVAL_STATUSES",
+    "ORDER_LINE_NUMBERS",
     "REFERENCE_BLOCKS",
     "SCALAR_KINDS",
     "TOTALS",
@@ -32,6 +40,7 @@ __all__ = [
     "UPDATABLE_FIELDS",
     "ObjectView",
     "Views",
+    "deleted_lines_key",
     "human_name",
 ]
 
@@ -88,7 +97,13 @@ INHERITED_KEYS: dict[str, tuple[str, ...]] = {
 # per instance; these are the sandbox's).
 CUSTOM_FIELDS: dict[str, tuple[str, ...]] = {
     "invoices": ("project-code", "cost-center"),
-    "purchase_orders": ("project-code",),
+    "purchase_orders": ("project-code", "region"),
+    "requisitions": ("project-code", "budget-owner"),
+    "receiving_transactions": ("dock-door",),
+    "expense_reports": ("project-code", "trip-purpose"),
+    "suppliers": ("supplier-tier", "region"),
+    "users": ("cost-center", "region"),
+    "contracts": ("region", "renewal-owner"),
 }
 
 # Child lines that a second resource also serves, one row per line (the PO's order lines are
@@ -96,7 +111,20 @@ CUSTOM_FIELDS: dict[str, tuple[str, ...]] = {
 # the line field that holds the parent's id).
 LINE_MIRRORS: dict[str, tuple[str, str, str]] = {
     "purchase_orders": ("order-lines", "purchase_order_lines", "order-header-id"),
+    "expense_reports": ("expense-lines", "expense_lines", "expense-report-id"),
 }
+
+# Line collections whose deleted lines Coupa still shows on request (``show_deleted_lines=
+# true`` on purchase orders, coupa-api.md 4.6): (resource, collection field). They are kept
+# in the stored record under a key no field has (``deleted_lines_key``), never rendered
+# otherwise.
+DELETED_LINES_KEPT = frozenset({("purchase_orders", "order-lines")})
+
+
+def deleted_lines_key(collection: str) -> str:
+    """Where a record keeps the deleted lines of a collection."""
+    return f"@deleted:{collection}"
+
 
 # Line collections where a line whose line-num another line of the document already has is
 # ignored, neither saved nor refused (coupa-api.md 5.3: requisition lines):
@@ -158,6 +186,52 @@ REFERENCE_BLOCKS: dict[str, tuple[str, ...]] = {
 }
 
 
+_XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+
+
+# Fields Coupa computes from a reference of the same record: resource -> (field, reference,
+# what of it). ``id`` is the referenced record's id; ``type`` its Rails class, which for the
+# sandbox's approvers is always a user (Coupa also has approval groups).
+DERIVED_FROM_REFERENCES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "approvals": (("approver-id", "approver", "id"), ("approver-type", "approver", "User")),
+    "accounts": (("account-type-id", "account-type", "id"),),
+}
+
+# Lines that bill an order line carry its numbers: resource -> (line collection, the line's
+# order-line id field, then the fields that get the PO number, its order-header number
+# and the order line's number). The order lines are /api/purchase_order_lines records.
+ORDER_LINE_NUMBERS: dict[str, tuple[str, str, tuple[str, ...], str]] = {
+    "invoices": (
+        "invoice-lines",
+        "order-line-id",
+        ("po-number", "order-header-num"),
+        "order-line-num",
+    ),
+}
+
+# Audit references left out of embedded records and of the copies documents keep of their
+# approvals: they repeat on every embedded object and Coupa's samples of embedded objects do
+# not carry them.
+EMBED_SKIP = frozenset({"created-by", "updated-by"})
+
+# What an approval decides for the document it approves: approvable type ->
+# (resource, status on approval, status on rejection).
+APPROVABLES: dict[str, tuple[str, str, str]] = {
+    "InvoiceHeader": ("invoices", "approved", "rejected"),
+    "RequisitionHeader": ("requisitions", "approved", "draft"),
+    "ExpenseReport": ("expense_reports", "approved", "rejected"),
+    "Contract": ("contracts", "published", "draft"),
+}
+
+# Approval statuses that still wait for a decision.
+OPEN_APPROVAL_STATUSES = ("pending_approval", "on_hold")
+
+# Documents list their approvals (``approvals``) and the one waiting now
+# (``current-approval``, where the object has it); approvals name their document by type
+# and id: (type field, id field, document collection field, document current field).
+APPROVAL_LINKS = ("approvable-type", "approvable-id", "approvals", "current-approval")
+
+
 def human_name(name: str) -> str:
     """Rails' humanized attribute name: ``invoice-number`` -> ``Invoice number``."""
     text = name.replace("-", " ").replace("_", " ").strip()
@@ -201,11 +275,10 @@ class Views:
         self.catalog = catalog or load_catalog()
         self._views: dict[str, ObjectView] = {}
         self._by_path: dict[str, ObjectDef] = {}
-        for obj in self.catalog:
-            # Objects only Coupa's Swagger knows are not served: the sandbox's seed and its
-            # write and action rules follow the objects of the reference tables.
-            if obj.swagger_only:
-                continue
+        # Every object of the merged catalog with a collection path is served, those only
+        # Coupa's Swagger documents included; where two share a path, the reference tables'
+        # object wins (its shape is the one Coupa's samples show).
+        for obj in sorted(self.catalog, key=lambda o: o.swagger_only):
             if obj.resource and obj.resource.startswith("/api/") and ":" not in obj.resource:
                 self._by_path.setdefault(obj.resource[len("/api/") :], obj)
 
@@ -234,11 +307,13 @@ class Views:
 
     def _build(self, obj: ObjectDef) -> ObjectView:
         first = [n for n in ("id", "created-at", "updated-at") if n in obj.fields]
-        # Fields only Coupa's Swagger lists are left out of records: the sandbox renders the
-        # shapes of the reference tables and Coupa's samples (and some Swagger names, such
-        # as users' api-user?, are not XML names).
+        # Every readable field of the merged catalog is rendered, except the few Swagger
+        # names that are Rails predicates (users' ``api-user?``): they are no XML element
+        # names, and Coupa's payloads show the plain attribute (``api-user``) instead.
         rest = [
-            n for n, f in obj.fields.items() if f.readable and n not in first and not f.swagger_only
+            n
+            for n, f in obj.fields.items()
+            if f.readable and n not in first and _XML_NAME.fullmatch(n)
         ]
         targets = {
             n: self.target(f)

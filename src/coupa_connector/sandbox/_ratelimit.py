@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 from coupa_connector.sandbox._wire import error_response
 
@@ -127,10 +128,14 @@ class RateLimitGate:
         app: ASGIApp,
         limiter: RateLimiter,
         key_for: Callable[[Request], str | None],
+        deny: Callable[[Request, str, str], Response] | None = None,
     ) -> None:
         self.app = app
         self.limiter = limiter
         self.key_for = key_for
+        # Builds the 429 from the request, the message and the Retry-After value: Coupa's
+        # error body by default, the OAuth error body at the token endpoint.
+        self.deny = deny or _coupa_denial
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.limiter.enabled:
@@ -148,7 +153,10 @@ class RateLimitGate:
             f"Rate limit exceeded: at most {self.limiter.rate:g} requests per second with "
             f"bursts of {self.limiter.burst}. Retry after {retry_after} s."
         )
-        response = error_response(
-            request, 429, [message], model="base", headers={"Retry-After": retry_after}
-        )
-        await response(scope, receive, send)
+        await self.deny(request, message, retry_after)(scope, receive, send)
+
+
+def _coupa_denial(request: Request, message: str, retry_after: str) -> Response:
+    return error_response(
+        request, 429, [message], model="base", headers={"Retry-After": retry_after}
+    )

@@ -9,12 +9,18 @@ cut down to id and natural keys, which keeps pages bounded however records chain
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from coupa_connector.sandbox._objects import REFERENCE_BLOCKS, SCALAR_KINDS, ObjectView, Views
+from coupa_connector.sandbox._objects import (
+    EMBED_SKIP,
+    REFERENCE_BLOCKS,
+    SCALAR_KINDS,
+    ObjectView,
+    Views,
+)
 from coupa_connector.sandbox._query import FieldSpec, ReturnObject
 from coupa_connector.sandbox._store import Store
 
@@ -25,11 +31,14 @@ __all__ = ["RenderCache", "Renderer"]
 _fragment = orjson.Fragment
 
 
-# Audit references left out of embedded records: they repeat on every embedded object and
-# Coupa's samples of embedded objects do not carry them.
-_EMBED_SKIP = frozenset({"created-by", "updated-by"})
+_EMBED_SKIP = EMBED_SKIP
 # One step of a rendering plan: the field's kind and the target's view for associations.
 _Step = tuple[str, ObjectView | None]
+_AUDIT_STAMPS = ("created-at", "updated-at", "created-by", "updated-by")
+# What an unset field of a kind renders as: an empty list or set of custom fields, false for
+# booleans (Rails boolean columns default to false, and Coupa sends false, never null),
+# otherwise null.
+_UNSET: dict[str, Any] = {"collection": [], "custom-fields": {}, "boolean": False}
 # Kinds whose stored value is not output as is.
 _WORK_KINDS = frozenset({"reference", "collection", "custom-fields"})
 
@@ -57,6 +66,36 @@ class _Plan:
     stored_refs: tuple[tuple[str, ObjectView], ...]
     line_collections: tuple[tuple[str, ObjectView], ...]
     shapes: dict[tuple[str, ...], _Shape]
+    # Collections of records stored on their own (a document's approvals).
+    stored_collections: tuple[tuple[str, ObjectView], ...] = ()
+    embeddings: dict[
+        tuple[str, ...], tuple[tuple[str, ...], tuple[tuple[str, ObjectView | None], ...]]
+    ] = field(default_factory=dict)
+
+    def embedding(
+        self, keys: tuple[str, ...]
+    ) -> tuple[tuple[str, ...], tuple[tuple[str, ObjectView | None], ...]]:
+        """For a record with these keys embedded in another: its own attributes to copy, in
+        output order, and its references to cut down to id and natural keys (collections
+        and audit references are left out). Worked out once per key sequence."""
+        found = self.embeddings.get(keys)
+        if found is not None:
+            return found
+        present = set(keys)
+        plain: list[str] = []
+        refs: list[tuple[str, ObjectView | None]] = []
+        for name in self.order:
+            if name not in present or name in _EMBED_SKIP:
+                continue
+            kind, sub = self.steps[name]
+            if kind == "reference":
+                refs.append((name, sub))
+            elif kind != "collection":
+                plain.append(name)
+        found = (tuple(plain), tuple(refs))
+        if len(self.embeddings) < 1024:
+            self.embeddings[keys] = found
+        return found
 
     def shape(self, keys: tuple[str, ...]) -> _Shape:
         """The shape of documents with these keys, in this order."""
@@ -71,8 +110,12 @@ class _Plan:
             if step is None or step[0] not in _WORK_KINDS:
                 continue
             kind, target = step
-            if kind == "reference" and (target is None or not target.stored):
-                continue  # output as stored, like ``embed`` does
+            if kind == "reference" and target is None:
+                continue  # an object the catalog does not describe: output as stored
+            if kind == "reference" and not target.stored:  # type: ignore[union-attr]
+                # Data embedded in the record (a supplier's primary contact): rendered with
+                # every key of its object, as Coupa's samples show it.
+                kind = "embedded"
             work.append((name, kind, target, target.name if target is not None else ""))
         present = set(keys)
         unset = {n: v for n, v in self.template.items() if n not in present}
@@ -83,11 +126,14 @@ class _Plan:
         return found
 
 
-_PLANS: dict[tuple[int, str], _Plan] = {}
+_PLANS: dict[tuple[int, str, bool], _Plan] = {}
 
 
-def _plans_cache(views: Views, view: ObjectView) -> _Plan:
-    key = (id(views), view.name)
+def _plans_cache(views: Views, view: ObjectView, embedded: bool = False) -> _Plan:
+    """The plan of an object; ``embedded`` for copies of its records kept inside another
+    record (a document's approvals), which leave out the audit references as embedded
+    records do."""
+    key = (id(views), view.name, embedded)
     found = _PLANS.get(key)
     if found is not None:
         return found
@@ -96,17 +142,32 @@ def _plans_cache(views: Views, view: ObjectView) -> _Plan:
     template: dict[str, Any] = {}
     stored_refs: list[tuple[str, ObjectView]] = []
     lines: list[tuple[str, ObjectView]] = []
+    stored_lists: list[tuple[str, ObjectView]] = []
     for name in view.order:
+        if embedded and name in _EMBED_SKIP:
+            continue
         kind = fields[name].kind
         target = view.targets.get(name)
         target_view = views.view(target) if target is not None else None
         steps[name] = (kind, target_view)
-        template[name] = [] if kind == "collection" else {} if kind == "custom-fields" else None
+        template[name] = _UNSET.get(kind)
         if target_view is not None and kind == "reference" and target_view.stored:
             stored_refs.append((name, target_view))
         if target_view is not None and kind == "collection" and not target_view.stored:
             lines.append((name, target_view))
-    found = _Plan(view.order, steps, template, tuple(stored_refs), tuple(lines), {})
+        if target_view is not None and kind == "collection" and target_view.stored:
+            stored_lists.append((name, target_view))
+    if not view.stored and "users" in views.catalog:
+        # Data embedded in a record keeps its own audit stamps where it has them: Coupa's
+        # samples show them on a supplier's primary contact, which the catalog lacks.
+        users = views.view(views.catalog.get("users"))
+        for name in _AUDIT_STAMPS:
+            steps.setdefault(
+                name, ("reference", users) if name.endswith("-by") else ("datetime", None)
+            )
+    found = _Plan(
+        view.order, steps, template, tuple(stored_refs), tuple(lines), {}, tuple(stored_lists)
+    )
     _PLANS[key] = found
     return found
 
@@ -219,14 +280,20 @@ class Renderer:
         """
         records = self._cache.records
         name = view.name
-        todo = [(rid, doc) for rid, doc in rows if (name, rid) not in records]
+        todo = [
+            (rid, orjson.loads(doc) if isinstance(doc, str) else doc)
+            for rid, doc in rows
+            if (name, rid) not in records
+        ]
         if todo:
+            # Records listed in collections of their own (each document's approvals) are
+            # new on every page: fetched up front, so no record is rendered twice for them.
+            self._prefetch_listed(view, [doc for _, doc in todo])
             missing: set[tuple[str, int]] = set()
             self._missing = missing
             retry: list[tuple[int, dict[str, Any]]] = []
             try:
-                for rid, doc in todo:
-                    parsed = orjson.loads(doc) if isinstance(doc, str) else doc
+                for rid, parsed in todo:
                     before = self._misses
                     body = self._json(view, parsed)
                     if self._misses != before:
@@ -241,6 +308,21 @@ class Renderer:
                     self._keep(name, rid, self._json(view, parsed))
         return [records[(name, rid)] for rid, _ in rows]
 
+    def _prefetch_listed(self, view: ObjectView, docs: list[dict[str, Any]]) -> None:
+        plan = self.plan(view)
+        if not plan.stored_collections:
+            return
+        wanted: dict[str, set[int]] = {}
+        for name, target in plan.stored_collections:
+            for doc in docs:
+                for item in doc.get(name) or ():
+                    if not isinstance(item, dict) or len(item) > 1:
+                        continue  # a copy of the record kept in the document: nothing to fetch
+                    rid = item.get("id")
+                    if isinstance(rid, int) and (target.name, rid) not in self._docs:
+                        wanted.setdefault(target.name, set()).add(rid)
+        self._fetch_missing({(res, rid) for res, ids in wanted.items() for rid in ids})
+
     def _keep(self, name: str, rid: int, body: bytes) -> None:
         self._cache.records[(name, rid)] = body
         self._cache.record_bytes += len(body)
@@ -254,8 +336,8 @@ class Renderer:
             for rid in ids:
                 self._docs[(res, rid)] = found.get(rid)
 
-    def _json(self, view: ObjectView, doc: dict[str, Any]) -> bytes:
-        plan = self.plan(view)
+    def _json(self, view: ObjectView, doc: dict[str, Any], copy: bool = False) -> bytes:
+        plan = self.plan(view, copy)
         shape = plan.shape(tuple(doc))
         # Copy the document whole and fix up the few fields that need work, rather than
         # looking at every field in Python: this is the hot loop of a full page.
@@ -270,6 +352,9 @@ class Renderer:
                     # The common case inline: the referenced record is serialized already.
                     found = embedded.get((target_name, value.get("id")))
                     present[name] = found if found is not None else self.embed_json(target, value)
+            elif kind == "embedded":
+                if isinstance(value, dict):
+                    present[name] = _fragment(self._json(target, value))  # type: ignore[arg-type]
             elif kind == "collection":
                 if not isinstance(value, list):
                     present[name] = []
@@ -279,7 +364,12 @@ class Renderer:
                         for i in value
                     ]
                 else:
-                    present[name] = [self.embed_json(target, i) for i in value]
+                    present[name] = [
+                        _fragment(self._json(target, i, True))
+                        if isinstance(i, dict) and len(i) > 1 and target is not None
+                        else self.embed_json(target, i)
+                        for i in value
+                    ]
             elif not isinstance(value, dict):
                 present[name] = {}
         body = orjson.dumps(present)
@@ -347,7 +437,9 @@ class Renderer:
             for rid in ids:
                 self._docs[(res, rid)] = found.get(rid)
 
-    def plan(self, view: ObjectView) -> _Plan:
+    def plan(self, view: ObjectView, embedded: bool = False) -> _Plan:
+        if embedded:
+            return _plans_cache(self.views, view, True)
         found = self._plans.get(view.name)
         if found is None:
             found = _plans_cache(self.views, view)
@@ -356,9 +448,10 @@ class Renderer:
 
     # ------------------------------------------------------------------ shapes
 
-    def full(self, view: ObjectView, doc: dict[str, Any]) -> dict[str, Any]:
-        """Every readable field; associations embedded, lines in full."""
-        plan = self.plan(view)
+    def full(self, view: ObjectView, doc: dict[str, Any], copy: bool = False) -> dict[str, Any]:
+        """Every readable field; associations embedded, lines in full (``copy``: a record's
+        copy kept in another, rendered as ``_json`` renders it)."""
+        plan = self.plan(view, copy)
         # Start from every field unset, then fill what the document has: a document holds a
         # few dozen of an object's hundreds of fields, so this touches only those.
         out = plan.template.copy()
@@ -376,7 +469,12 @@ class Renderer:
                 if target is not None and not target.stored:
                     out[name] = [self.full(target, i) if isinstance(i, dict) else i for i in value]
                 else:
-                    out[name] = [self.embed(target, i) for i in value]
+                    out[name] = [
+                        self.full(target, i, True)
+                        if isinstance(i, dict) and len(i) > 1 and target is not None
+                        else self.embed(target, i)
+                        for i in value
+                    ]
             elif kind == "custom-fields":
                 if isinstance(value, dict):
                     out[name] = value
@@ -386,6 +484,8 @@ class Renderer:
 
     def embed(self, target: ObjectView | None, value: Any) -> Any:
         """A referenced record as it appears inside another."""
+        if target is not None and not target.stored and isinstance(value, dict):
+            return self.full(target, value)  # data of the record itself, every key shown
         key = _embed_key(target, value)
         if key is None or target is None:  # _embed_key returns None without a target
             return value
@@ -400,16 +500,10 @@ class Renderer:
             found = self.block(target, doc, block_fields)
             self._embedded[key] = found
         else:
-            found = {}
-            steps = self.plan(target).steps
-            for name in self.plan(target).order:
-                if name not in doc or name in _EMBED_SKIP:
-                    continue
-                kind, sub = steps[name]
-                if kind == "collection":
-                    continue
-                item = doc[name]
-                found[name] = self.ref_block(sub, item) if kind == "reference" else item
+            plain, refs = self.plan(target).embedding(tuple(doc))
+            found = {name: doc[name] for name in plain}
+            for name, sub in refs:
+                found[name] = self.ref_block(sub, doc[name])
             self._embedded[key] = found
         return found
 
@@ -461,6 +555,8 @@ class Renderer:
                     out[name] = [self.ref_block(target, i) for i in items]
             elif kind == "custom-fields":
                 out[name] = value if isinstance(value, dict) else {}
+            elif value is None and kind == "boolean":
+                out[name] = False
             else:
                 out[name] = value
         return out
@@ -501,6 +597,8 @@ class Renderer:
                     out[name] = [self.embed(target_view, i) for i in items]
             elif isinstance(sub, dict) and isinstance(value, dict):
                 out[name] = self.project(None, value, sub)
+            elif value is None and kind == "boolean" and name not in doc:
+                out[name] = False
             else:
                 out[name] = value
         return out

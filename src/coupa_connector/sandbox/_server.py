@@ -50,6 +50,8 @@ from coupa_connector.sandbox._auth import (
     OAuthClient,
     TokenSigner,
     all_scopes,
+    token_bucket,
+    token_throttled,
 )
 from coupa_connector.sandbox._bodyread import DEFAULT_BODY_TIMEOUT, BodyReadDeadline
 from coupa_connector.sandbox._faults import FaultConfig, FaultInjector, FaultRule, find_transport
@@ -287,11 +289,13 @@ def build_sandbox_app(
         scopes = all_scopes(load_catalog())
     if store is None:
         from coupa_connector.sandbox._store import Store
+        from coupa_connector.sandbox.seed import seed_store
 
         store = Store(
             None if settings.db is None else str(settings.db),
             seed_size=settings.seed_size,
             seed=settings.seed,
+            seeder=seed_store,
         )
     if api_factory is None:
         from coupa_connector.sandbox._app import build_api_app
@@ -318,7 +322,10 @@ def build_sandbox_app(
 
     api: ASGIApp = AuthGate(api_factory(store), auth)
     api = RateLimitGate(api, limiter, bucket_of)
-    router = _Router(auth.token_endpoint, api)
+    # The token endpoint is throttled like the API (Coupa's limit covers every request of
+    # the instance), in buckets of its own per calling address.
+    token = RateLimitGate(auth.token_endpoint, limiter, token_bucket, token_throttled)
+    router = _Router(token, api)
     faults = FaultInjector(router, settings.start_faults())
     state = SandboxState(auth, limiter, faults, stats, store, settings.admin_secret)
     router.admin = AdminApi(state)

@@ -16,13 +16,13 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import orjson
 
-__all__ = ["Store", "format_instant"]
+__all__ = ["Seeder", "Store", "format_instant"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -110,6 +110,11 @@ def _row_values(res: str, doc: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
+# Fills an emptied store: (store, seed size or None for the default, random seed) -> record
+# counts per resource. The seed package's ``seed_store`` is one; the store takes it as a
+# parameter so that it never imports the seed, which imports the store's helpers.
+Seeder = Callable[["Store", "int | None", int], dict[str, int]]
+
 _SAFE_FIELD = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
@@ -134,15 +139,23 @@ class Store:
             invoices.
         seed_size: Invoices to seed when the database is empty (None: the small default).
         seed: Random seed of the generator.
+        seeder: What fills the store when it is empty and on ``reset``
+            (``coupa_connector.sandbox.seed.seed_store``); None leaves it empty.
 
     The store is shared by the server thread and admin calls; one lock serializes access,
     which is what a single SQLite connection needs anyway.
     """
 
     def __init__(
-        self, path: str | None = None, *, seed_size: int | None = None, seed: int = 42
+        self,
+        path: str | None = None,
+        *,
+        seed_size: int | None = None,
+        seed: int = 42,
+        seeder: Seeder | None = None,
     ) -> None:
         self.path = path
+        self._seeder = seeder
         self._lock = threading.RLock()
         self._target = self._private_target(seed_size)
         self._conn = self._open(self._target)
@@ -152,7 +165,7 @@ class Store:
         # Bumped by every change, so caches of rendered records know when to let go.
         self.generation = 0
         self._load_counters()
-        if self.is_empty():
+        if self.is_empty() and seeder is not None:
             self.reset(seed_size=seed_size, seed=seed)
 
     # ------------------------------------------------------------------ lifecycle
@@ -205,8 +218,6 @@ class Store:
         Returns:
             Record counts per resource.
         """
-        from coupa_connector.sandbox._seed import seed_store  # the seed needs a Store
-
         with self._lock:
             self.generation += 1
             target = self._private_target(seed_size)
@@ -226,7 +237,7 @@ class Store:
             # A seed is all-or-nothing and can be redone, so it skips waiting for the disk.
             self._conn.execute("PRAGMA synchronous=OFF")
             try:
-                counts = seed_store(self, seed_size=seed_size, seed=seed)
+                counts = {} if self._seeder is None else self._seeder(self, seed_size, seed)
             finally:
                 self._conn.execute("PRAGMA synchronous=NORMAL")
                 self._conn.executescript(_INDEXES)
@@ -292,8 +303,12 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Group writes: all land or none does."""
+        """Group writes: all land or none does. Transactions nest: an inner one joins the
+        outer one (a bulk create holds every record's own save)."""
         with self._lock:
+            if self._conn.in_transaction:
+                yield
+                return
             self._conn.execute("BEGIN")
             try:
                 yield

@@ -9,6 +9,7 @@ order), dates as ``YYYY-MM-DD``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -30,37 +31,68 @@ class KindError(ValueError):
         self.reason = reason
 
 
-def parse_instant(value: str) -> str:
-    """Parse an ISO 8601 date or datetime the way Coupa reads it; return the stored spelling.
+# What Coupa's Rails back end reads as a time (``Time.zone.parse``): a date with one- or
+# two-digit month and day (``2011-01-1``, in Coupa's own query examples), then optionally a
+# time after ``T`` or a space, fractions of a second, and a zone: ``Z``, ``UTC``/``GMT``, or an
+# offset as ``+07:00``, ``+0700`` or ``+07``. Clients quote values too (``'2015-04-16
+# 22:00:00'``, again from Coupa's docs), and Ruby writes ``2024-01-31 18:38:00 UTC``.
+_INSTANT = re.compile(
+    r"(?P<y>\d{4})[-/](?P<m>\d{1,2})[-/](?P<d>\d{1,2})"
+    r"(?:[T ]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<f>\d{1,9}))?)?)?"
+    r"\s*(?P<z>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?",
+    re.IGNORECASE,
+)
+_QUOTES = "'\""
 
-    A date without a time is midnight UTC of that day; a datetime without an offset is UTC.
+
+def parse_instant(value: str) -> str:
+    """Parse a date or datetime the way Coupa's Rails back end reads it; return the stored
+    spelling.
+
+    A date without a time is midnight UTC of that day; a datetime without a zone is UTC.
 
     Args:
-        value: ``2024-05-01``, ``2024-05-01T10:00:00-07:00``, ``2024-05-01T17:00:00Z``...
+        value: ``2024-05-01``, ``2011-01-1``, ``2024-05-01T10:00:00-07:00``,
+            ``'2015-04-16 22:00:00'``, ``2024-01-31 18:38:00 UTC``...
 
     Returns:
         ``YYYY-MM-DDTHH:MM:SS+00:00``.
 
     Raises:
-        KindError: Not an ISO 8601 date or datetime.
+        KindError: Not a date or datetime.
     """
     text = value.strip()
     if len(text) > 40:
         raise KindError("is not a valid date and time")
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in _QUOTES:
+        text = text[1:-1].strip()
+    match = _INSTANT.fullmatch(text)
+    if match is None:
+        raise KindError("is not a valid date and time")
     try:
-        if len(text) == 10:
-            parsed = dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), dt.UTC)
-        else:
-            parsed = dt.datetime.fromisoformat(text.replace(" ", "T", 1))
-    except ValueError:
-        raise KindError("is not a valid date and time") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    try:
+        parsed = dt.datetime(
+            int(match["y"]),
+            int(match["m"]),
+            int(match["d"]),
+            int(match["H"] or 0),
+            int(match["M"] or 0),
+            int(match["S"] or 0),
+            tzinfo=_zone(match["z"]),
+        )
         moment = parsed.astimezone(dt.UTC)
-    except OverflowError:
+    except (ValueError, OverflowError):
         raise KindError("is not a valid date and time") from None
     return moment.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def _zone(text: str | None) -> dt.tzinfo:
+    if text is None or text.upper() in ("Z", "UTC", "GMT"):
+        return dt.UTC
+    digits = text[1:].replace(":", "")
+    minutes = int(digits[:2]) * 60 + int(digits[2:] or 0)
+    if minutes >= 24 * 60:
+        raise ValueError("offset out of range")
+    return dt.timezone(dt.timedelta(minutes=-minutes if text[0] == "-" else minutes))
 
 
 def _decimal(value: Any) -> Decimal:

@@ -28,6 +28,7 @@ __all__ = [
     "WireOptions",
     "error_response",
     "parse_body",
+    "parse_bulk_body",
     "render_json",
     "render_xml",
     "wants_json",
@@ -278,6 +279,10 @@ class BodyError(Exception):
         self.message = message
 
 
+# The root element of an XML body, after any declaration and comments.
+_LIST_ROOT = re.compile(rb"^(?:\s*<\?[^>]*\?>)?(?:\s*<!--.*?-->)*\s*<([A-Za-z_][\w.-]*)", re.S)
+
+
 def parse_body(raw: bytes, content_type: str, obj: ObjectDef) -> dict[str, Any]:
     """Parse a create/update body into a plain dict with hyphenated keys.
 
@@ -312,6 +317,43 @@ def parse_body(raw: bytes, content_type: str, obj: ObjectDef) -> dict[str, Any]:
         f"Unsupported Content-Type {media or '(none)'!r}: send application/json "
         "or application/xml.",
     )
+
+
+def parse_bulk_body(raw: bytes, content_type: str, obj: ObjectDef) -> list[dict[str, Any]] | None:
+    """The records of a bulk create body (``<suppliers><supplier>...</supplier>...</suppliers>``
+    or a JSON array of objects), or None when the body holds one record."""
+    head = raw.lstrip()[:200]
+    media = content_type.split(";", 1)[0].strip().lower()
+    if head.startswith(b"["):
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise BodyError(400, f"Malformed JSON body: {exc}") from None
+        if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
+            raise BodyError(400, "A JSON bulk body must be an array of objects.")
+        _check_depth(data)
+        return [_normalize_keys(d) for d in data]
+    if ("xml" in media or head.startswith(b"<")) and _LIST_ROOT.search(head):
+        match = _LIST_ROOT.search(head)
+        assert match is not None
+        if match.group(1).decode("utf-8", "replace").replace("_", "-") != obj.list_element:
+            return None
+        try:
+            doc = xmltodict.parse(raw, disable_entities=True, force_list=(obj.element,))
+        except Exception as exc:  # expat and xmltodict raise several unrelated types
+            raise BodyError(400, f"Malformed XML body: {exc}") from None
+        content = next(iter(doc.values())) or {}
+        if not isinstance(content, dict) or set(content) - {obj.element, "@type"}:
+            # A record whose root is spelled like the list (Coupa's <budget_lines> sample):
+            # one record, not a list of them.
+            return None
+        _check_depth(content)
+        items = content.get(obj.element, [])
+        records = [_xml_node(item) for item in items]
+        if not all(isinstance(r, dict) for r in records):
+            raise BodyError(400, f"<{obj.list_element}> must hold <{obj.element}> elements.")
+        return records  # type: ignore[return-value]
+    return None
 
 
 def _parse_json(raw: bytes) -> dict[str, Any]:

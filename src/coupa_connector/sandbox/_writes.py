@@ -18,9 +18,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from coupa_connector.catalog import FieldDef
+from coupa_connector.sandbox._derive import Deriver
 from coupa_connector.sandbox._objects import (
+    APPROVAL_LINKS,
     CREATE_DEFAULTS,
     CREATE_FORCED,
+    DELETED_LINES_KEPT,
     DUPLICATE_LINE_NUMS_IGNORED,
     FINISHED_STATUSES,
     INHERITED_KEYS,
@@ -31,6 +34,7 @@ from coupa_connector.sandbox._objects import (
     UPDATABLE_FIELDS,
     ObjectView,
     Views,
+    deleted_lines_key,
     human_name,
 )
 from coupa_connector.sandbox._store import Store
@@ -124,6 +128,7 @@ class Writer:
         self.views = views
         self.store = store
         self.options = options or WriteOptions()
+        self.deriver = Deriver(views, store)
 
     # ------------------------------------------------------------------ entry points
 
@@ -211,7 +216,10 @@ class Writer:
     def save(self, view: ObjectView, doc: dict[str, Any]) -> None:
         """Store a document and refresh the rows that mirror its lines."""
         with self.store.transaction():
+            self.deriver.fill(view.name, doc)
             self.store.put(view.name, doc)
+            if APPROVAL_LINKS[0] in doc:
+                self.deriver.approval_saved(doc)
             mirror = LINE_MIRRORS.get(view.name)
             if mirror is not None:
                 lines_field, mirror_res, parent_field = mirror
@@ -498,6 +506,13 @@ class Writer:
                 lines.append(line)
                 by_id[line["id"]] = line
         kept = [line for line in lines if line.get("id") not in removed]
+        if removed and (view.name, key) in DELETED_LINES_KEPT:
+            # Kept out of sight for ?show_deleted_lines=true (coupa-api.md 4.6).
+            hidden = deleted_lines_key(key)
+            doc[hidden] = [
+                *(doc.get(hidden) or []),
+                *(ln for ln in lines if ln.get("id") in removed),
+            ]
         if "line-num" in child.obj.fields:
             used = [n for n in (_int(line.get("line-num")) for line in kept) if n is not None]
             next_num = max(used, default=0) + 1

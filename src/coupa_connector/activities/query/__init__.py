@@ -3,7 +3,7 @@
 ``query_pages`` validates the query against the catalog before any request, then pages
 through the results with the strategy that keeps the exactly-once promise (keyset paging on
 ``id`` unless another order is asked for; see ``_paging``). ``AsyncConnection.query`` and
-``Connection.query`` are thin doors onto it.
+``Connection.query`` are thin doors onto it; the options travel as one ``QueryOptions``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Unpack
 
 import orjson
 
@@ -19,12 +19,12 @@ from coupa_connector.activities.query._batch import RecordBatch
 from coupa_connector.activities.query._filters import (
     Filter,
     RawCondition,
-    Where,
     _unknown_field,
     build_filters,
     fields_param,
     validate,
 )
+from coupa_connector.activities.query._options import QueryKeywords, QueryOptions
 from coupa_connector.activities.query._paging import (
     PAGE_SIZE,
     KeysetPager,
@@ -37,12 +37,11 @@ from coupa_connector.client._wire import DecodeError
 from coupa_connector.errors import QueryError
 
 if TYPE_CHECKING:
-    from coupa_connector.client._connection import AsyncConnection
+    from coupa_connector.client._requester import AsyncRequester
     from coupa_connector.client._transport import RawResponse
 
-__all__ = ["Page", "QuerySpec", "build_query", "query_pages"]
+__all__ = ["Page", "QueryKeywords", "QueryOptions", "QuerySpec", "build_query", "query_pages"]
 
-Paging = Literal["auto", "offset", "keyset"]
 RETURN_OBJECTS = ("limited", "shallow")
 UPDATED_AT = "updated-at"
 
@@ -131,43 +130,29 @@ def _timestamp(value: str | dt.datetime | dt.date, what: str) -> str:
 def build_query(
     catalog: Catalog,
     obj: str | ObjectDef,
-    *,
-    where: Where = None,
-    fields: Sequence[str] | None = None,
-    return_object: str | None = None,
-    order_by: str | None = None,
-    dir: str | None = None,
-    limit: int | None = None,
-    params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
-    since: str | dt.datetime | dt.date | None = None,
-    until: str | dt.datetime | dt.date | None = None,
-    paging: Paging = "auto",
-    show_deleted_lines: bool = False,
+    options: QueryOptions | None = None,
+    /,
+    **keywords: Unpack[QueryKeywords],
 ) -> QuerySpec:
     """Validate a query against the catalog, before anything is sent.
 
     Args:
         catalog: Object definitions.
         obj: The object to query (any of its names).
-        where: Conditions: an expression, a list of them, or a mapping (see ``_filters``).
-        fields: Dotted paths to return (``["id", "supplier.name"]``); all when omitted.
-        return_object: ``limited`` (ids only) or ``shallow``.
-        order_by: Field to sort by; anything but ``id`` pages by offset (see ``_paging``).
-        dir: ``asc`` or ``desc``.
-        limit: Most records to return.
-        params: Raw Coupa parameters passed through unchecked
-            (``{"supplier[name][starts_with]": "Ac"}``).
-        since: Only records with ``updated-at`` at or after this.
-        until: Only records with ``updated-at`` before this.
-        paging: ``keyset`` (by id, either direction; exactly-once under concurrent
-            changes), ``offset``, or ``auto`` (keyset unless another order is asked for).
-        show_deleted_lines: Include the lines deleted from each record
-            (``show_deleted_lines=true``; purchase orders only, as Coupa documents it).
+        options: The query's options (see ``QueryOptions``); ``concurrency`` is the
+            fetch's, not the query's, and is not looked at here.
+        **keywords: Options on top of ``options``, by name. Paging: ``keyset`` (by id,
+            either direction; exactly-once under concurrent changes), ``offset``, or
+            ``auto`` (keyset unless another order is asked for); see ``_paging``.
 
     Raises:
         QueryError: Anything Coupa would refuse or the pager could not do safely.
         UnknownObjectError: No such object.
     """
+    o = QueryOptions.of(options, **keywords)
+    where, fields, return_object, order_by = o.where, o.fields, o.return_object, o.order_by
+    dir, limit, params, paging = o.dir, o.limit, o.params, o.paging
+    since, until, show_deleted_lines = o.since, o.until, o.show_deleted_lines
     target = obj if isinstance(obj, ObjectDef) else catalog.get(obj)
     if not target.resource:
         raise QueryError(f"{target.name} has no API resource of its own; query its parent object.")
@@ -239,7 +224,7 @@ def build_query(
 
 
 async def fetch_batch(
-    conn: AsyncConnection, resource: str, obj: ObjectDef | str, params: Params
+    conn: AsyncRequester, resource: str, obj: ObjectDef | str, params: Params
 ) -> RecordBatch:
     """Get one page of a query as a ``RecordBatch`` (JSON pages are split, not decoded).
 
@@ -257,7 +242,7 @@ async def fetch_batch(
 
 
 def _page_batch(
-    conn: AsyncConnection, resource: str, obj: ObjectDef | str, response: RawResponse
+    conn: AsyncRequester, resource: str, obj: ObjectDef | str, response: RawResponse
 ) -> RecordBatch:
     content = response.content
     # The first byte is almost always the bracket; strip (a copy of the body) only if not.
@@ -286,21 +271,24 @@ def _page_batch(
 
 
 async def query_pages(
-    conn: AsyncConnection,
+    conn: AsyncRequester,
     obj: str | ObjectDef,
+    options: QueryOptions | None = None,
+    /,
     *,
-    concurrency: int | None = None,
-    **options: Any,
+    spec: QuerySpec | None = None,
+    **keywords: Unpack[QueryKeywords],
 ) -> AsyncIterator[Page]:
-    """Run a query and yield its pages (see ``build_query`` for the options).
+    """Run a query and yield its pages.
 
     Args:
         conn: An open connection.
         obj: The object to query.
-        concurrency: Pages (or keyset partitions) fetched at once; the connection's setting
-            when omitted. Offset pages arrive in order; keyset partitions interleave.
-        **options: ``where``, ``fields``, ``return_object``, ``order_by``, ``dir``, ``limit``,
-            ``params``, ``since``, ``until``, ``paging``.
+        options: The query's options (see ``QueryOptions``); ``concurrency`` is the pages
+            (or keyset partitions) fetched at once, the connection's setting when omitted.
+            Offset pages arrive in order; keyset partitions interleave.
+        spec: The query already built from them (``build_query``), to skip building it again.
+        **keywords: Options on top of ``options``, by name.
 
     Yields:
         Pages in delivery order; the records of all pages are every matching record, once.
@@ -309,7 +297,9 @@ async def query_pages(
         QueryError: Invalid query (before any request) or a broken paging invariant.
         APIError | TransportError: A page failed after retries (the message says which).
     """
-    spec = options.pop("spec", None) or build_query(conn.catalog, obj, **options)
+    chosen = QueryOptions.of(options, **keywords)
+    spec = spec or build_query(conn.catalog, obj, chosen)
+    concurrency = chosen.concurrency
     width = max(1, concurrency or conn.config.concurrency)
     base = spec.params()
 

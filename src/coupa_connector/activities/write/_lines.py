@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from coupa_connector.activities.write._keys import get_path
 
-if TYPE_CHECKING:
-    from coupa_connector.activities.write._send import SendContext
+__all__ = ["Landed", "LineIds", "ReadRecord", "added_lines", "adds_lines", "landed", "line_ids"]
 
-__all__ = ["Landed", "LineIds", "added_lines", "adds_lines", "landed", "line_ids"]
+ReadRecord = Callable[[Mapping[str, str]], Awaitable[Any]]
+"""Reads the record with the given query parameters (``GET`` of the record's path)."""
 
 LineIds = dict[str, frozenset[int]]
 """The ids of a record's items per collection (``invoice-lines``), as read from Coupa."""
@@ -67,7 +67,7 @@ def added_lines(body: Mapping[str, Any]) -> dict[str, int] | None:
     return counts
 
 
-async def line_ids(ctx: SendContext, path: str, collections: list[str]) -> LineIds | None:
+async def line_ids(read: ReadRecord, collections: list[str]) -> LineIds | None:
     """The ids of the record's items in ``collections``; None when Coupa's answer does not
     show one of them (nothing could then be compared).
 
@@ -75,12 +75,7 @@ async def line_ids(ctx: SendContext, path: str, collections: list[str]) -> LineI
         CoupaError: The read failed.
     """
     fields: list[Any] = ["id", *({name.replace("-", "_"): ["id"]} for name in collections)]
-    record = await ctx.conn.request(
-        "GET",
-        path,
-        params={"fields": json.dumps(fields, separators=(",", ":"))},
-        object_name=ctx.obj.name,
-    )
+    record = await read({"fields": json.dumps(fields, separators=(",", ":"))})
     if not isinstance(record, Mapping):
         return None
     found: LineIds = {}

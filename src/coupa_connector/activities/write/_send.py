@@ -1,30 +1,35 @@
 """Sending one record: what each error means for it, and never creating it twice.
 
-The connection already retries what is safe (STYLE lesson 7): GET and PUT on any transient
-failure, POST only when it provably did not land (connect errors, 429, 503). This module adds
-the write-level decision on top, as a table from error to resolution:
+This module is the one loop that resends a write. Each attempt goes through the connection
+with ``retry=False`` (rate limit, auth and one re-mint after a 401 still apply), and what a
+failure means for the record is the ``Resolution`` column of the retry decision table
+(``client._retry``):
 
     FAIL      Coupa refused this record (400, 404, ...): a per-record failure with Coupa's
               messages; the run goes on.
-    FATAL     no record can succeed (401, 403, bad settings): stop reading, raise at the end.
-    RESEND    the request provably did not land (429, 503): send it again after a pause.
+    FATAL     no record can succeed (401, 403, refused connection, DNS, TLS, bad settings):
+              stop reading, raise at the end.
+    RESEND    the request provably did not land (429, 503, connect errors): send it again
+              after the wait Coupa asks for, or a backoff.
     UNKNOWN   it may have landed (timeout, dropped connection, 500/502/504): an update is
               simply sent again (a PUT is idempotent unless it adds lines, see
               ``_lines``); a create is first looked up by its
               unique natural key (only a record that did not exist before the send counts)
               and sent again only when Coupa does not have it.
+
+The resends of one record spend one ``Budget``: at most ``max_attempts`` sends after errors,
+``RetryPolicy.max_throttled`` more after throttling, all within ``RetryPolicy.total_time``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import enum
 import logging
 import random
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from coupa_connector.activities.write._lines import (
     Landed,
@@ -37,15 +42,20 @@ from coupa_connector.activities.write._lines import (
 from coupa_connector.activities.write._pipeline import FatalWriteError, Item, Prepare, run_pipeline
 from coupa_connector.activities.write._results import WriteOutcome, WriteResult
 from coupa_connector.catalog import ObjectDef
+from coupa_connector.client import RetryPolicy
+from coupa_connector.client._retry import (
+    Backoff,
+    Budget,
+    Resolution,
+    is_throttle,
+    outcome_of,
+    resolution,
+)
 from coupa_connector.errors import (
-    AuthenticationError,
     ConfigurationError,
     CoupaError,
     NotFoundError,
-    PermissionDeniedError,
     RateLimitError,
-    ServerError,
-    TransportError,
     ValidationError,
 )
 
@@ -57,6 +67,7 @@ __all__ = [
     "Requester",
     "Resolution",
     "SendContext",
+    "WriteKeywords",
     "WriteOptions",
     "default_concurrency",
     "failed_result",
@@ -87,60 +98,6 @@ class Requester(Protocol):
         ...
 
 
-class Resolution(enum.Enum):
-    """What a failed write attempt means for its record."""
-
-    FAIL = "fail"
-    FATAL = "fatal"
-    RESEND = "resend"
-    UNKNOWN = "unknown"
-
-
-# Most specific first; the first matching class decides.
-_RESOLUTIONS: tuple[tuple[type[CoupaError], Resolution], ...] = (
-    (AuthenticationError, Resolution.FATAL),
-    (PermissionDeniedError, Resolution.FATAL),
-    (ConfigurationError, Resolution.FATAL),
-    (RateLimitError, Resolution.RESEND),
-    (ValidationError, Resolution.FAIL),
-    (NotFoundError, Resolution.FAIL),
-    (TransportError, Resolution.UNKNOWN),
-    (ServerError, Resolution.UNKNOWN),
-    (CoupaError, Resolution.FAIL),
-)
-
-# Statuses that say the server did not act on the request at all.
-_NOT_PROCESSED = frozenset({429, 503})
-
-# Transport failures by kind (the connection's ``NetworkError.kind``): did the request
-# possibly reach Coupa? Unknown kinds are treated as "maybe", the safe side for a create.
-_TRANSPORT_KINDS: dict[str, Resolution] = {
-    "connect": Resolution.RESEND,
-    "connect_timeout": Resolution.RESEND,
-    "pool_timeout": Resolution.RESEND,
-    "tls": Resolution.FATAL,  # no record will get through a failing handshake
-    "write": Resolution.UNKNOWN,
-    "read_timeout": Resolution.UNKNOWN,
-    "dropped": Resolution.UNKNOWN,
-    "protocol": Resolution.UNKNOWN,
-}
-
-
-def resolution(error: CoupaError) -> Resolution:
-    """The resolution of one failed attempt (see the module docstring)."""
-    if error.status in _NOT_PROCESSED:
-        return Resolution.RESEND
-    if isinstance(error, TransportError):
-        kind = getattr(error, "kind", None)
-        return _TRANSPORT_KINDS.get(kind, Resolution.UNKNOWN) if kind else Resolution.UNKNOWN
-    if isinstance(error, ServerError) and not error.retryable:
-        return Resolution.FAIL
-    for cls, res in _RESOLUTIONS:
-        if isinstance(error, cls):
-            return res
-    return Resolution.FAIL
-
-
 @dataclass(frozen=True, slots=True)
 class WriteOptions:
     """Knobs of a write run.
@@ -149,10 +106,12 @@ class WriteOptions:
         concurrency: Records sent at once; None uses the connection's ``concurrency``.
         batch_size: Records read and prepared together (one key lookup query per batch).
         dry_run: Validate only; nothing is sent (no lookups either).
-        max_attempts: Sends of one record's request, on top of the connection's own
-            retries of each send, before the record is given up as failed.
-        retry_delay: First pause in seconds between those sends; it doubles each time.
-        retry_delay_cap: Longest such pause.
+        max_attempts: Sends of one record's request after errors (the connection does not
+            resend a write itself) before the record is given up as failed; throttling
+            (429) has the connection's ``RetryPolicy.max_throttled`` on top.
+        retry_delay: First backoff ceiling in seconds between those sends; it doubles each
+            time (full jitter picks below it).
+        retry_delay_cap: Largest such ceiling.
         return_object: Coupa's ``return_object`` for writes; ``limited`` (ids only) keeps
             answers small. None asks for the full record.
     """
@@ -172,6 +131,15 @@ class WriteOptions:
             raise ConfigurationError(f"batch_size must be at least 1, not {self.batch_size}.")
         if self.max_attempts < 1:
             raise ConfigurationError(f"max_attempts must be at least 1, not {self.max_attempts}.")
+
+
+class WriteKeywords(TypedDict, total=False):
+    """The keyword arguments every write activity takes besides its key (``create``,
+    ``update``, ``upsert``, ``action``), for the connections' typed doors onto them."""
+
+    concurrency: int | None
+    dry_run: bool | None
+    options: WriteOptions | None
 
 
 def make_options(
@@ -234,17 +202,36 @@ class SendContext:
         ro = self.options.return_object
         return {"return_object": ro} if ro else {}
 
-    async def pause(self, attempt: int, error: CoupaError | None = None) -> None:
-        """Wait before sending again: the server's ``Retry-After`` or full-jitter backoff."""
-        retry_after = getattr(error, "retry_after", None)
-        if isinstance(retry_after, int | float) and retry_after >= 0:
-            delay = min(float(retry_after), self.options.retry_delay_cap)
-        else:
-            ceiling = min(
-                self.options.retry_delay_cap, self.options.retry_delay * 2 ** (attempt - 1)
-            )
-            delay = self.rng.uniform(0.0, ceiling)
-        await asyncio.sleep(delay)
+    @property
+    def policy(self) -> RetryPolicy:
+        """The retry budget of one record: the connection's policy (throttling, total time,
+        ``Retry-After`` bound) with the run's attempts and backoff."""
+        config = getattr(self.conn, "config", None)
+        base = getattr(config, "retry", None)
+        if not isinstance(base, RetryPolicy):
+            base = RetryPolicy()
+        return dataclasses.replace(
+            base,
+            max_retries=self.options.max_attempts - 1,
+            backoff_base=self.options.retry_delay,
+            backoff_cap=self.options.retry_delay_cap,
+        )
+
+    def budget(self) -> Budget:
+        """A fresh budget for one record's sends."""
+        return Budget(self.policy, Backoff(self.policy, self.rng))
+
+
+def next_wait(budget: Budget, error: CoupaError) -> float | None:
+    """The wait before sending again after ``error``, or None when the budget is spent."""
+    retry_after = getattr(error, "retry_after", None)
+    if not isinstance(retry_after, int | float) or retry_after < 0:
+        retry_after = None
+    outcome = outcome_of(error)
+    throttled = outcome is not None and is_throttle(outcome, retry_after)
+    if isinstance(error, RateLimitError):
+        throttled = True
+    return budget.next_delay(throttled=throttled, retry_after=retry_after)
 
 
 def error_messages(error: CoupaError) -> tuple[str, ...]:
@@ -304,6 +291,7 @@ async def send_create(
         FatalWriteError: The error means no record can be written (credentials, scope).
     """
     assert ctx.obj.resource is not None
+    budget = ctx.budget()
     attempt = 0
     lost: CoupaError | None = None  # the first answer lost, once one was
     while True:
@@ -315,6 +303,7 @@ async def send_create(
                 params=ctx.write_params,
                 body=dict(body),
                 object_name=ctx.obj.name,
+                retry=False,
             )
         except CoupaError as error:
             res = resolution(error)
@@ -325,6 +314,7 @@ async def send_create(
                     # "Already taken" after a lost answer may be about our own first send.
                     return await _refused_after_loss(item, recover, lost, error, attempt)
                 return failed_result(item, error, attempts=attempt)
+            wait = next_wait(budget, error)
             if res is Resolution.UNKNOWN:
                 lost = lost or error
                 log.info(
@@ -335,7 +325,7 @@ async def send_create(
                     error.message,
                 )
                 # Give a slow server the time to finish what it may be doing, then ask.
-                await ctx.pause(attempt, error)
+                await asyncio.sleep(wait if wait is not None else budget.lookup_pause())
                 found = await _recover(item, recover, error, attempt)
                 if isinstance(found, WriteResult):
                     log.info(
@@ -345,18 +335,10 @@ async def send_create(
                         "found in Coupa" if found.recovered else found.outcome.value,
                     )
                     return found
-            if attempt >= ctx.options.max_attempts:
-                log.warning(
-                    "create of %s record %d: gave up after %d sends",
-                    ctx.obj.name,
-                    item.position,
-                    attempt,
-                )
-                return failed_result(
-                    item, error, attempts=attempt, prefix=f"gave up after {attempt} sends: "
-                )
+            if wait is None or not ctx.policy.retry_writes:
+                return _gave_up(ctx, item, error, attempt)
             if res is Resolution.RESEND:
-                await ctx.pause(attempt, error)
+                await asyncio.sleep(wait)
             continue
         rid = _id_of(data)
         notes: tuple[str, ...] = ()
@@ -374,6 +356,16 @@ async def send_create(
             record=item.record,
             attempts=attempt,
         )
+
+
+def _gave_up(
+    ctx: SendContext, item: Item, error: CoupaError, attempt: int, *, rid: int | None = None
+) -> WriteResult:
+    """The record's failure once its budget is spent."""
+    log.warning("%s record %d: gave up after %d sends", ctx.obj.name, item.position, attempt)
+    return failed_result(
+        item, error, rid=rid, attempts=attempt, prefix=f"gave up after {attempt} sends: "
+    )
 
 
 async def _safe_recover(recover: Recover | None) -> tuple[int, ...] | None:
@@ -471,8 +463,9 @@ async def send_put(
     """PUT one record (an update or an action); sent again on doubt when that is harmless.
 
     A body that adds collection items (a line without ``id``) is not idempotent: it goes out
-    once per decision, with the connection's retries off, and a lost answer is settled by
-    re-reading the record at ``record_path`` (see ``_lines``); without one it fails.
+    once per decision (every write is sent with the connection's retries off), and a lost
+    answer is settled by re-reading the record at ``record_path`` (see ``_lines``); without
+    one it fails.
 
     Raises:
         FatalWriteError: The error means no record can be written (credentials, scope).
@@ -482,6 +475,7 @@ async def send_put(
     before: LineIds | None = None
     if added is not None and record_path is not None:
         before = await _read_lines(ctx, item, rid, record_path, list(added))
+    budget = ctx.budget()
     attempt = 0
     while True:
         attempt += 1
@@ -492,7 +486,7 @@ async def send_put(
                 params=dict(params) if params is not None else ctx.write_params,
                 body=dict(body) if body is not None else None,
                 object_name=ctx.obj.name,
-                **({"retry": False} if once else {}),
+                retry=False,
             )
         except CoupaError as error:
             res = resolution(error)
@@ -512,20 +506,17 @@ async def send_put(
                 )
             if res is Resolution.FAIL:
                 return failed_result(item, error, rid=rid, attempts=attempt)
+            wait = next_wait(budget, error)
             if once and res is Resolution.UNKNOWN:
-                await ctx.pause(attempt, error)
+                await asyncio.sleep(wait if wait is not None else budget.lookup_pause())
                 settled = await _settle_lost_put(ctx, item, rid, record_path, before, added, error)
                 if settled is not None:
                     return dataclasses.replace(settled, attempts=attempt)
-            if attempt >= ctx.options.max_attempts:
-                return failed_result(
-                    item,
-                    error,
-                    rid=rid,
-                    attempts=attempt,
-                    prefix=f"gave up after {attempt} sends: ",
-                )
-            await ctx.pause(attempt, error)
+                if wait is not None:
+                    continue  # it did not land, and the wait is over: send it again
+            if wait is None:
+                return _gave_up(ctx, item, error, attempt, rid=rid)
+            await asyncio.sleep(wait)
             continue
         return WriteResult(
             position=item.position,
@@ -545,7 +536,10 @@ async def _read_lines(
         FatalWriteError: The read failed in a way no record can get past.
     """
     try:
-        return await line_ids(ctx, path, collections)
+        return await line_ids(
+            lambda params: ctx.conn.request("GET", path, params=params, object_name=ctx.obj.name),
+            collections,
+        )
     except CoupaError as error:
         if resolution(error) is Resolution.FATAL:
             raise FatalWriteError(error, failed_result(item, error, rid=rid)) from None

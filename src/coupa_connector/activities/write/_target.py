@@ -8,7 +8,6 @@ is asked about once per run, in chunks.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -139,9 +138,8 @@ class Target:
 class Targets:
     """Resolves records to Coupa ids for one object during one run.
 
-    Lookups are queries (safe to repeat), so a lookup that still fails after the
-    connection's own retries is tried again, as often as a write would be, before the
-    records waiting on it are given up.
+    Lookups are queries, safe to repeat: the connection's own loop retries them, within its
+    retry policy, and no second loop does.
 
     Args:
         ctx: The run's send context (connection, object, retry knobs).
@@ -155,20 +153,6 @@ class Targets:
         self._fetch = make_fetch(ctx.conn, ctx.obj)
         self._resolvers: dict[str, KeyResolver] = {}
         self._natural = natural_keys(ctx.obj)
-
-    async def _retrying(self, work: Callable[[], Awaitable[T]]) -> T:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return await work()
-            except CoupaError as error:
-                res = resolution(error)
-                if res in (Resolution.FAIL, Resolution.FATAL):
-                    raise
-                if attempt >= self._ctx.options.max_attempts:
-                    raise
-                await self._ctx.pause(attempt, error)
 
     @property
     def queries(self) -> int:
@@ -225,7 +209,7 @@ class Targets:
                 by_spec.setdefault(target.spec.text, []).append(target.value)
                 specs[target.spec.text] = target.spec
         for text, values in by_spec.items():
-            await self._retrying(functools.partial(self.resolver(specs[text]).resolve, values))
+            await self.resolver(specs[text]).resolve(values)
 
     async def ids(self, target: Target, *, fresh: bool = False) -> tuple[int, ...]:
         """The ids a target matches (from the cache unless ``fresh``)."""
@@ -238,9 +222,8 @@ class Targets:
         known = resolver.cached(target.value)
         if known is not None:
             return known
-        value = target.value
-        found = await self._retrying(lambda: resolver.resolve([value]))
-        return found[value]
+        found = await resolver.resolve([target.value])
+        return found[target.value]
 
     def remember(self, target: Target, rid: int) -> None:
         """Note that a target's key now names record ``rid`` too (after creating it)."""

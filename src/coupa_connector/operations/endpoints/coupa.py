@@ -1,7 +1,7 @@
 """Coupa endpoints: the query source and the create/update/upsert/action targets.
 
 The runner is synchronous (files, SQL and JMESPath are); Coupa's client is async. A
-``CoupaBridge`` runs one event loop in a background thread holding the ``AsyncConnection``,
+``CoupaBridge`` holds the ``AsyncConnection`` on the one loop-thread bridge (``_bridge``),
 and the endpoints hand it coroutines: one connection, one rate-limit budget and one token for
 the whole run, whatever number of operations it chains.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import replace as dc_replace
 from datetime import date
@@ -42,7 +41,8 @@ from coupa_connector.operations.opfile.model import EndpointSpec
 from coupa_connector.operations.opfile.problems import Checker, check_field_path
 
 if TYPE_CHECKING:
-    from coupa_connector.client import AsyncConnection, ConnectionConfig
+    from coupa_connector._connection import AsyncConnection
+    from coupa_connector.client import ConnectionConfig
 
 __all__ = ["ENDPOINTS", "CoupaBridge", "CoupaQuerySource", "CoupaWriteTarget"]
 
@@ -55,42 +55,26 @@ _DELETED_KEY = "deleted:"  # the key of a tombstone: "deleted:" and the vanished
 
 
 class CoupaBridge:
-    """An ``AsyncConnection`` on its own event-loop thread, usable from synchronous code.
+    """An ``AsyncConnection`` on the one loop-thread bridge, usable from synchronous code.
 
     Args:
         config: The connection's settings.
     """
 
     def __init__(self, config: ConnectionConfig) -> None:
+        from coupa_connector._connection import Connection
+
         self.config = config
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="coupa-connection", daemon=True
-        )
-        self._thread.start()
-        self.conn: AsyncConnection = self.call(self._connect())
-
-    async def _connect(self) -> AsyncConnection:
-        from coupa_connector.client import AsyncConnection
-
-        return AsyncConnection(self.config)
+        self._sync = Connection(config)
+        self.conn: AsyncConnection = self._sync.async_connection
 
     def call(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run a coroutine on the connection's loop and wait for its result."""
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+        return self._sync.run(coro)
 
     def iterate(self, source: AsyncIterator[T]) -> Iterator[T]:
         """An async iterator, consumed from synchronous code."""
-        try:
-            while True:
-                try:
-                    yield self.call(_anext(source))
-                except StopAsyncIteration:
-                    return
-        finally:
-            closer = getattr(source, "aclose", None)
-            if closer is not None:
-                self.call(closer())
+        return self._sync.iterate(source)
 
     def lookup(self, obj: str, key_field: str, key: str, return_field: str) -> Any:
         """The ``return_field`` of the first record whose ``key_field`` equals ``key``."""
@@ -127,16 +111,7 @@ class CoupaBridge:
 
     def close(self) -> None:
         """Close the connection and stop the loop thread."""
-        try:
-            self.call(self.conn.aclose())
-        finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=10)
-            self._loop.close()
-
-
-async def _anext(source: AsyncIterator[T]) -> T:
-    return await source.__anext__()
+        self._sync.close()
 
 
 class CoupaQuerySource(SourceBase):

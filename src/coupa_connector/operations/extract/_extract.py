@@ -25,10 +25,16 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Unpack
 
 from coupa_connector._csv_formulas import DEFAULT_CSV_FORMULAS, CsvFormulas
-from coupa_connector.activities.query import QuerySpec, build_query, query_pages
+from coupa_connector.activities.query import (
+    QueryKeywords,
+    QueryOptions,
+    QuerySpec,
+    build_query,
+    query_pages,
+)
 from coupa_connector.activities.query._batch import RecordBatch, fresh_indexes
 from coupa_connector.activities.query._filters import RawCondition, parse_where
 from coupa_connector.activities.query._paging import Page
@@ -39,7 +45,7 @@ from coupa_connector.operations.extract._processes import check_processes, extra
 from coupa_connector.operations.files._output import RecordWriter
 
 if TYPE_CHECKING:
-    from coupa_connector.client._connection import AsyncConnection
+    from coupa_connector._connection import AsyncConnection
 
 
 @dataclass
@@ -240,18 +246,18 @@ async def extract(
     conn: AsyncConnection,
     obj: str,
     output: str | os.PathLike[str],
+    options: QueryOptions | None = None,
+    /,
     *,
     fmt: str = "jsonl",
     state: str | os.PathLike[str] | None = None,
-    since: str | None = None,
     mark_exported_flag: bool = False,
-    concurrency: int | None = None,
     processes: int = 1,
     on_page: Callable[[Page, ExtractResult], None] | None = None,
     stdout: IO[bytes] | None = None,
     csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
     detect_deletes: bool = False,
-    **options: Any,
+    **keywords: Unpack[QueryKeywords],
 ) -> ExtractResult:
     """Run a query into a file (or ``-``), incrementally and/or marking records exported.
 
@@ -260,10 +266,11 @@ async def extract(
         obj: The object to query.
         output: Target path, or ``-`` for standard output.
         fmt: ``jsonl``, ``json``, ``csv`` or ``xml``.
+        options: The query (see ``QueryOptions``). Its ``since`` is a lower bound on
+            ``updated-at`` that overrides the state file's watermark, and its
+            ``concurrency`` the pages in flight at once (across all processes).
         state: State file holding the ``updated-at`` watermark (read, then advanced).
-        since: Lower bound on ``updated-at`` (overrides the state file's watermark).
         mark_exported_flag: Query ``exported=false`` and mark each written record exported.
-        concurrency: Pages in flight at once (across all processes).
         processes: Worker processes fetching disjoint id ranges in parallel (keyset paging
             only, no ``limit``); 1 fetches in this process. See ``_processes``.
         on_page: Called after each page is written (progress display).
@@ -272,7 +279,7 @@ async def extract(
             leading ``'``) or ``keep`` (cells as they are, for programs).
         detect_deletes: After the records, a tombstone for each id delivered before (kept
             in ``<state>.ids``) that the query no longer finds (see ``operations._deletes``).
-        **options: Query options (``where``, ``fields``, ``limit``, ``params``, ...).
+        **keywords: Query options by name, on top of ``options``.
 
     Returns:
         The counts; ``read == written + duplicates``.
@@ -284,7 +291,9 @@ async def extract(
     """
     catalog = conn.catalog
     target = catalog.get(obj)
-    conditions: list[str | RawCondition] = list(parse_where(options.pop("where", None)))
+    query = QueryOptions.of(options, **keywords)
+    since, concurrency = query.since, query.concurrency
+    conditions: list[str | RawCondition] = list(parse_where(query.where))
     if mark_exported_flag:
         if not target.has_field("exported"):
             raise QueryError(f"{target.name} has no exported flag to mark.")
@@ -294,12 +303,13 @@ async def extract(
             )
         conditions.append("exported=false")
     store = StateFile(Path(state), target.name) if state is not None else None
-    lower = since
+    lower = since if since is None or isinstance(since, str) else since.isoformat()
     if lower is None and store is not None:
         lower = store.load()
     incremental = store is not None or since is not None
     # Validate everything, and open the output, before the first request.
-    checked = build_query(catalog, target, where=conditions, since=lower, **options)
+    query = query.replace(where=conditions, since=lower)
+    checked = build_query(catalog, target, query)
     _refuse_unsafe(checked, incremental, mark_exported_flag)
     state_path = Path(state) if state is not None else None
     deletes = _delete_detector(detect_deletes, state_path, target.name, mark_exported_flag, checked)
@@ -315,7 +325,7 @@ async def extract(
             now = await server_now(conn, target.resource)
             upper = now.replace(microsecond=0).isoformat()
             result.window = (lower, upper)
-        spec = build_query(catalog, target, where=conditions, since=lower, until=upper, **options)
+        spec = build_query(catalog, target, query.replace(until=upper))
         keep_ids = mark_exported_flag or deletes is not None
         if processes == 1:
             written_ids = await _in_this_process(
@@ -327,7 +337,7 @@ async def extract(
             )
         if deletes is not None:
             # The population without the window: a record that did not change is not gone.
-            population = build_query(catalog, target, where=conditions, **options)
+            population = build_query(catalog, target, query.replace(since=None, until=None))
             now_ids = await current_ids(conn, population, concurrency)
             stones = list(deletes.tombstones(now_ids))
             result.deleted = writer.write_batch(RecordBatch.of(stones)) if stones else 0

@@ -48,9 +48,9 @@ if TYPE_CHECKING:
     from multiprocessing.sharedctypes import Synchronized
     from multiprocessing.synchronize import Event
 
+    from coupa_connector._connection import AsyncConnection
     from coupa_connector.activities.query import QuerySpec
     from coupa_connector.client._config import ConnectionConfig
-    from coupa_connector.client._connection import AsyncConnection
 
 # Progress is polled this often while the workers run.
 POLL_SECONDS = 0.25
@@ -141,7 +141,7 @@ def run_job(job: PartitionJob) -> PartitionResult:
 
 
 async def _run_job(job: PartitionJob) -> PartitionResult:
-    from coupa_connector.client._connection import AsyncConnection
+    from coupa_connector._connection import AsyncConnection
 
     result = PartitionResult()
     seen: set[int] = set()
@@ -356,8 +356,8 @@ async def extract_in_processes(
 
 def warm_up() -> None:
     """Import the connection stack and load the catalog (runs in a starting worker)."""
+    from coupa_connector import _connection
     from coupa_connector.catalog import load_catalog
-    from coupa_connector.client import _connection
 
     del _connection
     load_catalog()

@@ -29,7 +29,7 @@ from coupa_connector._csv_formulas import (
     cell_reader,
     unescape_cell,
 )
-from coupa_connector.errors import ConfigurationError
+from coupa_connector.errors import ConfigurationError, RecordFileError
 from coupa_connector.operations.files._text_input import (
     TextInput,
     clean_text,
@@ -69,21 +69,6 @@ MAX_RECORD_DEPTH = 100
 """How deep a record read from a file may nest (mappings and lists); Coupa's own records
 nest a few levels. Deeper input is refused with its line rather than overflowing the
 stack of whatever walks the record next."""
-
-
-class RecordFileError(ConfigurationError):
-    """A record file that cannot be read: unknown format, bad syntax, not records.
-
-    Attributes:
-        file: The file's path as given.
-        line: 1-based line of the problem, when known.
-    """
-
-    def __init__(self, message: str, *, file: str, line: int | None = None) -> None:
-        where = f"{file}:{line}" if line is not None else file
-        super().__init__(f"{where}: {message}")
-        self.file = file
-        self.line = line
 
 
 class BadRecord:

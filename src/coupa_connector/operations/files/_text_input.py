@@ -17,6 +17,8 @@ import sys
 from collections.abc import Iterator
 from typing import IO
 
+from coupa_connector.errors import RecordFileError
+
 __all__ = [
     "TextInput",
     "clean_text",
@@ -157,8 +159,6 @@ class TextInput:
             self.offset += _byte_length(chunk)
         problem = self.problem(chunk, start)
         if problem is not None:
-            from coupa_connector.operations.files._files import RecordFileError
-
             match = _ESCAPED.search(chunk)
             line = self.lines + chunk.count("\n", 0, match.start() if match else 0) + 1
             raise RecordFileError(problem, file=self.name, line=line)
@@ -177,7 +177,6 @@ class TextInput:
         return not_utf8(byte, start + _byte_length(text[: match.start()]))
 
     def _undecodable(self, exc: UnicodeDecodeError) -> Exception:
-        from coupa_connector.operations.files._files import RecordFileError
 
         return RecordFileError(
             f"cannot be decoded as {self.encoding} ({exc.reason}); "
@@ -196,7 +195,6 @@ def open_text(name: str, encoding: str = "utf-8") -> Iterator[TextInput]:
     Raises:
         RecordFileError: An unknown encoding, or a UTF-16/UTF-32 file read as UTF-8.
     """
-    from coupa_connector.operations.files._files import RecordFileError
 
     try:
         codecs.lookup(encoding)
@@ -234,7 +232,6 @@ def open_utf8_bytes(name: str) -> Iterator[IO[bytes]]:
     Raises:
         RecordFileError: A UTF-16/UTF-32 file.
     """
-    from coupa_connector.operations.files._files import RecordFileError
 
     with contextlib.ExitStack() as stack:
         stream: IO[bytes] = (

@@ -1,0 +1,128 @@
+"""Fields Coupa computes rather than takes: kept in the stored documents when they are saved,
+so that rendering stays a copy and filters on them find what they should.
+
+- ids and types copied from a reference (an approval's ``approver-id`` and ``approver-type``,
+  an account's ``account-type-id``);
+- the PO numbers on lines that bill an order line (``po-number``, ``order-header-num``,
+  ``order-line-num``);
+- a document's ``approvals`` (copies of the approval records) and ``current-approval``,
+  kept up to date whenever one of its approvals is saved.
+
+What is derived from what is data in ``_objects.py``; this module applies it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from coupa_connector.sandbox._objects import (
+    APPROVABLES,
+    APPROVAL_LINKS,
+    DERIVED_FROM_REFERENCES,
+    EMBED_SKIP,
+    LINE_MIRRORS,
+    OPEN_APPROVAL_STATUSES,
+    ORDER_LINE_NUMBERS,
+    Views,
+)
+from coupa_connector.sandbox._store import Store
+
+__all__ = ["Deriver", "current_approval", "embedded_copy", "from_references"]
+
+
+def from_references(res: str, doc: dict[str, Any]) -> None:
+    """Fill the fields that copy a reference's id or type (``approver-id``, ``approver-type``)."""
+    for name, ref, what in DERIVED_FROM_REFERENCES.get(res, ()):
+        value = doc.get(ref)
+        rid = value.get("id") if isinstance(value, dict) else None
+        doc[name] = None if rid is None else (rid if what == "id" else what)
+
+
+def embedded_copy(record: dict[str, Any]) -> dict[str, Any]:
+    """A record as another keeps a copy of it: without its audit references."""
+    return {k: v for k, v in record.items() if k not in EMBED_SKIP}
+
+
+def current_approval(approvals: list[dict[str, Any]]) -> dict[str, int] | None:
+    """The reference of the approval a document waits for: the first open one by position."""
+    waiting = [a for a in approvals if a.get("status") in OPEN_APPROVAL_STATUSES]
+    if not waiting:
+        return None
+    first = min(waiting, key=lambda a: (a.get("position") or 0, a["id"]))
+    return {"id": first["id"]}
+
+
+class Deriver:
+    """Applies the derivations to documents being saved, reading what they refer to."""
+
+    def __init__(self, views: Views, store: Store) -> None:
+        self.views = views
+        self.store = store
+        # The order-line mirror resource and the field holding a line's PO id.
+        mirror = LINE_MIRRORS["purchase_orders"]
+        self._order_lines, self._order_header_field = mirror[1], mirror[2]
+
+    def fill(self, res: str, doc: dict[str, Any]) -> None:
+        """Derive what a document's own fields and lines imply, before it is stored."""
+        from_references(res, doc)
+        numbers = ORDER_LINE_NUMBERS.get(res)
+        if numbers is not None:
+            self._order_numbers(doc, *numbers)
+
+    def _order_numbers(
+        self,
+        doc: dict[str, Any],
+        collection: str,
+        link: str,
+        header_fields: tuple[str, ...],
+        line_field: str,
+    ) -> None:
+        lines = [ln for ln in doc.get(collection) or () if isinstance(ln, dict)]
+        wanted = {ln[link] for ln in lines if isinstance(ln.get(link), int)}
+        if not wanted:
+            return
+        order_lines = self.store.get_many(self._order_lines, wanted)
+        headers = self.store.get_many(
+            "purchase_orders",
+            {
+                ol[self._order_header_field]
+                for ol in order_lines.values()
+                if isinstance(ol.get(self._order_header_field), int)
+            },
+        )
+        for line in lines:
+            order_line = order_lines.get(line.get(link))  # type: ignore[arg-type]
+            if order_line is None:
+                continue
+            header = headers.get(order_line.get(self._order_header_field))  # type: ignore[arg-type]
+            number = header.get("po-number") if header is not None else None
+            for name in header_fields:
+                line[name] = number
+            num = order_line.get("line-num")
+            line[line_field] = None if num is None else str(num)
+
+    def approval_saved(self, approval: dict[str, Any]) -> None:
+        """Relist a document's approvals after one of them was saved (created or changed)."""
+        type_field, id_field, list_field, current_field = APPROVAL_LINKS
+        target = APPROVABLES.get(str(approval.get(type_field)))
+        rid = approval.get(id_field)
+        if target is None or not isinstance(rid, int):
+            return
+        res = target[0]
+        doc = self.store.get(res, rid)
+        if doc is None:
+            return
+        obj = self.views.catalog.get(res)
+        listed = [a["id"] for a in doc.get(list_field) or () if isinstance(a, dict) and "id" in a]
+        if approval["id"] not in listed:
+            listed.append(approval["id"])
+        approvals = self.store.get_many("approvals", listed)
+        approvals[approval["id"]] = approval
+        if list_field in obj.fields:
+            # The approvals themselves, as copies: a page of documents renders them without
+            # fetching one record per document, and every approval write refreshes them.
+            doc[list_field] = [embedded_copy(approvals[a]) for a in listed if a in approvals]
+        if current_field in obj.fields:
+            doc[current_field] = current_approval([approvals[a] for a in listed if a in approvals])
+        # The document's own stamps stay: its approvals changed, not the document.
+        self.store.put(res, doc)
