@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -182,3 +184,42 @@ def test_impossible_delete_detection_is_refused_on_load(
     )
     with pytest.raises(OperationFileError, match=message):
         run_operations(ops, log_db=tmp_path / "log.sqlite", dry_run=True)
+
+
+def _next_second() -> None:
+    # Coupa's timestamps have whole seconds and a run's window ends at the second it starts.
+    now = time.time()
+    time.sleep(math.ceil(now) - now + 0.05)
+
+
+def test_an_incremental_po_run_with_show_deleted_lines_sees_the_deleted_line(
+    sb: Sandbox, tmp_path: Path
+) -> None:
+    ops = _ops(
+        tmp_path,
+        """
+        source:
+          type: coupa.query
+          object: purchase_orders
+          incremental: true
+          show_deleted_lines: true
+        target: {type: file, path: "out/pos-{run_id}.jsonl"}
+        """,
+    )
+    assert _run(sb, ops).status == "success"
+    po = next(
+        p for p in query(sb, "purchase_orders", where="status=issued") if len(p["order-lines"]) >= 2
+    )
+    gone = po["order-lines"][-1]["id"]
+    _next_second()
+    with Connection(config_for(sb)) as conn:
+        body = {"order-lines": [{"id": gone, "_delete": True}]}
+        conn.request("PUT", f"/api/purchase_orders/{po['id']}", body=body)
+    _next_second()
+    second = _run(sb, ops)
+    [record] = [json.loads(line) for line in Path(second.outputs[0]).read_text().splitlines()]
+    assert record["id"] == po["id"]
+    # The replica learns of the deleted line: it comes with the changed PO.
+    assert gone in [line["id"] for line in record["order-lines"]]
+    [now] = query(sb, "purchase_orders", where=f"id={po['id']}")
+    assert gone not in [line["id"] for line in now["order-lines"]]
