@@ -53,3 +53,29 @@ def test_stopping_early_closes_the_iterator_on_its_loop() -> None:
         assert list(bridge.iterate(numbers())) == list(range(100))
     finally:
         bridge.stop()
+
+
+def test_cancel_pending_cancels_and_awaits_what_still_runs_on_the_loop() -> None:
+    # What a Ctrl-C leaves behind: work started on the loop that nobody waits for any more.
+    bridge = LoopThread()
+    ended: list[str] = []
+
+    async def forever() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await asyncio.sleep(0)  # its clean-up runs on the loop, to the end
+            ended.append("cleaned up")
+
+    async def start() -> asyncio.Task[None]:
+        return asyncio.get_running_loop().create_task(forever())
+
+    try:
+        task = bridge.run(start())
+        assert not task.done()
+        bridge.cancel_pending()
+        assert task.cancelled()
+        assert ended == ["cleaned up"]
+    finally:
+        bridge.stop()
+    bridge.cancel_pending()  # a stopped bridge has nothing left to cancel

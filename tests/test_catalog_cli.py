@@ -16,7 +16,7 @@ def runner() -> CliRunner:
 
 
 def test_objects_table(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["objects"], env={"COLUMNS": "200"})
+    result = runner.invoke(cli, ["objects", "--format", "table"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "invoice-header" in result.output
     assert "/api/purchase_orders" in result.output
@@ -44,7 +44,11 @@ def test_objects_resources_only(runner: CliRunner) -> None:
 
 
 def test_schema_table_for_create(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["schema", "invoices", "--for", "create"], env={"COLUMNS": "200"})
+    result = runner.invoke(
+        cli,
+        ["schema", "invoices", "--for", "create", "--format", "table"],
+        env={"COLUMNS": "200"},
+    )
     assert result.exit_code == 0, result.output
     lines = {line.split("│")[1].strip(): line for line in result.output.splitlines() if "│" in line}
     assert "invoice-number" in lines and "string(40)" in lines["invoice-number"]
@@ -54,7 +58,11 @@ def test_schema_table_for_create(runner: CliRunner) -> None:
 
 
 def test_schema_table_for_update_names_the_keys(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["schema", "suppliers", "--for", "update"], env={"COLUMNS": "200"})
+    result = runner.invoke(
+        cli,
+        ["schema", "suppliers", "--for", "update", "--format", "table"],
+        env={"COLUMNS": "200"},
+    )
     assert result.exit_code == 0, result.output
     assert "id or number or name" in result.output
 
@@ -83,7 +91,9 @@ def test_bad_option_value_is_a_usage_error(runner: CliRunner) -> None:
 
 
 def test_schema_and_objects_show_natural_keys() -> None:
-    shown = CliRunner().invoke(cli, ["schema", "suppliers"], terminal_width=200)
+    shown = CliRunner().invoke(
+        cli, ["schema", "suppliers", "--format", "table"], env={"COLUMNS": "200"}
+    )
     assert shown.exit_code == 0, shown.output
     assert "Natural keys" in shown.output and "number" in shown.output
     listed = CliRunner().invoke(cli, ["objects", "--format", "json", "--resources"])
@@ -92,7 +102,9 @@ def test_schema_and_objects_show_natural_keys() -> None:
 
 
 def test_schema_shows_uniqueness_scoped_to_other_fields() -> None:
-    shown = CliRunner().invoke(cli, ["schema", "invoices"], env={"COLUMNS": "250"})
+    shown = CliRunner().invoke(
+        cli, ["schema", "invoices", "--format", "table"], env={"COLUMNS": "250"}
+    )
     assert shown.exit_code == 0, shown.output
     assert "per supplier" in shown.output
 
@@ -105,7 +117,7 @@ def test_objects_list_the_swagger_objects_with_their_source(runner: CliRunner) -
     assert by_name["invoices"]["sources"] == ["swagger", "tables"]
     assert by_name["invoices"]["routes"] > 20
     assert by_name["workers"]["sources"] == ["tables"]  # no Swagger definition of its own
-    table = runner.invoke(cli, ["objects"], env={"COLUMNS": "250"})
+    table = runner.invoke(cli, ["objects", "--format", "table"], env={"COLUMNS": "320"})
     rows = {line.split("│")[1].strip(): line for line in table.output.splitlines() if "│" in line}
     assert rows["invoice_emails"].rstrip(" │").endswith("S")
     assert "T+S" in rows["invoices"]
@@ -114,7 +126,7 @@ def test_objects_list_the_swagger_objects_with_their_source(runner: CliRunner) -
 
 
 def test_schema_table_shows_each_fields_source(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["schema", "invoices"], env={"COLUMNS": "250"})
+    result = runner.invoke(cli, ["schema", "invoices", "--format", "table"], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
     rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if "│" in line}
     source = {name: row.split("│")[-2].strip() for name, row in rows.items()}

@@ -116,7 +116,7 @@ def test_cli_refuses_incomplete_settings() -> None:
     result = CliRunner().invoke(
         cli, ["connection", "test"], env={"COUPA_URL": "", "COUPA_PROFILE": ""}
     )
-    assert result.exit_code == 1 and "COUPA_URL" in result.output
+    assert result.exit_code == 2 and "COUPA_URL" in result.output
 
 
 def test_secrets_absent_from_debug_logs(sandbox: Sandbox, caplog: pytest.LogCaptureFixture) -> None:

@@ -47,7 +47,8 @@ def test_csv_row_that_is_not_utf8_is_rejected_with_line_and_byte_offset(tmp_path
     assert (bad.position, bad.line) == (1, 3)
     assert bad.reason == (
         f"{path} is not UTF-8: byte 0xFF at byte offset 22 cannot be decoded; "
-        "the file must be UTF-8 text"
+        "give the file's encoding with --encoding (an operation file: encoding: in the "
+        "source); exports from Windows programs are often cp1252"
     )
     assert bad.raw == "Bad\ufffd\ufffd,2"  # writable as UTF-8 in a rejects file
 

@@ -278,7 +278,8 @@ def test_chains_run_on_success_and_on_failure(tmp_path: Path) -> None:
     assert run is not None
     assert run["failures"] == [
         {
-            "position": 1,
+            "position": 2,  # the second record, on the CSV's third line
+            "line": 3,
             "outcome": "rejected",
             "messages": ["amount: amount must be a number"],
             "record": {"number": "B", "amount": "x"},

@@ -37,8 +37,8 @@ def test_counts_always_add_up_and_failures_keep_the_input(tmp_path: Path) -> Non
         assert [
             (f["position"], f["outcome"], f["messages"], f["record"]) for f in detail["failures"]
         ] == [
-            (1, "rejected", ["name: required"], {"n": 1}),
-            (2, "failed", ["HTTP 400"], {"n": 2}),
+            (2, "rejected", ["name: required"], {"n": 1}),  # shown 1-based
+            (3, "failed", ["HTTP 400"], {"n": 2}),
         ]
         assert log.checkpoint(run_id) == {"batch": 2}
         assert log.done_keys(run_id) == {"0", "1", "2", "3"}

@@ -68,7 +68,7 @@ def test_failures_page_in_input_order_with_the_transformed_record(tmp_path: Path
         log.record_batch(run_id, outcomes[:30])
         assert log.failure_count(run_id) == 60
         page = log.failures(run_id, limit=25, offset=25)
-        assert [f["position"] for f in page] == list(range(25, 50))
+        assert [f["position"] for f in page] == list(range(26, 51))  # shown 1-based
         assert page[0]["record"] == {"n": 25} and page[0]["transformed"] == {"N": 25}
         assert page[0]["messages"] == ["bad 25"]
 

@@ -217,3 +217,11 @@ def test_worker_requests_reach_the_parents_log_without_secrets(
     ]
     assert len(pages) >= 4, [r.getMessage() for r in caplog.records][:10]
     assert all(sandbox.client_secret not in r.getMessage() for r in caplog.records)
+
+
+def test_a_starting_worker_warms_up_the_connection_stack_it_will_use() -> None:
+    # The pool submits it to each starting worker and never reads its result: an import
+    # that no longer resolves would fail there unseen.
+    from coupa_connector.operations.extract._processes import warm_up
+
+    warm_up()

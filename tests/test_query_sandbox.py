@@ -159,10 +159,11 @@ def test_membership_changes_during_the_run_skip_nothing_with_keyset(
 
 def test_token_expiry_mid_run(sandbox: Sandbox) -> None:
     truth = ids(server_records(sandbox, "invoices"))
-    sandbox.set_token_ttl(2)
-    # 500 ms per request: a 2 s token (refreshed 0.2 s early) runs out after about four
-    # pages, mid-run, while a fresh one still has 1.5 s to spare on a busy machine.
-    sandbox.set_faults(latency_ms=500, methods=["GET"])
+    sandbox.set_token_ttl(3)
+    # 700 ms per request: a 3 s token (refreshed 0.2 s early) runs out after about four
+    # requests, mid-run, while a fresh one still has over 2 s to spare on a loaded machine
+    # (with 2 s and 500 ms, a fresh token once expired in transit under a full suite).
+    sandbox.set_faults(latency_ms=700, methods=["GET"])
     try:
         with Connection(sandbox_config(sandbox, concurrency=1)) as conn:
             got = [r["id"] for r in conn.query("invoices", return_object="limited")]

@@ -171,3 +171,38 @@ def test_every_catalog_nested_route_is_compiled() -> None:
     }
     compiled = {(r.verb, r.path) for r in NestedRoutes(default_views()).templates()}
     assert documented == compiled
+
+
+def test_a_handler_registered_for_one_child_serves_only_its_routes() -> None:
+    import asyncio
+
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from coupa_connector.sandbox._app import CoupaApi
+    from coupa_connector.sandbox._nested import NestedMatch, NestedRoute
+    from coupa_connector.sandbox._query import RequestError
+    from coupa_connector.sandbox._store import Store
+    from coupa_connector.sandbox.seed import seed_store
+
+    api = CoupaApi(Store(seed_size=3, seeder=seed_store))
+    calls: list[str] = []
+
+    async def upload(request: Request, route: NestedRoute, match: NestedMatch) -> Response:
+        calls.append(route.path)
+        return Response(b"stored", status_code=201)
+
+    api.nested.register("nested-upload", upload, child="attachments")
+
+    def post(path: str) -> Response:
+        match = api.nested.routes.match(path)
+        assert match is not None
+        scope = {"type": "http", "method": "POST", "path": path, "headers": [], "query_string": b""}
+        return asyncio.run(api.nested.dispatch(Request(scope), match))
+
+    assert post("/api/invoices/1/attachments").status_code == 201
+    assert calls == ["/api/invoices/:invoice_id/attachments"]
+    # Another child's route is untouched: an artifact's image takes GET only.
+    with pytest.raises(RequestError) as refused:
+        post("/api/expense_lines/1/expense_artifacts/1/image")
+    assert refused.value.status == 405

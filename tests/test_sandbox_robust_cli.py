@@ -121,7 +121,7 @@ def test_cli_reports_a_busy_port() -> None:
         busy.listen(1)
         port = busy.getsockname()[1]
         result = CliRunner().invoke(cli, ["sandbox", "--port", str(port)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # nothing done: docs/cli.md, exit codes
     assert f"Cannot listen on 127.0.0.1:{port}" in result.output
 
 

@@ -8,12 +8,15 @@ rate-limit budget and its token live on one loop whatever drives them.
 Iteration crosses the thread boundary one item at a time (a query's items are pages, not
 records). Stopping early (``break``, or the generator being closed) closes the async
 iterator on its loop: for a write activity, nothing more is read or sent, the sends in
-flight are finished and their results logged.
+flight are finished and their results logged. A step still running when the caller is
+interrupted (Ctrl-C while waiting for it) is not closed under it: ``cancel_pending`` cancels
+and awaits whatever still runs on the loop, before the connection closes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from typing import TypeVar
@@ -52,18 +55,29 @@ class LoopThread:
         The iterator is closed on the loop when the caller stops before its end.
         """
         done = False
+        step: concurrent.futures.Future[T] | None = None
         try:
             while True:
+                step = asyncio.run_coroutine_threadsafe(_anext(source), self._loop)
                 try:
-                    item = self.run(source.__anext__())
+                    item = step.result()
                 except StopAsyncIteration:
                     done = True
                     return
                 yield item
         finally:
             aclose = getattr(source, "aclose", None)
-            if not done and aclose is not None and not self._stopped:
+            settled = step is None or step.done()
+            if not done and settled and aclose is not None and not self._stopped:
                 self.run(aclose())
+
+    def cancel_pending(self) -> None:
+        """Cancel every task still running on the loop and wait until they have ended, then
+        finish the async generators left open (a run stopped by Ctrl-C leaves nothing pending)."""
+        if self._stopped:
+            return
+        self.run(_cancel_others())
+        self.run(self._loop.shutdown_asyncgens())
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop the loop and its thread, and close the loop (once)."""
@@ -77,3 +91,15 @@ class LoopThread:
 
 async def _as_coroutine(awaitable: Awaitable[T]) -> T:
     return await awaitable
+
+
+async def _anext(source: AsyncIterator[T]) -> T:
+    return await source.__anext__()
+
+
+async def _cancel_others() -> None:
+    """Cancel every task of this loop but the caller, and wait until they have ended."""
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in others:
+        task.cancel()
+    await asyncio.gather(*others, return_exceptions=True)

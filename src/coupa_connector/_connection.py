@@ -306,10 +306,12 @@ class Connection:
         return self._bridge.iterate(source)
 
     def close(self) -> None:
-        """Close the connection and stop its loop thread."""
+        """Close the connection and stop its loop thread; work still running on the loop (a
+        run stopped by Ctrl-C) is cancelled and awaited first, so nothing is left pending."""
         if self._closed:
             return
         try:
+            self._bridge.cancel_pending()
             self._bridge.run(self._conn.aclose())
         finally:
             self._closed = True

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from coupa_connector.cli._options import format_option
+from coupa_connector.cli._options import complete_object, format_option
+from coupa_connector.cli._tables import TABLE_FORMATS, TABLE_HELP, Column, print_rows
 from coupa_connector.errors import UnknownObjectError
 
 if TYPE_CHECKING:
@@ -32,15 +33,8 @@ def _lookup(name: str, catalog: Catalog | None = None) -> ObjectDef:
         raise SystemExit(EXIT_USAGE) from None
 
 
-def _console() -> Any:
-    from rich.console import Console
-
-    # Created per call so that output goes to whatever stdout is now (pipes, test runners).
-    return Console(highlight=False, soft_wrap=False)
-
-
 @click.command("objects")
-@format_option(["table", "json"], help="A table for people, or JSON for programs.")
+@format_option(TABLE_FORMATS, help=TABLE_HELP)
 @click.option(
     "--resources/--all",
     "resources_only",
@@ -60,32 +54,31 @@ def objects(fmt: str, resources_only: bool) -> None:
     if fmt == "json":
         click.echo(json.dumps([_object_summary(o) for o in items], indent=2))
         return
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(title=f"Coupa objects ({len(items)})", show_lines=False)
-    table.add_column("name", no_wrap=True)
-    for column in ("title", "resource", "element", "actions", "fields", "supported", "source"):
-        table.add_column(column, overflow="fold")
-    for obj in items:
-        table.add_row(
-            *(
-                escape(cell)
-                for cell in (
-                    obj.name,
-                    obj.title,
-                    obj.resource or "(nested)",
-                    obj.element,
-                    _action_list(obj),
-                    str(len(obj.fields)),
-                    "yes" if obj.supported else "no",
-                    _source_label(obj.sources, obj.releases),
-                )
-            )
+    # Dropped first when the width is short: the source marks, actions, element, ...
+    columns = [
+        Column("name", cap=30),
+        Column("title", fold=True, drop=6, cap=20),
+        Column("resource", drop=5, cap=30),
+        Column("element", drop=3),
+        Column("actions", fold=True, drop=2),
+        Column("fields", drop=4, justify="right"),
+        Column("supported", drop=7),
+        Column("source", drop=1),
+    ]
+    rows = [
+        (
+            obj.name,
+            obj.title,
+            obj.resource or "(nested)",
+            obj.element,
+            _action_list(obj),
+            str(len(obj.fields)),
+            "yes" if obj.supported else "no",
+            _source_label(obj.sources, obj.releases),
         )
-    table.caption = SOURCE_LEGEND
-    table.caption_justify = "left"
-    _console().print(table)
+        for obj in items
+    ]
+    print_rows(columns, rows, fmt=fmt, title=f"Coupa objects ({len(items)})", caption=SOURCE_LEGEND)
 
 
 # Short marks for where the catalog's knowledge comes from.
@@ -131,7 +124,7 @@ def _object_summary(obj: ObjectDef) -> dict[str, Any]:
 
 
 @click.command("schema")
-@click.argument("object_name", metavar="OBJECT")
+@click.argument("object_name", metavar="OBJECT", shell_complete=complete_object)
 @click.option(
     "--for",
     "use",
@@ -141,8 +134,8 @@ def _object_summary(obj: ObjectDef) -> dict[str, Any]:
     help="Query output, create input, or update input.",
 )
 @format_option(
-    ["table", "json", "json-schema"],
-    help="A field table, the fields as JSON (with their sources), or a JSON Schema.",
+    ["auto", "table", "tsv", "json", "json-schema"],
+    help=f"{TABLE_HELP} json has the fields with their sources; json-schema a JSON Schema.",
 )
 @click.option(
     "--instance",
@@ -176,7 +169,7 @@ def schema(object_name: str, use: str, fmt: str, instance: str | None) -> None:
         fields = [_field_json(f) for f in _fields_for(obj, use)]
         click.echo(json.dumps({**_object_summary(obj), "for": use, "fields": fields}, indent=2))
         return
-    _print_field_table(obj, use)
+    _print_field_table(obj, use, fmt)
 
 
 def _with_instance(url: str) -> Catalog:
@@ -237,37 +230,37 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def _print_field_table(obj: ObjectDef, use: str) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
+def _print_field_table(obj: ObjectDef, use: str, fmt: str) -> None:
     fields = _fields_for(obj, use)
     where = obj.resource or "nested in its parent"
-    caption = escape(_caption(obj, use))
-    table = Table(
-        title=f"{obj.title}  <{obj.element}>  {where}  (for {use})",
-        caption=caption,
-        caption_justify="left",
-    )
-    table.add_column("field", no_wrap=True)
-    table.add_column("type", no_wrap=True)
-    for column in ("required", "unique", "in", "out", "allowed / note", "source"):
-        table.add_column(column, overflow="fold")
+    # The flags (required, in, out) stay; notes and sources go first when the width is short.
+    columns = [
+        Column("field", cap=30),
+        Column("type", fold=True, cap=16),
+        Column("required"),
+        Column("unique", fold=True, drop=3),
+        Column("in"),
+        Column("out"),
+        Column("allowed / note", fold=True, drop=2),
+        Column("source", drop=1),
+    ]
+    rows = []
     for fdef in fields:
         required = fdef.required and fdef.writable and use == "create"
-        cells = (
-            fdef.name,
-            _type_label(fdef),
-            ("yes" if fdef.required_certain else "maybe") if required else "",
-            _unique_label(fdef),
-            "yes" if fdef.writable else "",
-            "yes" if fdef.readable else "",
-            _allowed_and_note(fdef),
-            _source_label(fdef.sources, fdef.releases) + ("  !" if fdef.disputed else ""),
+        rows.append(
+            (
+                fdef.name,
+                _type_label(fdef),
+                ("yes" if fdef.required_certain else "maybe") if required else "",
+                _unique_label(fdef),
+                "yes" if fdef.writable else "",
+                "yes" if fdef.readable else "",
+                _allowed_and_note(fdef),
+                _source_label(fdef.sources, fdef.releases) + ("  !" if fdef.disputed else ""),
+            )
         )
-        # Escaped: "[invoice-line]" would otherwise be read as console markup.
-        table.add_row(*(escape(c) for c in cells))
-    _console().print(table)
+    title = f"{obj.title}  <{obj.element}>  {where}  (for {use})"
+    print_rows(columns, rows, fmt=fmt, title=title, caption=_caption(obj, use))
     if not obj.supported:
         click.echo(f"Not supported: {obj.unsupported_reason}")
 

@@ -9,7 +9,7 @@ import click
 import orjson
 
 from coupa_connector._connection import AsyncConnection
-from coupa_connector.cli._options import format_option
+from coupa_connector.cli._options import SetupError, format_option
 from coupa_connector.client import ConnectionConfig, ConnectionTestReport
 from coupa_connector.errors import CoupaError
 
@@ -20,12 +20,12 @@ def load_config(profile: str | None) -> ConnectionConfig:
     """The connection settings for a command: a named profile, or the environment.
 
     Raises:
-        click.ClickException: The settings are incomplete or invalid.
+        SetupError: The settings are incomplete or invalid (exit code 2).
     """
     try:
         return ConnectionConfig.from_profile(profile) if profile else ConnectionConfig.from_env()
     except CoupaError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise SetupError(str(exc)) from None
 
 
 def render_report(report: ConnectionTestReport) -> None:

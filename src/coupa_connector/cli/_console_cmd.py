@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from coupa_connector.cli._options import SetupError
 from coupa_connector.console import ConsoleServer, ConsoleSettings, is_loopback
 from coupa_connector.errors import CoupaError
 from coupa_connector.operations import default_log_path
@@ -59,7 +60,7 @@ def console(log_db: str | None, ops_dir: str | None, port: int, host: str) -> No
         server = ConsoleServer(settings)
         server.bind()
     except CoupaError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise SetupError(str(exc)) from None
     click.echo(f"Coupa console: {server.url}")
     click.echo(f"operation log: {settings.log_db}   (Ctrl-C to stop)")
     server.serve()

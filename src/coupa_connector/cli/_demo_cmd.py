@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.panel import Panel
 
 from coupa_connector.cli._ops_cmds import RichProgress, _console, results_table
+from coupa_connector.cli._options import EXIT_INTERRUPTED
 from coupa_connector.errors import CoupaError
 from coupa_connector.operations import OpLog, Runner, RunResult, load_operation_file
 from coupa_connector.operations._runner import sandbox_instance
@@ -50,6 +51,15 @@ def examples_dir() -> Path:
 @click.option("--seed-size", type=int, default=None, help="Invoices in the sandbox's seed data.")
 def demo(out_dir: str, seed_size: int | None) -> None:
     """Run the example operations against the embedded Coupa sandbox (no account needed)."""
+    # Ctrl-C at any point, the sandbox still starting included, is one line and exit 130.
+    try:
+        _demo(out_dir, seed_size)
+    except KeyboardInterrupt:
+        click.echo("interrupted; run `coupa demo` again to start over", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+
+
+def _demo(out_dir: str, seed_size: int | None) -> None:
     from coupa_connector.client import ConnectionConfig, SecretStr
     from coupa_connector.sandbox import Sandbox
 
@@ -67,9 +77,10 @@ def demo(out_dir: str, seed_size: int | None) -> None:
     )
     started = time.monotonic()
     results: list[RunResult] = []
-    with console.status("starting the Coupa sandbox"):
-        sandbox = Sandbox(seed_size=seed_size, rate_limit=True).start()
+    sandbox = Sandbox(seed_size=seed_size, rate_limit=True)
     try:
+        with console.status("starting the Coupa sandbox"):  # stopped below even if cut short
+            sandbox.start()
         console.print(f"sandbox running at {sandbox.url} (Coupa's 25 requests/s limit on)")
         config = ConnectionConfig(
             url=sandbox.url,

@@ -107,8 +107,16 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="coupa-connector")
 def cli(log_level: str) -> None:
     """Move data between Coupa and files, databases and Python."""
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("coupa_connector").setLevel(log_level.upper())
+    level = log_level.upper()
+    root = logging.getLogger()
+    if not root.handlers:
+        terminal = logging.StreamHandler()
+        terminal.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        # The terminal shows the level asked for, even when ``run --debug`` lowers the
+        # loggers' level for its debug file.
+        terminal.setLevel(level)
+        root.addHandler(terminal)
+    logging.getLogger("coupa_connector").setLevel(level)
 
 
 def main() -> None:

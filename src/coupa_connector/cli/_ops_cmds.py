@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from coupa_connector.cli._options import format_option
+from coupa_connector.cli._options import EXIT_INTERRUPTED, format_option
 from coupa_connector.errors import CoupaError
 from coupa_connector.operations import (
     Counts,
@@ -160,7 +161,9 @@ def results_table(results: list[RunResult], title: str = "Operations") -> Table:
     "--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set ${NAME} in the file."
 )
 @click.option("--log-db", type=click.Path(dir_okay=False), help="Operation log file.")
-@click.option("--profile", help="Use this connection profile instead of the file's connection.")
+@click.option(
+    "--profile", "-p", help="Use this connection profile instead of the file's connection."
+)
 @click.option("--sandbox", is_flag=True, help="Use an embedded Coupa sandbox instead.")
 @format_option(["table", "json"])
 def run(
@@ -218,6 +221,14 @@ def run(
     except CoupaError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
+    except KeyboardInterrupt:
+        # The runner recorded the run as interrupted and kept what a resume needs.
+        again = ["coupa", "run", shlex.quote(file)]
+        again += ["--op", shlex.quote(operation)] if operation else []
+        again += ["--log-db", shlex.quote(log_db)] if log_db else []
+        again += ["--sandbox"] if sandbox else []
+        click.echo(f"interrupted; resume with `{' '.join(again)} --resume`", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     if fmt == "json":
         click.echo(json.dumps([r.as_dict() for r in results], indent=2))
     else:
@@ -356,12 +367,14 @@ def _print_run(r: dict[str, Any]) -> None:
     if failures:
         table = Table(title=f"{len(failures)} failed or rejected record(s)")
         table.add_column("position", justify="right")
+        table.add_column("line", justify="right")
         table.add_column("outcome")
         table.add_column("messages", overflow="fold")
         table.add_column("input record", overflow="fold")
         for f in failures:
             table.add_row(
-                str(f["position"]),
+                "-" if f["position"] is None else str(f["position"]),
+                "" if f.get("line") is None else str(f["line"]),
                 escape(f["outcome"]),
                 escape("\n".join(f["messages"])),
                 escape(json.dumps(f["record"], ensure_ascii=False))

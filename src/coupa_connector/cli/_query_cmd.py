@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import shlex
 import sys
+from pathlib import Path
 from typing import Any, cast
 
 import click
@@ -12,9 +14,22 @@ from coupa_connector._connection import AsyncConnection
 from coupa_connector.activities.query._options import Paging, QueryOptions
 from coupa_connector.activities.query._paging import Page
 from coupa_connector.cli._connection_cmds import PROFILE_HELP, load_config
-from coupa_connector.cli._options import csv_formulas_option, format_option
+from coupa_connector.cli._options import (
+    EXIT_INTERRUPTED,
+    EXIT_PARTIAL,
+    complete_object,
+    csv_formulas_option,
+    format_option,
+    note_new_folder,
+)
 from coupa_connector.client import ConnectionConfig
-from coupa_connector.errors import CoupaError, PagingError, QueryError
+from coupa_connector.errors import (
+    CatalogError,
+    ConfigurationError,
+    CoupaError,
+    PagingError,
+    QueryError,
+)
 from coupa_connector.operations.extract._extract import ExtractResult, extract
 from coupa_connector.operations.extract._logged import LoggedQuery
 from coupa_connector.operations.files._output import FORMATS
@@ -80,7 +95,7 @@ async def _run(
 
 
 @click.command()
-@click.argument("object_name", metavar="OBJECT")
+@click.argument("object_name", metavar="OBJECT", shell_complete=complete_object)
 @click.option(
     "--where",
     "-w",
@@ -196,6 +211,9 @@ def query(
     complete. A progress bar shows on a terminal when writing to a file.
     """
     config = load_config(profile)
+    note_new_folder(output, "output")
+    if fmt == "csv" and output == "-":
+        _note_csv_waits(object_name, _fields(fields))
     show_progress = output != "-" and sys.stderr.isatty()
     # The command line's query, parsed once; it travels as it is to the request.
     options = QueryOptions(
@@ -231,18 +249,27 @@ def query(
         )
         if logged is not None:
             logged.done(result)
+    except KeyboardInterrupt as exc:
+        # A file output appears only when complete, and the state file is not advanced.
+        if logged is not None:
+            logged.end(exc)
+        kept = "" if output == "-" else f"; {output} was not written"
+        click.echo(f"interrupted{kept}; run the command again to query anew", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     except PagingError as exc:
         raise click.ClickException(str(exc)) from None  # found mid-run: not a usage error
-    except QueryError as exc:
-        raise click.UsageError(str(exc)) from None
+    except (QueryError, CatalogError, ConfigurationError) as exc:
+        raise click.UsageError(str(exc)) from None  # refused before anything was sent
     except CoupaError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         if logged is not None:
             logged.end(sys.exc_info()[1])
     if output != "-" or sys.stderr.isatty():
-        summary = f"{result.written} {result.object} records written to {result.output}"
-        extra = [f"{result.pages} pages"]
+        summary = (
+            f"{_count(result.written, 'record')} of {result.object} written to {result.output}"
+        )
+        extra = [_count(result.pages, "page")]
         if result.duplicates:
             extra.append(f"{result.duplicates} duplicates skipped")
         if mark_exported:
@@ -252,7 +279,57 @@ def query(
         if result.watermark:
             extra.append(f"watermark {result.watermark}")
         click.echo(f"{summary} ({', '.join(extra)})", err=True)
-    for record_id, reason in result.mark_failures[:20]:
-        click.echo(f"could not mark {result.object} {record_id} exported: {reason}", err=True)
     if result.mark_failures:
-        sys.exit(1)
+        _report_unmarked(result, output)
+        sys.exit(EXIT_PARTIAL)
+
+
+def _note_csv_waits(object_name: str, fields: list[str] | None) -> None:
+    """Say, when CSV goes to a pipe or a terminal, that its rows come at the end unless
+    ``--fields`` names the columns (a file redirect needs no note: it is read later)."""
+    import os
+    import stat
+
+    from coupa_connector.catalog import load_catalog
+    from coupa_connector.operations.extract._extract import scalar_columns
+
+    try:
+        mode = os.fstat(sys.stdout.fileno()).st_mode
+        catalog = load_catalog()
+        streams = scalar_columns(catalog, catalog.get(object_name), fields) is not None
+    except (OSError, ValueError, CoupaError):
+        return  # no real stdout, or an unknown object the query itself reports
+    if not streams and (stat.S_ISFIFO(mode) or sys.stdout.isatty()):
+        click.echo(
+            "note: CSV rows come when the query ends (the columns are known then); name the "
+            "columns with --fields to get them as pages arrive",
+            err=True,
+        )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _report_unmarked(result: ExtractResult, output: str) -> None:
+    """The records written but not marked exported: how many, why (grouped), and a file of
+    their ids that ``coupa action OBJECT mark_exported --ids-file`` takes."""
+    from collections import Counter
+
+    failures = result.mark_failures
+    ids_file = (
+        f"{output}.unmarked-ids.txt" if output != "-" else f"{result.object}.unmarked-ids.txt"
+    )
+    Path(ids_file).write_text("".join(f"{rid}\n" for rid, _ in failures), encoding="utf-8")
+    click.echo(
+        f"{len(failures)} of {result.written} {result.object} records written were not marked "
+        "exported:",
+        err=True,
+    )
+    for reason, count in Counter(reason for _, reason in failures).most_common(10):
+        click.echo(f"  {count} x {' '.join(reason.split())}", err=True)
+    click.echo(
+        f"their ids: {ids_file} (mark them later with `coupa action {result.object} "
+        f"mark_exported --ids-file {shlex.quote(ids_file)}`)",
+        err=True,
+    )

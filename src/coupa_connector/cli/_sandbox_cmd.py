@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from coupa_connector.cli._options import SetupError
 from coupa_connector.errors import ConfigurationError
 
 _LIST_SETTINGS = {"methods", "error_statuses"}
@@ -176,7 +177,7 @@ def sandbox(
         )
         server.bind()
     except ConfigurationError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise SetupError(str(exc)) from None
 
     throttle = f"{rate:g} requests/s, burst {burst}" if rate_limit else "off"
     click.echo(f"Coupa sandbox on {server.url} (rate limit: {throttle})", err=True)

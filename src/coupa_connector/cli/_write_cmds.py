@@ -33,7 +33,14 @@ from coupa_connector._csv_formulas import CsvFormulas
 from coupa_connector.activities.write._pipeline import UnreadableRecord
 from coupa_connector.activities.write._results import WriteResult, WriteSummary
 from coupa_connector.catalog import MAX_INTEGER, ObjectDef, coupa_integer, load_catalog
-from coupa_connector.cli._options import csv_formulas_option
+from coupa_connector.cli._options import (
+    EXIT_INTERRUPTED,
+    EXIT_PARTIAL,
+    complete_object,
+    csv_formulas_option,
+    encoding_option,
+    note_new_folder,
+)
 from coupa_connector.errors import ConfigurationError, CoupaError, UnknownObjectError
 
 if TYPE_CHECKING:
@@ -43,10 +50,8 @@ __all__ = ["action", "create", "update", "upsert"]
 
 _INPUT_FORMATS = ("csv", "jsonl", "json", "xml")
 
-# Exit codes: 0 all written, 1 some records not written (or the run stopped), 2 bad usage.
-EXIT_PARTIAL = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+# Exit codes (docs/cli.md): 0 all written, 1 some records not written (or the run stopped),
+# 2 bad usage, 130 Ctrl-C.
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -63,6 +68,7 @@ class _RunOptions:
     profile: str | None
     summary_format: str
     csv_formulas: CsvFormulas
+    encoding: str = "utf-8"
 
 
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -101,7 +107,7 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Exit 0 even when some records were rejected or failed.",
         ),
         click.option(
-            "--profile", metavar="NAME", help="Connection profile (default: COUPA_* env)."
+            "--profile", "-p", metavar="NAME", help="Connection profile (default: COUPA_* env)."
         ),
         click.option(
             "--summary",
@@ -113,6 +119,7 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
     ]
     func = csv_formulas_option()(func)
+    func = encoding_option()(func)
     for option in reversed(options):
         func = option(func)
     return func
@@ -167,27 +174,48 @@ def read_input(
     file: str,
     fmt: str,
     csv_formulas: CsvFormulas = "escape",
+    encoding: str = "utf-8",
     *,
-    mark: LineMark | None = None,
+    position: LineMark | None = None,
+    lines: dict[int, int] | None = None,
 ) -> Iterator[Any]:
     """The input's records in order, unreadable entries in their place as ``UnreadableRecord``.
 
     A record the reader cannot parse is not a reason to stop the run: it is rejected with the
     reader's reason and the rest goes on. ``csv_formulas`` says whether a CSV cell's leading
     ``'`` before a formula character is taken off (``escape``: the rejects files this
-    command writes read back as what they were) or kept. ``mark`` is set as the file is
-    read (the CSV header, for the rejects file).
+    command writes read back as what they were) or kept; ``encoding`` is the file's text
+    encoding. ``position`` is filled in as the file is read (the CSV header, for the rejects
+    file). ``lines``, when given, gets each entry's 1-based position mapped to its first
+    line in a CSV or JSON lines file (the results file's ``line``); who reads it pops it.
     """
     from coupa_connector.operations import BadRecord, read_records
+    from coupa_connector.operations.files._files import LineMark
 
     bad: list[BadRecord] = []
-    records = read_records(file, fmt, on_bad=bad.append, csv_formulas=csv_formulas, mark=mark)
+    where = position if position is not None else LineMark()
+    records = read_records(
+        file, fmt, on_bad=bad.append, csv_formulas=csv_formulas, encoding=encoding, mark=where
+    )
+    count = 0
+
+    def noted(line: int | None) -> None:
+        nonlocal count
+        count += 1
+        if lines is not None and line is not None:
+            lines[count] = line
+
     for record in records:
         while bad:
-            yield _unreadable(bad.pop(0))
+            entry = bad.pop(0)
+            noted(entry.line)
+            yield _unreadable(entry)
+        noted(where.line)
         yield record
     while bad:
-        yield _unreadable(bad.pop(0))
+        entry = bad.pop(0)
+        noted(entry.line)
+        yield _unreadable(entry)
 
 
 def _unreadable(entry: Any) -> UnreadableRecord:
@@ -239,12 +267,15 @@ def _print_summary(
     files: dict[str, str],
     error: str | None,
     errors: Console | None = None,
+    reasons: Reasons | None = None,
 ) -> None:
     """The counts and files on ``console``; why the run stopped on ``errors`` (the command
     passes its stderr console), or on ``console`` when none is given."""
     counts = summary.as_dict()
     if fmt == "json":
         payload: dict[str, Any] = {**counts, "files": files}
+        if reasons is not None and reasons.records:
+            payload["reasons"] = [{"reason": r, "count": n} for r, n in reasons.top()]
         if error:
             payload["error"] = error
         # Plain JSON, never wrapped or coloured: it is for programs.
@@ -275,8 +306,10 @@ def _drive(
     run: Callable[[], AsyncIterator[WriteResult]],
     total: int | None = None,
     input_columns: Callable[[], Sequence[str]] | None = None,
+    lines: dict[int, int] | None = None,
 ) -> None:
-    """Run one write activity to the end and exit with the right code."""
+    """Run one write activity to the end and exit with the right code; ``lines`` maps input
+    positions to their lines in the file, for the results file."""
     from coupa_connector.cli._write_report import Reports
 
     results_path, rejects_path = opts.results, opts.rejects
@@ -284,6 +317,8 @@ def _drive(
     # The summary goes to stdout, unless a results or rejects file already does.
     console = Console(stderr=to_stdout)
     status = Console(stderr=True)
+    note_new_folder(results_path, "results file")
+    note_new_folder(rejects_path, "rejects file")
     try:
         reports = Reports(
             obj,
@@ -296,6 +331,7 @@ def _drive(
     except CoupaError as exc:
         raise click.UsageError(str(exc)) from None
     summary = WriteSummary()
+    reasons = Reasons()
     error: BaseException | None = None
     progress = _progress(status, total)
 
@@ -303,7 +339,9 @@ def _drive(
         task = progress.add_task(title, total=total, counts="") if progress else None
         async for result in run():
             summary.add(result)
-            reports.add(result)
+            reports.add(result, line=lines.pop(result.position, None) if lines else None)
+            if not result.ok:
+                reasons.add(result)
             if progress is not None and task is not None:
                 progress.update(task, completed=summary.read, counts=_counts_text(summary))
 
@@ -313,7 +351,9 @@ def _drive(
     except CoupaError as exc:
         error = exc
     except KeyboardInterrupt:
-        error = KeyboardInterrupt("interrupted")
+        error = KeyboardInterrupt(
+            f"interrupted (Ctrl-C) after {summary.read} records; the rest were not sent"
+        )
     finally:
         reports.close()
     _print_summary(
@@ -324,11 +364,72 @@ def _drive(
         fmt=opts.summary_format,
         files=reports.paths,
         error=str(error) if error else None,
+        reasons=reasons,
     )
+    if opts.summary_format != "json":  # the JSON summary holds them, for programs
+        reasons.print(status, reports.paths)
     if isinstance(error, KeyboardInterrupt):
         sys.exit(EXIT_INTERRUPTED)
     if error is not None or (not summary.ok and not opts.allow_partial):
         sys.exit(EXIT_PARTIAL)
+
+
+class Reasons:
+    """Why records were not written, grouped by reason with counts, for the terminal.
+
+    Only the first ``_KINDS_KEPT`` different reasons are counted one by one (a run of
+    millions with a distinct message each stays small); later new ones count as others.
+    """
+
+    SHOWN = 10
+    _KINDS_KEPT = 1000
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+        self.records = 0
+        self.others = 0
+
+    def add(self, result: WriteResult) -> None:
+        """Count the reasons of one record that was not written."""
+        self.records += 1
+        for message in result.messages or ("(no reason given)",):
+            reason = f"{result.outcome.value}: {' '.join(message.split())}"
+            if reason in self._counts:
+                self._counts[reason] += 1
+            elif len(self._counts) < self._KINDS_KEPT:
+                self._counts[reason] = 1
+            else:
+                self.others += 1
+
+    def top(self) -> list[tuple[str, int]]:
+        """The ``SHOWN`` most frequent reasons with their counts (first seen first among
+        equals)."""
+        return sorted(self._counts.items(), key=lambda kv: -kv[1])[: self.SHOWN]
+
+    def print(self, console: Console, files: dict[str, str]) -> None:
+        """The most frequent reasons (first seen first among equals), then where all are."""
+        if not self.records:
+            return
+
+        def say(text: str) -> None:
+            # One line per reason, never folded: it is read and grepped whole.
+            console.print(text, highlight=False, soft_wrap=True)
+
+        top = self.top()
+        hidden = len(self._counts) - len(top)
+        say(f"{self.records} record{'s' if self.records != 1 else ''} not written:")
+        for reason, count in top:
+            say(f"  {count} x {escape(reason)}")
+        if hidden or self.others:
+            say(f"  ... and {hidden + (1 if self.others else 0)}+ other reasons")
+        kept = [f"{role} {escape(path)}" for role, path in files.items() if path != "-"]
+        if kept:
+            say(f"every record with its reasons: {', '.join(kept)}")
+        else:
+            say(
+                "keep every record with its reasons with --rejects FILE (fix it and feed it "
+                "back) or --results FILE"
+            )
 
 
 def _connection(config: Any) -> Any:
@@ -350,11 +451,14 @@ def _record_run(
 
     config = _config(opts)
     dry_run = opts.dry_run
-    mark = LineMark()
+    position = LineMark()
+    lines: dict[int, int] = {}  # input position -> line, until its result is written
 
     async def run() -> AsyncIterator[WriteResult]:
         async with _connection(config) as conn:
-            records = read_input(file, fmt, opts.csv_formulas, mark=mark)
+            records = read_input(
+                file, fmt, opts.csv_formulas, opts.encoding, position=position, lines=lines
+            )
             if verb == "create":
                 results = create_records(conn, obj, records, key=key, dry_run=dry_run)
             elif verb == "update":
@@ -374,7 +478,7 @@ def _record_run(
         raise click.UsageError(str(exc)) from None
     title = f"{'validate' if dry_run else verb} {obj.name}"
     total = estimate_records(file, fmt) if sys.stderr.isatty() else None
-    _drive(title, obj, fmt, opts, run, total, input_columns=lambda: mark.columns)
+    _drive(title, obj, fmt, opts, run, total, input_columns=lambda: position.columns, lines=lines)
 
 
 # --------------------------------------------------------------------------- commands
@@ -389,7 +493,7 @@ def _record_command(
         func = _common(func)
         func = click.option("--key", metavar="FIELDS", required=key_required, help=key_help)(func)
         func = click.argument("file", metavar="FILE")(func)
-        func = click.argument("object_name", metavar="OBJECT")(func)
+        func = click.argument("object_name", metavar="OBJECT", shell_complete=complete_object)(func)
         return click.command()(func)
 
     return make
@@ -454,7 +558,9 @@ def _known_format(path: str) -> str | None:
         return None
 
 
-def _ids_from_file(path: str, fmt: str | None, csv_formulas: CsvFormulas) -> Iterator[Any]:
+def _ids_from_file(
+    path: str, fmt: str | None, csv_formulas: CsvFormulas, encoding: str = "utf-8"
+) -> Iterator[Any]:
     """Targets from a file: one id per line (.txt or no known extension), else records."""
     from coupa_connector.operations import guess_format
     from coupa_connector.operations.files._text_input import clean_text, open_text
@@ -465,7 +571,7 @@ def _ids_from_file(path: str, fmt: str | None, csv_formulas: CsvFormulas) -> Ite
     except CoupaError:
         known = None
     if known is None:
-        with open_text(path) as stream:
+        with open_text(path, encoding) as stream:
             for line_no, line in enumerate(stream, start=1):
                 problem = stream.problem(line, stream.line_start)
                 if problem is not None:
@@ -481,11 +587,11 @@ def _ids_from_file(path: str, fmt: str | None, csv_formulas: CsvFormulas) -> Ite
                 else:
                     yield UnreadableRecord(f"{text!r} is not a Coupa id", raw=text, line=line_no)
         return
-    yield from read_input(path, known, csv_formulas)
+    yield from read_input(path, known, csv_formulas, encoding)
 
 
 @click.command()
-@click.argument("object_name", metavar="OBJECT")
+@click.argument("object_name", metavar="OBJECT", shell_complete=complete_object)
 @click.argument("action_name", metavar="ACTION")
 @click.option(
     "--id",
@@ -576,7 +682,7 @@ def action(
             if ids:
                 targets = list(ids)
             elif ids_file:
-                targets = _ids_from_file(ids_file, input_format, opts.csv_formulas)
+                targets = _ids_from_file(ids_file, input_format, opts.csv_formulas, opts.encoding)
             else:
                 targets = _ids_from_query(conn, obj, list(where))
             results = run_action(

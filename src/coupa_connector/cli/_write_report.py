@@ -1,7 +1,7 @@
 """The files a write run leaves: a results file and a rejects file, both in input order.
 
-Results: one row per input record (position, outcome, Coupa id, HTTP status, messages), as
-JSONL, JSON or CSV by the file's extension.
+Results: one row per input record (position from 1, its line in a CSV or JSON lines input,
+outcome, Coupa id, HTTP status, messages), as JSONL, JSON or CSV by the file's extension.
 
 Rejects: every record that was not written, exactly as it was given, plus an ``_errors``
 field with the reasons, in the input's own format, so it can be fixed and fed back
@@ -96,11 +96,12 @@ class Reports:
             out["rejects"] = self._rejects.path
         return out
 
-    def add(self, result: WriteResult) -> None:
-        """Take one result (any order); write every row that is now in sequence."""
+    def add(self, result: WriteResult, line: int | None = None) -> None:
+        """Take one result (any order), with the line its record starts on in the input
+        when known; write every row that is now in sequence."""
         if self._results is None and self._rejects is None:
             return
-        row = self._result_row(result) if self._results is not None else None
+        row = self._result_row(result, line) if self._results is not None else None
         reject = result if self._rejects is not None and not result.ok else None
         self._waiting[result.position] = (row, reject)
         while self._next in self._waiting:
@@ -127,9 +128,9 @@ class Reports:
             ]
             self._rejects.write(record, reasons)
 
-    def _result_row(self, result: WriteResult) -> dict[str, Any]:
+    def _result_row(self, result: WriteResult, line: int | None) -> dict[str, Any]:
         assert self._results is not None
-        row = result.as_row()
+        row = {"position": result.position, "line": line, **result.as_row()}
         if self._results.format in FLAT_FORMATS:
             row["messages"] = _joined(result.messages)
         return row

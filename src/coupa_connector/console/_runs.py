@@ -368,6 +368,14 @@ def _speed_chart(run: Mapping[str, Any], batches: Sequence[Mapping[str, Any]]) -
     )
 
 
+def _position_text(failure: Mapping[str, Any]) -> str:
+    """``3`` or ``3 (line 4)``: the record's 1-based position, and its source line if known."""
+    if failure["position"] is None:
+        return "–"
+    line = failure.get("line")
+    return f"{failure['position']}" + (f" (line {line})" if line is not None else "")
+
+
 def _failures(failures: Sequence[Mapping[str, Any]], ctx: ConsoleContext) -> Markup:
     if not failures:
         return html('<p class="empty">None.</p>')
@@ -376,7 +384,7 @@ def _failures(failures: Sequence[Mapping[str, Any]], ctx: ConsoleContext) -> Mar
             '<tr class="failure"><th scope="row">{pos}</th><td>{outcome}</td>'
             '<td><ul class="reasons">{reasons}</ul></td><td>{record}</td>'
             "<td>{transformed}</td></tr>",
-            pos=f["position"] + 1 if f["position"] >= 0 else "–",
+            pos=_position_text(f),
             outcome=f["outcome"],
             reasons=join(html("<li>{m}</li>", m=ctx.scrub(m)) for m in f["messages"]),
             record=json_block(mask_record(f["record"])),

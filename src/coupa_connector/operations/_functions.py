@@ -54,8 +54,9 @@ FUNCTION_HELP: dict[str, str] = {
     "replace(text, old, new)": "every old replaced by new",
     "split(text, separator)": "a list of the parts",
     "substring(text, start, length)": "part of the text (0-based start)",
-    "lookup_csv(file, key_column, value_column, key)": "value_column of the CSV row whose "
-    "key_column equals key, null when none (the file is read once)",
+    "lookup_csv(file, key_column, value_column, key[, encoding])": "value_column of the CSV "
+    "row whose key_column equals key, null when none (the file is read once; UTF-8 unless "
+    "an encoding such as 'cp1252' is given)",
     "lookup_coupa(object, key_field, key, return_field)": "return_field of the Coupa record "
     "whose key_field equals key, null when none (each key is asked once per run)",
 }
@@ -145,7 +146,7 @@ class TransformFunctions(functions.Functions):  # type: ignore[misc]
         super().__init__()
         self._base_dir = base_dir
         self._coupa_lookup = coupa_lookup
-        self._csv_cache: dict[tuple[str, str, str], dict[str, str]] = {}
+        self._csv_cache: dict[tuple[str, str, str, str], dict[str, str]] = {}
         self._coupa_cache: dict[tuple[str, str, str, str], Any] = {}
 
     # ----------------------------------------------------------------- values and conditions
@@ -258,17 +259,29 @@ class TransformFunctions(functions.Functions):  # type: ignore[misc]
 
     # ----------------------------------------------------------------- lookups
 
-    @signature(_TEXT, _TEXT, _TEXT, _ANY)
-    def _func_lookup_csv(self, file: str, key_col: str, value_col: str, key: Any) -> Any:
+    # The key takes the last place JMESPath lets vary: an encoding may follow it.
+    @signature(_TEXT, _TEXT, _TEXT, {"types": [], "variadic": True})
+    def _func_lookup_csv(
+        self, file: str, key_col: str, value_col: str, key: Any, *encoding: Any
+    ) -> Any:
+        if len(encoding) > 1 or not all(isinstance(e, str) for e in encoding):
+            raise TransformValueError(
+                "lookup_csv takes (file, key_column, value_column, key[, encoding]); "
+                "the encoding is text such as 'cp1252'"
+            )
         if _blank(key):
             return None
-        table = self._csv_cache.get((file, key_col, value_col))
+        text_encoding: str = encoding[0] if encoding else "utf-8"
+        cache_key = (file, key_col, value_col, text_encoding)
+        table = self._csv_cache.get(cache_key)
         if table is None:
-            table = self._load_csv(file, key_col, value_col)
-            self._csv_cache[(file, key_col, value_col)] = table
+            table = self._load_csv(file, key_col, value_col, text_encoding)
+            self._csv_cache[cache_key] = table
         return table.get(_text(key).strip())
 
-    def _load_csv(self, file: str, key_col: str, value_col: str) -> dict[str, str]:
+    def _load_csv(
+        self, file: str, key_col: str, value_col: str, encoding: str = "utf-8"
+    ) -> dict[str, str]:
         path = Path(file)
         if not path.is_absolute():
             path = self._base_dir / path
@@ -284,7 +297,7 @@ class TransformFunctions(functions.Functions):  # type: ignore[misc]
                 yield line
 
         try:
-            with open_text(str(path)) as stream:
+            with open_text(str(path), encoding) as stream:
                 reader = csv.DictReader(checked(stream))
                 columns = reader.fieldnames or []
                 for col in (key_col, value_col):

@@ -123,9 +123,10 @@ CREATE TABLE IF NOT EXISTS scoped_state (
 # Columns added after the first release: a log written by an older version gets them on open
 # (with NULL in its old rows).
 _ADDED_RUN_COLUMNS = {"scope": "TEXT", "invocation": "INTEGER", "chained_from": "INTEGER"}
-_ADDED_FAILURE_COLUMNS = {"transformed": "TEXT"}
+_ADDED_FAILURE_COLUMNS = {"transformed": "TEXT", "line": "INTEGER"}
 
-_FINAL = ("success", "partial", "failed")
+# interrupted: stopped by Ctrl-C (or a kill, told by a dead pid); resumable like failed.
+_FINAL = ("success", "partial", "failed", "interrupted")
 
 
 def default_log_path() -> Path:
@@ -178,7 +179,8 @@ class RecordOutcome:
         messages: Why it was rejected or failed.
         record: The input record, kept for rejected and failed records.
         transformed: What the transformation made of it, kept beside ``record``.
-        line: The source line it started at, when known (for the rejects file).
+        line: The source line it started at (CSV, JSON lines), when known: kept in the log
+            and in the rejects file.
     """
 
     key: str
@@ -203,6 +205,12 @@ def _add_counts(db: sqlite3.Connection, run_id: int, counts: Counts, at: str) ->
             "INSERT INTO batches (run_id, at, written, rejected, failed) VALUES (?, ?, ?, ?, ?)",
             (run_id, at, counts.written, counts.rejected, counts.failed),
         )
+
+
+def _shown_position(stored: int) -> int | None:
+    """A failure's position as people count (the first record is 1, as in a write's results
+    file); stored 0-based, and -1 (not tied to one record) shows as None."""
+    return stored + 1 if stored >= 0 else None
 
 
 def _json(value: Any) -> str:
@@ -368,7 +376,7 @@ class OpLog:
                 "UPDATE runs SET status = ?, ended_at = ?, duration = ?, error = ? WHERE id = ?",
                 (status, _now(), round(duration, 3), error, run_id),
             )
-            if status != "failed":
+            if status not in ("failed", "interrupted"):
                 # Per-record outcomes only serve a resume; a finished run keeps its counts and
                 # its failures, and the log stays small however many records ran through it.
                 db.execute("DELETE FROM run_records WHERE run_id = ?", (run_id,))
@@ -417,7 +425,7 @@ class OpLog:
             "SELECT id, status, pid FROM runs WHERE operation = ? AND file = ? "
             "AND scope = ? AND id < ? AND (id IN (SELECT run_id FROM partial_files) "
             # Runs of earlier versions noted no files; their checkpoints name them.
-            "OR (invocation IS NULL AND status IN ('running', 'failed') "
+            "OR (invocation IS NULL AND status IN ('running', 'failed', 'interrupted') "
             "AND checkpoint IS NOT NULL))",
             (operation, file, scope, current),
         )
@@ -455,8 +463,8 @@ class OpLog:
                 if o.outcome != "written":
                     db.execute(
                         "INSERT INTO failures "
-                        "(run_id, position, outcome, messages, record, transformed, at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        "(run_id, position, outcome, messages, record, transformed, at, line) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             run_id,
                             o.position,
@@ -465,6 +473,7 @@ class OpLog:
                             None if o.record is None else _json(mask.record(o.record)),
                             None if o.transformed is None else _json(mask.record(o.transformed)),
                             at,
+                            o.line,
                         ),
                     )
             _add_counts(db, run_id, batch, at)
@@ -560,7 +569,8 @@ class OpLog:
         return [self._present(r) for r in rows]
 
     def run(self, run_id: int, *, failures_limit: int | None = None) -> dict[str, Any] | None:
-        """One run with its failures (each with messages and the input record)."""
+        """One run with its failures (each with its 1-based position, its source line when
+        known, messages and the input record)."""
         row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             return None
@@ -573,7 +583,8 @@ class OpLog:
             params = (run_id, failures_limit)
         run["failures"] = [
             {
-                "position": f["position"],
+                "position": _shown_position(f["position"]),
+                "line": f["line"],
                 "outcome": f["outcome"],
                 "messages": json.loads(f["messages"]),
                 # Masked again on the way out: a log written by an earlier version kept
@@ -622,9 +633,12 @@ class OpLog:
             where.append("operation = ?")
             params.append(operation)
         live = status in ("running", "interrupted")
-        if status:
+        if status == "interrupted":
+            # Stopped by Ctrl-C (stored so) or killed (still "running", its process gone).
+            where.append("status IN ('running', 'interrupted')")
+        elif status:
             where.append("status = ?")
-            params.append("running" if live else status)
+            params.append(status)
         if since:
             where.append("started_at >= ?")
             params.append(since)
@@ -662,7 +676,8 @@ class OpLog:
     def failures(self, run_id: int, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """One page of a run's rejected and failed records, in input order.
 
-        Each has its position, outcome, messages, the input record and what the
+        Each has its position (1-based), its line in a CSV or JSON lines source (None when
+        not known), outcome, messages, the input record and what the
         transformation made of it (None for logs written before that was kept).
         """
         rows = self._db.execute(
@@ -673,7 +688,8 @@ class OpLog:
         mask = RecordMask()
         return [
             {
-                "position": f["position"],
+                "position": _shown_position(f["position"]),
+                "line": f["line"],
                 "outcome": f["outcome"],
                 "messages": json.loads(f["messages"]),
                 "record": mask.record(json.loads(f["record"])) if f["record"] else None,

@@ -542,8 +542,12 @@ class Runner:
                 result.error = f"unexpected error: {type(exc).__name__}: {exc}"
                 log.error("operation %s failed: %s", op.name, result.error)
                 log.debug("operation %s: where the error came from", op.name, exc_info=True)
+            elif isinstance(exc, KeyboardInterrupt):
+                # Ctrl-C: recorded as such, resumable, and it propagates.
+                result.status = "interrupted"
+                result.error = "interrupted (Ctrl-C)"
             else:
-                # Interrupted (Ctrl-C, exit): recorded, and it propagates.
+                # Interrupted otherwise (exit): recorded, and it propagates.
                 result.error = f"{type(exc).__name__}: {exc}"
             # The partial work stays for a resume, when one can follow; else the target's
             # partial file goes and the rejects file lands with what was rejected.
@@ -568,7 +572,8 @@ class Runner:
                 self.oplog.set_info(run_id, rejects_file=rejects.path)
             self.oplog.set_info(run_id, outputs=result.outputs)
             self.oplog.finish_run(run_id, result.status, error=result.error)
-            if result.status != "failed" or not self._resumable(op, scope_error):
+            ended = result.status not in ("failed", "interrupted")
+            if ended or not self._resumable(op, scope_error):
                 self._remove_partials(run_id)
             if handler is not None:
                 self._drop_debug_handler(handler)

@@ -50,6 +50,7 @@ from coupa_connector.sandbox._filters import find_filter
 from coupa_connector.sandbox._integrations import install_integration_views
 from coupa_connector.sandbox._nested_api import NestedApi
 from coupa_connector.sandbox._objects import (
+    DEEP_SEPARATOR,
     DELETED_LINES_KEPT,
     EXPORTED_ONLY_UPDATES,
     LINE_MIRRORS,
@@ -117,6 +118,9 @@ class CoupaApi:
         self.cache = RenderCache(store)
         self.pages = PageCache(store)
         self.nested = NestedApi(self)
+        self._deep = self.views.deep_resources()
+        # Their first segments: most paths are checked against this set alone.
+        self._deep_heads = frozenset(name.split("/", 1)[0] for name in self._deep)
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
         self.router = Router(
             routes=[
@@ -133,7 +137,16 @@ class CoupaApi:
         if len(path) > 5 and path.endswith("/"):
             # Coupa serves /api/suppliers/ as /api/suppliers; a redirect would fail every
             # client that does not follow one (and would drop a POST's body).
-            scope = {**scope, "path": path.rstrip("/")}
+            path = path.rstrip("/")
+        parts = path.split("/", 3)
+        if len(parts) == 4 and parts[2] in self._deep_heads:
+            for name in self._deep:
+                # Collections a level down (/api/asn/headers) route as one segment.
+                if path == f"/api/{name}" or path.startswith(f"/api/{name}/"):
+                    path = "/api/" + name.replace("/", DEEP_SEPARATOR) + path[len(name) + 5 :]
+                    break
+        if path != scope.get("path"):
+            scope = {**scope, "path": path}
         await self.router(scope, receive, send)
 
     async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -481,6 +494,12 @@ class CoupaApi:
         try:
             match = self.nested.routes.match(request.scope["path"])
             if match is None:
+                obj = self.views.resource(request.path_params["res"])
+                if obj is not None and _documented_path(obj, request.scope["path"]):
+                    # Swagger lists it; the sandbox has no rules for it.
+                    raise RequestError(
+                        f"The sandbox does not emulate {request.method} {request.url.path}.", 400
+                    )
                 raise RequestError(f"No route matches {request.scope['path'][:200]}", 404)
             obj = match.routes[0].child
             return await self.nested.dispatch(request, match)
@@ -503,6 +522,9 @@ class CoupaApi:
             name = request.path_params["action"].replace("-", "_")
             act = obj.action(name)
             if act is None or not act.needs_id:
+                if _documented_route(obj, request.path_params["action"]):
+                    # Swagger lists it; the sandbox has no rules for it.
+                    raise RequestError(f"The sandbox does not emulate {obj.name}/{name}.", 400)
                 raise RequestError(f"No action {name!r} on {obj.name}.", 404)
             login = self._require(request, obj, name, obj.write_scope)
             if act.verb != request.method and not (
@@ -593,6 +615,24 @@ def _flag(name: str, raw: str) -> bool:
     except KindError:
         pass
     raise RequestError(f"{human_name(name)} is not a boolean (true or false): {raw!r}")
+
+
+def _documented_path(obj: ObjectDef, path: str) -> bool:
+    """Whether a route Coupa's Swagger lists for the object matches the request path."""
+    parts = path.strip("/").split("/")
+    for route in obj.routes:
+        template = route.path.strip("/").split("/")
+        if len(template) == len(parts) and all(
+            t.startswith(":") or t == p or t.replace("/", DEEP_SEPARATOR) == p
+            for t, p in zip(template[2:], parts[2:], strict=True)
+        ):
+            return True
+    return False
+
+
+def _documented_route(obj: ObjectDef, segment: str) -> bool:
+    """Whether Coupa's Swagger lists ``/api/<res>/:id/<segment>`` for the object."""
+    return any(not route.nested and route.path.endswith(f"/:id/{segment}") for route in obj.routes)
 
 
 def _shows_deleted(params: Mapping[str, str]) -> bool:

@@ -70,9 +70,11 @@ class NestedApi:
             "nested-delete": self.delete,
         }
 
-    def register(self, kind: str, handler: NestedHandler) -> None:
-        """Serve the routes of a kind (``nested-upload``...) with ``handler``."""
-        self.handlers[kind] = handler
+    def register(self, kind: str, handler: NestedHandler, child: str | None = None) -> None:
+        """Serve the routes of a kind (``nested-upload``...) with ``handler``; with ``child``
+        (a catalog object name, ``attachments``), only the routes of that object, ahead of
+        the handler of the kind."""
+        self.handlers[f"{kind}:{child}" if child else kind] = handler
 
     async def dispatch(self, request: Request, match: NestedMatch) -> Response:
         """Answer a request whose path matched a nested route."""
@@ -82,7 +84,9 @@ class NestedApi:
             raise RequestError(
                 f"{request.method} is not allowed on {match.routes[0].path} (use {verbs}).", 405
             )
-        handler = self.handlers.get(route.kind)
+        handler = self.handlers.get(f"{route.kind}:{route.child.name}") or self.handlers.get(
+            route.kind
+        )
         if handler is None:
             raise RequestError(f"The sandbox does not emulate {route.verb} {route.path}.", 400)
         self._parent(route, match.pid)

@@ -22,6 +22,7 @@ __all__ = [
     "CREATE_DEFAULTS",
     "CREATE_FORCED",
     "CUSTOM_FIELDS",
+    "DEEP_SEPARATOR",
     "DELETED_LINES_KEPT",
     "DERIVED_FROM_REFERENCES",
     "DISPUTE_REASONS",
@@ -232,6 +233,11 @@ OPEN_APPROVAL_STATUSES = ("pending_approval", "on_hold")
 APPROVAL_LINKS = ("approvable-type", "approvable-id", "approvals", "current-approval")
 
 
+# Stands for "/" inside a collection path a level down (/api/asn/headers) while it is routed
+# as one path segment: no resource name holds it.
+DEEP_SEPARATOR = "|"
+
+
 def human_name(name: str) -> str:
     """Rails' humanized attribute name: ``invoice-number`` -> ``Invoice number``."""
     text = name.replace("-", " ").replace("_", " ").strip()
@@ -278,13 +284,28 @@ class Views:
         # Every object of the merged catalog with a collection path is served, those only
         # Coupa's Swagger documents included; where two share a path, the reference tables'
         # object wins (its shape is the one Coupa's samples show).
-        for obj in sorted(self.catalog, key=lambda o: o.swagger_only):
+        ordered = sorted(self.catalog, key=lambda o: o.swagger_only)
+        for obj in ordered:
             if obj.resource and obj.resource.startswith("/api/") and ":" not in obj.resource:
                 self._by_path.setdefault(obj.resource[len("/api/") :], obj)
+        for obj in ordered:
+            # The collections its Swagger routes name serve it too (expense artifacts are
+            # /api/expense_artifacts in Swagger's paths).
+            if not obj.resource:
+                continue
+            for route in obj.routes:
+                path = route.collection
+                if not route.nested and path.startswith("/api/") and ":" not in path:
+                    self._by_path.setdefault(path[len("/api/") :], obj)
 
     def resource(self, segment: str) -> ObjectDef | None:
-        """The object served at ``/api/<segment>``, if any."""
-        return self._by_path.get(segment)
+        """The object served at ``/api/<segment>``, if any (``asn|headers`` for a collection
+        a level down, as the router hands it over)."""
+        return self._by_path.get(segment.replace(DEEP_SEPARATOR, "/"))
+
+    def deep_resources(self) -> tuple[str, ...]:
+        """Collection paths of more than one segment (``asn/headers``), longest first."""
+        return tuple(sorted((p for p in self._by_path if "/" in p), key=len, reverse=True))
 
     def put(self, view: ObjectView) -> None:
         """Serve an object through this view rather than the catalog's own (``_integrations``

@@ -333,8 +333,36 @@ def _text(value: Any) -> str:
 
 
 def build_filters(where: Where, obj: ObjectDef, catalog: Catalog) -> list[Filter]:
-    """Parse and validate every condition of ``where`` against ``obj``."""
-    return [validate(raw, obj, catalog) for raw in parse_where(where)]
+    """Parse and validate every condition of ``where`` against ``obj``.
+
+    Raises:
+        QueryError: A condition is invalid, or two of them contradict each other.
+    """
+    filters = [validate(raw, obj, catalog) for raw in parse_where(where)]
+    refuse_contradictions(filters)
+    return filters
+
+
+def refuse_contradictions(filters: Sequence[Filter]) -> None:
+    """Refuse two equalities of one field of the record itself with different values
+    (``exported=true`` and ``exported=false``): sent, they would match nothing, silently.
+
+    Paths through associations are left alone: two lines of one invoice may each match.
+
+    Raises:
+        QueryError: Naming both conditions.
+    """
+    seen: dict[str, str] = {}
+    for f in filters:
+        if f.op != "eq" or len(f.path) != 1 or not isinstance(f.value, str):
+            continue
+        name, value = f.path[0], f.value.strip()
+        earlier = seen.setdefault(name, value)
+        if earlier.lower() != value.lower():
+            raise QueryError(
+                f"Contradictory conditions: {name}={earlier} and {name}={value} cannot both "
+                "hold, so the query would match nothing; keep one of them."
+            )
 
 
 def fields_param(fields: Sequence[str], obj: ObjectDef, catalog: Catalog) -> list[Any]:

@@ -31,7 +31,13 @@ from typing import Any
 
 from coupa_connector.activities.query._batch import RecordBatch
 from coupa_connector.catalog import PAGE_LIMIT
-from coupa_connector.errors import CoupaError, PagingError, QueryError
+from coupa_connector.errors import (
+    AuthenticationError,
+    CoupaError,
+    PagingError,
+    PermissionDeniedError,
+    QueryError,
+)
 
 PAGE_SIZE = PAGE_LIMIT  # Coupa's maximum and default
 
@@ -71,9 +77,12 @@ class Page:
 
 
 def _position(exc: CoupaError, where: str, delivered: int) -> CoupaError:
+    # A refused token or scope is about the credentials, not about a page: said as it is.
+    if isinstance(exc, AuthenticationError | PermissionDeniedError) and delivered == 0:
+        return exc
+    done = f"after {delivered} records were delivered" if delivered else "before any record"
     exc.message = (
-        f"{exc.message} -- the page at {where} failed after {delivered} records were "
-        "delivered; the query stopped there (no page was skipped)."
+        f"{exc.message} -- {where} failed {done}; the query stopped there (no page was skipped)."
     )
     return exc
 
@@ -159,7 +168,7 @@ class OffsetPager:
                 try:
                     records = await task
                 except CoupaError as exc:
-                    raise _position(exc, f"offset {offset}", self.delivered) from None
+                    raise _position(exc, f"the page at offset {offset}", self.delivered) from None
                 limit = int(dict(params)["limit"])
                 if len(records) > limit:
                     raise PagingError(
@@ -323,13 +332,14 @@ class KeysetPager:
                 limit = max(1, min(limit, self.max_records - self.delivered))
             params = keyset_params(self.params, last, upper, limit, self.descending)
             if last is None:
-                where = "the first page"
+                where = f"the first page of partition {index}"
             else:
-                where = f"id {'<' if self.descending else '>'} {last}"
+                where = f"the page at id {'<' if self.descending else '>'} {last}"
+                where += f" (partition {index})"
             try:
                 records = await self.fetch(params)
             except CoupaError as exc:
-                raise _position(exc, f"{where} (partition {index})", self.delivered) from None
+                raise _position(exc, where, self.delivered) from None
             if len(records) > self.page_size:
                 raise PagingError(
                     f"The server sent {len(records)} records for limit={self.page_size}."

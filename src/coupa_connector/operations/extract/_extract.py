@@ -38,7 +38,14 @@ from coupa_connector.activities.query import (
 from coupa_connector.activities.query._batch import RecordBatch, fresh_indexes
 from coupa_connector.activities.query._filters import RawCondition, parse_where
 from coupa_connector.activities.query._paging import Page
-from coupa_connector.errors import CoupaError, QueryError
+from coupa_connector.catalog import wire_name
+from coupa_connector.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    CoupaError,
+    PermissionDeniedError,
+    QueryError,
+)
 from coupa_connector.operations._deletes import DeleteDetector, IdSet, current_ids, ids_path
 from coupa_connector.operations._state import StateFile
 from coupa_connector.operations.extract._processes import check_processes, extract_in_processes
@@ -46,6 +53,7 @@ from coupa_connector.operations.files._output import RecordWriter
 
 if TYPE_CHECKING:
     from coupa_connector._connection import AsyncConnection
+    from coupa_connector.catalog import Catalog, ObjectDef
 
 
 @dataclass
@@ -115,14 +123,23 @@ async def server_now(conn: AsyncConnection, resource: str) -> dt.datetime:
 async def mark_exported(
     conn: AsyncConnection, resource: str, ids: Sequence[int], concurrency: int
 ) -> tuple[int, list[tuple[int, str]]]:
-    """``PUT <resource>/<id>?exported=true`` for each id; return (marked, failures)."""
+    """``PUT <resource>/<id>?exported=true`` for each id; return (marked, failures).
+
+    A refusal of the credentials themselves (401, 403: a missing scope) would repeat for
+    every id, so marking stops at the first one: the ids not sent are failures too, with
+    that reason.
+    """
     failures: list[tuple[int, str]] = []
     marked = 0
     pending = iter(ids)
+    refused: list[str] = []
 
     async def worker() -> None:
         nonlocal marked
         for record_id in pending:
+            if refused:
+                failures.append((record_id, f"not sent: marking stopped at {refused[0]}"))
+                continue
             try:
                 await conn.request(
                     "PUT",
@@ -130,11 +147,61 @@ async def mark_exported(
                     params={"exported": "true", "return_object": "limited"},
                 )
                 marked += 1
+            except (AuthenticationError, PermissionDeniedError) as exc:
+                refused.append(str(exc))
+                failures.append((record_id, str(exc)))
             except CoupaError as exc:
                 failures.append((record_id, str(exc)))
 
     await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
     return marked, failures
+
+
+def scalar_columns(
+    catalog: Catalog, target: ObjectDef, fields: Sequence[str] | None
+) -> list[str] | None:
+    """The CSV columns of ``fields`` when each is a dotted path through references to one
+    scalar field (``id``, ``supplier.name``), so a CSV on standard output can stream its rows
+    under a header written first; None otherwise (no fields, or one names lines or a whole
+    association), when the columns are known only once every record is in."""
+    if not fields:
+        return None
+    columns: list[str] = []
+    for dotted in fields:
+        steps = [wire_name(step) for step in dotted.split(".")]
+        obj: ObjectDef | None = target
+        for i, step in enumerate(steps):
+            fdef = obj.fields.get(step) if obj is not None else None
+            last = i == len(steps) - 1
+            if step == "id" and last:
+                break
+            if fdef is None or fdef.kind == "collection":
+                return None
+            if last and fdef.kind == "reference":
+                return None
+            ref = fdef.ref if fdef.kind == "reference" else None
+            obj = catalog.get(ref) if ref is not None and ref in catalog else None
+        columns.append(".".join(steps))
+    return columns
+
+
+async def _refuse_without_scope(conn: AsyncConnection, target: ObjectDef) -> None:
+    """Refuse ``--mark-exported`` before the query when the token's granted scopes (the
+    token endpoint says them) lack the object's write scope: every mark would get a 403.
+    Nothing is refused when the server does not say what it granted."""
+    needed = target.write_scope
+    auth: Any = getattr(conn, "auth", None)
+    if not needed or not hasattr(auth, "token"):
+        return  # an API key: no scopes to know
+    if auth.token is None:
+        await auth.headers()  # mints the token, which says its scopes
+    granted = tuple(getattr(auth.token, "scopes", ()) or ())
+    if granted and needed not in granted:
+        raise ConfigurationError(
+            f"--mark-exported sets exported=true on each {target.name} record, which needs "
+            f"the scope {needed}; this client was granted {' '.join(granted)}. Grant it "
+            "(and add it to COUPA_SCOPES or the profile), or query without --mark-exported."
+        )
 
 
 async def _in_this_process(
@@ -301,7 +368,15 @@ async def extract(
             raise QueryError(
                 f"Coupa offers no update for {target.name}, so it cannot be marked exported."
             )
-        conditions.append("exported=false")
+        given = [c for c in conditions if isinstance(c, RawCondition) and c.path == ("exported",)]
+        other = [c for c in given if c.op != "eq" or str(c.value).strip().lower() != "false"]
+        if other:
+            raise QueryError(
+                f"--mark-exported queries exported=false itself (and marks what it wrote), so "
+                f"the condition {other[0].source} contradicts it; drop one of them."
+            )
+        if not given:
+            conditions.append("exported=false")
     store = StateFile(Path(state), target.name) if state is not None else None
     lower = since if since is None or isinstance(since, str) else since.isoformat()
     if lower is None and store is not None:
@@ -313,12 +388,21 @@ async def extract(
     _refuse_unsafe(checked, incremental, mark_exported_flag)
     state_path = Path(state) if state is not None else None
     deletes = _delete_detector(detect_deletes, state_path, target.name, mark_exported_flag, checked)
+    if mark_exported_flag:
+        await _refuse_without_scope(conn, target)  # the first request: after every local check
     width = max(1, concurrency or conn.config.concurrency)
     if processes != 1:
         check_processes(checked, processes, width)
     result = ExtractResult(target.name, str(output))
     upper: str | None = None
-    writer = RecordWriter(output, fmt, target, catalog, stdout=stdout, csv_formulas=csv_formulas)
+    columns = (
+        scalar_columns(catalog, target, query.fields)
+        if fmt == "csv" and str(output) == "-"
+        else None
+    )
+    writer = RecordWriter(
+        output, fmt, target, catalog, stdout=stdout, csv_formulas=csv_formulas, columns=columns
+    )
     try:
         if incremental:
             assert target.resource is not None

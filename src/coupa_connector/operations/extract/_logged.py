@@ -56,7 +56,8 @@ class LoggedQuery:
         self._result = result
 
     def end(self, exc: BaseException | None = None) -> None:
-        """Record how the run ended: with ``exc``, failed; else as the result says."""
+        """Record how the run ended: with ``exc``, failed (interrupted for Ctrl-C); else as
+        the result says."""
         oplog = self._oplog
         if oplog is None:
             return
@@ -72,7 +73,9 @@ class LoggedQuery:
                     status = "partial"
                     error = f"{len(result.mark_failures)} records could not be marked exported"
                 oplog.set_info(self.run_id, outputs=[self.output])
-            if exc is not None:
+            if isinstance(exc, KeyboardInterrupt):
+                status, error = "interrupted", "stopped by Ctrl-C"
+            elif exc is not None:
                 status, error = "failed", str(exc) or type(exc).__name__
             elif result is None:
                 status, error = "failed", "the query ended without a result"

@@ -28,6 +28,7 @@ import logging
 import logging.handlers
 import multiprocessing
 import os
+import signal
 import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -114,6 +115,8 @@ def _init_worker(
 ) -> None:
     global _stop, _records, _pages
     _stop, _records, _pages = stop, records, pages
+    # Ctrl-C reaches the whole process group: the parent stops the workers (``stop``).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A spawned worker starts with no logging set up: its records (already redacted by the
     # loggers' filters here) go to the parent, which logs them as its own.
     root = logging.getLogger(ROOT_LOGGER)
@@ -400,17 +403,21 @@ class _Workers:
         """
         futures = [self.executor.submit(run_job, job) for job in jobs]
         waiting = {asyncio.wrap_future(f) for f in futures}
-        while waiting:
-            done, waiting = await asyncio.wait(
-                waiting, timeout=POLL_SECONDS, return_when=asyncio.FIRST_EXCEPTION
-            )
-            if on_progress is not None:
-                on_progress(self.records.value, self.pages.value)
-            if any(not d.cancelled() and d.exception() is not None for d in done):
-                break
-        self.stop.set()  # the others stop at their next page
-        for wrapped in waiting:
-            wrapped.cancel()  # the process futures themselves are inspected below
+        try:
+            while waiting:
+                done, waiting = await asyncio.wait(
+                    waiting, timeout=POLL_SECONDS, return_when=asyncio.FIRST_EXCEPTION
+                )
+                if on_progress is not None:
+                    on_progress(self.records.value, self.pages.value)
+                if any(not d.cancelled() and d.exception() is not None for d in done):
+                    break
+        finally:
+            # Also when this task is cancelled (Ctrl-C): a wrapper left waiting would get
+            # its worker's stop as an exception nobody retrieves, logged at exit.
+            self.stop.set()  # the others stop at their next page
+            for wrapped in waiting:
+                wrapped.cancel()  # the process futures themselves are inspected below
         failure = _first_failure(futures)
         if isinstance(failure, BrokenProcessPool):
             raise QueryError(

@@ -226,7 +226,8 @@ def read_records(
     report = on_bad or _raise_bad(name)
     cell = cell_reader(csv_formulas)
     if fmt == "xml":
-        yield from _read_xml(name, report)
+        # The XML declaration names its own encoding; a given one other than UTF-8 wins.
+        yield from _read_xml(name, report, None if is_utf8(encoding) else encoding)
         return
     if fmt == "jsonl" and is_utf8(encoding):
         with open_utf8_bytes(name) as data:
@@ -723,7 +724,7 @@ def _collection_items() -> dict[str, frozenset[str]]:
     return {name: frozenset(elements) for name, elements in items.items()}
 
 
-def _read_xml(name: str, on_bad: OnBad) -> Iterator[dict[str, Any]]:
+def _read_xml(name: str, on_bad: OnBad, encoding: str | None = None) -> Iterator[dict[str, Any]]:
     from coupa_connector.catalog import load_catalog
 
     catalog = load_catalog()
@@ -734,9 +735,9 @@ def _read_xml(name: str, on_bad: OnBad) -> Iterator[dict[str, Any]]:
         return any(o.element == tag for o in catalog)
 
     handler = _XMLRecords(root_is_record, _collection_items())
-    parser = expat.ParserCreate()
+    parser = expat.ParserCreate(encoding)
     parser.buffer_text = True
-    declared = ["utf-8"]  # the encoding the XML declaration names
+    declared = [encoding or "utf-8"]  # the encoding the XML declaration names
 
     def refuse(what: str) -> RecordFileError:
         return RecordFileError(f"{what} not allowed", file=name, line=parser.CurrentLineNumber)
@@ -755,8 +756,9 @@ def _read_xml(name: str, on_bad: OnBad) -> Iterator[dict[str, Any]]:
     def refuse_external_entity(*_args: object) -> int:
         raise refuse("external entities are")
 
-    def note_encoding(_version: str | None, encoding: str | None, _standalone: int) -> None:
-        declared[0] = (encoding or "utf-8").lower()
+    def note_encoding(_version: str | None, named: str | None, _standalone: int) -> None:
+        if encoding is None:
+            declared[0] = (named or "utf-8").lower()
 
     def start(tag: str, attrs: dict[str, str]) -> None:
         if handler.depth > MAX_RECORD_DEPTH:

@@ -247,7 +247,8 @@ class RecordWriter:
         catalog: Where ``obj``'s references are looked up (the bundled catalog when None).
         stdout: The binary stream used for ``-`` (tests pass their own).
         columns: CSV columns in order (dotted names); by default every column any record
-            has, in order of first appearance.
+            has, in order of first appearance. Given for a stream (standard output), each a
+            dotted path to one scalar field, rows are written as records come.
         element: XML element of one record; ``obj``'s, else ``record``.
         list_element: XML root element; ``obj``'s, else ``element`` + ``s``.
         partial: The partial file of an earlier writer to continue.

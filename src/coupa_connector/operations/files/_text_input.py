@@ -53,11 +53,16 @@ def utf16_bom(head: bytes) -> str | None:
     return None
 
 
+ENCODING_HINT = (
+    "give the file's encoding with --encoding (an operation file: encoding: in the source); "
+    "exports from Windows programs are often cp1252"
+)
+
+
 def not_utf8(byte: int, offset: int) -> str:
-    """The message for a byte that is not UTF-8 (a later ``--encoding`` will read others)."""
+    """The message for a byte that is not UTF-8, with how to read the file in its encoding."""
     return (
-        f"not UTF-8: byte 0x{byte:02X} at byte offset {offset} cannot be decoded; "
-        "the file must be UTF-8 text"
+        f"not UTF-8: byte 0x{byte:02X} at byte offset {offset} cannot be decoded; " + ENCODING_HINT
     )
 
 
@@ -178,12 +183,48 @@ class TextInput:
 
     def _undecodable(self, exc: UnicodeDecodeError) -> Exception:
 
+        # The decoder's offsets are within its last chunk: the file is read again (only on
+        # this error) to name the byte and its line.
+        found = first_undecodable(self.name, self.encoding)
+        if found is None:
+            where, line = "", self.lines + 1
+        else:
+            line, offset, byte = found
+            where = f"byte 0x{byte:02X} at byte offset {offset} "
         return RecordFileError(
-            f"cannot be decoded as {self.encoding} ({exc.reason}); "
-            "check the encoding the file was saved in",
+            f"{where}cannot be decoded as {self.encoding} ({exc.reason}); "
+            "check the encoding the file was saved in and give it with --encoding "
+            "(an operation file: encoding: in the source)",
             file=self.name,
-            line=self.lines + 1,
+            line=line,
         )
+
+
+def first_undecodable(name: str, encoding: str) -> tuple[int, int, int] | None:
+    """``(line, byte offset, byte)`` of the first byte of file ``name`` that ``encoding``
+    cannot decode; None when all of it decodes, or for standard input (it cannot be read
+    again)."""
+    if name == "-":
+        return None
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    line = 1
+    with open(name, "rb") as fh:
+        while block := fh.read(1 << 16):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError:
+                # Byte by byte within the block that failed, from a fresh decoder state.
+                decoder.reset()
+                for i in range(len(block)):
+                    try:
+                        decoder.decode(block[i : i + 1])
+                    except UnicodeDecodeError:
+                        return line + block.count(b"\n", 0, i), offset + i, block[i]
+                return None
+            offset += len(block)
+            line += block.count(b"\n")
+    return None
 
 
 @contextlib.contextmanager

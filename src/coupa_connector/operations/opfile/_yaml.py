@@ -127,6 +127,8 @@ def load_yaml(text: str | bytes, file: str) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         reason = " ".join(p for p in (exc.context, exc.problem) if p)
+        if _tab_at(text, mark):
+            reason += "; tabs aren't allowed in YAML indentation: indent with spaces"
         raise OperationFileError([OperationProblem(file, line, f"YAML syntax: {reason}")]) from None
     except yaml.reader.ReaderError as exc:
         # A character YAML does not allow (a NUL, a control character): its line, not a
@@ -139,6 +141,18 @@ def load_yaml(text: str | bytes, file: str) -> Any:
     finally:
         if loader is not None:
             loader.dispose()
+
+
+def _tab_at(text: str, mark: Any) -> bool:
+    """Whether the line of a syntax error starts its indentation with a tab (YAML's own
+    message, "found character '\\t' that cannot start any token", does not say why)."""
+    if mark is None:
+        return False
+    lines = text.splitlines()
+    if mark.line >= len(lines):
+        return False
+    line = lines[mark.line]
+    return "\t" in line[: len(line) - len(line.lstrip())]
 
 
 def _problem(file: str, line: int | None, message: str) -> OperationFileError:

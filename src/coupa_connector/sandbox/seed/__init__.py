@@ -19,7 +19,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from coupa_connector.sandbox._filters import FILTER_STORE, default_filters
+from coupa_connector.sandbox._objects import default_views
 from coupa_connector.sandbox.seed._base import BASE_DATE, SEED_USER_LOGIN, Seeder
+from coupa_connector.sandbox.seed._fill import FILLED, complete, fill_plan
 from coupa_connector.sandbox.seed._reference import seed_reference
 from coupa_connector.sandbox.seed._transactions import seed_transactions
 
@@ -54,5 +56,20 @@ def seed_store(store: Store, seed_size: int | None = None, seed: int = 42) -> di
         filters = default_filters()
         first = store.reserve_ids(FILTER_STORE, len(filters))
         seeder.put(FILTER_STORE, [{"id": first + n, **f.as_dict()} for n, f in enumerate(filters)])
+        _plan_fills(seeder)
         seed_transactions(seeder)
     return dict(sorted(seeder.counts.items()))
+
+
+def _plan_fills(seeder: Seeder) -> None:
+    """Plan the fill of the main objects' unset fields, and fill the reference data stored
+    already (suppliers, users, contracts); transactions are filled as they are stored."""
+    store = seeder.store
+    views = default_views()
+    ids = {res: store.select_ids(res) for res in store.counts() if not res.startswith("@")}
+    seeder.fill_plans = {res: fill_plan(views, res, ids) for res in FILLED}
+    for res in FILLED:
+        if ids.get(res):
+            docs = store.select(res)
+            complete(seeder.fill_plans[res], docs)
+            store.put_many(res, docs)

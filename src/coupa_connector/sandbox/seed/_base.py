@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from coupa_connector.sandbox._derive import from_references
 from coupa_connector.sandbox._objects import DERIVED_FROM_REFERENCES
 from coupa_connector.sandbox._store import format_instant
+from coupa_connector.sandbox.seed._fill import FillPlan, complete
 from coupa_connector.sandbox.seed._vocabulary import ref
 
 if TYPE_CHECKING:
@@ -60,6 +61,9 @@ class Seeder:
         self.rng = random.Random(seed)
         self.ids = SeedIds()
         self.counts: dict[str, int] = {}
+        # What to fill in the records of each main object (see _fill), once the reference
+        # data they may point at exists.
+        self.fill_plans: dict[str, FillPlan] = {}
         # Approvals waiting to be stored, and the ids handed out to them.
         self.approvals: list[dict[str, Any]] = []
         self.next_approval = 0
@@ -82,6 +86,9 @@ class Seeder:
         return doc
 
     def put(self, res: str, docs: list[dict[str, Any]]) -> None:
+        plan = self.fill_plans.get(res)
+        if plan:
+            complete(plan, docs)
         if res in DERIVED_FROM_REFERENCES:
             for doc in docs:
                 from_references(res, doc)
@@ -136,12 +143,6 @@ class Seeder:
         for rid, row in zip(ids, rows, strict=True):
             row["id"] = rid
             self.stamp(row, created + rid * 60)
-            for value in row.values():
-                # Embedded data that carries audit stamps (a supplier's primary contact)
-                # was made with its record.
-                if isinstance(value, dict) and "created-at" in value:
-                    for key in ("created-at", "updated-at", "created-by", "updated-by"):
-                        value[key] = row[key]
         self.put(res, rows)
         return ids
 

@@ -214,11 +214,6 @@ def seed_reference(seeder: Seeder) -> None:
                 "commodity": ref(ids.commodities[rng.randrange(len(ids.commodities))]),
                 "primary-contact": {
                     "id": 5000 + i,
-                    # Stamped with the supplier, below; Coupa's samples show them.
-                    "created-at": None,
-                    "updated-at": None,
-                    "created-by": None,
-                    "updated-by": None,
                     "email": f"sales@{name.split()[0].lower()}.example.com",
                     "name-additional": None,
                     "name-family": rng.choice(LAST),
