@@ -4,6 +4,7 @@ and each instance's own fields (overlays)."""
 from __future__ import annotations
 
 from coupa_connector.catalog._api_facts import (
+    DELETED_LINES_SHOWN,
     MAX_INTEGER,
     MIN_INTEGER,
     PAGE_LIMIT,
@@ -53,6 +54,7 @@ from coupa_connector.catalog._validate import (
 
 __all__ = [
     "CODES",
+    "DELETED_LINES_SHOWN",
     "MAX_INTEGER",
     "MIN_INTEGER",
     "PAGE_LIMIT",

@@ -46,6 +46,10 @@ RAW_QUERY_PARAMETERS: dict[str, str] = {
     "show_deleted_lines": "purchase orders: include deleted lines",
 }
 
+# Objects whose queries take ``show_deleted_lines=true`` (coupa-api.md 4.6: deleted lines of
+# purchase orders, which ERP replication needs), with the line collection it concerns.
+DELETED_LINES_SHOWN: dict[str, str] = {"purchase_orders": "order-lines"}
+
 # Records in one page: Coupa's default and its maximum ``limit``.
 PAGE_LIMIT = 50
 

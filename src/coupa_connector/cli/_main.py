@@ -64,6 +64,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "coupa_connector.cli._ops_cmds:logs",
         "List operation runs, or show one with its failures.",
     ),
+    "runs": (
+        "coupa_connector.cli._runs_cmd:runs",
+        "List an integration's runs and errors as Coupa keeps them.",
+    ),
     "console": (
         "coupa_connector.cli._console_cmd:console",
         "Serve the operations console (runs, failures, catalog) in a browser.",

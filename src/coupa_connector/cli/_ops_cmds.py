@@ -130,6 +130,8 @@ def results_table(results: list[RunResult], title: str = "Operations") -> Table:
             notes.append(f"{r.exported} marked exported")
         if r.rejects_file:
             notes.append(f"rejects: {r.rejects_file}")
+        if r.monitoring and r.monitoring.get("failures"):
+            notes.append(f"{r.monitoring['failures']} Coupa monitoring call(s) failed")
         if r.debug_log:
             notes.append(f"debug log: {r.debug_log}")
         if r.error:

@@ -132,6 +132,18 @@ async def _run(
     help="State file with the updated-at watermark; advanced after the output is written.",
 )
 @click.option(
+    "--detect-deletes",
+    is_flag=True,
+    help="After the records, a tombstone ({id, _deleted, _deleted_detected_at}) for each "
+    "record delivered before that the query no longer finds; the ids are kept in FILE.ids "
+    "next to --state.",
+)
+@click.option(
+    "--show-deleted-lines",
+    is_flag=True,
+    help="Purchase orders: include the lines deleted from each PO (show_deleted_lines=true).",
+)
+@click.option(
     "--mark-exported",
     is_flag=True,
     help="Query exported=false, write, then set exported=true on each written record.",
@@ -180,6 +192,8 @@ def query(
     params: tuple[str, ...],
     since: str | None,
     state: str | None,
+    detect_deletes: bool,
+    show_deleted_lines: bool,
     mark_exported: bool,
     limit: int | None,
     order_by: str | None,
@@ -227,6 +241,8 @@ def query(
                 fmt=fmt,
                 csv_formulas=csv_formulas,
                 state=state,
+                detect_deletes=detect_deletes,
+                show_deleted_lines=show_deleted_lines,
                 mark_exported_flag=mark_exported,
                 processes=processes,
             )
@@ -258,6 +274,8 @@ def query(
             extra.append(f"{result.duplicates} duplicates skipped")
         if mark_exported:
             extra.append(f"{result.marked} marked exported")
+        if detect_deletes:
+            extra.append(f"{result.deleted} deleted")
         if result.watermark:
             extra.append(f"watermark {result.watermark}")
         click.echo(f"{summary} ({', '.join(extra)})", err=True)

@@ -509,6 +509,15 @@ class OpLog:
         rows = self._db.execute("SELECT key FROM run_records WHERE run_id = ?", (run_id,))
         return {r["key"] for r in rows}
 
+    def written_ids(self, run_id: int) -> list[int]:
+        """The Coupa ids of the run's written records (what it delivered)."""
+        rows = self._db.execute(
+            "SELECT coupa_id FROM run_records WHERE run_id = ? AND outcome = 'written' "
+            "AND coupa_id IS NOT NULL",
+            (run_id,),
+        )
+        return [int(r["coupa_id"]) for r in rows]
+
     def unexported(self, run_id: int) -> list[tuple[str, int]]:
         """``(key, coupa id)`` of written records not yet marked exported in Coupa."""
         rows = self._db.execute(

@@ -47,7 +47,7 @@ import contextlib
 import logging
 import os
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -56,8 +56,9 @@ from typing import TYPE_CHECKING, Any
 
 from coupa_connector.errors import ConfigurationError, CoupaError
 from coupa_connector.operations._masking import RecordMask
+from coupa_connector.operations._monitoring import CoupaWatermarks, RunMonitor
 from coupa_connector.operations._oplog import Counts, OpLog, RecordOutcome
-from coupa_connector.operations._state import LoggedState
+from coupa_connector.operations._state import LoggedState, Watermarks
 from coupa_connector.operations._transform import Transformed, Transformer
 from coupa_connector.operations.endpoints.base import (
     EndpointContext,
@@ -122,6 +123,8 @@ class RunResult:
         dry_run: True when the run wrote nothing (``--dry-run``).
         skipped: True when a resume did not run the operation again, because it had
             finished in the run being resumed; the other attributes are that run's.
+        monitoring: With ``coupa_monitoring``: the integration run in Coupa and how many
+            monitoring calls failed (``operations._monitoring``).
     """
 
     run_id: int
@@ -136,6 +139,7 @@ class RunResult:
     exported: int = 0
     dry_run: bool = False
     skipped: bool = False
+    monitoring: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The result as plain data (for JSON output)."""
@@ -152,6 +156,7 @@ class RunResult:
             "exported": self.exported,
             "dry_run": self.dry_run,
             "skipped": self.skipped,
+            "monitoring": self.monitoring,
         }
 
 
@@ -430,7 +435,7 @@ class Runner:
     # ----------------------------------------------------------------- one operation
 
     def _endpoints(
-        self, op: OperationSpec, run_token: str, now: datetime, run_id: int
+        self, op: OperationSpec, run_token: str, now: datetime, run_id: int, scope: str = ""
     ) -> tuple[Source, Target]:
         """The operation's source and target, each made by its type's registry entry."""
         ctx = EndpointContext(
@@ -443,6 +448,7 @@ class Runner:
             connection=self.bridge,
             dry_run=self.dry_run,
             landed=self._landed,
+            scope=scope,
         )
         make_source = REGISTRY[op.source.type].source
         make_target = REGISTRY[op.target.type].target
@@ -508,10 +514,12 @@ class Runner:
         self.progress.started(op.name, op.description or op.name)
         rejects: _Rejects | None = None
         target: Target | None = None
+        monitor: RunMonitor | None = None
         try:
             if scope_error is not None:
                 raise scope_error
-            source, target = self._endpoints(op, run_token, now, run_id)
+            source, target = self._endpoints(op, run_token, now, run_id, scope)
+            monitor = self._monitor(op, source)
             rejects = _Rejects(
                 op,
                 source,
@@ -520,7 +528,7 @@ class Runner:
                 run_id,
                 on_partial=lambda path: self.oplog.note_partial(run_id, path),
             )
-            state = _RunState(run_id, run_token, now, checkpoint, scope)
+            state = _RunState(run_id, run_token, now, checkpoint, scope, monitor)
             self._execute(op, source, target, rejects, state, result)
         except BaseException as exc:
             result.status = "failed"
@@ -557,6 +565,8 @@ class Runner:
                 raise
         finally:
             result.counts = self.oplog.counts(run_id)
+            if monitor is not None:
+                self._end_monitor(monitor, run_id, result)
             if rejects is not None and rejects.path:
                 result.rejects_file = rejects.path
                 self.oplog.set_info(run_id, rejects_file=rejects.path)
@@ -582,7 +592,16 @@ class Runner:
         cp = state.checkpoint
         self._run_id = state.run_id
         file = str(self.opfile.path)
-        watermarks = LoggedState(self.oplog, file, op.name, state.scope)
+        watermarks: Watermarks = LoggedState(self.oplog, file, op.name, state.scope)
+        if op.watermark == "coupa" and state.monitor is not None:
+            if state.monitor.run_id is None and not self.dry_run:
+                # The window's end is kept on the run: without one, this run's records would
+                # all be sent again by the next.
+                raise CoupaError(
+                    "watermark: coupa keeps the watermark on the integration run, which could "
+                    f"not be created ({state.monitor.first_failure}); nothing was moved"
+                )
+            watermarks = CoupaWatermarks(state.monitor)
         window: dict[str, str] = {}
         if cp.get("window") is not None:
             window = source.restore_window(cp["window"])
@@ -642,6 +661,7 @@ class Runner:
                     self.oplog.record_batch(
                         state.run_id, fatal.records, checkpoint=checkpoint, mask=self._mask
                     )
+                    self._monitor_batch(state, fatal.records)
                     raise
                 rejects.add(outcomes)
                 checkpoint = dict(base, batch=batch_no, rejects=rejects.checkpoint())
@@ -651,6 +671,7 @@ class Runner:
                     state.run_id, outcomes, checkpoint=checkpoint, mask=self._mask
                 )
                 self.progress.advanced(op.name, self.oplog.counts(state.run_id))
+                self._monitor_batch(state, outcomes)
                 if per_batch_marks:
                     result.exported += self._mark(source, state.run_id)
             if not self.dry_run:
@@ -667,9 +688,50 @@ class Runner:
             result.exported += self._mark(source, state.run_id)
         counts = self.oplog.counts(state.run_id)
         result.status = "success" if counts.rejected == 0 and counts.failed == 0 else "partial"
+        if not self.dry_run:
+            source.keep_delivered(self.oplog.written_ids(state.run_id))
         upper = source.next_watermark() if not self.dry_run and window else None
         if upper is not None:
             watermarks.save(upper)
+
+    def _monitor(self, op: OperationSpec, source: Source) -> RunMonitor | None:
+        """The run's integration run in Coupa, started (``coupa_monitoring``); not started
+        in a dry run, which moves nothing (its ``watermark: coupa`` is still read)."""
+        if op.monitoring is None:
+            return None
+        bridge = self.bridge()
+        obj = str(op.target.options.get("object") or "") if op.target.is_coupa else None
+        monitor = RunMonitor(
+            op.monitoring,
+            bridge.conn,
+            bridge.call,
+            obj or (source.obj.name if source.obj is not None else None),
+            to_coupa=op.target.is_coupa,
+        )
+        if not self.dry_run:
+            monitor.start()
+        return monitor
+
+    def _monitor_batch(self, state: _RunState, outcomes: Sequence[RecordOutcome]) -> None:
+        if state.monitor is not None and not self.dry_run:
+            state.monitor.batch(outcomes, self.oplog.counts(state.run_id))
+
+    def _end_monitor(self, monitor: RunMonitor, run_id: int, result: RunResult) -> None:
+        """End the integration run with the operation (partial is a run that finished);
+        what monitoring could not do is noted in the log and the result, never raised."""
+        if not self.dry_run:
+            monitor.finish(result.status != "failed", result.counts)
+        result.monitoring = monitor.note()
+        note = (
+            f"Coupa monitoring: integration {monitor.integration}, integration run "
+            f"{monitor.run_id if monitor.run_id is not None else 'not created'}"
+        )
+        if monitor.failures:
+            note += (
+                f"; {monitor.failures} monitoring call(s) failed or not sent, first: "
+                f"{monitor.first_failure}"
+            )
+        self.oplog.add_note(run_id, note)
 
     def _finish_target(
         self,
@@ -840,6 +902,7 @@ class _RunState:
     now: datetime
     checkpoint: dict[str, Any]
     scope: str
+    monitor: RunMonitor | None = None
 
 
 class _Rejects:

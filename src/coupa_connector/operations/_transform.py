@@ -26,6 +26,7 @@ import jmespath
 from jmespath import exceptions as jmespath_exceptions
 from jmespath import visitor as jmespath_visitor
 
+from coupa_connector.operations._deletes import DELETED, DETECTED_AT, is_tombstone
 from coupa_connector.operations._functions import CoupaLookup, TransformFunctions, truthy
 
 __all__ = [
@@ -267,11 +268,31 @@ class Transformer:
         """Transform a single item (no grouping)."""
         if item.problem is not None:
             return Transformed([item], None, [("record", item.problem)])
+        if is_tombstone(item.record):
+            return self.tombstone(item)
         if self.spec.identity:
             return Transformed([item], dict(item.record))
         errors: list[tuple[str, str]] = []
         record = self._map(self.spec.mapping, item.record, errors, keep=self.spec.keep)
         return Transformed([item], None if errors else record, errors)
+
+    def tombstone(self, item: Item) -> Transformed:
+        """A tombstone as the target knows the record: the target fields the mapping fills
+        from ``id`` (``coupa_id: id``), with ``_deleted`` and ``_deleted_detected_at``; the
+        tombstone itself when records pass unchanged (or ``keep``)."""
+        record = item.record
+        if self.spec.identity or self.spec.keep:
+            return Transformed([item], dict(record))
+        out: dict[str, Any] = {}
+        for name, expr in self.spec.mapping:
+            if expr.parsed is not None and expr.source.strip().strip('"') == "id":
+                set_path(out, name, record.get("id"))
+        if not out:
+            why = "a tombstone names its record by id; map a target field from id (coupa_id: id)"
+            return Transformed([item], None, [("id", why)])
+        out[DELETED] = True
+        out[DETECTED_AT] = record.get(DETECTED_AT)
+        return Transformed([item], out)
 
     def _map(
         self,
@@ -308,6 +329,12 @@ class Transformer:
         for item in items:
             if item.problem is not None:
                 yield Transformed([item], None, [("record", item.problem)])
+                continue
+            if is_tombstone(item.record):
+                if group:
+                    yield self._finish_group(group)
+                    group, group_key = [], None
+                yield self.tombstone(item)
                 continue
             try:
                 key = tuple(

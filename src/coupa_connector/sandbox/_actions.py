@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from coupa_connector.sandbox._integrations import RESOLUTIONS, RUN_TRANSITIONS
 from coupa_connector.sandbox._objects import (
     APPROVABLES,
     DISPUTE_REASONS,
@@ -67,7 +68,7 @@ class Transition:
     """One action's rule.
 
     Attributes:
-        allowed_from: Statuses the record may be in.
+        allowed_from: Statuses the record may be in (empty: any).
         to: The status it ends in (None: unchanged).
         sets: Other fields to set; ``"<now>"`` is the action's time, ``"<user>"`` the caller.
         guards: (field, value, message): refuse when the record's field has that value.
@@ -180,12 +181,26 @@ ACTIONS: dict[tuple[str, str], Transition] = {
     ("contracts", "submit_for_approval"): _t(
         "draft", to="pending_approval", opens_approval="Contract"
     ),
+    # Integration runs' state machine (see _integrations).
+    **{
+        key: _t(*start, to=to, sets=dict.fromkeys(stamps, NOW))
+        for key, (start, to, stamps) in RUN_TRANSITIONS.items()
+    },
+    # From any status (none listed): only the resolved flag decides.
+    **{
+        key: _t(
+            to=None,
+            sets={"resolved": value},
+            guards=(("resolved", value, f"It is {'resolved' if value else 'unresolved'} already"),),
+        )
+        for key, value in RESOLUTIONS.items()
+    },
 }
 
 # Actions that run on a body sent to the collection (create, then act).
 CREATE_ACTIONS = frozenset({("requisitions", "submit_for_approval")})
 # Actions that apply a body as an update first.
-UPDATE_ACTIONS = frozenset({("requisitions", "update_and_submit_for_approval")})
+UPDATE_ACTIONS = frozenset({("requisitions", "update_and_submit_for_approval"), *RUN_TRANSITIONS})
 
 # Header commands inside an update body (coupa-api.md 5.3): ``<_cancel>true</_cancel>``.
 HEADER_COMMANDS: dict[str, dict[str, str]] = {
@@ -233,7 +248,7 @@ class ActionRunner:
         rule = ACTIONS[(view.name, action)]
         status = doc.get("status")
         what = f"{human_name(view.obj.element)} {doc.get('id')}"
-        if status not in rule.allowed_from:
+        if rule.allowed_from and status not in rule.allowed_from:
             verb = _PAST.get(action, action.replace("_", " "))
             allowed = ", ".join(sorted(rule.allowed_from))
             raise WriteError(

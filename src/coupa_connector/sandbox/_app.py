@@ -49,6 +49,7 @@ from coupa_connector.sandbox._actions import (
 from coupa_connector.sandbox._attachments import AttachmentRoutes
 from coupa_connector.sandbox._blobs import BlobStore
 from coupa_connector.sandbox._filters import find_filter
+from coupa_connector.sandbox._integrations import install_integration_views
 from coupa_connector.sandbox._nested_api import NestedApi
 from coupa_connector.sandbox._objects import (
     DEEP_SEPARATOR,
@@ -117,6 +118,7 @@ class CoupaApi:
         self.store = store
         self.options = options or ApiOptions()
         self.views = views or Views()
+        install_integration_views(self.views)
         self.writer = Writer(self.views, store, self.options.writes)
         self.actions = ActionRunner(self.views, store, self.writer)
         self.cache = RenderCache(store)

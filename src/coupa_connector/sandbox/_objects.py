@@ -66,6 +66,8 @@ CREATE_DEFAULTS: dict[str, dict[str, Any]] = {
     "contracts": {"version": 1},
     "users": {"active": True},
     "approvals": {"status": "pending_approval"},
+    "integration_errors": {"resolved": False},
+    "integration_history_records": {"resolved": False},
 }
 # Values create forces whatever the body says (the status of a new invoice is not the
 # caller's to choose); a body that gives a writable one another value is refused (POST
@@ -75,6 +77,7 @@ CREATE_FORCED: dict[str, dict[str, Any]] = {
     "expense_reports": {"status": "draft"},
     "requisitions": {"status": "draft"},
     "purchase_orders": {"status": "issued", "type": "ExternalOrderHeader"},
+    "integration_runs": {"status": "pending"},
 }
 
 # Uniqueness beyond the catalog's ``unique`` and ``unique_within``, or narrower than it says:
@@ -303,6 +306,11 @@ class Views:
     def deep_resources(self) -> tuple[str, ...]:
         """Collection paths of more than one segment (``asn/headers``), longest first."""
         return tuple(sorted((p for p in self._by_path if "/" in p), key=len, reverse=True))
+
+    def put(self, view: ObjectView) -> None:
+        """Serve an object through this view rather than the catalog's own (``_integrations``
+        widens a few objects the catalog reads too narrowly)."""
+        self._views[view.name] = view
 
     def target(self, fd: FieldDef) -> ObjectDef | None:
         """The object a reference or collection field points to, if the catalog has it."""

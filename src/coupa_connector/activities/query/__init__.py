@@ -32,7 +32,7 @@ from coupa_connector.activities.query._paging import (
     Page,
     Params,
 )
-from coupa_connector.catalog import Catalog, ObjectDef, wire_name
+from coupa_connector.catalog import DELETED_LINES_SHOWN, Catalog, ObjectDef, wire_name
 from coupa_connector.client._wire import DecodeError
 from coupa_connector.errors import QueryError
 
@@ -152,7 +152,7 @@ def build_query(
     o = QueryOptions.of(options, **keywords)
     where, fields, return_object, order_by = o.where, o.fields, o.return_object, o.order_by
     dir, limit, params, paging = o.dir, o.limit, o.params, o.paging
-    since, until = o.since, o.until
+    since, until, show_deleted_lines = o.since, o.until, o.show_deleted_lines
     target = obj if isinstance(obj, ObjectDef) else catalog.get(obj)
     if not target.resource:
         raise QueryError(f"{target.name} has no API resource of its own; query its parent object.")
@@ -183,6 +183,13 @@ def build_query(
     if order is not None and order != "id" and order not in target.fields:
         raise _unknown_field(target, order, f"order_by={order_by}")
     raw = _raw_pairs(params)
+    if show_deleted_lines:
+        if target.name not in DELETED_LINES_SHOWN:
+            shown = ", ".join(sorted(DELETED_LINES_SHOWN))
+            raise QueryError(
+                f"show_deleted_lines is a parameter of {shown} queries, not of {target.name}."
+            )
+        raw = (*(p for p in raw if p[0] != "show_deleted_lines"), ("show_deleted_lines", "true"))
     id_bounded = (
         any(f.path == ("id",) and f.op != "eq" for f in filters)
         or any(k.replace("-", "_").startswith("id[") for k, _ in raw)

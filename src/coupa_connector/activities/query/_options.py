@@ -43,6 +43,8 @@ class QueryOptions:
             when omitted.
         paging: ``auto`` (keyset by id unless another order is asked for), ``keyset`` or
             ``offset``.
+        show_deleted_lines: Include the lines deleted from each record
+            (``show_deleted_lines=true``; purchase orders only, as Coupa documents it).
     """
 
     where: Where = None
@@ -56,6 +58,7 @@ class QueryOptions:
     until: Bound | None = None
     concurrency: int | None = None
     paging: Paging = "auto"
+    show_deleted_lines: bool = False
 
     @classmethod
     def of(cls, options: QueryOptions | None = None, **keywords: Any) -> QueryOptions:
@@ -86,3 +89,4 @@ class QueryKeywords(TypedDict, total=False):
     until: Bound | None
     concurrency: int | None
     paging: Paging
+    show_deleted_lines: bool

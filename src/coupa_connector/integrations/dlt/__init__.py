@@ -27,6 +27,7 @@ the config file), dlt's config and secrets (``[sources.coupa]`` with ``url``, ``
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -43,6 +44,7 @@ from coupa_connector.integrations._objects import (
     projection,
     readable_object,
 )
+from coupa_connector.integrations.dlt._deletes import DELETE_COLUMNS, Tombstones
 from coupa_connector.integrations.dlt._hints import nested_columns, root_columns
 
 __all__ = ["coupa_resource", "coupa_source"]
@@ -129,8 +131,10 @@ def _pages(
     fields: list[str] | None,
     since: Any,
     until: Any,
+    deletes: str | os.PathLike[str] | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     conn = shared.acquire()
+    delivered: list[int] = []
     try:
         pages = conn.query_pages(obj.name, where=where, fields=fields, since=since, until=until)
         for page in pages:
@@ -139,7 +143,21 @@ def _pages(
                 # The cursor compares as a moment, not as text: offsets may differ.
                 for record in records:
                     record[UPDATED_AT] = _parse_stamp(record.get(UPDATED_AT))
+            if deletes is not None:
+                delivered.extend(int(r["id"]) for r in records if r.get("id") is not None)
             yield records
+        if deletes is not None:
+            # Every id the query matches now (not the window's), a page of ids per 50.
+            now = [
+                int(rid)
+                for page in conn.query_pages(obj.name, where=where, return_object="limited")
+                for rid in page.batch.ids
+                if rid is not None
+            ]
+            found = Tombstones(deletes, obj.name, dlt.current.resource_state())
+            stones = list(found.run(delivered, now))
+            if stones:
+                yield stones
     finally:
         shared.release()
 
@@ -152,6 +170,7 @@ def coupa_resource(
     fields: Sequence[str] | None = None,
     initial_value: str | dt.datetime | None = None,
     lag: float | None = None,
+    detect_deletes: str | os.PathLike[str] | None = None,
 ) -> DltResource:
     """One Coupa object as a dlt resource (what ``coupa_source`` yields per object).
 
@@ -165,6 +184,9 @@ def coupa_resource(
         initial_value: Where the first incremental run starts (ISO 8601); from the
             beginning when omitted.
         lag: Seconds to re-read before the last run's high-water mark.
+        detect_deletes: Path of the id set (see ``_deletes``): after the records, a
+            tombstone for each id loaded before that the query no longer finds, which the
+            merge deletes (``hard_delete`` on ``_deleted``).
 
     Raises:
         UnknownObjectError: No such object.
@@ -181,6 +203,8 @@ def coupa_resource(
         "columns": root_columns(target, projected),
         "nested_hints": nested_columns(target, catalog, projected),
     }
+    if detect_deletes is not None:
+        hints["columns"] = {**hints["columns"], **DELETE_COLUMNS}
 
     if is_incremental(target):
         cursor: Any = dlt.sources.incremental[dt.datetime](
@@ -188,6 +212,8 @@ def coupa_resource(
             initial_value=_parse_stamp(initial_value),
             lag=lag,
             allow_external_schedulers=_external_schedulers(),
+            # Tombstones carry no updated-at: they pass the cursor rather than stop it.
+            on_cursor_value_missing="include" if detect_deletes is not None else "raise",
         )
 
         def incremental_records(
@@ -195,12 +221,12 @@ def coupa_resource(
         ) -> Iterator[list[dict[str, Any]]]:
             since = updated_at.start_value
             until = updated_at.end_value or _run_start()
-            yield from _pages(connection, target, where, projected, since, until)
+            yield from _pages(connection, target, where, projected, since, until, detect_deletes)
 
         return dlt.resource(incremental_records, **hints)
 
     def all_records() -> Iterator[list[dict[str, Any]]]:
-        yield from _pages(connection, target, where, projected, None, None)
+        yield from _pages(connection, target, where, projected, None, None, detect_deletes)
 
     return dlt.resource(all_records, **hints)
 

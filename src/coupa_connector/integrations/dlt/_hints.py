@@ -66,8 +66,8 @@ def _object_columns(obj: ObjectDef, selected: Mapping[str, list[str]] | None) ->
 def root_columns(obj: ObjectDef, fields: Sequence[str] | None) -> Columns:
     """Column hints of ``obj``'s root table (``fields``: the selected paths, None for all).
 
-    ``id`` is the primary key. The place for ``{"hard_delete": True}`` on a tombstone
-    column is here, once Coupa deletions are read as tombstones.
+    ``id`` is the primary key. With delete detection the resource adds the tombstone
+    columns (``_deletes.DELETE_COLUMNS``: ``hard_delete`` on ``_deleted``).
     """
     selected = split_paths(fields) if fields is not None else None
     columns = _object_columns(obj, selected)

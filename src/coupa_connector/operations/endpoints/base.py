@@ -18,7 +18,9 @@ Capabilities are members every endpoint has, with neutral defaults in ``SourceBa
   (None: Coupa, whose identity is the instance); a source's ``id_of_key`` gives the Coupa id
   a record's key names;
 - may have been sent: ``set_maybe_sent`` gives a target the records a killed run may have
-  written without logging them.
+  written without logging them;
+- deletes: ``keep_delivered`` hands a source that detects deletes the ids the run
+  delivered, once the run's output is final (it keeps them for the next comparison).
 """
 
 from __future__ import annotations
@@ -144,6 +146,10 @@ class Source(Protocol):
         """The Coupa id a record's key names (identity), or None."""
         ...
 
+    def keep_delivered(self, ids: Sequence[int]) -> None:
+        """The run is committed and delivered these ids (delete detection keeps them)."""
+        ...
+
 
 class Target(Protocol):
     """Where records go."""
@@ -224,6 +230,9 @@ class SourceBase:
     def id_of_key(self, key: str) -> int | None:
         return None
 
+    def keep_delivered(self, ids: Sequence[int]) -> None:
+        return None
+
 
 class TargetBase:
     """The capabilities a target does not have."""
@@ -263,6 +272,7 @@ class EndpointContext:
         dry_run: Nothing is to be written.
         landed: Files earlier operations of this invocation wrote (path -> operation).
         source: The operation's source (given to the target's constructor).
+        scope: What the run's watermarks and kept state belong to (instance and target).
     """
 
     base_dir: Path
@@ -275,6 +285,7 @@ class EndpointContext:
     dry_run: bool = False
     landed: Mapping[str, str] = field(default_factory=dict)
     source: Source | None = None
+    scope: str = ""
 
 
 # (checker, "op: role", role, spec, node): report problems of an endpoint's options.

@@ -18,6 +18,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from coupa_connector._records import ERRORS_KEY
 from coupa_connector.catalog import ObjectDef, load_catalog
 from coupa_connector.errors import CatalogError, ConfigurationError, CoupaError
+from coupa_connector.operations._deletes import (
+    DeleteDetector,
+    IdSet,
+    current_ids,
+    operation_ids_path,
+)
 from coupa_connector.operations._functions import TransformValueError, parse_when
 from coupa_connector.operations._projection import mapping_projection
 from coupa_connector.operations._transform import Item, Transformed, TransformSpec
@@ -45,6 +51,7 @@ T = TypeVar("T")
 log = logging.getLogger("coupa_connector.operations")
 
 _ID_KEY = "id:"  # the key of a queried record with an id: "id:" and the id
+_DELETED_KEY = "deleted:"  # the key of a tombstone: "deleted:" and the vanished id
 
 
 class CoupaBridge:
@@ -116,11 +123,17 @@ class CoupaQuerySource(SourceBase):
     """
 
     def __init__(
-        self, spec: EndpointSpec, bridge: CoupaBridge, transform: TransformSpec | None = None
+        self,
+        spec: EndpointSpec,
+        bridge: CoupaBridge,
+        transform: TransformSpec | None = None,
+        deletes: DeleteDetector | None = None,
     ) -> None:
         o = spec.options
         catalog = load_catalog()
         self.obj: ObjectDef = catalog.get(str(o["object"]))
+        self.show_deleted_lines = bool(o.get("show_deleted_lines", False))
+        self.deletes = deletes
         self.where = o.get("where")
         self.fields = o.get("fields")
         self.order_by = o.get("order_by")
@@ -180,6 +193,10 @@ class CoupaQuerySource(SourceBase):
     def id_of_key(self, key: str) -> int | None:
         return id_of_key(key)
 
+    def keep_delivered(self, ids: Sequence[int]) -> None:
+        if self.deletes is not None:
+            self.deletes.commit(ids)
+
     def _params(self) -> dict[str, str]:
         params = dict(self.window)
         if self.marks_exported and "exported" not in _text_of(self.where):
@@ -192,6 +209,9 @@ class CoupaQuerySource(SourceBase):
             value = getattr(self, name)
             if value is not None:
                 options[name] = value
+        if self.show_deleted_lines:
+            # Checked against the object when the file was loaded (build_query).
+            options["params"]["show_deleted_lines"] = "true"
         # With no order_by the query pages by id (keyset), so records that leave an
         # exported=false query as they are marked cannot make a page skip others.
         position = 0
@@ -211,6 +231,22 @@ class CoupaQuerySource(SourceBase):
                 if key not in done:
                     yield Item(position, record, key)
                 position += 1
+        if self.deletes is not None:
+            yield from self._tombstones(done, position)
+
+    def _tombstones(self, done: set[str], position: int) -> Iterator[Item]:
+        """After the records: a tombstone for each id delivered before that the query's
+        conditions no longer match (the window aside: an unchanged record is not gone)."""
+        assert self.deletes is not None
+        from coupa_connector.activities.query import build_query
+
+        population = build_query(self.bridge.conn.catalog, self.obj, where=self.where)
+        now = self.bridge.call(current_ids(self.bridge.conn, population))
+        for stone in self.deletes.tombstones(now):
+            key = f"{_DELETED_KEY}{stone['id']}"
+            if key not in done:
+                yield Item(position, stone, key)
+            position += 1
 
 
 def record_key(record_id: Any, position: int) -> str:
@@ -387,6 +423,7 @@ def _check(check: Checker, where: str, role: str, spec: EndpointSpec, node: LMap
             check.problem(node.line_of("fields"), f"{where}: fields must be a list")
         if not isinstance(o.get("projection", True), bool):
             check.problem(node.line_of("projection"), f"{where}: projection must be true or false")
+        _check_deletes(check, where, o, node)
         _check_query(check, where, obj, o, node)
         return
     if spec.type == "coupa.create" and not obj.can_create:
@@ -412,6 +449,27 @@ def _check(check: Checker, where: str, role: str, spec: EndpointSpec, node: LMap
             node.line_of("action"),
             f"{where}: {obj.name} has no action {o['action']!r}; actions: {names}",
         )
+
+
+def _check_deletes(check: Checker, where: str, o: Mapping[str, Any], node: LMap) -> None:
+    """``detect_deletes``: true, or ``{state: PATH}``; not with what would fake deletes."""
+    option = o.get("detect_deletes")
+    line = node.line_of("detect_deletes")
+    if option is None or option is False:
+        return
+    state = option.get("state") if isinstance(option, Mapping) else None
+    if option is not True and not (
+        isinstance(option, Mapping) and set(option) <= {"state"} and isinstance(state, str)
+    ):
+        check.problem(line, f"{where}: detect_deletes must be true or {{state: PATH}}")
+    if o.get("mark_exported"):
+        check.problem(
+            line,
+            f"{where}: detect_deletes cannot go with mark_exported: records marked exported "
+            "leave the exported=false query and would all look deleted",
+        )
+    if o.get("limit") is not None:
+        check.problem(line, f"{where}: detect_deletes needs every matching id: drop the limit")
 
 
 def _check_incremental(
@@ -461,7 +519,7 @@ def _check_query(
             return str(exc)
         return None
 
-    names: tuple[str, ...] = ("where", "fields", "order_by", "dir", "limit", "return_object")
+    names = _QUERY_PARAMS
     if not isinstance(o.get("fields", []), list):
         names = tuple(n for n in names if n != "fields")  # reported already
     limit = o.get("limit")
@@ -531,26 +589,39 @@ def _check_target_fields(
 
 
 def _query_source(spec: EndpointSpec, ctx: EndpointContext) -> CoupaQuerySource:
-    return CoupaQuerySource(spec, ctx.connection(), ctx.transform)
+    option = spec.options.get("detect_deletes")
+    deletes = None
+    if option:
+        obj = str(spec.options["object"])
+        path = operation_ids_path(option, ctx.base_dir, ctx.operation, obj, ctx.scope)
+        stamp = ctx.now.astimezone().replace(microsecond=0).isoformat()
+        deletes = DeleteDetector(IdSet(path, load_catalog().get(obj).name), stamp)
+    return CoupaQuerySource(spec, ctx.connection(), ctx.transform, deletes)
 
 
 def _write_target(spec: EndpointSpec, ctx: EndpointContext) -> CoupaWriteTarget:
     return CoupaWriteTarget(spec, ctx.connection(), dry_run=ctx.dry_run)
 
 
+# The options that are the query's own (checked as the query activity reads them).
+_QUERY_PARAMS: tuple[str, ...] = (
+    "where",
+    "fields",
+    "order_by",
+    "dir",
+    "limit",
+    "return_object",
+    "show_deleted_lines",
+)
 _QUERY_OPTIONS = frozenset(
     {
+        *_QUERY_PARAMS,
         "object",
-        "where",
-        "fields",
-        "order_by",
-        "dir",
-        "limit",
-        "return_object",
         "incremental",
         "since",
         "mark_exported",
         "projection",
+        "detect_deletes",
     }
 )
 

@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from coupa_connector._records import ERRORS_KEY
 from coupa_connector.errors import ConfigurationError
+from coupa_connector.operations._deletes import DELETED, DETECTED_AT
 from coupa_connector.operations._functions import TransformValueError, parse_when
 from coupa_connector.operations._transform import Item, Transformed
 from coupa_connector.operations.endpoints.base import (
@@ -197,6 +198,10 @@ class SqlTarget(TargetBase):
         key = o.get("key")
         self.key: tuple[str, ...] = (key,) if isinstance(key, str) else tuple(key or ())
         self._declared = o.get("columns")
+        # Tombstones (``detect_deletes``): delete the row, or set ``deleted_column`` to when
+        # the deletion was found.
+        self.deletes = str(o.get("deletes", "delete"))
+        self.deleted_column = str(o.get("deleted_column", "deleted_at"))
         self._base_dir = base_dir
         self.run_token = run_token
         self._engine: Engine | None = None
@@ -304,9 +309,13 @@ class SqlTarget(TargetBase):
         assert self._engine is not None
         rows = [_row(t.record or {}) for t in batch]
         keys = [t.items[0].key for t in batch]
-        if self._table is None and rows:
+        first = next((row for row in rows if not _is_tombstone(row)), None)
+        if self._table is None and first is None:
+            # Only tombstones, and no table yet: there is no row to delete.
+            return [Outcome("written", coupa_id=_coupa_id(t)) for t in batch]
+        if self._table is None and first is not None:
             with _refused(f"cannot create table {self.describe()}"):
-                self._create(self._columns_from(rows[0]))
+                self._create(self._columns_from(first))
         out: list[Outcome | None] = [None] * len(rows)
         good: list[int] = []
         assert self._table is not None
@@ -317,6 +326,13 @@ class SqlTarget(TargetBase):
             if isinstance(c.type, sa.Date | sa.DateTime | sa.Boolean | sa.Numeric)
         }
         for i, row in enumerate(rows):
+            if _is_tombstone(row):
+                problem = self._tombstone_problem(row, names)
+                if problem:
+                    out[i] = Outcome("rejected", [problem])
+                else:
+                    good.append(i)
+                continue
             extra = sorted(set(row) - names)
             missing_key = [k for k in self.key if row.get(k) in (None, "")]
             if extra:
@@ -351,10 +367,36 @@ class SqlTarget(TargetBase):
                     out[i] = Outcome("failed", [f"database refused the row: {_db_message(exc)}"])
         return [o if o is not None else Outcome("failed", ["not written"]) for o in out]
 
+    def _tombstone_problem(self, row: Mapping[str, Any], names: set[str]) -> str | None:
+        match = _tombstone_match(row)
+        missing = sorted(set(match) - names)
+        if not match or missing:
+            return (
+                f"table {self.table_name} has no column(s) {', '.join(missing or ['id'])} to "
+                "find the deleted record's row by; map a column from id (coupa_id: id)"
+            )
+        if self.deletes == "flag" and self.deleted_column not in names:
+            return (
+                f"table {self.table_name} has no column {self.deleted_column!r} to flag the "
+                "deleted row in; add it, name another with deleted_column:, or use "
+                "deletes: delete"
+            )
+        return None
+
     def _put(self, conn: Connection, row: Mapping[str, Any], key: str) -> None:
         assert self._table is not None and self._marker is not None
         table = self._table
-        if self.mode == "upsert" and self._on_conflict:
+        if _is_tombstone(row):
+            where = sa.and_(*(table.c[k] == v for k, v in _tombstone_match(row).items()))
+            if self.deletes == "flag":
+                column = table.c[self.deleted_column]
+                stamp: Any = row.get(DETECTED_AT)
+                if isinstance(column.type, sa.DateTime) and isinstance(stamp, str):
+                    stamp = dt.datetime.fromisoformat(stamp)
+                conn.execute(sa.update(table).where(where).values({column.name: stamp}))
+            else:
+                conn.execute(sa.delete(table).where(where))
+        elif self.mode == "upsert" and self._on_conflict:
             insert = _dialect_insert(conn.dialect.name)
             statement = insert(table).values(**row)
             changes = {k: statement.excluded[k] for k in row if k not in self.key}
@@ -503,6 +545,15 @@ def _to_temporal(row: dict[str, Any], columns: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def _is_tombstone(row: Mapping[str, Any]) -> bool:
+    return row.get(DELETED) is True
+
+
+def _tombstone_match(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns that find a tombstone's row: all it has but the tombstone's own."""
+    return {k: v for k, v in row.items() if k not in (DELETED, DETECTED_AT)}
+
+
 def _row(record: Mapping[str, Any]) -> dict[str, Any]:
     from coupa_connector._records import flatten
 
@@ -586,6 +637,11 @@ def _check(check: Checker, where: str, role: str, spec: EndpointSpec, node: LMap
             f"{where}: upsert needs key: (the column or columns that identify a row)",
         )
     _check_sql_columns(check, where, o, node)
+    if o.get("deletes", "delete") not in ("delete", "flag"):
+        check.problem(node.line_of("deletes"), f"{where}: deletes must be delete or flag")
+    column = o.get("deleted_column")
+    if column is not None and (not isinstance(column, str) or not column):
+        check.problem(node.line_of("deleted_column"), f"{where}: deleted_column must be a name")
 
 
 def _check_raw(check: Checker, where: str, role: str, spec: EndpointSpec, node: LMap) -> None:
@@ -612,7 +668,19 @@ ENDPOINTS = {
         "sql",
         ("source", "target"),
         {"source": ("query",), "target": ("table",)},
-        frozenset({"url", "query", "table", "mode", "key", "columns", "params"}),
+        frozenset(
+            {
+                "url",
+                "query",
+                "table",
+                "mode",
+                "key",
+                "columns",
+                "params",
+                "deletes",
+                "deleted_column",
+            }
+        ),
         source=lambda spec, ctx: SqlSource(spec, ctx.base_dir),
         target=lambda spec, ctx: SqlTarget(spec, ctx.base_dir, ctx.run_token),
         check=_check,

@@ -46,6 +46,7 @@ from coupa_connector.errors import (
     PermissionDeniedError,
     QueryError,
 )
+from coupa_connector.operations._deletes import DeleteDetector, IdSet, current_ids, ids_path
 from coupa_connector.operations._state import StateFile
 from coupa_connector.operations.extract._processes import check_processes, extract_in_processes
 from coupa_connector.operations.files._output import RecordWriter
@@ -70,6 +71,8 @@ class ExtractResult:
         mark_failures: ``(id, reason)`` of records that could not be marked.
         window: The ``(since, until)`` updated-at window of an incremental run.
         watermark: The watermark saved to the state file, if any.
+        deleted: Tombstones written (``detect_deletes``): records delivered before that
+            the query no longer finds.
     """
 
     object: str
@@ -82,6 +85,7 @@ class ExtractResult:
     mark_failures: list[tuple[int, str]] = field(default_factory=list)
     window: tuple[str | None, str | None] = (None, None)
     watermark: str | None = None
+    deleted: int = 0
 
     @property
     def ok(self) -> bool:
@@ -99,6 +103,7 @@ class ExtractResult:
             "mark_failed": len(self.mark_failures),
             "window": list(self.window),
             "watermark": self.watermark,
+            "deleted": self.deleted,
         }
 
 
@@ -280,6 +285,30 @@ def _refuse_unsafe(spec: QuerySpec, incremental: bool, mark_exported_flag: bool)
         )
 
 
+def _delete_detector(
+    wanted: bool, state: Path | None, obj: str, mark_exported_flag: bool, spec: QuerySpec
+) -> DeleteDetector | None:
+    """The run's delete detection, if asked for and possible.
+
+    Raises:
+        QueryError: Without a state file, with --mark-exported (its exported=false query
+            would take every marked record for deleted), or with a limit.
+    """
+    if not wanted:
+        return None
+    if state is None:
+        raise QueryError("--detect-deletes compares with the ids of the run before: give --state.")
+    if mark_exported_flag:
+        raise QueryError(
+            "--detect-deletes cannot go with --mark-exported: records marked exported leave "
+            "the exported=false query and would all look deleted."
+        )
+    if spec.limit is not None:
+        raise QueryError("--detect-deletes needs every matching id: drop the limit.")
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    return DeleteDetector(IdSet(ids_path(state), obj), now)
+
+
 async def extract(
     conn: AsyncConnection,
     obj: str,
@@ -294,6 +323,7 @@ async def extract(
     on_page: Callable[[Page, ExtractResult], None] | None = None,
     stdout: IO[bytes] | None = None,
     csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
+    detect_deletes: bool = False,
     **keywords: Unpack[QueryKeywords],
 ) -> ExtractResult:
     """Run a query into a file (or ``-``), incrementally and/or marking records exported.
@@ -314,6 +344,8 @@ async def extract(
         stdout: Binary stream for ``-``.
         csv_formulas: ``escape`` (CSV cells a spreadsheet would run as formulas get a
             leading ``'``) or ``keep`` (cells as they are, for programs).
+        detect_deletes: After the records, a tombstone for each id delivered before (kept
+            in ``<state>.ids``) that the query no longer finds (see ``operations._deletes``).
         **keywords: Query options by name, on top of ``options``.
 
     Returns:
@@ -354,6 +386,8 @@ async def extract(
     query = query.replace(where=conditions, since=lower)
     checked = build_query(catalog, target, query)
     _refuse_unsafe(checked, incremental, mark_exported_flag)
+    state_path = Path(state) if state is not None else None
+    deletes = _delete_detector(detect_deletes, state_path, target.name, mark_exported_flag, checked)
     if mark_exported_flag:
         await _refuse_without_scope(conn, target)  # the first request: after every local check
     width = max(1, concurrency or conn.config.concurrency)
@@ -376,18 +410,27 @@ async def extract(
             upper = now.replace(microsecond=0).isoformat()
             result.window = (lower, upper)
         spec = build_query(catalog, target, query.replace(until=upper))
+        keep_ids = mark_exported_flag or deletes is not None
         if processes == 1:
             written_ids = await _in_this_process(
-                conn, spec, writer, result, concurrency, mark_exported_flag, on_page
+                conn, spec, writer, result, concurrency, keep_ids, on_page
             )
         else:
             written_ids = await _in_processes(
-                conn, spec, writer, result, processes, width, mark_exported_flag, on_page
+                conn, spec, writer, result, processes, width, keep_ids, on_page
             )
+        if deletes is not None:
+            # The population without the window: a record that did not change is not gone.
+            population = build_query(catalog, target, query.replace(since=None, until=None))
+            now_ids = await current_ids(conn, population, concurrency)
+            stones = list(deletes.tombstones(now_ids))
+            result.deleted = writer.write_batch(RecordBatch.of(stones)) if stones else 0
         writer.commit()
     except BaseException:
         writer.abort()
         raise
+    if deletes is not None:
+        deletes.commit(written_ids)
     if store is not None and upper is not None:
         store.save(upper)
         result.watermark = upper

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from coupa_connector.activities.monitoring import MonitorSettings, monitor_settings
 from coupa_connector.errors import CoupaError
 from coupa_connector.operations._transform import Expression, TransformSpec, compile_expression
 from coupa_connector.operations.endpoints.registry import REGISTRY
@@ -48,6 +49,8 @@ _OP_KEYS = frozenset(
         "batch_size",
         "rejects",
         "description",
+        "coupa_monitoring",
+        "watermark",
     }
 )
 _TRANSFORM_KEYS = frozenset({"mapping", "keep", "group_by", "lines", "keep_nulls"})
@@ -161,13 +164,14 @@ def load_operation_file(
                             "which is not an operation in this file",
                         )
     connection = _connection(check, doc)
-    needs = [op for op in operations.values() if op.source.is_coupa or op.target.is_coupa]
+    needs = [op for op in operations.values() if op.needs_coupa]
     if needs and connection is None:
         first = needs[0]
         where = first.source if first.source.is_coupa else first.target
+        uses = where.type if where.is_coupa else "coupa_monitoring"
         check.problem(
-            where.line,
-            f"{first.name} uses {where.type} but the file has no connection: block "
+            where.line if where.is_coupa else first.line,
+            f"{first.name} uses {uses} but the file has no connection: block "
             "(use connection: {env: true}, {profile: NAME} or {sandbox: true})",
         )
     if check.problems:
@@ -328,6 +332,7 @@ def _operation(check: Checker, name: str, body: Any, line: int) -> OperationSpec
     rejects = check.fill(body.get("rejects"), body.line_of("rejects"))
     if rejects is not None and not isinstance(rejects, str):
         check.problem(body.line_of("rejects"), f"{name}: rejects must be a file path")
+    monitoring, watermark = _bookkeeping(check, name, body, source, target)
     if source is None or target is None:
         return None
     return OperationSpec(
@@ -346,7 +351,49 @@ def _operation(check: Checker, name: str, body: Any, line: int) -> OperationSpec
         rejects=rejects,
         description=str(body.get("description", "")),
         line=line,
+        monitoring=monitoring,
+        watermark=watermark,
     )
+
+
+def _bookkeeping(
+    check: Checker,
+    name: str,
+    body: LMap,
+    source: EndpointSpec | None,
+    target: EndpointSpec | None,
+) -> tuple[MonitorSettings | None, str]:
+    """An operation's ``coupa_monitoring`` and ``watermark``, checked; and that its
+    tombstones (``detect_deletes``) go where they can be applied."""
+    deletes = source is not None and bool(source.options.get("detect_deletes"))
+    if deletes and target is not None and target.is_coupa:
+        check.problem(
+            body.line_of("source"),
+            f"{name}: detect_deletes makes tombstones, which a {target.type} target "
+            "cannot apply; send them to a sql or file target",
+        )
+    monitoring: MonitorSettings | None = None
+    node = check.fill(body.get("coupa_monitoring"), body.line_of("coupa_monitoring"))
+    if node is not None:
+        try:
+            monitoring = monitor_settings(node, f"{name}: coupa_monitoring")
+        except CoupaError as exc:
+            check.problem(body.line_of("coupa_monitoring"), str(exc))
+    watermark = body.get("watermark", "local")
+    line = body.line_of("watermark")
+    if watermark not in ("local", "coupa"):
+        check.problem(line, f"{name}: watermark must be local or coupa, not {watermark!r}")
+        return monitoring, "local"
+    if watermark == "coupa":
+        if node is None:
+            check.problem(
+                line,
+                f"{name}: watermark: coupa keeps the watermark in the integration's runs; "
+                "give coupa_monitoring: {integration: CODE}",
+            )
+        if source is not None and not source.options.get("incremental"):
+            check.problem(line, f"{name}: watermark: coupa needs an incremental source")
+    return monitoring, str(watermark)
 
 
 def _endpoint(check: Checker, op: str, role: str, body: LMap) -> EndpointSpec | None:

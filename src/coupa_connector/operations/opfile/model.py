@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from coupa_connector.activities.monitoring import MonitorSettings
 from coupa_connector.operations._transform import TransformSpec
 
 __all__ = [
@@ -54,7 +55,12 @@ class EndpointSpec:
 
 @dataclass(frozen=True, slots=True)
 class OperationSpec:
-    """One named operation of a file."""
+    """One named operation of a file.
+
+    ``monitoring`` is its ``coupa_monitoring`` (an integration run in Coupa per run);
+    ``watermark`` says where an incremental source's watermark is kept: ``local`` (the
+    operation log) or ``coupa`` (the integration's runs, shared by every machine).
+    """
 
     name: str
     source: EndpointSpec
@@ -67,6 +73,13 @@ class OperationSpec:
     rejects: str | None = None
     description: str = ""
     line: int = 0
+    monitoring: MonitorSettings | None = None
+    watermark: str = "local"
+
+    @property
+    def needs_coupa(self) -> bool:
+        """Whether it talks to Coupa: through an endpoint, or to keep its run there."""
+        return self.source.is_coupa or self.target.is_coupa or self.monitoring is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +105,7 @@ class OperationFile:
 
     @property
     def needs_coupa(self) -> bool:
-        return any(op.source.is_coupa or op.target.is_coupa for op in self.operations.values())
+        return any(op.needs_coupa for op in self.operations.values())
 
 
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
