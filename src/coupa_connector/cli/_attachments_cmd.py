@@ -15,7 +15,7 @@ import orjson
 
 from coupa_connector.cli._connection_cmds import PROFILE_HELP, load_config
 from coupa_connector.cli._options import format_option
-from coupa_connector.errors import CoupaError, QueryError
+from coupa_connector.errors import CatalogError, CoupaError, QueryError
 
 _COLUMNS = ("id", "type", "name", "size", "content_type", "intent", "url")
 
@@ -50,6 +50,8 @@ def list_cmd(object_name: str, record_id: int, fmt: str, profile: str | None) ->
     try:
         with Connection(load_config(profile)) as conn:
             found = conn.attachments(object_name, record_id)
+    except CatalogError as exc:
+        raise click.UsageError(str(exc)) from None
     except CoupaError as exc:
         raise click.ClickException(str(exc)) from None
     rows = [_row(a) for a in found]
@@ -104,6 +106,8 @@ def upload_cmd(
                     click.echo(f"{name}: not uploaded: {exc}", err=True)
                     continue
                 click.echo(f"{name}: attachment {made.id} ({made.size} bytes)")
+    except CatalogError as exc:
+        raise click.UsageError(str(exc)) from None
     except CoupaError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{len(files) - failed} uploaded, {failed} failed", err=True)
@@ -229,10 +233,11 @@ def download_cmd(
 
     try:
         result = asyncio.run(run())
-    except QueryError as exc:
+    except (QueryError, CatalogError) as exc:
         raise click.UsageError(str(exc)) from None
     except CoupaError as exc:
         raise click.ClickException(str(exc)) from None
+    missing = len(set(ids)) - result.parents if ids and not where else 0
     for failure in result.failed[:50]:
         what = f"attachment {failure.attachment_id}" if failure.attachment_id else failure.kind
         click.echo(
@@ -245,5 +250,9 @@ def download_cmd(
         f"({result.not_files} without a file); manifest {result.manifest}",
         err=True,
     )
-    if result.failed:
+    if missing > 0:
+        click.echo(
+            f"{missing} of the {len(set(ids))} ids given name no {object_name} record", err=True
+        )
+    if result.failed or missing > 0:
         sys.exit(1)
