@@ -131,6 +131,7 @@ class Reports:
         row = result.as_row()
         if self._results.format in _FLAT_FORMATS:
             row["messages"] = _joined(result.messages)
+            row["warnings"] = _joined(result.warnings)
         return row
 
     def _reject_row(self, result: WriteResult) -> dict[str, Any]:

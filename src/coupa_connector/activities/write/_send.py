@@ -36,7 +36,7 @@ from coupa_connector.activities.write._lines import (
 )
 from coupa_connector.activities.write._pipeline import FatalWriteError, Item, Prepare, run_pipeline
 from coupa_connector.activities.write._results import WriteOutcome, WriteResult
-from coupa_connector.catalog import ObjectDef
+from coupa_connector.catalog import VALIDATIONS, ObjectDef, ValidationMode
 from coupa_connector.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -155,6 +155,9 @@ class WriteOptions:
         retry_delay_cap: Longest such pause.
         return_object: Coupa's ``return_object`` for writes; ``limited`` (ids only) keeps
             answers small. None asks for the full record.
+        validation: How records are checked before they are sent: ``lenient`` (errors
+            refuse a record, warnings are reported on its result and it is sent, read-only
+            fields left out), ``strict`` (warnings refuse it too) or ``off`` (sent as given).
     """
 
     concurrency: int | None = None
@@ -164,8 +167,13 @@ class WriteOptions:
     retry_delay: float = 0.5
     retry_delay_cap: float = 10.0
     return_object: str | None = "limited"
+    validation: ValidationMode = "lenient"
 
     def __post_init__(self) -> None:
+        if self.validation not in VALIDATIONS:
+            raise ConfigurationError(
+                f"validation must be one of {', '.join(VALIDATIONS)}, not {self.validation!r}."
+            )
         if self.concurrency is not None and self.concurrency < 1:
             raise ConfigurationError(f"concurrency must be at least 1, not {self.concurrency}.")
         if self.batch_size < 1:
@@ -175,11 +183,17 @@ class WriteOptions:
 
 
 def make_options(
-    options: WriteOptions | None, *, concurrency: int | None, dry_run: bool | None
+    options: WriteOptions | None,
+    *,
+    concurrency: int | None,
+    dry_run: bool | None,
+    validation: ValidationMode | None = None,
 ) -> WriteOptions:
     """``options`` with the common keyword arguments applied on top."""
     base = options or WriteOptions()
     changes: dict[str, Any] = {}
+    if validation is not None:
+        changes["validation"] = validation
     if concurrency is not None:
         changes["concurrency"] = concurrency
     if dry_run is not None:

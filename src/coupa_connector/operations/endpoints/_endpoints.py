@@ -55,11 +55,14 @@ class Outcome:
             or ``failed`` (sent, or meant to be, and not written).
         messages: Why, for rejected and failed records (each naming the field when known).
         coupa_id: The Coupa id written or targeted, when there is one.
+        warnings: What validation reported without refusing the record (each naming the
+            field and ending with its code, ``[read_only]``).
     """
 
     outcome: str
     messages: list[str] = field(default_factory=list)
     coupa_id: int | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 class Source(Protocol):

@@ -21,7 +21,7 @@ from coupa_connector.catalog import ObjectDef, load_catalog
 from coupa_connector.errors import ConfigurationError, CoupaError
 from coupa_connector.operations._transform import Item, Transformed
 from coupa_connector.operations.endpoints._endpoints import ERRORS_KEY, Outcome
-from coupa_connector.operations.opfile._opfile import EndpointSpec
+from coupa_connector.operations.opfile._opfile import EndpointSpec, validation_mode
 
 if TYPE_CHECKING:
     from coupa_connector.client import AsyncConnection, ConnectionConfig
@@ -234,6 +234,7 @@ class CoupaWriteTarget:
         self.id_field = str(o.get("id_field", "id"))
         self.bridge = bridge
         self.dry_run = dry_run
+        self.validation = validation_mode(o.get("validate"))
         self.maybe_sent: set[str] = set()
 
     def describe(self) -> str:
@@ -284,11 +285,14 @@ class CoupaWriteTarget:
                 continue
             outcome = r.outcome.value
             if outcome in ("created", "updated", "actioned", "valid"):
-                out[index] = Outcome("written", coupa_id=r.id)
+                out[index] = Outcome("written", coupa_id=r.id, warnings=list(r.warnings))
             else:
                 messages = list(r.messages) or [outcome]
                 out[index] = Outcome(
-                    "rejected" if outcome == "rejected" else "failed", messages, r.id
+                    "rejected" if outcome == "rejected" else "failed",
+                    messages,
+                    r.id,
+                    list(r.warnings),
                 )
         final = [
             o
@@ -299,6 +303,10 @@ class CoupaWriteTarget:
         if error is not None:
             raise _FatalBatch(error, final)
         return final
+
+    def _how(self) -> dict[str, Any]:
+        """The write activities' options of this target: dry run and validation."""
+        return {"dry_run": self.dry_run, "validation": self.validation}
 
     async def _collect_some(
         self,
@@ -317,9 +325,9 @@ class CoupaWriteTarget:
         part = [records[i] for i in indexes]
         conn = self.bridge.conn
         if kind == "upsert" and key:
-            stream = upsert(conn, self.obj, part, key=key, dry_run=self.dry_run)
+            stream = upsert(conn, self.obj, part, key=key, **self._how())
         else:
-            stream = create(conn, self.obj, part, key=self.key, dry_run=self.dry_run)
+            stream = create(conn, self.obj, part, key=self.key, **self._how())
         async for result in stream:
             into.append(dc_replace(result, position=indexes[result.position - 1] + 1))
 
@@ -329,17 +337,17 @@ class CoupaWriteTarget:
         if self.kind == "create":
             from coupa_connector.activities.write.create import create
 
-            stream = create(conn, self.obj, records, key=self.key, dry_run=self.dry_run)
+            stream = create(conn, self.obj, records, key=self.key, **self._how())
         elif self.kind == "update":
             from coupa_connector.activities.write.update import update
 
-            stream = update(conn, self.obj, records, key=self.key, dry_run=self.dry_run)
+            stream = update(conn, self.obj, records, key=self.key, **self._how())
         elif self.kind == "upsert":
             from coupa_connector.activities.write.update import upsert
 
             if not self.key:
                 raise ConfigurationError(f"coupa.upsert of {self.obj.name} needs key:")
-            stream = upsert(conn, self.obj, records, key=self.key, dry_run=self.dry_run)
+            stream = upsert(conn, self.obj, records, key=self.key, **self._how())
         else:
             from coupa_connector.activities.write.actions import action as run_action
 

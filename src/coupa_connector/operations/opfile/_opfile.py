@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from coupa_connector._csv_formulas import csv_formulas_mode
-from coupa_connector.catalog import ObjectDef, load_catalog
+from coupa_connector.catalog import VALIDATIONS, ObjectDef, ValidationMode, load_catalog
 from coupa_connector.errors import CatalogError, ConfigurationError, CoupaError
 from coupa_connector.operations._functions import TransformValueError, parse_when
 from coupa_connector.operations._transform import (
@@ -685,6 +685,11 @@ def _check_endpoint(check: _Checker, op: str, role: str, spec: EndpointSpec, nod
             check.problem(node.line_of("fields"), f"{where}: fields must be a list")
         _check_query(check, where, obj, o, node)
         return
+    if "validate" in o:
+        try:
+            validation_mode(o["validate"])
+        except ConfigurationError as exc:
+            check.problem(node.line_of("validate"), f"{where}: {exc}")
     if spec.type == "coupa.create" and not obj.can_create:
         check.problem(node.line_of("object"), f"{where}: Coupa cannot create {obj.name}")
     if spec.type in ("coupa.update", "coupa.upsert") and not obj.can_update:
@@ -708,6 +713,25 @@ def _check_endpoint(check: _Checker, op: str, role: str, spec: EndpointSpec, nod
             node.line_of("action"),
             f"{where}: {obj.name} has no action {o['action']!r}; actions: {names}",
         )
+
+
+def validation_mode(value: Any) -> ValidationMode:
+    """A Coupa target's ``validate:`` setting as a validation mode: ``lenient`` (the
+    default: warnings are reported, the record is sent), ``strict`` (warnings refuse the
+    record) or ``off`` (sent unchecked); true and false read as lenient and off.
+
+    Raises:
+        ConfigurationError: Any other value.
+    """
+    if value is None or value is True:
+        return "lenient"
+    if value is False:
+        return "off"
+    if isinstance(value, str) and value in VALIDATIONS:
+        return value
+    raise ConfigurationError(
+        f"validate must be one of {', '.join(VALIDATIONS)} (or true/false), not {value!r}"
+    )
 
 
 def sql_columns(options: Mapping[str, Any]) -> list[str] | None:
