@@ -3,6 +3,7 @@ off), warnings counted per record and written to the run's log."""
 
 from __future__ import annotations
 
+import json
 import logging
 import textwrap
 from pathlib import Path
@@ -87,3 +88,54 @@ def test_a_bad_validate_setting_is_reported_with_its_line(tmp_path: Path) -> Non
         CoupaError, match=r"op.yaml:17: in: target: validate must be one of lenient, strict, off"
     ):
         load_operation_file(path)
+
+
+def test_a_query_source_sends_raw_coupa_params(sandbox: Sandbox, tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    path = _opfile(
+        tmp_path,
+        f"""
+        connection:
+          env: true
+        operations:
+          out:
+            source:
+              type: coupa.query
+              object: invoices
+              fields: [id, status]
+              params:
+                status[in]: approved,voided
+            target:
+              type: file
+              path: {out}
+        """,
+    )
+    result = _run(sandbox, path, tmp_path)
+    assert result.status == "success", result.as_dict()  # type: ignore[attr-defined]
+    statuses = {json.loads(line)["status"] for line in out.read_text().splitlines()}
+    expected = {r["status"] for r in query(sandbox, "invoices", where="status in approved,voided")}
+    assert statuses == expected and statuses <= {"approved", "voided"}
+
+
+def test_query_source_checks_name_the_params_escape(tmp_path: Path) -> None:
+    path = _opfile(
+        tmp_path,
+        """
+        connection:
+          env: true
+        operations:
+          out:
+            source:
+              type: coupa.query
+              object: invoices
+              where: statuz=approved
+              params:
+                status: [approved]
+            target: {type: file, path: out.jsonl}
+        """,
+    )
+    with pytest.raises(CoupaError) as caught:
+        load_operation_file(path)
+    text = str(caught.value)
+    assert "op.yaml:8:" in text and "Did you mean: status" in text and "params:" in text
+    assert "op.yaml:9:" in text and "params must map Coupa parameter names to values" in text

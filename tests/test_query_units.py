@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import httpx2
@@ -108,8 +109,45 @@ def test_bad_filters_are_refused_before_any_request(where: str, message: str) ->
         Connection(config(), transport=fake.transport()) as conn,
         pytest.raises(QueryError, match=message),
     ):
-        list(conn.query("invoices", where=where))
+        list(conn.query("invoices", where=where, strict=True))
     assert fake.calls == []
+
+
+def test_an_unknown_field_is_sent_with_a_warning_unless_strict(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    catalog = load_catalog()
+    spec = build_query(catalog, "invoices", where=["erp-ref~X1", "status=approved"])
+    assert ("erp_ref[contains]", "X1") in spec.params()
+    assert len(spec.warnings) == 1 and "no field 'erp-ref'" in spec.warnings[0]
+    assert "sent as given" in spec.warnings[0]
+    # Beyond an unknown name nothing is checked: Coupa decides.
+    nested = build_query(catalog, "invoices", where="supplier.acme-tier.code=7", fields=["x-y"])
+    assert ("supplier[acme_tier][code]", "7") in nested.params()
+    assert ("fields", '["id","x_y"]') in nested.params()
+    assert len(nested.warnings) == 2
+    fake = FakeCoupa(records=invoices(2))
+    with (
+        caplog.at_level(logging.WARNING, logger="coupa_connector.query"),
+        Connection(config(), transport=fake.transport()) as conn,
+    ):
+        assert len(list(conn.query("invoices", where="erp-ref=X1"))) == 2
+    assert [r.getMessage() for r in caplog.records if "erp-ref" in r.getMessage()]
+
+
+@pytest.mark.parametrize(
+    ("where", "fields"),
+    [("stauts=approved", None), ("status=approved", ["id", "invoice-numbr"])],
+)
+def test_strict_refuses_unknown_fields_with_close_names_and_the_param_escape(
+    where: str, fields: list[str] | None
+) -> None:
+    with pytest.raises(QueryError) as caught:
+        build_query(load_catalog(), "invoices", where=where, fields=fields, strict=True)
+    message = str(caught.value)
+    assert "Did you mean:" in message and "--param NAME=VALUE" in message
+    # Close names only, never the list of every field.
+    assert len(message) < 400 and "Valid fields" not in message
 
 
 def test_other_refusals() -> None:

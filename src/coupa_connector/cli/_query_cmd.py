@@ -141,6 +141,12 @@ async def _run(
 @click.option(
     "--paging", type=click.Choice(["auto", "keyset", "offset"]), default="auto", show_default=True
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse fields in --where and --fields that the catalog and the instance's overlay "
+    "do not know (by default they are sent as given, with a warning).",
+)
 @click.option("--profile", "-p", default=None, help=PROFILE_HELP)
 def query(
     object_name: str,
@@ -160,6 +166,7 @@ def query(
     concurrency: int | None,
     processes: int,
     paging: str,
+    strict: bool,
     profile: str | None,
 ) -> None:
     """Stream every record of OBJECT that matches the conditions.
@@ -191,6 +198,7 @@ def query(
                 concurrency=concurrency,
                 processes=processes,
                 paging=paging,
+                strict=strict,
             )
         )
     except PagingError as exc:

@@ -570,7 +570,7 @@ def action(
         from coupa_connector.activities.query import build_query
 
         try:
-            build_query(load_catalog(), obj, where=list(where), fields=["id"])
+            build_query(load_catalog(), obj, where=list(where), fields=["id"], strict=opts.strict)
         except CoupaError as exc:
             raise click.UsageError(str(exc)) from None
     config = _config(opts)
@@ -590,7 +590,7 @@ def action(
             elif ids_file:
                 targets = _ids_from_file(ids_file, input_format, opts.csv_formulas)
             else:
-                targets = _ids_from_query(conn, obj, list(where))
+                targets = _ids_from_query(conn, obj, list(where), opts.strict)
             results = run_action(
                 conn, obj, found.name, targets, key=key, params=fixed, dry_run=dry_run
             )
@@ -601,11 +601,14 @@ def action(
     _drive(title, obj, fmt, opts, run)
 
 
-async def _ids_from_query(conn: Any, obj: ObjectDef, where: list[str]) -> AsyncIterator[int]:
+async def _ids_from_query(
+    conn: Any, obj: ObjectDef, where: list[str], strict: bool
+) -> AsyncIterator[int]:
     """Ids of the records a query matches, streamed.
 
     The query pages by id (keyset), so records the action changes while the query is still
     running are neither skipped nor seen twice.
     """
-    async for record in conn.query(obj, where=where, fields=["id"], paging="keyset"):
+    query = conn.query(obj, where=where, fields=["id"], paging="keyset", strict=strict)
+    async for record in query:
         yield record["id"]

@@ -546,6 +546,7 @@ class AsyncConnection:
         until: Any = None,
         concurrency: int | None = None,
         paging: str = "auto",
+        strict: bool = False,
     ) -> AsyncIterator[Page]:
         """The pages of a query (records plus where they came from); see ``query``."""
         from coupa_connector.activities.query import query_pages
@@ -564,6 +565,7 @@ class AsyncConnection:
             until=until,
             concurrency=concurrency,
             paging=paging,
+            strict=strict,
         )
 
     async def query(
@@ -581,6 +583,7 @@ class AsyncConnection:
         until: Any = None,
         concurrency: int | None = None,
         paging: str = "auto",
+        strict: bool = False,
     ) -> AsyncIterator[dict[str, Any]]:
         """Stream every record of ``obj`` that matches, exactly once.
 
@@ -601,6 +604,8 @@ class AsyncConnection:
             concurrency: Pages fetched at once (the connection's setting by default).
             paging: ``auto`` (keyset by id unless another order is asked for), ``keyset``
                 or ``offset``.
+            strict: Refuse fields in ``where`` and ``fields`` that the catalog and the
+                instance's overlay do not know (by default sent as given, with a warning).
 
         Yields:
             Records as dicts with Coupa's hyphenated keys.
@@ -624,6 +629,7 @@ class AsyncConnection:
             until=until,
             concurrency=concurrency,
             paging=paging,
+            strict=strict,
         )
         async for page in pages:
             for record in page.records:

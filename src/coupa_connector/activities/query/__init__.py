@@ -9,6 +9,7 @@ through the results with the strategy that keeps the exactly-once promise (keyse
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -40,7 +41,9 @@ if TYPE_CHECKING:
     from coupa_connector.client._connection import AsyncConnection
     from coupa_connector.client._transport import RawResponse
 
-__all__ = ["Page", "QuerySpec", "build_query", "query_pages"]
+__all__ = ["Page", "QuerySpec", "build_query", "log_warnings", "query_pages"]
+
+log = logging.getLogger("coupa_connector.query")
 
 Paging = Literal["auto", "offset", "keyset"]
 RETURN_OBJECTS = ("limited", "shallow")
@@ -61,6 +64,8 @@ class QuerySpec:
         limit: Most records to return (None: all).
         raw_params: Parameters passed through as given.
         paging: ``offset`` or ``keyset`` (by id, descending when ``dir`` is ``desc``).
+        warnings: What was sent unchecked: fields the catalog (and the instance's overlay)
+            does not know, in ``where`` or ``fields``. Logged when the query runs.
     """
 
     obj: ObjectDef
@@ -72,6 +77,7 @@ class QuerySpec:
     limit: int | None = None
     raw_params: tuple[tuple[str, str], ...] = ()
     paging: Literal["offset", "keyset"] = "keyset"
+    warnings: tuple[str, ...] = ()
 
     @property
     def descending(self) -> bool:
@@ -142,6 +148,7 @@ def build_query(
     since: str | dt.datetime | dt.date | None = None,
     until: str | dt.datetime | dt.date | None = None,
     paging: Paging = "auto",
+    strict: bool = False,
 ) -> QuerySpec:
     """Validate a query against the catalog, before anything is sent.
 
@@ -160,6 +167,9 @@ def build_query(
         until: Only records with ``updated-at`` before this.
         paging: ``keyset`` (by id, either direction; exactly-once under concurrent
             changes), ``offset``, or ``auto`` (keyset unless another order is asked for).
+        strict: Refuse fields the catalog (and the instance's overlay) does not know in
+            ``where`` and ``fields``; by default they are sent as given, with a warning
+            (``QuerySpec.warnings``), since instances carry their own fields.
 
     Raises:
         QueryError: Anything Coupa would refuse or the pager could not do safely.
@@ -176,7 +186,8 @@ def build_query(
         )
     if target.actions and not target.can_query:
         raise QueryError(f"Coupa offers no query (index) for {target.name}.")
-    filters = build_filters(where, target, catalog)
+    notes: list[str] = []
+    filters = build_filters(where, target, catalog, strict=strict, notes=notes)
     for bound, op, what in ((since, "gt_or_eq", "since"), (until, "lt", "until")):
         if bound is not None:
             stamp = _timestamp(bound, what)
@@ -193,7 +204,7 @@ def build_query(
         raise QueryError(f"limit must be at least 1, not {limit}.")
     order = wire_name(order_by) if order_by else None
     if order is not None and order != "id" and order not in target.fields:
-        raise _unknown_field(target, order, f"order_by={order_by}")
+        raise _unknown_field(target, order, f"order_by={order_by}", catalog)
     raw = _raw_pairs(params)
     id_bounded = (
         any(f.path == ("id",) and f.op != "eq" for f in filters)
@@ -214,7 +225,7 @@ def build_query(
         if not any(wire_name(f) == "id" for f in wanted):
             # Keyset paging advances by id; offset paging checks by id that pages join up.
             wanted.insert(0, "id")
-        projection = tuple(fields_param(wanted, target, catalog))
+        projection = tuple(fields_param(wanted, target, catalog, strict=strict, notes=notes))
     return QuerySpec(
         obj=target,
         filters=tuple(filters),
@@ -225,7 +236,14 @@ def build_query(
         limit=limit,
         raw_params=raw,
         paging=mode,
+        warnings=tuple(dict.fromkeys(notes)),
     )
+
+
+def log_warnings(spec: QuerySpec) -> None:
+    """Log what a query sends unchecked (once per run, before its first request)."""
+    for note in spec.warnings:
+        log.warning("%s", note)
 
 
 async def fetch_batch(
@@ -299,7 +317,10 @@ async def query_pages(
         QueryError: Invalid query (before any request) or a broken paging invariant.
         APIError | TransportError: A page failed after retries (the message says which).
     """
-    spec = options.pop("spec", None) or build_query(conn.catalog, obj, **options)
+    spec = options.pop("spec", None)
+    if spec is None:
+        spec = build_query(conn.catalog, obj, **options)
+        log_warnings(spec)
     width = max(1, concurrency or conn.config.concurrency)
     base = spec.params()
 

@@ -163,6 +163,10 @@ class CoupaQuerySource:
             else str(since)
         )
         self.mark_exported = bool(o.get("mark_exported", False))
+        # Raw Coupa parameters, sent as given (the file's check refused anything else).
+        self.raw_params: dict[str, str] = {
+            str(k): _param_text(v) for k, v in (o.get("params") or {}).items()
+        }
         self.bridge = bridge
         self.window: dict[str, str] = {}
 
@@ -179,8 +183,8 @@ class CoupaQuerySource:
         return self.window
 
     def _params(self) -> dict[str, str]:
-        params = dict(self.window)
-        if self.mark_exported and "exported" not in _text_of(self.where):
+        params = {**self.raw_params, **self.window}
+        if self.mark_exported and "exported" not in (_text_of(self.where) + " ".join(params)):
             params["exported"] = "false"
         return params
 
@@ -210,6 +214,15 @@ class CoupaQuerySource:
                 if key not in done:
                     yield Item(position, record, key)
                 position += 1
+
+
+def _param_text(value: Any) -> str:
+    """A parameter value from YAML as Coupa reads it: true/false, ISO dates, plain text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value)
 
 
 def _text_of(where: Any) -> str:

@@ -30,7 +30,7 @@ from typing import IO, TYPE_CHECKING, Any
 import orjson
 
 from coupa_connector._csv_formulas import DEFAULT_CSV_FORMULAS, CsvFormulas
-from coupa_connector.activities.query import QuerySpec, build_query, query_pages
+from coupa_connector.activities.query import QuerySpec, build_query, log_warnings, query_pages
 from coupa_connector.activities.query._batch import RecordBatch, fresh_indexes
 from coupa_connector.activities.query._filters import RawCondition, parse_where
 from coupa_connector.activities.query._paging import Page
@@ -304,6 +304,7 @@ async def extract(
     incremental = state_path is not None or since is not None
     # Validate everything, and open the output, before the first request.
     checked = build_query(catalog, target, where=conditions, since=lower, **options)
+    log_warnings(checked)
     _refuse_unsafe(checked, incremental, mark_exported_flag)
     width = max(1, concurrency or conn.config.concurrency)
     if processes != 1:

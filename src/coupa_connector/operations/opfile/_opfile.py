@@ -77,6 +77,7 @@ ENDPOINTS: dict[str, _EndpointKind] = {
                 "incremental",
                 "since",
                 "mark_exported",
+                "params",
             }
         ),
     ),
@@ -814,12 +815,27 @@ def _check_query(
 
     def problem_of(**args: Any) -> str | None:
         try:
-            build_query(check.catalog, obj, **args)
+            # Strict: a file is checked before it runs, and a field the catalog (and the
+            # instance's overlay) does not know is more often a typo than a custom field;
+            # ``params:`` sends a parameter as given.
+            build_query(check.catalog, obj, strict=True, **args)
         except CoupaError as exc:
             return str(exc)
         return None
 
+    raw = o.get("params")
+    params_ok = isinstance(raw, Mapping) and not any(
+        isinstance(v, Mapping | list) or v is None for v in raw.values()
+    )
+    if raw is not None and not params_ok:
+        check.problem(
+            node.line_of("params"),
+            f"{where}: params must map Coupa parameter names to values "
+            "(e.g. supplier[name][starts_with]: Ac)",
+        )
     names: tuple[str, ...] = ("where", "fields", "order_by", "dir", "limit", "return_object")
+    if params_ok:
+        names = (*names, "params")
     if not isinstance(o.get("fields", []), list):
         names = tuple(n for n in names if n != "fields")  # reported already
     limit = o.get("limit")
@@ -889,7 +905,7 @@ def _check_lookups(check: _Checker, expr: Expression, line: int, what: str) -> N
             if not isinstance(field_name, str):
                 continue
             try:
-                build_query(check.catalog, obj, fields=[field_name])
+                build_query(check.catalog, obj, fields=[field_name], strict=True)
             except CoupaError as exc:
                 check.problem(line, f"{what}: lookup_coupa: {exc}")
 
