@@ -90,52 +90,84 @@ def test_a_bad_validate_setting_is_reported_with_its_line(tmp_path: Path) -> Non
         load_operation_file(path)
 
 
+def _invoices_out(tmp_path: Path, source: list[str], mapping: list[str] | None = None) -> Path:
+    """An operation file reading invoices into a JSONL file: the source's lines after
+    ``object: invoices`` (from line 8 on), then the mapping's."""
+    lines = [
+        "connection:",
+        "  env: true",
+        "operations:",
+        "  out:",
+        "    source:",
+        "      type: coupa.query",
+        "      object: invoices",
+        *(f"      {line}" for line in source),
+    ]
+    if mapping:
+        lines += ["    transform:", "      mapping:", *(f"        {m}" for m in mapping)]
+    lines += ["    target:", "      type: file", f"      path: {tmp_path / 'out.jsonl'}"]
+    path = tmp_path / "op.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 def test_a_query_source_sends_raw_coupa_params(sandbox: Sandbox, tmp_path: Path) -> None:
-    out = tmp_path / "out.jsonl"
-    path = _opfile(
-        tmp_path,
-        f"""
-        connection:
-          env: true
-        operations:
-          out:
-            source:
-              type: coupa.query
-              object: invoices
-              fields: [id, status]
-              params:
-                status[in]: approved,voided
-            target:
-              type: file
-              path: {out}
-        """,
+    path = _invoices_out(
+        tmp_path, ["fields: [id, status]", "params:", "  status[in]: approved,voided"]
     )
     result = _run(sandbox, path, tmp_path)
     assert result.status == "success", result.as_dict()  # type: ignore[attr-defined]
-    statuses = {json.loads(line)["status"] for line in out.read_text().splitlines()}
+    out = (tmp_path / "out.jsonl").read_text().splitlines()
+    statuses = {json.loads(line)["status"] for line in out}
     expected = {r["status"] for r in query(sandbox, "invoices", where="status in approved,voided")}
     assert statuses == expected and statuses <= {"approved", "voided"}
 
 
 def test_query_source_checks_name_the_params_escape(tmp_path: Path) -> None:
-    path = _opfile(
-        tmp_path,
-        """
-        connection:
-          env: true
-        operations:
-          out:
-            source:
-              type: coupa.query
-              object: invoices
-              where: statuz=approved
-              params:
-                status: [approved]
-            target: {type: file, path: out.jsonl}
-        """,
-    )
+    path = _invoices_out(tmp_path, ["where: statuz=approved", "params:", "  status: [approved]"])
     with pytest.raises(CoupaError) as caught:
         load_operation_file(path)
     text = str(caught.value)
     assert "op.yaml:8:" in text and "Did you mean: status" in text and "params:" in text
     assert "op.yaml:9:" in text and "params must map Coupa parameter names to values" in text
+
+
+@pytest.mark.parametrize(
+    ("mapping", "line", "message"),
+    [
+        ("nme: invoice-numbr", 11, "reads 'invoice-numbr': invoices has no field"),
+        ("s: upper(supplier.nmae)", 11, "reads 'supplier.nmae': suppliers has no field 'nmae'"),
+        ("t: \"if(statuz == 'x', id, id)\"", 11, "reads 'statuz'"),
+    ],
+)
+def test_validate_reports_a_mapping_that_reads_a_field_coupa_records_lack(
+    tmp_path: Path, mapping: str, line: int, message: str
+) -> None:
+    with pytest.raises(CoupaError) as caught:
+        load_operation_file(_invoices_out(tmp_path, ["limit: 5"], [mapping]))
+    text = str(caught.value)
+    assert f"op.yaml:{line}: out: transform.mapping." in text and message in text
+    assert "coupa discover" in text
+
+
+def test_fields_coupa_records_carry_pass(tmp_path: Path) -> None:
+    mapping = [
+        "n: invoice-number",
+        "s: supplier.name",
+        "c: custom-fields.cost-center",
+        'l: "invoice-lines[].{p: price, x: whatever}"',
+        "k: id",
+    ]
+    assert load_operation_file(_invoices_out(tmp_path, ["limit: 5"], mapping)).operations["out"]
+
+
+def test_a_mapped_field_empty_in_every_record_is_a_warning_in_the_log(
+    sandbox: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    mapping = ["n: invoice-number", "gone: custom-fields.no-such-thing"]
+    with caplog.at_level(logging.WARNING, logger="coupa_connector.operations"):
+        result = _run(sandbox, _invoices_out(tmp_path, ["limit: 5"], mapping), tmp_path)
+    assert result.status == "success"  # type: ignore[attr-defined]
+    warned = [r.getMessage() for r in caplog.records if "came out empty" in r.getMessage()]
+    assert len(warned) == 1
+    assert "transform.mapping.gone came out empty in every one of the 5 records" in warned[0]

@@ -694,6 +694,15 @@ class Runner:
                 if per_batch_marks:
                     assert isinstance(source, CoupaQuerySource)
                     result.exported += self._mark(source, state.run_id)
+            for name, reads in transformer.empty_fields():
+                log.warning(
+                    "%s: transform.mapping.%s came out empty in every one of the %d records "
+                    "(%s); check the field names it reads",
+                    op.name,
+                    name,
+                    transformer.mapped,
+                    reads,
+                )
             if not self.dry_run:
                 finishing = dict(base, batch=batch_no, committing=True)
                 finishing["rejects"] = rejects.checkpoint()

@@ -149,6 +149,70 @@ def function_calls(parsed: Any) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         stack.extend(reversed(children))
 
 
+# JMESPath nodes whose children are evaluated against the same value as the node itself,
+# and nodes of which only the first child is (the rest applies to what that child gives).
+_SAME_VALUE = frozenset(
+    {
+        "function_expression",
+        "multi_select_list",
+        "multi_select_dict",
+        "key_val_pair",
+        "comparator",
+        "or_expression",
+        "and_expression",
+        "not_expression",
+    }
+)
+_FIRST_CHILD = frozenset(
+    {"projection", "value_projection", "filter_projection", "flatten", "index_expression", "pipe"}
+)
+
+
+def read_paths(parsed: Any) -> list[tuple[str, ...]]:
+    """The field paths a compiled expression reads from the record it is given.
+
+    ``upper(supplier.name)`` reads ``("supplier", "name")``; ``invoice-lines[].price`` reads
+    ``("invoice-lines",)`` (what a projection does with each line is relative to the line,
+    so it is left out). Paths are wire names, in the order they appear.
+    """
+    found: list[tuple[str, ...]] = []
+
+    def prefix(node: Mapping[str, Any]) -> tuple[str, ...]:
+        kind, children = node.get("type"), node.get("children") or []
+        if kind == "field":
+            return (str(node.get("value")),)
+        if kind in ("index_expression", "flatten") and children:
+            return prefix(children[0])
+        if kind == "subexpression":
+            parts: list[str] = []
+            for child in children:
+                part = prefix(child)
+                if not part:
+                    break
+                parts.extend(part)
+                if child.get("type") != "field" and child.get("type") != "subexpression":
+                    break  # an index or flatten: the path goes on, relative to an item
+            return tuple(parts)
+        return ()
+
+    def visit(node: Any) -> None:
+        if not isinstance(node, Mapping):
+            return
+        kind, children = node.get("type"), node.get("children") or []
+        if kind in ("field", "subexpression"):
+            path = prefix(node)
+            if path:
+                found.append(path)
+        elif kind in _FIRST_CHILD and children:
+            visit(children[0])
+        elif kind in _SAME_VALUE:
+            for child in children:
+                visit(child)
+
+    visit(getattr(parsed, "parsed", parsed))
+    return list(dict.fromkeys(found))
+
+
 @dataclass(frozen=True, slots=True)
 class TransformSpec:
     """A parsed transformation.
@@ -254,6 +318,24 @@ class Transformer:
             )
         )
         self._seen_groups: set[tuple[Any, ...]] = set()
+        # Which mapped fields have had a value yet, and in how many mapped records: a field
+        # empty in every record most likely reads a name the records do not have.
+        self._filled: set[str] = set()
+        self.mapped = 0
+
+    def empty_fields(self) -> list[tuple[str, str]]:
+        """The mapped fields (with their expressions) that came out empty (null or "") in
+        every record mapped so far; none before the first record."""
+        if not self.mapped:
+            return []
+        pairs = [*self.spec.mapping]
+        if self.spec.lines_field:
+            pairs += [(f"{self.spec.lines_field}[].{k}", e) for k, e in self.spec.lines_mapping]
+        return [
+            (name, expr.source)
+            for name, expr in pairs
+            if expr.parsed is not None and name not in self._filled
+        ]
 
     def apply(self, items: Iterable[Item]) -> Iterator[Transformed]:
         """Transform a stream of items, lazily."""
@@ -283,6 +365,8 @@ class Transformer:
         prefix: str = "",
     ) -> dict[str, Any]:
         out: dict[str, Any] = dict(source) if keep else {}
+        if not prefix:
+            self.mapped += 1
         for name, expr in mapping:
             try:
                 value = expr.evaluate(source, self._interp)
@@ -297,6 +381,8 @@ class Transformer:
             except OSError as exc:
                 errors.append((prefix + name, f"{type(exc).__name__}: {exc}"))
                 continue
+            if value is not None and value != "":
+                self._filled.add(f"{self.spec.lines_field}[].{name}" if prefix else name)
             if value is None and not self.spec.keep_nulls:
                 continue
             set_path(out, name, value)

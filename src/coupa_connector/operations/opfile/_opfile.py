@@ -18,7 +18,14 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from coupa_connector._csv_formulas import csv_formulas_mode
-from coupa_connector.catalog import VALIDATIONS, ObjectDef, ValidationMode, load_catalog
+from coupa_connector.catalog import (
+    VALIDATIONS,
+    Catalog,
+    ObjectDef,
+    ValidationMode,
+    instance_catalog,
+    load_catalog,
+)
 from coupa_connector.errors import CatalogError, ConfigurationError, CoupaError
 from coupa_connector.operations._functions import TransformValueError, parse_when
 from coupa_connector.operations._transform import (
@@ -26,6 +33,7 @@ from coupa_connector.operations._transform import (
     TransformSpec,
     compile_expression,
     function_calls,
+    read_paths,
 )
 from coupa_connector.operations.files._files import FORMATS, RecordFileError, guess_format
 from coupa_connector.operations.opfile._yaml import (
@@ -341,6 +349,9 @@ def load_operation_file(
                 doc.line_of(key),
                 f"unknown top-level key {key!r}; expected one of {', '.join(sorted(_TOP_KEYS))}",
             )
+    connection = _connection(check, doc)
+    # The instance's own fields (its overlay, from coupa discover) are known to the checks.
+    check.catalog = _instance_catalog(connection)
     ops_node = doc.get("operations")
     operations: dict[str, OperationSpec] = {}
     if not isinstance(ops_node, LMap) or not ops_node:
@@ -362,7 +373,6 @@ def load_operation_file(
                             f"{op.name}: {which} names {nxt!r}, "
                             "which is not an operation in this file",
                         )
-    connection = _connection(check, doc)
     needs = [op for op in operations.values() if op.source.is_coupa or op.target.is_coupa]
     if needs and connection is None:
         first = needs[0]
@@ -375,6 +385,26 @@ def load_operation_file(
     if check.problems:
         raise OperationFileError(sorted(check.problems, key=lambda p: p.line or 0))
     return OperationFile(Path(file).resolve(), connection, operations, merged)
+
+
+def _instance_catalog(connection: ConnectionSpec | None) -> Catalog:
+    """The catalog plus the overlay of the instance the file connects to, when its URL can
+    be told without secrets (a URL in the file, COUPA_URL, a profile's url)."""
+    url: Any = None
+    if connection is None or connection.kind == "sandbox":
+        url = None
+    elif connection.kind == "settings":
+        url = connection.settings.get("url")
+    elif connection.kind == "env":
+        url = os.environ.get("COUPA_URL")
+    elif connection.kind == "profile" and connection.profile:
+        from coupa_connector.client import ConnectionConfig
+
+        try:
+            url = ConnectionConfig.from_profile(connection.profile).url
+        except CoupaError:
+            url = None  # a profile that does not load is reported when the run connects
+    return instance_catalog(url if isinstance(url, str) else None)
 
 
 def _connection(check: _Checker, doc: LMap) -> ConnectionSpec | None:
@@ -530,7 +560,9 @@ def _operation(check: _Checker, name: str, body: Any, line: int) -> OperationSpe
             )
     source = _endpoint(check, name, "source", body)
     target = _endpoint(check, name, "target", body)
-    transform = _transform(check, name, body.get("transform"), body.line_of("transform"), target)
+    transform = _transform(
+        check, name, body.get("transform"), body.line_of("transform"), target, source
+    )
     batch = body.get("batch_size", 50)
     if not isinstance(batch, int) or isinstance(batch, bool) or not 1 <= batch <= 10_000:
         check.problem(
@@ -911,7 +943,12 @@ def _check_lookups(check: _Checker, expr: Expression, line: int, what: str) -> N
 
 
 def _transform(
-    check: _Checker, op: str, node: Any, line: int, target: EndpointSpec | None
+    check: _Checker,
+    op: str,
+    node: Any,
+    line: int,
+    target: EndpointSpec | None,
+    source: EndpointSpec | None = None,
 ) -> TransformSpec:
     if node is None:
         return TransformSpec()
@@ -968,11 +1005,65 @@ def _transform(
     )
     if target is not None and target.is_coupa and isinstance(target.options.get("object"), str):
         _check_target_fields(check, op, target.options["object"], spec, node)
+    if source is not None and source.is_coupa and isinstance(source.options.get("object"), str):
+        _check_source_fields(check, op, source.options["object"], spec, node)
     if target is not None and target.type == "sql":
         columns = sql_columns(target.options)
         if columns is not None:
             _check_target_columns(check, op, columns, spec, node)
     return spec
+
+
+def _check_source_fields(
+    check: _Checker, op: str, obj_name: str, spec: TransformSpec, node: LMap
+) -> None:
+    """Every field a mapping reads from a Coupa record must be one its records can carry
+    (the catalog's, or the instance's from its overlay); otherwise the column comes out
+    empty in every record and nobody is told."""
+    try:
+        obj = check.catalog.get(obj_name)
+    except CatalogError:
+        return  # reported with the source
+    mapping_node = node.get("mapping")
+    exprs = [(key, expr, mapping_node) for key, expr in spec.mapping]
+    exprs += [("group_by", e, None) for e in spec.group_by]
+    for key, expr, where_node in exprs:
+        line = where_node.line_of(key) if isinstance(where_node, LMap) else node.line
+        for path in read_paths(expr.parsed):
+            reason = _unknown_path(check.catalog, obj, path)
+            if reason:
+                check.problem(
+                    line,
+                    f"{op}: transform.mapping.{key} reads {'.'.join(path)!r}: {reason} "
+                    "(an instance's own fields are known after coupa discover; "
+                    "custom-fields.<name> reads a custom field)",
+                )
+
+
+def _unknown_path(catalog: Catalog, obj: ObjectDef, path: tuple[str, ...]) -> str:
+    """Why records of ``obj`` cannot carry ``path``, or "" when they can (or may: past a
+    custom-fields wrapper or an object the catalog does not describe)."""
+    import difflib  # only when a mapping reads a Coupa record
+
+    current: ObjectDef | None = obj
+    for name in path:
+        if current is None:
+            return ""
+        fdef = current.fields.get(name)
+        if fdef is None:
+            if name == "id":
+                return ""
+            close = difflib.get_close_matches(name, list(current.fields), n=3, cutoff=0.6)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            return f"{current.name} has no field {name!r}{hint}"
+        if fdef.kind == "custom-fields" and not fdef.ref:
+            return ""  # the instance's own fields, unknown without its overlay
+        if fdef.kind not in ("reference", "collection", "custom-fields"):
+            return ""  # a scalar: what follows is an expression's business
+        if fdef.kind == "collection":
+            return ""  # a list: names after it apply to its items through projections
+        current = catalog.get(fdef.ref) if fdef.ref and fdef.ref in catalog else None
+    return ""
 
 
 def _check_target_columns(
@@ -995,7 +1086,7 @@ def _check_target_fields(
     check: _Checker, op: str, obj_name: str, spec: TransformSpec, node: LMap
 ) -> None:
     try:
-        obj = load_catalog().get(obj_name)
+        obj = check.catalog.get(obj_name)
     except CatalogError:
         return  # reported with the target
     mapping_node = node.get("mapping")
@@ -1016,7 +1107,7 @@ def _check_target_fields(
             )
             return
         try:
-            line_obj = load_catalog().get(lines_def.ref)
+            line_obj = check.catalog.get(lines_def.ref)
         except CatalogError:
             return
         lmap = lines.get("mapping")
@@ -1047,6 +1138,6 @@ def _check_field_path(check: _Checker, op: str, obj: ObjectDef, dotted: str, lin
             )
             return
         try:
-            current = load_catalog().get(fdef.ref)
+            current = check.catalog.get(fdef.ref)
         except CatalogError:
             return
