@@ -19,7 +19,14 @@ if TYPE_CHECKING:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    import os
+    import tempfile
+
     from _shared_docs import MARKER
+
+    # Instance overlays (coupa discover) live in the user's cache directory: the tests, and
+    # the commands they start, get one of their own, never the developer's.
+    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="coupa-tests-cache-")
 
     config.addinivalue_line(
         "markers", f"{MARKER}(*paths): reads Coupa's documents in ../shared (see _shared_docs)"

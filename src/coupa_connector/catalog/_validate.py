@@ -455,6 +455,16 @@ class _Checker:
         # With an instance overlay, the instance's custom fields are known by name and type.
         known = self.resolve(fdef.ref)
         if known is None:
+            for raw_key in value:
+                sub_path = _join(path, wire_name(raw_key))
+                sent = "" if self.strict else " It is sent as given."
+                self.add(
+                    sub_path,
+                    "unknown_field",
+                    f"{sub_path}: a custom field this instance's fields are not known for "
+                    f"(no instance overlay; coupa discover reads them).{sent}",
+                    value[raw_key],
+                )
             return
         for raw_key, item in value.items():
             key = wire_name(raw_key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -176,7 +177,7 @@ def schema(object_name: str, use: str, fmt: str, instance: str | None) -> None:
         fields = [_field_json(f) for f in _fields_for(obj, use)]
         click.echo(json.dumps({**_object_summary(obj), "for": use, "fields": fields}, indent=2))
         return
-    _print_field_table(obj, use)
+    _print_field_table(obj, use, catalog)
 
 
 def _with_instance(url: str) -> Catalog:
@@ -237,11 +238,17 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def _print_field_table(obj: ObjectDef, use: str) -> None:
+def _print_field_table(obj: ObjectDef, use: str, catalog: Catalog | None = None) -> None:
     from rich.markup import escape
     from rich.table import Table
 
     fields = _fields_for(obj, use)
+    # An instance's custom fields (from its overlay) show under their wrapper.
+    for fdef in list(fields):
+        if fdef.kind == "custom-fields" and catalog is not None and fdef.ref in catalog:
+            at = fields.index(fdef) + 1
+            members = catalog.get(str(fdef.ref)).fields.values()
+            fields[at:at] = [replace(m, name=f"{fdef.name}.{m.name}") for m in members]
     where = obj.resource or "nested in its parent"
     caption = escape(_caption(obj, use))
     table = Table(

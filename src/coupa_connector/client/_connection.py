@@ -636,6 +636,17 @@ class AsyncConnection:
             for record in page.records:
                 yield record
 
+    async def discover(self, objects: Sequence[str] | None = None, **options: Any) -> Any:
+        """Learn this instance's own fields from a sample of its records and save them as
+        its overlay, which this connection then uses; see
+        ``coupa_connector.activities.discover.discover`` (returns its ``DiscoverReport``)."""
+        from coupa_connector.activities.discover import discover
+
+        report = await discover(self, objects, **options)
+        if report.path is not None:
+            self._catalog = report.catalog
+        return report
+
     async def test(self, objects: Sequence[str] | None = None) -> ConnectionTestReport:
         """Check host, credentials and per-object read access; see ``ConnectionTestReport``."""
         from coupa_connector.client._check import run_connection_test

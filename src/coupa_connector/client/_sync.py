@@ -125,6 +125,10 @@ class Connection:
         """Every record of a query in a list (a convenience over ``query`` for small results)."""
         return list(self.query(obj, **options))
 
+    def discover(self, objects: Sequence[str] | None = None, **options: Any) -> Any:
+        """Blocking ``AsyncConnection.discover``: the ``DiscoverReport``."""
+        return self._run(self._conn.discover(objects, **options))
+
     def test(self, objects: Sequence[str] | None = None) -> ConnectionTestReport:
         """Blocking ``AsyncConnection.test``."""
         return self._run(self._conn.test(objects))

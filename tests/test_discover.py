@@ -1,0 +1,172 @@
+"""Discovery end to end: ``coupa discover`` reads a sample of the sandbox's records, writes
+the instance's overlay, and from then on queries on a custom field and creates carrying one
+are validated against it; without an overlay both still work, with a warning."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from _write_support import (
+    config_for,
+    find,
+    invoice,
+    invoice_refs,
+    invoke_cli,
+    run_writes,
+    tag,
+    write_jsonl,
+)
+from coupa_connector import Connection, WriteOutcome
+from coupa_connector.catalog import load_overlay, overlay_path, read_overlay
+from coupa_connector.sandbox import Sandbox
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A cache directory of this test's own: the overlay it writes goes with it."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
+    return folder
+
+
+def _seeded_code(sandbox: Sandbox) -> str:
+    with_code = [r for r in find(sandbox, "invoices") if (r.get("custom-fields") or {})]
+    return str(with_code[0]["custom-fields"]["project-code"])
+
+
+def test_discover_writes_the_overlay_of_the_instance(sandbox: Sandbox, cache: Path) -> None:
+    outcome = invoke_cli(sandbox, ["discover", "--objects", "invoices,purchase_orders"])
+    assert outcome.exit_code == 0, outcome.output
+    path = overlay_path(sandbox.url)
+    assert path.is_relative_to(cache) and path.is_file()
+    assert str(path) in outcome.stderr
+    overlay = read_overlay(path, expect=sandbox.url)
+    invoices = {f.name: f for f in overlay.fields("invoices")}
+    assert {"project-code", "cost-center"} <= set(invoices)
+    assert invoices["project-code"].places == ("custom-fields",)
+    assert invoices["project-code"].custom and invoices["project-code"].kind == "string"
+    assert "project-code" in {f.name for f in overlay.fields("purchase_orders")}
+    assert "project-code" in outcome.output and "invoices" in outcome.output
+    # The same knowledge saved twice gives the same bytes.
+    before = path.read_bytes()
+    assert invoke_cli(sandbox, ["discover", "--objects", "invoices,purchase_orders"]).exit_code == 0
+    assert path.read_bytes() == before
+
+
+def test_a_query_on_a_custom_field_is_checked_after_discovery(
+    sandbox: Sandbox, cache: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    code = _seeded_code(sandbox)
+    expected = sorted(
+        r["id"]
+        for r in find(sandbox, "invoices")
+        if (r.get("custom-fields") or {}).get("project-code") == code
+    )
+    args = ["query", "invoices", "--where", f"project-code~{code}", "--fields", "id"]
+
+    def run_query(*extra: str) -> tuple[Any, list[str]]:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="coupa_connector.query"):
+            outcome = invoke_cli(sandbox, [*args, *extra])
+        return outcome, [r.getMessage() for r in caplog.records]
+
+    # Without an overlay: sent with a warning, and it works.
+    outcome, warned = run_query()
+    assert outcome.exit_code == 0, outcome.output
+    assert sorted(json.loads(line)["id"] for line in outcome.stdout.splitlines()) == expected
+    assert len(warned) == 1 and "no field 'project-code'" in warned[0]
+    strict, _ = run_query("--strict")
+    assert strict.exit_code == 2
+    # After discovery: known, no warning, and --strict takes it.
+    assert invoke_cli(sandbox, ["discover", "--objects", "invoices"]).exit_code == 0
+    outcome, warned = run_query("--strict")
+    assert outcome.exit_code == 0, outcome.output
+    assert sorted(json.loads(line)["id"] for line in outcome.stdout.splitlines()) == expected
+    assert warned == []
+    # A custom field the instance does not have is still only a warning without --strict.
+    unknown, _ = run_query("--where", "project-cod=1", "--strict")
+    assert unknown.exit_code == 2 and "Did you mean: project-code" in unknown.stderr
+
+
+def test_a_create_carrying_a_custom_field_is_validated_against_the_overlay(
+    sandbox: Sandbox, cache: Path, tmp_path: Path
+) -> None:
+    refs = invoice_refs(sandbox)
+    t = tag()
+    record = invoice(refs, f"CF-{t}-1", lines=1) | {"custom-fields": {"project-code": f"P-{t}"}}
+    path = write_jsonl(tmp_path / "in.jsonl", [record])
+    results = tmp_path / "results.jsonl"
+    args = ["create", "invoices", str(path), "--results", str(results), "--summary", "json"]
+    # Without an overlay: created, with a warning naming the custom field.
+    first = invoke_cli(sandbox, args)
+    assert first.exit_code == 0, first.output
+    [row] = [json.loads(line) for line in results.read_text().splitlines()]
+    assert row["outcome"] == "created"
+    assert [w for w in row["warnings"] if "custom-fields.project-code" in w]
+    stored = find(sandbox, "invoices", **{"invoice-number": f"CF-{t}-1"})
+    assert stored[0]["custom-fields"]["project-code"] == f"P-{t}"
+    # After discovery: created, no warning.
+    assert invoke_cli(sandbox, ["discover", "--objects", "invoices"]).exit_code == 0
+    second = write_jsonl(
+        tmp_path / "in2.jsonl",
+        [invoice(refs, f"CF-{t}-2", lines=1) | {"custom-fields": {"project-code": f"Q-{t}"}}],
+    )
+    again = invoke_cli(sandbox, ["create", "invoices", str(second), "--summary", "json"])
+    assert again.exit_code == 0, again.output
+    summary = json.loads(again.output[again.output.index("{") :])
+    assert (summary["created"], summary["warned"]) == (1, 0)
+    # A custom field the overlay does not list is a warning; its type is a hint only.
+    odd = invoice(refs, f"CF-{t}-3", lines=1) | {"custom-fields": {"project-kode": "x"}}
+    [result], _ = run_writes(sandbox, lambda c: c.create("invoices", [odd]), concurrency=2)
+    assert result.outcome is WriteOutcome.CREATED
+    assert result.warnings and "Did you mean: project-code" in result.warnings[0]
+
+
+def test_connection_discover_saves_and_uses_the_overlay(sandbox: Sandbox, cache: Path) -> None:
+    with Connection(config_for(sandbox)) as conn:
+        assert "invoices:custom-fields" not in conn.catalog
+        report = conn.discover(["invoices"], sample=5)
+        assert report.path == overlay_path(sandbox.url)
+        [item] = report.objects
+        assert (item.object, item.sampled, item.error) == ("invoices", 5, None)
+        holder = conn.catalog.get("invoices:custom-fields")
+        assert {"project-code", "cost-center"} <= set(holder.fields)
+        assert holder.fields["project-code"].sources == ("instance",)
+    # A new connection to the same instance finds the saved overlay by itself.
+    with Connection(config_for(sandbox)) as conn:
+        assert "invoices:custom-fields" in conn.catalog
+    saved = load_overlay(sandbox.url)
+    assert saved is not None and saved.fields("invoices")
+
+
+def test_discovery_keeps_what_it_did_not_read_again(sandbox: Sandbox, cache: Path) -> None:
+    with Connection(config_for(sandbox)) as conn:
+        conn.discover(["purchase_orders"], sample=5)
+        conn.discover(["invoices"], sample=5)
+    saved = load_overlay(sandbox.url)
+    assert saved is not None
+    assert saved.fields("purchase_orders") and saved.fields("invoices")
+
+
+def test_schema_and_json_schema_show_the_discovered_fields(sandbox: Sandbox, cache: Path) -> None:
+    assert invoke_cli(sandbox, ["discover", "--objects", "invoices"]).exit_code == 0
+    table = invoke_cli(sandbox, ["schema", "invoices", "--instance", sandbox.url])
+    assert table.exit_code == 0 and "project-code" in table.output
+    shown = invoke_cli(
+        sandbox, ["schema", "invoices", "--instance", sandbox.url, "--format", "json-schema"]
+    )
+    custom = json.loads(shown.output)["properties"]["custom-fields"]["properties"]
+    assert {"type": "string"} in custom["project-code"]["anyOf"]
+
+
+def test_discover_refuses_what_it_cannot_sample(sandbox: Sandbox, cache: Path) -> None:
+    unknown = invoke_cli(sandbox, ["discover", "--objects", "invoicez"])
+    assert unknown.exit_code == 2 and "invoicez" in unknown.output
+    nested = invoke_cli(sandbox, ["discover", "--objects", "invoice-line"])
+    assert nested.exit_code == 2 and "cannot be queried" in nested.output
+    assert not overlay_path(sandbox.url).exists()
