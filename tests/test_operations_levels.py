@@ -138,6 +138,7 @@ def test_query_source_checks_name_the_params_escape(tmp_path: Path) -> None:
         ("nme: invoice-numbr", 11, "reads 'invoice-numbr': invoices has no field"),
         ("s: upper(supplier.nmae)", 11, "reads 'supplier.nmae': suppliers has no field 'nmae'"),
         ("t: \"if(statuz == 'x', id, id)\"", 11, "reads 'statuz'"),
+        ('l: "invoice-lines[].{p: prise}"', 11, "invoice-line has no field 'prise'"),
     ],
 )
 def test_validate_reports_a_mapping_that_reads_a_field_coupa_records_lack(
@@ -155,7 +156,7 @@ def test_fields_coupa_records_carry_pass(tmp_path: Path) -> None:
         "n: invoice-number",
         "s: supplier.name",
         "c: custom-fields.cost-center",
-        'l: "invoice-lines[].{p: price, x: whatever}"',
+        'l: "invoice-lines[].{p: price, d: description}"',
         "k: id",
     ]
     assert load_operation_file(_invoices_out(tmp_path, ["limit: 5"], mapping)).operations["out"]

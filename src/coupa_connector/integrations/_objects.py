@@ -6,18 +6,27 @@ data, and the integrations have no per-object code.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from coupa_connector import Catalog, ObjectDef
+from coupa_connector.activities.query._projection import (
+    ID,
+    UPDATED_AT,
+    is_incremental,
+    projection,
+    wire,
+)
 
-ID = "id"
-UPDATED_AT = "updated-at"
-
-
-def wire(name: str) -> str:
-    """A field or object name as Coupa spells it on the wire (``invoice_lines`` ->
-    ``invoice-lines``)."""
-    return name.strip().lower().replace("_", "-")
+__all__ = [
+    "ID",
+    "UPDATED_AT",
+    "is_incremental",
+    "projection",
+    "readable_object",
+    "readable_objects",
+    "split_paths",
+    "wire",
+]
 
 
 def readable_objects(catalog: Catalog) -> list[ObjectDef]:
@@ -47,30 +56,6 @@ def readable_object(catalog: Catalog, name: str) -> ObjectDef:
             "read the object whose records carry it."
         )
     return obj
-
-
-def is_incremental(obj: ObjectDef) -> bool:
-    """Whether the object's records carry ``updated-at``, the replication key."""
-    return UPDATED_AT in obj.fields
-
-
-def projection(obj: ObjectDef, paths: Iterable[str] | None) -> list[str] | None:
-    """The dotted paths to send as ``fields=`` for a consumer that uses ``paths``.
-
-    None (ask for whole records) when ``paths`` is None or names every readable field of
-    the object. Otherwise the paths, with ``id`` (the primary key and the pager's cursor)
-    and ``updated-at`` (the replication key) added when the object has them, in order and
-    without repeats.
-    """
-    if paths is None:
-        return None
-    wanted = [wire(p) for p in paths]
-    tops = {p.split(".", 1)[0] for p in wanted}
-    readable = {name for name, f in obj.fields.items() if f.readable}
-    if readable <= tops and all("." not in p for p in wanted):
-        return None
-    keys = [ID, *([UPDATED_AT] if is_incremental(obj) else [])]
-    return list(dict.fromkeys([*keys, *wanted]))
 
 
 def split_paths(paths: Sequence[str]) -> dict[str, list[str]]:

@@ -472,7 +472,7 @@ class Runner:
             from coupa_connector.operations.endpoints.sql import SqlSource
 
             return SqlSource(op.source, self.opfile.base_dir)
-        return CoupaQuerySource(op.source, self.bridge())
+        return CoupaQuerySource(op.source, self.bridge(), op.transform)
 
     def _target(self, op: OperationSpec, run_token: str, now: datetime, run_id: int) -> Target:
         t = op.target.type

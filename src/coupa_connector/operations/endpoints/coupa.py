@@ -19,7 +19,8 @@ import orjson
 
 from coupa_connector.catalog import ObjectDef, load_catalog
 from coupa_connector.errors import ConfigurationError, CoupaError
-from coupa_connector.operations._transform import Item, Transformed
+from coupa_connector.operations._projection import mapping_projection
+from coupa_connector.operations._transform import Item, Transformed, TransformSpec
 from coupa_connector.operations.endpoints._endpoints import ERRORS_KEY, Outcome
 from coupa_connector.operations.opfile._opfile import EndpointSpec, validation_mode
 
@@ -139,9 +140,12 @@ class CoupaQuerySource:
     delivered once however often it changes while a run is going on.
     """
 
-    def __init__(self, spec: EndpointSpec, bridge: CoupaBridge) -> None:
+    def __init__(
+        self, spec: EndpointSpec, bridge: CoupaBridge, transform: TransformSpec | None = None
+    ) -> None:
         o = spec.options
-        self.obj = load_catalog().get(str(o["object"]))
+        catalog = bridge.conn.catalog  # with the instance's overlay, when there is one
+        self.obj = catalog.get(str(o["object"]))
         self.where = o.get("where")
         self.fields = o.get("fields")
         self.order_by = o.get("order_by")
@@ -167,6 +171,16 @@ class CoupaQuerySource:
         self.raw_params: dict[str, str] = {
             str(k): _param_text(v) for k, v in (o.get("params") or {}).items()
         }
+        if (
+            self.fields is None
+            and self.return_object is None
+            and transform is not None
+            and o.get("projection", True)
+        ):
+            # Ask Coupa only for what the mapping reads; None keeps whole records.
+            self.fields = mapping_projection(
+                transform, self.obj, catalog, also=[self.incremental] if self.incremental else []
+            )
         self.bridge = bridge
         self.window: dict[str, str] = {}
 

@@ -28,12 +28,12 @@ from coupa_connector.catalog import (
 )
 from coupa_connector.errors import CatalogError, ConfigurationError, CoupaError
 from coupa_connector.operations._functions import TransformValueError, parse_when
+from coupa_connector.operations._projection import expression_paths
 from coupa_connector.operations._transform import (
     Expression,
     TransformSpec,
     compile_expression,
     function_calls,
-    read_paths,
 )
 from coupa_connector.operations.files._files import FORMATS, RecordFileError, guess_format
 from coupa_connector.operations.opfile._yaml import (
@@ -86,6 +86,7 @@ ENDPOINTS: dict[str, _EndpointKind] = {
                 "since",
                 "mark_exported",
                 "params",
+                "projection",
             }
         ),
     ),
@@ -716,6 +717,8 @@ def _check_endpoint(check: _Checker, op: str, role: str, spec: EndpointSpec, nod
         fields = o.get("fields")
         if fields is not None and not isinstance(fields, list):
             check.problem(node.line_of("fields"), f"{where}: fields must be a list")
+        if not isinstance(o.get("projection", True), bool):
+            check.problem(node.line_of("projection"), f"{where}: projection must be true or false")
         _check_query(check, where, obj, o, node)
         return
     if "validate" in o:
@@ -1029,7 +1032,7 @@ def _check_source_fields(
     exprs += [("group_by", e, None) for e in spec.group_by]
     for key, expr, where_node in exprs:
         line = where_node.line_of(key) if isinstance(where_node, LMap) else node.line
-        for path in read_paths(expr.parsed):
+        for path in expression_paths(expr):
             reason = _unknown_path(check.catalog, obj, path)
             if reason:
                 check.problem(
@@ -1060,8 +1063,7 @@ def _unknown_path(catalog: Catalog, obj: ObjectDef, path: tuple[str, ...]) -> st
             return ""  # the instance's own fields, unknown without its overlay
         if fdef.kind not in ("reference", "collection", "custom-fields"):
             return ""  # a scalar: what follows is an expression's business
-        if fdef.kind == "collection":
-            return ""  # a list: names after it apply to its items through projections
+        # A reference, or a collection whose items the path goes on into.
         current = catalog.get(fdef.ref) if fdef.ref and fdef.ref in catalog else None
     return ""
 
