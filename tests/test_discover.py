@@ -183,3 +183,24 @@ def test_discover_refuses_what_it_cannot_sample(sandbox: Sandbox, cache: Path) -
     nested = invoke_cli(sandbox, ["discover", "--objects", "invoice-line"])
     assert nested.exit_code == 2 and "cannot be queried" in nested.output
     assert not overlay_path(sandbox.url).exists()
+
+
+def test_discover_and_schema_take_a_profile(
+    sandbox: Sandbox, cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file = tmp_path / "config.toml"
+    file.write_text(
+        "[profiles.sb]\n"
+        f'url = "{sandbox.url}"\n'
+        f'client_id = "{sandbox.client_id}"\n'
+        'client_secret_env = "SB_SECRET"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("COUPA_CONFIG_FILE", str(file))
+    monkeypatch.setenv("SB_SECRET", sandbox.client_secret)
+    found = invoke_cli(sandbox, ["discover", "--profile", "sb", "--objects", "invoices"])
+    assert found.exit_code == 0, found.output
+    shown = invoke_cli(sandbox, ["schema", "invoices", "--profile", "sb", "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    names = {f["name"] for f in json.loads(shown.output)["fields"]}
+    assert "custom-fields.project-code" in names
