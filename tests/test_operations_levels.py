@@ -9,9 +9,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from _operations_support import config_for, query
 from _write_support import tag
+from coupa_connector.cli._ops_cmds import results_table
 from coupa_connector.errors import CoupaError
 from coupa_connector.operations import load_operation_file, run_operations
 from coupa_connector.sandbox import Sandbox
@@ -70,6 +72,9 @@ def test_a_coupa_target_sends_records_with_warnings_and_logs_them(
     assert (counts["written"], counts["warned"], counts["warnings"]) == (1, 1, 1)
     logged = [r.getMessage() for r in caplog.records if "[read_only]" in r.getMessage()]
     assert logged and "created-at" in logged[0] and "2001-02-03" not in logged[0]
+    console = Console(record=True, width=300)
+    console.print(results_table([result]))  # type: ignore[list-item]
+    assert "1 records with warnings (1 in all; see the log)" in console.export_text()
     assert [s["number"] for s in query(sandbox, "suppliers", where=f"number=OL-{t}-1")]
 
 
