@@ -78,3 +78,15 @@ def test_each_code_is_found_at_its_level(code: str) -> None:
     strict = check_record(obj, record, mode, catalog=_OVERLAY, validation="strict")  # type: ignore[arg-type]
     assert {p.level for p in strict.problems if p.path == path} == {"error"}
     assert check_record(obj, record, mode, validation="off").problems == ()  # type: ignore[arg-type]
+
+
+def test_a_custom_field_is_known_in_either_place() -> None:
+    # Inside custom-fields, or as a top-level element (Coupa's "API Global Namespace").
+    inside = {**_NAME, "custom-fields": {"tier": 3}}
+    top = {**_NAME, "tier": 3}
+    assert check_record("suppliers", inside, catalog=_OVERLAY).problems == ()
+    assert check_record("suppliers", top, catalog=_OVERLAY).problems == ()
+    [odd] = check_record("suppliers", {**_NAME, "tier": "gold"}, catalog=_OVERLAY).problems
+    assert (odd.path, odd.code, odd.level) == ("tier", "instance_value", "warning")
+    [unknown] = check_record("suppliers", top).problems
+    assert unknown.code == "unknown_field"

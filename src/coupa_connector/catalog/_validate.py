@@ -313,6 +313,13 @@ class _Checker:
                 continue
             fdef = obj.fields.get(key)
             if fdef is None:
+                # An instance's custom field may come as a top-level element too (Coupa's
+                # "API Global Namespace"): checked as the overlay knows it.
+                member = self.custom_member(obj, key)
+                if member is not None:
+                    if value is not None and not _blank(value):
+                        self.value(member, value, path, mode)
+                    continue
                 self.unknown(obj, key, path, value)
                 continue
             # On update, id and natural-key fields name the record even where Coupa does not
@@ -360,6 +367,12 @@ class _Checker:
             values[key] = value
             spelled[key] = raw_key
         return values, spelled
+
+    def custom_member(self, obj: ObjectDef, key: str) -> FieldDef | None:
+        """The instance's custom field ``key`` of ``obj`` (from its overlay), if any."""
+        node = obj.fields.get("custom-fields")
+        holder = self.resolve(node.ref) if node is not None else None
+        return holder.fields.get(key) if holder is not None else None
 
     def read_only(self, fdef: FieldDef, path: str, value: Any) -> None:
         why = "it is set by Coupa" if fdef.readable else "Coupa does not accept it"
