@@ -13,6 +13,7 @@ from rich.console import Console
 
 from _operations_support import config_for, query
 from _write_support import tag
+from coupa_connector.catalog import InstanceField, Overlay, save_overlay
 from coupa_connector.cli._ops_cmds import results_table
 from coupa_connector.errors import CoupaError
 from coupa_connector.operations import load_operation_file, run_operations
@@ -177,3 +178,22 @@ def test_a_mapped_field_empty_in_every_record_is_a_warning_in_the_log(
     warned = [r.getMessage() for r in caplog.records if "came out empty" in r.getMessage()]
     assert len(warned) == 1
     assert "transform.mapping.gone came out empty in every one of the 5 records" in warned[0]
+
+
+def test_file_checks_know_the_instance_fields_from_its_overlay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("COUPA_URL", "https://acme.coupahost.com")
+    mapping = ["b: erp-batch", "r: custom-fields.erp-ref"]
+    path = _invoices_out(tmp_path, ["where: erp-ref~X"], mapping)
+    with pytest.raises(CoupaError) as caught:
+        load_operation_file(path)
+    text = str(caught.value)
+    assert "no field 'erp-ref'" in text and "reads 'erp-batch'" in text
+    fields = [
+        InstanceField("erp-ref", "string", ("custom-fields",), custom=True),
+        InstanceField("erp-batch", "string", ("top-level",), custom=True),
+    ]
+    save_overlay(Overlay.build("https://acme.coupahost.com", {"invoices": fields}))
+    assert load_operation_file(path).operations["out"]
