@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Literal
 
+from coupa_connector.catalog._dates import coupa_datetime
 from coupa_connector.catalog._model import FieldDef, ObjectDef, wire_name
 
 if TYPE_CHECKING:
@@ -654,19 +655,13 @@ def scalar_error(kind: str, value: Any) -> str:
 
 
 def _parse_datetime(text: str) -> bool:
-    try:
-        dt.datetime.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
+    # Coupa (Rails) reads more than strict ISO 8601: one-digit months and days, a space
+    # before the time, zones such as UTC (``_dates``).
+    return coupa_datetime(text) is not None
 
 
 def _parse_date(text: str) -> bool:
-    try:
-        dt.date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
+    return coupa_datetime(text) is not None
 
 
 def _blank(value: Any) -> bool:

@@ -36,6 +36,7 @@ from coupa_connector.catalog import (
     coupa_integer,
     wire_name,
 )
+from coupa_connector.catalog._dates import coupa_datetime
 from coupa_connector.errors import QueryError
 
 OPERATORS: tuple[str, ...] = ("eq", *QUERY_OPERATORS)
@@ -237,14 +238,12 @@ def _check_value(fdef: FieldDef, op: str, value: str | tuple[str, ...], where: s
             raise QueryError(f"{where}: {item!r} is not a number.")
         if fdef.kind == "boolean" and item.lower() not in ("true", "false"):
             raise QueryError(f"{where}: {item!r} is not true or false.")
-        if fdef.kind in ("datetime", "date"):
-            try:
-                dt.datetime.fromisoformat(item.replace("Z", "+00:00"))
-            except ValueError:
-                raise QueryError(
-                    f"{where}: {item!r} is not an ISO 8601 date or datetime "
-                    "(e.g. 2024-01-31 or 2024-01-31T18:38:00-07:00)."
-                ) from None
+        if fdef.kind in ("datetime", "date") and coupa_datetime(item) is None:
+            # What Coupa (Rails) reads: ISO 8601, one-digit months and days too (2011-01-1).
+            raise QueryError(
+                f"{where}: {item!r} is not an ISO 8601 date or datetime "
+                "(e.g. 2024-01-31 or 2024-01-31T18:38:00-07:00)."
+            )
         if fdef.allowed and op in ("eq", "not_eq", "in", "not_in") and item not in fdef.allowed:
             raise QueryError(f"{where}: {item!r} is not one of {', '.join(fdef.allowed)}.")
 
