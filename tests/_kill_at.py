@@ -6,6 +6,8 @@ Run as ``python tests/_kill_at.py run FILE ...`` with ``KILL_AT`` set to JSON:
   records (right after the operation log recorded the batch);
 - ``{"at": "commit", "target": "sql" | "file" | "coupa"}``: right after the first
   target of that type committed, before the operation log heard of it;
+- ``{"at": "write", "target": "sql", "batch": N}``: right after that target wrote (and,
+  for sql, committed) batch N, before the operation log recorded the batch;
 - ``{"at": "finished", "op": NAME}``: right after the run of NAME was recorded as
   finished, before the chain goes on.
 
@@ -24,6 +26,15 @@ from typing import Any
 def _die() -> None:
     sys.stdout.flush()
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _target_class(name: str) -> Any:
+    from coupa_connector.operations.endpoints._endpoints import FileTarget
+    from coupa_connector.operations.endpoints.coupa import CoupaWriteTarget
+    from coupa_connector.operations.endpoints.sql import SqlTarget
+
+    classes: dict[str, Any] = {"sql": SqlTarget, "file": FileTarget, "coupa": CoupaWriteTarget}
+    return classes[name]
 
 
 def _install(point: dict[str, Any]) -> None:
@@ -45,16 +56,7 @@ def _install(point: dict[str, Any]) -> None:
 
         _runner.Progress.finished = finished  # type: ignore[method-assign]
     elif point["at"] == "commit":
-        from coupa_connector.operations.endpoints._endpoints import FileTarget
-        from coupa_connector.operations.endpoints.coupa import CoupaWriteTarget
-        from coupa_connector.operations.endpoints.sql import SqlTarget
-
-        classes: dict[str, Any] = {
-            "sql": SqlTarget,
-            "file": FileTarget,
-            "coupa": CoupaWriteTarget,
-        }
-        cls = classes[point["target"]]
+        cls = _target_class(point["target"])
         original = cls.commit
 
         def commit(self: Any) -> list[str]:
@@ -63,6 +65,17 @@ def _install(point: dict[str, Any]) -> None:
             return outputs
 
         cls.commit = commit
+    elif point["at"] == "write":
+        cls = _target_class(point["target"])
+        original_write = cls.write
+
+        def write(self: Any, batch: Any, batch_no: int) -> Any:
+            outcomes = original_write(self, batch, batch_no)
+            if batch_no == int(point["batch"]):
+                _die()
+            return outcomes
+
+        cls.write = write
     else:
         raise SystemExit(f"unknown kill point {point!r}")
 

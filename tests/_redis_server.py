@@ -80,6 +80,21 @@ class RedisServer:
         self.stop()
         _unavailable(f"redis-server did not answer on port {self.port} in {timeout:.0f} s")
 
+    def wait_for_keys(self, timeout: float = 60.0) -> bool:
+        """Wait until the server holds a key (a client has used it); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
+                    conn.sendall(b"DBSIZE\r\n")
+                    answer = conn.recv(32)
+            except OSError:
+                answer = b""
+            if answer.startswith(b":") and int(answer[1:].split(b"\r")[0]) > 0:
+                return True
+            time.sleep(0.01)
+        return False
+
     def kill(self) -> None:
         """SIGKILL: the server is gone at once, as in a crash."""
         if self.process.poll() is None:

@@ -137,6 +137,15 @@ def database_for(request: pytest.FixtureRequest, target: str) -> str:
     return str(server.url(server.database()))
 
 
+# The killed run is paced by the sandbox so that, whenever the test sees its first records
+# logged, much of the run is still ahead. A query reads a page of 50 at a time and writes
+# them to SQL or a file in a few milliseconds, so each page's request is slowed (and there
+# are several pages of approved invoices); a create sends a request per record, so every
+# request is slowed a little.
+SEED_SIZE = 600
+PACING = [{"latency_ms": 25}, {"latency_ms": 600, "methods": ["GET"]}]
+
+
 def wait_for_progress(
     log_db: Path, minimum: int, proc: subprocess.Popen[bytes], operation: str | None = None
 ) -> int:
@@ -177,7 +186,7 @@ def test_killed_and_resumed_run_equals_uninterrupted_run(
 
     # The reference: one uninterrupted run on fresh data.
     sb.clear_faults()
-    sb.reset()
+    sb.reset(seed_size=SEED_SIZE)
     ref_out = tmp_path / "ref"
     [reference] = run_operations(
         ops,
@@ -191,8 +200,8 @@ def test_killed_and_resumed_run_equals_uninterrupted_run(
     ref_suppliers = suppliers_made(sb)
 
     # The same run on the same fresh data, killed part-way, then resumed.
-    sb.reset()
-    sb.set_faults(latency_ms=25)
+    sb.reset(seed_size=SEED_SIZE)
+    sb.set_faults(rules=PACING)
     out = tmp_path / "out"
     log_db = tmp_path / "oplog.sqlite"
     cmd = [sys.executable, "-m", "coupa_connector", "run", str(ops), "--log-db", str(log_db)]
@@ -394,3 +403,31 @@ def test_resume_after_the_last_create_sends_no_create_again(
     ]
     assert writes == []
     assert suppliers_made(sb) == made
+
+
+def test_resume_marks_exported_a_batch_the_target_held_but_the_log_missed(
+    kill_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Killed right after the SQL target committed a batch, before the operation log heard
+    of it: the resume takes the batch from the target's own record and still marks its
+    invoices exported in Coupa, as an uninterrupted run does."""
+    sb = kill_sandbox
+    sql = '{type: sql, url: "sqlite:///${out}/erp.sqlite", table: invoices}'
+    cmd, out, log_db = prepared(tmp_path, sb, INVOICES.replace("TARGET", sql))
+    before = set(exported_ids(sb))
+    approved = sorted(
+        r["id"] for r in query(sb, "invoices", where=["status=approved", "exported=false"])
+    )
+    assert len(approved) >= 30
+
+    killed_run(cmd, sb, kill_at={"at": "write", "target": "sql", "batch": 2}, log_db=log_db)
+    assert len(sql_rows(out, "")) == 20  # two batches in the table
+    with OpLog(log_db) as log:
+        [killed] = log.runs()
+    assert killed["read"] == 10  # the log heard of the first only
+
+    [result], _stderr = resume_json(cmd, sb)
+    assert result["status"] == "success"
+    assert (result["read"], result["written"], result["failed"]) == (len(approved),) * 2 + (0,)
+    assert sorted(int(r[0]) for r in sql_rows(out, "")) == approved  # each invoice once
+    assert sorted(set(exported_ids(sb)) - before) == approved  # and each one marked

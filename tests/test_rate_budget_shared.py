@@ -284,26 +284,43 @@ def test_four_workers_share_the_budget_through_redis_and_not_without(
     assert alone["throttled"] >= 3 and alone["throttled"] > 2 * shared["throttled"]
 
 
+# Added to every invoice request while Redis is up: no worker can finish before the kill.
+HOLD_MS = 1500
+
+
 def test_redis_killed_mid_run_falls_back_and_finishes(
     throttled_sandbox: Sandbox, redis_server: RedisServer, tmp_path: Path
 ) -> None:
     import threading
 
-    killer = threading.Timer(2.0, redis_server.kill)
+    sb = throttled_sandbox
+    paced = sb.faults()["rules"]
+    sb.set_faults(rules=[*paced, {"latency_ms": HOLD_MS, "path": "^/api/invoices"}])
+    killed_at: list[float] = []
+
+    def kill_once_in_use() -> None:
+        # Killed once the shared budget has handed out a slot: the run is under way, and
+        # every worker still has most of its pages to fetch.
+        try:
+            redis_server.wait_for_keys()
+        finally:
+            redis_server.kill()
+            killed_at.append(time.time())
+            sb.set_faults(rules=paced)
+
+    killer = threading.Thread(target=kill_once_in_use, daemon=True)
     killer.start()
     try:
         run = _run_workers(
-            throttled_sandbox,
-            tmp_path,
-            redis_server.url,
-            count=2,
-            COUPA_RATE_LIMIT_FALLBACK_SHARE="0.5",
+            sb, tmp_path, redis_server.url, count=2, COUPA_RATE_LIMIT_FALLBACK_SHARE="0.5"
         )
     finally:
-        killer.cancel()
+        killer.join(timeout=90)
+        sb.set_faults(rules=paced)
     assert redis_server.process.poll() is not None, "Redis was still up at the end"
-    _assert_exact(throttled_sandbox, run["reports"])
+    assert all(r["ended"] > killed_at[0] for r in run["reports"])  # killed mid-run
+    _assert_exact(sb, run["reports"])
     for stderr in run["stderr"]:
         assert "shared rate budget at redis://127.0.0.1" in stderr
         assert "is unreachable" in stderr and "50% of the rate limit" in stderr
-    print(f"\nRedis killed after 2 s: {run['sent']} requests, {run['throttled']} answered 429")
+    print(f"\nRedis killed mid-run: {run['sent']} requests, {run['throttled']} answered 429")

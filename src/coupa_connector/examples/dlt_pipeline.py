@@ -11,7 +11,7 @@ import dlt
 
 from coupa_connector.integrations.dlt import coupa_source
 
-pipeline = dlt.pipeline(pipeline_name="coupa", destination="duckdb", dataset_name="coupa")
+pipeline = dlt.pipeline(pipeline_name="coupa_to_duckdb", destination="duckdb", dataset_name="coupa")
 source = coupa_source(
     objects={
         "invoices": {"where": "status=approved"},

@@ -72,6 +72,7 @@ from coupa_connector.operations.endpoints.coupa import (
     CoupaWriteTarget,
     _cap,
     _FatalBatch,
+    id_of_key,
 )
 from coupa_connector.operations.files._files import (
     RecordWriter,
@@ -649,10 +650,16 @@ class Runner:
             recovered = target.recover(done)
             if recovered:
                 # The target holds records the log missed (killed between the two commits).
-                self.oplog.record_batch(
-                    state.run_id,
-                    [RecordOutcome(k, -1, "written", coupa_id=cid) for k, cid in recovered.items()],
-                )
+                # A target that keeps only the keys still gives a queried record's Coupa id
+                # back through its key, so the marking below does not pass it over.
+                from_key = isinstance(source, CoupaQuerySource)
+                outcomes = [
+                    RecordOutcome(
+                        k, -1, "written", coupa_id=id_of_key(k) if cid is None and from_key else cid
+                    )
+                    for k, cid in recovered.items()
+                ]
+                self.oplog.record_batch(state.run_id, outcomes)
                 done.update(recovered)
         base = {"token": state.token, "now": state.now.isoformat(), "window": window}
         if cp.get("committing") and not cp.get("committed"):

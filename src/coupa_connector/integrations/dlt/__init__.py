@@ -3,7 +3,7 @@
     import dlt
     from coupa_connector.integrations.dlt import coupa_source
 
-    pipeline = dlt.pipeline("coupa", destination="duckdb", dataset_name="coupa")
+    pipeline = dlt.pipeline("coupa_to_duckdb", destination="duckdb", dataset_name="coupa")
     pipeline.run(coupa_source(objects=["invoices", "suppliers"]))
 
 Every resource is built from the catalog: ``primary_key="id"``, ``write_disposition="merge"``,

@@ -38,6 +38,7 @@ from coupa_connector import (
     WriteSummary,
     load_catalog,
 )
+from coupa_connector.errors import ConfigurationError
 from coupa_connector.integrations._objects import ID, wire
 from coupa_connector.integrations.singer._config import CONNECTION_SETTINGS, connection_config
 
@@ -162,7 +163,20 @@ class CoupaSink(BatchSink):
         raw_key = own.get("key")
         key = tuple(raw_key.split(",") if isinstance(raw_key, str) else raw_key or ())
         if not key and mode != "create":
-            key = obj.lookup_keys[0] if obj.lookup_keys else (ID,)
+            # The first natural key: ids of another instance name nothing here.
+            natural = [tuple(k) for k in obj.lookup_keys if tuple(k) != (ID,)]
+            if natural:
+                key = natural[0]
+            elif mode == "update":
+                key = (ID,)
+            else:
+                return (
+                    obj,
+                    mode,
+                    (),
+                    f"{obj.name} has no natural key to upsert by; set objects: "
+                    f"{{{self.stream_name}: {{key: ...}}}} or mode: create",
+                )
         return obj, mode, key, None
 
     def process_batch(self, context: dict[str, Any]) -> None:
@@ -180,18 +194,27 @@ class CoupaSink(BatchSink):
             shape = _Shape(load_catalog(), obj, key, bool(self.config.get("same_instance")))
             shaped = [shape.record(r) for r in records]
             conn = target.connection
-            if mode == "create":
-                results = conn.create(obj.name, shaped, key=key or None)
-            elif mode == "update":
-                results = conn.update(obj.name, shaped, key=key)
+            try:
+                if mode == "create":
+                    results = conn.create(obj.name, shaped, key=key or None)
+                elif mode == "update":
+                    results = conn.update(obj.name, shaped, key=key)
+                else:
+                    results = conn.upsert(obj.name, shaped, key=key)
+                for result in results:
+                    summary.add(result)
+                    if not result.ok:
+                        failures.append((records[result.position - 1], result.messages))
+            except ConfigurationError as exc:
+                # The stream's settings cannot work (a key the object lacks, ...): nothing of
+                # the batch was sent; every record is rejected with the reason.
+                if summary.read:
+                    raise
+                failures = [(r, [str(exc)]) for r in records]
+                rejected, failed, written = len(records), 0, 0
             else:
-                results = conn.upsert(obj.name, shaped, key=key)
-            for result in results:
-                summary.add(result)
-                if not result.ok:
-                    failures.append((records[result.position - 1], result.messages))
-            rejected, failed = summary.rejected, summary.failed
-            written = len(records) - rejected - failed
+                rejected, failed = summary.rejected, summary.failed
+                written = len(records) - rejected - failed
         if failures:
             self._write_rejects(failures)
         target.counts["read"] += len(records)

@@ -34,6 +34,7 @@ T = TypeVar("T")
 log = logging.getLogger("coupa_connector.operations")
 
 DEBUG_BODY_LIMIT = 4000
+_ID_KEY = "id:"  # the key of a queried record with an id: "id:" and the id
 
 
 def _cap(value: Any, limit: int | None = DEBUG_BODY_LIMIT) -> str:
@@ -223,8 +224,7 @@ class CoupaQuerySource:
                 )
             for record in page.records:
                 record.pop(ERRORS_KEY, None)
-                rid = record.get("id")
-                key = f"id:{rid}" if rid is not None else str(position)
+                key = record_key(record.get("id"), position)
                 if key not in done:
                     yield Item(position, record, key)
                 position += 1
@@ -237,6 +237,20 @@ def _param_text(value: Any) -> str:
     if hasattr(value, "isoformat"):
         return str(value.isoformat())
     return str(value)
+
+
+def record_key(record_id: Any, position: int) -> str:
+    """A queried record's key in the operation log: its Coupa id, else its position."""
+    return f"{_ID_KEY}{record_id}" if record_id is not None else str(position)
+
+
+def id_of_key(key: str) -> int | None:
+    """The Coupa id in a key made by ``record_key`` (None for a position): a target that
+    recovers only keys must still let the run mark those records exported."""
+    if not key.startswith(_ID_KEY):
+        return None
+    digits = key[len(_ID_KEY) :]
+    return int(digits) if digits.isdigit() else None
 
 
 def _text_of(where: Any) -> str:
