@@ -15,7 +15,13 @@ from coupa_connector.activities.query import build_query
 from coupa_connector.activities.query._batch import RecordBatch
 from coupa_connector.activities.query._filters import OPERATORS, parse_expression
 from coupa_connector.activities.query._paging import KeysetPager, OffsetPager, Params
-from coupa_connector.catalog import MAX_INTEGER, load_catalog
+from coupa_connector.catalog import (
+    MAX_INTEGER,
+    InstanceField,
+    Overlay,
+    load_catalog,
+    with_overlay,
+)
 from coupa_connector.client import Connection
 from coupa_connector.errors import QueryError, ServerError, UnknownObjectError
 
@@ -133,6 +139,23 @@ def test_an_unknown_field_is_sent_with_a_warning_unless_strict(
     ):
         assert len(list(conn.query("invoices", where="erp-ref=X1"))) == 2
     assert [r.getMessage() for r in caplog.records if "erp-ref" in r.getMessage()]
+
+
+def test_an_instance_custom_field_is_compared_by_its_own_name() -> None:
+    fields = [
+        InstanceField("erp-ref", "string", ("custom-fields",), custom=True),
+        InstanceField("erp-count", "integer", ("custom-fields",), custom=True),
+    ]
+    view = with_overlay(load_catalog(), Overlay.build("https://a.example", {"invoices": fields}))
+    spec = build_query(view, "invoices", where="erp-ref~X", fields=["erp-ref"], strict=True)
+    assert ("erp_ref[contains]", "X") in spec.params() and spec.warnings == ()
+    assert ("fields", '["id",{"custom_fields":["erp_ref"]}]') in spec.params()
+    # The type an overlay saw is a hint: another value is sent with a warning...
+    odd = build_query(view, "invoices", where="erp-count=many")
+    assert ("erp_count", "many") in odd.params() and "sent as given" in odd.warnings[0]
+    # ... and refused with --strict.
+    with pytest.raises(QueryError, match="'many' is not an integer"):
+        build_query(view, "invoices", where="erp-count=many", strict=True)
 
 
 @pytest.mark.parametrize(

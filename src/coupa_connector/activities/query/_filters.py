@@ -331,13 +331,20 @@ def validate(
             fdef = FieldDef("id", "integer")
     where = f"{raw.source!r}"
     if fdef is not None:
-        allowed = _KIND_OPS.get(fdef.kind, frozenset(OPERATORS))
-        if raw.op not in allowed:
-            raise QueryError(
-                f"{where}: operator {raw.op!r} does not apply to {'.'.join(path)} "
-                f"({fdef.kind}); valid: {', '.join(o for o in OPERATORS if o in allowed)}."
-            )
-        _check_value(fdef, raw.op, raw.value, where)
+        try:
+            allowed = _KIND_OPS.get(fdef.kind, frozenset(OPERATORS))
+            if raw.op not in allowed:
+                raise QueryError(
+                    f"{where}: operator {raw.op!r} does not apply to {'.'.join(path)} "
+                    f"({fdef.kind}); valid: {', '.join(o for o in OPERATORS if o in allowed)}."
+                )
+            _check_value(fdef, raw.op, raw.value, where)
+        except QueryError as exc:
+            # A type only observed on one instance (its overlay) is a hint, not Coupa's rule.
+            if strict or fdef.sources != ("instance",):
+                raise
+            if notes is not None:
+                notes.append(f"{exc.message} The instance's overlay saw it so; sent as given.")
     if raw.op == "blank" and raw.value not in ("true", "false"):
         raise QueryError(f"{where}: blank takes true or false.")
     return Filter(tuple(path), raw.op, raw.value)
