@@ -204,3 +204,20 @@ def test_discover_and_schema_take_a_profile(
     assert shown.exit_code == 0, shown.output
     names = {f["name"] for f in json.loads(shown.output)["fields"]}
     assert "custom-fields.project-code" in names
+
+
+def test_discover_of_every_object_skips_what_the_connection_cannot_read(
+    sandbox: Sandbox, cache: Path
+) -> None:
+    outcome = invoke_cli(sandbox, ["discover", "--sample", "5", "--format", "json"])
+    assert outcome.exit_code == 0, outcome.output
+    saved = load_overlay(sandbox.url)
+    assert saved is not None and saved.fields("invoices") and saved.fields("purchase_orders")
+    # A client without a scope gets a 403 for the object: skipped, the others read.
+    narrow = config_for(sandbox, scopes=("core.invoice.read",))
+    with Connection(narrow) as conn:
+        report = conn.discover(["invoices", "suppliers"], sample=5, save=False)
+    invoices, suppliers = report.objects
+    assert invoices.error is None and invoices.fields
+    assert suppliers.unavailable and suppliers.error and "403" in suppliers.error
+    assert report.path is None

@@ -41,6 +41,7 @@ from coupa_connector.errors import (
     AuthenticationError,
     ConfigurationError,
     CoupaError,
+    NotFoundError,
     PermissionDeniedError,
 )
 
@@ -72,13 +73,16 @@ class ObjectDiscovery:
         object: The catalog object's name.
         sampled: Records read.
         fields: The fields found beyond the catalog, the lines' under their own object.
-        error: Why the object could not be read (a missing scope, say); None when it was.
+        error: Why the object could not be read; None when it was.
+        unavailable: The instance does not offer it to this connection (404: a module it
+            does not have; 403: a scope the client lacks), rather than a failure.
     """
 
     object: str
     sampled: int = 0
     fields: Mapping[str, tuple[InstanceField, ...]] = field(default_factory=dict)
     error: str | None = None
+    unavailable: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,11 +195,11 @@ async def _discover_one(
     except AuthenticationError:
         raise  # no object can be read: nothing to save
     except CoupaError as exc:
-        if isinstance(exc, PermissionDeniedError):
-            log.warning("discover: %s skipped: %s", obj.name, exc)
-        else:
-            log.warning("discover: %s could not be read: %s", obj.name, exc)
-        return ObjectDiscovery(obj.name, error=str(exc))
+        # One object out of reach (a module the instance does not have, a missing scope)
+        # does not stop the others; the report says which and why.
+        log.info("discover: %s not read: %s", obj.name, exc)
+        missing = isinstance(exc, NotFoundError | PermissionDeniedError)
+        return ObjectDiscovery(obj.name, error=str(exc), unavailable=missing)
     records = [r for r in (data if isinstance(data, list) else []) if isinstance(r, Mapping)]
     fields: dict[str, list[InstanceField]] = {}
     _observe(catalog, obj, records, fields)

@@ -73,7 +73,10 @@ def discover(profile: str | None, objects: tuple[str, ...], sample: int, fmt: st
     else:
         _print_table(report)
     click.echo(f"overlay of {report.overlay.instance} saved to {report.path}", err=True)
-    if any(item.error for item in report.objects):
+    # Objects the instance does not offer are expected when reading every object; an object
+    # asked for by name, or any other failure, is not.
+    failed = [i for i in report.objects if i.error and (names or not i.unavailable)]
+    if failed:
         raise SystemExit(1)
 
 
@@ -93,7 +96,8 @@ def _print_table(report: Any) -> None:
         table.add_column(column)
     for item in report.objects:
         if item.error:
-            table.add_row(item.object, "", "", f"not read: {escape(item.error)}", "", style="red")
+            style = "dim" if item.unavailable else "red"
+            table.add_row(item.object, "", "", f"not read: {escape(item.error)}", "", style=style)
             continue
         fields = [(name, f) for name, found in item.fields.items() for f in found]
         if not fields:
