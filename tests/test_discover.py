@@ -22,7 +22,7 @@ from _write_support import (
     tag,
     write_jsonl,
 )
-from coupa_connector import Connection, WriteOutcome
+from coupa_connector import AuthenticationError, Connection, WriteOutcome
 from coupa_connector.catalog import load_overlay, overlay_path, read_overlay
 from coupa_connector.sandbox import Sandbox
 
@@ -221,3 +221,10 @@ def test_discover_of_every_object_skips_what_the_connection_cannot_read(
     assert invoices.error is None and invoices.fields
     assert suppliers.unavailable and suppliers.error and "403" in suppliers.error
     assert report.path is None
+
+
+def test_refused_credentials_stop_discovery_and_save_nothing(sandbox: Sandbox, cache: Path) -> None:
+    wrong = config_for(sandbox, client_secret="not-the-secret")
+    with Connection(wrong) as conn, pytest.raises(AuthenticationError):
+        conn.discover(["invoices", "suppliers", "purchase_orders"], sample=5)
+    assert not overlay_path(sandbox.url).exists()

@@ -19,6 +19,7 @@ Objects discovered again replace what the overlay knew of them; others are kept.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -161,9 +162,18 @@ async def discover(
                     "cannot be sampled; discover the object that holds it."
                 )
     url = str(conn.config.url)
-    found: list[ObjectDiscovery] = []
-    for obj in targets:
-        found.append(await _discover_one(conn, shipped, obj, sample))
+    # A few objects at once, within the connection's concurrency (and its rate limit).
+    gate = asyncio.Semaphore(max(1, int(getattr(conn.config, "concurrency", 4) or 4)))
+
+    async def one(obj: ObjectDef) -> ObjectDiscovery:
+        async with gate:
+            return await _discover_one(conn, shipped, obj, sample)
+
+    outcomes = await asyncio.gather(*(one(obj) for obj in targets), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome  # refused credentials: no object can be read, nothing is saved
+    found = [o for o in outcomes if isinstance(o, ObjectDiscovery)]
     learned: dict[str, list[InstanceField]] = {}
     for item in found:
         if item.error is None:
