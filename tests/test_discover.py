@@ -228,3 +228,48 @@ def test_refused_credentials_stop_discovery_and_save_nothing(sandbox: Sandbox, c
     with Connection(wrong) as conn, pytest.raises(AuthenticationError):
         conn.discover(["invoices", "suppliers", "purchase_orders"], sample=5)
     assert not overlay_path(sandbox.url).exists()
+
+
+def test_erp_ref_end_to_end_custom_and_legacy_fields(
+    sandbox: Sandbox, cache: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    refs = invoice_refs(sandbox)
+    t = tag()
+    record = invoice(refs, f"ER-{t}", lines=1) | {
+        "custom-fields": {"erp-ref": f"X{t}-1"},
+        "erp-batch": f"B{t}",  # a legacy custom field: a top-level element
+    }
+    path = write_jsonl(tmp_path / "in.jsonl", [record])
+    results = tmp_path / "results.jsonl"
+    create = ["create", "invoices", str(path), "--results", str(results)]
+    # Without an overlay the create works, with a warning for each of the two fields.
+    assert invoke_cli(sandbox, create).exit_code == 0
+    [row] = [json.loads(line) for line in results.read_text().splitlines()]
+    assert row["outcome"] == "created" and len(row["warnings"]) == 2
+    query = ["query", "invoices", "--where", f"erp-ref~X{t}", "--fields", "id,erp-batch"]
+    with caplog.at_level(logging.WARNING, logger="coupa_connector.query"):
+        first = invoke_cli(sandbox, query)
+    assert first.exit_code == 0, first.output
+    assert [json.loads(line)["id"] for line in first.stdout.splitlines()] == [row["id"]]
+    assert any("erp-ref" in r.getMessage() for r in caplog.records)
+    # Discovery sees both, each where Coupa serves it.
+    assert invoke_cli(sandbox, ["discover", "--objects", "invoices"]).exit_code == 0
+    saved = load_overlay(sandbox.url)
+    assert saved is not None
+    found = {f.name: f.places for f in saved.fields("invoices")}
+    assert found["erp-ref"] == ("custom-fields",) and found["erp-batch"] == ("top-level",)
+    # Now both are known: the query passes --strict, the create has no warning.
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="coupa_connector.query"):
+        second = invoke_cli(sandbox, [*query, "--strict"])
+    assert second.exit_code == 0, second.output
+    [got] = [json.loads(line) for line in second.stdout.splitlines()]
+    assert got == {"id": row["id"], "erp-batch": f"B{t}"}
+    assert not [r for r in caplog.records if "erp-ref" in r.getMessage()]
+    again = write_jsonl(
+        tmp_path / "in2.jsonl",
+        [invoice(refs, f"ER-{t}-2", lines=1) | {"custom-fields": {"erp-ref": f"X{t}-2"}}],
+    )
+    known = invoke_cli(sandbox, ["create", "invoices", str(again), "--summary", "json"])
+    summary = json.loads(known.output[known.output.index("{") :])
+    assert (summary["created"], summary["warned"]) == (1, 0)
