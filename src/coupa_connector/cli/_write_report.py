@@ -132,6 +132,7 @@ class Reports:
         row = result.as_row()
         if self._results.format in FLAT_FORMATS:
             row["messages"] = _joined(result.messages)
+            row["warnings"] = _joined(result.warnings)
         return row
 
 

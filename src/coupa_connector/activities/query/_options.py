@@ -43,6 +43,9 @@ class QueryOptions:
             when omitted.
         paging: ``auto`` (keyset by id unless another order is asked for), ``keyset`` or
             ``offset``.
+        strict: Refuse fields the catalog (and the instance's overlay) does not know in
+            ``where`` and ``fields``; by default they are sent as given, with a warning
+            (``QuerySpec.warnings``), since instances carry their own fields.
     """
 
     where: Where = None
@@ -56,6 +59,7 @@ class QueryOptions:
     until: Bound | None = None
     concurrency: int | None = None
     paging: Paging = "auto"
+    strict: bool = False
 
     @classmethod
     def of(cls, options: QueryOptions | None = None, **keywords: Any) -> QueryOptions:
@@ -86,3 +90,4 @@ class QueryKeywords(TypedDict, total=False):
     until: Bound | None
     concurrency: int | None
     paging: Paging
+    strict: bool

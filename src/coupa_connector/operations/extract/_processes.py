@@ -356,8 +356,8 @@ async def extract_in_processes(
 
 def warm_up() -> None:
     """Import the connection stack and load the catalog (runs in a starting worker)."""
+    from coupa_connector import _connection
     from coupa_connector.catalog import load_catalog
-    from coupa_connector.client import _connection
 
     del _connection
     load_catalog()
