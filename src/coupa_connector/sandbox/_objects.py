@@ -93,7 +93,7 @@ INHERITED_KEYS: dict[str, tuple[str, ...]] = {
 
 # Custom fields the seed fills, queryable by bare name as Coupa allows ([I] which exist is
 # per instance; these are the sandbox's).
-CUSTOM_FIELDS: dict[str, tuple[str, ...]] = {
+SEEDED_CUSTOM_FIELDS: dict[str, tuple[str, ...]] = {
     "invoices": ("project-code", "cost-center"),
     "purchase_orders": ("project-code", "region"),
     "requisitions": ("project-code", "budget-owner"),
@@ -104,7 +104,7 @@ CUSTOM_FIELDS: dict[str, tuple[str, ...]] = {
     "contracts": ("region", "renewal-owner"),
 }
 # And the instance's custom fields set through the API (``_instance_fields``).
-CUSTOM_FIELDS = with_declared_custom_fields(CUSTOM_FIELDS)
+CUSTOM_FIELDS = with_declared_custom_fields(SEEDED_CUSTOM_FIELDS)
 
 # Child lines that a second resource also serves, one row per line (the PO's order lines are
 # /api/purchase_order_lines too): parent resource -> (collection field, mirror resource,
