@@ -30,6 +30,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if not os.environ.get("COUPA_OPLOG"):
         folder = tempfile.mkdtemp(prefix="coupa-tests-oplog-")
         os.environ["COUPA_OPLOG"] = os.path.join(folder, "oplog.sqlite")
+    # Instance overlays (coupa discover) live in the user's cache directory: the tests, and
+    # the commands they start, get one of their own, never the developer's.
+    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="coupa-tests-cache-")
 
     config.addinivalue_line(
         "markers", f"{MARKER}(*paths): reads Coupa's documents in ../shared (see _shared_docs)"

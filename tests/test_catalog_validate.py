@@ -35,7 +35,6 @@ def good_invoice() -> dict[str, Any]:
             },
             {"line-num": 2, "type": "InvoiceAmountLine", "description": "Setup", "price": 40},
         ],
-        "custom-fields": {"cost-center": "42"},
     }
 
 
@@ -50,6 +49,21 @@ def rules(problems: list[Problem]) -> set[tuple[str, str]]:
 
 def test_good_invoice_has_no_problems() -> None:
     assert findings("invoices", good_invoice()) == []
+
+
+def test_a_custom_field_without_an_overlay_is_a_warning_and_sent() -> None:
+    record = good_invoice() | {"custom-fields": {"cost-center": "42"}}
+    check = check_record("invoices", record)
+    [warning] = check.problems
+    assert (warning.path, warning.code, warning.level) == (
+        "custom-fields.cost-center",
+        "unknown_field",
+        "warning",
+    )
+    assert "coupa discover" in warning.message and "sent as given" in warning.message
+    assert check.ok and check.body["custom-fields"] == {"cost-center": "42"}
+    strict = check_record("invoices", record, validation="strict")
+    assert [p.level for p in strict.problems] == ["error"]
 
 
 def test_underscore_keys_are_the_same_fields() -> None:
@@ -202,7 +216,9 @@ def test_custom_fields_must_be_a_mapping() -> None:
     assert rules(problems) == {("custom-fields", "custom_fields")}
     record = good_invoice()
     record["invoice-lines"][0]["custom-fields"] = {"project": {"code": "P1"}}
-    assert findings("invoices", record) == []
+    # Any value will do: without an overlay the instance's custom fields are not known.
+    [warning] = findings("invoices", record)
+    assert (warning.path, warning.level) == ("invoice-lines[0].custom-fields.project", "warning")
 
 
 def test_all_problems_at_once() -> None:

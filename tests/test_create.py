@@ -162,6 +162,8 @@ def test_mixed_batch_rejects_invalid_records_and_reports_coupa_refusals(
             str(rejects_path),
             "--summary",
             "json",
+            # Strict: the read-only and the unknown field refuse their records too.
+            "--strict",
         ],
     )
 

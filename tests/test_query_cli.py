@@ -156,5 +156,30 @@ def test_failed_run_leaves_output_and_state_untouched(sandbox: Sandbox, tmp_path
 
 
 def test_bad_expression_is_a_usage_error(sandbox: Sandbox) -> None:
-    result = run(sandbox, "invoices", "-w", "supplier.nmae~Acme")
+    result = run(sandbox, "invoices", "-w", "supplier.nmae~Acme", "--strict")
     assert result.exit_code == 2 and "suppliers has no field 'nmae'" in result.stderr
+    assert "--param" in result.stderr and "Did you mean: name" in result.stderr
+
+
+def test_an_unknown_field_is_sent_with_a_warning_and_refused_with_strict(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The sandbox's invoices carry a custom field the catalog cannot know, queried by its
+    # own name as Coupa documents.
+    code = server_records(sandbox, "invoices")[0]["custom-fields"]["project-code"]
+    result = run(sandbox, "invoices", "--where", f"project-code={code}", "--fields", "id")
+    assert result.exit_code == 0, result.output
+    # The warning goes to the log (standard error, in a terminal).
+    warned = [r.getMessage() for r in caplog.records if r.name == "coupa_connector.query"]
+    assert len(warned) == 1 and "no field 'project-code'" in warned[0]
+    assert "sent as given" in warned[0]
+    got = sorted(json.loads(line)["id"] for line in result.stdout.splitlines())
+    expected = [
+        r["id"]
+        for r in server_records(sandbox, "invoices")
+        if (r.get("custom-fields") or {}).get("project-code") == code
+    ]
+    assert got == sorted(expected) and got
+    strict = run(sandbox, "invoices", "--where", f"project-code={code}", "--strict")
+    assert strict.exit_code == 2 and "--param NAME=VALUE" in strict.stderr
+    assert "Valid fields" not in strict.stderr

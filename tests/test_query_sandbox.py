@@ -108,7 +108,7 @@ def test_bad_field_is_refused_before_any_request(sandbox: Sandbox) -> None:
         Connection(sandbox_config(sandbox)) as conn,
         pytest.raises(QueryError, match="Did you mean: status"),
     ):
-        list(conn.query("invoices", where="stauts=approved"))
+        list(conn.query("invoices", where="stauts=approved", strict=True))
     assert sandbox.stats()["total"] == 0
 
 

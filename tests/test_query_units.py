@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import httpx2
@@ -15,7 +16,13 @@ from coupa_connector.activities.query import build_query
 from coupa_connector.activities.query._batch import RecordBatch
 from coupa_connector.activities.query._filters import OPERATORS, parse_expression
 from coupa_connector.activities.query._paging import KeysetPager, OffsetPager, Params
-from coupa_connector.catalog import MAX_INTEGER, load_catalog
+from coupa_connector.catalog import (
+    MAX_INTEGER,
+    InstanceField,
+    Overlay,
+    load_catalog,
+    with_overlay,
+)
 from coupa_connector.errors import QueryError, ServerError, UnknownObjectError
 
 
@@ -108,8 +115,62 @@ def test_bad_filters_are_refused_before_any_request(where: str, message: str) ->
         Connection(config(), transport=fake.transport()) as conn,
         pytest.raises(QueryError, match=message),
     ):
-        list(conn.query("invoices", where=where))
+        list(conn.query("invoices", where=where, strict=True))
     assert fake.calls == []
+
+
+def test_an_unknown_field_is_sent_with_a_warning_unless_strict(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    catalog = load_catalog()
+    spec = build_query(catalog, "invoices", where=["erp-ref~X1", "status=approved"])
+    assert ("erp_ref[contains]", "X1") in spec.params()
+    assert len(spec.warnings) == 1 and "no field 'erp-ref'" in spec.warnings[0]
+    assert "sent as given" in spec.warnings[0]
+    # Beyond an unknown name nothing is checked: Coupa decides.
+    nested = build_query(catalog, "invoices", where="supplier.acme-tier.code=7", fields=["x-y"])
+    assert ("supplier[acme_tier][code]", "7") in nested.params()
+    assert ("fields", '["id","x_y"]') in nested.params()
+    assert len(nested.warnings) == 2
+    fake = FakeCoupa(records=invoices(2))
+    with (
+        caplog.at_level(logging.WARNING, logger="coupa_connector.query"),
+        Connection(config(), transport=fake.transport()) as conn,
+    ):
+        assert len(list(conn.query("invoices", where="erp-ref=X1"))) == 2
+    assert [r.getMessage() for r in caplog.records if "erp-ref" in r.getMessage()]
+
+
+def test_an_instance_custom_field_is_compared_by_its_own_name() -> None:
+    fields = [
+        InstanceField("erp-ref", "string", ("custom-fields",), custom=True),
+        InstanceField("erp-count", "integer", ("custom-fields",), custom=True),
+    ]
+    view = with_overlay(load_catalog(), Overlay.build("https://a.example", {"invoices": fields}))
+    spec = build_query(view, "invoices", where="erp-ref~X", fields=["erp-ref"], strict=True)
+    assert ("erp_ref[contains]", "X") in spec.params() and spec.warnings == ()
+    assert ("fields", '["id",{"custom_fields":["erp_ref"]}]') in spec.params()
+    # The type an overlay saw is a hint: another value is sent with a warning...
+    odd = build_query(view, "invoices", where="erp-count=many")
+    assert ("erp_count", "many") in odd.params() and "sent as given" in odd.warnings[0]
+    # ... and refused with --strict.
+    with pytest.raises(QueryError, match="'many' is not an integer"):
+        build_query(view, "invoices", where="erp-count=many", strict=True)
+
+
+@pytest.mark.parametrize(
+    ("where", "fields"),
+    [("stauts=approved", None), ("status=approved", ["id", "invoice-numbr"])],
+)
+def test_strict_refuses_unknown_fields_with_close_names_and_the_param_escape(
+    where: str, fields: list[str] | None
+) -> None:
+    with pytest.raises(QueryError) as caught:
+        build_query(load_catalog(), "invoices", where=where, fields=fields, strict=True)
+    message = str(caught.value)
+    assert "Did you mean:" in message and "--param NAME=VALUE" in message
+    # Close names only, never the list of every field.
+    assert len(message) < 400 and "Valid fields" not in message
 
 
 def test_other_refusals() -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from _sandbox_api_support import Api
 from coupa_connector.sandbox import Sandbox
-from coupa_connector.sandbox._objects import CUSTOM_FIELDS
+from coupa_connector.sandbox._objects import SEEDED_CUSTOM_FIELDS as CUSTOM_FIELDS
 
 
 def test_shipping_terms_are_seeded_and_used(api: Api) -> None:

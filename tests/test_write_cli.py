@@ -141,7 +141,7 @@ def test_results_csv_in_input_order(sandbox: Sandbox, tmp_path: Path) -> None:
     )
     assert outcome.exit_code == 1
     lines = results.read_text().splitlines()
-    assert lines[0] == "position,line,outcome,id,status,messages"
+    assert lines[0] == "position,line,outcome,id,status,messages,warnings"
     positions = [int(line.split(",")[0]) for line in lines[1:]]
     assert positions == list(range(1, 41))
     assert lines[6].split(",")[1:3] == ["6", "rejected"]  # JSON lines: line = position

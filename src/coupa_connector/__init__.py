@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from coupa_connector._connection import AsyncConnection, Connection
     from coupa_connector._records import flatten, unflatten
     from coupa_connector.activities.attachments import Attachment, BulkDownloadResult, Downloaded
+    from coupa_connector.activities.discover import DiscoverReport, ObjectDiscovery, discover
     from coupa_connector.activities.query import Page, QueryOptions, QuerySpec, build_query
     from coupa_connector.activities.write._results import WriteOutcome, WriteResult, WriteSummary
     from coupa_connector.activities.write._send import WriteOptions
@@ -86,7 +87,9 @@ _LAZY: dict[str, str] = {
     "ConnectionConfig": "coupa_connector.client",
     "ConnectionStats": "coupa_connector.client",
     "ConnectionTestReport": "coupa_connector.client",
+    "DiscoverReport": "coupa_connector.activities.discover",
     "ExtractResult": "coupa_connector.operations.extract._extract",
+    "ObjectDiscovery": "coupa_connector.activities.discover",
     "OpLog": "coupa_connector.operations",
     "OperationFileError": "coupa_connector.operations",
     "Page": "coupa_connector.activities.query",
@@ -102,6 +105,7 @@ _LAZY: dict[str, str] = {
     "WriteResult": "coupa_connector.activities.write._results",
     "WriteSummary": "coupa_connector.activities.write._results",
     "build_query": "coupa_connector.activities.query",
+    "discover": "coupa_connector.activities.discover",
     "extract": "coupa_connector.operations.extract._extract",
     "flatten": "coupa_connector._records",
     "load_operation_file": "coupa_connector.operations",
@@ -131,6 +135,7 @@ __all__ = [
     "ConnectionStats",
     "ConnectionTestReport",
     "CoupaError",
+    "DiscoverReport",
     "Downloaded",
     "ExtractResult",
     "FieldDef",
@@ -140,6 +145,7 @@ __all__ = [
     "InstanceField",
     "NotFoundError",
     "ObjectDef",
+    "ObjectDiscovery",
     "OpLog",
     "OperationFileError",
     "Overlay",
@@ -169,6 +175,7 @@ __all__ = [
     "WriteSummary",
     "build_query",
     "check_record",
+    "discover",
     "extract",
     "flatten",
     "json_schema",

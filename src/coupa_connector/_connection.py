@@ -1,7 +1,7 @@
 """The public connection: what a user holds, above the activities.
 
 ``AsyncConnection`` is the requester (``client.AsyncRequester``: auth, rate limit,
-transport, retry, redacting log) with the activities' verbs on top: query, test, create,
+transport, retry, redacting log) with the activities' verbs on top: query, discover, test, create,
 update, upsert and action. It is a requester itself, so the activities take it as theirs and
 a user can still send a raw ``request``. ``Connection`` is the same, blocking: the async core
 driven through the one loop-thread bridge (``_bridge.LoopThread``).
@@ -10,6 +10,7 @@ driven through the one loop-thread bridge (``_bridge.LoopThread``).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 from coupa_connector._bridge import LoopThread
@@ -30,9 +31,10 @@ if TYPE_CHECKING:
         DownloadKeywords,
         UploadKeywords,
     )
+    from coupa_connector.activities.discover import DiscoverReport
     from coupa_connector.activities.query import Page, QueryKeywords, QueryOptions
     from coupa_connector.activities.write._results import WriteResult
-    from coupa_connector.activities.write._send import WriteKeywords
+    from coupa_connector.activities.write._send import RecordWriteKeywords, WriteKeywords
     from coupa_connector.activities.write.create import Records
     from coupa_connector.client._check import ConnectionTestReport
 
@@ -98,6 +100,31 @@ class AsyncConnection(AsyncRequester):
             for record in page.records:
                 yield record
 
+    async def discover(
+        self,
+        objects: Sequence[str] | None = None,
+        *,
+        sample: int | None = None,
+        save: bool = True,
+        cache_dir: Path | str | None = None,
+    ) -> DiscoverReport:
+        """Learn this instance's own fields from a sample of its records and save them as
+        its overlay, which this connection then uses; see
+        ``coupa_connector.activities.discover.discover`` (``sample``: records read per
+        object, its ``SAMPLE_SIZE`` by default)."""
+        from coupa_connector.activities.discover import SAMPLE_SIZE, discover
+
+        report = await discover(
+            self,
+            objects,
+            sample=SAMPLE_SIZE if sample is None else sample,
+            save=save,
+            cache_dir=cache_dir,
+        )
+        if report.path is not None:
+            self._catalog = report.catalog
+        return report
+
     async def test(self, objects: Sequence[str] | None = None) -> ConnectionTestReport:
         """Check host, credentials and per-object read access; see ``ConnectionTestReport``."""
         from coupa_connector.client._check import run_connection_test
@@ -110,7 +137,7 @@ class AsyncConnection(AsyncRequester):
         records: Records,
         *,
         key: Key | None = None,
-        **keywords: Unpack[WriteKeywords],
+        **keywords: Unpack[RecordWriteKeywords],
     ) -> AsyncIterator[WriteResult]:
         """Create records, one result each as they complete; see
         ``coupa_connector.activities.write.create.create``."""
@@ -124,7 +151,7 @@ class AsyncConnection(AsyncRequester):
         records: Records,
         *,
         key: Key | None = None,
-        **keywords: Unpack[WriteKeywords],
+        **keywords: Unpack[RecordWriteKeywords],
     ) -> AsyncIterator[WriteResult]:
         """Update records by id or ``key=``; see ``activities.write.update.update``."""
         from coupa_connector.activities.write.update import update
@@ -132,7 +159,12 @@ class AsyncConnection(AsyncRequester):
         return update(self, obj, records, key=key, **keywords)
 
     def upsert(
-        self, obj: str | ObjectDef, records: Records, *, key: Key, **keywords: Unpack[WriteKeywords]
+        self,
+        obj: str | ObjectDef,
+        records: Records,
+        *,
+        key: Key,
+        **keywords: Unpack[RecordWriteKeywords],
     ) -> AsyncIterator[WriteResult]:
         """Create or update records by a natural key; see ``activities.write.update.upsert``."""
         from coupa_connector.activities.write.update import upsert
@@ -325,6 +357,19 @@ class Connection:
         """Every record of a query in a list (a convenience over ``query`` for small results)."""
         return list(self.query(obj, options, **keywords))
 
+    def discover(
+        self,
+        objects: Sequence[str] | None = None,
+        *,
+        sample: int | None = None,
+        save: bool = True,
+        cache_dir: Path | str | None = None,
+    ) -> DiscoverReport:
+        """Blocking ``AsyncConnection.discover``: the ``DiscoverReport``."""
+        return self._bridge.run(
+            self._conn.discover(objects, sample=sample, save=save, cache_dir=cache_dir)
+        )
+
     def test(self, objects: Sequence[str] | None = None) -> ConnectionTestReport:
         """Blocking ``AsyncConnection.test``."""
         return self._bridge.run(self._conn.test(objects))
@@ -335,7 +380,7 @@ class Connection:
         records: Records,
         *,
         key: Key | None = None,
-        **keywords: Unpack[WriteKeywords],
+        **keywords: Unpack[RecordWriteKeywords],
     ) -> Iterator[WriteResult]:
         """Blocking ``AsyncConnection.create``: an iterator of results as they complete."""
         return self.iterate(self._conn.create(obj, records, key=key, **keywords))
@@ -346,13 +391,18 @@ class Connection:
         records: Records,
         *,
         key: Key | None = None,
-        **keywords: Unpack[WriteKeywords],
+        **keywords: Unpack[RecordWriteKeywords],
     ) -> Iterator[WriteResult]:
         """Blocking ``AsyncConnection.update``: an iterator of results as they complete."""
         return self.iterate(self._conn.update(obj, records, key=key, **keywords))
 
     def upsert(
-        self, obj: str | ObjectDef, records: Records, *, key: Key, **keywords: Unpack[WriteKeywords]
+        self,
+        obj: str | ObjectDef,
+        records: Records,
+        *,
+        key: Key,
+        **keywords: Unpack[RecordWriteKeywords],
     ) -> Iterator[WriteResult]:
         """Blocking ``AsyncConnection.upsert``: an iterator of results as they complete."""
         return self.iterate(self._conn.upsert(obj, records, key=key, **keywords))

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Literal, cast, get_args
 from urllib.parse import urlsplit
 
+from coupa_connector.catalog._load import load_catalog
 from coupa_connector.catalog._model import Catalog, FieldDef, FieldKind, ObjectDef, wire_name
 from coupa_connector.errors import CatalogError
 
@@ -52,6 +53,7 @@ __all__ = [
     "InstanceField",
     "Overlay",
     "OverlayError",
+    "instance_catalog",
     "instance_url",
     "load_overlay",
     "observe_records",
@@ -518,6 +520,21 @@ def with_overlay(catalog: Catalog, overlay: Overlay | None) -> Catalog:
             )
         objects[name] = dataclasses.replace(obj, fields=merged)
     return Catalog(objects)
+
+
+def instance_catalog(url: str | None, *, cache_dir: Path | str | None = None) -> Catalog:
+    """The shipped catalog plus the saved overlay of the instance at ``url`` (the shipped
+    catalog alone when there is no overlay, or no URL). An overlay file that cannot be read
+    is ignored with a logged warning."""
+    catalog = load_catalog()
+    if not url:
+        return catalog
+    try:
+        overlay = load_overlay(url, cache_dir=cache_dir)
+    except OverlayError as exc:  # a URL without a host: nothing to look up
+        log.debug("no instance overlay: %s", exc.message)
+        return catalog
+    return with_overlay(catalog, overlay)
 
 
 def _field_def(item: InstanceField, instance: str) -> FieldDef:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Literal
 
+from coupa_connector.catalog._dates import coupa_datetime
 from coupa_connector.catalog._model import FieldDef, ObjectDef, wire_name
 
 if TYPE_CHECKING:
@@ -313,6 +314,13 @@ class _Checker:
                 continue
             fdef = obj.fields.get(key)
             if fdef is None:
+                # An instance's custom field may come as a top-level element too (Coupa's
+                # "API Global Namespace"): checked as the overlay knows it.
+                member = self.custom_member(obj, key)
+                if member is not None:
+                    if value is not None and not _blank(value):
+                        self.value(member, value, path, mode)
+                    continue
                 self.unknown(obj, key, path, value)
                 continue
             # On update, id and natural-key fields name the record even where Coupa does not
@@ -360,6 +368,12 @@ class _Checker:
             values[key] = value
             spelled[key] = raw_key
         return values, spelled
+
+    def custom_member(self, obj: ObjectDef, key: str) -> FieldDef | None:
+        """The instance's custom field ``key`` of ``obj`` (from its overlay), if any."""
+        node = obj.fields.get("custom-fields")
+        holder = self.resolve(node.ref) if node is not None else None
+        return holder.fields.get(key) if holder is not None else None
 
     def read_only(self, fdef: FieldDef, path: str, value: Any) -> None:
         why = "it is set by Coupa" if fdef.readable else "Coupa does not accept it"
@@ -455,6 +469,16 @@ class _Checker:
         # With an instance overlay, the instance's custom fields are known by name and type.
         known = self.resolve(fdef.ref)
         if known is None:
+            for raw_key in value:
+                sub_path = _join(path, wire_name(raw_key))
+                sent = "" if self.strict else " It is sent as given."
+                self.add(
+                    sub_path,
+                    "unknown_field",
+                    f"{sub_path}: a custom field this instance's fields are not known for "
+                    f"(no instance overlay; coupa discover reads them).{sent}",
+                    value[raw_key],
+                )
             return
         for raw_key, item in value.items():
             key = wire_name(raw_key)
@@ -631,19 +655,13 @@ def scalar_error(kind: str, value: Any) -> str:
 
 
 def _parse_datetime(text: str) -> bool:
-    try:
-        dt.datetime.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
+    # Coupa (Rails) reads more than strict ISO 8601: one-digit months and days, a space
+    # before the time, zones such as UTC (``_dates``).
+    return coupa_datetime(text) is not None
 
 
 def _parse_date(text: str) -> bool:
-    try:
-        dt.date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
+    return coupa_datetime(text) is not None
 
 
 def _blank(value: Any) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -143,7 +144,14 @@ def _object_summary(obj: ObjectDef) -> dict[str, Any]:
     default=None,
     help="Add the custom and undocumented fields known of that instance (its overlay).",
 )
-def schema(object_name: str, use: str, fmt: str, instance: str | None) -> None:
+@click.option(
+    "--profile",
+    "-p",
+    metavar="NAME",
+    default=None,
+    help="Like --instance, for the instance of this connection profile.",
+)
+def schema(object_name: str, use: str, fmt: str, instance: str | None, profile: str | None) -> None:
     """Show the fields of OBJECT (e.g. invoices, purchase_orders, invoice-line).
 
     Each field says where it is documented: Coupa's reference tables (T), its Swagger (S),
@@ -156,7 +164,12 @@ def schema(object_name: str, use: str, fmt: str, instance: str | None) -> None:
       coupa schema invoices --format json
       coupa schema suppliers --for update --format json-schema
       coupa schema invoices --instance https://acme.coupahost.com
+      coupa schema invoices --profile prod
     """
+    if profile and not instance:
+        from coupa_connector.cli._connection_cmds import load_config
+
+        instance = load_config(profile).url
     catalog = _with_instance(instance) if instance else _catalog()
     obj = _lookup(object_name, catalog)
     if fmt == "json-schema":
@@ -166,10 +179,10 @@ def schema(object_name: str, use: str, fmt: str, instance: str | None) -> None:
         click.echo(json.dumps(schema_json, indent=2))
         return
     if fmt == "json":
-        fields = [_field_json(f) for f in _fields_for(obj, use)]
+        fields = [_field_json(f) for f in _fields_for(obj, use, catalog)]
         click.echo(json.dumps({**_object_summary(obj), "for": use, "fields": fields}, indent=2))
         return
-    _print_field_table(obj, use, fmt)
+    _print_field_table(obj, use, fmt, catalog)
 
 
 def _with_instance(url: str) -> Catalog:
@@ -186,10 +199,20 @@ def _with_instance(url: str) -> Catalog:
     return with_overlay(_catalog(), overlay)
 
 
-def _fields_for(obj: ObjectDef, use: str) -> list[FieldDef]:
+def _fields_for(obj: ObjectDef, use: str, catalog: Catalog | None = None) -> list[FieldDef]:
     if use == "query":
-        return [f for f in obj.fields.values() if f.readable]
-    return [f for f in obj.fields.values() if f.writable or (use == "update" and f.name == "id")]
+        fields = [f for f in obj.fields.values() if f.readable]
+    else:
+        fields = [
+            f for f in obj.fields.values() if f.writable or (use == "update" and f.name == "id")
+        ]
+    # An instance's custom fields (from its overlay) follow their wrapper, by dotted name.
+    for fdef in list(fields):
+        if fdef.kind == "custom-fields" and catalog is not None and fdef.ref in catalog:
+            at = fields.index(fdef) + 1
+            members = catalog.get(str(fdef.ref)).fields.values()
+            fields[at:at] = [replace(m, name=f"{fdef.name}.{m.name}") for m in members]
+    return fields
 
 
 def _field_json(fdef: FieldDef) -> dict[str, Any]:
@@ -230,8 +253,10 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def _print_field_table(obj: ObjectDef, use: str, fmt: str) -> None:
-    fields = _fields_for(obj, use)
+def _print_field_table(
+    obj: ObjectDef, use: str, fmt: str, catalog: Catalog | None = None
+) -> None:
+    fields = _fields_for(obj, use, catalog)
     where = obj.resource or "nested in its parent"
     # The flags (required, in, out) stay; notes and sources go first when the width is short.
     columns = [

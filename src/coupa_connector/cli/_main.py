@@ -31,6 +31,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "coupa_connector.cli._connection_cmds:connection",
         "Check a connection to a Coupa instance.",
     ),
+    "discover": (
+        "coupa_connector.cli._discover_cmd:discover",
+        "Learn an instance's custom fields from its records (its overlay).",
+    ),
     "query": (
         "coupa_connector.cli._query_cmd:query",
         "Query records of an object to a file or stdout.",

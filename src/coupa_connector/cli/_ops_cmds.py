@@ -128,6 +128,8 @@ def results_table(results: list[RunResult], title: str = "Operations") -> Table:
             notes.insert(0, "finished before the resume; not run again")
         if r.exported:
             notes.append(f"{r.exported} marked exported")
+        if r.warned:
+            notes.append(f"{r.warned} records with warnings ({r.warnings} in all; see the log)")
         if r.rejects_file:
             notes.append(f"rejects: {r.rejects_file}")
         if r.monitoring and r.monitoring.get("failures"):

@@ -176,6 +176,12 @@ async def _run(
 @click.option(
     "--paging", type=click.Choice(["auto", "keyset", "offset"]), default="auto", show_default=True
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse fields in --where and --fields that the catalog and the instance's overlay "
+    "do not know (by default they are sent as given, with a warning).",
+)
 @click.option("--profile", "-p", default=None, help=PROFILE_HELP)
 @click.option(
     "--log-db",
@@ -202,6 +208,7 @@ def query(
     concurrency: int | None,
     processes: int,
     paging: str,
+    strict: bool,
     profile: str | None,
     log_db: str | None,
 ) -> None:
@@ -227,6 +234,7 @@ def query(
         return_object=return_object,
         concurrency=concurrency,
         paging=cast(Paging, paging),
+        strict=strict,
     )
     # A query to a file is a job that moved data: a one-step run in the operation log.
     logged = LoggedQuery(object_name, output, config.url, log_db).start() if output != "-" else None

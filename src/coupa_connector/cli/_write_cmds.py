@@ -32,7 +32,13 @@ from rich.table import Table
 from coupa_connector._csv_formulas import CsvFormulas
 from coupa_connector.activities.write._pipeline import UnreadableRecord
 from coupa_connector.activities.write._results import WriteResult, WriteSummary
-from coupa_connector.catalog import MAX_INTEGER, ObjectDef, coupa_integer, load_catalog
+from coupa_connector.catalog import (
+    MAX_INTEGER,
+    ObjectDef,
+    ValidationMode,
+    coupa_integer,
+    load_catalog,
+)
 from coupa_connector.cli._options import (
     EXIT_INTERRUPTED,
     EXIT_PARTIAL,
@@ -69,6 +75,16 @@ class _RunOptions:
     summary_format: str
     csv_formulas: CsvFormulas
     encoding: str = "utf-8"
+    strict: bool = False
+    no_validate: bool = False
+
+    @property
+    def validation(self) -> ValidationMode:
+        """How records are checked: lenient by default (warnings are reported, the record
+        is sent), strict (warnings refuse it), or off."""
+        if self.strict and self.no_validate:
+            raise click.UsageError("--strict and --no-validate cannot go together.")
+        return "strict" if self.strict else "off" if self.no_validate else "lenient"
 
 
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -108,6 +124,17 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--profile", "-p", metavar="NAME", help="Connection profile (default: COUPA_* env)."
+        ),
+        click.option(
+            "--strict",
+            is_flag=True,
+            help="Refuse records with warnings too (a read-only or unknown field, a field "
+            "marked required that Coupa may default), not only what Coupa certainly refuses.",
+        ),
+        click.option(
+            "--no-validate",
+            is_flag=True,
+            help="Send records unchecked (Coupa's own validation still applies).",
         ),
         click.option(
             "--summary",
@@ -290,6 +317,10 @@ def _print_summary(
             table.add_row(name, str(counts[name]), style=style)
     if counts["recovered"]:
         table.add_row("(recovered after a lost answer)", str(counts["recovered"]), style="dim")
+    if counts["warned"]:
+        table.add_row(
+            f"(with warnings: {counts['warnings']} in all)", str(counts["warned"]), style="yellow"
+        )
     console.print(table)
     for role, path in files.items():
         console.print(f"{role}: {escape(path)}")
@@ -453,18 +484,20 @@ def _record_run(
     dry_run = opts.dry_run
     position = LineMark()
     lines: dict[int, int] = {}  # input position -> line, until its result is written
+    check = opts.validation
 
     async def run() -> AsyncIterator[WriteResult]:
         async with _connection(config) as conn:
             records = read_input(
                 file, fmt, opts.csv_formulas, opts.encoding, position=position, lines=lines
             )
+            kw: dict[str, Any] = {"dry_run": dry_run, "validation": check}
             if verb == "create":
-                results = create_records(conn, obj, records, key=key, dry_run=dry_run)
+                results = create_records(conn, obj, records, key=key, **kw)
             elif verb == "update":
-                results = update_records(conn, obj, records, key=key, dry_run=dry_run)
+                results = update_records(conn, obj, records, key=key, **kw)
             else:
-                results = upsert_records(conn, obj, records, key=key or "", dry_run=dry_run)
+                results = upsert_records(conn, obj, records, key=key or "", **kw)
             async for result in results:
                 yield result
 
@@ -664,7 +697,7 @@ def action(
         from coupa_connector.activities.query import build_query
 
         try:
-            build_query(load_catalog(), obj, where=list(where), fields=["id"])
+            build_query(load_catalog(), obj, where=list(where), fields=["id"], strict=opts.strict)
         except CoupaError as exc:
             raise click.UsageError(str(exc)) from None
     config = _config(opts)
@@ -684,7 +717,7 @@ def action(
             elif ids_file:
                 targets = _ids_from_file(ids_file, input_format, opts.csv_formulas, opts.encoding)
             else:
-                targets = _ids_from_query(conn, obj, list(where))
+                targets = _ids_from_query(conn, obj, list(where), opts.strict)
             results = run_action(
                 conn, obj, found.name, targets, key=key, params=fixed, dry_run=dry_run
             )
@@ -695,11 +728,14 @@ def action(
     _drive(title, obj, fmt, opts, run)
 
 
-async def _ids_from_query(conn: Any, obj: ObjectDef, where: list[str]) -> AsyncIterator[int]:
+async def _ids_from_query(
+    conn: Any, obj: ObjectDef, where: list[str], strict: bool
+) -> AsyncIterator[int]:
     """Ids of the records a query matches, streamed.
 
     The query pages by id (keyset), so records the action changes while the query is still
     running are neither skipped nor seen twice.
     """
-    async for record in conn.query(obj, where=where, fields=["id"], paging="keyset"):
+    query = conn.query(obj, where=where, fields=["id"], paging="keyset", strict=strict)
+    async for record in query:
         yield record["id"]

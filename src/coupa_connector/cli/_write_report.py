@@ -133,6 +133,7 @@ class Reports:
         row = {"position": result.position, "line": line, **result.as_row()}
         if self._results.format in FLAT_FORMATS:
             row["messages"] = _joined(result.messages)
+            row["warnings"] = _joined(result.warnings)
         return row
 
 

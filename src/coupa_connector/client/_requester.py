@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Self
 from urllib.parse import urlencode, urlsplit
 
-from coupa_connector.catalog import Catalog, ObjectDef, load_catalog
+from coupa_connector.catalog import Catalog, ObjectDef, instance_catalog
 from coupa_connector.client._auth import ApiKeyAuth, Auth, OAuthFlow
 from coupa_connector.client._config import ConnectionConfig, WireFormat
 from coupa_connector.client._ratelimit import bucket_for
@@ -221,9 +221,10 @@ class AsyncRequester:
 
     @property
     def catalog(self) -> Catalog:
-        """The catalog in use (loaded on first access)."""
+        """The catalog in use (loaded on first access): the shipped catalog plus the saved
+        overlay of this instance (``coupa discover``), when there is one."""
         if self._catalog is None:
-            self._catalog = load_catalog()
+            self._catalog = instance_catalog(self.config.url)
         return self._catalog
 
     def object(self, name: str | ObjectDef) -> ObjectDef:

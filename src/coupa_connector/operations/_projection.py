@@ -24,7 +24,7 @@ from coupa_connector.catalog import Catalog, ObjectDef
 from coupa_connector.errors import CoupaError
 from coupa_connector.operations._transform import Expression, TransformSpec
 
-__all__ = ["mapping_projection", "source_paths"]
+__all__ = ["expression_paths", "mapping_projection", "source_paths"]
 
 Path = tuple[str, ...]
 
@@ -116,6 +116,18 @@ def _expressions(spec: TransformSpec) -> Iterable[Expression]:
     yield from (e for _, e in spec.mapping)
     yield from spec.group_by
     yield from (e for _, e in spec.lines_mapping)
+
+
+def expression_paths(expression: Expression) -> list[Path]:
+    """The field paths one expression reads from its record, nested ones absolute
+    (``invoice-lines[].price`` reads ``("invoice-lines", "price")``); none for a constant
+    or an expression that reads the record as a whole."""
+    if expression.parsed is None:
+        return []
+    try:
+        return sorted(_refs(expression.parsed.parsed, ()))
+    except _WholeRecord:
+        return []
 
 
 def source_paths(spec: TransformSpec) -> list[str] | None:

@@ -121,6 +121,8 @@ class RunResult:
         resumed: True when it continued an unfinished run.
         exported: Records marked exported in Coupa.
         dry_run: True when the run wrote nothing (``--dry-run``).
+        warned: Records that validation reported warnings of (each also in the run's log).
+        warnings: The warnings, in all.
         skipped: True when a resume did not run the operation again, because it had
             finished in the run being resumed; the other attributes are that run's.
         monitoring: With ``coupa_monitoring``: the integration run in Coupa and how many
@@ -140,6 +142,8 @@ class RunResult:
     dry_run: bool = False
     skipped: bool = False
     monitoring: dict[str, Any] | None = None
+    warned: int = 0
+    warnings: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """The result as plain data (for JSON output)."""
@@ -157,6 +161,8 @@ class RunResult:
             "dry_run": self.dry_run,
             "skipped": self.skipped,
             "monitoring": self.monitoring,
+            "warned": self.warned,
+            "warnings": self.warnings,
         }
 
 
@@ -652,7 +658,7 @@ class Runner:
                     break
                 batch_no += 1
                 try:
-                    outcomes = self._write_batch(op, batch, target, batch_no)
+                    outcomes = self._write_batch(op, batch, target, batch_no, result)
                 except _FatalAfterRecord as fatal:
                     # Log what the batch did before the error ends the run: counts add up.
                     rejects.add(fatal.records)
@@ -674,6 +680,15 @@ class Runner:
                 self._monitor_batch(state, outcomes)
                 if per_batch_marks:
                     result.exported += self._mark(source, state.run_id)
+            for name, reads in transformer.empty_fields():
+                log.warning(
+                    "%s: transform.mapping.%s came out empty in every one of the %d records "
+                    "(%s); check the field names it reads",
+                    op.name,
+                    name,
+                    transformer.mapped,
+                    reads,
+                )
             if not self.dry_run:
                 finishing = dict(base, batch=batch_no, committing=True)
                 finishing["rejects"] = rejects.checkpoint()
@@ -777,7 +792,12 @@ class Runner:
         return len(ok)
 
     def _write_batch(
-        self, op: OperationSpec, batch: list[Transformed], target: Target, batch_no: int
+        self,
+        op: OperationSpec,
+        batch: list[Transformed],
+        target: Target,
+        batch_no: int,
+        result: RunResult,
     ) -> list[RecordOutcome]:
         good = [t for t in batch if t.ok]
         results: dict[int, Outcome] = {}
@@ -803,6 +823,12 @@ class Runner:
                 o = results.get(id(t), Outcome("written"))
             else:
                 o = Outcome("rejected", [f"{f}: {why}" for f, why in t.errors])
+            if o.warnings:
+                result.warned += 1
+                result.warnings += len(o.warnings)
+                where = ",".join(str(i.position) for i in t.items)
+                for note in o.warnings:
+                    log.warning("%s record %s: %s", op.name, where, note)
             if target.logs_records and o.outcome == "written":
                 log.debug(
                     "%s record %s written (Coupa id %s)", op.name, t.items[0].position, o.coupa_id

@@ -255,6 +255,24 @@ class Transformer:
             )
         )
         self._seen_groups: set[tuple[Any, ...]] = set()
+        # Which mapped fields have had a value yet, and in how many mapped records: a field
+        # empty in every record most likely reads a name the records do not have.
+        self._filled: set[str] = set()
+        self.mapped = 0
+
+    def empty_fields(self) -> list[tuple[str, str]]:
+        """The mapped fields (with their expressions) that came out empty (null or "") in
+        every record mapped so far; none before the first record."""
+        if not self.mapped:
+            return []
+        pairs = [*self.spec.mapping]
+        if self.spec.lines_field:
+            pairs += [(f"{self.spec.lines_field}[].{k}", e) for k, e in self.spec.lines_mapping]
+        return [
+            (name, expr.source)
+            for name, expr in pairs
+            if expr.parsed is not None and name not in self._filled
+        ]
 
     def apply(self, items: Iterable[Item]) -> Iterator[Transformed]:
         """Transform a stream of items, lazily."""
@@ -304,6 +322,8 @@ class Transformer:
         prefix: str = "",
     ) -> dict[str, Any]:
         out: dict[str, Any] = dict(source) if keep else {}
+        if not prefix:
+            self.mapped += 1
         for name, expr in mapping:
             try:
                 value = expr.evaluate(source, self._interp)
@@ -318,6 +338,8 @@ class Transformer:
             except OSError as exc:
                 errors.append((prefix + name, f"{type(exc).__name__}: {exc}"))
                 continue
+            if value is not None and value != "":
+                self._filled.add(f"{self.spec.lines_field}[].{name}" if prefix else name)
             if value is None and not self.spec.keep_nulls:
                 continue
             set_path(out, name, value)

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from coupa_connector.catalog import Catalog, FieldDef, ObjectDef, load_catalog
+from coupa_connector.catalog import Catalog, FieldDef, ObjectDef
+from coupa_connector.sandbox._instance_fields import sandbox_catalog, with_declared_custom_fields
 
 __all__ = [
     "APPROVABLES",
@@ -96,7 +97,7 @@ INHERITED_KEYS: dict[str, tuple[str, ...]] = {
 
 # Custom fields the seed fills, queryable by bare name as Coupa allows ([I] which exist is
 # per instance; these are the sandbox's).
-CUSTOM_FIELDS: dict[str, tuple[str, ...]] = {
+SEEDED_CUSTOM_FIELDS: dict[str, tuple[str, ...]] = {
     "invoices": ("project-code", "cost-center"),
     "purchase_orders": ("project-code", "region"),
     "requisitions": ("project-code", "budget-owner"),
@@ -106,6 +107,8 @@ CUSTOM_FIELDS: dict[str, tuple[str, ...]] = {
     "users": ("cost-center", "region"),
     "contracts": ("region", "renewal-owner"),
 }
+# And the instance's custom fields set through the API (``_instance_fields``).
+CUSTOM_FIELDS = with_declared_custom_fields(SEEDED_CUSTOM_FIELDS)
 
 # Child lines that a second resource also serves, one row per line (the PO's order lines are
 # /api/purchase_order_lines too): parent resource -> (collection field, mirror resource,
@@ -278,7 +281,8 @@ class Views:
     """Catalog views by object name, built lazily and cached."""
 
     def __init__(self, catalog: Catalog | None = None) -> None:
-        self.catalog = catalog or load_catalog()
+        # The sandbox is an instance: it serves its own fields besides the catalog's.
+        self.catalog = catalog or sandbox_catalog()
         self._views: dict[str, ObjectView] = {}
         self._by_path: dict[str, ObjectDef] = {}
         # Every object of the merged catalog with a collection path is served, those only

@@ -9,6 +9,7 @@ through the results with the strategy that keeps the exactly-once promise (keyse
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Unpack
@@ -40,7 +41,17 @@ if TYPE_CHECKING:
     from coupa_connector.client._requester import AsyncRequester
     from coupa_connector.client._transport import RawResponse
 
-__all__ = ["Page", "QueryKeywords", "QueryOptions", "QuerySpec", "build_query", "query_pages"]
+__all__ = [
+    "Page",
+    "QueryKeywords",
+    "QueryOptions",
+    "QuerySpec",
+    "build_query",
+    "log_warnings",
+    "query_pages",
+]
+
+log = logging.getLogger("coupa_connector.query")
 
 RETURN_OBJECTS = ("limited", "shallow")
 UPDATED_AT = "updated-at"
@@ -60,6 +71,8 @@ class QuerySpec:
         limit: Most records to return (None: all).
         raw_params: Parameters passed through as given.
         paging: ``offset`` or ``keyset`` (by id, descending when ``dir`` is ``desc``).
+        warnings: What was sent unchecked: fields the catalog (and the instance's overlay)
+            does not know, in ``where`` or ``fields``. Logged when the query runs.
     """
 
     obj: ObjectDef
@@ -71,6 +84,7 @@ class QuerySpec:
     limit: int | None = None
     raw_params: tuple[tuple[str, str], ...] = ()
     paging: Literal["offset", "keyset"] = "keyset"
+    warnings: tuple[str, ...] = ()
 
     @property
     def descending(self) -> bool:
@@ -140,7 +154,10 @@ def build_query(
         catalog: Object definitions.
         obj: The object to query (any of its names).
         options: The query's options (see ``QueryOptions``); ``concurrency`` is the
-            fetch's, not the query's, and is not looked at here.
+            fetch's, not the query's, and is not looked at here. ``strict`` refuses fields
+            the catalog (and the instance's overlay) does not know in ``where`` and
+            ``fields``; by default they are sent as given, with a warning
+            (``QuerySpec.warnings``), since instances carry their own fields.
         **keywords: Options on top of ``options``, by name. Paging: ``keyset`` (by id,
             either direction; exactly-once under concurrent changes), ``offset``, or
             ``auto`` (keyset unless another order is asked for); see ``_paging``.
@@ -152,7 +169,7 @@ def build_query(
     o = QueryOptions.of(options, **keywords)
     where, fields, return_object, order_by = o.where, o.fields, o.return_object, o.order_by
     dir, limit, params, paging = o.dir, o.limit, o.params, o.paging
-    since, until, show_deleted_lines = o.since, o.until, o.show_deleted_lines
+    since, until, show_deleted_lines, strict = o.since, o.until, o.show_deleted_lines, o.strict
     target = obj if isinstance(obj, ObjectDef) else catalog.get(obj)
     if not target.resource:
         raise QueryError(f"{target.name} has no API resource of its own; query its parent object.")
@@ -164,7 +181,8 @@ def build_query(
         )
     if target.actions and not target.can_query:
         raise QueryError(f"Coupa offers no query (index) for {target.name}.")
-    filters = build_filters(where, target, catalog)
+    notes: list[str] = []
+    filters = build_filters(where, target, catalog, strict=strict, notes=notes)
     for bound, op, what in ((since, "gt_or_eq", "since"), (until, "lt", "until")):
         if bound is not None:
             stamp = _timestamp(bound, what)
@@ -181,7 +199,7 @@ def build_query(
         raise QueryError(f"limit must be at least 1, not {limit}.")
     order = wire_name(order_by) if order_by else None
     if order is not None and order != "id" and order not in target.fields:
-        raise _unknown_field(target, order, f"order_by={order_by}")
+        raise _unknown_field(target, order, f"order_by={order_by}", catalog)
     raw = _raw_pairs(params)
     if show_deleted_lines:
         if target.name not in DELETED_LINES_SHOWN:
@@ -209,7 +227,7 @@ def build_query(
         if not any(wire_name(f) == "id" for f in wanted):
             # Keyset paging advances by id; offset paging checks by id that pages join up.
             wanted.insert(0, "id")
-        projection = tuple(fields_param(wanted, target, catalog))
+        projection = tuple(fields_param(wanted, target, catalog, strict=strict, notes=notes))
     return QuerySpec(
         obj=target,
         filters=tuple(filters),
@@ -220,7 +238,14 @@ def build_query(
         limit=limit,
         raw_params=raw,
         paging=mode,
+        warnings=tuple(dict.fromkeys(notes)),
     )
+
+
+def log_warnings(spec: QuerySpec) -> None:
+    """Log what a query sends unchecked (once per run, before its first request)."""
+    for note in spec.warnings:
+        log.warning("%s", note)
 
 
 async def fetch_batch(
@@ -298,7 +323,9 @@ async def query_pages(
         APIError | TransportError: A page failed after retries (the message says which).
     """
     chosen = QueryOptions.of(options, **keywords)
-    spec = spec or build_query(conn.catalog, obj, chosen)
+    if spec is None:
+        spec = build_query(conn.catalog, obj, chosen)
+        log_warnings(spec)
     concurrency = chosen.concurrency
     width = max(1, concurrency or conn.config.concurrency)
     base = spec.params()

@@ -36,6 +36,7 @@ from coupa_connector.catalog import (
     coupa_integer,
     wire_name,
 )
+from coupa_connector.catalog._dates import coupa_datetime
 from coupa_connector.errors import QueryError
 
 OPERATORS: tuple[str, ...] = ("eq", *QUERY_OPERATORS)
@@ -71,7 +72,7 @@ _IN = re.compile(rf"^\s*({_FIELD})\s+(not\s+in|in)\s+(.*?)\s*$", re.IGNORECASE |
 _BRACKETS = re.compile(rf"^\s*({_FIELD}(?:\[[A-Za-z0-9_\-]+\])+)\s*=\s*(.*?)\s*$", re.DOTALL)
 _SYMBOL = re.compile(rf"^\s*({_FIELD})\s*(!=|>=|<=|\^=|\$=|~|=|>|<)\s*(.*?)\s*$", re.DOTALL)
 
-MAX_LISTED = 40
+MAX_LISTED = 40  # sub-fields named in a hint
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,15 +178,48 @@ def _path(dotted: str, source: str | None = None) -> tuple[str, ...]:
     return parts
 
 
-def _unknown_field(obj: ObjectDef, name: str, source: str) -> QueryError:
+def _close_names(obj: ObjectDef, name: str, catalog: Catalog | None) -> list[str]:
+    """The object's fields (and its instance's custom fields) spelled closest to ``name``."""
     names = list(obj.fields)
-    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
-    if close:
-        hint = f"Did you mean: {', '.join(close)}?"
-    else:
-        listed = ", ".join(names[:MAX_LISTED]) + (", ..." if len(names) > MAX_LISTED else "")
-        hint = f"Valid fields: {listed}."
-    return QueryError(f"{obj.name} has no field {name!r} (in {source!r}). {hint}")
+    holder = _custom_holder(obj, catalog)
+    if holder is not None:
+        names += [n for n in holder.fields if n not in obj.fields]
+    return difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+
+
+def _unknown_field(
+    obj: ObjectDef, name: str, source: str, catalog: Catalog | None = None
+) -> QueryError:
+    """The refusal of a field the catalog (and the instance's overlay) does not know: the
+    closest names and the way to send it anyway, never the list of every field."""
+    close = _close_names(obj, name, catalog)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    return QueryError(f"{obj.name} has no field {name!r} (in {source!r}).{hint} {PARAM_ESCAPE}")
+
+
+PARAM_ESCAPE = (
+    "To send a parameter as given, use --param NAME=VALUE (params: in an operation file, "
+    "params= in Python); without --strict an unknown field is sent with a warning."
+)
+
+
+def _unknown_note(obj: ObjectDef, name: str, source: str, catalog: Catalog | None) -> str:
+    close = _close_names(obj, name, catalog)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    return (
+        f"{obj.name} has no field {name!r} (in {source!r}) in the catalog or the instance's "
+        f"overlay; it is sent as given, unchecked (instances carry their own fields).{hint}"
+    )
+
+
+def _custom_holder(obj: ObjectDef | None, catalog: Catalog | None) -> ObjectDef | None:
+    """The object of an instance's custom fields (from its overlay), when there is one."""
+    if obj is None or catalog is None:
+        return None
+    node = obj.fields.get("custom-fields")
+    if node is None or not node.ref or node.ref not in catalog:
+        return None
+    return catalog.get(node.ref)
 
 
 def _check_value(fdef: FieldDef, op: str, value: str | tuple[str, ...], where: str) -> None:
@@ -204,25 +238,35 @@ def _check_value(fdef: FieldDef, op: str, value: str | tuple[str, ...], where: s
             raise QueryError(f"{where}: {item!r} is not a number.")
         if fdef.kind == "boolean" and item.lower() not in ("true", "false"):
             raise QueryError(f"{where}: {item!r} is not true or false.")
-        if fdef.kind in ("datetime", "date"):
-            try:
-                dt.datetime.fromisoformat(item.replace("Z", "+00:00"))
-            except ValueError:
-                raise QueryError(
-                    f"{where}: {item!r} is not an ISO 8601 date or datetime "
-                    "(e.g. 2024-01-31 or 2024-01-31T18:38:00-07:00)."
-                ) from None
+        if fdef.kind in ("datetime", "date") and coupa_datetime(item) is None:
+            # What Coupa (Rails) reads: ISO 8601, one-digit months and days too (2011-01-1).
+            raise QueryError(
+                f"{where}: {item!r} is not an ISO 8601 date or datetime "
+                "(e.g. 2024-01-31 or 2024-01-31T18:38:00-07:00)."
+            )
         if fdef.allowed and op in ("eq", "not_eq", "in", "not_in") and item not in fdef.allowed:
             raise QueryError(f"{where}: {item!r} is not one of {', '.join(fdef.allowed)}.")
 
 
-def validate(raw: RawCondition, obj: ObjectDef, catalog: Catalog) -> Filter:
+def validate(
+    raw: RawCondition,
+    obj: ObjectDef,
+    catalog: Catalog,
+    *,
+    strict: bool = False,
+    notes: list[str] | None = None,
+) -> Filter:
     """Check a condition against the catalog and return the filter Coupa will get.
 
+    A field the catalog (and the instance's overlay) does not know is sent as given, its
+    value unchecked, with a warning appended to ``notes``; with ``strict`` it is refused.
+    An instance's custom field is compared by its own name, as Coupa documents
+    (``erp-ref~X`` is ``erp_ref[contains]=X``), and checked by the type the overlay saw.
+
     Raises:
-        QueryError: Unknown field (with close matches or the valid names), a path through a
-            field that is not an association, an operator the field's type does not take, or
-            a value of the wrong type.
+        QueryError: An unknown field with ``strict`` (naming the closest names and the
+            ``--param`` escape), a path through a field that is not an association, an
+            operator the field's type does not take, or a value of the wrong type.
     """
     if raw.op not in OPERATORS:
         close = difflib.get_close_matches(raw.op, OPERATORS, n=3, cutoff=0.5)
@@ -247,10 +291,18 @@ def validate(raw: RawCondition, obj: ObjectDef, catalog: Catalog) -> Filter:
             fdef = None  # beyond what the catalog describes: passed through unchecked
             continue
         if name not in current.fields:
+            holder = _custom_holder(current, catalog)
             if name == "id":
                 fdef = FieldDef("id", "integer")  # every Coupa record has one
+            elif holder is not None and name in holder.fields:
+                fdef = holder.fields[name]  # a custom field, by its own name
+            elif strict:
+                raise _unknown_field(current, name, raw.source, catalog)
             else:
-                raise _unknown_field(current, name, raw.source)
+                if notes is not None:
+                    notes.append(_unknown_note(current, name, raw.source, catalog))
+                fdef, current = None, None  # sent as given, beyond what the catalog knows
+                continue
         else:
             fdef = current.fields[name]
         last = i == len(path) - 1
@@ -279,13 +331,20 @@ def validate(raw: RawCondition, obj: ObjectDef, catalog: Catalog) -> Filter:
             fdef = FieldDef("id", "integer")
     where = f"{raw.source!r}"
     if fdef is not None:
-        allowed = _KIND_OPS.get(fdef.kind, frozenset(OPERATORS))
-        if raw.op not in allowed:
-            raise QueryError(
-                f"{where}: operator {raw.op!r} does not apply to {'.'.join(path)} "
-                f"({fdef.kind}); valid: {', '.join(o for o in OPERATORS if o in allowed)}."
-            )
-        _check_value(fdef, raw.op, raw.value, where)
+        try:
+            allowed = _KIND_OPS.get(fdef.kind, frozenset(OPERATORS))
+            if raw.op not in allowed:
+                raise QueryError(
+                    f"{where}: operator {raw.op!r} does not apply to {'.'.join(path)} "
+                    f"({fdef.kind}); valid: {', '.join(o for o in OPERATORS if o in allowed)}."
+                )
+            _check_value(fdef, raw.op, raw.value, where)
+        except QueryError as exc:
+            # A type only observed on one instance (its overlay) is a hint, not Coupa's rule.
+            if strict or fdef.sources != ("instance",):
+                raise
+            if notes is not None:
+                notes.append(f"{exc.message} The instance's overlay saw it so; sent as given.")
     if raw.op == "blank" and raw.value not in ("true", "false"):
         raise QueryError(f"{where}: blank takes true or false.")
     return Filter(tuple(path), raw.op, raw.value)
@@ -332,13 +391,22 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def build_filters(where: Where, obj: ObjectDef, catalog: Catalog) -> list[Filter]:
-    """Parse and validate every condition of ``where`` against ``obj``.
+def build_filters(
+    where: Where,
+    obj: ObjectDef,
+    catalog: Catalog,
+    *,
+    strict: bool = False,
+    notes: list[str] | None = None,
+) -> list[Filter]:
+    """Parse and validate every condition of ``where`` against ``obj`` (see ``validate``).
 
     Raises:
         QueryError: A condition is invalid, or two of them contradict each other.
     """
-    filters = [validate(raw, obj, catalog) for raw in parse_where(where)]
+    filters = [
+        validate(raw, obj, catalog, strict=strict, notes=notes) for raw in parse_where(where)
+    ]
     refuse_contradictions(filters)
     return filters
 
@@ -365,14 +433,24 @@ def refuse_contradictions(filters: Sequence[Filter]) -> None:
             )
 
 
-def fields_param(fields: Sequence[str], obj: ObjectDef, catalog: Catalog) -> list[Any]:
+def fields_param(
+    fields: Sequence[str],
+    obj: ObjectDef,
+    catalog: Catalog,
+    *,
+    strict: bool = True,
+    notes: list[str] | None = None,
+) -> list[Any]:
     """Coupa's ``fields`` JSON array from dotted paths, validated against the catalog.
 
     ``["id", "supplier.name", "invoice-lines.price"]`` becomes
-    ``["id", {"supplier": ["name"]}, {"invoice_lines": ["price"]}]``.
+    ``["id", {"supplier": ["name"]}, {"invoice_lines": ["price"]}]``. Without ``strict``, a
+    name the catalog (and the overlay) does not know is asked for as given, with a warning
+    in ``notes``.
 
     Raises:
-        QueryError: A path names a field the object does not have.
+        QueryError: A path names a field the object does not have (with ``strict``), or
+            goes below a field that has no sub-fields.
     """
     tree: dict[str, Any] = {}
     for dotted in fields:
@@ -381,8 +459,22 @@ def fields_param(fields: Sequence[str], obj: ObjectDef, catalog: Catalog) -> lis
         node = tree
         for i, name in enumerate(path):
             if current is not None:
-                if name not in current.fields and name != "id":
-                    raise _unknown_field(current, name, f"fields {dotted}")
+                holder = _custom_holder(current, catalog)
+                custom = holder is not None and name in holder.fields
+                if name not in current.fields and name != "id" and not custom:
+                    if strict:
+                        raise _unknown_field(current, name, f"fields {dotted}", catalog)
+                    if notes is not None:
+                        notes.append(_unknown_note(current, name, f"fields {dotted}", catalog))
+                    current = None
+                    node = node.setdefault(name, {})
+                    continue
+                if custom and name not in current.fields:
+                    # Coupa returns custom fields inside their wrapper: ask for them there.
+                    node = node.setdefault("custom-fields", {})
+                    current = None
+                    node = node.setdefault(name, {})
+                    continue
                 fdef = current.fields.get(name)
                 if i < len(path) - 1:
                     if fdef is None or fdef.kind not in (

@@ -45,6 +45,9 @@ class QueryOptions:
             ``offset``.
         show_deleted_lines: Include the lines deleted from each record
             (``show_deleted_lines=true``; purchase orders only, as Coupa documents it).
+        strict: Refuse fields the catalog (and the instance's overlay) does not know in
+            ``where`` and ``fields``; by default they are sent as given, with a warning
+            (``QuerySpec.warnings``), since instances carry their own fields.
     """
 
     where: Where = None
@@ -59,6 +62,7 @@ class QueryOptions:
     concurrency: int | None = None
     paging: Paging = "auto"
     show_deleted_lines: bool = False
+    strict: bool = False
 
     @classmethod
     def of(cls, options: QueryOptions | None = None, **keywords: Any) -> QueryOptions:
@@ -90,3 +94,4 @@ class QueryKeywords(TypedDict, total=False):
     concurrency: int | None
     paging: Paging
     show_deleted_lines: bool
+    strict: bool

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -65,12 +66,16 @@ class Item:
     Attributes:
         position: 1-based position in the input.
         record: The record as given (kept for results and rejects files).
-        body: The record to work with: a plain dict without the rejects file's ``_errors``.
+        body: The record to work with: a plain dict without the rejects file's ``_errors``
+            (after validation, without the read-only fields it dropped).
+        warnings: What validation reported without refusing the record; the pipeline puts
+            them on the record's result, whatever its outcome.
     """
 
     position: int
     record: Mapping[str, Any]
     body: dict[str, Any]
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -232,6 +237,9 @@ async def run_pipeline(
     out: asyncio.Queue[WriteResult | None] = asyncio.Queue(maxsize=max(64, batch_size * 2))
     state = _State()
     locks = KeyLocks()
+    # Validation warnings of records prepared and not yet answered, by position: each goes
+    # on its record's result, however the record ends.
+    warned: dict[int, tuple[str, ...]] = {}
 
     def stop_note() -> str:
         cause = state.fatal if state.fatal is not None else state.crash
@@ -271,10 +279,12 @@ async def run_pipeline(
                     try:
                         prepared = await prepare(items)
                     except FatalWriteError:
+                        warned.update((i.position, i.warnings) for i in items if i.warnings)
                         raise
                     except Exception as exc:  # a defect: account for the chunk, then stop
                         state.crash, state.stopped = exc, True
                         prepared = [internal_failure(item, exc) for item in items]
+                    warned.update((i.position, i.warnings) for i in items if i.warnings)
                     for entry in prepared:
                         if isinstance(entry, WriteResult):
                             await out.put(entry)
@@ -362,6 +372,9 @@ async def run_pipeline(
             if result is None:
                 finished += 1
                 continue
+            notes = warned.pop(result.position, ())
+            if notes and not result.warnings:
+                result = dataclasses.replace(result, warnings=notes)
             try:
                 yield result
             except GeneratorExit:

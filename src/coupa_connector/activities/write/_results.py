@@ -55,6 +55,9 @@ class WriteResult:
         recovered: True when the answer to a write was lost and Coupa was found to hold
             the record (a create, by its natural key) or the change (an update that adds
             lines, by reading the record again), so it was not sent again.
+        warnings: What validation reported without refusing the record (a read-only field
+            left out of the body, a field the catalog does not know, sent as given), each
+            naming the field and ending with its code (``[read_only]``).
     """
 
     position: int
@@ -66,6 +69,7 @@ class WriteResult:
     fields: tuple[str, ...] = ()
     attempts: int = 0
     recovered: bool = False
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -80,6 +84,7 @@ class WriteResult:
             "id": self.id,
             "status": self.status,
             "messages": list(self.messages),
+            "warnings": list(self.warnings),
         }
 
 
@@ -88,7 +93,8 @@ class WriteSummary:
     """Counts for a run; ``add`` each result as it arrives.
 
     The invariant ``read == created + updated + actioned + valid + rejected + failed`` holds
-    by construction: ``read`` is counted from the results themselves.
+    by construction: ``read`` is counted from the results themselves. ``warned`` counts the
+    records that carried warnings (whatever their outcome), ``warnings`` the warnings.
     """
 
     created: int = 0
@@ -98,6 +104,8 @@ class WriteSummary:
     rejected: int = 0
     failed: int = 0
     recovered: int = 0
+    warned: int = 0
+    warnings: int = 0
 
     def add(self, result: WriteResult) -> WriteResult:
         """Count one result and hand it back, so it can sit inside a loop expression."""
@@ -105,6 +113,9 @@ class WriteSummary:
         setattr(self, name, getattr(self, name) + 1)
         if result.recovered:
             self.recovered += 1
+        if result.warnings:
+            self.warned += 1
+            self.warnings += len(result.warnings)
         return result
 
     @property
@@ -136,4 +147,6 @@ class WriteSummary:
             "failed": self.failed,
             "written": self.written,
             "recovered": self.recovered,
+            "warned": self.warned,
+            "warnings": self.warnings,
         }

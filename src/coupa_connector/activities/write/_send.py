@@ -41,7 +41,7 @@ from coupa_connector.activities.write._lines import (
 )
 from coupa_connector.activities.write._pipeline import FatalWriteError, Item, Prepare, run_pipeline
 from coupa_connector.activities.write._results import WriteOutcome, WriteResult
-from coupa_connector.catalog import ObjectDef
+from coupa_connector.catalog import VALIDATIONS, ObjectDef, ValidationMode
 from coupa_connector.client import RetryPolicy
 from coupa_connector.client._retry import (
     Backoff,
@@ -63,6 +63,7 @@ from coupa_connector.errors import (
 log = logging.getLogger("coupa_connector.writes")
 
 __all__ = [
+    "RecordWriteKeywords",
     "Recover",
     "Requester",
     "Resolution",
@@ -114,6 +115,9 @@ class WriteOptions:
         retry_delay_cap: Largest such ceiling.
         return_object: Coupa's ``return_object`` for writes; ``limited`` (ids only) keeps
             answers small. None asks for the full record.
+        validation: How records are checked before they are sent: ``lenient`` (errors
+            refuse a record, warnings are reported on its result and it is sent, read-only
+            fields left out), ``strict`` (warnings refuse it too) or ``off`` (sent as given).
     """
 
     concurrency: int | None = None
@@ -123,8 +127,13 @@ class WriteOptions:
     retry_delay: float = 0.5
     retry_delay_cap: float = 10.0
     return_object: str | None = "limited"
+    validation: ValidationMode = "lenient"
 
     def __post_init__(self) -> None:
+        if self.validation not in VALIDATIONS:
+            raise ConfigurationError(
+                f"validation must be one of {', '.join(VALIDATIONS)}, not {self.validation!r}."
+            )
         if self.concurrency is not None and self.concurrency < 1:
             raise ConfigurationError(f"concurrency must be at least 1, not {self.concurrency}.")
         if self.batch_size < 1:
@@ -142,12 +151,25 @@ class WriteKeywords(TypedDict, total=False):
     options: WriteOptions | None
 
 
+class RecordWriteKeywords(WriteKeywords, total=False):
+    """``WriteKeywords`` plus the check of the records a create, update or upsert sends
+    (``lenient``, ``strict`` or ``off``; see ``WriteOptions.validation``)."""
+
+    validation: ValidationMode | None
+
+
 def make_options(
-    options: WriteOptions | None, *, concurrency: int | None, dry_run: bool | None
+    options: WriteOptions | None,
+    *,
+    concurrency: int | None,
+    dry_run: bool | None,
+    validation: ValidationMode | None = None,
 ) -> WriteOptions:
     """``options`` with the common keyword arguments applied on top."""
     base = options or WriteOptions()
     changes: dict[str, Any] = {}
+    if validation is not None:
+        changes["validation"] = validation
     if concurrency is not None:
         changes["concurrency"] = concurrency
     if dry_run is not None:

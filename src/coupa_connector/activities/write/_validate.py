@@ -1,8 +1,9 @@
 """Checking a record against the catalog before anything is sent.
 
-The catalog's ``validate_record`` finds every problem of a record at once; this module turns
-them into a rejected result whose messages each name the field path, the rule and the value,
-and checks that the object can be written at all before a run starts.
+The catalog's ``check_record`` finds every problem of a record at once, each an error (Coupa
+certainly refuses it) or a warning; this module turns the errors into a rejected result whose
+messages each name the field path, the rule and the value, keeps the warnings for the
+record's result, and checks that the object can be written at all before a run starts.
 """
 
 from __future__ import annotations
@@ -11,10 +12,17 @@ from typing import Any, Literal
 
 from coupa_connector.activities.write._pipeline import Item
 from coupa_connector.activities.write._results import WriteOutcome, WriteResult
-from coupa_connector.catalog import Catalog, ObjectDef, load_catalog, validate_record
+from coupa_connector.catalog import (
+    Catalog,
+    ObjectDef,
+    Problem,
+    ValidationMode,
+    check_record,
+    load_catalog,
+)
 from coupa_connector.errors import ConfigurationError
 
-__all__ = ["problems_result", "writable_object"]
+__all__ = ["catalog_of", "problems_result", "writable_object"]
 
 # The rule of the catalog's "an update needs id or a natural key" problem.
 IDENTITY = "identity"
@@ -45,9 +53,25 @@ def writable_object(
     return found
 
 
+def catalog_of(conn: object) -> Catalog | None:
+    """The catalog a connection works with (the shipped one plus its instance's overlay), or
+    None for a bare requester (the shipped catalog is used)."""
+    found = getattr(conn, "catalog", None)
+    return found if isinstance(found, Catalog) else None
+
+
 def _shown(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _message(problem: Problem, tag: str, *, with_value: bool = True) -> str:
+    text = problem.message
+    if problem.path and not text.startswith(problem.path):
+        text = f"{problem.path}: {text}"
+    if with_value and problem.value is not None and _shown(problem.value) not in text:
+        text = f"{text} (got {_shown(problem.value)})"
+    return f"{text} [{tag}]"
 
 
 def problems_result(
@@ -56,37 +80,44 @@ def problems_result(
     mode: Mode,
     *,
     skip_identity: bool = False,
+    validation: ValidationMode = "lenient",
+    catalog: Catalog | None = None,
 ) -> WriteResult | None:
-    """Validate ``item`` for ``mode``; a rejected result listing every problem, or None.
+    """Validate ``item`` for ``mode``: a rejected result listing every error, or None.
+
+    A record that may be sent gets the body to send (read-only fields Coupa computes left
+    out) and its warnings, each naming the field and ending with its code (``[read_only]``);
+    the pipeline puts them on the record's result. A rejected record's messages end with
+    the rule broken (``[type]``).
 
     Args:
         obj: The object written.
-        item: The record.
+        item: The record; its ``body`` and ``warnings`` are set here.
         mode: ``create`` (required fields enforced) or ``update``.
         skip_identity: Leave out the check that an update names its record by id or one of
             the catalog's natural keys: the run's own key is checked instead.
+        validation: ``lenient`` (errors refuse the record, warnings are reported),
+            ``strict`` (warnings refuse it too) or ``off`` (sent unchecked).
+        catalog: The catalog (plus the instance's overlay) to check against.
     """
-    # Strict: every finding refuses the record, warnings included, until the writes choose a
-    # level per run (the catalog's default reports only what Coupa certainly refuses).
+    if catalog is not None and obj.name in catalog:
+        obj = catalog.get(obj.name)  # the instance's own fields are known there
+    check = check_record(obj, item.body, mode, catalog=catalog, validation=validation)
     problems = [
-        p
-        for p in validate_record(obj, item.body, mode=mode, validation="strict")
-        if not (skip_identity and p.rule == IDENTITY and not p.path)
+        p for p in check.problems if not (skip_identity and p.rule == IDENTITY and not p.path)
     ]
-    if not problems:
+    errors = [p for p in problems if p.is_error]
+    # Warnings go to logs too, so they name the field, never its value (personal data).
+    item.warnings = tuple(_message(p, p.code, with_value=False) for p in problems if not p.is_error)
+    if not errors:
+        if isinstance(check.body, dict):
+            item.body = check.body
         return None
-    messages = []
-    for p in problems:
-        text = p.message
-        if p.path and not text.startswith(p.path):
-            text = f"{p.path}: {text}"
-        if p.value is not None and _shown(p.value) not in text:
-            text = f"{text} (got {_shown(p.value)})"
-        messages.append(f"{text} [{p.rule}]")
     return WriteResult(
         position=item.position,
         outcome=WriteOutcome.REJECTED,
-        messages=tuple(messages),
+        messages=tuple(_message(p, p.rule) for p in errors),
         record=item.record,
-        fields=tuple(dict.fromkeys(p.path for p in problems)),
+        fields=tuple(dict.fromkeys(p.path for p in errors)),
+        warnings=item.warnings,
     )

@@ -35,8 +35,12 @@ from coupa_connector.activities.write._target import (
     guarded,
     natural_keys,
 )
-from coupa_connector.activities.write._validate import problems_result, writable_object
-from coupa_connector.catalog import ObjectDef
+from coupa_connector.activities.write._validate import (
+    catalog_of,
+    problems_result,
+    writable_object,
+)
+from coupa_connector.catalog import ObjectDef, ValidationMode
 from coupa_connector.errors import CoupaError
 
 __all__ = ["Records", "create"]
@@ -62,6 +66,7 @@ def create(
     key: str | Sequence[str] | None = None,
     concurrency: int | None = None,
     dry_run: bool | None = None,
+    validation: ValidationMode | None = None,
     options: WriteOptions | None = None,
 ) -> AsyncIterator[WriteResult]:
     """Create records of one object in Coupa.
@@ -76,6 +81,9 @@ def create(
             natural keys the catalog marks unique.
         concurrency: Records sent at once; the connection's setting by default.
         dry_run: Validate only; nothing is sent.
+        validation: ``lenient`` (default: errors refuse a record, warnings are reported on
+            its result and read-only fields are left out), ``strict`` (warnings refuse it
+            too) or ``off`` (sent unchecked).
         options: Further knobs (``WriteOptions``).
 
     Returns:
@@ -88,7 +96,8 @@ def create(
     """
     target_obj = writable_object(obj, "create")
     spec = KeySpec.parse(target_obj, key) if key else None
-    opts = make_options(options, concurrency=concurrency, dry_run=dry_run)
+    opts = make_options(options, concurrency=concurrency, dry_run=dry_run, validation=validation)
+    catalog = catalog_of(conn)
     ctx = SendContext(conn, target_obj, opts, random.Random())
     targets = Targets(ctx, spec)
     keys = recovery_keys(target_obj, spec)
@@ -97,7 +106,9 @@ def create(
         prepared: list[WriteResult] = []
         keyed: list[tuple[Item, Target | None]] = []
         for item in items:
-            rejected = problems_result(target_obj, item, "create")
+            rejected = problems_result(
+                target_obj, item, "create", validation=opts.validation, catalog=catalog
+            )
             if rejected is not None:
                 prepared.append(rejected)
             elif opts.dry_run:

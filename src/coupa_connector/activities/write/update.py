@@ -31,9 +31,13 @@ from coupa_connector.activities.write._send import (
     send_put,
 )
 from coupa_connector.activities.write._target import Target, Targets, guarded, prepare_targeted
-from coupa_connector.activities.write._validate import problems_result, writable_object
+from coupa_connector.activities.write._validate import (
+    catalog_of,
+    problems_result,
+    writable_object,
+)
 from coupa_connector.activities.write.create import Records
-from coupa_connector.catalog import ObjectDef
+from coupa_connector.catalog import ObjectDef, ValidationMode
 from coupa_connector.errors import ConfigurationError
 
 __all__ = ["update", "upsert"]
@@ -82,6 +86,7 @@ def _keyed_run(
     # With a key for the run, records are checked against that key instead of the catalog's.
     skip_identity = spec is not None and not spec.is_id
     resource = target_obj.resource
+    catalog = catalog_of(conn)
 
     async def put(item: Item, rid: int) -> WriteResult:
         path = f"{resource}/{rid}"
@@ -105,7 +110,14 @@ def _keyed_run(
                 return _matches_failure(target_obj, item, target, ids)
             if len(ids) == 1:
                 return await put(item, ids[0])
-            rejected = problems_result(target_obj, item, "create", skip_identity=skip_identity)
+            rejected = problems_result(
+                target_obj,
+                item,
+                "create",
+                skip_identity=skip_identity,
+                validation=options.validation,
+                catalog=catalog,
+            )
             if rejected is not None:
                 return rejected
             result = await send_create(ctx, item, item.body, targets.recovery(target, ids))
@@ -122,7 +134,12 @@ def _keyed_run(
             upsert_job if upsert else update_job,
             dry_run=options.dry_run,
             check=lambda item: problems_result(
-                target_obj, item, "update", skip_identity=skip_identity
+                target_obj,
+                item,
+                "update",
+                skip_identity=skip_identity,
+                validation=options.validation,
+                catalog=catalog,
             ),
         )
 
@@ -137,6 +154,7 @@ def update(
     key: str | Sequence[str] | None = None,
     concurrency: int | None = None,
     dry_run: bool | None = None,
+    validation: ValidationMode | None = None,
     options: WriteOptions | None = None,
 ) -> AsyncIterator[WriteResult]:
     """Update existing records of one object in Coupa.
@@ -151,6 +169,8 @@ def update(
             always updated by it.
         concurrency: Records sent at once; the connection's setting by default.
         dry_run: Validate only; nothing is sent.
+        validation: ``lenient`` (default: errors refuse a record, warnings are reported),
+            ``strict`` (warnings refuse it too) or ``off`` (sent unchecked).
         options: Further knobs (``WriteOptions``).
 
     Returns:
@@ -161,7 +181,7 @@ def update(
         ConfigurationError: The object cannot be updated, or the key is malformed.
         UnknownFieldError: The key names a field the object does not have.
     """
-    opts = make_options(options, concurrency=concurrency, dry_run=dry_run)
+    opts = make_options(options, concurrency=concurrency, dry_run=dry_run, validation=validation)
     return _keyed_run(obj, conn, records, upsert=False, key=key, options=opts)
 
 
@@ -173,6 +193,7 @@ def upsert(
     key: str | Sequence[str],
     concurrency: int | None = None,
     dry_run: bool | None = None,
+    validation: ValidationMode | None = None,
     options: WriteOptions | None = None,
 ) -> AsyncIterator[WriteResult]:
     """Create or update records of one object, matched by a natural key.
@@ -188,6 +209,8 @@ def upsert(
         concurrency: Records sent at once; the connection's setting by default.
         dry_run: Validate only (as an update: whether each record would be created is only
             known by asking Coupa); nothing is sent.
+        validation: ``lenient`` (default: errors refuse a record, warnings are reported),
+            ``strict`` (warnings refuse it too) or ``off`` (sent unchecked).
         options: Further knobs (``WriteOptions``).
 
     Returns:
@@ -199,5 +222,5 @@ def upsert(
             missing, ``id`` or malformed.
         UnknownFieldError: The key names a field the object does not have.
     """
-    opts = make_options(options, concurrency=concurrency, dry_run=dry_run)
+    opts = make_options(options, concurrency=concurrency, dry_run=dry_run, validation=validation)
     return _keyed_run(obj, conn, records, upsert=True, key=key, options=opts)

@@ -69,11 +69,14 @@ class Outcome:
             or ``failed`` (sent, or meant to be, and not written).
         messages: Why, for rejected and failed records (each naming the field when known).
         coupa_id: The Coupa id written or targeted, when there is one.
+        warnings: What validation reported without refusing the record (each naming the
+            field and ending with its code, ``[read_only]``).
     """
 
     outcome: str
     messages: list[str] = field(default_factory=list)
     coupa_id: int | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 class FatalBatch(Exception):
@@ -309,6 +312,8 @@ class EndpointType:
         check_raw: Checks its options as written, before ``${var}`` values are filled in
             (a secret written into the file).
         check_mapping: Checks a transformation against it as a target.
+        check_source_mapping: Checks a transformation against it as a source (the fields
+            the mapping reads).
         uses_coupa: It talks to Coupa (the operation then needs a connection, and its
             identity is the instance).
         identity: Which file or table it reads or writes, as the run resolves it.
@@ -324,6 +329,7 @@ class EndpointType:
     check: EndpointCheck | None = None
     check_raw: EndpointCheck | None = None
     check_mapping: MappingCheck | None = None
+    check_source_mapping: MappingCheck | None = None
     uses_coupa: bool = False
     identity: Callable[[EndpointSpec, str, Path], str] | None = None
     secrets: Callable[[EndpointSpec], Iterable[str]] | None = None

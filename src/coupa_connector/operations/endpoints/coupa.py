@@ -37,8 +37,12 @@ from coupa_connector.operations.endpoints.base import (
     debug_json,
 )
 from coupa_connector.operations.opfile._yaml import LList, LMap
-from coupa_connector.operations.opfile.model import EndpointSpec
-from coupa_connector.operations.opfile.problems import Checker, check_field_path
+from coupa_connector.operations.opfile.model import EndpointSpec, validation_mode
+from coupa_connector.operations.opfile.problems import (
+    Checker,
+    check_field_path,
+    check_source_fields,
+)
 
 if TYPE_CHECKING:
     from coupa_connector._connection import AsyncConnection
@@ -130,7 +134,7 @@ class CoupaQuerySource(SourceBase):
         deletes: DeleteDetector | None = None,
     ) -> None:
         o = spec.options
-        catalog = load_catalog()
+        catalog = bridge.conn.catalog  # with the instance's overlay, when there is one
         self.obj: ObjectDef = catalog.get(str(o["object"]))
         self.show_deleted_lines = bool(o.get("show_deleted_lines", False))
         self.deletes = deletes
@@ -155,6 +159,10 @@ class CoupaQuerySource(SourceBase):
             else str(since)
         )
         self.marks_exported = bool(o.get("mark_exported", False))
+        # Raw Coupa parameters, sent as given (the file's check refused anything else).
+        self.raw_params: dict[str, str] = {
+            str(k): _param_text(v) for k, v in (o.get("params") or {}).items()
+        }
         if (
             self.fields is None
             and self.return_object is None
@@ -198,8 +206,8 @@ class CoupaQuerySource(SourceBase):
             self.deletes.commit(ids)
 
     def _params(self) -> dict[str, str]:
-        params = dict(self.window)
-        if self.marks_exported and "exported" not in _text_of(self.where):
+        params = {**self.raw_params, **self.window}
+        if self.marks_exported and "exported" not in (_text_of(self.where) + " ".join(params)):
             params["exported"] = "false"
         return params
 
@@ -249,6 +257,15 @@ class CoupaQuerySource(SourceBase):
             position += 1
 
 
+def _param_text(value: Any) -> str:
+    """A parameter value from YAML as Coupa reads it: true/false, ISO dates, plain text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value)
+
+
 def record_key(record_id: Any, position: int) -> str:
     """A queried record's key in the operation log: its Coupa id, else its position."""
     return f"{_ID_KEY}{record_id}" if record_id is not None else str(position)
@@ -287,6 +304,7 @@ class CoupaWriteTarget(TargetBase):
         self.id_field = str(o.get("id_field", "id"))
         self.bridge = bridge
         self.dry_run = dry_run
+        self.validation = validation_mode(o.get("validate"))
         self.maybe_sent: set[str] = set()
 
     def describe(self) -> str:
@@ -334,11 +352,14 @@ class CoupaWriteTarget(TargetBase):
                 continue
             outcome = r.outcome.value
             if outcome in ("created", "updated", "actioned", "valid"):
-                out[index] = Outcome("written", coupa_id=r.id)
+                out[index] = Outcome("written", coupa_id=r.id, warnings=list(r.warnings))
             else:
                 messages = list(r.messages) or [outcome]
                 out[index] = Outcome(
-                    "rejected" if outcome == "rejected" else "failed", messages, r.id
+                    "rejected" if outcome == "rejected" else "failed",
+                    messages,
+                    r.id,
+                    list(r.warnings),
                 )
         final = [
             o
@@ -349,6 +370,10 @@ class CoupaWriteTarget(TargetBase):
         if error is not None:
             raise FatalBatch(error, final)
         return final
+
+    def _how(self) -> dict[str, Any]:
+        """The write activities' options of this target: dry run and validation."""
+        return {"dry_run": self.dry_run, "validation": self.validation}
 
     async def _collect_some(
         self,
@@ -367,9 +392,9 @@ class CoupaWriteTarget(TargetBase):
         part = [records[i] for i in indexes]
         conn = self.bridge.conn
         if kind == "upsert" and key:
-            stream = upsert(conn, self.obj, part, key=key, dry_run=self.dry_run)
+            stream = upsert(conn, self.obj, part, key=key, **self._how())
         else:
-            stream = create(conn, self.obj, part, key=self.key, dry_run=self.dry_run)
+            stream = create(conn, self.obj, part, key=self.key, **self._how())
         async for result in stream:
             into.append(dc_replace(result, position=indexes[result.position - 1] + 1))
 
@@ -379,17 +404,17 @@ class CoupaWriteTarget(TargetBase):
         if self.kind == "create":
             from coupa_connector.activities.write.create import create
 
-            stream = create(conn, self.obj, records, key=self.key, dry_run=self.dry_run)
+            stream = create(conn, self.obj, records, key=self.key, **self._how())
         elif self.kind == "update":
             from coupa_connector.activities.write.update import update
 
-            stream = update(conn, self.obj, records, key=self.key, dry_run=self.dry_run)
+            stream = update(conn, self.obj, records, key=self.key, **self._how())
         elif self.kind == "upsert":
             from coupa_connector.activities.write.update import upsert
 
             if not self.key:
                 raise ConfigurationError(f"coupa.upsert of {self.obj.name} needs key:")
-            stream = upsert(conn, self.obj, records, key=self.key, dry_run=self.dry_run)
+            stream = upsert(conn, self.obj, records, key=self.key, **self._how())
         else:
             from coupa_connector.activities.write.actions import action as run_action
 
@@ -426,6 +451,11 @@ def _check(check: Checker, where: str, role: str, spec: EndpointSpec, node: LMap
         _check_deletes(check, where, o, node)
         _check_query(check, where, obj, o, node)
         return
+    if "validate" in o:
+        try:
+            validation_mode(o["validate"])
+        except ConfigurationError as exc:
+            check.problem(node.line_of("validate"), f"{where}: {exc}")
     if spec.type == "coupa.create" and not obj.can_create:
         check.problem(node.line_of("object"), f"{where}: Coupa cannot create {obj.name}")
     if spec.type in ("coupa.update", "coupa.upsert") and not obj.can_update:
@@ -514,12 +544,27 @@ def _check_query(
 
     def problem_of(**args: Any) -> str | None:
         try:
-            build_query(check.catalog, obj, **args)
+            # Strict: a file is checked before it runs, and a field the catalog (and the
+            # instance's overlay) does not know is more often a typo than a custom field;
+            # ``params:`` sends a parameter as given.
+            build_query(check.catalog, obj, strict=True, **args)
         except CoupaError as exc:
             return str(exc)
         return None
 
-    names = _QUERY_PARAMS
+    raw = o.get("params")
+    params_ok = isinstance(raw, Mapping) and not any(
+        isinstance(v, Mapping | list) or v is None for v in raw.values()
+    )
+    if raw is not None and not params_ok:
+        check.problem(
+            node.line_of("params"),
+            f"{where}: params must map Coupa parameter names to values "
+            "(e.g. supplier[name][starts_with]: Ac)",
+        )
+    names: tuple[str, ...] = _QUERY_PARAMS
+    if params_ok:
+        names = (*names, "params")
     if not isinstance(o.get("fields", []), list):
         names = tuple(n for n in names if n != "fields")  # reported already
     limit = o.get("limit")
@@ -558,7 +603,7 @@ def _check_target_fields(
     check: Checker, op: str, obj_name: str, spec: TransformSpec, node: LMap
 ) -> None:
     try:
-        obj = load_catalog().get(obj_name)
+        obj = check.catalog.get(obj_name)
     except CatalogError:
         return  # reported with the target
     mapping_node = node.get("mapping")
@@ -579,13 +624,20 @@ def _check_target_fields(
             )
             return
         try:
-            line_obj = load_catalog().get(lines_def.ref)
+            line_obj = check.catalog.get(lines_def.ref)
         except CatalogError:
             return
         lmap = lines.get("mapping")
         for key, _expr in spec.lines_mapping:
             line = lmap.line_of(key) if isinstance(lmap, LMap) else lines.line
             check_field_path(check, op, line_obj, key, line)
+
+
+def _check_reads(
+    check: Checker, op: str, spec: EndpointSpec, transform: TransformSpec, node: LMap
+) -> None:
+    if isinstance(spec.options.get("object"), str):
+        check_source_fields(check, op, spec.options["object"], transform, node)
 
 
 def _query_source(spec: EndpointSpec, ctx: EndpointContext) -> CoupaQuerySource:
@@ -620,6 +672,7 @@ _QUERY_OPTIONS = frozenset(
         "incremental",
         "since",
         "mark_exported",
+        "params",
         "projection",
         "detect_deletes",
     }
@@ -639,6 +692,7 @@ def _coupa(
         target=None if source else _write_target,
         check=_check,
         check_mapping=None if source else _check_mapping,
+        check_source_mapping=_check_reads if source else None,
         uses_coupa=True,
     )
 

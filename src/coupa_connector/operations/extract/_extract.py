@@ -33,6 +33,7 @@ from coupa_connector.activities.query import (
     QueryOptions,
     QuerySpec,
     build_query,
+    log_warnings,
     query_pages,
 )
 from coupa_connector.activities.query._batch import RecordBatch, fresh_indexes
@@ -385,6 +386,7 @@ async def extract(
     # Validate everything, and open the output, before the first request.
     query = query.replace(where=conditions, since=lower)
     checked = build_query(catalog, target, query)
+    log_warnings(checked)
     _refuse_unsafe(checked, incremental, mark_exported_flag)
     state_path = Path(state) if state is not None else None
     deletes = _delete_detector(detect_deletes, state_path, target.name, mark_exported_flag, checked)

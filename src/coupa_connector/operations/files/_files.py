@@ -651,11 +651,21 @@ class _XMLRecords:
     def end(self, name: str) -> None:
         tag, attrs, children, texts = self._stack.pop()
         # A collection the catalog knows, holding only its item elements, is a list even
-        # without type="array" (Coupa's own samples leave it out).
-        items = self._items.get(tag, frozenset())
-        is_list = bool(children) and all(t in items for t, _v, _a in children)
-        value = _xml_value(attrs, children, "".join(texts), is_list=is_list)
+        # without type="array" (Coupa's own samples leave it out); so is a wrapper named as
+        # the plural of the one element it repeats (<tags><tag>..</tag></tags>), one item
+        # or many.
         depth = len(self._stack)
+        items = self._items.get(tag, frozenset())
+        if not items and depth > 0:  # the document's root is never such a wrapper
+            items = _singulars(tag)
+        is_list = bool(children) and all(t in items for t, _v, _a in children)
+        text = "".join(texts)
+        in_record = depth > 1 or (depth == 1 and self.single)
+        if in_record and _absent(attrs, children, text):
+            # An empty element (<attachments/>) says nothing about the field: it is left
+            # out of the record, not read as an empty text.
+            return
+        value = _xml_value(attrs, children, text, is_list=is_list)
         if depth == 0:
             if self.single and isinstance(value, dict):
                 self.done.append(value)
@@ -696,6 +706,25 @@ def _xml_value(
     if kind == "array":
         return []
     return text
+
+
+def _absent(attrs: Mapping[str, str], children: list[Any], text: str) -> bool:
+    """An element with nothing in it: no children, no text, and no type or nil attribute
+    that gives it a value (``type="array"`` is an empty list, ``nil="true"`` a null)."""
+    return not children and not text.strip() and "type" not in attrs and "nil" not in attrs
+
+
+def _singulars(tag: str) -> frozenset[str]:
+    """The item element names a wrapper named ``tag`` may hold: ``tags`` -> ``tag``,
+    ``addresses`` -> ``address``, ``entries`` -> ``entry``."""
+    names: set[str] = set()
+    if tag.endswith("ies") and len(tag) > 3:
+        names.add(tag[:-3] + "y")
+    if tag.endswith("es") and len(tag) > 2:
+        names.add(tag[:-2])
+    if tag.endswith("s") and len(tag) > 1:
+        names.add(tag[:-1])
+    return frozenset(names)
 
 
 def _looks_like_list(tag: str, children: list[Any]) -> bool:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from coupa_connector.activities.monitoring import MonitorSettings, monitor_settings
+from coupa_connector.catalog import Catalog, instance_catalog
 from coupa_connector.errors import CoupaError
 from coupa_connector.operations._transform import Expression, TransformSpec, compile_expression
 from coupa_connector.operations.endpoints.registry import REGISTRY
@@ -142,6 +143,9 @@ def load_operation_file(
                 doc.line_of(key),
                 f"unknown top-level key {key!r}; expected one of {', '.join(sorted(_TOP_KEYS))}",
             )
+    connection = _connection(check, doc)
+    # The instance's own fields (its overlay, from coupa discover) are known to the checks.
+    check.catalog = _instance_catalog(connection)
     ops_node = doc.get("operations")
     operations: dict[str, OperationSpec] = {}
     if not isinstance(ops_node, LMap) or not ops_node:
@@ -163,7 +167,6 @@ def load_operation_file(
                             f"{op.name}: {which} names {nxt!r}, "
                             "which is not an operation in this file",
                         )
-    connection = _connection(check, doc)
     needs = [op for op in operations.values() if op.needs_coupa]
     if needs and connection is None:
         first = needs[0]
@@ -177,6 +180,26 @@ def load_operation_file(
     if check.problems:
         raise OperationFileError(sorted(check.problems, key=lambda p: p.line or 0))
     return OperationFile(Path(file).resolve(), connection, operations, merged)
+
+
+def _instance_catalog(connection: ConnectionSpec | None) -> Catalog:
+    """The catalog plus the overlay of the instance the file connects to, when its URL can
+    be told without secrets (a URL in the file, COUPA_URL, a profile's url)."""
+    url: Any = None
+    if connection is None or connection.kind == "sandbox":
+        url = None
+    elif connection.kind == "settings":
+        url = connection.settings.get("url")
+    elif connection.kind == "env":
+        url = os.environ.get("COUPA_URL")
+    elif connection.kind == "profile" and connection.profile:
+        from coupa_connector.client import ConnectionConfig
+
+        try:
+            url = ConnectionConfig.from_profile(connection.profile).url
+        except CoupaError:
+            url = None  # a profile that does not load is reported when the run connects
+    return instance_catalog(url if isinstance(url, str) else None)
 
 
 def _connection(check: Checker, doc: LMap) -> ConnectionSpec | None:
@@ -319,7 +342,9 @@ def _operation(check: Checker, name: str, body: Any, line: int) -> OperationSpec
             )
     source = _endpoint(check, name, "source", body)
     target = _endpoint(check, name, "target", body)
-    transform = _transform(check, name, body.get("transform"), body.line_of("transform"), target)
+    transform = _transform(
+        check, name, body.get("transform"), body.line_of("transform"), target, source
+    )
     batch = body.get("batch_size", 50)
     if not isinstance(batch, int) or isinstance(batch, bool) or not 1 <= batch <= 10_000:
         check.problem(
@@ -458,7 +483,12 @@ def _mapping(check: Checker, node: Any, line: int, what: str) -> tuple[tuple[str
 
 
 def _transform(
-    check: Checker, op: str, node: Any, line: int, target: EndpointSpec | None
+    check: Checker,
+    op: str,
+    node: Any,
+    line: int,
+    target: EndpointSpec | None,
+    source: EndpointSpec | None = None,
 ) -> TransformSpec:
     if node is None:
         return TransformSpec()
@@ -517,4 +547,8 @@ def _transform(
         check_mapping = REGISTRY[target.type].check_mapping
         if check_mapping is not None:
             check_mapping(check, op, target, spec, node)
+    if source is not None:
+        check_reads = REGISTRY[source.type].check_source_mapping
+        if check_reads is not None:
+            check_reads(check, op, source, spec, node)
     return spec

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from coupa_connector.activities.monitoring import MonitorSettings
+from coupa_connector.catalog import VALIDATIONS, ValidationMode
+from coupa_connector.errors import ConfigurationError
 from coupa_connector.operations._transform import TransformSpec
 
 __all__ = [
@@ -18,6 +20,7 @@ __all__ = [
     "EndpointSpec",
     "OperationFile",
     "OperationSpec",
+    "validation_mode",
     "variable_names",
 ]
 
@@ -114,3 +117,22 @@ VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 def variable_names(text: str) -> list[str]:
     """The ``${name}`` variables an operation file's text uses, in order of first use."""
     return list(dict.fromkeys(VARIABLE.findall(text)))
+
+
+def validation_mode(value: Any) -> ValidationMode:
+    """A Coupa target's ``validate:`` setting as a validation mode: ``lenient`` (the
+    default: warnings are reported, the record is sent), ``strict`` (warnings refuse the
+    record) or ``off`` (sent unchecked); true and false read as lenient and off.
+
+    Raises:
+        ConfigurationError: Any other value.
+    """
+    if value is None or value is True:
+        return "lenient"
+    if value is False:
+        return "off"
+    if isinstance(value, str) and value in VALIDATIONS:
+        return value
+    raise ConfigurationError(
+        f"validate must be one of {', '.join(VALIDATIONS)} (or true/false), not {value!r}"
+    )

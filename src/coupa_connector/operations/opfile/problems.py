@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from coupa_connector.catalog import ObjectDef, load_catalog
+from coupa_connector.catalog import Catalog, ObjectDef, load_catalog
 from coupa_connector.errors import CatalogError, CoupaError
-from coupa_connector.operations._transform import Expression, function_calls
+from coupa_connector.operations._projection import expression_paths
+from coupa_connector.operations._transform import Expression, TransformSpec, function_calls
 from coupa_connector.operations.opfile._yaml import LList, LMap, OperationProblem
 from coupa_connector.operations.opfile.model import VARIABLE
 
@@ -24,6 +25,7 @@ __all__ = [
     "Checker",
     "check_field_path",
     "check_lookups",
+    "check_source_fields",
     "refuse_url_secrets",
     "url_secrets",
 ]
@@ -149,7 +151,7 @@ def check_lookups(check: Checker, expr: Expression, line: int, what: str) -> Non
             if not isinstance(field_name, str):
                 continue
             try:
-                build_query(check.catalog, obj, fields=[field_name])
+                build_query(check.catalog, obj, fields=[field_name], strict=True)
             except CoupaError as exc:
                 check.problem(line, f"{what}: lookup_coupa: {exc}")
 
@@ -176,6 +178,57 @@ def check_field_path(check: Checker, op: str, obj: ObjectDef, dotted: str, line:
             )
             return
         try:
-            current = load_catalog().get(fdef.ref)
+            current = check.catalog.get(fdef.ref)
         except CatalogError:
             return
+
+
+def check_source_fields(
+    check: Checker, op: str, obj_name: str, spec: TransformSpec, node: LMap
+) -> None:
+    """Every field a mapping reads from a Coupa record must be one its records can carry
+    (the catalog's, or the instance's from its overlay); otherwise the column comes out
+    empty in every record and nobody is told."""
+    try:
+        obj = check.catalog.get(obj_name)
+    except CatalogError:
+        return  # reported with the source
+    mapping_node = node.get("mapping")
+    exprs = [(key, expr, mapping_node) for key, expr in spec.mapping]
+    exprs += [("group_by", e, None) for e in spec.group_by]
+    for key, expr, where_node in exprs:
+        line = where_node.line_of(key) if isinstance(where_node, LMap) else node.line
+        for path in expression_paths(expr):
+            reason = _unknown_path(check.catalog, obj, path)
+            if reason:
+                check.problem(
+                    line,
+                    f"{op}: transform.mapping.{key} reads {'.'.join(path)!r}: {reason} "
+                    "(an instance's own fields are known after coupa discover; "
+                    "custom-fields.<name> reads a custom field)",
+                )
+
+
+def _unknown_path(catalog: Catalog, obj: ObjectDef, path: tuple[str, ...]) -> str:
+    """Why records of ``obj`` cannot carry ``path``, or "" when they can (or may: past a
+    custom-fields wrapper or an object the catalog does not describe)."""
+    import difflib  # only when a mapping reads a Coupa record
+
+    current: ObjectDef | None = obj
+    for name in path:
+        if current is None:
+            return ""
+        fdef = current.fields.get(name)
+        if fdef is None:
+            if name == "id":
+                return ""
+            close = difflib.get_close_matches(name, list(current.fields), n=3, cutoff=0.6)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            return f"{current.name} has no field {name!r}{hint}"
+        if fdef.kind == "custom-fields" and not fdef.ref:
+            return ""  # the instance's own fields, unknown without its overlay
+        if fdef.kind not in ("reference", "collection", "custom-fields"):
+            return ""  # a scalar: what follows is an expression's business
+        # A reference, or a collection whose items the path goes on into.
+        current = catalog.get(fdef.ref) if fdef.ref and fdef.ref in catalog else None
+    return ""
