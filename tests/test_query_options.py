@@ -17,7 +17,7 @@ from coupa_connector.sandbox import Sandbox
 def test_the_keywords_are_the_options_fields_in_order() -> None:
     names = [f.name for f in dataclasses.fields(QueryOptions)]
     assert names == list(QueryKeywords.__annotations__)
-    assert len(names) == 12
+    assert len(names) == 13
 
 
 def test_options_are_frozen_and_keywords_go_on_top() -> None:
