@@ -16,8 +16,10 @@ from typing import Any
 
 import pytest
 
-dlt = pytest.importorskip("dlt", reason="the dlt extra is not installed")
-duckdb = pytest.importorskip("duckdb", reason="the dlt extra is not installed")
+from _extras import require
+
+dlt = require("dlt", "the dlt extra is not installed")
+duckdb = require("duckdb", "the dlt extra is not installed")
 
 from _operations_support import config_for  # noqa: E402
 from _write_support import invoice, invoice_refs  # noqa: E402

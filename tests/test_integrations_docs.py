@@ -6,6 +6,7 @@ A pipeline stage that is not ours (``target-jsonl``, a Meltano plugin) is left o
 tap hands it is checked to be Singer messages instead.
 """
 
+# ruff: noqa: E402  (the extras are required before their modules are imported)
 from __future__ import annotations
 
 import json
@@ -20,8 +21,10 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("dlt", reason="the dlt extra is not installed")
-pytest.importorskip("singer_sdk", reason="the singer extra is not installed")
+from _extras import require
+
+require("dlt", "the dlt extra is not installed")
+require("singer_sdk", "the singer extra is not installed")
 import duckdb
 
 from _operations_support import config_for

@@ -1,6 +1,7 @@
 """The Singer tap and target against the sandbox: the SDK's standard tests, and suppliers
 copied from one sandbox into another through ``tap-coupa | target-coupa`` under faults."""
 
+# ruff: noqa: E402  (the extras are required before their modules are imported)
 from __future__ import annotations
 
 import atexit
@@ -16,7 +17,9 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("singer_sdk", reason="the singer extra is not installed")
+from _extras import require
+
+require("singer_sdk", "the singer extra is not installed")
 
 from singer_sdk.testing import SuiteConfig, get_tap_test_class, get_target_test_class
 
