@@ -95,13 +95,14 @@ def test_workers() -> int:
 
 
 def pytest_args(rest: list[str]) -> list[str]:
-    """``rest`` with the worker count and ``--dist loadfile`` in front, unless ``rest`` already
-    chooses (``-n``, ``--numprocesses``, ``-p no:xdist``) or debugs in process (``--pdb``)."""
-    chooses = any(
-        a.startswith(("-n", "--numprocesses", "--pdb")) or a in ("no:xdist", "-pno:xdist")
-        for a in rest
-    )
-    return rest if chooses else [*XDIST, "-n", str(test_workers()), *rest]
+    """``rest`` with ``--dist loadfile`` and the worker count in front, each unless ``rest``
+    already chooses it (``--dist``; ``-n``, ``--numprocesses``); neither when ``rest`` turns
+    xdist off (``-p no:xdist``) or debugs in process (``--pdb``)."""
+    if any(a in ("no:xdist", "-pno:xdist") or a.startswith("--pdb") for a in rest):
+        return rest
+    dist = [] if any(a.startswith("--dist") for a in rest) else XDIST
+    count = any(a.startswith(("-n", "--numprocesses")) for a in rest)
+    return [*dist, *([] if count else ["-n", str(test_workers())]), *rest]
 
 
 def main(argv: list[str]) -> int:
