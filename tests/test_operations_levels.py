@@ -20,6 +20,13 @@ from coupa_connector.operations import load_operation_file, run_operations
 from coupa_connector.sandbox import Sandbox
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A rejected record goes to rejects/ under the working directory: the test's own, not the
+    # checkout's, where every xdist worker would write the same file.
+    monkeypatch.chdir(tmp_path)
+
+
 def _opfile(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "op.yaml"
     path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
