@@ -1184,6 +1184,19 @@ SWAGGER_DEFINITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     ),
 }
 
+# Hand-curated objects that a Swagger definition describes too, besides the object the
+# definition maps to: curated object -> (definition, reason). The object takes the
+# definition's properties as fields, merged into its own; references typed as the definition
+# keep pointing at the definition's own object.
+CURATED_DEFINITIONS: dict[str, tuple[str, str]] = {
+    "supplier-contact": (
+        "Contact",
+        "Swagger types a supplier's primary-contact as Contact, and Coupa's samples of an "
+        "embedded supplier (Payments API) show its keys: active, purposes and the audit stamps "
+        "besides the names, email and phones.",
+    ),
+}
+
 # Definitions that are a slim view of another object, used for references to it: definition
 # -> (catalog object, reason). Their properties must be fields of the object.
 REFERENCE_SHAPES: dict[str, tuple[str, str]] = {

@@ -6,7 +6,8 @@ so that rendering stays a copy and filters on them find what they should.
 - the PO numbers on lines that bill an order line (``po-number``, ``order-header-num``,
   ``order-line-num``);
 - a document's ``approvals`` (copies of the approval records) and ``current-approval``,
-  kept up to date whenever one of its approvals is saved.
+  kept up to date whenever one of its approvals is saved;
+- the fields that describe a record's document file (an invoice's ``image-scan*``).
 
 What is derived from what is data in ``_objects.py``; this module applies it.
 """
@@ -19,6 +20,7 @@ from coupa_connector.sandbox._objects import (
     APPROVABLES,
     APPROVAL_LINKS,
     DERIVED_FROM_REFERENCES,
+    DOCUMENT_FIELDS,
     EMBED_SKIP,
     LINE_MIRRORS,
     OPEN_APPROVAL_STATUSES,
@@ -27,7 +29,7 @@ from coupa_connector.sandbox._objects import (
 )
 from coupa_connector.sandbox._store import Store
 
-__all__ = ["Deriver", "current_approval", "embedded_copy", "from_references"]
+__all__ = ["Deriver", "current_approval", "document_fields", "embedded_copy", "from_references"]
 
 
 def from_references(res: str, doc: dict[str, Any]) -> None:
@@ -36,6 +38,24 @@ def from_references(res: str, doc: dict[str, Any]) -> None:
         value = doc.get(ref)
         rid = value.get("id") if isinstance(value, dict) else None
         doc[name] = None if rid is None else (rid if what == "id" else what)
+
+
+def document_fields(
+    res: str, rid: int, kind: str, name: str, content_type: str, size: int
+) -> dict[str, Any]:
+    """The fields of record ``rid`` that describe its file of ``kind`` (none if it has none)."""
+    found = DOCUMENT_FIELDS.get(kind, {}).get(res)
+    if found is None:
+        return {}
+    names, type_field, size_field, url_field = found
+    out: dict[str, Any] = dict.fromkeys(names, name)
+    if type_field is not None:
+        out[type_field] = content_type
+    if size_field is not None:
+        out[size_field] = f"{size / 1_048_576:.2f}"
+    if url_field is not None:
+        out[url_field] = f"/api/{res}/{rid}/retrieve_{kind}"
+    return out
 
 
 def embedded_copy(record: dict[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ __all__ = [
     "DELETED_LINES_KEPT",
     "DERIVED_FROM_REFERENCES",
     "DISPUTE_REASONS",
+    "DOCUMENT_FIELDS",
     "DUPLICATE_LINE_NUMS_IGNORED",
     "EMBED_SKIP",
     "EXPORTED_ONLY_UPDATES",
@@ -211,6 +212,23 @@ ORDER_LINE_NUMBERS: dict[str, tuple[str, str, tuple[str, ...], str]] = {
         ("po-number", "order-header-num"),
         "order-line-num",
     ),
+}
+
+# Fields of a record that describe one of its document files, set whenever the file is
+# stored: file kind -> resource -> (file name fields, content type, size in MB, URL; None
+# where the record has no such field). An invoice's image-scan fields name its scan, its
+# clearance-document the file /retrieve_clearance_document answers with (Coupa: Invoices API).
+_FileFields = tuple[tuple[str, ...], str | None, str | None, str | None]
+DOCUMENT_FIELDS: dict[str, dict[str, _FileFields]] = {
+    "image_scan": {
+        "invoices": (
+            ("image-scan", "image-scan-file-name"),
+            "image-scan-content-type",
+            "image-scan-file-size",
+            "image-scan-url",
+        ),
+    },
+    "clearance_document": {"invoices": (("clearance-document",), None, None, None)},
 }
 
 # Audit references left out of embedded records and of the copies documents keep of their

@@ -34,7 +34,6 @@ _fragment = orjson.Fragment
 _EMBED_SKIP = EMBED_SKIP
 # One step of a rendering plan: the field's kind and the target's view for associations.
 _Step = tuple[str, ObjectView | None]
-_AUDIT_STAMPS = ("created-at", "updated-at", "created-by", "updated-by")
 # What an unset field of a kind renders as: an empty list or set of custom fields, false for
 # booleans (Rails boolean columns default to false, and Coupa sends false, never null),
 # otherwise null.
@@ -157,14 +156,6 @@ def _plans_cache(views: Views, view: ObjectView, embedded: bool = False) -> _Pla
             lines.append((name, target_view))
         if target_view is not None and kind == "collection" and target_view.stored:
             stored_lists.append((name, target_view))
-    if not view.stored and "users" in views.catalog:
-        # Data embedded in a record keeps its own audit stamps where it has them: Coupa's
-        # samples show them on a supplier's primary contact, which the catalog lacks.
-        users = views.view(views.catalog.get("users"))
-        for name in _AUDIT_STAMPS:
-            steps.setdefault(
-                name, ("reference", users) if name.endswith("-by") else ("datetime", None)
-            )
     found = _Plan(
         view.order, steps, template, tuple(stored_refs), tuple(lines), {}, tuple(stored_lists)
     )
@@ -184,6 +175,8 @@ class RenderCache:
         self.embedded: dict[tuple[str, int], dict[str, Any]] = {}
         # The same embedded records, serialized once for the JSON pages that repeat them.
         self.embedded_json: dict[tuple[str, object], Any] = {}
+        # Data embedded in records, rendered: (object, id) -> (the data, its JSON).
+        self.embedded_data_json: dict[tuple[str, object], tuple[dict[str, Any], Any]] = {}
         self.blocks: dict[tuple[str, int], dict[str, Any]] = {}
         # Full JSON renderings of top-level records, and their total size.
         self.records: dict[tuple[str, int], bytes] = {}
@@ -201,6 +194,7 @@ class RenderCache:
             self.docs.clear()
             self.embedded.clear()
             self.embedded_json.clear()
+            self.embedded_data_json.clear()
             self.blocks.clear()
             self.records.clear()
             self.record_bytes = 0
@@ -230,6 +224,7 @@ class Renderer:
         self._docs = cache.docs
         self._embedded = cache.embedded
         self._embedded_json = cache.embedded_json
+        self._embedded_data_json = cache.embedded_data_json
         self._blocks = cache.blocks
         self._plans: dict[str, _Plan] = {}
         # While a JSON pass runs: referenced records it met before they were fetched.
@@ -267,12 +262,12 @@ class Renderer:
         return [self.full(view, d) for d in docs]
 
     def full_json(
-        self, view: ObjectView, rows: list[tuple[int, str | dict[str, Any]]]
+        self, view: ObjectView, rows: list[tuple[int, bytes | str | dict[str, Any]]]
     ) -> list[bytes]:
         """Full records as JSON, each rendered once per store generation.
 
-        ``rows`` are (id, document) pairs, the document as stored JSON text or parsed; text
-        is parsed only for records not rendered yet. Records are rendered in one pass;
+        ``rows`` are (id, document) pairs, the document as stored JSON (bytes or text) or
+        parsed; JSON is parsed only for records not rendered yet. Records are rendered in one pass;
         referenced records not fetched yet are noted on the way, fetched with one query
         per resource, and only the records that met them are rendered again. Once a page
         or two has been served, every supplier, user and account a page refers to is
@@ -281,7 +276,7 @@ class Renderer:
         records = self._cache.records
         name = view.name
         todo = [
-            (rid, orjson.loads(doc) if isinstance(doc, str) else doc)
+            (rid, orjson.loads(doc) if isinstance(doc, (bytes, str)) else doc)
             for rid, doc in rows
             if (name, rid) not in records
         ]
@@ -354,7 +349,7 @@ class Renderer:
                     present[name] = found if found is not None else self.embed_json(target, value)
             elif kind == "embedded":
                 if isinstance(value, dict):
-                    present[name] = _fragment(self._json(target, value))  # type: ignore[arg-type]
+                    present[name] = self._embedded_data(target, value)  # type: ignore[arg-type]
             elif kind == "collection":
                 if not isinstance(value, list):
                     present[name] = []
@@ -380,6 +375,21 @@ class Renderer:
             return b"{" + tail + b"}"
         # Fewer copies of the record than chained concatenation.
         return b"".join((body[:-1], b",", tail, b"}"))
+
+    def _embedded_data(self, target: ObjectView, value: dict[str, Any]) -> Any:
+        """Data embedded in a record (a country, a remit-to address), rendered once per
+        store generation for each distinct value: records repeat the same few. Kept by
+        its id and checked against the value it was rendered from, which is cheaper than
+        a key made of the whole value."""
+        key = (target.name, value.get("id"))
+        known = self._embedded_data_json.get(key)
+        if known is not None and known[0] == value:
+            return known[1]
+        before = self._misses
+        found = _fragment(self._json(target, value))
+        if self._misses == before:  # complete: nothing it refers to is still missing
+            self._embedded_data_json[key] = (value, found)
+        return found
 
     def embed_json(self, target: ObjectView | None, value: Any) -> Any:
         """``embed`` for JSON output: the embedded record serialized once per store
