@@ -50,8 +50,13 @@ class _Shape:
     worked out once per shape rather than once per record."""
 
     drop: tuple[str, ...]
-    # (field, kind, target view, target name)
-    work: tuple[tuple[str, str, ObjectView | None, str], ...]
+    # References to stored records: (field, target name, target view).
+    refs: tuple[tuple[str, str, ObjectView], ...]
+    # Data embedded in the record (a supplier's primary contact): (field, its object).
+    data: tuple[tuple[str, ObjectView], ...]
+    # Collections: (field, the lines' object, whether they are records stored on their own).
+    lists: tuple[tuple[str, ObjectView | None, bool], ...]
+    custom: tuple[str, ...]
     tail: bytes
 
 
@@ -103,22 +108,38 @@ class _Plan:
             return found
         steps = self.steps
         drop = tuple(n for n in keys if n not in steps)
-        work: list[tuple[str, str, ObjectView | None, str]] = []
+        refs: list[tuple[str, str, ObjectView]] = []
+        data: list[tuple[str, ObjectView]] = []
+        lists: list[tuple[str, ObjectView | None, bool]] = []
+        custom: list[str] = []
         for name in keys:
             step = steps.get(name)
             if step is None or step[0] not in _WORK_KINDS:
                 continue
             kind, target = step
-            if kind == "reference" and target is None:
-                continue  # an object the catalog does not describe: output as stored
-            if kind == "reference" and not target.stored:  # type: ignore[union-attr]
-                # Data embedded in the record (a supplier's primary contact): rendered with
-                # every key of its object, as Coupa's samples show it.
-                kind = "embedded"
-            work.append((name, kind, target, target.name if target is not None else ""))
+            if kind == "reference":
+                if target is None:
+                    continue  # an object the catalog does not describe: output as stored
+                if target.stored:
+                    refs.append((name, target.name, target))
+                else:
+                    # Data embedded in the record (a supplier's primary contact): rendered
+                    # with every key of its object, as Coupa's samples show it.
+                    data.append((name, target))
+            elif kind == "collection":
+                lists.append((name, target, target is None or target.stored))
+            else:
+                custom.append(name)
         present = set(keys)
         unset = {n: v for n, v in self.template.items() if n not in present}
-        found = _Shape(drop, tuple(work), orjson.dumps(unset)[1:-1])
+        found = _Shape(
+            drop,
+            tuple(refs),
+            tuple(data),
+            tuple(lists),
+            tuple(custom),
+            orjson.dumps(unset)[1:-1],
+        )
         # Bounded: hand-written records can come in any number of shapes.
         if len(self.shapes) < 1024:
             self.shapes[keys] = found
@@ -226,7 +247,9 @@ class Renderer:
         self._embedded_json = cache.embedded_json
         self._embedded_data_json = cache.embedded_data_json
         self._blocks = cache.blocks
-        self._plans: dict[str, _Plan] = {}
+        # Plans by view and whether for an embedded copy; views live as long as the
+        # renderer (they are cached per catalog), so their ids stay theirs meanwhile.
+        self._plans_by_view: dict[tuple[int, bool], _Plan] = {}
         # While a JSON pass runs: referenced records it met before they were fetched.
         self._missing: set[tuple[str, int]] | None = None
         self._misses = 0
@@ -332,40 +355,43 @@ class Renderer:
                 self._docs[(res, rid)] = found.get(rid)
 
     def _json(self, view: ObjectView, doc: dict[str, Any], copy: bool = False) -> bytes:
-        plan = self.plan(view, copy)
-        shape = plan.shape(tuple(doc))
+        plan = self._plans_by_view.get((id(view), copy)) or self.plan(view, copy)
+        shape = plan.shapes.get(tuple(doc)) or plan.shape(tuple(doc))
         # Copy the document whole and fix up the few fields that need work, rather than
         # looking at every field in Python: this is the hot loop of a full page.
         present = dict(doc)
         for name in shape.drop:
             del present[name]
         embedded = self._embedded_json
-        for name, kind, target, target_name in shape.work:
+        for name, target_name, target in shape.refs:
             value = doc[name]
-            if kind == "reference":
-                if isinstance(value, dict):
-                    # The common case inline: the referenced record is serialized already.
-                    found = embedded.get((target_name, value.get("id")))
-                    present[name] = found if found is not None else self.embed_json(target, value)
-            elif kind == "embedded":
-                if isinstance(value, dict):
-                    present[name] = self._embedded_data(target, value)  # type: ignore[arg-type]
-            elif kind == "collection":
-                if not isinstance(value, list):
-                    present[name] = []
-                elif target is not None and not target.stored:
-                    present[name] = [
-                        _fragment(self._json(target, i)) if isinstance(i, dict) else i
-                        for i in value
-                    ]
-                else:
-                    present[name] = [
-                        _fragment(self._json(target, i, True))
-                        if isinstance(i, dict) and len(i) > 1 and target is not None
-                        else self.embed_json(target, i)
-                        for i in value
-                    ]
-            elif not isinstance(value, dict):
+            if value.__class__ is dict:
+                # The common case inline: the referenced record is serialized already.
+                found = embedded.get((target_name, value.get("id")))
+                present[name] = found if found is not None else self.embed_json(target, value)
+        for name, target in shape.data:
+            value = doc[name]
+            if value.__class__ is dict:
+                present[name] = self._embedded_data(target, value)
+        for name, target, stored in shape.lists:
+            value = doc[name]
+            if value.__class__ is not list:
+                present[name] = []
+            elif not stored:
+                json = self._json
+                present[name] = [
+                    _fragment(json(target, i)) if i.__class__ is dict else i  # type: ignore[arg-type]
+                    for i in value
+                ]
+            else:
+                present[name] = [
+                    _fragment(self._json(target, i, True))
+                    if isinstance(i, dict) and len(i) > 1 and target is not None
+                    else self.embed_json(target, i)
+                    for i in value
+                ]
+        for name in shape.custom:
+            if doc[name].__class__ is not dict:
                 present[name] = {}
         body = orjson.dumps(present)
         tail = shape.tail
@@ -373,8 +399,8 @@ class Renderer:
             return body
         if len(body) == 2:
             return b"{" + tail + b"}"
-        # Fewer copies of the record than chained concatenation.
-        return b"".join((body[:-1], b",", tail, b"}"))
+        # One copy of the record: a view of it without its closing brace, not a slice.
+        return b"".join((memoryview(body)[:-1], b",", tail, b"}"))
 
     def _embedded_data(self, target: ObjectView, value: dict[str, Any]) -> Any:
         """Data embedded in a record (a country, a remit-to address), rendered once per
@@ -448,12 +474,8 @@ class Renderer:
                 self._docs[(res, rid)] = found.get(rid)
 
     def plan(self, view: ObjectView, embedded: bool = False) -> _Plan:
-        if embedded:
-            return _plans_cache(self.views, view, True)
-        found = self._plans.get(view.name)
-        if found is None:
-            found = _plans_cache(self.views, view)
-            self._plans[view.name] = found
+        found = _plans_cache(self.views, view, embedded)
+        self._plans_by_view[(id(view), embedded)] = found
         return found
 
     # ------------------------------------------------------------------ shapes
