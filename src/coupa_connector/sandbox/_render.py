@@ -373,21 +373,21 @@ class Renderer:
             value = doc[name]
             if value.__class__ is dict:
                 present[name] = self._embedded_data(target, value)
-        for name, target, stored in shape.lists:
+        for name, lines, stored in shape.lists:
             value = doc[name]
             if value.__class__ is not list:
                 present[name] = []
             elif not stored:
                 json = self._json
                 present[name] = [
-                    _fragment(json(target, i)) if i.__class__ is dict else i  # type: ignore[arg-type]
+                    _fragment(json(lines, i)) if i.__class__ is dict else i  # type: ignore[arg-type]
                     for i in value
                 ]
             else:
                 present[name] = [
-                    _fragment(self._json(target, i, True))
-                    if isinstance(i, dict) and len(i) > 1 and target is not None
-                    else self.embed_json(target, i)
+                    _fragment(self._json(lines, i, True))
+                    if isinstance(i, dict) and len(i) > 1 and lines is not None
+                    else self.embed_json(lines, i)
                     for i in value
                 ]
         for name in shape.custom:
