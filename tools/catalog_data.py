@@ -1256,7 +1256,8 @@ REQUIRED_CERTAINTY: list[RequiredCertainty] = [
         "quote_requests",
         "event-type",
         False,
-        "Coupa's Quote Requests API examples create an event from a template (source_id) "
+        "Coupa defaults it: 'Include the <event-type> element or else Coupa will default to "
+        "an RFI' (Coupa: Sourcing API); its Quote Requests API examples create events "
         "without it.",
     ),
     RequiredCertainty(

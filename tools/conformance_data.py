@@ -79,6 +79,17 @@ SAMPLE_DECISIONS: dict[str, Decision] = {
         "A text attachment's body: not a record of a resource (the Attachments API has its own "
         "tests, test_sandbox_attachments.py)."
     ),
+    **dict.fromkeys(
+        ("0112/01.xml", "0112/02.xml"),
+        Decision(
+            "use",
+            mode="create",
+            path="/api/comments",
+            reason="The body names the document it comments on (commentable-type and "
+            "commentable-id), as POST /api/comments takes it (Swagger: Core Platform); the "
+            "page's tables list only the routes under each document.",
+        ),
+    ),
     "0129/01.xml": skip(
         "A fragment: the taggings of an invoice's lines, not a whole request body."
     ),
@@ -97,8 +108,10 @@ SAMPLE_DECISIONS: dict[str, Decision] = {
         "request",
         object="pick_lists",
         mode="update",
-        reason="The page's update of a fulfillment reservation's picked amount; the id is "
-        "typed as in answers.",
+        path="/api/pick_lists/update_fulfillments",
+        reason="The page's update of a fulfillment reservation's picked amount, the one "
+        "update Coupa lists for pick lists (POST /api/pick_lists/update_fulfillments, the "
+        "reservation named by the body's id); the id is typed as in answers.",
     ),
     "0233/01.xml": skip(
         "A template: <id>coupa_line_id</id> stands for the id of the line to delete."

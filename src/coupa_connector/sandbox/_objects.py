@@ -69,6 +69,9 @@ CREATE_DEFAULTS: dict[str, dict[str, Any]] = {
     "approvals": {"status": "pending_approval"},
     "integration_errors": {"resolved": False},
     "integration_history_records": {"resolved": False},
+    # "Include the <event-type> element or else Coupa will default to an RFI"; a new event
+    # is a draft (Coupa: Sourcing API example calls).
+    "quote_requests": {"event-type": "rfi", "state": "draft"},
 }
 # Values create forces whatever the body says (the status of a new invoice is not the
 # caller's to choose); a body that gives a writable one another value is refused (POST
@@ -294,8 +297,10 @@ class Views:
                 self._by_path.setdefault(obj.resource[len("/api/") :], obj)
         for obj in ordered:
             # The collections its Swagger routes name serve it too (expense artifacts are
-            # /api/expense_artifacts in Swagger's paths).
-            if not obj.resource:
+            # /api/expense_artifacts in Swagger's paths), and serve the objects whose name
+            # another object took (comments: POST /api/comments with a commentable-type and
+            # id); attachments, files under their documents, have routes of their own.
+            if not obj.supported:
                 continue
             for route in obj.routes:
                 path = route.collection

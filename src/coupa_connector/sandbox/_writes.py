@@ -536,6 +536,10 @@ class Writer:
         for name, fd in view.obj.fields.items():
             if not fd.required or not fd.writable or (only is not None and name not in only):
                 continue
+            if not fd.required_certain:
+                # Required only in some cases, or defaulted by Coupa (the catalog says why):
+                # Coupa accepts records without it, as its own examples show.
+                continue
             value = doc.get(name)
             if value is None or value == "" or value == [] or value == {}:
                 label = f"{prefix}{name.replace('-', ' ')}" if prefix else human_name(name)
