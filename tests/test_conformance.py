@@ -363,11 +363,7 @@ COUPA_REFUSES: dict[str, tuple[str | None, int, list[str]]] = {
 # Bodies the sandbox still refuses, each with the message it gives; a body that the sandbox
 # comes to accept fails its test until it leaves this list, and one refused for another
 # reason fails too.
-SANDBOX_REFUSES: dict[str, str] = {
-    "0098/04.xml": "No route matches /",
-    "0233/02.xml": "Reason insight cannot be changed through the API",
-    "0233/03.xml": "Reason insight code cannot be changed through the API",
-}
+SANDBOX_REFUSES: dict[str, str] = {}
 
 # Records the documented bodies refer to by natural key, created when the sandbox lacks them.
 REFERENCES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
@@ -438,13 +434,40 @@ def seed_references(api: Api) -> None:
 
 def verb_of(entry: dict[str, Any], cat: Catalog) -> str:
     """The method of the documented call: the action's when the path ends in one
-    (``POST /api/pick_lists/update_fulfillments``), else PUT for updates and POST for
-    creates."""
+    (``POST /api/pick_lists/update_fulfillments``), PUT for updates and for a body that
+    goes inside a record named by the path (``within``), else POST."""
     tail = (entry.get("path") or "").rstrip("/").rsplit("/", 1)[-1]
     action = cat.get(entry["object"]).action(tail) if tail and not _ID.match(tail) else None
     if action is not None:
         return action.verb
-    return "PUT" if entry["mode"] == "update" else "POST"
+    inside_record = bool(entry.get("within")) and bool(_ID.match(tail))
+    return "PUT" if entry["mode"] == "update" or inside_record else "POST"
+
+
+def enclosed(entry: dict[str, Any], cat: Catalog) -> Any:
+    """The documented body where the call carries it: as is, or inside the record of the
+    path at ``within`` (``tax-lines[].tax-rate``: a tax rate in a new tax line of an
+    invoice), in the body's own format."""
+    body = entry["body"]
+    within = entry.get("within")
+    if not within:
+        return body
+    obj = cat.get(entry["path"].split("/")[2])  # /api/<resource>/:id
+    *outer, key = within.split(".")
+    for step in reversed(outer):
+        name = step.removesuffix("[]")
+        target = cat.get(obj.fields[name].ref or name)
+        if entry["format"] == "json":
+            body = {key: body}
+            body = [body] if step.endswith("[]") else body
+        else:
+            body = f"<{target.element}>{body}</{target.element}>"
+            kind = ' type="array"' if step.endswith("[]") else ""
+            body = f"<{name}{kind}>{body}</{name}>"
+        key = name
+    if entry["format"] == "json":
+        return {key: body}
+    return f"<{obj.element}>{body}</{obj.element}>"
 
 
 _BODY_ID = re.compile(r"(<id(?: [^>]*)?>)\d+(</id>)")
@@ -471,7 +494,7 @@ def send(api: Api, entry: dict[str, Any], cat: Catalog) -> httpx.Response:
     """Send one documented body where the documented call sends it."""
     path = sandbox_path(api, entry, cat)
     verb = verb_of(entry, cat)
-    body = sandbox_body(api, entry, path) if verb == "POST" else entry["body"]
+    body = sandbox_body(api, entry, path) if verb == "POST" else enclosed(entry, cat)
     if entry["format"] == "xml":
         return (api.put_xml if verb == "PUT" else api.post_xml)(path, body)
     return (api.put if verb == "PUT" else api.post)(path, body)
