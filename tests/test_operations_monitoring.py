@@ -238,8 +238,9 @@ def test_watermark_coupa_moves_nothing_when_coupa_cannot_keep_it(
     assert not list(tmp_path.glob("out/*.jsonl"))
 
 
+@pytest.mark.parametrize("killed", [False, True], ids=["interrupted", "killed"])
 def test_a_resumed_run_continues_its_one_integration_run(
-    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, killed: bool
 ) -> None:
     from coupa_connector.operations._monitoring import RunMonitor
 
@@ -277,6 +278,10 @@ def test_a_resumed_run_continues_its_one_integration_run(
     codes = sorted(e["responses"][0]["response-code"] for e in errors)
     assert codes == ["rejected", "run-stopped"]
 
+    if killed:
+        # A killed process never pauses its run: Coupa still has it running.
+        with Connection(config_for(sb)) as conn:
+            conn.request("PUT", f"/api/integration_runs/{paused['id']}/run", body={})
     monkeypatch.setattr(RunMonitor, "batch", original)
     [result] = run_operations(ops, log_db=log_db, connection=config_for(sb), resume=True)
     assert result.resumed and result.status == "partial"
