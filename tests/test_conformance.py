@@ -408,12 +408,13 @@ def test_query_figures(cat: Catalog, capsys: pytest.CaptureFixture[str]) -> None
 # ------------------------------------------------------------------------------ the sandbox
 
 # Bodies Coupa itself refuses where the suite sends them, each with the status and the
-# messages of the answer, asserted exactly: a natural key that a record holds already. Each
-# names the documented body that made the record, sent first when the record is missing (so
-# the refusal holds for a test run alone), or None for a record of the seed.
+# messages of the answer, asserted exactly (400 and Rails' words, coupa-api.md 5.6 and 5.7):
+# a name Coupa's tables mark unique that a record holds already. Each names the documented
+# body that made the record, sent first (created, or refused the same way when the run made
+# it already, so the refusal holds for a test run alone), or None for a record of the seed.
 COUPA_REFUSES: dict[str, tuple[str | None, int, list[str]]] = {
     # Coupa's own Departments examples show Marketing as department 1 of the instance they
-    # were written against; department names are unique.
+    # were written against, then create Marketing again.
     "0053/03.xml": (None, 400, ["Name has already been taken"]),
     # The CDW supplier of the create just before it (0081/10.xml) on the same page.
     "0081/12.xml": ("0081/10.xml", 400, ["Name has already been taken"]),
