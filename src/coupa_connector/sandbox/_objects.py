@@ -26,6 +26,7 @@ __all__ = [
     "DEEP_SEPARATOR",
     "DELETED_LINES_KEPT",
     "DERIVED_FROM_REFERENCES",
+    "DISCOUNTED_TOTALS",
     "DISPUTE_REASONS",
     "DOCUMENT_FIELDS",
     "DUPLICATE_LINE_NUMS_IGNORED",
@@ -261,6 +262,29 @@ ORDER_LINE_NUMBERS: dict[str, tuple[str, str, tuple[str, ...], str]] = {
         ("po-number", "order-header-num"),
         "order-line-num",
     ),
+}
+
+# Amounts a document derives from its totals (after ``TOTALS``): its early-payment discount
+# (``discount-percent`` of the net total and of the tax) and the totals that leave, and
+# the totals in the buying company's currency at its ``exchange-rate``; kept up to date
+# whenever its lines change. resource -> the fields, by what they hold.
+DISCOUNTED_TOTALS: dict[str, dict[str, str]] = {
+    "invoices": {
+        "net": "gross-total",
+        "tax": "tax-amount",
+        "gross": "total-with-taxes",
+        "percent": "discount-percent",
+        "rate": "exchange-rate",
+        "discount": "discount-amount",
+        "net_less": "net-total-less-discount",
+        "tax_less": "total-taxes-less-discount",
+        "gross_less": "gross-total-less-discount",
+        "due_less": "amount-due-less-discount",
+        "net_at_rate": "origin-currency-net",
+        "gross_at_rate": "origin-currency-gross",
+        "tax_at_rate": "taxes-in-origin-country-currency",
+        "paid": "paid",
+    },
 }
 
 # Fields of a record that describe one of its document files, set whenever the file is

@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from coupa_connector.catalog import FieldDef
-from coupa_connector.sandbox._derive import Deriver
+from coupa_connector.sandbox._derive import Deriver, discounted_totals
 from coupa_connector.sandbox._nested import rails_class
 from coupa_connector.sandbox._objects import (
     APPROVAL_LINKS,
@@ -690,6 +690,7 @@ class Writer:
         if "tax-amount" in fields and "total-with-taxes" in parent_fields and doc.get("tax-amount"):
             tax = _dec(doc.get("tax-amount")) or Decimal(0)
             doc["total-with-taxes"] = format((total + tax).quantize(Decimal("0.01")), "f")
+        discounted_totals(view.name, doc)
 
     def _version(self, view: ObjectView, old: dict[str, Any], new: dict[str, Any]) -> None:
         rule = VERSIONING.get(view.name)

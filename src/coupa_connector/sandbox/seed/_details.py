@@ -105,7 +105,6 @@ def invoice_details(
     gross = float(doc["total-with-taxes"])
     rate = TO_USD[currency]
     pct = term.discount_pct or 0.0
-    net_off, tax_off = round(net * pct / 100, 2), round(tax * pct / 100, 2)
     tax_pct = round(100 * tax / net, 2) if net else 0.0
     tax_code = f"VAT-{tax_pct:g}" if tax else "EXEMPT"
     paid = bool(doc.get("paid"))
@@ -160,23 +159,15 @@ def invoice_details(
         "tax-rate-engine": f"{tax_pct:.4f}",
         "tax-amount-engine": doc["tax-amount"],
         "tax-due-to-supplier": doc["tax-amount"],
-        # Amounts in the buying company's currency (USD), at the invoice's exchange rate.
+        # The rate to the buying company's currency (USD) and the payment term's
+        # early-payment discount; the amounts that follow are derived (discounted_totals).
         "exchange-rate": f"{rate:.6f}",
-        "origin-currency-net": money(net * rate),
-        "origin-currency-gross": money(gross * rate),
-        "taxes-in-origin-country-currency": money(tax * rate),
         "advance-payment-received-amount": "0.00",
         "amount-of-advance-payment": "0.00",
-        # The payment term's early-payment discount, and the totals it leaves.
         "discount-percent": term.discount_pct,
         "discount-due-date": None
         if term.discount_days is None
         else format_instant(invoice_ts + term.discount_days * _DAY),
-        "discount-amount": money(net_off + tax_off),
-        "net-total-less-discount": money(net - net_off),
-        "total-taxes-less-discount": money(tax - tax_off),
-        "gross-total-less-discount": money(gross - net_off - tax_off),
-        "amount-due-less-discount": "0.00" if paid else money(gross - net_off - tax_off),
         "customer-accounting-tax-less-discount": "0.00",
         "early-payment-provisions": None
         if term.discount_days is None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from coupa_connector.sandbox._derive import embedded_copy
+from coupa_connector.sandbox._derive import discounted_totals, embedded_copy
 from coupa_connector.sandbox._store import format_instant
 from coupa_connector.sandbox.seed._base import BASE_TS, BATCH, Seeder
 from coupa_connector.sandbox.seed._details import invoice_details
@@ -397,6 +397,8 @@ def seed_transactions(seeder: Seeder) -> None:
                 shipping_term=shipping_term,
             )
         )
+        # The amounts its totals give, as every write derives them.
+        discounted_totals("invoices", doc)
         if status in ("pending_approval", "approved"):
             approver = rng.choice(ids.users)
             done = status == "approved"
