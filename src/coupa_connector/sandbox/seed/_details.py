@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from coupa_connector.sandbox._store import format_instant
-from coupa_connector.sandbox.seed._compliance import InvoiceFacts, compliance_fields, profile
+from coupa_connector.sandbox.seed._compliance import (
+    PROFILES,
+    InvoiceFacts,
+    compliance_fields,
+    profile,
+)
 from coupa_connector.sandbox.seed._vocabulary import COUNTRIES, TO_USD, money, ref
 
 __all__ = ["SupplierFacts", "TermFacts", "invoice_details", "supplier_details"]
@@ -111,7 +116,8 @@ def invoice_details(
     found = profile(rid)
     origin = found.country if found else str(supplier.address["country"]["code"])
     remit = {
-        "id": 8000 + int(doc["supplier"]["id"]),
+        # One remit-to per supplier and country it invoices from: its own, or its branch's.
+        "id": 8000 + int(doc["supplier"]["id"]) * 16 + (PROFILES.index(found) if found else 0),
         "remit-to-code": f"RT-{doc['supplier']['id']}",
         "supplier-name": supplier.name,
         "name": f"{supplier.name} Accounts Receivable",
