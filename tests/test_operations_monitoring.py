@@ -105,8 +105,24 @@ def test_a_monitored_operation_leaves_one_run_in_coupa(sb: Sandbox, tmp_path: Pa
     assert all(h["document-id"] for h in history)
     with OpLog(tmp_path / "log.sqlite") as log:
         info = log.run(result.run_id)
+        assert log.integration_codes() == [code]
+        assert log.monitored_runs(code) == {run["id"]: result.run_id}
+        assert log.integration_instance(code) == sb.url.rstrip("/")
     assert info is not None
-    assert json.dumps(info).count(code) >= 1
+    # The log keeps what the monitoring did, so it can be shown without asking Coupa.
+    assert info["details"]["monitoring"] == {
+        "integration": code,
+        "integration_run": run["id"],
+        "history": "all",
+        "state": "successful",
+        "processed": 5,
+        "errors_sent": 2,
+        "history_sent": 3,
+        "calls": info["details"]["monitoring"]["calls"],
+        "failures": 0,
+        "first_failure": None,
+    }
+    assert info["details"]["monitoring"]["calls"] >= 9
 
 
 def test_monitoring_500s_leave_the_data_run_alone_and_are_counted(
@@ -129,6 +145,9 @@ def test_monitoring_500s_leave_the_data_run_alone_and_are_counted(
     with OpLog(tmp_path / "log.sqlite") as log:
         info = log.run(result.run_id)
     assert info is not None and "Coupa monitoring" in json.dumps(info)
+    kept = info["details"]["monitoring"]
+    assert (kept["integration_run"], kept["state"], kept["errors_sent"]) == (None, None, 0)
+    assert kept["failures"] == result.monitoring["failures"]
     assert _get(sb, "/api/integration_runs", **{"integration[code]": code}) == []
 
 
