@@ -98,6 +98,9 @@ def test_a_bulk_download_is_a_run_with_its_manifest_and_failed_files(
         assert files["found"] == files["downloaded"] == run["written"] == run["read"] >= 2
         assert (files["parents"], files["kept"], files["failed"]) == (2, 0, 0)
         assert run["outputs"] == [files["manifest"]]
+    shown = _coupa(sandbox, "logs", str(run["id"]), "--log-db", str(log_db), cwd=tmp_path)
+    assert f"attachments: folder {tmp_path / 'files'}" in shown.stdout
+    assert f"found {files['found']}" in shown.stdout
     # Again: every file is kept (already complete), and the second run says so.
     again = _coupa(
         sandbox, "attachments", "download", "invoices", "--id", "1", "--id", "2",
