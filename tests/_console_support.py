@@ -166,6 +166,7 @@ class FilledLog:
     downloaded: int = 0
     secrets: list[str] = field(default_factory=list)
     slow: subprocess.Popen[bytes] | None = None
+    sandbox: Sandbox | None = field(default=None, repr=False)
 
     def __enter__(self) -> FilledLog:
         return self
@@ -210,7 +211,7 @@ def _download(folder: Path, sandbox: Sandbox, log_db: Path, out: Path) -> int:
         conn.upload_attachment("invoices", 1, b"named with html", filename=HTML_NAME)
         broken = conn.upload_attachment("invoices", 2, b"%PDF-1.4 cut" * 50, filename=BROKEN_NAME)
     sandbox.set_faults(methods=["GET"], path=rf"/attachments/{broken.id}$", short_rate=1.0)
-    quick = dataclasses.replace(config, retry=RetryPolicy(max_retries=1, backoff_base=0.01))
+    quick = dataclasses.replace(config, max_retries=1, retry=RetryPolicy(backoff_base=0.01))
     try:
         with OpLog(log_db) as log:
             [run_id] = _run(_write(folder, "attachments.yaml", ATTACHMENTS), log, quick, out)
@@ -220,10 +221,12 @@ def _download(folder: Path, sandbox: Sandbox, log_db: Path, out: Path) -> int:
 
 
 @contextmanager
-def coupa_profiles(folder: Path, sandbox: Sandbox) -> Iterator[Path]:
-    """A config file with a profile that reaches ``sandbox`` (``console``) and one whose host
-    is closed (``gone``), in ``COUPA_CONFIG_FILE`` while the block runs."""
-    config = folder / "config.toml"
+def coupa_profiles(facts: FilledLog) -> Iterator[Path]:
+    """A config file with a profile that reaches the sandbox of the log's runs (``console``)
+    and one whose host is closed (``gone``), in ``COUPA_CONFIG_FILE`` while the block runs."""
+    sandbox = facts.sandbox
+    assert sandbox is not None
+    config = facts.log_db.parent / "config.toml"
     config.write_text(
         f"[profiles.console]\nurl = {sandbox.url!r}\nclient_id = {sandbox.client_id!r}\n"
         f"client_secret = {sandbox.client_secret!r}\n"
@@ -250,7 +253,9 @@ def fill_log(folder: Path, sandbox: Sandbox) -> FilledLog:
     for name, text in OPS_FILES.items():
         _write(ops, name, text)
     (ops / "rows.csv").write_text("number,amount\nA,1\nB,2\n")
-    facts = FilledLog(folder / "oplog.sqlite", ops, out, secrets=[PLANTED_RECORD_SECRET])
+    facts = FilledLog(
+        folder / "oplog.sqlite", ops, out, secrets=[PLANTED_RECORD_SECRET], sandbox=sandbox
+    )
     config = config_for(sandbox)
     facts.secrets.append(sandbox.client_secret)
     _write(

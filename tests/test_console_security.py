@@ -23,6 +23,7 @@ from _console_support import (
 )
 from coupa_connector.console import ConsoleServer, ConsoleSettings
 from coupa_connector.console._guard import COOKIE
+from coupa_connector.operations import OpLog
 from coupa_connector.sandbox import Sandbox
 
 TOKEN = "test-token-" + "x" * 32
@@ -44,11 +45,11 @@ def filled(
 
 
 @pytest.fixture(scope="module")
-def console(filled: FilledLog, sandbox_server: Sandbox) -> Iterator[ConsoleServer]:
+def console(filled: FilledLog) -> Iterator[ConsoleServer]:
     # A profile whose secret is the sandbox's real one: the connection page and the pages
     # that read Coupa use it.
     settings = ConsoleSettings(log_db=filled.log_db, ops_dir=filled.ops_dir, port=0, token=TOKEN)
-    with coupa_profiles(filled.log_db.parent, sandbox_server), ConsoleServer(settings) as server:
+    with coupa_profiles(filled), ConsoleServer(settings) as server:
         yield server
 
 
@@ -240,6 +241,21 @@ def test_coupa_out_of_reach_is_said_plainly_and_shows_no_secret(
         assert "gone-secret-never-shown" not in answer.text
     answer = client.get(f"/runs/{filled.monitored}/coupa", params={"connection": "nosuch"})
     assert "Profile &#x27;nosuch&#x27; is not in" in answer.text
+    # A run against an instance no connection here reaches is not looked up elsewhere (its
+    # run of the same id would be another integration's), unless a connection is chosen.
+    with OpLog(filled.log_db) as log:
+        faraway = log.start_run("far", "/far.yaml", scope="coupa=https://acme.example.com")
+        log.set_detail(faraway, "monitoring", {"integration": "FAR", "integration_run": 1})
+        log.finish_run(faraway, "success")
+        embedded = log.start_run("emb", "/emb.yaml", scope="coupa=sandbox http://x 1f")
+        log.set_detail(embedded, "monitoring", {"integration": "EMB", "integration_run": 1})
+        log.finish_run(embedded, "success")
+    far = client.get(f"/runs/{faraway}/coupa?fragment=1").text
+    assert "neither a profile nor COUPA_URL reaches https://acme.example.com" in far
+    assert f'href="/runs/{faraway}/coupa"' in far  # where another connection is chosen
+    assert "an embedded sandbox (--sandbox)" in client.get(f"/runs/{embedded}/coupa").text
+    chosen = client.get(f"/runs/{faraway}/coupa?connection=console").text
+    assert "is not the instance the run talked to (https://acme.example.com)" in chosen
     # The run page itself needs no Coupa: what the monitoring did is in the operation log.
     page = client.get(f"/runs/{filled.monitored}").text
     assert filled.integration in page and "Integration errors sent" in page

@@ -72,7 +72,10 @@ def _named(name: str) -> Choice:
         config = ConnectionConfig.from_env() if name == ENV else ConnectionConfig.from_profile(name)
     except CoupaError as exc:
         return Choice(name, None, str(exc))
-    quick = dataclasses.replace(config, retry=_QUICK, timeout=_QUICK_TIMEOUT)
+    # The config's max_retries is the retry policy's (it overrides the policy's own).
+    quick = dataclasses.replace(
+        config, retry=_QUICK, max_retries=_QUICK.max_retries, timeout=_QUICK_TIMEOUT
+    )
     return Choice(name, quick)
 
 
@@ -84,24 +87,54 @@ def _profiles() -> tuple[list[str], str | None, str]:
     return names, default, ""
 
 
-def choose(wanted: str, instance: str | None) -> Choice:
-    """The connection named ``wanted`` (a profile, or ``env``); when none is named, the
-    profile whose URL is ``instance`` (the one the run talked to), else the default profile,
-    else the ``COUPA_*`` variables."""
+EMBEDDED = "sandbox"
+"""The instance a run's scope names when it talked to an embedded sandbox (``--sandbox``)."""
+
+
+def choose(wanted: str, instance: str | None, *, guess: bool) -> Choice:
+    """The connection named ``wanted`` (a profile, or ``env``). When none is named: the
+    profile (or the ``COUPA_*`` variables) whose URL is ``instance``, the one the run talked
+    to; with ``guess``, else the default profile, else the ``COUPA_*`` variables. Without
+    ``guess`` (a run's own integration run) no other instance is asked: its run of the same
+    id would be another integration's."""
     if wanted:
         return _named(wanted)
     names, default, problem = _profiles()
-    candidates = [_named(n) for n in names]
     if instance:
-        for choice in (*candidates, _named(ENV)):
+        for choice in (*(_named(n) for n in names), _named(ENV)):
             if choice.config is not None and choice.config.url.rstrip("/") == instance:
                 return choice
+    if not guess:
+        if instance == EMBEDDED:
+            why = "the run talked to an embedded sandbox (--sandbox), gone with the run"
+        else:
+            why = f"neither a profile nor COUPA_URL reaches {instance or 'its instance'}"
+        return Choice("", None, f"{why}; another connection can be chosen to ask")
     if default in names:
         return _named(default)
     env = _named(ENV)
     if env.config is not None:
         return env
     return Choice("", None, problem or "no profile and no COUPA_URL: choose a connection")
+
+
+def _read_through(choice: Choice, instance: str | None) -> Markup:
+    """Which connection Coupa was read through, and a warning when that is not the instance
+    the runs talked to."""
+    assert choice.config is not None
+    url = choice.config.url
+    said = html(
+        '<p class="muted">Read from Coupa through {label} ({url}).</p>', label=choice.label, url=url
+    )
+    if not instance or url.rstrip("/") == instance:
+        return said
+    return html(
+        '{said}<p class="error" role="status">{url} is not the instance the run talked to '
+        "({i}): what it holds may be another integration's.</p>",
+        said=said,
+        url=url,
+        i="an embedded sandbox" if instance == EMBEDDED else instance,
+    )
 
 
 def _choices_form(action: str, chosen: str, extra: Markup | None = None) -> Markup:
@@ -315,7 +348,8 @@ async def coupa_run_page(request: Request) -> Response:
     coupa_run = int(m["integration_run"])
     wanted = (request.query_params.get("connection") or "").strip()
     page_no = page_number(request.query_params.get("page"))
-    choice = choose(wanted, scope_instance(run.get("scope")))
+    instance = scope_instance(run.get("scope"))
+    choice = choose(wanted, instance, guess=False)
     scrub = _scrubber(ctx, choice)
     if choice.config is None:
         inner = _unreachable(choice, choice.problem, scrub)
@@ -342,17 +376,22 @@ async def coupa_run_page(request: Request) -> Response:
                 else Markup("")
             )
             inner = html(
-                '<p class="muted">Read from Coupa through {label} ({url}).</p>{facts}'
-                '<h3 id="coupa-errors-h">Integration errors in Coupa</h3>{nav}{errors}',
-                label=choice.label,
-                url=choice.config.url,
+                '{through}{facts}<h3 id="coupa-errors-h">Integration errors in Coupa</h3>'
+                "{nav}{errors}",
+                through=_read_through(choice, instance),
                 facts=_run_facts(found, scrub),
                 nav=nav,
                 errors=_error_rows(errors, scrub),
             )
-    region = html('<div id="coupa-live" class="coupa-live">{inner}</div>', inner=inner)
     if request.query_params.get("fragment") == "1":
-        return HTMLResponse(region)
+        # On the run's page: the connection is chosen on this page of its own.
+        other = html(
+            '<p><a href="/runs/{id}/coupa">Ask through another connection</a></p>', id=run_id
+        )
+        return HTMLResponse(
+            html('<div id="coupa-live" class="coupa-live">{i}{o}</div>', i=inner, o=other)
+        )
+    region = html('<div id="coupa-live" class="coupa-live">{inner}</div>', inner=inner)
     body = html(
         '<p><a href="/runs/{id}">Back to run {id}</a></p>{form}{region}',
         id=run_id,
@@ -426,7 +465,8 @@ async def integrations_page(request: Request) -> Response:
             html("{form}{listed}", form=form, listed=listed),
             section="/integrations",
         )
-    choice = choose(wanted, log.integration_instance(code))
+    instance = log.integration_instance(code)
+    choice = choose(wanted, instance, guess=True)
     scrub = _scrubber(ctx, choice)
     result: Markup
     if choice.config is None:
@@ -449,9 +489,8 @@ async def integrations_page(request: Request) -> Response:
                 for r in (runs if with_errors else [])
             )
             result = html(
-                '<p class="muted">Read from Coupa through {label} ({url}).</p>{table}{errors}',
-                label=choice.label,
-                url=choice.config.url,
+                "{through}{table}{errors}",
+                through=_read_through(choice, instance),
                 table=_runs_table(runs, local, scrub),
                 errors=errors,
             )
