@@ -98,7 +98,7 @@ operations:
     source:
       type: coupa.attachments
       object: invoices
-      ids: [1, 2, 3]
+      where: id<=40
       kinds: [attachments, scan]
       download_to: ${out}/files
     transform:
@@ -204,8 +204,8 @@ def _run(
 
 
 def _download(folder: Path, sandbox: Sandbox, log_db: Path, out: Path) -> int:
-    """The attachments run: invoices 1-3's files, one named with HTML, one always cut short
-    (retried once, then a failed record with its reason)."""
+    """The attachments run: invoices 1-40's files (two pages of manifest), one named with
+    HTML, one always cut short (retried once, then a failed record with its reason)."""
     config = config_for(sandbox)
     with Connection(config) as conn:
         conn.upload_attachment("invoices", 1, b"named with html", filename=HTML_NAME)

@@ -312,11 +312,13 @@ def test_an_attachments_run_shows_its_manifest_counts_and_failures(
     head = [c.text for c in counts.find_elements(By.CSS_SELECTOR, "thead th")]
     cells = [c.text for c in counts.find_elements(By.CSS_SELECTOR, "tbody td")]
     numbers = dict(zip(head, cells, strict=True))
-    assert numbers["Records"] == "3"
-    assert int(numbers["Files found"]) == int(numbers["Downloaded"]) + 1
+    assert numbers["Records"] == "40"
+    downloaded = int(numbers["Downloaded"])
+    assert int(numbers["Files found"]) == downloaded + 1 and downloaded > 50
     assert numbers["Failed"] == "1"
     rows = _all_css(browser, "table.manifest tbody tr")
-    assert len(rows) == int(numbers["Downloaded"])
+    assert len(rows) == 50
+    assert f"page 1 of 2 ({downloaded} files)" in _by_css(browser, "#manifest-h + nav").text
     names = [r.find_element(By.TAG_NAME, "th").text for r in rows]
     # The attachment named with HTML shows its name as text, and nothing of it ran.
     assert HTML_NAME in names
@@ -329,6 +331,18 @@ def test_an_attachments_run_shows_its_manifest_counts_and_failures(
     assert "download failed" in failure.text and "on every attempt" in failure.text
     _scroll_to(browser, "attachments-h")
     shot("attachments")
+
+    # The manifest's next page: the other files, the failures still below.
+    def paths(rows: list[Any]) -> set[str]:
+        return {r.find_elements(By.TAG_NAME, "code")[-1].text for r in rows}
+
+    first = paths(rows)
+    _by_css(browser, "#manifest-h + nav a[rel=next]").click()
+    _wait(browser, lambda d: "files=2" in d.current_url)
+    rest = _all_css(browser, "table.manifest tbody tr")
+    assert len(rest) == downloaded - 50
+    assert len(paths(rest)) == len(rest) and not paths(rest) & first
+    assert _all_css(browser, "table.failures tbody tr")
 
 
 # --------------------------------------------------------------------------- operations
