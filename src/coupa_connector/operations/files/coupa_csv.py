@@ -1,0 +1,714 @@
+"""Coupa's CSV flat files: reading Coupa's exports into nested records and writing Coupa's
+imports, with the columns of Coupa's formats workbooks (``catalog/csv_formats.json``).
+
+The files are RFC 4180 with every field quoted, UTF-8 without a byte order mark and CRLF
+line ends, at most 5,000 rows and 8 MB each, named ``{prefix}_{YYYYMMDD}_{HHMMSS}Z.csv``.
+
+A file of one record type (suppliers, users...) has one header row of column names. A file
+of several (invoices: header, line, line split, charge, tax line...) starts with one header
+row per record type, whose first cell is the type's marker (``Header``, ``Line``...) and
+whose other cells name its columns; every data row then starts with its type's marker and
+follows that type's header. Rows of a record's lines come after the record's own row (a line
+split after its line), so a file is read one record at a time; a split between files never
+separates a record from its lines. docs/flat-files.md describes the layout and the choices.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from coupa_connector._records import column_paths, format_value, unflatten
+from coupa_connector.catalog import (
+    Catalog,
+    CsvColumn,
+    CsvFormat,
+    CsvRecordType,
+    Direction,
+    load_catalog,
+    load_csv_formats,
+)
+from coupa_connector.errors import ConfigurationError, RecordFileError
+from coupa_connector.operations.files._files import BadRecord, LineMark, _RecordedLines
+from coupa_connector.operations.files._output import atomic_write_bytes
+from coupa_connector.operations.files._text_input import clean_text, open_text
+
+__all__ = [
+    "MAX_BYTES",
+    "MAX_ROWS",
+    "CoupaCsvWriter",
+    "CsvReject",
+    "coupa_file_name",
+    "read_coupa_csv",
+    "write_coupa_csv",
+]
+
+MAX_ROWS = 5000
+"""Data rows per file (header rows do not count), as Coupa takes them."""
+MAX_BYTES = 8 * 1024 * 1024
+"""Bytes per file, header rows included."""
+
+Clock = Callable[[], datetime]
+_TRUE = frozenset({"true", "yes", "y", "t", "1"})
+_FALSE = frozenset({"false", "no", "n", "f", "0"})
+
+
+def coupa_file_name(prefix: str, when: datetime) -> str:
+    """Coupa's name for a flat file written at ``when``: ``suppliers_20241209_234608Z.csv``."""
+    utc = when.astimezone(UTC) if when.tzinfo is not None else when
+    return f"{prefix}_{utc:%Y%m%d_%H%M%S}Z.csv"
+
+
+# --------------------------------------------------------------------------- writing
+
+
+@dataclass(frozen=True)
+class CsvReject:
+    """A record that was not written, with the field and the reason.
+
+    Attributes:
+        position: 0-based position of the record among those given.
+        record: The record as given.
+        field: The field at fault ('' when the record as a whole is).
+        reason: Why it was not written.
+    """
+
+    position: int
+    record: Mapping[str, Any]
+    field: str
+    reason: str
+
+
+OnReject = Callable[[CsvReject], None]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float | Decimal):
+        return format_value(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Mapping | list | tuple):
+        raise ValueError("holds a nested value where the file has one column")
+    return str(value)
+
+
+def _get(record: Mapping[str, Any], path: str) -> Any:
+    value: Any = record
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _line(cells: Sequence[str]) -> bytes:
+    buf = io.StringIO()
+    csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerow(cells)
+    return buf.getvalue().encode("utf-8")
+
+
+@dataclass
+class _TypeRows:
+    """One record type's rows in the file being filled, and the extra columns they have."""
+
+    rt: CsvRecordType
+    extras: dict[str, None] = field(default_factory=dict)
+    rows: list[dict[str, str]] = field(default_factory=list)
+
+
+class _Chunk:
+    """The rows of one file while it fills, with a running size (cells are quoted, so an
+    extra column costs each row of its type three bytes: ``,""``)."""
+
+    def __init__(self, fmt: CsvFormat) -> None:
+        self.fmt = fmt
+        self.types = {rt.name: _TypeRows(rt) for rt in fmt.record_types}
+        self.order: list[tuple[str, dict[str, str]]] = []
+        self.size = sum(len(_line(self._header(t))) for t in self.types.values())
+
+    def _header(self, t: _TypeRows) -> list[str]:
+        names = [c.name for c in t.rt.file_columns()]
+        if self.fmt.multi:
+            names[0] = t.rt.marker or names[0]
+        return names + list(t.extras)
+
+    def cost(self, rows: Sequence[tuple[str, dict[str, str], list[str]]]) -> int:
+        """Bytes ``rows`` (type, cells by column, their extra columns) would add: their own
+        text, an empty ``,""`` for each extra column of their type they lack, and for each
+        new extra column its header cell and an empty cell in each row of the type."""
+        total = 0
+        new: dict[str, dict[str, None]] = {}
+        counted: dict[str, int] = {}
+        for name, cells, extras in rows:
+            t = self.types[name]
+            fresh = new.setdefault(name, {})
+            for e in extras:
+                if e not in t.extras and e not in fresh:
+                    fresh[e] = None
+                    total += len(_line([e])) - 1  # ',"name"' (the line end is already there)
+                    total += 3 * (len(t.rows) + counted.get(name, 0))
+            counted[name] = counted.get(name, 0) + 1
+            total += len(_line(list(cells.values())))
+            total += 3 * (len(t.extras) + len(fresh) - len(extras))
+        return total
+
+    def add(self, rows: Sequence[tuple[str, dict[str, str], list[str]]], cost: int) -> None:
+        for name, cells, extras in rows:
+            t = self.types[name]
+            for e in extras:
+                t.extras.setdefault(e, None)
+            t.rows.append(cells)
+            self.order.append((name, cells))
+        self.size += cost
+
+    @property
+    def rows(self) -> int:
+        return len(self.order)
+
+    def render(self) -> bytes:
+        out = bytearray()
+        for t in self.types.values():
+            out += _line(self._header(t))
+        for name, cells in self.order:
+            t = self.types[name]
+            names = [c.name for c in t.rt.file_columns()] + list(t.extras)
+            out += _line([cells.get(n, "") for n in names])
+        return bytes(out)
+
+
+class CoupaCsvWriter:
+    """Writes records as Coupa CSV files in a folder, a new file each time one is full.
+
+    Use ``write`` for each record and ``close`` at the end (or the writer as a context
+    manager); ``paths`` lists the files landed so far. Each file lands whole (temporary
+    file, ``fsync``, rename). Arguments as ``write_coupa_csv``.
+    """
+
+    def __init__(
+        self,
+        object_name: str,
+        directory: str | os.PathLike[str],
+        *,
+        direction: Direction = "import",
+        clock: Clock | None = None,
+        max_rows: int = MAX_ROWS,
+        max_bytes: int = MAX_BYTES,
+        on_reject: OnReject | None = None,
+        validate: bool = True,
+        mode: Literal["create", "update"] = "create",
+        catalog: Catalog | None = None,
+    ) -> None:
+        if max_rows < 1 or max_bytes < 1:
+            raise ConfigurationError("max_rows and max_bytes must be positive")
+        self.format = load_csv_formats().get(object_name, direction)
+        self.directory = Path(directory)
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._max_rows = max_rows
+        self._max_bytes = max_bytes
+        self._on_reject = on_reject
+        self._validate = validate and direction == "import"
+        self._mode: Literal["create", "update"] = mode
+        self._catalog = catalog or load_catalog()
+        self._chunk = _Chunk(self.format)
+        self._last: datetime | None = None
+        self.paths: list[Path] = []
+        self.written = 0  # records in landed files and the file filling
+        self.rejected = 0
+        self._position = 0
+
+    def __enter__(self) -> CoupaCsvWriter:
+        return self
+
+    def __exit__(self, kind: object, *_exc: object) -> None:
+        if kind is None:
+            self.close()
+
+    def write(self, record: Mapping[str, Any]) -> bool:
+        """Add one record (with its lines); False when it was rejected instead.
+
+        Raises:
+            RecordFileError: The record is rejected and no ``on_reject`` was given.
+        """
+        position = self._position
+        self._position += 1
+        problem = self._problem(record)
+        rows: list[tuple[str, dict[str, str], list[str]]] = []
+        if problem is None:
+            try:
+                self._rows(self.format.top, record, None, rows)
+            except ValueError as exc:
+                problem = ("", str(exc))
+        if problem is None and len(rows) > self._max_rows:
+            problem = ("", f"its {len(rows)} rows do not fit one file of {self._max_rows} rows")
+        cost = self._chunk.cost(rows) if problem is None else 0
+        if problem is None and cost + _Chunk(self.format).size > self._max_bytes:
+            problem = ("", f"its {cost} bytes do not fit one file of {self._max_bytes} bytes")
+        if problem is not None:
+            self._reject(CsvReject(position, record, problem[0], problem[1]))
+            return False
+        full_rows = self._chunk.rows + len(rows) > self._max_rows
+        if self._chunk.rows and (full_rows or self._chunk.size + cost > self._max_bytes):
+            self._land()
+            cost = self._chunk.cost(rows)
+        self._chunk.add(rows, cost)
+        self.written += 1
+        return True
+
+    def write_all(self, records: Iterable[Mapping[str, Any]]) -> None:
+        for record in records:
+            self.write(record)
+
+    def close(self) -> list[Path]:
+        """Land the file being filled (if it has rows) and return every file written."""
+        if self._chunk.rows:
+            self._land()
+        return list(self.paths)
+
+    # -- internals
+
+    def _reject(self, reject: CsvReject) -> None:
+        self.rejected += 1
+        if self._on_reject is None:
+            where = f"{reject.field}: " if reject.field else ""
+            raise RecordFileError(
+                f"record {reject.position}: {where}{reject.reason}", file=str(self.directory)
+            )
+        self._on_reject(reject)
+
+    def _problem(self, record: Mapping[str, Any]) -> tuple[str, str] | None:
+        """The first error the catalog's validation finds, as record writes check it."""
+        if not self._validate:
+            return None
+        from coupa_connector.catalog import check_record
+
+        obj = self._catalog.get(self.format.object)
+        check = check_record(obj, dict(record), self._mode, catalog=self._catalog)
+        for p in check.errors:
+            return (p.path, p.message)
+        return None
+
+    def _rows(
+        self,
+        rt: CsvRecordType,
+        record: Mapping[str, Any],
+        parent: Mapping[str, Any] | None,
+        out: list[tuple[str, dict[str, str], list[str]]],
+    ) -> None:
+        cells: dict[str, str] = {}
+        used: set[str] = set()
+        for column in rt.file_columns():
+            cells[column.name] = self._value(rt, column, record, parent, used)
+        children = {c.collection for c in self.format.children(rt.name) if c.collection}
+        extras = _extras(record, used, children)
+        cells.update(extras)
+        out.append((rt.name, cells, list(extras)))
+        for child in self.format.children(rt.name):
+            items = record.get(child.collection or "")
+            if items is None:
+                continue
+            if not isinstance(items, list | tuple):
+                raise ValueError(f"{child.collection} must be a list of records")
+            for item in items:
+                if not isinstance(item, Mapping):
+                    raise ValueError(f"{child.collection} must be a list of records")
+                self._rows(child, item, record, out)
+
+    def _value(
+        self,
+        rt: CsvRecordType,
+        column: CsvColumn,
+        record: Mapping[str, Any],
+        parent: Mapping[str, Any] | None,
+        used: set[str],
+    ) -> str:
+        if column.marker:
+            return rt.marker or ""
+        if column.parent_field and parent is not None:
+            return _cell(_get(parent, column.parent_field))
+        key = column.key
+        used.add(key)
+        value = _get(record, key)
+        try:
+            return _cell(value)
+        except ValueError as exc:
+            raise ValueError(f"{key} {exc}") from None
+
+    def _land(self) -> None:
+        when = self._clock()
+        # Two files in one second would get one name: each next file takes the next free
+        # second, so names stay Coupa's and sort in the order the files were written.
+        if self._last is not None and when <= self._last:
+            when = self._last + timedelta(seconds=1)
+        path = self.directory / coupa_file_name(self.format.file_prefix, when)
+        while path.exists():
+            when += timedelta(seconds=1)
+            path = self.directory / coupa_file_name(self.format.file_prefix, when)
+        self._last = when
+        self.directory.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, self._chunk.render())
+        self.paths.append(path)
+        self._chunk = _Chunk(self.format)
+
+
+def _extras(record: Mapping[str, Any], used: set[str], children: set[str]) -> dict[str, str]:
+    """The record's values no column of its type holds, as columns of their own (dotted
+    for nested values), so nothing given is dropped."""
+    from coupa_connector._records import flatten
+
+    rest: dict[str, Any] = {}
+    for key, value in record.items():
+        if key in children or key in used or value is None:
+            continue
+        if isinstance(value, Mapping):
+            inner = {k: v for k, v in value.items() if f"{key}.{k}" not in used}
+            if inner:
+                rest[key] = inner
+            continue
+        rest[key] = value
+    return flatten(rest) if rest else {}
+
+
+def write_coupa_csv(
+    object_name: str,
+    records: Iterable[Mapping[str, Any]],
+    directory: str | os.PathLike[str],
+    *,
+    clock: Clock | None = None,
+    max_rows: int = MAX_ROWS,
+    max_bytes: int = MAX_BYTES,
+    direction: Direction = "import",
+    on_reject: OnReject | None = None,
+    validate: bool = True,
+    mode: Literal["create", "update"] = "create",
+) -> list[Path]:
+    """Write records as Coupa CSV files of an object's format, split to Coupa's limits.
+
+    Args:
+        object_name: The catalog object (``suppliers``, ``invoices``...).
+        records: The records, nested as the API has them (an invoice with its
+            ``invoice-lines``, each with its ``account-allocations``...).
+        directory: Where the files go (created if missing).
+        clock: Gives the time files are named after (UTC); the system clock when None.
+        max_rows: Data rows per file; a record is never split from its lines.
+        max_bytes: Bytes per file, header rows included.
+        direction: ``import`` (Coupa's inbound files, the default) or ``export`` (the layout
+            Coupa's outbound files have).
+        on_reject: Called for each record not written (invalid as record writes check it,
+            or too big for one file), with the field and reason; without it, such a record
+            raises ``RecordFileError`` and no file of this call is left behind.
+        validate: Check each record with the catalog's validation, as record writes do
+            (imports only: an export file holds what Coupa sent).
+        mode: The write the file stands for, for validation: ``create`` checks required
+            fields, ``update`` needs an id or a natural key.
+
+    Returns:
+        The files written, in order.
+
+    Raises:
+        ConfigurationError: Coupa has no such format, or the limits are not positive.
+        RecordFileError: A record was rejected and ``on_reject`` was not given.
+    """
+    writer = CoupaCsvWriter(
+        object_name,
+        directory,
+        direction=direction,
+        clock=clock,
+        max_rows=max_rows,
+        max_bytes=max_bytes,
+        on_reject=on_reject,
+        validate=validate,
+        mode=mode,
+    )
+    try:
+        writer.write_all(records)
+        return writer.close()
+    except BaseException:
+        for path in writer.paths:
+            path.unlink(missing_ok=True)
+        raise
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class _Kinds:
+    """The catalog kind of each record key of a record type, for typed values."""
+
+    def __init__(self, catalog: Catalog, rt: CsvRecordType) -> None:
+        self.kinds: dict[str, str] = {}
+        if rt.object is None or rt.object not in catalog:
+            return
+        obj = catalog.get(rt.object)
+        for column in rt.columns:
+            if column.field is None:
+                continue
+            head, _, sub = column.field.partition(".")
+            fdef = obj.fields.get(head)
+            if fdef is None:
+                continue
+            if sub and fdef.ref and fdef.ref in catalog:
+                sub_def = catalog.get(fdef.ref).fields.get(sub)
+                if sub_def is not None:
+                    self.kinds[column.field] = str(sub_def.kind)
+            elif not sub:
+                self.kinds[column.field] = str(fdef.kind)
+
+    def value(self, key: str, text: str) -> Any:
+        kind = self.kinds.get(key)
+        if kind == "integer":
+            try:
+                return int(text)
+            except ValueError:
+                return text
+        if kind == "boolean":
+            low = text.strip().lower()
+            if low in _TRUE:
+                return True
+            if low in _FALSE:
+                return False
+        return text
+
+
+@dataclass
+class _Layout:
+    """How one record type's rows read: each cell's record key (a column's field, else the
+    header text), and which cells repeat the parent's field."""
+
+    rt: CsvRecordType
+    keys: list[str]
+    parent_fields: dict[int, str]
+    paths: dict[str, list[str | int]]
+    kinds: _Kinds
+
+
+def _layout(rt: CsvRecordType, header: list[str], catalog: Catalog) -> _Layout:
+    by_name = {c.name: c for c in rt.columns}
+    by_name.update({c.name.rstrip("*").strip(): c for c in rt.columns if c.name.endswith("*")})
+    keys: list[str] = []
+    parents: dict[int, str] = {}
+    extra: list[str] = []
+    for i, name in enumerate(header):
+        column = by_name.get(name)
+        if column is None:
+            keys.append(name)
+            extra.append(name)
+            continue
+        if column.parent_field:
+            parents[i] = column.parent_field
+        keys.append(column.key)
+    fields = [k for k in keys if "." in k and k not in extra]
+    return _Layout(rt, keys, parents, column_paths([*fields, *extra]), _Kinds(catalog, rt))
+
+
+class _Reader:
+    def __init__(
+        self,
+        fmt: CsvFormat,
+        name: str,
+        on_bad: Callable[[BadRecord], None],
+        mark: LineMark | None,
+    ) -> None:
+        self.fmt = fmt
+        self.name = name
+        self.on_bad = on_bad
+        self.mark = mark
+        self.catalog = load_catalog()
+        self.layouts: dict[str, _Layout] = {}
+        self.by_marker = fmt.by_marker()
+        self.position = 0
+        # The record being read: its rows' raw text, first line, the latest record of each
+        # type (lines attach to the latest header, splits to the latest line), its problem.
+        self.raw: list[str] = []
+        self.first_line = 0
+        self.latest: dict[str, dict[str, Any]] = {}
+        self.problem: str | None = None
+
+    def header(self, cells: list[str], line: int) -> None:
+        if self.fmt.multi:
+            rt = self.by_marker[cells[0]]
+            self.layouts[rt.name] = _layout(rt, cells, self.catalog)
+        else:
+            self.layouts[self.fmt.top.name] = _layout(self.fmt.top, cells, self.catalog)
+        if self.mark is not None:
+            self.mark.columns = [*self.mark.columns, *cells]
+
+    def finish(self) -> Iterator[dict[str, Any]]:
+        """The record read so far, or its rejection."""
+        top = self.latest.get(self.fmt.top.name)
+        if top is None and not self.raw:
+            return
+        raw = "\r\n".join(self.raw)
+        if self.problem is not None or top is None:
+            why = self.problem or "no record row"
+            self.on_bad(BadRecord(self.position, self.first_line, raw, why))
+        else:
+            if self.mark is not None:
+                self.mark.line = self.first_line
+            yield top
+        self.position += 1
+        self.raw, self.latest, self.problem = [], {}, None
+
+    def row(self, cells: list[str], raw: str, line: int) -> Iterator[dict[str, Any]]:
+        rt = self.by_marker.get(cells[0]) if self.fmt.multi else self.fmt.top
+        if rt is None or rt.name not in self.layouts:
+            known = ", ".join(repr(m) for m in self.by_marker)
+            why = f"line {line}: unknown record type {cells[0]!r} (known: {known})"
+            if rt is not None:
+                why = f"line {line}: a {rt.marker!r} row before its header row"
+            if not self.raw:
+                self.raw, self.first_line = [raw], line
+                self.problem = why
+                yield from self.finish()
+                return
+            self.raw.append(raw)
+            self.problem = self.problem or why
+            return
+        if rt.parent is None:
+            yield from self.finish()
+            self.first_line = line
+        elif not self.raw:
+            self.first_line = line
+        self.raw.append(raw)
+        layout = self.layouts[rt.name]
+        if len(cells) > len(layout.keys):
+            why = f"{len(cells)} cells but {len(layout.keys)} header columns"
+            self.problem = self.problem or f"line {line}: {why}"
+            return
+        record = self._record(layout, cells, line)
+        if record is None:
+            return
+        self.latest[rt.name] = record
+        for child in self.fmt.record_types:
+            if child.parent == rt.name:
+                self.latest.pop(child.name, None)
+        if rt.parent is None:
+            return
+        parent = self.latest.get(rt.parent)
+        if parent is None:
+            parent_rt = self.fmt.record_type(rt.parent)
+            why = f"line {line}: a {rt.marker!r} row with no {parent_rt.marker!r} row before it"
+            self.problem = self.problem or why
+            return
+        for i, pfield in layout.parent_fields.items():
+            given = cells[i] if i < len(cells) else ""
+            have = parent.get(pfield)
+            if given and have is not None and given != _cell(have):
+                col = layout.rt.file_columns()[i].name if i < len(layout.rt.columns) else i
+                why = f"line {line}: {col} is {given!r} but the row belongs to {have!r}"
+                self.problem = self.problem or why
+                return
+        parent.setdefault(rt.collection or rt.name, []).append(record)
+
+    def _record(self, layout: _Layout, cells: list[str], line: int) -> dict[str, Any] | None:
+        values: dict[str, Any] = {}
+        for i, text in enumerate(cells):
+            if i == 0 and self.fmt.multi:
+                continue
+            if i in layout.parent_fields or text == "":
+                continue
+            key = layout.keys[i]
+            if not key:
+                if text.strip():
+                    self.problem = (
+                        self.problem or f"line {line}: a value in column {i + 1}, which has no name"
+                    )
+                    return None
+                continue
+            values[key] = layout.kinds.value(key, text)
+        plain = {k: v for k, v in values.items() if k not in layout.paths}
+        nested = {k: v for k, v in values.items() if k in layout.paths}
+        try:
+            record = unflatten(nested, paths=layout.paths) if nested else {}
+        except (ValueError, KeyError, TypeError) as exc:
+            self.problem = self.problem or f"line {line}: {exc}"
+            return None
+        return {**plain, **record}
+
+
+def read_coupa_csv(
+    object_name: str,
+    path: str | os.PathLike[str],
+    *,
+    direction: Direction = "export",
+    on_bad: Callable[[BadRecord], None] | None = None,
+    mark: LineMark | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Stream the records of a Coupa CSV file, nested: a header with its lines, each line
+    with its splits and tax lines, as the API nests them.
+
+    Args:
+        object_name: The catalog object the file holds (``invoices``...).
+        path: The file.
+        direction: ``export`` (Coupa's outbound files, the default) or ``import``.
+        on_bad: Called with a ``BadRecord`` for a record that cannot be read (the whole
+            record, with all its rows, so it can be fixed and fed back), and reading goes
+            on; when None, such a record raises ``RecordFileError``.
+        mark: Set as the file is read: each record's first line, the header rows' columns.
+
+    Yields:
+        Records with the catalog's field names where a column maps to one (``supplier-id``
+        -> ``supplier.id``), values typed by the catalog (integers, booleans); columns the
+        workbook does not list, or that map to no field, keep their own names. Empty cells
+        are left out.
+
+    Raises:
+        ConfigurationError: Coupa has no such format.
+        RecordFileError: The file is missing or not CSV, or a record is bad and ``on_bad``
+            was not given.
+    """
+    fmt = load_csv_formats().get(object_name, direction)
+    name = os.fspath(path)
+    if not Path(name).is_file():
+        raise RecordFileError("no such file", file=name)
+
+    def fail(bad: BadRecord) -> None:
+        raise RecordFileError(bad.reason, file=name, line=bad.line)
+
+    reader = _Reader(fmt, name, on_bad or fail, mark)
+    with open_text(name) as stream:
+        lines = _RecordedLines(stream)
+        rows = csv.reader(lines, strict=True)
+        headers_left = len(fmt.record_types) if fmt.multi else 1
+        while True:
+            line = rows.line_num + 1
+            try:
+                cells = next(rows)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                raise RecordFileError(f"bad CSV: {exc}", file=name, line=line) from None
+            raw = lines.take()
+            problem = stream.problem(raw, lines.start)
+            if problem is not None:
+                raise RecordFileError(f"{name} is {problem}", file=name, line=line)
+            raw = clean_text(raw)
+            if not any(c.strip() for c in cells):
+                continue
+            if _is_header(fmt, reader, cells, headers_left):
+                reader.header(cells, line)
+                headers_left -= 1
+                continue
+            yield from reader.row(cells, raw, line)
+        yield from reader.finish()
+
+
+def _is_header(fmt: CsvFormat, reader: _Reader, cells: list[str], left: int) -> bool:
+    """A header row: the first row of a one-type file; in a multi-type file, the first row
+    of each record type (its marker first)."""
+    if not fmt.multi:
+        return fmt.top.name not in reader.layouts
+    rt = reader.by_marker.get(cells[0])
+    return left > 0 and rt is not None and rt.name not in reader.layouts
