@@ -32,6 +32,7 @@ from coupa_connector.catalog import (
     CsvFormat,
     CsvRecordType,
     Direction,
+    ObjectDef,
     load_catalog,
     load_csv_formats,
 )
@@ -120,13 +121,17 @@ def _line(cells: Sequence[str]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
+_Row = tuple[str, list[str], dict[str, str]]
+"""One row to write: its record type, its cells in file-column order, its extra columns."""
+
+
 @dataclass
 class _TypeRows:
     """One record type's rows in the file being filled, and the extra columns they have."""
 
     rt: CsvRecordType
     extras: dict[str, None] = field(default_factory=dict)
-    rows: list[dict[str, str]] = field(default_factory=list)
+    rows: list[tuple[list[str], dict[str, str]]] = field(default_factory=list)
 
 
 class _Chunk:
@@ -136,7 +141,7 @@ class _Chunk:
     def __init__(self, fmt: CsvFormat) -> None:
         self.fmt = fmt
         self.types = {rt.name: _TypeRows(rt) for rt in fmt.record_types}
-        self.order: list[tuple[str, dict[str, str]]] = []
+        self.order: list[tuple[str, list[str], dict[str, str]]] = []
         self.size = sum(len(_line(self._header(t))) for t in self.types.values())
 
     def _header(self, t: _TypeRows) -> list[str]:
@@ -145,8 +150,8 @@ class _Chunk:
             names[0] = t.rt.marker or names[0]
         return names + list(t.extras)
 
-    def cost(self, rows: Sequence[tuple[str, dict[str, str], list[str]]]) -> int:
-        """Bytes ``rows`` (type, cells by column, their extra columns) would add: their own
+    def cost(self, rows: Sequence[_Row]) -> int:
+        """Bytes ``rows`` (type, cells, their extra columns) would add: their own
         text, an empty ``,""`` for each extra column of their type they lack, and for each
         new extra column its header cell and an empty cell in each row of the type."""
         total = 0
@@ -161,17 +166,17 @@ class _Chunk:
                     total += len(_line([e])) - 1  # ',"name"' (the line end is already there)
                     total += 3 * (len(t.rows) + counted.get(name, 0))
             counted[name] = counted.get(name, 0) + 1
-            total += len(_line(list(cells.values())))
+            total += len(_line([*cells, *extras.values()]))
             total += 3 * (len(t.extras) + len(fresh) - len(extras))
         return total
 
-    def add(self, rows: Sequence[tuple[str, dict[str, str], list[str]]], cost: int) -> None:
+    def add(self, rows: Sequence[_Row], cost: int) -> None:
         for name, cells, extras in rows:
             t = self.types[name]
             for e in extras:
                 t.extras.setdefault(e, None)
-            t.rows.append(cells)
-            self.order.append((name, cells))
+            t.rows.append((cells, extras))
+            self.order.append((name, cells, extras))
         self.size += cost
 
     @property
@@ -182,10 +187,9 @@ class _Chunk:
         out = bytearray()
         for t in self.types.values():
             out += _line(self._header(t))
-        for name, cells in self.order:
+        for name, cells, extras in self.order:
             t = self.types[name]
-            names = [c.name for c in t.rt.file_columns()] + list(t.extras)
-            out += _line([cells.get(n, "") for n in names])
+            out += _line([*cells, *(extras.get(e, "") for e in t.extras)])
         return bytes(out)
 
 
@@ -245,7 +249,7 @@ class CoupaCsvWriter:
         position = self._position
         self._position += 1
         problem = self._problem(record)
-        rows: list[tuple[str, dict[str, str], list[str]]] = []
+        rows: list[_Row] = []
         if problem is None:
             try:
                 self._rows(self.format.top, record, None, rows)
@@ -305,16 +309,12 @@ class CoupaCsvWriter:
         rt: CsvRecordType,
         record: Mapping[str, Any],
         parent: Mapping[str, Any] | None,
-        out: list[tuple[str, dict[str, str], list[str]]],
+        out: list[_Row],
     ) -> None:
-        cells: dict[str, str] = {}
         used: set[str] = set()
-        for column in rt.file_columns():
-            cells[column.name] = self._value(rt, column, record, parent, used)
+        cells = [self._value(rt, c, record, parent, used) for c in rt.file_columns()]
         children = {c.collection for c in self.format.children(rt.name) if c.collection}
-        extras = _extras(record, used, children)
-        cells.update(extras)
-        out.append((rt.name, cells, list(extras)))
+        out.append((rt.name, cells, _extras(record, used, children)))
         for child in self.format.children(rt.name):
             items = record.get(child.collection or "")
             if items is None:
@@ -444,42 +444,40 @@ def write_coupa_csv(
 # --------------------------------------------------------------------------- reading
 
 
-class _Kinds:
-    """The catalog kind of each record key of a record type, for typed values."""
+def _typed(record: dict[str, Any], obj: ObjectDef | None, catalog: Catalog) -> dict[str, Any]:
+    """The record with the values the catalog types as integers and booleans typed, in
+    nested references and lists too (a CSV cell is text; the API sends these typed)."""
+    if obj is None:
+        return record
+    for key, value in record.items():
+        fdef = obj.fields.get(key)
+        if fdef is None:
+            continue
+        target = catalog.get(fdef.ref) if fdef.ref and fdef.ref in catalog else None
+        if isinstance(value, str):
+            record[key] = _typed_text(str(fdef.kind), value)
+        elif isinstance(value, dict):
+            _typed(value, target, catalog)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, dict):
+                    _typed(item, target, catalog)
+    return record
 
-    def __init__(self, catalog: Catalog, rt: CsvRecordType) -> None:
-        self.kinds: dict[str, str] = {}
-        if rt.object is None or rt.object not in catalog:
-            return
-        obj = catalog.get(rt.object)
-        for column in rt.columns:
-            if column.field is None:
-                continue
-            head, _, sub = column.field.partition(".")
-            fdef = obj.fields.get(head)
-            if fdef is None:
-                continue
-            if sub and fdef.ref and fdef.ref in catalog:
-                sub_def = catalog.get(fdef.ref).fields.get(sub)
-                if sub_def is not None:
-                    self.kinds[column.field] = str(sub_def.kind)
-            elif not sub:
-                self.kinds[column.field] = str(fdef.kind)
 
-    def value(self, key: str, text: str) -> Any:
-        kind = self.kinds.get(key)
-        if kind == "integer":
-            try:
-                return int(text)
-            except ValueError:
-                return text
-        if kind == "boolean":
-            low = text.strip().lower()
-            if low in _TRUE:
-                return True
-            if low in _FALSE:
-                return False
-        return text
+def _typed_text(kind: str, text: str) -> Any:
+    if kind == "integer":
+        try:
+            return int(text)
+        except ValueError:
+            return text  # left as given: validation says what is wrong with it
+    if kind == "boolean":
+        low = text.strip().lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+    return text
 
 
 @dataclass
@@ -491,7 +489,7 @@ class _Layout:
     keys: list[str]
     parent_fields: dict[int, str]
     paths: dict[str, list[str | int]]
-    kinds: _Kinds
+    obj: ObjectDef | None
 
 
 def _layout(rt: CsvRecordType, header: list[str], catalog: Catalog) -> _Layout:
@@ -510,7 +508,8 @@ def _layout(rt: CsvRecordType, header: list[str], catalog: Catalog) -> _Layout:
             parents[i] = column.parent_field
         keys.append(column.key)
     fields = [k for k in keys if "." in k and k not in extra]
-    return _Layout(rt, keys, parents, column_paths([*fields, *extra]), _Kinds(catalog, rt))
+    obj = catalog.get(rt.object) if rt.object and rt.object in catalog else None
+    return _Layout(rt, keys, parents, column_paths([*fields, *extra]), obj)
 
 
 class _Reader:
@@ -627,7 +626,7 @@ class _Reader:
                     )
                     return None
                 continue
-            values[key] = layout.kinds.value(key, text)
+            values[key] = text
         plain = {k: v for k, v in values.items() if k not in layout.paths}
         nested = {k: v for k, v in values.items() if k in layout.paths}
         try:
@@ -635,7 +634,7 @@ class _Reader:
         except (ValueError, KeyError, TypeError) as exc:
             self.problem = self.problem or f"line {line}: {exc}"
             return None
-        return {**plain, **record}
+        return _typed({**plain, **record}, layout.obj, self.catalog)
 
 
 def read_coupa_csv(
