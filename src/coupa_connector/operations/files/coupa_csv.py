@@ -248,21 +248,11 @@ class CoupaCsvWriter:
         """
         position = self._position
         self._position += 1
-        problem = self._problem(record)
-        rows: list[_Row] = []
-        if problem is None:
-            try:
-                self._rows(self.format.top, record, None, rows)
-            except ValueError as exc:
-                problem = ("", str(exc))
-        if problem is None and len(rows) > self._max_rows:
-            problem = ("", f"its {len(rows)} rows do not fit one file of {self._max_rows} rows")
-        cost = self._chunk.cost(rows) if problem is None else 0
-        if problem is None and cost + _Chunk(self.format).size > self._max_bytes:
-            problem = ("", f"its {cost} bytes do not fit one file of {self._max_bytes} bytes")
+        rows, problem = self._prepare(record)
         if problem is not None:
             self._reject(CsvReject(position, record, problem[0], problem[1]))
             return False
+        cost = self._chunk.cost(rows)
         full_rows = self._chunk.rows + len(rows) > self._max_rows
         if self._chunk.rows and (full_rows or self._chunk.size + cost > self._max_bytes):
             self._land()
@@ -270,6 +260,30 @@ class CoupaCsvWriter:
         self._chunk.add(rows, cost)
         self.written += 1
         return True
+
+    def check(self, record: Mapping[str, Any]) -> tuple[str, str] | None:
+        """Why ``write`` would reject the record, as (field, reason), or None; nothing is
+        written or counted."""
+        return self._prepare(record)[1]
+
+    def _prepare(self, record: Mapping[str, Any]) -> tuple[list[_Row], tuple[str, str] | None]:
+        """The record's rows, or why it cannot be written: invalid as record writes check
+        it, a value the file cannot hold, or too big for a file of its own."""
+        rows: list[_Row] = []
+        problem = self._problem(record)
+        if problem is None:
+            try:
+                self._rows(self.format.top, record, None, rows)
+            except ValueError as exc:
+                problem = ("", str(exc))
+        if problem is None and len(rows) > self._max_rows:
+            problem = ("", f"its {len(rows)} rows do not fit one file of {self._max_rows} rows")
+        if problem is None:
+            empty = _Chunk(self.format)
+            alone = empty.size + empty.cost(rows)
+            if alone > self._max_bytes:
+                problem = ("", f"its {alone} bytes do not fit one file of {self._max_bytes} bytes")
+        return rows, problem
 
     def write_all(self, records: Iterable[Mapping[str, Any]]) -> None:
         for record in records:
@@ -541,8 +555,6 @@ class _Reader:
             self.layouts[rt.name] = _layout(rt, cells, self.catalog)
         else:
             self.layouts[self.fmt.top.name] = _layout(self.fmt.top, cells, self.catalog)
-        if self.mark is not None:
-            self.mark.columns = [*self.mark.columns, *cells]
 
     def finish(self) -> Iterator[dict[str, Any]]:
         """The record read so far, or its rejection."""
@@ -655,7 +667,7 @@ def read_coupa_csv(
         on_bad: Called with a ``BadRecord`` for a record that cannot be read (the whole
             record, with all its rows, so it can be fixed and fed back), and reading goes
             on; when None, such a record raises ``RecordFileError``.
-        mark: Set as the file is read: each record's first line, the header rows' columns.
+        mark: Set as the file is read: each record's first line.
 
     Yields:
         Records with the catalog's field names where a column maps to one (``supplier-id``
@@ -711,3 +723,31 @@ def _is_header(fmt: CsvFormat, reader: _Reader, cells: list[str], left: int) -> 
         return fmt.top.name not in reader.layouts
     rt = reader.by_marker.get(cells[0])
     return left > 0 and rt is not None and rt.name not in reader.layouts
+
+
+def read_object_file(
+    object_name: str | None,
+    path: str,
+    direction: str | None,
+    on_bad: Callable[[BadRecord], None],
+    mark: LineMark | None,
+) -> Iterator[dict[str, Any]]:
+    """``read_coupa_csv`` as ``read_records`` calls it for the ``coupa-csv`` format: the
+    object's export layout unless ``direction`` says otherwise (or it has only an import).
+
+    Raises:
+        ConfigurationError: No object was named, or the direction is unknown.
+    """
+    if not object_name:
+        raise ConfigurationError(
+            "the coupa-csv format reads one object's files: name the object "
+            "(object: suppliers in an operation file)"
+        )
+    formats = load_csv_formats()
+    if direction is None:
+        has_export = object_name.lower().replace("-", "_") in formats.objects("export")
+        direction = "export" if has_export else "import"
+    if direction not in ("import", "export"):
+        raise ConfigurationError(f"direction must be import or export, not {direction!r}")
+    chosen: Direction = "export" if direction == "export" else "import"
+    yield from read_coupa_csv(object_name, path, direction=chosen, on_bad=on_bad, mark=mark)
