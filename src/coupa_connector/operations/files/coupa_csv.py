@@ -28,7 +28,6 @@ from typing import Any, Literal
 from coupa_connector._records import column_paths, format_value, unflatten
 from coupa_connector.catalog import (
     Catalog,
-    CsvColumn,
     CsvFormat,
     CsvRecordType,
     Direction,
@@ -106,13 +105,54 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _get(record: Mapping[str, Any], path: str) -> Any:
-    value: Any = record
-    for part in path.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value
+def _cell_of(key: str, value: Any) -> str:
+    if type(value) is str:
+        return value
+    try:
+        return _cell(value)
+    except ValueError as exc:
+        raise ValueError(f"{key} {exc}") from None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Where a record type's values go in its rows, worked out once per writer: the cell
+    of each plain field, of each reference's field, of each parent field."""
+
+    width: int
+    marker: str | None
+    simple: dict[str, int]
+    dotted: dict[str, dict[str, int]]
+    parent: tuple[tuple[int, str], ...]
+    children: frozenset[str]
+    child_types: tuple[CsvRecordType, ...]
+
+
+def _plan(fmt: CsvFormat, rt: CsvRecordType) -> _Plan:
+    simple: dict[str, int] = {}
+    dotted: dict[str, dict[str, int]] = {}
+    parent: list[tuple[int, str]] = []
+    marker: str | None = None
+    for at, column in enumerate(rt.file_columns()):
+        if column.marker:
+            marker = rt.marker or ""
+        elif column.parent_field and rt.parent is not None:
+            parent.append((at, column.parent_field))
+        elif "." in column.key and column.field is not None:
+            head, _, sub = column.key.partition(".")
+            dotted.setdefault(head, {}).setdefault(sub, at)
+        else:
+            simple.setdefault(column.key, at)
+    children = fmt.children(rt.name)
+    return _Plan(
+        width=len(rt.columns),
+        marker=marker,
+        simple=simple,
+        dotted=dotted,
+        parent=tuple(parent),
+        children=frozenset(c.collection for c in children if c.collection),
+        child_types=children,
+    )
 
 
 def _line(cells: Sequence[str]) -> bytes:
@@ -227,6 +267,8 @@ class CoupaCsvWriter:
         self._mode: Literal["create", "update"] = mode
         self._catalog = catalog or load_catalog()
         self._chunk = _Chunk(self.format)
+        self._empty = _Chunk(self.format)  # never filled: what a record costs on its own
+        self._plans = {rt.name: _plan(self.format, rt) for rt in self.format.record_types}
         self._last: datetime | None = None
         self.paths: list[Path] = []
         self.written = 0  # records in landed files and the file filling
@@ -279,8 +321,7 @@ class CoupaCsvWriter:
         if problem is None and len(rows) > self._max_rows:
             problem = ("", f"its {len(rows)} rows do not fit one file of {self._max_rows} rows")
         if problem is None:
-            empty = _Chunk(self.format)
-            alone = empty.size + empty.cost(rows)
+            alone = self._empty.size + self._empty.cost(rows)
             if alone > self._max_bytes:
                 problem = ("", f"its {alone} bytes do not fit one file of {self._max_bytes} bytes")
         return rows, problem
@@ -325,11 +366,36 @@ class CoupaCsvWriter:
         parent: Mapping[str, Any] | None,
         out: list[_Row],
     ) -> None:
-        used: set[str] = set()
-        cells = [self._value(rt, c, record, parent, used) for c in rt.file_columns()]
-        children = {c.collection for c in self.format.children(rt.name) if c.collection}
-        out.append((rt.name, cells, _extras(record, used, children)))
-        for child in self.format.children(rt.name):
+        plan = self._plans[rt.name]
+        cells = [""] * plan.width
+        if plan.marker is not None:
+            cells[0] = plan.marker
+        rest: dict[str, Any] = {}  # what no column holds: extra columns
+        for key, value in record.items():
+            if value is None or key in plan.children:
+                continue
+            at = plan.simple.get(key)
+            if at is not None:
+                cells[at] = _cell_of(key, value)
+                continue
+            subs = plan.dotted.get(key)
+            if subs is not None and isinstance(value, Mapping):
+                left = {}
+                for sub, item in value.items():
+                    at = subs.get(sub)
+                    if at is not None:
+                        cells[at] = _cell_of(f"{key}.{sub}", item)
+                    elif item is not None:
+                        left[sub] = item
+                if left:
+                    rest[key] = left
+                continue
+            rest[key] = value
+        if parent is not None:
+            for at, field_name in plan.parent:
+                cells[at] = _cell_of(field_name, parent.get(field_name))
+        out.append((rt.name, cells, _extras(rest)))
+        for child in plan.child_types:
             items = record.get(child.collection or "")
             if items is None:
                 continue
@@ -339,26 +405,6 @@ class CoupaCsvWriter:
                 if not isinstance(item, Mapping):
                     raise ValueError(f"{child.collection} must be a list of records")
                 self._rows(child, item, record, out)
-
-    def _value(
-        self,
-        rt: CsvRecordType,
-        column: CsvColumn,
-        record: Mapping[str, Any],
-        parent: Mapping[str, Any] | None,
-        used: set[str],
-    ) -> str:
-        if column.marker:
-            return rt.marker or ""
-        if column.parent_field and parent is not None:
-            return _cell(_get(parent, column.parent_field))
-        key = column.key
-        used.add(key)
-        value = _get(record, key)
-        try:
-            return _cell(value)
-        except ValueError as exc:
-            raise ValueError(f"{key} {exc}") from None
 
     def _land(self) -> None:
         when = self._clock()
@@ -377,21 +423,11 @@ class CoupaCsvWriter:
         self._chunk = _Chunk(self.format)
 
 
-def _extras(record: Mapping[str, Any], used: set[str], children: set[str]) -> dict[str, str]:
-    """The record's values no column of its type holds, as columns of their own (dotted
-    for nested values), so nothing given is dropped."""
+def _extras(rest: Mapping[str, Any]) -> dict[str, str]:
+    """A record's values no column of its type holds, as columns of their own (dotted for
+    nested values), so nothing given is dropped."""
     from coupa_connector._records import flatten
 
-    rest: dict[str, Any] = {}
-    for key, value in record.items():
-        if key in children or key in used or value is None:
-            continue
-        if isinstance(value, Mapping):
-            inner = {k: v for k, v in value.items() if f"{key}.{k}" not in used}
-            if inner:
-                rest[key] = inner
-            continue
-        rest[key] = value
     return flatten(rest) if rest else {}
 
 
