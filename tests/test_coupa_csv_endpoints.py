@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +20,8 @@ from _write_support import find, invoke_cli, json_summary, supplier, tag
 from coupa_connector.operations import OperationFileError, load_operation_file, run_operations
 from coupa_connector.operations.files.coupa_csv import read_coupa_csv, write_coupa_csv
 from coupa_connector.sandbox import Sandbox
+
+KILL_AT = Path(__file__).parent / "_kill_at.py"
 
 
 def _opfile(tmp_path: Path, body: str) -> Path:
@@ -135,25 +142,30 @@ def test_coupa_create_reads_a_coupa_csv_file(sandbox: Sandbox, tmp_path: Path) -
     assert reject["number"] == f"FC-{t}-bad"
 
 
-def test_an_operation_writes_coupa_import_files_and_rejects_what_coupa_would_refuse(
-    tmp_path: Path,
-) -> None:
-    t = tag()
-    rows = [supplier(f"Out {t} {n}", f"OUT-{t}-{n}") for n in range(5)]
-    rows.insert(2, {"number": f"OUT-{t}-nameless", "status": "active", "po-method": "email"})
+def _suppliers_out(tmp_path: Path, records: list[dict[str, Any]], more: str) -> Path:
+    """An operation from a JSON lines file of ``records`` to Coupa CSV files in outbox/."""
     source = tmp_path / "in.jsonl"
-    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    source.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     outbox = tmp_path / "outbox"
-    ops = _opfile(
+    return _opfile(
         tmp_path,
         f"""
         operations:
           suppliers-out:
             source: {{type: file, path: in.jsonl}}
             target: {{type: file, path: {outbox}, format: coupa-csv, object: suppliers}}
-            rejects: {tmp_path / "rejects.jsonl"}
+            {more}
         """,
     )
+
+
+def test_an_operation_writes_coupa_import_files_and_rejects_what_coupa_would_refuse(
+    tmp_path: Path,
+) -> None:
+    t = tag()
+    rows = [supplier(f"Out {t} {n}", f"OUT-{t}-{n}") for n in range(5)]
+    rows.insert(2, {"number": f"OUT-{t}-nameless", "status": "active", "po-method": "email"})
+    ops = _suppliers_out(tmp_path, rows, f"rejects: {tmp_path / 'rejects.jsonl'}")
     [result] = run_operations(ops, log_db=tmp_path / "log.sqlite")
     assert (result.counts.read, result.counts.written, result.counts.rejected) == (6, 5, 1)
     [path] = result.outputs
@@ -163,3 +175,27 @@ def test_an_operation_writes_coupa_import_files_and_rejects_what_coupa_would_ref
     assert [r["number"] for r in back] == [f"OUT-{t}-{n}" for n in range(5)]
     [reject] = [json.loads(x) for x in (tmp_path / "rejects.jsonl").read_text().splitlines()]
     assert reject["number"] == f"OUT-{t}-nameless" and "name" in json.dumps(reject)
+
+
+def test_a_killed_run_resumes_into_the_same_files_with_each_record_once(tmp_path: Path) -> None:
+    records = [supplier(f"Resume {n}", f"R-{n}") for n in range(300)]
+    ops = _suppliers_out(tmp_path, records, "batch_size: 50")
+    log_db = tmp_path / "log.sqlite"
+    run = ["run", str(ops), "--log-db", str(log_db), "--format", "json"]
+    env = {**os.environ, "KILL_AT": json.dumps({"at": "batch", "op": "suppliers-out", "read": 100})}
+    killed = subprocess.run(
+        [sys.executable, str(KILL_AT), *run], env=env, capture_output=True, timeout=120
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert list((tmp_path / "outbox").glob("*.csv")) == []  # nothing landed yet
+    done = subprocess.run(
+        [sys.executable, "-m", "coupa_connector", *run, "--resume"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    [path] = (tmp_path / "outbox").glob("*.csv")
+    back = list(read_coupa_csv("suppliers", path, direction="import"))
+    assert [r["number"] for r in back] == [f"R-{n}" for n in range(300)]
+    assert [p.name for p in (tmp_path / "outbox").iterdir()] == [path.name]  # no spool left
