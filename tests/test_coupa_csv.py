@@ -276,3 +276,27 @@ def test_bad_rows_reject_their_whole_record_and_reading_goes_on(tmp_path: Path) 
 
     with pytest.raises(RecordFileError, match="no 'Header' row before it"):
         list(read_coupa_csv("invoices", _export_file(tmp_path, body)))
+
+
+def test_a_file_without_its_header_row_is_refused_not_misread(tmp_path: Path) -> None:
+    headless = tmp_path / "suppliers.csv"
+    headless.write_text('"","Acme","N-1"\r\n"","Bolt","N-2"\r\n', encoding="utf-8")
+    with pytest.raises(RecordFileError, match="names none of the columns of Coupa's suppliers"):
+        list(read_coupa_csv("suppliers", headless, direction="import"))
+    # In a file of several types, a data row before its type's header row is not taken for
+    # that header: its record is rejected and the header that follows still reads.
+    fmt = load_csv_formats().get("invoices", "export")
+    line = fmt.record_type("line")
+    names = [c.name for c in line.file_columns()][1:]
+    body = '"Header","1"\r\n"Line","1","10"\r\n'
+    path = _export_file(tmp_path, body)
+    text = (
+        path.read_bytes()
+        .decode("utf-8")
+        .replace(",".join(f'"{n}"' for n in ["Line", *names]) + "\r\n", "")
+    )
+    path.write_text(text + '"Line",' + ",".join(f'"{n}"' for n in names) + '\r\n"Header","2"\r\n')
+    bad: list[BadRecord] = []
+    records = list(read_coupa_csv("invoices", path, on_bad=bad.append))
+    assert [r["id"] for r in records] == [2]
+    assert "a 'Line' row before its header row" in bad[0].reason

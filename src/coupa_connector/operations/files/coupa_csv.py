@@ -549,7 +549,7 @@ def _layout(rt: CsvRecordType, header: list[str], catalog: Catalog) -> _Layout:
     parents: dict[int, str] = {}
     extra: list[str] = []
     for i, name in enumerate(header):
-        column = by_name.get(name)
+        column = by_name.get(name.strip())
         if column is None:
             keys.append(name)
             extra.append(name)
@@ -754,11 +754,37 @@ def read_coupa_csv(
 
 def _is_header(fmt: CsvFormat, reader: _Reader, cells: list[str], left: int) -> bool:
     """A header row: the first row of a one-type file; in a multi-type file, the first row
-    of each record type (its marker first)."""
+    of each record type (its marker first), if its cells name that type's columns.
+
+    Raises:
+        RecordFileError: A one-type file whose first row names none of its columns (a file
+            without its header, or another object's file).
+    """
     if not fmt.multi:
-        return fmt.top.name not in reader.layouts
+        if fmt.top.name in reader.layouts:
+            return False
+        if not _names_columns(fmt.top, cells):
+            raise RecordFileError(
+                f"the first row names none of the columns of Coupa's {fmt.object} file "
+                f"(such as {fmt.top.columns[0].name!r}): is it another object's file, or is "
+                "its header row missing?",
+                file=reader.name,
+                line=1,
+            )
+        return True
     rt = reader.by_marker.get(cells[0])
-    return left > 0 and rt is not None and rt.name not in reader.layouts
+    if left <= 0 or rt is None or rt.name in reader.layouts:
+        return False
+    # A data row that comes before its type's header row is not taken for one: it is read
+    # as a row (and rejected as one before its header).
+    return _names_columns(rt, cells[1:])
+
+
+def _names_columns(rt: CsvRecordType, cells: list[str]) -> bool:
+    """Whether at least half the filled cells are column names of the record type."""
+    names = {c.name for c in rt.columns} | {c.name.rstrip("*").strip() for c in rt.columns}
+    filled = [c for c in cells if c.strip()]
+    return bool(filled) and 2 * sum(1 for c in filled if c.strip() in names) >= len(filled)
 
 
 def read_object_file(
