@@ -226,6 +226,8 @@ def test_invalid_records_are_rejected_with_the_field_and_reason(tmp_path: Path) 
     )
     assert (rejects[0].position, rejects[0].field) == (1, "name")
     assert "required" in rejects[0].reason
+    # Every error, named as record writes name them: the field, the reason, the rule.
+    assert rejects[0].messages == ("name is required to create suppliers. [required]",)
     assert rejects[1].position == 2 and rejects[1].reason
     assert [r["name"] for r in read_coupa_csv("suppliers", path, direction="import")] == ["Good"]
 
@@ -300,3 +302,18 @@ def test_a_file_without_its_header_row_is_refused_not_misread(tmp_path: Path) ->
     records = list(read_coupa_csv("invoices", path, on_bad=bad.append))
     assert [r["id"] for r in records] == [2]
     assert "a 'Line' row before its header row" in bad[0].reason
+
+
+def test_strict_validation_rejects_warnings_too(tmp_path: Path) -> None:
+    record = supplier("Strict", "S-1", **{"no-such-field": "x"})
+    assert write_coupa_csv("suppliers", [record], tmp_path / "lenient", clock=clock())
+    rejects: list[CsvReject] = []
+    paths = write_coupa_csv(
+        "suppliers",
+        [record],
+        tmp_path / "strict",
+        clock=clock(),
+        validation="strict",
+        on_reject=rejects.append,
+    )
+    assert paths == [] and "no-such-field" in rejects[0].messages[0]

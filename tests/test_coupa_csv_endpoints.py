@@ -101,6 +101,9 @@ def test_the_operation_file_check_names_what_coupa_csv_needs(tmp_path: Path) -> 
           c:
             source: {type: file, path: in.jsonl}
             target: {type: file, path: out3, format: coupa-csv, object: suppliers, direction: up}
+          d:
+            source: {type: file, path: in.jsonl, object: suppliers}
+            target: {type: file, path: out4, format: coupa-csv, validate: sometimes}
         """,
     )
     with pytest.raises(OperationFileError) as info:
@@ -109,6 +112,8 @@ def test_the_operation_file_check_names_what_coupa_csv_needs(tmp_path: Path) -> 
     assert (3, "a: source: format coupa-csv needs object: NAME") in messages
     assert any(line == 6 and "no CSV flat file for 'contracts'" in m for line, m in messages)
     assert (10, "c: target: direction is import or export") in messages
+    assert (12, "d: source: object applies to format coupa-csv only") in messages
+    assert any(line == 13 and "validate must be one of" in m for line, m in messages)
 
 
 def test_coupa_create_reads_a_coupa_csv_file(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -174,7 +179,7 @@ def test_an_operation_writes_coupa_import_files_and_rejects_what_coupa_would_ref
     back = list(read_coupa_csv("suppliers", path, direction="import"))
     assert [r["number"] for r in back] == [f"OUT-{t}-{n}" for n in range(5)]
     [reject] = [json.loads(x) for x in (tmp_path / "rejects.jsonl").read_text().splitlines()]
-    assert reject["number"] == f"OUT-{t}-nameless" and "name" in json.dumps(reject)
+    assert reject["number"] == f"OUT-{t}-nameless" and "[required]" in json.dumps(reject)
 
 
 def test_a_killed_run_resumes_into_the_same_files_with_each_record_once(tmp_path: Path) -> None:

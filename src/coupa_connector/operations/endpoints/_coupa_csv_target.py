@@ -24,7 +24,7 @@ from coupa_connector.operations._transform import Transformed
 from coupa_connector.operations.endpoints.base import EndpointContext, Outcome, TargetBase
 from coupa_connector.operations.files._files import expand_path
 from coupa_connector.operations.files.coupa_csv import CoupaCsvWriter
-from coupa_connector.operations.opfile.model import EndpointSpec
+from coupa_connector.operations.opfile.model import EndpointSpec, validation_mode
 
 __all__ = ["CoupaCsvTarget"]
 
@@ -44,6 +44,7 @@ class CoupaCsvTarget(TargetBase):
             )
         self._object = name
         self._direction: Direction = "export" if options.get("direction") == "export" else "import"
+        self._validation = validation_mode(options.get("validate"))
         run_vars = {"operation": ctx.operation, "run_id": str(ctx.run_id)}
         self._folder = Path(
             os.path.abspath(expand_path(str(options["path"]), now=ctx.now, **run_vars))
@@ -55,7 +56,11 @@ class CoupaCsvTarget(TargetBase):
 
     def _writer(self, *, validate: bool = True) -> CoupaCsvWriter:
         return CoupaCsvWriter(
-            self._object, self._folder, direction=self._direction, validate=validate
+            self._object,
+            self._folder,
+            direction=self._direction,
+            validate=validate,
+            validation=self._validation,
         )
 
     def describe(self) -> str:
@@ -84,13 +89,12 @@ class CoupaCsvTarget(TargetBase):
         out: list[Outcome] = []
         for t in batch:
             assert t.record is not None
-            problem = self._checker.check(t.record)
-            if problem is not None:
-                field, reason = problem
-                out.append(Outcome("rejected", [f"{field}: {reason}" if field else reason]))
+            found = self._checker.check(t.record)
+            if not found.ok:
+                out.append(Outcome("rejected", list(found.messages), warnings=list(found.warnings)))
                 continue
             self._spool.write(orjson.dumps(t.record) + b"\n")
-            out.append(Outcome("written", coupa_id=_id(t.record)))
+            out.append(Outcome("written", coupa_id=_id(t.record), warnings=list(found.warnings)))
         return out
 
     def checkpoint(self) -> dict[str, Any]:

@@ -39,7 +39,7 @@ from coupa_connector.operations.files._files import (
     read_records,
 )
 from coupa_connector.operations.files._output import RecordWriter
-from coupa_connector.operations.opfile.model import EndpointSpec
+from coupa_connector.operations.opfile.model import EndpointSpec, validation_mode
 
 if TYPE_CHECKING:
     from coupa_connector.catalog import ObjectDef
@@ -268,6 +268,17 @@ def _check(check: Checker, where: str, role: str, spec: EndpointSpec, node: LMap
             )
     if str(o.get("format", "")).lower() in OBJECT_FORMATS:
         _check_object_format(check, where, role, spec, node)
+    else:
+        for option in ("object", "direction", "validate"):
+            if option in o:
+                check.problem(
+                    node.line_of(option), f"{where}: {option} applies to format coupa-csv only"
+                )
+    if "validate" in o:
+        try:
+            validation_mode(o["validate"])
+        except ConfigurationError as exc:
+            check.problem(node.line_of("validate"), f"{where}: {exc}")
     if "csv_formulas" in o:
         try:
             csv_formulas_mode(o["csv_formulas"], f"{where}: csv_formulas")

@@ -32,6 +32,7 @@ from coupa_connector.catalog import (
     CsvRecordType,
     Direction,
     ObjectDef,
+    ValidationMode,
     load_catalog,
     load_csv_formats,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "MAX_BYTES",
     "MAX_ROWS",
     "CoupaCsvWriter",
+    "CsvCheck",
     "CsvReject",
     "coupa_file_name",
     "read_coupa_csv",
@@ -70,20 +72,44 @@ def coupa_file_name(prefix: str, when: datetime) -> str:
 
 
 @dataclass(frozen=True)
+class CsvCheck:
+    """What the checks before writing found in one record.
+
+    Attributes:
+        field: The first field at fault ('' when the record as a whole is, or none is).
+        reason: Why the record cannot be written ('' when it can).
+        messages: Every error, each as record writes name it (``name: name is required to
+            create suppliers. [required]``).
+        warnings: What validation reported without refusing the record (field and code).
+    """
+
+    field: str = ""
+    reason: str = ""
+    messages: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.messages
+
+
+@dataclass(frozen=True)
 class CsvReject:
     """A record that was not written, with the field and the reason.
 
     Attributes:
         position: 0-based position of the record among those given.
         record: The record as given.
-        field: The field at fault ('' when the record as a whole is).
-        reason: Why it was not written.
+        field: The first field at fault ('' when the record as a whole is).
+        reason: Why it was not written (the first error).
+        messages: Every error, each naming its field and rule, as record writes do.
     """
 
     position: int
     record: Mapping[str, Any]
     field: str
     reason: str
+    messages: tuple[str, ...] = ()
 
 
 OnReject = Callable[[CsvReject], None]
@@ -253,6 +279,7 @@ class CoupaCsvWriter:
         on_reject: OnReject | None = None,
         validate: bool = True,
         mode: Literal["create", "update"] = "create",
+        validation: ValidationMode = "lenient",
         catalog: Catalog | None = None,
     ) -> None:
         if max_rows < 1 or max_bytes < 1:
@@ -263,7 +290,10 @@ class CoupaCsvWriter:
         self._max_rows = max_rows
         self._max_bytes = max_bytes
         self._on_reject = on_reject
-        self._validate = validate and direction == "import"
+        # An export file holds what Coupa sent: it is not checked as a write.
+        self._validation: ValidationMode = (
+            validation if validate and direction == "import" else "off"
+        )
         self._mode: Literal["create", "update"] = mode
         self._catalog = catalog or load_catalog()
         self._chunk = _Chunk(self.format)
@@ -290,9 +320,10 @@ class CoupaCsvWriter:
         """
         position = self._position
         self._position += 1
-        rows, problem = self._prepare(record)
-        if problem is not None:
-            self._reject(CsvReject(position, record, problem[0], problem[1]))
+        rows, found = self._prepare(record)
+        if not found.ok:
+            reject = CsvReject(position, record, found.field, found.reason, found.messages)
+            self._reject(reject)
             return False
         cost = self._chunk.cost(rows)
         full_rows = self._chunk.rows + len(rows) > self._max_rows
@@ -303,28 +334,32 @@ class CoupaCsvWriter:
         self.written += 1
         return True
 
-    def check(self, record: Mapping[str, Any]) -> tuple[str, str] | None:
-        """Why ``write`` would reject the record, as (field, reason), or None; nothing is
-        written or counted."""
+    def check(self, record: Mapping[str, Any]) -> CsvCheck:
+        """What ``write`` would find in the record (``ok`` when it would write it); nothing
+        is written or counted."""
         return self._prepare(record)[1]
 
-    def _prepare(self, record: Mapping[str, Any]) -> tuple[list[_Row], tuple[str, str] | None]:
+    def _prepare(self, record: Mapping[str, Any]) -> tuple[list[_Row], CsvCheck]:
         """The record's rows, or why it cannot be written: invalid as record writes check
         it, a value the file cannot hold, or too big for a file of its own."""
         rows: list[_Row] = []
-        problem = self._problem(record)
-        if problem is None:
-            try:
-                self._rows(self.format.top, record, None, rows)
-            except ValueError as exc:
-                problem = ("", str(exc))
-        if problem is None and len(rows) > self._max_rows:
-            problem = ("", f"its {len(rows)} rows do not fit one file of {self._max_rows} rows")
-        if problem is None:
+        found = self._validated(record)
+        if not found.ok:
+            return rows, found
+        why = ""
+        try:
+            self._rows(self.format.top, record, None, rows)
+        except ValueError as exc:
+            why = str(exc)
+        if not why and len(rows) > self._max_rows:
+            why = f"its {len(rows)} rows do not fit one file of {self._max_rows} rows"
+        if not why:
             alone = self._empty.size + self._empty.cost(rows)
             if alone > self._max_bytes:
-                problem = ("", f"its {alone} bytes do not fit one file of {self._max_bytes} bytes")
-        return rows, problem
+                why = f"its {alone} bytes do not fit one file of {self._max_bytes} bytes"
+        if why:
+            return rows, CsvCheck("", why, (why,), found.warnings)
+        return rows, found
 
     def write_all(self, records: Iterable[Mapping[str, Any]]) -> None:
         for record in records:
@@ -341,23 +376,33 @@ class CoupaCsvWriter:
     def _reject(self, reject: CsvReject) -> None:
         self.rejected += 1
         if self._on_reject is None:
-            where = f"{reject.field}: " if reject.field else ""
             raise RecordFileError(
-                f"record {reject.position}: {where}{reject.reason}", file=str(self.directory)
+                f"record {reject.position}: {'; '.join(reject.messages)}",
+                file=str(self.directory),
             )
         self._on_reject(reject)
 
-    def _problem(self, record: Mapping[str, Any]) -> tuple[str, str] | None:
-        """The first error the catalog's validation finds, as record writes check it."""
-        if not self._validate:
-            return None
+    def _validated(self, record: Mapping[str, Any]) -> CsvCheck:
+        """The catalog's validation, as record writes run it (activities/write/_validate)."""
+        if self._validation == "off":
+            return CsvCheck()
+        from coupa_connector.activities.write._validate import problem_message
         from coupa_connector.catalog import check_record
 
         obj = self._catalog.get(self.format.object)
-        check = check_record(obj, dict(record), self._mode, catalog=self._catalog)
-        for p in check.errors:
-            return (p.path, p.message)
-        return None
+        check = check_record(
+            obj, dict(record), self._mode, catalog=self._catalog, validation=self._validation
+        )
+        errors = [p for p in check.problems if p.is_error]
+        warnings = tuple(
+            problem_message(p, with_value=False) for p in check.problems if not p.is_error
+        )
+        if not errors:
+            return CsvCheck(warnings=warnings)
+        first = errors[0]
+        return CsvCheck(
+            first.path, first.message, tuple(problem_message(p) for p in errors), warnings
+        )
 
     def _rows(
         self,
@@ -443,6 +488,7 @@ def write_coupa_csv(
     on_reject: OnReject | None = None,
     validate: bool = True,
     mode: Literal["create", "update"] = "create",
+    validation: ValidationMode = "lenient",
 ) -> list[Path]:
     """Write records as Coupa CSV files of an object's format, split to Coupa's limits.
 
@@ -463,6 +509,8 @@ def write_coupa_csv(
             (imports only: an export file holds what Coupa sent).
         mode: The write the file stands for, for validation: ``create`` checks required
             fields, ``update`` needs an id or a natural key.
+        validation: ``lenient`` (errors reject a record, warnings do not), ``strict``
+            (warnings reject it too) or ``off``, as for record writes.
 
     Returns:
         The files written, in order.
@@ -481,6 +529,7 @@ def write_coupa_csv(
         on_reject=on_reject,
         validate=validate,
         mode=mode,
+        validation=validation,
     )
     try:
         writer.write_all(records)
