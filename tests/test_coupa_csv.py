@@ -205,6 +205,12 @@ def test_extra_columns_are_kept_both_ways(tmp_path: Path) -> None:
     (back,) = read_coupa_csv("suppliers", path, direction="import")
     assert back["x-erp-key"] == "ERP-7" and back["custom-fields"] == {"region": "EU"}
 
+    # More extra columns than the workbook lists: the header row still reads as one.
+    many = {"name": "Many", "lookup": {"name": "Cost Centers"}}
+    many.update({f"x-{n}": str(n) for n in range(30)})
+    (path,) = write_coupa_csv("lookup_values", [many], tmp_path / "many", clock=clock())
+    assert list(read_coupa_csv("lookup_values", path, direction="import")) == [many]
+
     # A file from elsewhere, with a column the workbook does not list.
     hand = tmp_path / "hand.csv"
     hand.write_text('"Name*","Supplier Number","ERP Vendor"\r\n"H","H-1","V-9"\r\n', "utf-8")

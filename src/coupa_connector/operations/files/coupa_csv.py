@@ -826,11 +826,17 @@ def _is_header(fmt: CsvFormat, reader: _Reader, cells: list[str], left: int) -> 
         return False
     # A data row that comes before its type's header row is not taken for one: it is read
     # as a row (and rejected as one before its header).
-    return _names_columns(rt, cells[1:])
+    return _names_columns(rt, cells[1:], skip_marker=True)
 
 
-def _names_columns(rt: CsvRecordType, cells: list[str]) -> bool:
-    """Whether at least half the filled cells are column names of the record type."""
+def _names_columns(rt: CsvRecordType, cells: list[str], *, skip_marker: bool = False) -> bool:
+    """Whether the cells are a header of the record type: they start with its first
+    columns in file order (as written here, however many extra columns follow), or at least
+    half of them name its columns (a file laid out by hand)."""
+    columns = rt.file_columns()[1:] if skip_marker else rt.file_columns()
+    lead = [c.name for c in columns[:3]]
+    if lead and [c.strip() for c in cells[: len(lead)]] == lead:
+        return True
     names = {c.name for c in rt.columns} | {c.name.rstrip("*").strip() for c in rt.columns}
     filled = [c for c in cells if c.strip()]
     return bool(filled) and 2 * sum(1 for c in filled if c.strip() in names) >= len(filled)
