@@ -181,10 +181,16 @@ def _plan(fmt: CsvFormat, rt: CsvRecordType) -> _Plan:
     )
 
 
-def _line(cells: Sequence[str]) -> bytes:
-    buf = io.StringIO()
-    csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerow(cells)
-    return buf.getvalue().encode("utf-8")
+def _line_size(cells: Iterable[str]) -> int:
+    """The bytes a row of ``cells`` takes in the file, without writing it: each cell quoted,
+    its quotes doubled, commas between, CRLF at the end (a file's rows are counted as they
+    come, to know when it is full, and written once)."""
+    size = 1  # CRLF, less the comma the first cell does not have
+    for cell in cells:
+        size += 3  # the comma and two quotes
+        if cell:
+            size += (len(cell) if cell.isascii() else len(cell.encode("utf-8"))) + cell.count('"')
+    return size
 
 
 _Row = tuple[str, list[str], dict[str, str]]
@@ -208,7 +214,7 @@ class _Chunk:
         self.fmt = fmt
         self.types = {rt.name: _TypeRows(rt) for rt in fmt.record_types}
         self.order: list[tuple[str, list[str], dict[str, str]]] = []
-        self.size = sum(len(_line(self._header(t))) for t in self.types.values())
+        self.size = sum(_line_size(self._header(t)) for t in self.types.values())
 
     def _header(self, t: _TypeRows) -> list[str]:
         names = [c.name for c in t.rt.file_columns()]
@@ -229,10 +235,10 @@ class _Chunk:
             for e in extras:
                 if e not in t.extras and e not in fresh:
                     fresh[e] = None
-                    total += len(_line([e])) - 1  # ',"name"' (the line end is already there)
+                    total += _line_size([e]) - 1  # ',"name"' (the line end is already there)
                     total += 3 * (len(t.rows) + counted.get(name, 0))
             counted[name] = counted.get(name, 0) + 1
-            total += len(_line([*cells, *extras.values()]))
+            total += _line_size(cells) + _line_size(extras.values()) - 1
             total += 3 * (len(t.extras) + len(fresh) - len(extras))
         return total
 
@@ -250,13 +256,13 @@ class _Chunk:
         return len(self.order)
 
     def render(self) -> bytes:
-        out = bytearray()
-        for t in self.types.values():
-            out += _line(self._header(t))
+        buf = io.StringIO()
+        rows = csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+        rows.writerows(self._header(t) for t in self.types.values())
         for name, cells, extras in self.order:
-            t = self.types[name]
-            out += _line([*cells, *(extras.get(e, "") for e in t.extras)])
-        return bytes(out)
+            extra = self.types[name].extras
+            rows.writerow([*cells, *(extras.get(e, "") for e in extra)] if extra else cells)
+        return buf.getvalue().encode("utf-8")
 
 
 class CoupaCsvWriter:
