@@ -591,6 +591,7 @@ class _Layout:
     header text), and which cells repeat the parent's field."""
 
     rt: CsvRecordType
+    header: list[str]
     keys: list[str]
     parent_fields: dict[int, str]
     paths: dict[str, list[str | int]]
@@ -614,7 +615,7 @@ def _layout(rt: CsvRecordType, header: list[str], catalog: Catalog) -> _Layout:
         keys.append(column.key)
     fields = [k for k in keys if "." in k and k not in extra]
     obj = catalog.get(rt.object) if rt.object and rt.object in catalog else None
-    return _Layout(rt, keys, parents, column_paths([*fields, *extra]), obj)
+    return _Layout(rt, header, keys, parents, column_paths([*fields, *extra]), obj)
 
 
 class _Reader:
@@ -708,7 +709,7 @@ class _Reader:
             given = cells[i] if i < len(cells) else ""
             have = parent.get(pfield)
             if given and have is not None and given != _cell(have):
-                col = layout.rt.file_columns()[i].name if i < len(layout.rt.columns) else i
+                col = layout.header[i]
                 why = f"line {line}: {col} is {given!r} but the row belongs to {have!r}"
                 self.problem = self.problem or why
                 return
