@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from _operations_support import config_for
-from _write_support import find, invoke_cli, json_summary, supplier, tag
+from _write_support import find, invoice, invoice_refs, invoke_cli, json_summary, supplier, tag
 from coupa_connector.operations import OperationFileError, load_operation_file, run_operations
 from coupa_connector.operations.files.coupa_csv import read_coupa_csv, write_coupa_csv
 from coupa_connector.sandbox import Sandbox
@@ -204,3 +204,21 @@ def test_a_killed_run_resumes_into_the_same_files_with_each_record_once(tmp_path
     back = list(read_coupa_csv("suppliers", path, direction="import"))
     assert [r["number"] for r in back] == [f"R-{n}" for n in range(300)]
     assert [p.name for p in (tmp_path / "outbox").iterdir()] == [path.name]  # no spool left
+
+
+def test_coupa_create_reads_invoices_with_their_lines_from_an_import_file(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    t = tag()
+    refs = {k: v for k, v in invoice_refs(sandbox).items() if k != "supplier_id"}
+    invoices = [invoice(refs, f"FLAT-CLI-{t}-{n}", lines=n + 1) for n in range(3)]
+    [path] = write_coupa_csv("invoices", invoices, tmp_path)
+    result = invoke_cli(
+        sandbox,
+        ["create", "invoices", str(path), "--input-format", "coupa-csv", "--summary", "json"],
+    )
+    summary = json_summary(result)
+    assert (summary["read"], summary["written"]) == (3, 3), result.output
+    stored = find(sandbox, "invoices", **{"invoice-number[starts_with]": f"FLAT-CLI-{t}"})
+    lines = {i["invoice-number"]: len(i["invoice-lines"]) for i in stored}
+    assert lines == {f"FLAT-CLI-{t}-{n}": n + 1 for n in range(3)}

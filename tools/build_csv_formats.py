@@ -353,6 +353,12 @@ def build(docs: Path, catalog_path: Path) -> dict[str, Any]:
             "max_rows": 5000,
             "max_bytes": 8 * 1024 * 1024,
             "file_name": "{prefix}_{YYYYMMDD}_{HHMMSS}Z.csv",
+            "header_rows": (
+                "one record type: one row of the columns' names; several: one row per record "
+                "type, in record_types order, its marker first, then its other columns' names"
+            ),
+            "column_order": "the marker column first, then the others in the workbook's order",
+            "nesting": "a row belongs to the latest row of its parent record type above it",
         },
         "formats": formats,
     }
