@@ -81,6 +81,32 @@ def test_invoices_exported_from_the_sandbox_read_back_into_the_same_records(
     assert {r[0] for r in rows[len(fmt.record_types) :]} <= {"Header", "Line", "Line Split"}
 
 
+def test_numbers_are_written_as_coupa_reads_them(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    rate = {
+        "from-currency": {"code": "USD"},
+        "to-currency": {"code": "JPY"},
+        "rate-date": "2024-12-09T00:00:00+00:00",
+    }
+    records = [{**rate, "rate": 1e-07}, {**rate, "rate": Decimal("1.5E+2")}, {**rate, "rate": 2}]
+    (path,) = write_coupa_csv("exchange_rates", records, tmp_path, clock=clock())
+    assert [r["rate"] for r in read_coupa_csv("exchange_rates", path, direction="import")] == [
+        "0.0000001",
+        "150",
+        "2",
+    ]
+    rejects: list[CsvReject] = []
+    bad = {**rate, "rate": float("nan")}
+    write_coupa_csv("exchange_rates", [bad], tmp_path / "nan", on_reject=rejects.append)
+    assert rejects[-1].messages == ("rate: nan is not a finite number. [type]",)
+    # Unvalidated, the file still refuses a value it cannot hold.
+    write_coupa_csv(
+        "exchange_rates", [bad], tmp_path / "nan", on_reject=rejects.append, validate=False
+    )
+    assert "rate is nan, not a number Coupa takes" in rejects[-1].reason
+
+
 def test_the_files_are_coupas_rfc_4180(tmp_path: Path) -> None:
     records = [supplier(f'Acme "North", {n}', f"N-{n}", notes="two\nlines") for n in range(3)]
     (path,) = write_coupa_csv("suppliers", records, tmp_path, clock=clock())

@@ -25,7 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from coupa_connector._records import column_paths, format_value, unflatten
+from coupa_connector._records import column_paths, unflatten
 from coupa_connector.catalog import (
     Catalog,
     CsvFormat,
@@ -122,13 +122,24 @@ def _cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return value
-    if isinstance(value, int | float | Decimal):
-        return format_value(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float | Decimal):
+        return _number(value)
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Mapping | list | tuple):
         raise ValueError("holds a nested value where the file has one column")
     return str(value)
+
+
+def _number(value: float | Decimal) -> str:
+    """A decimal number as Coupa reads one: positional, never with an exponent (``1e-07``
+    is ``0.0000001``); infinities and NaN are not numbers Coupa takes."""
+    exact = Decimal(repr(value)) if isinstance(value, float) else value
+    if not exact.is_finite():
+        raise ValueError(f"is {value!r}, not a number Coupa takes")
+    return format(exact, "f")
 
 
 def _cell_of(key: str, value: Any) -> str:
