@@ -352,3 +352,24 @@ def test_strict_validation_rejects_warnings_too(tmp_path: Path) -> None:
         on_reject=rejects.append,
     )
     assert paths == [] and "no-such-field" in rejects[0].messages[0]
+
+
+def test_undecodable_nul_and_broken_rows_are_rejected_and_reading_goes_on(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "suppliers.csv"
+    path.write_bytes(
+        b'"Name*","Supplier Number"\r\n'
+        b'"Good 1","G-1"\r\n'
+        b'"M\xfcller","G-2"\r\n'  # latin-1, not UTF-8
+        b'"Nul\x00l","G-3"\r\n'
+        b'"Good 2","G-4"\r\n'
+        b'"Open quote,"G-5"\r\n'
+    )
+    bad: list[BadRecord] = []
+    records = list(read_coupa_csv("suppliers", path, direction="import", on_bad=bad.append))
+    assert [r["number"] for r in records] == ["G-1", "G-4"]
+    assert [(b.position, b.line) for b in bad] == [(1, 3), (2, 4), (4, 6)]
+    assert "not UTF-8" in bad[0].reason and "0xFC" in bad[0].reason
+    assert "column 'Name*' holds a NUL character" in bad[1].reason
+    assert "bad CSV row" in bad[2].reason

@@ -675,6 +675,16 @@ class _Reader:
         self.position += 1
         self.raw, self.latest, self.problem = [], {}, None
 
+    def bad_row(self, raw: str, line: int, why: str, starts: bool) -> Iterator[dict[str, Any]]:
+        """A row that cannot be read: it rejects the record it belongs to, the one it starts
+        (``starts``) or, when no record is being read, one of its own."""
+        if starts:
+            yield from self.finish()
+        if not self.raw:
+            self.first_line = line
+        self.raw.append(raw)
+        self.problem = self.problem or why
+
     def row(self, cells: list[str], raw: str, line: int) -> Iterator[dict[str, Any]]:
         rt = self.by_marker.get(cells[0]) if self.fmt.multi else self.fmt.top
         if rt is None or rt.name not in self.layouts:
@@ -733,6 +743,13 @@ class _Reader:
                 continue
             if i in layout.parent_fields or text == "":
                 continue
+            if "\x00" in text:
+                where = layout.header[i] if i < len(layout.header) else str(i + 1)
+                why = (
+                    f"line {line}: column {where!r} holds a NUL character, which Coupa cannot store"
+                )
+                self.problem = self.problem or why
+                return None
             key = layout.keys[i]
             if not key:
                 if text.strip():
@@ -803,13 +820,23 @@ def read_coupa_csv(
             except StopIteration:
                 break
             except csv.Error as exc:
-                raise RecordFileError(f"bad CSV: {exc}", file=name, line=line) from None
+                # A row the CSV syntax cannot read is its record's problem; reading goes on
+                # (a quote left open reads on to the end of the file: the reason says so).
+                why = f"line {line}: bad CSV row: {exc}"
+                if rows.line_num > line:
+                    why += f" (lines {line} to {rows.line_num} were read as this one row)"
+                yield from reader.bad_row(clean_text(lines.take()), line, why, not fmt.multi)
+                continue
             raw = lines.take()
             problem = stream.problem(raw, lines.start)
-            if problem is not None:
-                raise RecordFileError(f"{name} is {problem}", file=name, line=line)
             raw = clean_text(raw)
             if not any(c.strip() for c in cells):
+                continue
+            if problem is not None:
+                if not reader.layouts:
+                    raise RecordFileError(f"bad CSV header: {problem}", file=name, line=line)
+                starts = not fmt.multi or cells[0] == fmt.top.marker
+                yield from reader.bad_row(raw, line, f"line {line}: {name} is {problem}", starts)
                 continue
             if _is_header(fmt, reader, cells, headers_left):
                 reader.header(cells, line)
