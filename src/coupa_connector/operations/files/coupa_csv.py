@@ -142,13 +142,33 @@ def _number(value: float | Decimal) -> str:
     return format(exact, "f")
 
 
+class _CellError(ValueError):
+    """A value the file cannot hold, with the field it is in."""
+
+    def __init__(self, field_name: str, reason: str) -> None:
+        super().__init__(f"{field_name} {reason}")
+        self.field = field_name
+
+
 def _cell_of(key: str, value: Any) -> str:
-    if type(value) is str:
-        return value
     try:
-        return _cell(value)
+        text = value if type(value) is str else _cell(value)
     except ValueError as exc:
-        raise ValueError(f"{key} {exc}") from None
+        raise _CellError(key, str(exc)) from None
+    if not text.isascii() or "\x00" in text:
+        _check_text(key, text)
+    return text
+
+
+def _check_text(key: str, text: str) -> None:
+    """Refuse text a UTF-8 file cannot hold (a lone surrogate, as JSON's ``"\\ud800"``
+    reads) or Coupa cannot store (NUL)."""
+    if "\x00" in text:
+        raise _CellError(key, "holds a NUL character, which Coupa cannot store")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _CellError(key, "holds text that is not valid Unicode (a lone surrogate)") from None
 
 
 @dataclass(frozen=True)
@@ -363,11 +383,15 @@ class CoupaCsvWriter:
         found = self._validated(record)
         if not found.ok:
             return rows, found
-        why = ""
+        why, at = "", ""
         try:
             self._rows(self.format.top, record, None, rows)
+        except _CellError as exc:
+            why, at = str(exc), exc.field
         except ValueError as exc:
             why = str(exc)
+        if not why and not any(rows[0][1]) and not any(rows[0][2].values()):
+            why = "holds no value: its row would be empty, which readers skip"
         if not why and len(rows) > self._max_rows:
             why = f"its {len(rows)} rows do not fit one file of {self._max_rows} rows"
         if not why:
@@ -375,7 +399,7 @@ class CoupaCsvWriter:
             if alone > self._max_bytes:
                 why = f"its {alone} bytes do not fit one file of {self._max_bytes} bytes"
         if why:
-            return rows, CsvCheck("", why, (why,), found.warnings)
+            return rows, CsvCheck(at, why, (why,), found.warnings)
         return rows, found
 
     def write_all(self, records: Iterable[Mapping[str, Any]]) -> None:
@@ -490,7 +514,14 @@ def _extras(rest: Mapping[str, Any]) -> dict[str, str]:
     nested values), so nothing given is dropped."""
     from coupa_connector._records import flatten
 
-    return flatten(rest) if rest else {}
+    if not rest:
+        return {}
+    flat = flatten(rest)
+    for key, text in flat.items():
+        _check_text(key, key)
+        if not text.isascii() or "\x00" in text:
+            _check_text(key, text)
+    return flat
 
 
 def write_coupa_csv(
@@ -830,8 +861,8 @@ def read_coupa_csv(
             raw = lines.take()
             problem = stream.problem(raw, lines.start)
             raw = clean_text(raw)
-            if not any(c.strip() for c in cells):
-                continue
+            if not any(cells):
+                continue  # an empty line, or a row of empty cells: layout, not a record
             if problem is not None:
                 if not reader.layouts:
                     raise RecordFileError(f"bad CSV header: {problem}", file=name, line=line)
