@@ -128,6 +128,16 @@ class CsvFormat:
     def children(self, parent: str) -> tuple[CsvRecordType, ...]:
         return tuple(rt for rt in self.record_types if rt.parent == parent)
 
+    def header_row(self, rt: CsvRecordType) -> list[str]:
+        """The header row of a record type as files have it: its columns' names in file
+        order, the first cell holding the type's marker in a file of several types (an
+        export's record-type column is named ``type`` in every table: the marker says
+        which table a header row is)."""
+        names = [c.name for c in rt.file_columns()]
+        if self.multi and names:
+            names[0] = rt.marker or names[0]
+        return names
+
 
 class CsvFormats:
     """Every shipped format, looked up by object and direction."""

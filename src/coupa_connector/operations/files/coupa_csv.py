@@ -248,10 +248,7 @@ class _Chunk:
         self.size = sum(_line_size(self._header(t)) for t in self.types.values())
 
     def _header(self, t: _TypeRows) -> list[str]:
-        names = [c.name for c in t.rt.file_columns()]
-        if self.fmt.multi:
-            names[0] = t.rt.marker or names[0]
-        return names + list(t.extras)
+        return self.fmt.header_row(t.rt) + list(t.extras)
 
     def cost(self, rows: Sequence[_Row]) -> int:
         """Bytes ``rows`` (type, cells, their extra columns) would add: their own
