@@ -174,7 +174,7 @@ def test_an_import_file_for_each_object(sandbox: Sandbox, tmp_path: Path, object
         if fmt.multi:
             names[0] = rt.marker or ""
         # The workbook's columns in its order (record type first), then any extra ones.
-        assert rows[number][: len(names)] == names == fmt.header_row(rt)
+        assert rows[number][: len(names)] == names == fmt.header_cells(rt)
     (back,) = read_coupa_csv(object_name, path, direction="import")
     assert canon(back) == canon(record)
 

@@ -128,7 +128,7 @@ class CsvFormat:
     def children(self, parent: str) -> tuple[CsvRecordType, ...]:
         return tuple(rt for rt in self.record_types if rt.parent == parent)
 
-    def header_row(self, rt: CsvRecordType) -> list[str]:
+    def header_cells(self, rt: CsvRecordType) -> list[str]:
         """The header row of a record type as files have it: its columns' names in file
         order, the first cell holding the type's marker in a file of several types (an
         export's record-type column is named ``type`` in every table: the marker says

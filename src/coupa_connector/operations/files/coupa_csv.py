@@ -248,7 +248,7 @@ class _Chunk:
         self.size = sum(_line_size(self._header(t)) for t in self.types.values())
 
     def _header(self, t: _TypeRows) -> list[str]:
-        return self.fmt.header_row(t.rt) + list(t.extras)
+        return self.fmt.header_cells(t.rt) + list(t.extras)
 
     def cost(self, rows: Sequence[_Row]) -> int:
         """Bytes ``rows`` (type, cells, their extra columns) would add: their own
