@@ -639,15 +639,19 @@ class _XMLRecords:
 
     Depth 1 is the list element (``invoice-headers``), depth 2 each record. Coupa's type
     attributes drive the values: ``integer``, ``boolean``, ``nil="true"``, ``type="array"``.
-    A document whose root is one record (``<invoice-header>``) gives that single record.
+    A document whose root is one record (``<invoice-header>``) gives that single record; so
+    does a root spelled like a list whose first child is a field, not one of its records
+    (Coupa's ``<budget_lines><segment_1>...`` examples).
     """
 
     def __init__(
         self,
         root_is_record: Callable[[str, Mapping[str, str]], bool],
         items: Mapping[str, frozenset[str]] | None = None,
+        holds_fields: Callable[[str, Mapping[str, str], str], bool] | None = None,
     ) -> None:
         self._root_is_record = root_is_record
+        self._holds_fields = holds_fields
         self._items = items or {}
         self._stack: list[tuple[str, dict[str, str], list[Any], list[str]]] = []
         self.single = False
@@ -662,6 +666,15 @@ class _XMLRecords:
     def start(self, name: str, attrs: dict[str, str]) -> None:
         self.started = True
         if not self._stack and self._root_is_record(name, attrs):
+            self.single = True
+        elif (
+            len(self._stack) == 1
+            and not self.single
+            and not self._stack[0][2]
+            and self._holds_fields is not None
+            and self._holds_fields(self._stack[0][0], self._stack[0][1], name)
+        ):
+            # Decided at the root's first child, before any record of it is finished.
             self.single = True
         # Each frame: tag, attributes, children as (tag, value) pairs, text pieces.
         self._stack.append((name, attrs, [], []))
@@ -780,12 +793,27 @@ def _read_xml(name: str, on_bad: OnBad, encoding: str | None = None) -> Iterator
 
     catalog = load_catalog()
 
+    elements = {o.element for o in catalog}
+    # An object's list element (and name) -> its record element: <budget-lines> holds
+    # <budget-line> records.
+    lists = {name: o.element for o in catalog for name in (o.list_element, o.name)}
+
     def root_is_record(tag: str, attrs: Mapping[str, str]) -> bool:
         if attrs.get("type") == "array":
             return False
-        return any(o.element == tag for o in catalog)
+        return tag.replace("_", "-") in elements
 
-    handler = _XMLRecords(root_is_record, _collection_items())
+    def holds_fields(root: str, attrs: Mapping[str, str], child: str) -> bool:
+        # Coupa's own budget line examples send one record as <budget_lines><segment_1>...:
+        # a root spelled like a list whose first child is no record of it is one record.
+        record = lists.get(root.replace("_", "-")) or lists.get(root)
+        return (
+            attrs.get("type") != "array"
+            and record is not None
+            and child.replace("_", "-") != record
+        )
+
+    handler = _XMLRecords(root_is_record, _collection_items(), holds_fields)
     parser = expat.ParserCreate(encoding)
     parser.buffer_text = True
     declared = [encoding or "utf-8"]  # the encoding the XML declaration names
