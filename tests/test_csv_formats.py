@@ -4,6 +4,7 @@ cell from the row each column says it came from."""
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import sys
 from pathlib import Path
@@ -34,6 +35,8 @@ def generator() -> Any:
         module = importlib.util.module_from_spec(spec)
         sys.modules["build_csv_formats"] = module  # its dataclasses look it up
         spec.loader.exec_module(module)
+        # The workbooks are read once for the module's tests (a few seconds each time).
+        module.read_workbook = functools.cache(module.read_workbook)
         yield module
     finally:
         sys.path.remove(str(REPO / "tools"))
