@@ -63,6 +63,8 @@ FORMATS: tuple[FormatSpec, ...] = (
             "Withholding Tax Line Columns": RecordType(
                 "withholding-tax-line", "line", "withholding-tax-lines"
             ),
+            # The API has no field for a line's matching allocations: the rows are kept
+            # under the line by the file's own name for them.
             "Matching Allocation": RecordType(
                 "matching-allocation", "line", "matching-allocations"
             ),
