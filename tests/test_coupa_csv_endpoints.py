@@ -222,3 +222,32 @@ def test_coupa_create_reads_invoices_with_their_lines_from_an_import_file(
     stored = find(sandbox, "invoices", **{"invoice-number[starts_with]": f"FLAT-CLI-{t}"})
     lines = {i["invoice-number"]: len(i["invoice-lines"]) for i in stored}
     assert lines == {f"FLAT-CLI-{t}-{n}": n + 1 for n in range(3)}
+
+
+def test_an_operation_exports_sandbox_invoices_as_coupa_csv_that_read_back(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    outbox = tmp_path / "exports"
+    ops = _opfile(
+        tmp_path,
+        f"""
+        connection: {{env: true}}
+        operations:
+          invoices-out:
+            source: {{type: coupa.query, object: invoices, where: status=approved}}
+            target: {{type: file, path: {outbox}, format: coupa-csv, direction: export}}
+        """,
+    )
+    [result] = run_operations(ops, log_db=tmp_path / "log.sqlite", connection=config_for(sandbox))
+    sent = find(sandbox, "invoices", status="approved")
+    assert result.status == "success" and result.counts.written == len(sent) > 0
+    [path] = result.outputs
+    assert re.fullmatch(r"invoices_\d{8}_\d{6}Z\.csv", Path(path).name)
+    back = {r["id"]: r for r in read_coupa_csv("invoices", path)}
+    assert set(back) == {r["id"] for r in sent}
+    for record in sent:
+        read = back[record["id"]]
+        assert read["invoice-number"] == record["invoice-number"]
+        assert [line["id"] for line in read.get("invoice-lines", [])] == [
+            line["id"] for line in record.get("invoice-lines", [])
+        ]
