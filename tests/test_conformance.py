@@ -170,10 +170,6 @@ def test_request_figures(cat: Catalog, capsys: pytest.CaptureFixture[str]) -> No
 # Documented bodies the command line cannot send, each with the usage error it gives:
 # objects the catalog serves through no write the CLI makes.
 CLI_CANNOT: dict[str, str] = {
-    # POST /api/comments is Swagger's; the catalog keeps comments as the tables' nested
-    # object, written under its document (docs/catalog.md, "New objects").
-    "0112/01.xml": "comments has no API endpoint of its own",
-    "0112/02.xml": "comments has no API endpoint of its own",
     # POST /api/pick_lists/update_fulfillments takes the record in its body; `coupa action`
     # acts on records by id.
     "0227/02.xml": "Coupa offers no update for pick_lists",

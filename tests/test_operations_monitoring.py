@@ -105,8 +105,24 @@ def test_a_monitored_operation_leaves_one_run_in_coupa(sb: Sandbox, tmp_path: Pa
     assert all(h["document-id"] for h in history)
     with OpLog(tmp_path / "log.sqlite") as log:
         info = log.run(result.run_id)
+        assert log.integration_codes() == [code]
+        assert log.monitored_runs(code) == {run["id"]: result.run_id}
+        assert log.integration_instance(code) == sb.url.rstrip("/")
     assert info is not None
-    assert json.dumps(info).count(code) >= 1
+    # The log keeps what the monitoring did, so it can be shown without asking Coupa.
+    assert info["details"]["monitoring"] == {
+        "integration": code,
+        "integration_run": run["id"],
+        "history": "all",
+        "state": "successful",
+        "processed": 5,
+        "errors_sent": 2,
+        "history_sent": 3,
+        "calls": info["details"]["monitoring"]["calls"],
+        "failures": 0,
+        "first_failure": None,
+    }
+    assert info["details"]["monitoring"]["calls"] >= 9
 
 
 def test_monitoring_500s_leave_the_data_run_alone_and_are_counted(
@@ -129,6 +145,9 @@ def test_monitoring_500s_leave_the_data_run_alone_and_are_counted(
     with OpLog(tmp_path / "log.sqlite") as log:
         info = log.run(result.run_id)
     assert info is not None and "Coupa monitoring" in json.dumps(info)
+    kept = info["details"]["monitoring"]
+    assert (kept["integration_run"], kept["state"], kept["errors_sent"]) == (None, None, 0)
+    assert kept["failures"] == result.monitoring["failures"]
     assert _get(sb, "/api/integration_runs", **{"integration[code]": code}) == []
 
 
@@ -277,6 +296,12 @@ def test_a_resumed_run_continues_its_one_integration_run(
     errors = _get(sb, "/api/integration_errors", **{"integration-run[id]": paused["id"]})
     codes = sorted(e["responses"][0]["response-code"] for e in errors)
     assert codes == ["rejected", "run-stopped"]
+    with OpLog(log_db) as log:
+        [stopped] = log.runs()
+        kept = stopped["details"]["monitoring"]
+    # The log says so too: the console shows it without asking Coupa.
+    assert (kept["integration_run"], kept["state"]) == (paused["id"], "paused")
+    assert (kept["processed"], kept["errors_sent"]) == (10, 2)
 
     if killed:
         # A killed process never pauses its run: Coupa still has it running.
@@ -294,6 +319,7 @@ def test_a_resumed_run_continues_its_one_integration_run(
     assert (run["total-records"], run["records-processed"]) == (25, 25)
     errors = _get(sb, "/api/integration_errors", **{"integration-run[id]": run["id"]})
     assert sorted(e["external-id"] for e in errors if e.get("external-id")) == ["17", "2"]
+    assert (result.monitoring["state"], result.monitoring["processed"]) == ("successful", 25)
 
 
 def test_a_new_run_ends_the_open_run_of_the_attempt_it_replaces(

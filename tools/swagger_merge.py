@@ -327,11 +327,16 @@ class Merger:
                 obj = self.objects[cand]
                 names = {cand, *statics(obj["resource"] or "")[-1:]}
                 if last.replace("_", "-") in {n.replace("_", "-") for n in names}:
+                    if obj["resource"] is None and obj.get("supported", True):
+                        # The tables list it only under its parents (comments); Swagger's
+                        # own collection is its resource (POST /api/comments).
+                        obj["resource"] = api_path(collection)
+                        resources[api_path(collection)] = cand
                     return cand  # another path to the same collection
         source = self.primary(tag, "reference") if candidates else None
         if source is not None and self.taken(name):
-            # The tables' nested object keeps its name and has no resource (comments,
-            # attachments, coupa-pay-payments): the collection is in its routes only.
+            # The tables' nested object keeps its name and has no resource (attachments,
+            # coupa-pay-payments): the collection is in its routes only.
             return source
         element = camel_to_wire(tag)  # Swagger's definition is the record's element
         made = self.new_object(

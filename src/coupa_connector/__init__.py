@@ -75,6 +75,7 @@ if TYPE_CHECKING:
         run_operations,
     )
     from coupa_connector.operations.extract._extract import ExtractResult, extract
+    from coupa_connector.operations.files.coupa_csv import read_coupa_csv, write_coupa_csv
 
 # Heavier parts load on first use, so `import coupa_connector` and the CLI start fast.
 _LAZY: dict[str, str] = {
@@ -110,9 +111,11 @@ _LAZY: dict[str, str] = {
     "flatten": "coupa_connector._records",
     "load_operation_file": "coupa_connector.operations",
     "open_writer": "coupa_connector.operations",
+    "read_coupa_csv": "coupa_connector.operations.files.coupa_csv",
     "read_records": "coupa_connector.operations",
     "run_operations": "coupa_connector.operations",
     "unflatten": "coupa_connector._records",
+    "write_coupa_csv": "coupa_connector.operations.files.coupa_csv",
 }
 
 # A library adds only a NullHandler; applications (and our CLI) configure handlers.
@@ -183,12 +186,14 @@ __all__ = [
     "load_operation_file",
     "load_overlay",
     "open_writer",
+    "read_coupa_csv",
     "read_records",
     "run_operations",
     "save_overlay",
     "unflatten",
     "validate_record",
     "with_overlay",
+    "write_coupa_csv",
 ]
 
 

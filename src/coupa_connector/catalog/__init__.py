@@ -13,6 +13,14 @@ from coupa_connector.catalog._api_facts import (
     coupa_integer,
 )
 from coupa_connector.catalog._attachments import attachment_parents
+from coupa_connector.catalog._csv_formats import (
+    CsvColumn,
+    CsvFormat,
+    CsvFormats,
+    CsvRecordType,
+    Direction,
+    load_csv_formats,
+)
 from coupa_connector.catalog._load import load_catalog
 from coupa_connector.catalog._model import (
     ActionDef,
@@ -66,6 +74,11 @@ __all__ = [
     "ActionDef",
     "Catalog",
     "Code",
+    "CsvColumn",
+    "CsvFormat",
+    "CsvFormats",
+    "CsvRecordType",
+    "Direction",
     "Dispute",
     "FieldDef",
     "FieldKind",
@@ -87,6 +100,7 @@ __all__ = [
     "instance_url",
     "json_schema",
     "load_catalog",
+    "load_csv_formats",
     "load_overlay",
     "observe_records",
     "overlay_path",

@@ -124,12 +124,20 @@ class RunMonitor:
         self._call(self.monitor.save_watermark(stamp))
 
     def note(self) -> dict[str, Any]:
-        """What the operation log keeps of it."""
+        """What the operation log keeps of it (the run's ``monitoring`` detail), so the run's
+        integration run can be shown without asking Coupa."""
+        m = self.monitor
         return {
-            "integration": self.monitor.settings.integration,
-            "integration_run": self.monitor.run_id,
-            "failures": self.monitor.failures,
-            "first_failure": self.monitor.first_failure,
+            "integration": m.settings.integration,
+            "integration_run": m.run_id,
+            "history": m.settings.history,
+            "state": m.state,
+            "processed": m.processed,
+            "errors_sent": m.errors_sent,
+            "history_sent": m.history_sent,
+            "calls": m.calls,
+            "failures": m.failures,
+            "first_failure": m.first_failure,
         }
 
 

@@ -523,11 +523,16 @@ class Runner:
         rejects: _Rejects | None = None
         target: Target | None = None
         monitor: RunMonitor | None = None
+        source: Source | None = None
         try:
             if scope_error is not None:
                 raise scope_error
             source, target = self._endpoints(op, run_token, now, run_id, scope)
             monitor = self._monitor(op, source, checkpoint.get("integration_run"), superseded)
+            if monitor is not None:
+                # Kept as soon as the integration run exists: a run killed later still
+                # names it.
+                self.oplog.set_detail(run_id, "monitoring", monitor.note())
             rejects = _Rejects(
                 op,
                 source,
@@ -573,6 +578,8 @@ class Runner:
                 raise
         finally:
             result.counts = self.oplog.counts(run_id)
+            for name, detail in (source.details() if source is not None else {}).items():
+                self.oplog.set_detail(run_id, name, detail)
             if monitor is not None:
                 resumable = self._resumable(op, scope_error)
                 self._end_monitor(monitor, run_id, result, resumable=resumable)
@@ -753,6 +760,7 @@ class Runner:
             ok = result.status in ("success", "partial")
             monitor.finish(ok, result.counts, error=result.error, resumable=resumable)
         result.monitoring = monitor.note()
+        self.oplog.set_detail(run_id, "monitoring", result.monitoring)
         note = (
             f"Coupa monitoring: integration {monitor.integration}, integration run "
             f"{monitor.run_id if monitor.run_id is not None else 'not created'}"

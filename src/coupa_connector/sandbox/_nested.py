@@ -3,7 +3,8 @@
 report's lines, a document's comments, ...).
 
 Nothing here names an object: every route comes from the catalog (``ObjectDef.routes`` with a
-``nested-`` kind), and how a child record belongs to its parent is worked out from the child's
+``nested-`` kind, and the nested paths of ``ObjectDef.actions`` that only Coupa's reference
+tables list), and how a child record belongs to its parent is worked out from the child's
 fields, in this order:
 
 1. a reference to the parent's object (``supplier_items.item``);

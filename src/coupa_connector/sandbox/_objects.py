@@ -385,9 +385,9 @@ class Views:
                 self._by_path.setdefault(obj.resource[len("/api/") :], obj)
         for obj in ordered:
             # The collections its Swagger routes name serve it too (expense artifacts are
-            # /api/expense_artifacts in Swagger's paths), and serve the objects whose name
-            # another object took (comments: POST /api/comments with a commentable-type and
-            # id); attachments, files under their documents, have routes of their own.
+            # /api/expense_artifacts in Swagger's paths), and serve the objects the catalog
+            # keeps without a resource (coupa-pay-payments at /api/coupa_pay/payments);
+            # attachments, files under their documents, have routes of their own.
             if not obj.supported:
                 continue
             for route in obj.routes:
