@@ -2,7 +2,7 @@
 """Bootstrap: make a local virtual environment, install the project into it, run a job.
 
     python3 run.py demo         run the demo against the embedded Coupa sandbox
-    python3 run.py test [ARGS]  run the test suite (ARGS go to pytest)
+    python3 run.py test [ARGS]  run the test suite in parallel workers (ARGS go to pytest)
     python3 run.py lint         ruff and mypy
     python3 run.py test-airflow [ARGS]  the Airflow provider's tests in .venv-airflow
     python3 run.py coupa ARGS   any `coupa` command inside the environment
@@ -78,6 +78,32 @@ def ensure_airflow_env() -> Path:
     return python
 
 
+# Each file's tests on one worker, in their order; the files in the order tests/conftest.py
+# gives them (long ones first).
+XDIST = ["--dist", "loadfile", "--no-loadscope-reorder"]
+
+
+def test_workers() -> int:
+    """How many pytest-xdist workers ``run.py test`` starts (``COUPA_TEST_WORKERS`` overrides).
+
+    Most tests wait on the sandbox's injected latency or on a subprocess, not on a core, so
+    two workers per core keep the cores busy; four at least (two cores: see the README)."""
+    wanted = os.environ.get("COUPA_TEST_WORKERS", "").strip()
+    if wanted:
+        return int(wanted)
+    return max(4, 2 * (os.cpu_count() or 1))
+
+
+def pytest_args(rest: list[str]) -> list[str]:
+    """``rest`` with the worker count and ``--dist loadfile`` in front, unless ``rest`` already
+    chooses (``-n``, ``--numprocesses``, ``-p no:xdist``) or debugs in process (``--pdb``)."""
+    chooses = any(
+        a.startswith(("-n", "--numprocesses", "--pdb")) or a in ("no:xdist", "-pno:xdist")
+        for a in rest
+    )
+    return rest if chooses else [*XDIST, "-n", str(test_workers()), *rest]
+
+
 def main(argv: list[str]) -> int:
     job, rest = (argv[0], argv[1:]) if argv else ("demo", [])
     if job == "test-airflow":
@@ -91,7 +117,7 @@ def main(argv: list[str]) -> int:
     if job == "demo":
         cmd = [python, "-m", "coupa_connector", "demo", *rest]
     elif job == "test":
-        cmd = [python, "-m", "pytest", *rest]
+        cmd = [python, "-m", "pytest", *pytest_args(rest)]
     elif job == "lint":
         ruff = subprocess.run([python, "-m", "ruff", "check", "src", "tests", "tools", "bench"])
         mypy = subprocess.run([python, "-m", "mypy"])

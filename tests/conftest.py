@@ -25,11 +25,10 @@ def pytest_configure(config: pytest.Config) -> None:
     from _shared_docs import MARKER
 
     # Commands that log to the default operation log (a query to a file, a run without
-    # --log-db) write to a log of the session's own, never to the user's; subprocesses
-    # inherit it.
-    if not os.environ.get("COUPA_OPLOG"):
-        folder = tempfile.mkdtemp(prefix="coupa-tests-oplog-")
-        os.environ["COUPA_OPLOG"] = os.path.join(folder, "oplog.sqlite")
+    # --log-db) write to a log of the process's own, never to the user's nor to another
+    # xdist worker's (workers inherit the controller's environment); subprocesses inherit it.
+    folder = tempfile.mkdtemp(prefix="coupa-tests-oplog-")
+    os.environ["COUPA_OPLOG"] = os.path.join(folder, "oplog.sqlite")
     # Instance overlays (coupa discover) live in the user's cache directory: the tests, and
     # the commands they start, get one of their own, never the developer's.
     os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="coupa-tests-cache-")
@@ -37,6 +36,22 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", f"{MARKER}(*paths): reads Coupa's documents in ../shared (see _shared_docs)"
     )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On xdist's workers (``run.py test``: ``--dist loadfile``), the files with ``slow`` tests
+    go first, the rest keeping their order; ``--no-loadscope-reorder`` keeps this order. Started
+    last, a long file would leave the other workers idle while it runs. Each file's tests run
+    on one worker, in their order, so its module fixtures (an own sandbox, the seed restored
+    by ``pristine_data_afterwards``) are set up once and no other file runs in between."""
+    if not hasattr(config, "workerinput"):
+        return
+
+    def file_of(item: pytest.Item) -> str:
+        return item.nodeid.split("::", 1)[0]
+
+    slow_files = {file_of(item) for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: file_of(item) not in slow_files)  # stable: files keep order
 
 
 @pytest.fixture(autouse=True)

@@ -26,6 +26,9 @@ from coupa_connector import AsyncConnection, Connection
 from coupa_connector.cli import cli
 from coupa_connector.sandbox import Sandbox
 
+# Long end-to-end runs, each on a sandbox of its own: scheduled first under xdist (conftest).
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -43,13 +43,15 @@ def test_without_encoding_the_reason_names_line_offset_and_the_option(
 def test_a_byte_the_encoding_cannot_decode_names_file_line_and_offset(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    path = tmp_path / "odd.csv"
-    path.write_bytes(b"name,number\nfine,1\nA\x81b,2\n")  # 0x81 is undefined in cp1252
-    proc = coupa(["create", "suppliers", str(path), "--dry-run", "--encoding", "cp1252"], sandbox)
+    (tmp_path / "odd.csv").write_bytes(b"name,number\nfine,1\nA\x81b,2\n")  # 0x81: undefined
+    # The file named relative to the working directory: a temporary path longer than the
+    # 80 columns the message is wrapped to (an xdist worker's is) would be cut mid-name.
+    args = ["create", "suppliers", "odd.csv", "--dry-run", "--encoding", "cp1252"]
+    proc = coupa(args, sandbox, cwd=tmp_path)
     no_traceback(proc)
     assert proc.returncode == 1
     message = " ".join((proc.stdout + proc.stderr).split())
-    assert f"{path}:3: byte 0x81 at byte offset 20 cannot be decoded as cp1252" in message
+    assert "odd.csv:3: byte 0x81 at byte offset 20 cannot be decoded as cp1252" in message
     assert "--encoding" in message
 
 

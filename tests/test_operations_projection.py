@@ -136,6 +136,10 @@ def _run(sandbox: Sandbox, tmp_path: Path, name: str, extra: str) -> tuple[list[
     return list(read_records(str(out))), Path(result.debug_log).read_text()
 
 
+def _in_one_order(records: list[Any]) -> list[Any]:
+    return sorted(records, key=lambda r: json.dumps(r, sort_keys=True))
+
+
 def _fields_sent(debug_log: str) -> set[str]:
     return {unquote(m) for m in re.findall(r"fields=([^&\s)]+)", debug_log)}
 
@@ -145,7 +149,9 @@ def test_an_operation_asks_only_for_what_its_mapping_reads_and_delivers_the_same
 ) -> None:
     projected, log = _run(sandbox, tmp_path, "projected", "")
     whole, whole_log = _run(sandbox, tmp_path, "whole", "projection: false")
-    assert projected and projected == whole
+    # Keyset slices are fetched concurrently and interleave their pages (docs/query.md), so
+    # the two runs deliver the same records, in an order that depends on which page came first.
+    assert projected and _in_one_order(projected) == _in_one_order(whole)
     [sent] = _fields_sent(log)
     assert json.loads(sent) == [
         "id",
