@@ -13,6 +13,8 @@ unless one is configured, and the ``Sandbox`` runner sends it for you.
     PUT    /__sandbox__/rate-limit    change any of them
     GET    /__sandbox__/config        {token_ttl, api_key_mode}
     PUT    /__sandbox__/config        change any of them
+    GET    /__sandbox__/file-loads    {hold, delay}: how data file source loads run
+    PUT    /__sandbox__/file-loads    change either (hold: loads stay pending until false)
     GET    /__sandbox__/clients       registered OAuth clients (never their secrets)
     POST   /__sandbox__/clients       {client_id, client_secret, scopes, login?}
     DELETE /__sandbox__/clients/ID    remove one
@@ -28,7 +30,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
@@ -38,6 +40,7 @@ from starlette.responses import Response
 
 from coupa_connector.sandbox._auth import DEFAULT_LOGIN, AuthService, OAuthClient
 from coupa_connector.sandbox._faults import FaultConfig, FaultInjector
+from coupa_connector.sandbox._file_loads import FileLoadControl
 from coupa_connector.sandbox._filters import (
     ApiFilter,
     FilterError,
@@ -134,6 +137,7 @@ class SandboxState:
     stats: RequestStats
     store: Reseedable
     admin_secret: str
+    file_loads: FileLoadControl = field(default_factory=FileLoadControl)
 
 
 class AdminError(Exception):
@@ -167,6 +171,8 @@ class AdminApi:
             ("PUT", "rate-limit"): self._put_rate_limit,
             ("GET", "config"): self._get_config,
             ("PUT", "config"): self._put_config,
+            ("GET", "file-loads"): self._get_file_loads,
+            ("PUT", "file-loads"): self._put_file_loads,
             ("GET", "clients"): self._get_clients,
             ("POST", "clients"): self._post_client,
             ("POST", "reset"): self._post_reset,
@@ -294,6 +300,30 @@ class AdminApi:
         self.state.auth.api_key_mode = mode
         logger.info("config set: %s", self._config())
         return _json(self._config())
+
+    # ------------------------------------------------------------------ file loads
+
+    def _file_loads(self) -> dict[str, Any]:
+        control = self.state.file_loads
+        return {"hold": control.hold, "delay": control.delay}
+
+    def _get_file_loads(self, request: Request) -> Response:
+        return _json(self._file_loads())
+
+    async def _put_file_loads(self, request: Request) -> Response:
+        data = await self._body(request)
+        _only(data, {"hold", "delay"})
+        control = self.state.file_loads
+        hold = data.get("hold", control.hold)
+        if not isinstance(hold, bool):
+            raise AdminError(400, "hold: expected true or false", "hold")
+        delay = data.get("delay", control.delay)
+        if isinstance(delay, bool) or not isinstance(delay, int | float) or not 0 <= delay <= 3600:
+            raise AdminError(400, "delay: expected seconds from 0 to 3600", "delay")
+        control.hold = hold
+        control.delay = float(delay)
+        logger.info("file loads set: %s", self._file_loads())
+        return _json(self._file_loads())
 
     # ------------------------------------------------------------------ clients
 
