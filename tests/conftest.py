@@ -65,7 +65,7 @@ def sandbox(sandbox_server: Sandbox) -> Sandbox:
     sandbox_server.clear_faults()
     sandbox_server.set_rate_limit(False)
     sandbox_server.admin("PUT", "config", {"token_ttl": 86399, "api_key_mode": False})
-    sandbox_server.set_file_loads(hold=False, delay=0)
+    sandbox_server.set_file_loads(hold=False, delay=0, fail=None)
     return sandbox_server
 
 

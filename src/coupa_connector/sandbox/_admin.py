@@ -13,8 +13,9 @@ unless one is configured, and the ``Sandbox`` runner sends it for you.
     PUT    /__sandbox__/rate-limit    change any of them
     GET    /__sandbox__/config        {token_ttl, api_key_mode}
     PUT    /__sandbox__/config        change any of them
-    GET    /__sandbox__/file-loads    {hold, delay}: how data file source loads run
-    PUT    /__sandbox__/file-loads    change either (hold: loads stay pending until false)
+    GET    /__sandbox__/file-loads    {hold, delay, fail}: how data file source loads run
+    PUT    /__sandbox__/file-loads    change any (hold: loads stay pending until false;
+                                      fail: a message every load then fails with, or null)
     GET    /__sandbox__/clients       registered OAuth clients (never their secrets)
     POST   /__sandbox__/clients       {client_id, client_secret, scopes, login?}
     DELETE /__sandbox__/clients/ID    remove one
@@ -305,14 +306,14 @@ class AdminApi:
 
     def _file_loads(self) -> dict[str, Any]:
         control = self.state.file_loads
-        return {"hold": control.hold, "delay": control.delay}
+        return {"hold": control.hold, "delay": control.delay, "fail": control.fail}
 
     def _get_file_loads(self, request: Request) -> Response:
         return _json(self._file_loads())
 
     async def _put_file_loads(self, request: Request) -> Response:
         data = await self._body(request)
-        _only(data, {"hold", "delay"})
+        _only(data, {"hold", "delay", "fail"})
         control = self.state.file_loads
         hold = data.get("hold", control.hold)
         if not isinstance(hold, bool):
@@ -320,8 +321,12 @@ class AdminApi:
         delay = data.get("delay", control.delay)
         if isinstance(delay, bool) or not isinstance(delay, int | float) or not 0 <= delay <= 3600:
             raise AdminError(400, "delay: expected seconds from 0 to 3600", "delay")
+        fail = data.get("fail", control.fail)
+        if fail is not None and (not isinstance(fail, str) or not fail.strip()):
+            raise AdminError(400, "fail: expected a message, or null to stop failing", "fail")
         control.hold = hold
         control.delay = float(delay)
+        control.fail = fail
         logger.info("file loads set: %s", self._file_loads())
         return _json(self._file_loads())
 

@@ -28,7 +28,8 @@ attachment its ``file-file-name`` element belongs to, ``source_for`` its require
 the statuses are lowercase as its samples show (``pending``, ``loading``, ``done``,
 ``failed``, from the list Coupa documents); a file over 8 MB is refused with 413 and one over
 5,000 rows fails, Coupa's stated limits; ``FileLoadControl`` holds loads pending (tests of
-clients that must wait) and sets how long a load waits before it starts.
+clients that must wait), sets how long a load waits before it starts, and makes loads fail
+(a fault, for clients that must report a failed load).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from starlette.routing import Route
 from coupa_connector.catalog import DATA_FILE_MAX_BYTES, DATA_FILE_MAX_ROWS
 from coupa_connector.sandbox._attachments import MountingApi, _stream
 from coupa_connector.sandbox._blobs import BlobStore, BlobWriter
-from coupa_connector.sandbox._flatfile_reader import LoadFormat, Row, read_import
+from coupa_connector.sandbox._flatfile_reader import FileProblem, LoadFormat, Row, read_import
 from coupa_connector.sandbox._multipart import MultipartError, boundary_of, read_multipart
 from coupa_connector.sandbox._objects import ObjectView, human_name
 from coupa_connector.sandbox._query import RequestError
@@ -80,10 +81,12 @@ class FileLoadControl:
     Attributes:
         hold: Loads stay ``pending`` until this is false again.
         delay: Seconds a load stays ``pending`` before it starts.
+        fail: A fault: loads end ``failed`` with this message, nothing applied (None: off).
     """
 
     hold: bool = False
     delay: float = 0.0
+    fail: str | None = None
 
 
 class FileLoads:
@@ -255,6 +258,8 @@ class FileLoads:
             data = b"".join(self.blobs.chunks(str(doc.get("blob", ""))))
         fmt = self.formats[str(doc["source-for"]).lower()]
         parsed = read_import(data, fmt, max_rows=MAX_FILE_ROWS)
+        if self.control.fail is not None:
+            parsed.problems.insert(0, FileProblem(self.control.fail))
         if parsed.problems:
             problems = [self._header_error(p.message, doc) for p in parsed.problems]
             self._finish(doc, "failed", problems, rows=0, created=0, updated=0)

@@ -679,14 +679,23 @@ class Sandbox:
         """Accept (or stop accepting) the legacy ``X-COUPA-API-KEY`` header."""
         self.admin("PUT", "config", {"api_key_mode": enabled})
 
-    def set_file_loads(self, *, hold: bool | None = None, delay: float | None = None) -> None:
-        """Hold data file source loads pending (``hold``) or make each wait ``delay``
-        seconds before it starts; loads held start when the hold ends."""
+    def set_file_loads(
+        self,
+        *,
+        hold: bool | None = None,
+        delay: float | None = None,
+        fail: str | Literal[False] | None = False,
+    ) -> None:
+        """Hold data file source loads pending (``hold``), make each wait ``delay`` seconds
+        before it starts, or make them fail with a message (``fail``; None stops it, False
+        leaves it as it is); loads held start when the hold ends."""
         body: dict[str, Any] = {}
         if hold is not None:
             body["hold"] = hold
         if delay is not None:
             body["delay"] = delay
+        if fail is not False:
+            body["fail"] = fail
         self.admin("PUT", "file-loads", body)
 
     def reset(self, seed_size: int | None = None, seed: int = 42) -> dict[str, int]:

@@ -53,7 +53,8 @@ class PollPolicy:
         first: Seconds before the first status request.
         factor: Each pause is this much longer than the one before.
         cap: The longest pause.
-        deadline: Seconds after the upload at which a load still running is reported.
+        deadline: Seconds after Coupa took the upload at which a load still running is
+            reported.
     """
 
     first: float = 0.5
@@ -261,8 +262,6 @@ async def load_file(
     Raises:
         FileError: The file cannot be read. APIError: Coupa refused the upload itself.
     """
-    target = conn.object(obj)
-    started = time.monotonic()
-    load = await upload_file(conn, target, Path(path).expanduser())
-    await poll(conn, load, policy or PollPolicy(), started)
+    load = await upload_file(conn, conn.object(obj), Path(path).expanduser())
+    await poll(conn, load, policy or PollPolicy(), time.monotonic())
     return load
