@@ -99,7 +99,7 @@ def test_upsert_via_flat_file_creates_and_updates_by_key(sandbox: Sandbox, tmp_p
     assert made.exit_code == 0 and json_summary(made)["created"] == 3
     changes = [
         {"number": f"FU-{t}-0", "name": f"FU {t} 0", "display-name": "renamed"},
-        {"number": f"FU-{t}-9", "name": f"FU {t} 9"},
+        {"number": f"FU-{t}-9", "name": f"FU {t} 9", "Savings (%)": "5"},  # a file-only column
         {"number": f"FU-{t}-9", "name": f"FU {t} 9", "display-name": "twice"},
     ]
     both = _flat(sandbox, "upsert", write_jsonl(tmp_path / "b.jsonl", changes), "--key", "number")
@@ -158,14 +158,18 @@ def test_via_flat_file_refuses_what_has_no_such_file(sandbox: Sandbox, tmp_path:
 
 def test_an_operation_loads_through_coupa_load_file(sandbox: Sandbox, tmp_path: Path) -> None:
     t = tag()
-    source = tmp_path / "erp.csv"
-    source.write_text(
-        "vendor,vendor_no,state\n"
-        f"FO {t} One,FOP-{t}-1,active\n"
-        f"FO {t} Two,FOP-{t}-2,asleep\n"  # Coupa has no such status: rejected by validation
-        f"FO {t} Three,FOP-{t}-3,inactive\n",
-        encoding="utf-8",
-    )
+    source = write_jsonl(
+        tmp_path / "erp.jsonl",
+        [
+            {"vendor": f"FO {t} One", "vendor_no": f"FOP-{t}-1", "state": "active"},
+            # Coupa has no such status: rejected by validation, never sent
+            {"vendor": f"FO {t} Two", "vendor_no": f"FOP-{t}-2", "state": "asleep"},
+            {"vendor": f"FO {t} Three", "vendor_no": f"FOP-{t}-3", "state": "inactive"},
+            # No such commodity: Coupa's load refuses the row
+            {"vendor": f"FO {t} Four", "vendor_no": f"FOP-{t}-4", "state": "active",
+             "commodity": {"name": f"Nothing {t}"}},
+        ],
+    )  # fmt: skip
     ops = tmp_path / "ops.yaml"
     ops.write_text(
         textwrap.dedent(
@@ -181,23 +185,25 @@ def test_an_operation_loads_through_coupa_load_file(sandbox: Sandbox, tmp_path: 
                     name: vendor
                     number: vendor_no
                     status: state
+                    commodity: commodity
                 target:
                   type: coupa.load_file
                   object: suppliers
                   key: number
                   files_dir: files
                   poll: {{first: 0.02, cap: 0.2, deadline: 60}}
-                rejects: {tmp_path}/rejects.csv
+                rejects: {tmp_path}/rejects.jsonl
             """
         ).lstrip()
     )
     [result] = run_operations(ops, log_db=tmp_path / "oplog.sqlite", connection=config_for(sandbox))
     counts = result.counts  # type: ignore[attr-defined]
-    assert (counts.read, counts.written, counts.rejected, counts.failed) == (3, 2, 1, 0)
+    assert (counts.read, counts.written, counts.rejected, counts.failed) == (4, 2, 1, 1)
     held = _names(sandbox, f"FO {t}")
     assert sorted(held) == [f"FO {t} One", f"FO {t} Three"]
     assert held[f"FO {t} Three"]["status"] == "inactive"
-    assert "asleep" in (tmp_path / "rejects.csv").read_text()
+    rejects = (tmp_path / "rejects.jsonl").read_text()
+    assert "asleep" in rejects and "Commodity is invalid" in rejects
     assert len(list((tmp_path / "files").rglob("suppliers_*.csv"))) == 1
 
 

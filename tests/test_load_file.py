@@ -15,7 +15,7 @@ import pytest
 
 from _client_sandbox import sandbox_config, server_records
 from _sandbox_tiny import mint_token
-from coupa_connector import AsyncConnection
+from coupa_connector import AsyncConnection, Connection
 from coupa_connector.activities.flatfile import FileLoad, PollPolicy, load_file
 from coupa_connector.activities.flatfile._load import poll
 from coupa_connector.operations.files.coupa_csv import write_coupa_csv
@@ -77,7 +77,8 @@ def test_rows_naming_a_record_update_it(sandbox: Sandbox, tmp_path: Path) -> Non
     [first] = write_coupa_csv(
         "suppliers", [{"name": "LF Upd", "number": "LFU-1"}], tmp_path / "a", validate=False
     )
-    assert _load(sandbox, first).records_created == 1
+    with Connection(sandbox_config(sandbox)) as conn:  # the blocking face does the same
+        assert conn.load_file("suppliers", first, policy=FAST).records_created == 1
     rid = _suppliers(sandbox, "LF Upd")["LF Upd"]["id"]
     changes = [
         {"name": "LF Upd", "display-name": "By name"},  # found by its name

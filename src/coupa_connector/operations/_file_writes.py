@@ -66,9 +66,10 @@ def file_write_objects() -> list[str]:
 
 
 def file_fields(obj: ObjectDef) -> frozenset[str]:
-    """The field paths (dotted) the object's import file has columns for."""
+    """Where the object's import file has a column: field paths (dotted), and the names of
+    columns no field answers to (records hold those values under the column's name)."""
     fmt = load_csv_formats().get(obj.name, "import")
-    return frozenset(c.field for c in fmt.top.file_columns() if c.field)
+    return frozenset(c.key for c in fmt.top.file_columns() if not c.marker)
 
 
 def _leaves(value: Any, prefix: str = "") -> Iterable[str]:
