@@ -237,3 +237,51 @@ def test_operation_file_checks_the_flat_file_options(sandbox: Sandbox, tmp_path:
     assert "poll applies only with via: flat-file" in text
     assert "invoices cannot be written as flat files" in text
     assert "poll must map" in text
+
+
+def test_a_resumed_create_takes_what_a_killed_run_loaded_as_written(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from _client_sandbox import sandbox_config
+    from coupa_connector import AsyncConnection
+    from coupa_connector.activities.flatfile import PollPolicy
+    from coupa_connector.catalog import load_catalog
+    from coupa_connector.operations._file_writes import FileWrites, write_via_files
+
+    t = tag()
+    loaded = [supplier(f"FR {t} {n}", f"FR-{t}-{n}") for n in range(2)]
+    assert _flat(sandbox, "create", write_jsonl(tmp_path / "a.jsonl", loaded)).exit_code == 0
+    report = FileWrites()
+
+    async def again() -> list[Any]:
+        async with AsyncConnection(sandbox_config(sandbox)) as conn:
+            stream = write_via_files(
+                conn,
+                load_catalog().get("suppliers"),
+                [*loaded, supplier(f"FR {t} new", f"FR-{t}-new")],
+                mode="create",
+                policy=PollPolicy(first=0.02, cap=0.2),
+                maybe_sent=frozenset({1}),  # the first may have been loaded by a killed run
+                report=report,
+            )
+            return sorted([r async for r in stream], key=lambda r: r.position)
+
+    first, second, new = asyncio.run(again())
+    ids = {r["name"]: r["id"] for r in _names(sandbox, f"FR {t}").values()}
+    assert (first.outcome.value, first.recovered, first.id) == ("created", True, ids[f"FR {t} 0"])
+    assert second.outcome.value == "rejected" and "already holds" in second.messages[0]
+    assert new.outcome.value == "created" and f"FR {t} new" in ids
+    assert report.uploads == 1  # only the new record went into a file
+
+
+def test_a_dry_run_through_flat_files_sends_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
+    t = tag()
+    records = [supplier(f"FY {t}", f"FY-{t}"), supplier(f"FY {t} bad", "x", **{"po-method": "?"})]
+    sandbox.reset_stats()
+    run = _flat(sandbox, "create", write_jsonl(tmp_path / "in.jsonl", records), "--dry-run")
+    counts = json_summary(run)
+    assert (counts["read"], counts["valid"], counts["rejected"]) == (2, 1, 1)
+    routes = sandbox.stats()["by_route"]
+    assert not [r for r in routes if "/api/" in r]  # no lookup, no upload

@@ -135,6 +135,7 @@ async def write_via_files(
     max_rows: int = DATA_FILE_MAX_ROWS,
     max_bytes: int = DATA_FILE_MAX_BYTES,
     report: FileWrites | None = None,
+    maybe_sent: frozenset[int] = frozenset(),
 ) -> AsyncIterator[WriteResult]:
     """Create or upsert records as Coupa CSV files loaded through ``data_file_sources``.
 
@@ -152,6 +153,9 @@ async def write_via_files(
         max_rows: Rows per file (Coupa's limit, 5,000, at most).
         max_bytes: Bytes per file (Coupa's limit, 8 MB, at most).
         report: Filled in with the loads made.
+        maybe_sent: Positions of records a killed run may have loaded already: for a create,
+            such a record found in Coupa by its key is taken as written (``recovered``), not
+            rejected as existing.
 
     Yields:
         One ``WriteResult`` per input record: a file's records once its load is over.
@@ -210,7 +214,8 @@ async def write_via_files(
                 else:
                     planned.append(_Planned(made, WriteOutcome.CREATED))
             if planned:
-                async for result in _plan(targets, keys, planned, mode, seen, obj, catalog, opts):
+                plan = _plan(targets, keys, planned, mode, seen, obj, catalog, opts, maybe_sent)
+                async for result in plan:
                     yield result
                 sendable = [p for p in planned if p.outcome is not WriteOutcome.REJECTED]
                 if sendable:
@@ -241,10 +246,12 @@ async def _plan(
     obj: ObjectDef,
     catalog: Any,
     opts: Any,
+    maybe_sent: frozenset[int],
 ) -> AsyncIterator[WriteResult]:
     """Look the chunk's keys up; reject what a load must not get; note what each row does.
 
-    Rejected entries are yielded and marked ``REJECTED`` in ``planned``.
+    Entries settled here (rejected, or found loaded by a killed run) are yielded and marked
+    ``REJECTED`` in ``planned``, so no file gets them.
     """
     named: list[tuple[_Planned, list[Target]]] = []
     for p in planned:
@@ -262,6 +269,20 @@ async def _plan(
     await targets.resolve([t for _, ts in named for t in ts])
     for p, given in named:
         if mode == "create":
+            if p.item.position in maybe_sent and given:
+                ids = await targets.ids(given[0])
+                if len(ids) == 1:
+                    # A killed run's load created it: written once, not refused now.
+                    p.outcome = WriteOutcome.REJECTED  # settled here, kept out of the file
+                    yield WriteResult(
+                        p.item.position,
+                        WriteOutcome.CREATED,
+                        id=ids[0],
+                        record=p.item.record,
+                        recovered=True,
+                        messages=(f"{given[0].describe()}: loaded by an earlier, killed run",),
+                    )
+                    continue
             refusal = await _create_refusal(targets, given, seen)
             if refusal is not None:
                 p.outcome = WriteOutcome.REJECTED

@@ -101,12 +101,19 @@ class CoupaFileTarget(TargetBase):
         self.bridge = bridge
         self.dry_run = dry_run
         self.report = FileWrites()
+        self.maybe_sent: set[str] = set()
 
     def describe(self) -> str:
         return f"Coupa {self.obj.name} ({self.mode} through flat files)"
 
+    def set_maybe_sent(self, keys: set[str]) -> None:
+        """Keys of records a killed run may have loaded without logging it: a create finds
+        them by their natural key and takes them as written, not as existing records."""
+        self.maybe_sent = set(keys)
+
     def write(self, batch: Sequence[Transformed], batch_no: int) -> list[Outcome]:
         records = [dict(t.record or {}) for t in batch]
+        redo = frozenset(n for n, t in enumerate(batch, 1) if t.items[0].key in self.maybe_sent)
         results: list[Any] = []
         error: CoupaError | None = None
 
@@ -122,6 +129,7 @@ class CoupaFileTarget(TargetBase):
                 directory=self.files_dir,
                 policy=self.policy,
                 report=self.report,
+                maybe_sent=redo,
             )
             async for result in stream:
                 results.append(result)
