@@ -861,6 +861,15 @@ CORRECTIONS: list[Correction] = [
         "Coupa's table links content groups to the budget period page; content groups are "
         "business groups (Swagger: BusinessGroup).",
     ),
+    Correction(
+        "purchase_orders",
+        "reason-insight-events",
+        {"ref": "reason-insights-events"},
+        "Coupa's table names the type Reason Insight Event without a link and Swagger types it "
+        "OrderHeader; the events are those of its Reason Insights Events API page (comment, "
+        "reason-insight, eventable-type and -id), which an order's reason insight update "
+        "records (Coupa: Purchase Orders API).",
+    ),
 ]
 
 # Objects that Coupa documents elsewhere (section 7, samples) but not with a table of their own.
@@ -1256,7 +1265,8 @@ REQUIRED_CERTAINTY: list[RequiredCertainty] = [
         "quote_requests",
         "event-type",
         False,
-        "Coupa's Quote Requests API examples create an event from a template (source_id) "
+        "Coupa defaults it: 'Include the <event-type> element or else Coupa will default to "
+        "an RFI' (Coupa: Sourcing API); its Quote Requests API examples create events "
         "without it.",
     ),
     RequiredCertainty(

@@ -11,7 +11,12 @@ Coupa shows admins what integrations did through four resources: ``integrations`
 * ``rejected`` records one integration error per rejected or failed record, with the
   record's key as ``external-id`` and the reason as a response;
 * ``written`` records one history record per written document (``history: all``);
-* ``finish`` ends the run ``success`` or ``fail`` with the counts.
+* ``finish`` ends the run ``success`` or ``fail`` with the counts, or ``pause``s it when the
+  operation stopped where a resume can continue it (the error that stopped it is recorded
+  as an integration error either way);
+* ``resume`` continues the integration run of the attempt being resumed, when Coupa still
+  has it open (pending, running or paused), so one operation run is one run in Coupa however
+  often it is resumed; ``supersede`` fails the open run of an attempt a new run replaces.
 
 Monitoring is bookkeeping about the data, never a reason to stop moving it: every one of
 those calls is best effort. A call that fails (after the connection's own retries) is
@@ -34,7 +39,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from coupa_connector.errors import ConfigurationError, CoupaError
+from coupa_connector.errors import ConfigurationError, CoupaError, NotFoundError, ValidationError
 
 __all__ = [
     "DOCUMENT_TYPES",
@@ -54,6 +59,8 @@ ERRORS = "/api/integration_errors"
 HISTORY = "/api/integration_history_records"
 # The status the sandbox and Coupa give a run ended with PUT /:id/success.
 SUCCESSFUL = "successful"
+# The statuses of a run Coupa has not ended: a resume continues it.
+OPEN_STATUSES = ("pending", "running", "paused")
 # The document types Coupa's integration errors and history records name (Swagger R39
 # ``IntegrationError.document-type``), by catalog object.
 DOCUMENT_TYPES: Mapping[str, str] = {
@@ -214,6 +221,69 @@ class CoupaMonitor:
         """End the run ``success`` or ``fail`` with its counts."""
         body = {"records-processed": processed, "total-records": total}
         await self._run_call("end the run", "PUT", "/success" if ok else "/fail", body)
+
+    async def pause(self, processed: int, total: int, error: str) -> None:
+        """Stop the run where a resume can continue it: the error that stopped it is
+        recorded, and the run is paused with its counts so far."""
+        await self.stopped_by(error)
+        body = {"records-processed": processed, "total-records": total}
+        await self._run_call("pause the run", "PUT", "/pause", body)
+
+    async def stopped_by(self, error: str) -> None:
+        """Record the error that ended or stopped the run as a technical integration error."""
+        body = self._document(None, "Error", TECHNICAL)
+        body["responses"] = [
+            {"response-code": "run-stopped", "response-message": error[:_MESSAGE_LIMIT]}
+        ]
+        await self._run_call("record the error that stopped the run", "POST", ERRORS, body)
+
+    async def resume(self, run_id: int) -> bool:
+        """Continue integration run ``run_id``, opened by the attempt being resumed.
+
+        Returns:
+            True when Coupa still has it open and it is running again; False when a new run
+            is needed: Coupa ended it or has no such run, or could not be asked (counted as
+            a monitoring failure, and the monitor stands down).
+        """
+        if not await self._best_effort("find the integration", self._ensure_integration):
+            return False
+        self.calls += 1
+        try:
+            run = await self.conn.request("GET", f"{RUNS}/{run_id}", object_name="integration_runs")
+        except NotFoundError:
+            log.info("integration run %s is gone from Coupa; a new one is opened", run_id)
+            return False
+        except CoupaError as exc:
+            self._fail("find the run being resumed", str(exc))
+            return False
+        status = run.get("status") if isinstance(run, Mapping) else None
+        if status not in OPEN_STATUSES:
+            log.info("integration run %s ended %s in Coupa; a new one is opened", run_id, status)
+            return False
+        self.run_id = run_id
+        if status != "running":
+            await self._call("set the resumed run running", "PUT", f"{RUNS}/{run_id}/run", {})
+        return True
+
+    async def supersede(self, run_id: int) -> None:
+        """End ``run_id``, the open run of an attempt that a new run replaces, as failed. A run
+        Coupa ended already is left as it is; any other failure is counted, and the new
+        run's monitoring goes on."""
+        self.calls += 1
+        try:
+            await self.conn.request(
+                "PUT", f"{RUNS}/{run_id}/fail", body={}, object_name="integration_runs"
+            )
+        except (NotFoundError, ValidationError):
+            return  # gone, or already ended: nothing is left open
+        except CoupaError as exc:
+            self.failures += 1
+            log.warning(
+                "Coupa monitoring of integration %s: could not end the replaced run %s: %s",
+                self.settings.integration,
+                run_id,
+                exc,
+            )
 
     async def rejected(
         self,

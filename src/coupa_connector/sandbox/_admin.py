@@ -19,6 +19,7 @@ unless one is configured, and the ``Sandbox`` runner sends it for you.
     GET    /__sandbox__/clients       registered OAuth clients (never their secrets)
     POST   /__sandbox__/clients       {client_id, client_secret, scopes, login?}
     DELETE /__sandbox__/clients/ID    remove one
+    POST   /__sandbox__/tokens/revoke every token minted so far is refused (401) from now on
     POST   /__sandbox__/reset         {seed_size?, seed?}: wipe and reseed the data
     GET    /__sandbox__/stats         request counts by route template and status
     POST   /__sandbox__/stats/reset   zero them
@@ -176,6 +177,7 @@ class AdminApi:
             ("PUT", "file-loads"): self._put_file_loads,
             ("GET", "clients"): self._get_clients,
             ("POST", "clients"): self._post_client,
+            ("POST", "tokens/revoke"): self._post_tokens_revoke,
             ("POST", "reset"): self._post_reset,
             ("GET", "stats"): self._get_stats,
             ("POST", "stats/reset"): self._post_stats_reset,
@@ -301,6 +303,11 @@ class AdminApi:
         self.state.auth.api_key_mode = mode
         logger.info("config set: %s", self._config())
         return _json(self._config())
+
+    def _post_tokens_revoke(self, request: Request) -> Response:
+        self.state.auth.signer.revoke_all()
+        logger.info("every token minted so far is revoked")
+        return _json({"revoked": True})
 
     # ------------------------------------------------------------------ file loads
 

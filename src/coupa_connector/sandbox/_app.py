@@ -40,6 +40,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from coupa_connector.catalog import ObjectDef
 from coupa_connector.sandbox._actions import (
+    BODY_RECORD_UPDATES,
     CREATE_ACTIONS,
     HEADER_COMMANDS,
     UPDATE_ACTIONS,
@@ -497,6 +498,13 @@ class CoupaApi:
         if obj.action(action) is None:
             raise RequestError(f"No {obj.element} with id {name!r}.", 404)
         login = self._require(request, obj, action, obj.write_scope)
+        if (view.name, action) in BODY_RECORD_UPDATES:
+            body = await self._body(request, obj)
+            rid = body.pop("id", None)
+            if rid in (None, ""):
+                raise WriteError([f"{human_name(obj.element)} id can't be blank"])
+            doc = self.writer.update(view, self._load(view, str(rid)), body, login)
+            return self._record(request, view, doc, 201, method="POST")
         if (view.name, action) not in CREATE_ACTIONS:
             raise RequestError(f"The sandbox does not emulate {obj.name}/{action}.", 400)
         body = await self._body(request, obj)

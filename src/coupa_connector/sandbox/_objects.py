@@ -29,6 +29,7 @@ __all__ = [
     "DISPUTE_REASONS",
     "DUPLICATE_LINE_NUMS_IGNORED",
     "EMBED_SKIP",
+    "EVENT_INPUTS",
     "EXPORTED_ONLY_UPDATES",
     "FINISHED_STATUSES",
     "INHERITED_KEYS",
@@ -40,6 +41,7 @@ __all__ = [
     "TOTALS",
     "UNIQUE_SCOPES",
     "UPDATABLE_FIELDS",
+    "EventInput",
     "ObjectView",
     "Views",
     "deleted_lines_key",
@@ -69,6 +71,9 @@ CREATE_DEFAULTS: dict[str, dict[str, Any]] = {
     "approvals": {"status": "pending_approval"},
     "integration_errors": {"resolved": False},
     "integration_history_records": {"resolved": False},
+    # "Include the <event-type> element or else Coupa will default to an RFI"; a new event
+    # is a draft (Coupa: Sourcing API example calls).
+    "quote_requests": {"event-type": "rfi", "state": "draft"},
 }
 # Values create forces whatever the body says (the status of a new invoice is not the
 # caller's to choose); a body that gives a writable one another value is refused (POST
@@ -171,7 +176,51 @@ FINISHED_STATUSES: dict[str, frozenset[str]] = {
 # updates are limited to header custom fields, close/cancel, and adding, editing, or
 # deleting lines" (coupa-api.md 5.3); close and cancel are header commands.
 UPDATABLE_FIELDS: dict[str, frozenset[str]] = {
-    "purchase_orders": frozenset({"custom-fields", "order-lines", "exported"}),
+    "purchase_orders": frozenset(
+        {
+            "custom-fields",
+            "order-lines",
+            "exported",
+            # A reason insight recorded on the order (EVENT_INPUTS).
+            "reason-insight-id",
+            "reason-insight-code",
+            "reason-insight-event-comment",
+        }
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class EventInput:
+    """Input-only fields of an update that record an event in one of the record's
+    collections instead of changing a field: Coupa's Purchase Orders API page updates an
+    order with ``<reason-insight-id>`` (or ``-code``) and ``<reason-insight-event-comment>``,
+    and its answers list the order's ``reason-insight-events``.
+
+    Attributes:
+        collection: The record's collection of events.
+        reference: The event's reference to what it records (``reason-insight``).
+        keys: Input field -> the key of that reference it gives (``id``, ``code``).
+        comment: The input field of the comment, and the event's field that keeps it.
+    """
+
+    collection: str
+    reference: str
+    keys: Mapping[str, str]
+    comment: tuple[str, str]
+
+    @property
+    def inputs(self) -> frozenset[str]:
+        return frozenset({*self.keys, self.comment[0]})
+
+
+EVENT_INPUTS: dict[str, EventInput] = {
+    "purchase_orders": EventInput(
+        "reason-insight-events",
+        "reason-insight",
+        {"reason-insight-id": "id", "reason-insight-code": "code"},
+        ("reason-insight-event-comment", "comment"),
+    ),
 }
 
 # Objects embedded as a fixed small block wherever they are referenced: Coupa's "user
@@ -294,8 +343,10 @@ class Views:
                 self._by_path.setdefault(obj.resource[len("/api/") :], obj)
         for obj in ordered:
             # The collections its Swagger routes name serve it too (expense artifacts are
-            # /api/expense_artifacts in Swagger's paths).
-            if not obj.resource:
+            # /api/expense_artifacts in Swagger's paths), and serve the objects whose name
+            # another object took (comments: POST /api/comments with a commentable-type and
+            # id); attachments, files under their documents, have routes of their own.
+            if not obj.supported:
                 continue
             for route in obj.routes:
                 path = route.collection

@@ -675,6 +675,10 @@ class Sandbox:
         """Set the lifetime of tokens minted from now on."""
         self.admin("PUT", "config", {"token_ttl": seconds})
 
+    def revoke_tokens(self) -> None:
+        """Refuse every access token minted so far (clients must mint new ones)."""
+        self.admin("POST", "tokens/revoke")
+
     def set_api_key_mode(self, enabled: bool) -> None:
         """Accept (or stop accepting) the legacy ``X-COUPA-API-KEY`` header."""
         self.admin("PUT", "config", {"api_key_mode": enabled})

@@ -7,6 +7,7 @@ from typing import Any
 
 from coupa_connector.sandbox._store import format_instant
 from coupa_connector.sandbox.seed._base import BASE_TS, SEED_USER_LOGIN, SPAN, Seeder
+from coupa_connector.sandbox.seed._documented import DOCUMENTED_ITEMS
 from coupa_connector.sandbox.seed._vocabulary import (
     CITIES,
     CO_A,
@@ -251,7 +252,10 @@ def seed_reference(seeder: Seeder) -> None:
                 "manufacturer-part-number": f"MP-{rng.randint(10000, 99999)}",
             }
         )
-    item_ids = seeder.simple("items", items)
+    # The items Coupa's examples name come first, with the ids the examples give them; the
+    # transactions draw from the generated ones only.
+    documented = [dict(row) for row in DOCUMENTED_ITEMS]
+    item_ids = seeder.simple("items", [*documented, *items])[len(documented) :]
     for rid, row in zip(item_ids, items, strict=True):
         price = round(rng.uniform(5, 900), 2)
         ids.items.append((rid, str(row["name"]), price, row["uom"]["id"], row["commodity"]["id"]))
