@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from csv_formats_data import FORMATS, FormatSpec, RecordType
+from csv_formats_data import COLUMN_FIELDS, FORMATS, FormatSpec, RecordType
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DOCS = REPO.parent / "shared" / "coupa-docs" / "csv-formats"
@@ -290,6 +290,18 @@ class Fields:
                 return f"{ref}.{sub}"
         return None
 
+    def curated(self, obj: str | None, path: str, where: str) -> str:
+        """A hand-named field, checked against the catalog (a reference as its key)."""
+        head, _, sub = path.partition(".")
+        f = self.fields(obj).get(head)
+        if f is None:
+            raise BuildError(f"{where}: {obj} has no field {head!r} (COLUMN_FIELDS)")
+        if not sub:
+            return self._scalar(f)
+        if sub not in self.fields(f.get("ref")):
+            raise BuildError(f"{where}: {f.get('ref')} has no field {sub!r} (COLUMN_FIELDS)")
+        return path
+
     def _scalar(self, f: Mapping[str, Any]) -> str:
         """A field's path to one value: a reference is written by its object's key
         (``from-currency`` -> ``from-currency.code``, ``supplier`` -> ``supplier.name``)."""
@@ -323,6 +335,15 @@ def build(docs: Path, catalog_path: Path) -> dict[str, Any]:
     fields = Fields(catalog)
     books = {d: read_workbook(docs / name) for d, name in WORKBOOKS.items()}
     formats = [build_format(spec, books[spec.direction], fields) for spec in FORMATS]
+    named = {
+        (f["direction"], f["object"], rt["name"], c["name"])
+        for f in formats
+        for rt in f["record_types"]
+        for c in rt["columns"]
+    }
+    stale = sorted(set(COLUMN_FIELDS) - named)
+    if stale:
+        raise BuildError(f"COLUMN_FIELDS names columns the workbooks do not have: {stale}")
     return {
         "source": {d: f"coupa-docs/csv-formats/{name}" for d, name in WORKBOOKS.items()},
         "rules": {
@@ -425,8 +446,12 @@ def record_type(
         else:
             if wire(name) in parent_id_names:
                 column["parent_field"] = "id"
-            mapped = fields.match(obj, name)
-            column["field"] = mapped
+            curated = COLUMN_FIELDS.get((spec.direction, spec.object, rt.name, name))
+            if curated is not None:
+                column["field"] = fields.curated(obj, curated, f"{spec.sheet!r} {name!r}")
+                column["field_source"] = "curated"
+            else:
+                column["field"] = fields.match(obj, name)
         columns.append(column)
     out: dict[str, Any] = {
         "name": rt.name,

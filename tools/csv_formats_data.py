@@ -171,3 +171,78 @@ FORMATS: tuple[FormatSpec, ...] = (
         "budget_lines", "import", "Budget Lines", "budget_lines", {None: RecordType("record")}
     ),
 )
+
+
+# Columns whose names are not their API field's, named by hand: (direction, object, record
+# type, column as the workbook spells it) -> field. Each is Coupa's own field for what the
+# column's description says; the generator refuses an entry whose field the catalog lacks.
+COLUMN_FIELDS: dict[tuple[str, str, str, str], str] = {
+    ("import", "suppliers", "record", "PO cXML URL"): "cxml-url",
+    ("import", "suppliers", "record", "PO cXML Domain"): "cxml-domain",
+    ("import", "suppliers", "record", "PO cXML Identity"): "cxml-identity",
+    ("import", "suppliers", "record", "PO cXML Supplier Domain"): "cxml-supplier-domain",
+    ("import", "suppliers", "record", "PO cXML Supplier Identity"): "cxml-supplier-identity",
+    ("import", "suppliers", "record", "PO cXML Secret"): "cxml-secret",
+    ("import", "suppliers", "record", "PO cXML Protocol"): "cxml-protocol",
+    (
+        "import",
+        "suppliers",
+        "record",
+        "cXML Invoicing - Supplier Domain",
+    ): "cxml-invoice-supplier-domain",
+    (
+        "import",
+        "suppliers",
+        "record",
+        "cXML Invoicing - Supplier Identity",
+    ): "cxml-invoice-supplier-identity",
+    ("import", "suppliers", "record", "cXML Invoicing - Buyer Domain"): "cxml-invoice-buyer-domain",
+    (
+        "import",
+        "suppliers",
+        "record",
+        "cXML Invoicing - Buyer Identity",
+    ): "cxml-invoice-buyer-identity",
+    ("import", "suppliers", "record", "PO cXML HTTP Basic Auth Username"): "cxml-http-username",
+    ("import", "suppliers", "record", "PO cXML HTTP Basic Auth Password"): "cxml-http-password",
+    ("import", "suppliers", "record", "Savings (%)"): "savings-pct",
+    ("import", "suppliers", "record", "Shipping Terms"): "shipping-term",
+    ("import", "suppliers", "record", "Parent Company"): "parent",
+    ("import", "suppliers", "record", "Request Change Requests"): "allow-change-requests",
+    ("import", "suppliers", "record", "Remit-To Requirements"): "remit-to-requirement",
+    ("import", "users", "record", "Generate Password And Notify User"): (
+        "generate-password-and-notify"
+    ),
+    ("import", "lookup_values", "record", "Default"): "is-default",
+    ("import", "budget_lines", "record", "Budget Overrun Calculation"): "overrun-calculation",
+    ("import", "items", "record", "Allow Partial Qty"): "allow-partial-quantity",
+    ("import", "items", "record", "Pack Quantity"): "pack-qty",
+    ("import", "invoices", "header", "Payment Terms"): "payment-term",
+    ("import", "invoices", "header", "Shipping Terms"): "shipping-term",
+    ("import", "invoices", "header", "Invoice Reference Number (IRN)"): "invoice-reference-number",
+    ("import", "invoices", "line", "Line Number*"): "line-num",
+    ("import", "invoices", "line", "Billing Notes"): "billing-note",
+    ("import", "invoices", "line", "HSN/SAC"): "hsn-sac-code",
+    ("import", "invoices", "charge", "Line Number"): "line-num",
+    ("import", "invoices", "charge", "Billing Notes"): "billing-note",
+    ("export", "invoices", "line", "billing-notes"): "billing-note",
+    ("export", "invoices", "line", "hsn-sac"): "hsn-sac-code",
+    ("export", "invoices", "line-split", "billing-notes"): "billing-note",
+    ("export", "invoices", "charge", "billing-notes"): "billing-note",
+    ("export", "invoices", "charge-split", "billing-notes"): "billing-note",
+    ("export", "purchase_orders", "header", "requisition-id"): "requisition-header.id",
+    ("export", "purchase_orders", "header", "payment-terms-code"): "payment-term.code",
+    ("export", "purchase_orders", "header", "Shipping-terms-code"): "shipping-term.code",
+    ("export", "requisitions", "header", "Submitted At Date"): "submitted-at",
+    ("export", "requisitions", "header", "Created At Date"): "created-at",
+    ("export", "requisitions", "header", "Updated At Date"): "updated-at",
+    ("export", "requisitions", "line", "Line Number"): "line-num",
+    ("export", "requisitions", "line", "Price"): "unit-price",
+    ("export", "requisitions", "line", "Total Quantity"): "quantity",
+    ("export", "requisitions", "line", "Line Total"): "total",
+    ("export", "requisitions", "line", "Payment Terms"): "payment-term",
+    ("export", "requisitions", "line", "Shipping Terms"): "shipping-term",
+    ("export", "expense_reports", "line", "External Source Name"): "external-src-name",
+    ("export", "expense_reports", "line", "External Source Data"): "external-src-data",
+    ("export", "expense_reports", "line", "External Source Ref"): "external-src-ref",
+}

@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 
 __all__ = ["action", "create", "update", "upsert"]
 
-_INPUT_FORMATS = ("csv", "jsonl", "json", "xml")
+_INPUT_FORMATS = ("csv", "jsonl", "json", "xml", "coupa-csv")
 
 # Exit codes (docs/cli.md): 0 all written, 1 some records not written (or the run stopped),
 # 2 bad usage, 130 Ctrl-C.
@@ -205,6 +205,7 @@ def read_input(
     *,
     position: LineMark | None = None,
     lines: dict[int, int] | None = None,
+    object_name: str | None = None,
 ) -> Iterator[Any]:
     """The input's records in order, unreadable entries in their place as ``UnreadableRecord``.
 
@@ -215,6 +216,8 @@ def read_input(
     encoding. ``position`` is filled in as the file is read (the CSV header, for the rejects
     file). ``lines``, when given, gets each entry's 1-based position mapped to its first
     line in a CSV or JSON lines file (the results file's ``line``); who reads it pops it.
+    ``object_name`` is the object a ``coupa-csv`` file holds, read in Coupa's import layout
+    (the files these commands stand in for).
     """
     from coupa_connector.operations import BadRecord, read_records
     from coupa_connector.operations.files._files import LineMark
@@ -222,7 +225,14 @@ def read_input(
     bad: list[BadRecord] = []
     where = position if position is not None else LineMark()
     records = read_records(
-        file, fmt, on_bad=bad.append, csv_formulas=csv_formulas, encoding=encoding, mark=where
+        file,
+        fmt,
+        on_bad=bad.append,
+        csv_formulas=csv_formulas,
+        encoding=encoding,
+        mark=where,
+        object_name=object_name,
+        direction="import",
     )
     count = 0
 
@@ -573,7 +583,13 @@ def _record_run(
     async def run() -> AsyncIterator[WriteResult]:
         async with _connection(config) as conn:
             records = read_input(
-                file, fmt, opts.csv_formulas, opts.encoding, position=position, lines=lines
+                file,
+                fmt,
+                opts.csv_formulas,
+                opts.encoding,
+                position=position,
+                lines=lines,
+                object_name=obj.name,
             )
             kw: dict[str, Any] = {"dry_run": dry_run, "validation": check}
             if how.files:

@@ -42,6 +42,7 @@ from coupa_connector.operations.files._text_input import (
 
 __all__ = [
     "FORMATS",
+    "OBJECT_FORMATS",
     "BadRecord",
     "LineMark",
     "RecordFileError",
@@ -54,6 +55,19 @@ __all__ = [
 
 Format = Literal["csv", "jsonl", "json", "xml"]
 FORMATS: tuple[str, ...] = ("csv", "jsonl", "json", "xml")
+OBJECT_FORMATS: tuple[str, ...] = ("coupa-csv",)
+"""Formats whose columns are one object's own (Coupa's flat files): reading one needs the
+object's name. Their readers are in ``OBJECT_READERS``."""
+
+ObjectReader = Callable[
+    [str | None, str, str | None, "OnBad", "LineMark | None"], Iterator[dict[str, Any]]
+]
+"""(object name, path, direction, on_bad, mark) -> records."""
+
+OBJECT_READERS: dict[str, ObjectReader] = {}
+"""The reader of each ``OBJECT_FORMATS`` format, by name; ``_object_formats`` (imported with
+this package) fills it, so that this module, which those readers build on, needs none of
+them."""
 
 _EXTENSIONS: dict[str, str] = {
     ".csv": "csv",
@@ -120,10 +134,9 @@ def guess_format(path: str | os.PathLike[str], format: str | None = None) -> str
         fmt = format.lower().lstrip(".")
         if fmt == "ndjson":
             fmt = "jsonl"
-        if fmt not in FORMATS:
-            raise RecordFileError(
-                f"unknown format {format!r}; use one of {', '.join(FORMATS)}", file=name
-            )
+        if fmt not in FORMATS and fmt not in OBJECT_FORMATS:
+            known = ", ".join((*FORMATS, *OBJECT_FORMATS))
+            raise RecordFileError(f"unknown format {format!r}; use one of {known}", file=name)
         return fmt
     suffix = Path(name).suffix.lower()
     if suffix not in _EXTENSIONS:
@@ -193,6 +206,8 @@ def read_records(
     encoding: str = "utf-8",
     csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
     mark: LineMark | None = None,
+    object_name: str | None = None,
+    direction: str | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Stream the records of a file.
 
@@ -208,6 +223,10 @@ def read_records(
             cells as they are.
         mark: Set as the file is read: each record's first line before it is yielded (CSV,
             JSON lines), a CSV file's header.
+        object_name: The object a file of an ``OBJECT_FORMATS`` format holds (``coupa-csv``:
+            ``suppliers``, ``invoices``...).
+        direction: For ``coupa-csv``, ``export`` (Coupa's outbound layout) or ``import``
+            (its inbound one); the object's export layout when it has one, else its import.
 
     Yields:
         Records as dicts with Coupa's hyphenated keys; CSV's dotted columns
@@ -224,6 +243,9 @@ def read_records(
     if name != "-" and not Path(name).is_file():
         raise RecordFileError("no such file", file=name)
     report = on_bad or _raise_bad(name)
+    if fmt in OBJECT_FORMATS:
+        yield from OBJECT_READERS[fmt](object_name, name, direction, report, mark)
+        return
     cell = cell_reader(csv_formulas)
     if fmt == "xml":
         # The XML declaration names its own encoding; a given one other than UTF-8 wins.

@@ -28,10 +28,11 @@ from typing import Any, Literal
 from coupa_connector._records import column_paths, format_value, unflatten
 from coupa_connector.catalog import (
     Catalog,
-    CsvColumn,
     CsvFormat,
     CsvRecordType,
     Direction,
+    ObjectDef,
+    ValidationMode,
     load_catalog,
     load_csv_formats,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "MAX_BYTES",
     "MAX_ROWS",
     "CoupaCsvWriter",
+    "CsvCheck",
     "CsvReject",
     "coupa_file_name",
     "read_coupa_csv",
@@ -70,20 +72,44 @@ def coupa_file_name(prefix: str, when: datetime) -> str:
 
 
 @dataclass(frozen=True)
+class CsvCheck:
+    """What the checks before writing found in one record.
+
+    Attributes:
+        field: The first field at fault ('' when the record as a whole is, or none is).
+        reason: Why the record cannot be written ('' when it can).
+        messages: Every error, each as record writes name it (``name: name is required to
+            create suppliers. [required]``).
+        warnings: What validation reported without refusing the record (field and code).
+    """
+
+    field: str = ""
+    reason: str = ""
+    messages: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.messages
+
+
+@dataclass(frozen=True)
 class CsvReject:
     """A record that was not written, with the field and the reason.
 
     Attributes:
         position: 0-based position of the record among those given.
         record: The record as given.
-        field: The field at fault ('' when the record as a whole is).
-        reason: Why it was not written.
+        field: The first field at fault ('' when the record as a whole is).
+        reason: Why it was not written (the first error).
+        messages: Every error, each naming its field and rule, as record writes do.
     """
 
     position: int
     record: Mapping[str, Any]
     field: str
     reason: str
+    messages: tuple[str, ...] = ()
 
 
 OnReject = Callable[[CsvReject], None]
@@ -105,13 +131,54 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _get(record: Mapping[str, Any], path: str) -> Any:
-    value: Any = record
-    for part in path.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value
+def _cell_of(key: str, value: Any) -> str:
+    if type(value) is str:
+        return value
+    try:
+        return _cell(value)
+    except ValueError as exc:
+        raise ValueError(f"{key} {exc}") from None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Where a record type's values go in its rows, worked out once per writer: the cell
+    of each plain field, of each reference's field, of each parent field."""
+
+    width: int
+    marker: str | None
+    simple: dict[str, int]
+    dotted: dict[str, dict[str, int]]
+    parent: tuple[tuple[int, str], ...]
+    children: frozenset[str]
+    child_types: tuple[CsvRecordType, ...]
+
+
+def _plan(fmt: CsvFormat, rt: CsvRecordType) -> _Plan:
+    simple: dict[str, int] = {}
+    dotted: dict[str, dict[str, int]] = {}
+    parent: list[tuple[int, str]] = []
+    marker: str | None = None
+    for at, column in enumerate(rt.file_columns()):
+        if column.marker:
+            marker = rt.marker or ""
+        elif column.parent_field and rt.parent is not None:
+            parent.append((at, column.parent_field))
+        elif "." in column.key and column.field is not None:
+            head, _, sub = column.key.partition(".")
+            dotted.setdefault(head, {}).setdefault(sub, at)
+        else:
+            simple.setdefault(column.key, at)
+    children = fmt.children(rt.name)
+    return _Plan(
+        width=len(rt.columns),
+        marker=marker,
+        simple=simple,
+        dotted=dotted,
+        parent=tuple(parent),
+        children=frozenset(c.collection for c in children if c.collection),
+        child_types=children,
+    )
 
 
 def _line(cells: Sequence[str]) -> bytes:
@@ -120,13 +187,17 @@ def _line(cells: Sequence[str]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
+_Row = tuple[str, list[str], dict[str, str]]
+"""One row to write: its record type, its cells in file-column order, its extra columns."""
+
+
 @dataclass
 class _TypeRows:
     """One record type's rows in the file being filled, and the extra columns they have."""
 
     rt: CsvRecordType
     extras: dict[str, None] = field(default_factory=dict)
-    rows: list[dict[str, str]] = field(default_factory=list)
+    rows: list[tuple[list[str], dict[str, str]]] = field(default_factory=list)
 
 
 class _Chunk:
@@ -136,7 +207,7 @@ class _Chunk:
     def __init__(self, fmt: CsvFormat) -> None:
         self.fmt = fmt
         self.types = {rt.name: _TypeRows(rt) for rt in fmt.record_types}
-        self.order: list[tuple[str, dict[str, str]]] = []
+        self.order: list[tuple[str, list[str], dict[str, str]]] = []
         self.size = sum(len(_line(self._header(t))) for t in self.types.values())
 
     def _header(self, t: _TypeRows) -> list[str]:
@@ -145,8 +216,8 @@ class _Chunk:
             names[0] = t.rt.marker or names[0]
         return names + list(t.extras)
 
-    def cost(self, rows: Sequence[tuple[str, dict[str, str], list[str]]]) -> int:
-        """Bytes ``rows`` (type, cells by column, their extra columns) would add: their own
+    def cost(self, rows: Sequence[_Row]) -> int:
+        """Bytes ``rows`` (type, cells, their extra columns) would add: their own
         text, an empty ``,""`` for each extra column of their type they lack, and for each
         new extra column its header cell and an empty cell in each row of the type."""
         total = 0
@@ -161,17 +232,17 @@ class _Chunk:
                     total += len(_line([e])) - 1  # ',"name"' (the line end is already there)
                     total += 3 * (len(t.rows) + counted.get(name, 0))
             counted[name] = counted.get(name, 0) + 1
-            total += len(_line(list(cells.values())))
+            total += len(_line([*cells, *extras.values()]))
             total += 3 * (len(t.extras) + len(fresh) - len(extras))
         return total
 
-    def add(self, rows: Sequence[tuple[str, dict[str, str], list[str]]], cost: int) -> None:
+    def add(self, rows: Sequence[_Row], cost: int) -> None:
         for name, cells, extras in rows:
             t = self.types[name]
             for e in extras:
                 t.extras.setdefault(e, None)
-            t.rows.append(cells)
-            self.order.append((name, cells))
+            t.rows.append((cells, extras))
+            self.order.append((name, cells, extras))
         self.size += cost
 
     @property
@@ -182,10 +253,9 @@ class _Chunk:
         out = bytearray()
         for t in self.types.values():
             out += _line(self._header(t))
-        for name, cells in self.order:
+        for name, cells, extras in self.order:
             t = self.types[name]
-            names = [c.name for c in t.rt.file_columns()] + list(t.extras)
-            out += _line([cells.get(n, "") for n in names])
+            out += _line([*cells, *(extras.get(e, "") for e in t.extras)])
         return bytes(out)
 
 
@@ -209,6 +279,7 @@ class CoupaCsvWriter:
         on_reject: OnReject | None = None,
         validate: bool = True,
         mode: Literal["create", "update"] = "create",
+        validation: ValidationMode = "lenient",
         catalog: Catalog | None = None,
     ) -> None:
         if max_rows < 1 or max_bytes < 1:
@@ -219,10 +290,15 @@ class CoupaCsvWriter:
         self._max_rows = max_rows
         self._max_bytes = max_bytes
         self._on_reject = on_reject
-        self._validate = validate and direction == "import"
+        # An export file holds what Coupa sent: it is not checked as a write.
+        self._validation: ValidationMode = (
+            validation if validate and direction == "import" else "off"
+        )
         self._mode: Literal["create", "update"] = mode
         self._catalog = catalog or load_catalog()
         self._chunk = _Chunk(self.format)
+        self._empty = _Chunk(self.format)  # never filled: what a record costs on its own
+        self._plans = {rt.name: _plan(self.format, rt) for rt in self.format.record_types}
         self._last: datetime | None = None
         self.paths: list[Path] = []
         self.written = 0  # records in landed files and the file filling
@@ -244,21 +320,12 @@ class CoupaCsvWriter:
         """
         position = self._position
         self._position += 1
-        problem = self._problem(record)
-        rows: list[tuple[str, dict[str, str], list[str]]] = []
-        if problem is None:
-            try:
-                self._rows(self.format.top, record, None, rows)
-            except ValueError as exc:
-                problem = ("", str(exc))
-        if problem is None and len(rows) > self._max_rows:
-            problem = ("", f"its {len(rows)} rows do not fit one file of {self._max_rows} rows")
-        cost = self._chunk.cost(rows) if problem is None else 0
-        if problem is None and cost + _Chunk(self.format).size > self._max_bytes:
-            problem = ("", f"its {cost} bytes do not fit one file of {self._max_bytes} bytes")
-        if problem is not None:
-            self._reject(CsvReject(position, record, problem[0], problem[1]))
+        rows, found = self._prepare(record)
+        if not found.ok:
+            reject = CsvReject(position, record, found.field, found.reason, found.messages)
+            self._reject(reject)
             return False
+        cost = self._chunk.cost(rows)
         full_rows = self._chunk.rows + len(rows) > self._max_rows
         if self._chunk.rows and (full_rows or self._chunk.size + cost > self._max_bytes):
             self._land()
@@ -266,6 +333,33 @@ class CoupaCsvWriter:
         self._chunk.add(rows, cost)
         self.written += 1
         return True
+
+    def check(self, record: Mapping[str, Any]) -> CsvCheck:
+        """What ``write`` would find in the record (``ok`` when it would write it); nothing
+        is written or counted."""
+        return self._prepare(record)[1]
+
+    def _prepare(self, record: Mapping[str, Any]) -> tuple[list[_Row], CsvCheck]:
+        """The record's rows, or why it cannot be written: invalid as record writes check
+        it, a value the file cannot hold, or too big for a file of its own."""
+        rows: list[_Row] = []
+        found = self._validated(record)
+        if not found.ok:
+            return rows, found
+        why = ""
+        try:
+            self._rows(self.format.top, record, None, rows)
+        except ValueError as exc:
+            why = str(exc)
+        if not why and len(rows) > self._max_rows:
+            why = f"its {len(rows)} rows do not fit one file of {self._max_rows} rows"
+        if not why:
+            alone = self._empty.size + self._empty.cost(rows)
+            if alone > self._max_bytes:
+                why = f"its {alone} bytes do not fit one file of {self._max_bytes} bytes"
+        if why:
+            return rows, CsvCheck("", why, (why,), found.warnings)
+        return rows, found
 
     def write_all(self, records: Iterable[Mapping[str, Any]]) -> None:
         for record in records:
@@ -282,40 +376,71 @@ class CoupaCsvWriter:
     def _reject(self, reject: CsvReject) -> None:
         self.rejected += 1
         if self._on_reject is None:
-            where = f"{reject.field}: " if reject.field else ""
             raise RecordFileError(
-                f"record {reject.position}: {where}{reject.reason}", file=str(self.directory)
+                f"record {reject.position}: {'; '.join(reject.messages)}",
+                file=str(self.directory),
             )
         self._on_reject(reject)
 
-    def _problem(self, record: Mapping[str, Any]) -> tuple[str, str] | None:
-        """The first error the catalog's validation finds, as record writes check it."""
-        if not self._validate:
-            return None
+    def _validated(self, record: Mapping[str, Any]) -> CsvCheck:
+        """The catalog's validation, as record writes run it (activities/write/_validate)."""
+        if self._validation == "off":
+            return CsvCheck()
+        from coupa_connector.activities.write._validate import problem_message
         from coupa_connector.catalog import check_record
 
         obj = self._catalog.get(self.format.object)
-        check = check_record(obj, dict(record), self._mode, catalog=self._catalog)
-        for p in check.errors:
-            return (p.path, p.message)
-        return None
+        check = check_record(
+            obj, dict(record), self._mode, catalog=self._catalog, validation=self._validation
+        )
+        errors = [p for p in check.problems if p.is_error]
+        warnings = tuple(
+            problem_message(p, with_value=False) for p in check.problems if not p.is_error
+        )
+        if not errors:
+            return CsvCheck(warnings=warnings)
+        first = errors[0]
+        return CsvCheck(
+            first.path, first.message, tuple(problem_message(p) for p in errors), warnings
+        )
 
     def _rows(
         self,
         rt: CsvRecordType,
         record: Mapping[str, Any],
         parent: Mapping[str, Any] | None,
-        out: list[tuple[str, dict[str, str], list[str]]],
+        out: list[_Row],
     ) -> None:
-        cells: dict[str, str] = {}
-        used: set[str] = set()
-        for column in rt.file_columns():
-            cells[column.name] = self._value(rt, column, record, parent, used)
-        children = {c.collection for c in self.format.children(rt.name) if c.collection}
-        extras = _extras(record, used, children)
-        cells.update(extras)
-        out.append((rt.name, cells, list(extras)))
-        for child in self.format.children(rt.name):
+        plan = self._plans[rt.name]
+        cells = [""] * plan.width
+        if plan.marker is not None:
+            cells[0] = plan.marker
+        rest: dict[str, Any] = {}  # what no column holds: extra columns
+        for key, value in record.items():
+            if value is None or key in plan.children:
+                continue
+            at = plan.simple.get(key)
+            if at is not None:
+                cells[at] = _cell_of(key, value)
+                continue
+            subs = plan.dotted.get(key)
+            if subs is not None and isinstance(value, Mapping):
+                left = {}
+                for sub, item in value.items():
+                    at = subs.get(sub)
+                    if at is not None:
+                        cells[at] = _cell_of(f"{key}.{sub}", item)
+                    elif item is not None:
+                        left[sub] = item
+                if left:
+                    rest[key] = left
+                continue
+            rest[key] = value
+        if parent is not None:
+            for at, field_name in plan.parent:
+                cells[at] = _cell_of(field_name, parent.get(field_name))
+        out.append((rt.name, cells, _extras(rest)))
+        for child in plan.child_types:
             items = record.get(child.collection or "")
             if items is None:
                 continue
@@ -325,26 +450,6 @@ class CoupaCsvWriter:
                 if not isinstance(item, Mapping):
                     raise ValueError(f"{child.collection} must be a list of records")
                 self._rows(child, item, record, out)
-
-    def _value(
-        self,
-        rt: CsvRecordType,
-        column: CsvColumn,
-        record: Mapping[str, Any],
-        parent: Mapping[str, Any] | None,
-        used: set[str],
-    ) -> str:
-        if column.marker:
-            return rt.marker or ""
-        if column.parent_field and parent is not None:
-            return _cell(_get(parent, column.parent_field))
-        key = column.key
-        used.add(key)
-        value = _get(record, key)
-        try:
-            return _cell(value)
-        except ValueError as exc:
-            raise ValueError(f"{key} {exc}") from None
 
     def _land(self) -> None:
         when = self._clock()
@@ -363,21 +468,11 @@ class CoupaCsvWriter:
         self._chunk = _Chunk(self.format)
 
 
-def _extras(record: Mapping[str, Any], used: set[str], children: set[str]) -> dict[str, str]:
-    """The record's values no column of its type holds, as columns of their own (dotted
-    for nested values), so nothing given is dropped."""
+def _extras(rest: Mapping[str, Any]) -> dict[str, str]:
+    """A record's values no column of its type holds, as columns of their own (dotted for
+    nested values), so nothing given is dropped."""
     from coupa_connector._records import flatten
 
-    rest: dict[str, Any] = {}
-    for key, value in record.items():
-        if key in children or key in used or value is None:
-            continue
-        if isinstance(value, Mapping):
-            inner = {k: v for k, v in value.items() if f"{key}.{k}" not in used}
-            if inner:
-                rest[key] = inner
-            continue
-        rest[key] = value
     return flatten(rest) if rest else {}
 
 
@@ -393,6 +488,7 @@ def write_coupa_csv(
     on_reject: OnReject | None = None,
     validate: bool = True,
     mode: Literal["create", "update"] = "create",
+    validation: ValidationMode = "lenient",
 ) -> list[Path]:
     """Write records as Coupa CSV files of an object's format, split to Coupa's limits.
 
@@ -413,6 +509,8 @@ def write_coupa_csv(
             (imports only: an export file holds what Coupa sent).
         mode: The write the file stands for, for validation: ``create`` checks required
             fields, ``update`` needs an id or a natural key.
+        validation: ``lenient`` (errors reject a record, warnings do not), ``strict``
+            (warnings reject it too) or ``off``, as for record writes.
 
     Returns:
         The files written, in order.
@@ -431,6 +529,7 @@ def write_coupa_csv(
         on_reject=on_reject,
         validate=validate,
         mode=mode,
+        validation=validation,
     )
     try:
         writer.write_all(records)
@@ -444,42 +543,40 @@ def write_coupa_csv(
 # --------------------------------------------------------------------------- reading
 
 
-class _Kinds:
-    """The catalog kind of each record key of a record type, for typed values."""
+def _typed(record: dict[str, Any], obj: ObjectDef | None, catalog: Catalog) -> dict[str, Any]:
+    """The record with the values the catalog types as integers and booleans typed, in
+    nested references and lists too (a CSV cell is text; the API sends these typed)."""
+    if obj is None:
+        return record
+    for key, value in record.items():
+        fdef = obj.fields.get(key)
+        if fdef is None:
+            continue
+        target = catalog.get(fdef.ref) if fdef.ref and fdef.ref in catalog else None
+        if isinstance(value, str):
+            record[key] = _typed_text(str(fdef.kind), value)
+        elif isinstance(value, dict):
+            _typed(value, target, catalog)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, dict):
+                    _typed(item, target, catalog)
+    return record
 
-    def __init__(self, catalog: Catalog, rt: CsvRecordType) -> None:
-        self.kinds: dict[str, str] = {}
-        if rt.object is None or rt.object not in catalog:
-            return
-        obj = catalog.get(rt.object)
-        for column in rt.columns:
-            if column.field is None:
-                continue
-            head, _, sub = column.field.partition(".")
-            fdef = obj.fields.get(head)
-            if fdef is None:
-                continue
-            if sub and fdef.ref and fdef.ref in catalog:
-                sub_def = catalog.get(fdef.ref).fields.get(sub)
-                if sub_def is not None:
-                    self.kinds[column.field] = str(sub_def.kind)
-            elif not sub:
-                self.kinds[column.field] = str(fdef.kind)
 
-    def value(self, key: str, text: str) -> Any:
-        kind = self.kinds.get(key)
-        if kind == "integer":
-            try:
-                return int(text)
-            except ValueError:
-                return text
-        if kind == "boolean":
-            low = text.strip().lower()
-            if low in _TRUE:
-                return True
-            if low in _FALSE:
-                return False
-        return text
+def _typed_text(kind: str, text: str) -> Any:
+    if kind == "integer":
+        try:
+            return int(text)
+        except ValueError:
+            return text  # left as given: validation says what is wrong with it
+    if kind == "boolean":
+        low = text.strip().lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+    return text
 
 
 @dataclass
@@ -491,7 +588,7 @@ class _Layout:
     keys: list[str]
     parent_fields: dict[int, str]
     paths: dict[str, list[str | int]]
-    kinds: _Kinds
+    obj: ObjectDef | None
 
 
 def _layout(rt: CsvRecordType, header: list[str], catalog: Catalog) -> _Layout:
@@ -501,7 +598,7 @@ def _layout(rt: CsvRecordType, header: list[str], catalog: Catalog) -> _Layout:
     parents: dict[int, str] = {}
     extra: list[str] = []
     for i, name in enumerate(header):
-        column = by_name.get(name)
+        column = by_name.get(name.strip())
         if column is None:
             keys.append(name)
             extra.append(name)
@@ -510,7 +607,8 @@ def _layout(rt: CsvRecordType, header: list[str], catalog: Catalog) -> _Layout:
             parents[i] = column.parent_field
         keys.append(column.key)
     fields = [k for k in keys if "." in k and k not in extra]
-    return _Layout(rt, keys, parents, column_paths([*fields, *extra]), _Kinds(catalog, rt))
+    obj = catalog.get(rt.object) if rt.object and rt.object in catalog else None
+    return _Layout(rt, keys, parents, column_paths([*fields, *extra]), obj)
 
 
 class _Reader:
@@ -542,8 +640,6 @@ class _Reader:
             self.layouts[rt.name] = _layout(rt, cells, self.catalog)
         else:
             self.layouts[self.fmt.top.name] = _layout(self.fmt.top, cells, self.catalog)
-        if self.mark is not None:
-            self.mark.columns = [*self.mark.columns, *cells]
 
     def finish(self) -> Iterator[dict[str, Any]]:
         """The record read so far, or its rejection."""
@@ -627,7 +723,7 @@ class _Reader:
                     )
                     return None
                 continue
-            values[key] = layout.kinds.value(key, text)
+            values[key] = text
         plain = {k: v for k, v in values.items() if k not in layout.paths}
         nested = {k: v for k, v in values.items() if k in layout.paths}
         try:
@@ -635,7 +731,7 @@ class _Reader:
         except (ValueError, KeyError, TypeError) as exc:
             self.problem = self.problem or f"line {line}: {exc}"
             return None
-        return {**plain, **record}
+        return _typed({**plain, **record}, layout.obj, self.catalog)
 
 
 def read_coupa_csv(
@@ -656,7 +752,7 @@ def read_coupa_csv(
         on_bad: Called with a ``BadRecord`` for a record that cannot be read (the whole
             record, with all its rows, so it can be fixed and fed back), and reading goes
             on; when None, such a record raises ``RecordFileError``.
-        mark: Set as the file is read: each record's first line, the header rows' columns.
+        mark: Set as the file is read: each record's first line.
 
     Yields:
         Records with the catalog's field names where a column maps to one (``supplier-id``
@@ -707,8 +803,62 @@ def read_coupa_csv(
 
 def _is_header(fmt: CsvFormat, reader: _Reader, cells: list[str], left: int) -> bool:
     """A header row: the first row of a one-type file; in a multi-type file, the first row
-    of each record type (its marker first)."""
+    of each record type (its marker first), if its cells name that type's columns.
+
+    Raises:
+        RecordFileError: A one-type file whose first row names none of its columns (a file
+            without its header, or another object's file).
+    """
     if not fmt.multi:
-        return fmt.top.name not in reader.layouts
+        if fmt.top.name in reader.layouts:
+            return False
+        if not _names_columns(fmt.top, cells):
+            raise RecordFileError(
+                f"the first row names none of the columns of Coupa's {fmt.object} file "
+                f"(such as {fmt.top.columns[0].name!r}): is it another object's file, or is "
+                "its header row missing?",
+                file=reader.name,
+                line=1,
+            )
+        return True
     rt = reader.by_marker.get(cells[0])
-    return left > 0 and rt is not None and rt.name not in reader.layouts
+    if left <= 0 or rt is None or rt.name in reader.layouts:
+        return False
+    # A data row that comes before its type's header row is not taken for one: it is read
+    # as a row (and rejected as one before its header).
+    return _names_columns(rt, cells[1:])
+
+
+def _names_columns(rt: CsvRecordType, cells: list[str]) -> bool:
+    """Whether at least half the filled cells are column names of the record type."""
+    names = {c.name for c in rt.columns} | {c.name.rstrip("*").strip() for c in rt.columns}
+    filled = [c for c in cells if c.strip()]
+    return bool(filled) and 2 * sum(1 for c in filled if c.strip() in names) >= len(filled)
+
+
+def read_object_file(
+    object_name: str | None,
+    path: str,
+    direction: str | None,
+    on_bad: Callable[[BadRecord], None],
+    mark: LineMark | None,
+) -> Iterator[dict[str, Any]]:
+    """``read_coupa_csv`` as ``read_records`` calls it for the ``coupa-csv`` format: the
+    object's export layout unless ``direction`` says otherwise (or it has only an import).
+
+    Raises:
+        ConfigurationError: No object was named, or the direction is unknown.
+    """
+    if not object_name:
+        raise ConfigurationError(
+            "the coupa-csv format reads one object's files: name the object "
+            "(object: suppliers in an operation file)"
+        )
+    formats = load_csv_formats()
+    if direction is None:
+        has_export = object_name.lower().replace("-", "_") in formats.objects("export")
+        direction = "export" if has_export else "import"
+    if direction not in ("import", "export"):
+        raise ConfigurationError(f"direction must be import or export, not {direction!r}")
+    chosen: Direction = "export" if direction == "export" else "import"
+    yield from read_coupa_csv(object_name, path, direction=chosen, on_bad=on_bad, mark=mark)
