@@ -99,7 +99,8 @@ def test_upsert_via_flat_file_creates_and_updates_by_key(sandbox: Sandbox, tmp_p
     assert made.exit_code == 0 and json_summary(made)["created"] == 3
     changes = [
         {"number": f"FU-{t}-0", "name": f"FU {t} 0", "display-name": "renamed"},
-        {"number": f"FU-{t}-9", "name": f"FU {t} 9", "Email domain": "x.example"},  # a file-only column
+        # "Email domain" is a column of the file that no API field answers to
+        {"number": f"FU-{t}-9", "name": f"FU {t} 9", "Email domain": "x.example"},
         {"number": f"FU-{t}-9", "name": f"FU {t} 9", "display-name": "twice"},
     ]
     both = _flat(sandbox, "upsert", write_jsonl(tmp_path / "b.jsonl", changes), "--key", "number")
