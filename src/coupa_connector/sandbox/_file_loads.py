@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -69,8 +70,9 @@ MAX_FILE_BYTES = DATA_FILE_MAX_BYTES
 MAX_FILE_ROWS = DATA_FILE_MAX_ROWS
 FILE_FIELDS = ("file", "data_file_source[file]")
 SOURCE_FOR_FIELDS = ("source_for", "data_file_source[source_for]")
-# Rows applied between two yields to the event loop, so polls are answered during a load.
-_ROWS_PER_SLICE = 100
+# Seconds of rows applied between two yields to the event loop: polls and other requests
+# are answered while a long file loads.
+_SLICE_SECONDS = 0.02
 _HOLD_RECHECK = 0.02
 
 
@@ -267,13 +269,15 @@ class FileLoads:
         view = self.api.views.view(self.api.views.catalog.get(fmt.resource))
         errors: list[dict[str, Any]] = []
         created = updated = 0
+        slice_end = time.monotonic() + _SLICE_SECONDS
         for n, row in enumerate(parsed.rows, start=1):
             outcome = self._apply(view, row, str(doc.get("login") or ""), doc, errors)
             created += outcome == "created"
             updated += outcome == "updated"
-            if n % _ROWS_PER_SLICE == 0:
+            if time.monotonic() >= slice_end:
                 doc = self._save(doc, {"progress": n})
-                await asyncio.sleep(0)
+                await asyncio.sleep(0.001)  # a real pause: the server reads sockets in it
+                slice_end = time.monotonic() + _SLICE_SECONDS
         self._finish(doc, "done", errors, rows=len(parsed.rows), created=created, updated=updated)
 
     def _apply(
