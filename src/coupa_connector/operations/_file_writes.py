@@ -35,14 +35,14 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Seq
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from coupa_connector.activities.flatfile import FileLoad, PollPolicy
 from coupa_connector.activities.flatfile._load import poll, upload_file
 from coupa_connector.activities.write._keys import KeySpec
-from coupa_connector.activities.write._pipeline import Item, _chunks, make_item
+from coupa_connector.activities.write._pipeline import Item, input_chunks, make_item
 from coupa_connector.activities.write._results import WriteOutcome, WriteResult
-from coupa_connector.activities.write._send import Requester, SendContext, make_options
+from coupa_connector.activities.write._send import SendContext, make_options
 from coupa_connector.activities.write._target import Target, Targets, first_key
 from coupa_connector.activities.write._validate import catalog_of, problems_result
 from coupa_connector.activities.write.create import recovery_keys
@@ -54,6 +54,9 @@ from coupa_connector.catalog import (
     load_csv_formats,
 )
 from coupa_connector.errors import ConfigurationError, CoupaError
+
+if TYPE_CHECKING:
+    from coupa_connector.client._requester import AsyncRequester
 
 __all__ = ["FileWrites", "file_write_objects", "write_via_files"]
 
@@ -122,7 +125,7 @@ class _Planned:
 
 
 async def write_via_files(
-    conn: Requester,
+    conn: AsyncRequester,
     obj: ObjectDef,
     records: Iterable[Any] | AsyncIterable[Any],
     *,
@@ -184,7 +187,7 @@ async def write_via_files(
         )
         position = 0
         chunk_no = 0
-        async for chunk, error in _chunks(records, rows):
+        async for chunk, error in input_chunks(records, rows):
             planned: list[_Planned] = []
             for entry in chunk:
                 position += 1
@@ -342,7 +345,7 @@ def _data_rows(path: Path) -> int:
 
 
 async def _load_all(
-    conn: Requester,
+    conn: AsyncRequester,
     obj: ObjectDef,
     paths: Sequence[Path],
     planned: list[_Planned],
@@ -368,11 +371,12 @@ async def _load_all(
         yield _failed(p, ("not written: the flat file writer left the record out",), None)
 
 
-async def _load(conn: Requester, obj: ObjectDef, path: Path, policy: PollPolicy | None) -> FileLoad:
-
-    started = time.monotonic()
-    load = await upload_file(conn, obj, path)  # type: ignore[arg-type]
-    await poll(conn, load, policy or PollPolicy(), started)  # type: ignore[arg-type]
+async def _load(
+    conn: AsyncRequester, obj: ObjectDef, path: Path, policy: PollPolicy | None
+) -> FileLoad:
+    load = await upload_file(conn, obj, path)
+    # The deadline counts from Coupa taking the file, as load_file's does.
+    await poll(conn, load, policy or PollPolicy(), time.monotonic())
     return load
 
 
