@@ -286,3 +286,32 @@ def test_a_dry_run_through_flat_files_sends_nothing(sandbox: Sandbox, tmp_path: 
     assert (counts["read"], counts["valid"], counts["rejected"]) == (2, 1, 1)
     routes = sandbox.stats()["by_route"]
     assert not [r for r in routes if "/api/" in r]  # no lookup, no upload
+
+
+def test_a_record_too_big_for_one_file_is_rejected_not_lost(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from _client_sandbox import sandbox_config
+    from coupa_connector import AsyncConnection
+    from coupa_connector.catalog import load_catalog
+    from coupa_connector.operations._file_writes import FileWrites, write_via_files
+
+    report = FileWrites()
+
+    async def go() -> list[Any]:
+        async with AsyncConnection(sandbox_config(sandbox)) as conn:
+            stream = write_via_files(
+                conn,
+                load_catalog().get("suppliers"),
+                [supplier(f"FB {tag()}", f"FB-{tag()}")],
+                mode="create",
+                max_bytes=1024,  # less than the header rows of Coupa's supplier import
+                report=report,
+            )
+            return [r async for r in stream]
+
+    [result] = asyncio.run(go())
+    assert result.outcome.value == "rejected" and "bytes" in result.messages[0]
+    assert report.uploads == 0

@@ -166,7 +166,7 @@ async def write_via_files(
     Raises:
         ConfigurationError: The object has no such format, or the key is malformed.
     """
-    from coupa_connector.operations.files.coupa_csv import write_coupa_csv
+    from coupa_connector.operations.files.coupa_csv import CsvReject, write_coupa_csv
 
     check_file_writes(obj)
     rows = max(1, min(max_rows, DATA_FILE_MAX_ROWS))
@@ -224,6 +224,7 @@ async def write_via_files(
                 if sendable:
                     chunk_no += 1
                     folder = base / f"{chunk_no:05d}"
+                    unfit: list[CsvReject] = []  # too big for one file: never in any
                     paths = await asyncio.to_thread(
                         write_coupa_csv,
                         obj.name,
@@ -232,8 +233,13 @@ async def write_via_files(
                         max_rows=rows,
                         max_bytes=size,
                         validate=False,
+                        on_reject=unfit.append,
                     )
-                    async for result in _load_all(conn, obj, paths, sendable, policy, done):
+                    for reject in unfit:
+                        yield _refuse(sendable[reject.position].item, reject.reason)
+                    left_out = {r.position for r in unfit}
+                    filed = [p for n, p in enumerate(sendable) if n not in left_out]
+                    async for result in _load_all(conn, obj, paths, filed, policy, done):
                         yield result
             done.lookups = targets.queries
             if error is not None:
