@@ -29,6 +29,34 @@ def _names(sandbox: Sandbox, prefix: str) -> dict[str, dict[str, Any]]:
     return {r["name"]: r for r in find(sandbox, "suppliers", **{"name[starts_with]": prefix})}
 
 
+def _via_files(sandbox: Sandbox, records: list[Any], **options: Any) -> tuple[list[Any], Any]:
+    """``write_via_files`` as a create, its results in input order and its report."""
+    import asyncio
+
+    from _client_sandbox import sandbox_config
+    from coupa_connector import AsyncConnection
+    from coupa_connector.activities.flatfile import PollPolicy
+    from coupa_connector.catalog import load_catalog
+    from coupa_connector.operations._file_writes import FileWrites, write_via_files
+
+    report = FileWrites()
+
+    async def go() -> list[Any]:
+        async with AsyncConnection(sandbox_config(sandbox)) as conn:
+            stream = write_via_files(
+                conn,
+                load_catalog().get("suppliers"),
+                records,
+                mode="create",
+                policy=PollPolicy(first=0.02, cap=0.2),
+                report=report,
+                **options,
+            )
+            return sorted([r async for r in stream], key=lambda r: r.position)
+
+    return asyncio.run(go()), report
+
+
 def test_create_via_flat_file_counts_add_up_and_rejects_feed_back(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
@@ -243,33 +271,14 @@ def test_operation_file_checks_the_flat_file_options(sandbox: Sandbox, tmp_path:
 def test_a_resumed_create_takes_what_a_killed_run_loaded_as_written(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    import asyncio
-
-    from _client_sandbox import sandbox_config
-    from coupa_connector import AsyncConnection
-    from coupa_connector.activities.flatfile import PollPolicy
-    from coupa_connector.catalog import load_catalog
-    from coupa_connector.operations._file_writes import FileWrites, write_via_files
-
     t = tag()
     loaded = [supplier(f"FR {t} {n}", f"FR-{t}-{n}") for n in range(2)]
     assert _flat(sandbox, "create", write_jsonl(tmp_path / "a.jsonl", loaded)).exit_code == 0
-    report = FileWrites()
-
-    async def again() -> list[Any]:
-        async with AsyncConnection(sandbox_config(sandbox)) as conn:
-            stream = write_via_files(
-                conn,
-                load_catalog().get("suppliers"),
-                [*loaded, supplier(f"FR {t} new", f"FR-{t}-new")],
-                mode="create",
-                policy=PollPolicy(first=0.02, cap=0.2),
-                maybe_sent=frozenset({1}),  # the first may have been loaded by a killed run
-                report=report,
-            )
-            return sorted([r async for r in stream], key=lambda r: r.position)
-
-    first, second, new = asyncio.run(again())
+    (first, second, new), report = _via_files(
+        sandbox,
+        [*loaded, supplier(f"FR {t} new", f"FR-{t}-new")],
+        maybe_sent=frozenset({1}),  # the first may have been loaded by a killed run
+    )
     ids = {r["name"]: r["id"] for r in _names(sandbox, f"FR {t}").values()}
     assert (first.outcome.value, first.recovered, first.id) == ("created", True, ids[f"FR {t} 0"])
     assert second.outcome.value == "rejected" and "already holds" in second.messages[0]
@@ -291,27 +300,7 @@ def test_a_dry_run_through_flat_files_sends_nothing(sandbox: Sandbox, tmp_path: 
 def test_a_record_too_big_for_one_file_is_rejected_not_lost(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    import asyncio
-
-    from _client_sandbox import sandbox_config
-    from coupa_connector import AsyncConnection
-    from coupa_connector.catalog import load_catalog
-    from coupa_connector.operations._file_writes import FileWrites, write_via_files
-
-    report = FileWrites()
-
-    async def go() -> list[Any]:
-        async with AsyncConnection(sandbox_config(sandbox)) as conn:
-            stream = write_via_files(
-                conn,
-                load_catalog().get("suppliers"),
-                [supplier(f"FB {tag()}", f"FB-{tag()}")],
-                mode="create",
-                max_bytes=1024,  # less than the header rows of Coupa's supplier import
-                report=report,
-            )
-            return [r async for r in stream]
-
-    [result] = asyncio.run(go())
+    # 1 kB is less than the header row of Coupa's supplier import alone.
+    [result], report = _via_files(sandbox, [supplier(f"FB {tag()}", "FB-1")], max_bytes=1024)
     assert result.outcome.value == "rejected" and "bytes" in result.messages[0]
     assert report.uploads == 0
