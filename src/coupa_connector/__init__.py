@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from coupa_connector._records import flatten, unflatten
     from coupa_connector.activities.attachments import Attachment, BulkDownloadResult, Downloaded
     from coupa_connector.activities.discover import DiscoverReport, ObjectDiscovery, discover
+    from coupa_connector.activities.flatfile import FileLoad, PollPolicy, RowError
     from coupa_connector.activities.query import Page, QueryOptions, QuerySpec, build_query
     from coupa_connector.activities.write._results import WriteOutcome, WriteResult, WriteSummary
     from coupa_connector.activities.write._send import WriteOptions
@@ -90,6 +91,9 @@ _LAZY: dict[str, str] = {
     "ConnectionTestReport": "coupa_connector.client",
     "DiscoverReport": "coupa_connector.activities.discover",
     "ExtractResult": "coupa_connector.operations.extract._extract",
+    "FileLoad": "coupa_connector.activities.flatfile",
+    "PollPolicy": "coupa_connector.activities.flatfile",
+    "RowError": "coupa_connector.activities.flatfile",
     "ObjectDiscovery": "coupa_connector.activities.discover",
     "OpLog": "coupa_connector.operations",
     "OperationFileError": "coupa_connector.operations",
@@ -143,6 +147,7 @@ __all__ = [
     "ExtractResult",
     "FieldDef",
     "FileError",
+    "FileLoad",
     "FileTooLargeError",
     "IncompleteDownloadError",
     "InstanceField",
@@ -156,6 +161,7 @@ __all__ = [
     "Page",
     "PagingError",
     "PermissionDeniedError",
+    "PollPolicy",
     "Problem",
     "QueryError",
     "QueryOptions",
@@ -164,6 +170,7 @@ __all__ = [
     "RateLimitError",
     "RecordCheck",
     "RetryPolicy",
+    "RowError",
     "RunResult",
     "SecretStr",
     "ServerError",

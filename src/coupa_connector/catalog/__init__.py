@@ -21,6 +21,11 @@ from coupa_connector.catalog._csv_formats import (
     Direction,
     load_csv_formats,
 )
+from coupa_connector.catalog._data_files import (
+    DATA_FILE_MAX_BYTES,
+    DATA_FILE_MAX_ROWS,
+    data_file_source_for,
+)
 from coupa_connector.catalog._load import load_catalog
 from coupa_connector.catalog._model import (
     ActionDef,
@@ -63,6 +68,8 @@ from coupa_connector.catalog._validate import (
 
 __all__ = [
     "CODES",
+    "DATA_FILE_MAX_BYTES",
+    "DATA_FILE_MAX_ROWS",
     "DELETED_LINES_SHOWN",
     "MAX_INTEGER",
     "MIN_INTEGER",
@@ -96,6 +103,7 @@ __all__ = [
     "attachment_parents",
     "check_record",
     "coupa_integer",
+    "data_file_source_for",
     "instance_catalog",
     "instance_url",
     "json_schema",

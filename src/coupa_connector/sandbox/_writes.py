@@ -398,6 +398,19 @@ class Writer:
                 return  # Coupa: "the value will not be changed"
             errors.append(f"{label} is invalid")
 
+    def find(self, view: ObjectView, key: dict[str, Any]) -> int | None:
+        """The id of the record a natural key names, or None when none does.
+
+        Raises:
+            WriteError: Several records match the key.
+        """
+        try:
+            return self.resolve(view, key)
+        except _Unresolved:
+            return None
+        except _Ambiguous as exc:
+            raise WriteError([exc.message(human_name(view.obj.element))]) from None
+
     def resolve(self, target: ObjectView, value: Any) -> int:
         """The id of the record a reference names, by id or natural key.
 
