@@ -13,9 +13,11 @@ each from several concurrent client processes. The clients keep their connection
 read each page's bytes without decoding them (every 20th page is decoded and checked), so
 that on a 2-core machine as little of the CPU as possible goes to them: the figure is the
 server's. It prints pages/s, the server's CPU time per page and the rate one core could serve
-at that cost, the new-invoices/baseline ratio and the server's resident memory (VmRSS, and
-the peak, VmHWM). ``--seed-100k`` also reseeds the server with 100,000 invoices, reports the
-time (target: under 60 s) and the memory after it, and serves new invoices from that data.
+at that cost, the bytes per page and the server's CPU time per MB served (pages grow as
+records carry more fields: the per-MB cost compares like with like), the new-invoices/
+baseline ratio and the server's resident memory (VmRSS, and the peak, VmHWM).
+``--seed-100k`` also reseeds the server with 100,000 invoices, reports the time (target:
+under 60 s) and the memory after it, and serves new invoices from that data.
 
     python bench/sandbox_throughput.py [--seed-size 10000] [--clients 4] [--seconds 5] [--seed-100k]
 
@@ -148,13 +150,13 @@ def _client(
     cycle: bool,
     deadline: float,
     position: multiprocessing.sharedctypes.Synchronized[int],
-    results: multiprocessing.queues.Queue[tuple[int, int, str]],
+    results: multiprocessing.queues.Queue[tuple[int, int, int, str]],
 ) -> None:
     """One client process: take the next query, fetch it over a kept-alive connection."""
     parts = urllib.parse.urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
     headers = {"Authorization": f"Bearer {bearer}", "Accept": "application/json"}
-    pages = records = 0
+    pages = records = size = 0
     error = ""
     try:
         while time.monotonic() < deadline:
@@ -180,11 +182,12 @@ def _client(
                     break
             pages += 1
             records += limit
+            size += len(body)
     except (OSError, http.client.HTTPException) as exc:
         error = f"{type(exc).__name__}: {exc}"
     finally:
         conn.close()
-        results.put((pages, records, error))
+        results.put((pages, records, size, error))
 
 
 def load(
@@ -203,7 +206,7 @@ def load(
     """
     context = multiprocessing.get_context("fork")
     position = context.Value("q", 0)
-    results: multiprocessing.queues.Queue[tuple[int, int, str]] = context.Queue()
+    results: multiprocessing.queues.Queue[tuple[int, int, int, str]] = context.Queue()
     cpu_before = cpu_seconds(server.process.pid)
     started = time.perf_counter()
     deadline = time.monotonic() + seconds
@@ -221,16 +224,20 @@ def load(
     cpu = cpu_seconds(server.process.pid) - cpu_before
     for w in workers:
         w.join()
-    errors = [e for _, _, e in outcomes if e]
+    errors = [e for _, _, _, e in outcomes if e]
     if errors:
         raise SystemExit(f"load failed: {errors[0]}")
-    pages = sum(p for p, _, _ in outcomes)
+    pages = sum(p for p, _, _, _ in outcomes)
+    size = sum(b for _, _, b, _ in outcomes)
     return {
         "pages_per_s": pages / elapsed,
-        "records_per_s": sum(r for _, r, _ in outcomes) / elapsed,
+        "records_per_s": sum(r for _, r, _, _ in outcomes) / elapsed,
         "server_ms_per_page": 1000 * cpu / max(1, pages),
         "server_cpu_share": cpu / elapsed,
         "pages": pages,
+        # Pages grow as records carry more fields: the cost per byte compares like with like.
+        "kb_per_page": size / 1024 / max(1, pages),
+        "server_ms_per_mb": 1000 * cpu / max(1e-9, size / 1024 / 1024),
     }
 
 
@@ -240,6 +247,7 @@ def _line(name: str, result: dict[str, float]) -> str:
         f"  {name:<34} {result['pages_per_s']:8.1f} pages/s   "
         f"server CPU {result['server_ms_per_page']:6.2f} ms/page "
         f"(one core serves ~{capacity:.0f}/s; server busy {100 * result['server_cpu_share']:.0f}%)"
+        f"  {result['kb_per_page']:5.0f} kB/page, {result['server_ms_per_mb']:.2f} ms/MB"
     )
 
 

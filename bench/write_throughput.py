@@ -32,7 +32,6 @@ import json
 import resource
 import subprocess
 import sys
-import textwrap
 import time
 import uuid
 from collections import Counter
@@ -40,24 +39,12 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from _sandbox_child import start_sandbox, stop_sandbox
 from coupa_connector import AsyncConnection, ConnectionConfig, RetryPolicy
 from coupa_connector.activities.write._results import WriteSummary
 from coupa_connector.activities.write.create import create
 from coupa_connector.activities.write.update import update
 from coupa_connector.sandbox import Sandbox
-
-_CHILD = textwrap.dedent(
-    """
-    import json, sys
-    from coupa_connector.sandbox import Sandbox
-    sb = Sandbox(latency_ms={latency}).start()
-    print(json.dumps({{"port": sb.port, "client_id": sb.client_id,
-                      "client_secret": sb.client_secret, "admin_secret": sb.admin_secret}}),
-          flush=True)
-    sys.stdin.read()
-    sb.stop()
-    """
-)
 
 
 @dataclass
@@ -84,24 +71,6 @@ class Run:
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _start_sandbox(latency_ms: int) -> tuple[subprocess.Popen[str], Sandbox]:
-    child = subprocess.Popen(
-        [sys.executable, "-c", _CHILD.format(latency=latency_ms)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None
-    info = json.loads(child.stdout.readline())
-    # A handle on the child's admin API: same port and secrets, never started here.
-    handle = Sandbox(
-        port=info["port"],
-        client_secret=info["client_secret"],
-        admin_secret=info["admin_secret"],
-    )
-    return child, handle
 
 
 def _config(sb: Sandbox, *, concurrency: int, rate_limit: float | None) -> ConnectionConfig:
@@ -212,7 +181,7 @@ async def _phase(
 async def main(args: argparse.Namespace) -> None:
     n = 300 if args.quick else args.records
     sample = 60 if args.quick else args.baseline_records
-    child, sb = _start_sandbox(args.latency_ms)
+    child, sb = start_sandbox(latency_ms=args.latency_ms)
     runs: list[tuple[Run, Run | None]] = []
     try:
         base_cfg = _config(sb, concurrency=1, rate_limit=None)
@@ -267,9 +236,7 @@ async def main(args: argparse.Namespace) -> None:
             (fault_create, base_create),
         ]
     finally:
-        assert child.stdin is not None
-        child.stdin.close()
-        child.wait(timeout=60)
+        stop_sandbox(child)
 
     print(
         f"\nWrite throughput: suppliers, {args.latency_ms} ms added latency per request; "

@@ -2,22 +2,30 @@
 
 ``fill_log`` runs, over HTTP against a real sandbox: a success (with a debug log), a partial
 run with rejects (one holding ``<script>`` and a planted password), a failure (a wrong
-secret) that chains to a report, and one run left in progress: ``coupa run`` in a process
-of its own, against an embedded sandbox slowed by a latency fault, until ``stop``.
+secret) that chains to a report, a run with ``coupa_monitoring`` (an integration run in the
+sandbox, with an integration error for its rejected record), a download of attachments
+(a manifest, a file named with HTML, a file that fails on every attempt), and one run left
+in progress: ``coupa run`` in a process of its own, against an embedded sandbox slowed by a
+latency fault, until ``stop``. ``coupa_profiles`` writes the config file the console reads
+Coupa through.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from _operations_support import config_for
-from coupa_connector.client import ConnectionConfig, SecretStr
+from coupa_connector import Connection
+from coupa_connector.client import ConnectionConfig, RetryPolicy, SecretStr
 from coupa_connector.operations import OpLog, Runner, load_operation_file
 from coupa_connector.sandbox import Sandbox
 
@@ -68,6 +76,39 @@ operations:
     source: {type: file, path: report.csv}
     target: {type: file, path: "${out}/report.jsonl"}
 """
+
+MONITORED = """
+connection: {env: true}
+vars: {out: out, code: X}
+operations:
+  suppliers-monitored:
+    coupa_monitoring: {integration: "${code}", history: errors}
+    source: {type: file, path: monitored.csv}
+    transform:
+      mapping: {number: number, name: name, status: status}
+    target: {type: coupa.create, object: suppliers}
+    rejects: ${out}/monitored-rejects.csv
+"""
+
+ATTACHMENTS = """
+connection: {env: true}
+vars: {out: out}
+operations:
+  invoice-files:
+    source:
+      type: coupa.attachments
+      object: invoices
+      where: id<=40
+      kinds: [attachments, scan]
+      download_to: ${out}/files
+    transform:
+      mapping: {invoice: parent-number, kind: kind, name: file-file-name, path: path}
+    target: {type: file, path: "${out}/files.jsonl"}
+    rejects: ${out}/files-rejects.jsonl
+"""
+# An attachment name that is HTML which would run if a page rendered it as HTML.
+HTML_NAME = "<img src=x onerror=window.__xss=2>.txt"
+BROKEN_NAME = "always-cut-short.pdf"
 
 SLOW = """
 connection:
@@ -120,8 +161,12 @@ class FilledLog:
     failed: int = 0
     chained: int = 0
     running: int = 0
+    monitored: int = 0
+    integration: str = ""
+    downloaded: int = 0
     secrets: list[str] = field(default_factory=list)
     slow: subprocess.Popen[bytes] | None = None
+    sandbox: Sandbox | None = field(default=None, repr=False)
 
     def __enter__(self) -> FilledLog:
         return self
@@ -146,10 +191,57 @@ def _write(folder: Path, name: str, text: str) -> Path:
     return path
 
 
-def _run(path: Path, log: OpLog, config: ConnectionConfig, out: Path) -> list[int]:
-    opfile = load_operation_file(path, {"out": str(out)})
+def _run(
+    path: Path,
+    log: OpLog,
+    config: ConnectionConfig,
+    out: Path,
+    values: Mapping[str, str] | None = None,
+) -> list[int]:
+    opfile = load_operation_file(path, {"out": str(out), **(values or {})})
     results = Runner(opfile, oplog=log, connection=config, debug_dir=out / "debug").run()
     return [r.run_id for r in results]
+
+
+def _download(folder: Path, sandbox: Sandbox, log_db: Path, out: Path) -> int:
+    """The attachments run: invoices 1-40's files (two pages of manifest), one named with
+    HTML, one always cut short (retried once, then a failed record with its reason)."""
+    config = config_for(sandbox)
+    with Connection(config) as conn:
+        conn.upload_attachment("invoices", 1, b"named with html", filename=HTML_NAME)
+        broken = conn.upload_attachment("invoices", 2, b"%PDF-1.4 cut" * 50, filename=BROKEN_NAME)
+    sandbox.set_faults(methods=["GET"], path=rf"/attachments/{broken.id}$", short_rate=1.0)
+    quick = dataclasses.replace(config, max_retries=1, retry=RetryPolicy(backoff_base=0.01))
+    try:
+        with OpLog(log_db) as log:
+            [run_id] = _run(_write(folder, "attachments.yaml", ATTACHMENTS), log, quick, out)
+    finally:
+        sandbox.clear_faults()
+    return run_id
+
+
+@contextmanager
+def coupa_profiles(facts: FilledLog) -> Iterator[Path]:
+    """A config file with a profile that reaches the sandbox of the log's runs (``console``)
+    and one whose host is closed (``gone``), in ``COUPA_CONFIG_FILE`` while the block runs."""
+    sandbox = facts.sandbox
+    assert sandbox is not None
+    config = facts.log_db.parent / "config.toml"
+    config.write_text(
+        f"[profiles.console]\nurl = {sandbox.url!r}\nclient_id = {sandbox.client_id!r}\n"
+        f"client_secret = {sandbox.client_secret!r}\n"
+        "[profiles.gone]\nurl = 'http://127.0.0.1:1'\nclient_id = 'x'\n"
+        "client_secret = 'gone-secret-never-shown'\n"
+    )
+    before = os.environ.get("COUPA_CONFIG_FILE")
+    os.environ["COUPA_CONFIG_FILE"] = str(config)
+    try:
+        yield config
+    finally:
+        if before is None:
+            os.environ.pop("COUPA_CONFIG_FILE", None)
+        else:
+            os.environ["COUPA_CONFIG_FILE"] = before
 
 
 def fill_log(folder: Path, sandbox: Sandbox) -> FilledLog:
@@ -161,7 +253,9 @@ def fill_log(folder: Path, sandbox: Sandbox) -> FilledLog:
     for name, text in OPS_FILES.items():
         _write(ops, name, text)
     (ops / "rows.csv").write_text("number,amount\nA,1\nB,2\n")
-    facts = FilledLog(folder / "oplog.sqlite", ops, out, secrets=[PLANTED_RECORD_SECRET])
+    facts = FilledLog(
+        folder / "oplog.sqlite", ops, out, secrets=[PLANTED_RECORD_SECRET], sandbox=sandbox
+    )
     config = config_for(sandbox)
     facts.secrets.append(sandbox.client_secret)
     _write(
@@ -190,6 +284,23 @@ def fill_log(folder: Path, sandbox: Sandbox) -> FilledLog:
         [facts.success] = _run(_write(folder, "suppliers.yaml", SUPPLIERS), log, config, out)
         [facts.partial] = _run(_write(folder, "users.yaml", USERS), log, config, out)
         facts.failed, facts.chained = _run(_write(folder, "invoices.yaml", INVOICES), log, bad, out)
+    facts.integration = f"CONSOLE-{stamp}"
+    _write(
+        folder,
+        "monitored.csv",
+        "number,name,status\n"
+        + "".join(f"MON-{stamp}-{i},Monitored {i},active\n" for i in range(3))
+        + f"MON-{stamp}-x,Monitored sideways,sideways\n",
+    )
+    with OpLog(facts.log_db) as log:
+        [facts.monitored] = _run(
+            _write(folder, "monitored.yaml", MONITORED),
+            log,
+            config,
+            out,
+            {"code": facts.integration},
+        )
+    facts.downloaded = _download(folder, sandbox, facts.log_db, out)
     slow = _write(folder, "slow.yaml", SLOW)
     facts.slow = subprocess.Popen(
         [sys.executable, "-m", "coupa_connector", "run", str(slow), "--log-db", str(facts.log_db)],

@@ -75,11 +75,12 @@ def sandbox_server() -> Iterator[Sandbox]:
 @pytest.fixture
 def sandbox(sandbox_server: Sandbox) -> Sandbox:
     """The session's sandbox with faults cleared, the throttle off, the default token
-    lifetime and API-key mode off. Data is not reset: call ``sandbox.reset()`` when a test
-    needs pristine data."""
+    lifetime, API-key mode off and file loads neither held nor delayed. Data is not reset:
+    call ``sandbox.reset()`` when a test needs pristine data."""
     sandbox_server.clear_faults()
     sandbox_server.set_rate_limit(False)
     sandbox_server.admin("PUT", "config", {"token_ttl": 86399, "api_key_mode": False})
+    sandbox_server.set_file_loads(hold=False, delay=0, fail=None)
     return sandbox_server
 
 

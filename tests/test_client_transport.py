@@ -6,7 +6,9 @@ Every test asserts the exact calls the fake saw, so a stub that was not used fai
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import httpx2
@@ -15,6 +17,8 @@ import pytest
 from _client_fakes import SECRET, FakeCoupa, config, invoices
 from coupa_connector import AsyncConnection, Connection
 from coupa_connector.client import NetworkError
+from coupa_connector.client._auth import OAuthFlow
+from coupa_connector.client._transport import RawResponse
 from coupa_connector.errors import (
     AuthenticationError,
     NotFoundError,
@@ -60,6 +64,30 @@ def test_401_remints_once_and_resends() -> None:
         "/oauth2/token",
         "/api/invoices",
     ]
+
+
+def test_a_token_is_refreshed_before_it_expires() -> None:
+    # A 4 s token is refreshed a tenth of its life (0.4 s) before it runs out, so a request
+    # is never sent with a token about to die on the way.
+    now = [1000.0]
+    forms: list[Mapping[str, str]] = []
+
+    async def send(form: Mapping[str, str], basic: tuple[str, str] | None) -> RawResponse:
+        forms.append(form)
+        body = json.dumps({"access_token": f"tok-{len(forms)}", "expires_in": 4}).encode()
+        return RawResponse(200, {"content-type": "application/json"}, body, 0.0)
+
+    async def go() -> list[str]:
+        flow = OAuthFlow(config(), send, clock=lambda: now[0])
+        seen = [(await flow.headers())["Authorization"]]
+        now[0] += 3.5
+        seen.append((await flow.headers())["Authorization"])
+        now[0] += 0.15  # 3.65 s: inside the last tenth
+        seen.append((await flow.headers())["Authorization"])
+        return seen
+
+    assert run(go()) == ["Bearer tok-1", "Bearer tok-1", "Bearer tok-2"]
+    assert len(forms) == 2
 
 
 def test_second_401_is_final() -> None:

@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from _browser import chromium
-from _console_support import PLANTED_RECORD_SECRET, SCRIPT, FilledLog, fill_log
+from _console_support import (
+    BROKEN_NAME,
+    HTML_NAME,
+    PLANTED_RECORD_SECRET,
+    SCRIPT,
+    FilledLog,
+    coupa_profiles,
+    fill_log,
+)
 from coupa_connector.console import ConsoleServer, ConsoleSettings
 from coupa_connector.sandbox import Sandbox
 
@@ -41,8 +49,9 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FilledLog]:
 
 @pytest.fixture(scope="module")
 def console(filled: FilledLog) -> Iterator[ConsoleServer]:
+    # The console reads Coupa (the monitored run's integration run) through a profile.
     settings = ConsoleSettings(log_db=filled.log_db, ops_dir=filled.ops_dir, port=0)
-    with ConsoleServer(settings) as server:
+    with coupa_profiles(filled), ConsoleServer(settings) as server:
         yield server
 
 
@@ -146,7 +155,8 @@ def test_the_runs_list_shows_every_kind_of_run_and_filters(
     Select(browser.find_element(By.NAME, "status")).select_by_value("partial")
     _by_css(browser, "form.filters button[type=submit]").click()
     _wait(browser, lambda d: "status=partial" in d.current_url)
-    assert set(_statuses(browser)) == {filled.partial}
+    # The monitored run and the download rejected a record each: partial too.
+    assert set(_statuses(browser)) == {filled.partial, filled.monitored, filled.downloaded}
 
     Select(browser.find_element(By.NAME, "status")).select_by_value("")
     box = browser.find_element(By.NAME, "q")
@@ -238,6 +248,101 @@ def test_charts_draw_records_and_durations(
     assert any("Duration per operation" in t for t in titles)
     assert "users-in" in _by_css(browser, "ul.legend").text
     shot("charts")
+
+
+def _scroll_to(driver: WebDriver, element_id: str) -> None:
+    driver.execute_script(f"document.getElementById('{element_id}').scrollIntoView();")
+
+
+def test_a_monitored_run_shows_its_integration_run_and_its_errors_in_coupa(
+    shot: Shot, browser: WebDriver, console: ConsoleServer, filled: FilledLog
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    _open(browser, console, f"/runs/{filled.monitored}")
+    facts = {
+        d.find_element(By.TAG_NAME, "dt").text: d.find_element(By.TAG_NAME, "dd").text
+        for d in _all_css(browser, "dl.monitoring > div")
+    }
+    # From the operation log: no Coupa needed for these.
+    assert facts["Integration"] == filled.integration
+    coupa_run = int(facts["Coupa run id"])
+    assert facts["State set by this run"] == "successful"
+    assert facts["Integration errors sent"] == "1"
+    assert facts["Calls failed or not sent"] == "0"
+    # From Coupa, filled in by the page script: the run's state and counts, and its error.
+    _wait(browser, lambda d: _all_css(d, "#coupa-live table.integration-errors"), timeout=30)
+    live = _by_css(browser, "#coupa-live")
+    assert "Read from Coupa through profile console" in live.text
+    coupa_facts = _by_css(browser, "dl.coupa-facts").text
+    assert "successful" in coupa_facts and str(coupa_run) in coupa_facts
+    [error] = _all_css(browser, "table.integration-errors tbody tr")
+    assert "sideways" in error.text and "rejected" in error.text and "Functional" in error.text
+    _scroll_to(browser, "monitoring-h")
+    shot("monitoring")
+
+    browser.find_element(By.PARTIAL_LINK_TEXT, f"Every run of {filled.integration}").click()
+    _wait(browser, lambda d: "/integrations" in d.current_url)
+    browser.find_element(By.NAME, "errors").click()
+    _by_css(browser, "form.filters button[type=submit]").click()
+    _wait(browser, lambda d: "errors=1" in d.current_url)
+    row = _by_css(browser, f'table.integration-runs tr[data-coupa-run="{coupa_run}"]')
+    assert "successful" in row.text and f"run {filled.monitored}" in row.text
+    assert "sideways" in _by_css(browser, f"#e-{coupa_run} + div").text
+    shot("integrations")
+
+    # Coupa out of reach: said plainly, and the local facts are still on the run page.
+    from selenium.webdriver.support.ui import Select
+
+    Select(browser.find_element(By.NAME, "connection")).select_by_value("gone")
+    _by_css(browser, "form.filters button[type=submit]").click()
+    _wait(browser, lambda d: "connection=gone" in d.current_url)
+    problem = _by_css(browser, "[role=alert]").text
+    assert "Coupa could not be asked through profile gone" in problem
+    assert "refused the connection" in problem
+
+
+def test_an_attachments_run_shows_its_manifest_counts_and_failures(
+    shot: Shot, browser: WebDriver, console: ConsoleServer, filled: FilledLog
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    _open(browser, console, f"/runs/{filled.downloaded}")
+    counts = _by_css(browser, "table.attachment-counts")
+    head = [c.text for c in counts.find_elements(By.CSS_SELECTOR, "thead th")]
+    cells = [c.text for c in counts.find_elements(By.CSS_SELECTOR, "tbody td")]
+    numbers = dict(zip(head, cells, strict=True))
+    assert numbers["Records"] == "40"
+    downloaded = int(numbers["Downloaded"])
+    assert int(numbers["Files found"]) == downloaded + 1 and downloaded > 50
+    assert numbers["Failed"] == "1"
+    rows = _all_css(browser, "table.manifest tbody tr")
+    assert len(rows) == 50
+    assert f"page 1 of 2 ({downloaded} files)" in _by_css(browser, "#manifest-h + nav").text
+    names = [r.find_element(By.TAG_NAME, "th").text for r in rows]
+    # The attachment named with HTML shows its name as text, and nothing of it ran.
+    assert HTML_NAME in names
+    assert browser.execute_script("return window.__xss === undefined;")
+    assert all(len(r.find_element(By.TAG_NAME, "code").get_attribute("title")) == 64 for r in rows)
+    assert "manifest.csv" in _by_css(browser, "p.manifest-where").text
+    # The file that failed, with its reason.
+    [failure] = _all_css(browser, "table.failures tbody tr")
+    assert BROKEN_NAME in failure.text
+    assert "download failed" in failure.text and "on every attempt" in failure.text
+    _scroll_to(browser, "attachments-h")
+    shot("attachments")
+
+    # The manifest's next page: the other files, the failures still below.
+    def paths(rows: list[Any]) -> set[str]:
+        return {r.find_elements(By.TAG_NAME, "code")[-1].text for r in rows}
+
+    first = paths(rows)
+    _by_css(browser, "#manifest-h + nav a[rel=next]").click()
+    _wait(browser, lambda d: "files=2" in d.current_url)
+    rest = _all_css(browser, "table.manifest tbody tr")
+    assert len(rest) == downloaded - 50
+    assert len(paths(rest)) == len(rest) and not paths(rest) & first
+    assert _all_css(browser, "table.failures tbody tr")
 
 
 # --------------------------------------------------------------------------- operations
@@ -343,20 +448,42 @@ def test_the_connection_test_of_the_embedded_sandbox_is_a_table(
 # --------------------------------------------------------------------------- accessibility
 
 
+def _overflow(driver: WebDriver) -> int:
+    return int(
+        driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth;")
+    )
+
+
 def test_pages_fit_a_narrow_window_and_work_from_the_keyboard(
     shot: Shot, browser: WebDriver, console: ConsoleServer, filled: FilledLog
 ) -> None:
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.keys import Keys
 
     try:
         _viewport(browser, 420, 800)
-        for path in (f"/runs/{filled.partial}", "/operations", "/catalog/suppliers", "/"):
+        for path in (
+            f"/runs/{filled.partial}",
+            f"/runs/{filled.monitored}",
+            f"/runs/{filled.downloaded}",
+            f"/integrations?integration={filled.integration}&errors=1",
+            "/operations",
+            "/catalog/suppliers",
+            "/",
+        ):
             _open(browser, console, path)
             # Wide tables scroll in their own box; the page itself never scrolls sideways.
-            overflow = browser.execute_script(
-                "return document.documentElement.scrollWidth - window.innerWidth;"
-            )
-            assert overflow <= 1, f"{path} is {overflow}px too wide"
+            # Measured once the layout has settled (the style sheet applied, a region the
+            # page script fills in): a page still being laid out is not a page too wide.
+            try:
+                _wait(browser, lambda d: _overflow(d) <= 1, timeout=5)
+            except TimeoutException:
+                wide = browser.execute_script(
+                    "return [...document.querySelectorAll('main *')].filter(e => "
+                    "e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5)"
+                    ".map(e => e.tagName + '.' + e.className + ' ' + e.textContent.slice(0, 60));"
+                )
+                pytest.fail(f"{path} is {_overflow(browser)}px too wide: {wide}")
         shot("narrow")
     finally:
         _viewport(browser, WIDTH, HEIGHT)

@@ -3,7 +3,6 @@ shows a secret or runs HTML from the data. Real HTTP to a console over a log of 
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -15,13 +14,20 @@ from urllib.parse import urljoin, urlsplit
 import httpx2 as httpx
 import pytest
 
-from _console_support import SCRIPT, FilledLog, fill_log
+from _console_support import (
+    HTML_NAME,
+    SCRIPT,
+    FilledLog,
+    coupa_profiles,
+    fill_log,
+)
 from coupa_connector.console import ConsoleServer, ConsoleSettings
 from coupa_connector.console._guard import COOKIE
+from coupa_connector.operations import OpLog
 from coupa_connector.sandbox import Sandbox
 
 TOKEN = "test-token-" + "x" * 32
-PROFILE_SECRET_NAME = "planted"
+PROFILE_SECRET_NAME = "console"
 
 
 @pytest.fixture(scope="module")
@@ -39,27 +45,12 @@ def filled(
 
 
 @pytest.fixture(scope="module")
-def console(filled: FilledLog, sandbox_server: Sandbox) -> Iterator[ConsoleServer]:
-    # A profile whose secret is the sandbox's real one: the connection page uses it.
-    config = filled.log_db.parent / "config.toml"
-    config.write_text(
-        f"[profiles.{PROFILE_SECRET_NAME}]\nurl = {sandbox_server.url!r}\n"
-        f"client_id = {sandbox_server.client_id!r}\n"
-        f"client_secret = {sandbox_server.client_secret!r}\nrate_limit = 0.0\n".replace(
-            "rate_limit = 0.0\n", ""
-        )
-    )
-    before = os.environ.get("COUPA_CONFIG_FILE")
-    os.environ["COUPA_CONFIG_FILE"] = str(config)
+def console(filled: FilledLog) -> Iterator[ConsoleServer]:
+    # A profile whose secret is the sandbox's real one: the connection page and the pages
+    # that read Coupa use it.
     settings = ConsoleSettings(log_db=filled.log_db, ops_dir=filled.ops_dir, port=0, token=TOKEN)
-    try:
-        with ConsoleServer(settings) as server:
-            yield server
-    finally:
-        if before is None:
-            os.environ.pop("COUPA_CONFIG_FILE", None)
-        else:
-            os.environ["COUPA_CONFIG_FILE"] = before
+    with coupa_profiles(filled), ConsoleServer(settings) as server:
+        yield server
 
 
 @pytest.fixture
@@ -92,6 +83,8 @@ def _csrf(client: httpx.Client, path: str = "/operations/copy-rows.yaml") -> str
         "/runs/1",
         "/runs/1/log",
         "/runs/2/rejects",
+        "/runs/1/coupa",
+        "/integrations",
         "/charts",
         "/operations",
         "/catalog",
@@ -221,10 +214,51 @@ def test_no_secret_is_in_any_page_and_record_html_is_text(
         for secret in (*filled.secrets, TOKEN):
             assert secret not in text, f"{path} shows a secret"
         assert SCRIPT not in text, f"{path} puts a record's HTML in the page"
+        assert HTML_NAME not in text, f"{path} puts a file name's HTML in the page"
+    # The pages that read Coupa were reached from the runs, and asked it.
+    assert f"/runs/{filled.monitored}/coupa" in pages
+    assert "Read from Coupa through profile console" in pages[f"/runs/{filled.monitored}/coupa"]
+    assert any(p.startswith("/integrations?integration=") for p in pages)
+    # The attachment's HTML name is there, as text.
+    assert "&lt;img src=x onerror=window.__xss=2&gt;.txt" in pages[f"/runs/{filled.downloaded}"]
     # The record's <script> is there, as text.
     assert "&lt;script&gt;window.__xss = 1&lt;/script&gt;" in pages[f"/runs/{filled.partial}"]
     # The file's own secret is refused by validation and masked where the file is shown.
     assert "hunter2-in-a-file" not in pages["/operations/with-secret.yaml"]
+
+
+def test_coupa_out_of_reach_is_said_plainly_and_shows_no_secret(
+    client: httpx.Client, filled: FilledLog
+) -> None:
+    for path in (
+        f"/runs/{filled.monitored}/coupa?connection=gone",
+        f"/integrations?integration={filled.integration}&connection=gone",
+    ):
+        answer = client.get(path)
+        assert answer.status_code == 200
+        assert "Coupa could not be asked through profile gone at http://127.0.0.1:1" in answer.text
+        assert "refused the connection" in answer.text
+        assert "gone-secret-never-shown" not in answer.text
+    answer = client.get(f"/runs/{filled.monitored}/coupa", params={"connection": "nosuch"})
+    assert "Profile &#x27;nosuch&#x27; is not in" in answer.text
+    # A run against an instance no connection here reaches is not looked up elsewhere (its
+    # run of the same id would be another integration's), unless a connection is chosen.
+    with OpLog(filled.log_db) as log:
+        faraway = log.start_run("far", "/far.yaml", scope="coupa=https://acme.example.com")
+        log.set_detail(faraway, "monitoring", {"integration": "FAR", "integration_run": 1})
+        log.finish_run(faraway, "success")
+        embedded = log.start_run("emb", "/emb.yaml", scope="coupa=sandbox http://x 1f")
+        log.set_detail(embedded, "monitoring", {"integration": "EMB", "integration_run": 1})
+        log.finish_run(embedded, "success")
+    far = client.get(f"/runs/{faraway}/coupa?fragment=1").text
+    assert "neither a profile nor COUPA_URL reaches https://acme.example.com" in far
+    assert f'href="/runs/{faraway}/coupa"' in far  # where another connection is chosen
+    assert "an embedded sandbox (--sandbox)" in client.get(f"/runs/{embedded}/coupa").text
+    chosen = client.get(f"/runs/{faraway}/coupa?connection=console").text
+    assert "is not the instance the run talked to (https://acme.example.com)" in chosen
+    # The run page itself needs no Coupa: what the monitoring did is in the operation log.
+    page = client.get(f"/runs/{filled.monitored}").text
+    assert filled.integration in page and "Integration errors sent" in page
 
 
 # --------------------------------------------------------------------------- loopback

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from coupa_connector.activities.attachments import Manifest, ManifestRow
 from coupa_connector.console import is_loopback
+from coupa_connector.console._attachments import ManifestPages, attachments_section
 from coupa_connector.console._charts import Series, _ticks, line_chart
 from coupa_connector.console._guard import _host_name
 from coupa_connector.console._html import Markup, escape, html, join
@@ -94,3 +98,55 @@ def test_hosts() -> None:
     assert _host_name("127.0.0.1:8790") == "127.0.0.1"
     assert _host_name("[::1]:8790") == "::1"
     assert _host_name("LOCALHOST") == "localhost"
+
+
+def _manifest(path: Path, count: int, *, jsonl: bool = False) -> list[ManifestRow]:
+    rows = [
+        ManifestRow("invoices", i, f"INV-{i}", "attachment", 1000 + i, f"f{i}.pdf", i, "ab" * 32,
+                    f"invoices/INV-{i}/f{i}.pdf")
+        for i in range(1, count + 1)
+    ]  # fmt: skip
+    manifest = Manifest(path)
+    manifest.open([])
+    manifest.close(rows)
+    return rows
+
+
+@pytest.mark.parametrize("name", ["manifest.csv", "manifest.jsonl"])
+def test_a_manifest_is_paged_by_seeking(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    rows = _manifest(path, 120)
+    pages = ManifestPages(per_page=50)
+    first, total = pages.page(path, 1)
+    assert total == 120 and first == rows[:50]
+    assert pages.page(path, 2)[0] == rows[50:100]
+    assert pages.page(path, 3)[0] == rows[100:]
+    assert pages.page(path, 4) == ([], 120)
+    # Appended to (a run still going, its last line torn): indexed again, the torn line left out.
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write('{"object": "invoices", "parent_id"' if name.endswith("jsonl") else "invoices,7")
+    last, total = pages.page(path, 3)
+    assert total == 121 and last == rows[100:]
+
+
+def test_the_attachments_section_pages_its_manifest_apart_from_the_failures(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "manifest.csv"
+    _manifest(path, 60)
+    run = {
+        "id": 7,
+        "details": {
+            "attachments": {"manifest": str(path), "folder": str(tmp_path), "parents": 60,
+                            "found": 61, "downloaded": 40, "kept": 20, "failed": 1,
+                            "not_files": 2, "bytes": 3 * 1024 * 1024},
+        },
+    }  # fmt: skip
+    out = attachments_section(run, ManifestPages(per_page=50), 2, {"page": "3"}, Scrubber(()))
+    assert out.count("<tr><td>invoices</td>") == 10  # rows 51-60
+    assert "f51.pdf" in out and "f50.pdf" not in out
+    assert 'href="/runs/7?page=3&amp;files=1"' in out  # the failures' page is kept
+    assert "3.0 MiB" in out and "1 file(s) could not be downloaded" in out
+    gone = dict(run, details={"attachments": {"manifest": str(tmp_path / "nope.csv")}})
+    assert "no longer on disk" in attachments_section(gone, ManifestPages(), 1, {}, Scrubber(()))
+    assert attachments_section({"id": 1, "details": {}}, ManifestPages(), 1, {}, Scrubber(())) == ""

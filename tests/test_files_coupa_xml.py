@@ -65,3 +65,24 @@ def test_type_array_and_nil_are_honoured(tmp_path: Path) -> None:
         "line-count": 3,
         "paid": False,
     }
+
+
+def test_a_root_spelled_like_a_list_that_holds_fields_is_one_record(tmp_path: Path) -> None:
+    # Coupa's budget line examples send one line as <budget_lines><segment_1>...
+    [record] = _read(
+        tmp_path,
+        "<budget_lines><segment_1>San_Francisco</segment_1><period><name>Q2 2012</name>"
+        "</period><amount>50000</amount></budget_lines>",
+    )
+    assert record == {
+        "segment_1": "San_Francisco",
+        "period": {"name": "Q2 2012"},
+        "amount": "50000",
+    }
+    # A list of the object's records stays a list, spelled either way.
+    records = _read(
+        tmp_path,
+        "<budget_lines><budget-line><amount>1</amount></budget-line>"
+        "<budget_line><amount>2</amount></budget_line></budget_lines>",
+    )
+    assert records == [{"amount": "1"}, {"amount": "2"}]

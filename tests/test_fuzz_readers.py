@@ -240,10 +240,11 @@ def bounded(action: Callable[[], Any]) -> Any:
     return result
 
 
-def source_items(path: Path) -> list[Any]:
-    """What ``coupa run`` reads from a file source, checked: every record or rejected entry
-    of the file holds its own position, in order, none twice and none left out."""
-    spec = EndpointSpec("file", {"path": str(path)})
+def source_items(path: Path, **options: Any) -> list[Any]:
+    """What ``coupa run`` reads from a file source (with these options), checked: every
+    record or rejected entry of the file holds its own position, in order, none twice and
+    none left out."""
+    spec = EndpointSpec("file", {"path": str(path), **options})
     items: list[Any] = []
     try:
         for item in FileSource(spec, path.parent).items(set()):

@@ -105,8 +105,24 @@ def test_a_monitored_operation_leaves_one_run_in_coupa(sb: Sandbox, tmp_path: Pa
     assert all(h["document-id"] for h in history)
     with OpLog(tmp_path / "log.sqlite") as log:
         info = log.run(result.run_id)
+        assert log.integration_codes() == [code]
+        assert log.monitored_runs(code) == {run["id"]: result.run_id}
+        assert log.integration_instance(code) == sb.url.rstrip("/")
     assert info is not None
-    assert json.dumps(info).count(code) >= 1
+    # The log keeps what the monitoring did, so it can be shown without asking Coupa.
+    assert info["details"]["monitoring"] == {
+        "integration": code,
+        "integration_run": run["id"],
+        "history": "all",
+        "state": "successful",
+        "processed": 5,
+        "errors_sent": 2,
+        "history_sent": 3,
+        "calls": info["details"]["monitoring"]["calls"],
+        "failures": 0,
+        "first_failure": None,
+    }
+    assert info["details"]["monitoring"]["calls"] >= 9
 
 
 def test_monitoring_500s_leave_the_data_run_alone_and_are_counted(
@@ -129,6 +145,9 @@ def test_monitoring_500s_leave_the_data_run_alone_and_are_counted(
     with OpLog(tmp_path / "log.sqlite") as log:
         info = log.run(result.run_id)
     assert info is not None and "Coupa monitoring" in json.dumps(info)
+    kept = info["details"]["monitoring"]
+    assert (kept["integration_run"], kept["state"], kept["errors_sent"]) == (None, None, 0)
+    assert kept["failures"] == result.monitoring["failures"]
     assert _get(sb, "/api/integration_runs", **{"integration[code]": code}) == []
 
 
@@ -236,3 +255,95 @@ def test_watermark_coupa_moves_nothing_when_coupa_cannot_keep_it(
     assert result.status == "failed" and result.counts.read == 0
     assert "watermark: coupa" in (result.error or "")
     assert not list(tmp_path.glob("out/*.jsonl"))
+
+
+@pytest.mark.parametrize("killed", [False, True], ids=["interrupted", "killed"])
+def test_a_resumed_run_continues_its_one_integration_run(
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, killed: bool
+) -> None:
+    from coupa_connector.operations._monitoring import RunMonitor
+
+    code, tag = _code(), uuid.uuid4().hex[:6]
+    rows = [
+        {"name": f"Res {tag} {i}", "number": f"RES-{tag}-{i}", "status": "active"}
+        for i in range(25)
+    ]
+    rows[2]["status"] = rows[17]["status"] = "sideways"  # rejected, one in each attempt
+    (tmp_path / "suppliers.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    ops = _ops(
+        tmp_path,
+        "suppliers-in",
+        f"""
+        coupa_monitoring: {{integration: {code}}}
+        batch_size: 10
+        source: {{type: file, path: suppliers.jsonl}}
+        target: {{type: coupa.create, object: suppliers}}
+        """,
+    )
+    original = RunMonitor.batch
+
+    def batch_then_stop(self: RunMonitor, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        raise KeyboardInterrupt  # Ctrl-C once the first batch is in Coupa's record
+
+    monkeypatch.setattr(RunMonitor, "batch", batch_then_stop)
+    log_db = tmp_path / "log.sqlite"
+    with pytest.raises(KeyboardInterrupt):
+        run_operations(ops, log_db=log_db, connection=config_for(sb))
+    [paused] = _get(sb, "/api/integration_runs", **{"integration[code]": code})
+    # Stopped where a resume can go on: paused with its counts so far, and why it stopped.
+    assert paused["status"] == "paused" and paused["records-processed"] == 10
+    errors = _get(sb, "/api/integration_errors", **{"integration-run[id]": paused["id"]})
+    codes = sorted(e["responses"][0]["response-code"] for e in errors)
+    assert codes == ["rejected", "run-stopped"]
+    with OpLog(log_db) as log:
+        [stopped] = log.runs()
+        kept = stopped["details"]["monitoring"]
+    # The log says so too: the console shows it without asking Coupa.
+    assert (kept["integration_run"], kept["state"]) == (paused["id"], "paused")
+    assert (kept["processed"], kept["errors_sent"]) == (10, 2)
+
+    if killed:
+        # A killed process never pauses its run: Coupa still has it running.
+        with Connection(config_for(sb)) as conn:
+            conn.request("PUT", f"/api/integration_runs/{paused['id']}/run", body={})
+    monkeypatch.setattr(RunMonitor, "batch", original)
+    [result] = run_operations(ops, log_db=log_db, connection=config_for(sb), resume=True)
+    assert result.resumed and result.status == "partial"
+    assert (result.counts.written, result.counts.rejected) == (23, 2)
+    assert result.monitoring is not None and result.monitoring["failures"] == 0
+    # One operation run, one run in Coupa: the resume continued it to the end.
+    [run] = _get(sb, "/api/integration_runs", **{"integration[code]": code})
+    assert run["id"] == paused["id"] == result.monitoring["integration_run"]
+    assert run["status"] == "successful"
+    assert (run["total-records"], run["records-processed"]) == (25, 25)
+    errors = _get(sb, "/api/integration_errors", **{"integration-run[id]": run["id"]})
+    assert sorted(e["external-id"] for e in errors if e.get("external-id")) == ["17", "2"]
+    assert (result.monitoring["state"], result.monitoring["processed"]) == ("successful", 25)
+
+
+def test_a_new_run_ends_the_open_run_of_the_attempt_it_replaces(
+    sb: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from coupa_connector.operations._monitoring import RunMonitor
+
+    code = _code()
+    ops = _suppliers_in(tmp_path, code)
+    original = RunMonitor.batch
+
+    def batch_then_stop(self: RunMonitor, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(RunMonitor, "batch", batch_then_stop)
+    log_db = tmp_path / "log.sqlite"
+    with pytest.raises(KeyboardInterrupt):
+        run_operations(ops, log_db=log_db, connection=config_for(sb))
+    monkeypatch.setattr(RunMonitor, "batch", original)
+    # Run again without --resume: a new run replaces the unfinished one, in Coupa too.
+    [result] = run_operations(ops, log_db=log_db, connection=config_for(sb))
+    assert not result.resumed and result.monitoring is not None
+    runs = _get(sb, "/api/integration_runs", **{"integration[code]": code})
+    by_id = {r["id"]: r["status"] for r in runs}
+    assert len(by_id) == 2 and by_id[result.monitoring["integration_run"]] == "successful"
+    assert sorted(by_id.values()) == ["failed", "successful"]

@@ -130,6 +130,27 @@ def test_a_log_from_before_scopes_opens_and_its_state_is_not_taken_up(tmp_path: 
         assert log.runs()[0]["scope"] == "coupa=https://acme"
     with OpLog(db) as again:  # a second open finds the columns already there
         assert len(again.runs()) == 2
+        assert again.runs()[1]["details"] == {}  # a run of an earlier version kept none
+
+
+def test_a_run_keeps_details_by_name(tmp_path: Path) -> None:
+    with OpLog(tmp_path / "log.sqlite") as log:
+        run_id = log.start_run("op", "/f.yaml", scope="coupa=https://acme.example.com/ x=1")
+        log.set_detail(run_id, "monitoring", {"integration": "ERP", "integration_run": None})
+        log.set_detail(run_id, "attachments", {"manifest": "/m.csv", "found": 3})
+        log.set_detail(run_id, "monitoring", {"integration": "ERP", "integration_run": 12})
+        log.finish_run(run_id, "success")
+        other = log.start_run("op", "/f.yaml")
+        [found], _total = log.find_runs(text="f.yaml", limit=1, offset=1)
+        assert found["details"] == {
+            "monitoring": {"integration": "ERP", "integration_run": 12},
+            "attachments": {"manifest": "/m.csv", "found": 3},
+        }
+        assert log.run(other, failures_limit=0)["details"] == {}  # type: ignore[index]
+        assert log.integration_codes() == ["ERP"]
+        assert log.monitored_runs("ERP") == {12: run_id}
+        assert log.integration_instance("ERP") == "https://acme.example.com"
+        assert log.integration_instance("NOPE") is None
 
 
 def test_run_and_logs_commands(tmp_path: Path) -> None:

@@ -82,6 +82,20 @@ def test_unflatten_refuses_conflicting_or_malformed_columns(row: dict[str, str])
         unflatten(row)
 
 
+def test_unflatten_an_object_some_rows_lack() -> None:
+    # A CSV of records with and without an object holds both its column and its children's.
+    columns = {"id": "1", "contract": "", "contract.id": "", "contract.name": ""}
+    assert unflatten(columns, empty_as_none=True) == {"id": "1", "contract": None}
+    assert unflatten(columns) == {"id": "1", "contract": ""}
+    filled = {"id": "2", "contract": "", "contract.id": "7", "contract.name": ""}
+    assert unflatten(filled, empty_as_none=True) == {
+        "id": "2",
+        "contract": {"id": "7", "name": None},
+    }
+    lines = {"lines[0].po": "", "lines[0].po.id": "3", "lines[1].po": "", "lines[1].po.id": ""}
+    assert unflatten(lines, empty_as_none=True) == {"lines": [{"po": {"id": "3"}}, {"po": None}]}
+
+
 def write(tmp_path: Path, fmt: str, records: list[dict[str, Any]]) -> Path:
     obj = load_catalog().get("invoices")
     target = tmp_path / f"out.{fmt}"

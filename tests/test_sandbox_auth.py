@@ -397,3 +397,15 @@ def test_a_token_lives_at_least_its_ttl_whenever_it_is_minted() -> None:
     token, _ = signer.mint(CLIENT, [])
     clock.now += 0.999
     signer.verify(token)
+
+
+def test_revoked_tokens_are_refused_and_new_ones_work() -> None:
+    signer = TokenSigner(ttl=60)
+    client = OAuthClient("c", "s", frozenset({"core.invoice.read"}))
+    old, _ = signer.mint(client, client.scopes)
+    signer.verify(old)  # known, and cached
+    signer.revoke_all()
+    with pytest.raises(InvalidToken):
+        signer.verify(old)
+    new, _ = signer.mint(client, client.scopes)
+    assert signer.verify(new).client_id == "c"

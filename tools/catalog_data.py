@@ -861,6 +861,15 @@ CORRECTIONS: list[Correction] = [
         "Coupa's table links content groups to the budget period page; content groups are "
         "business groups (Swagger: BusinessGroup).",
     ),
+    Correction(
+        "purchase_orders",
+        "reason-insight-events",
+        {"ref": "reason-insights-events"},
+        "Coupa's table names the type Reason Insight Event without a link and Swagger types it "
+        "OrderHeader; the events are those of its Reason Insights Events API page (comment, "
+        "reason-insight, eventable-type and -id), which an order's reason insight update "
+        "records (Coupa: Purchase Orders API).",
+    ),
 ]
 
 # Objects that Coupa documents elsewhere (section 7, samples) but not with a table of their own.
@@ -1184,6 +1193,19 @@ SWAGGER_DEFINITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     ),
 }
 
+# Hand-curated objects that a Swagger definition describes too, besides the object the
+# definition maps to: curated object -> (definition, reason). The object takes the
+# definition's properties as fields, merged into its own; references typed as the definition
+# keep pointing at the definition's own object.
+CURATED_DEFINITIONS: dict[str, tuple[str, str]] = {
+    "supplier-contact": (
+        "Contact",
+        "Swagger types a supplier's primary-contact as Contact, and Coupa's samples of an "
+        "embedded supplier (Payments API) show its keys: active, purposes and the audit stamps "
+        "besides the names, email and phones.",
+    ),
+}
+
 # Definitions that are a slim view of another object, used for references to it: definition
 # -> (catalog object, reason). Their properties must be fields of the object.
 REFERENCE_SHAPES: dict[str, tuple[str, str]] = {
@@ -1256,7 +1278,8 @@ REQUIRED_CERTAINTY: list[RequiredCertainty] = [
         "quote_requests",
         "event-type",
         False,
-        "Coupa's Quote Requests API examples create an event from a template (source_id) "
+        "Coupa defaults it: 'Include the <event-type> element or else Coupa will default to "
+        "an RFI' (Coupa: Sourcing API); its Quote Requests API examples create events "
         "without it.",
     ),
     RequiredCertainty(

@@ -16,7 +16,9 @@ class Decision:
 
     ``kind``: ``request``, ``response``, ``skip`` or ``use`` (read as the rules say, with
     the other attributes set). ``object``, ``mode`` and ``path`` (the URL a request is sent
-    to) override what the rules find.
+    to) override what the rules find. ``within`` is where a body that is part of another
+    record's goes in the body sent to ``path``: ``tax-lines[].tax-rate`` (a tax rate is
+    named inside an invoice's tax line).
     """
 
     kind: str
@@ -24,6 +26,7 @@ class Decision:
     mode: str | None = None
     reason: str = ""
     path: str = ""
+    within: str = ""
 
 
 def skip(reason: str) -> Decision:
@@ -75,9 +78,30 @@ SAMPLE_DECISIONS: dict[str, Decision] = {
     "0072/05.xml": _one_change("/api/suppliers/:supplier_id/addresses/:id", "remit-to-code"),
     "0082/01.txt": skip("Not a URL: '/api/supplier items' has a space where the path needs _."),
     "0094/03.json": skip("The body of the curl call that follows (0094/04.txt), printed twice."),
+    "0098/04.xml": Decision(
+        "use",
+        mode="create",
+        path="/api/invoices/:id",
+        within="tax-lines[].tax-rate",
+        reason="A tax rate named by the attributes Coupa looks tax rates up by 'when creating "
+        "or updating tax lines via the Invoices API' (Coupa: Tax Rate API); Coupa has no "
+        "tax rate endpoint (neither its tables nor its Swagger list one), so the body goes "
+        "in a new tax line of an invoice.",
+    ),
     "0109/04.json": skip(
         "A text attachment's body: not a record of a resource (the Attachments API has its own "
         "tests, test_sandbox_attachments.py)."
+    ),
+    **dict.fromkeys(
+        ("0112/01.xml", "0112/02.xml"),
+        Decision(
+            "use",
+            mode="create",
+            path="/api/comments",
+            reason="The body names the document it comments on (commentable-type and "
+            "commentable-id), as POST /api/comments takes it (Swagger: Core Platform); the "
+            "page's tables list only the routes under each document.",
+        ),
     ),
     "0129/01.xml": skip(
         "A fragment: the taggings of an invoice's lines, not a whole request body."
@@ -97,8 +121,10 @@ SAMPLE_DECISIONS: dict[str, Decision] = {
         "request",
         object="pick_lists",
         mode="update",
-        reason="The page's update of a fulfillment reservation's picked amount; the id is "
-        "typed as in answers.",
+        path="/api/pick_lists/update_fulfillments",
+        reason="The page's update of a fulfillment reservation's picked amount, the one "
+        "update Coupa lists for pick lists (POST /api/pick_lists/update_fulfillments, the "
+        "reservation named by the body's id); the id is typed as in answers.",
     ),
     "0233/01.xml": skip(
         "A template: <id>coupa_line_id</id> stands for the id of the line to delete."

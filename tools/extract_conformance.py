@@ -192,6 +192,8 @@ class Extractor:
         entry["mode"] = mode
         if path:
             entry["path"] = path
+        if decision is not None and decision.within:
+            entry["within"] = decision.within
         # An update sent to /api/<resource>/<id> names its record in the URL, not the body.
         entry["record_in_path"] = mode == "update" and _names_record(path)
         self.out["requests"].append(entry)

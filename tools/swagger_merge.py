@@ -26,7 +26,9 @@ and a nested collection prefixes ``nested-`` (``nested-index``, ``nested-show`` 
 that the object of that name (``AssetTag`` -> ``asset-tags``), or the object whose resource
 is the definition's collection (``ObjectTranslation`` -> ``uom_translations`` at
 ``/uoms/{uom_id}/translations``; ``InventoryTransaction`` also -> ``inventory_adjustments``
-and its siblings), or what ``SWAGGER_DEFINITIONS`` says. ``REFERENCE_SHAPES`` are slim views
+and its siblings), or what ``SWAGGER_DEFINITIONS`` says. A hand-curated object may take a
+definition's properties too (``CURATED_DEFINITIONS``: a supplier's primary contact is
+Swagger's ``Contact``). ``REFERENCE_SHAPES`` are slim views
 of another object (``UserSimple``, the user block under ``created-by``): references to them
 point at that object and their properties must be its fields.
 
@@ -71,6 +73,7 @@ from typing import Any
 
 from catalog_data import (
     BINARY_ROUTES,
+    CURATED_DEFINITIONS,
     MERGE_RULES,
     REFERENCE_SHAPES,
     SELF_REFERENCES,
@@ -143,6 +146,7 @@ class Merger:
             definition = self.specs.definitions[def_name]
             for name in names:
                 self.merge_definition(self.objects[name], definition)
+        self.merge_curated_definitions()
         for item in placed:
             self.add_route(item)
         self.add_parents()
@@ -177,6 +181,16 @@ class Merger:
                 self.problems.append(f"SWAGGER_DEFINITIONS names unknown objects {missing}")
             if names and definition.has_properties:
                 self.def_objects[def_name] = [n for n in names if n in self.objects]
+
+    def merge_curated_definitions(self) -> None:
+        """The properties of a definition into the curated objects it describes too
+        (``CURATED_DEFINITIONS``); the definition stays mapped to its own object."""
+        for name, (def_name, _) in sorted(CURATED_DEFINITIONS.items()):
+            definition = self.specs.definitions.get(def_name)
+            if name not in self.objects or definition is None:
+                self.problems.append(f"CURATED_DEFINITIONS: no {name} or no definition {def_name}")
+                continue
+            self.merge_definition(self.objects[name], definition)
 
     def primary(self, def_name: str, kind: str) -> str | None:
         """The object a reference (a resource first) or a collection (a nested line first)
@@ -313,11 +327,16 @@ class Merger:
                 obj = self.objects[cand]
                 names = {cand, *statics(obj["resource"] or "")[-1:]}
                 if last.replace("_", "-") in {n.replace("_", "-") for n in names}:
+                    if obj["resource"] is None and obj.get("supported", True):
+                        # The tables list it only under its parents (comments); Swagger's
+                        # own collection is its resource (POST /api/comments).
+                        obj["resource"] = api_path(collection)
+                        resources[api_path(collection)] = cand
                     return cand  # another path to the same collection
         source = self.primary(tag, "reference") if candidates else None
         if source is not None and self.taken(name):
-            # The tables' nested object keeps its name and has no resource (comments,
-            # attachments, coupa-pay-payments): the collection is in its routes only.
+            # The tables' nested object keeps its name and has no resource (attachments,
+            # coupa-pay-payments): the collection is in its routes only.
             return source
         element = camel_to_wire(tag)  # Swagger's definition is the record's element
         made = self.new_object(

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from coupa_connector._records import flatten, unflatten
     from coupa_connector.activities.attachments import Attachment, BulkDownloadResult, Downloaded
     from coupa_connector.activities.discover import DiscoverReport, ObjectDiscovery, discover
+    from coupa_connector.activities.flatfile import FileLoad, PollPolicy, RowError
     from coupa_connector.activities.query import Page, QueryOptions, QuerySpec, build_query
     from coupa_connector.activities.write._results import WriteOutcome, WriteResult, WriteSummary
     from coupa_connector.activities.write._send import WriteOptions
@@ -75,6 +76,7 @@ if TYPE_CHECKING:
         run_operations,
     )
     from coupa_connector.operations.extract._extract import ExtractResult, extract
+    from coupa_connector.operations.files.coupa_csv import read_coupa_csv, write_coupa_csv
 
 # Heavier parts load on first use, so `import coupa_connector` and the CLI start fast.
 _LAZY: dict[str, str] = {
@@ -89,6 +91,9 @@ _LAZY: dict[str, str] = {
     "ConnectionTestReport": "coupa_connector.client",
     "DiscoverReport": "coupa_connector.activities.discover",
     "ExtractResult": "coupa_connector.operations.extract._extract",
+    "FileLoad": "coupa_connector.activities.flatfile",
+    "PollPolicy": "coupa_connector.activities.flatfile",
+    "RowError": "coupa_connector.activities.flatfile",
     "ObjectDiscovery": "coupa_connector.activities.discover",
     "OpLog": "coupa_connector.operations",
     "OperationFileError": "coupa_connector.operations",
@@ -110,9 +115,11 @@ _LAZY: dict[str, str] = {
     "flatten": "coupa_connector._records",
     "load_operation_file": "coupa_connector.operations",
     "open_writer": "coupa_connector.operations",
+    "read_coupa_csv": "coupa_connector.operations.files.coupa_csv",
     "read_records": "coupa_connector.operations",
     "run_operations": "coupa_connector.operations",
     "unflatten": "coupa_connector._records",
+    "write_coupa_csv": "coupa_connector.operations.files.coupa_csv",
 }
 
 # A library adds only a NullHandler; applications (and our CLI) configure handlers.
@@ -140,6 +147,7 @@ __all__ = [
     "ExtractResult",
     "FieldDef",
     "FileError",
+    "FileLoad",
     "FileTooLargeError",
     "IncompleteDownloadError",
     "InstanceField",
@@ -153,6 +161,7 @@ __all__ = [
     "Page",
     "PagingError",
     "PermissionDeniedError",
+    "PollPolicy",
     "Problem",
     "QueryError",
     "QueryOptions",
@@ -161,6 +170,7 @@ __all__ = [
     "RateLimitError",
     "RecordCheck",
     "RetryPolicy",
+    "RowError",
     "RunResult",
     "SecretStr",
     "ServerError",
@@ -183,12 +193,14 @@ __all__ = [
     "load_operation_file",
     "load_overlay",
     "open_writer",
+    "read_coupa_csv",
     "read_records",
     "run_operations",
     "save_overlay",
     "unflatten",
     "validate_record",
     "with_overlay",
+    "write_coupa_csv",
 ]
 
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         UploadKeywords,
     )
     from coupa_connector.activities.discover import DiscoverReport
+    from coupa_connector.activities.flatfile import FileLoad, PollPolicy
     from coupa_connector.activities.query import Page, QueryKeywords, QueryOptions
     from coupa_connector.activities.write._results import WriteResult
     from coupa_connector.activities.write._send import RecordWriteKeywords, WriteKeywords
@@ -253,6 +254,15 @@ class AsyncConnection(AsyncRequester):
 
         return await upload_document(self, obj, id, kind, file, **keywords)
 
+    async def load_file(
+        self, obj: str | ObjectDef, path: str | Path, *, policy: PollPolicy | None = None
+    ) -> FileLoad:
+        """Load a Coupa CSV import file through ``data_file_sources`` and wait for Coupa to
+        finish it; see ``activities.flatfile.load_file``."""
+        from coupa_connector.activities.flatfile import load_file
+
+        return await load_file(self, obj, path, policy=policy)
+
 
 class Connection:
     """A blocking connection to one Coupa instance (use ``with``).
@@ -472,6 +482,12 @@ class Connection:
     ) -> dict[str, Any]:
         """Blocking ``AsyncConnection.upload_document``."""
         return self._bridge.run(self._conn.upload_document(obj, id, kind, file, **keywords))
+
+    def load_file(
+        self, obj: str | ObjectDef, path: str | Path, *, policy: PollPolicy | None = None
+    ) -> FileLoad:
+        """Blocking ``AsyncConnection.load_file``."""
+        return self._bridge.run(self._conn.load_file(obj, path, policy=policy))
 
     def run(self, coro: Awaitable[T]) -> T:
         """Run a coroutine that uses ``async_connection`` on the facade's loop."""

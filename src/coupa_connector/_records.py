@@ -139,16 +139,29 @@ def unflatten(
     Returns:
         The nested record; list items are ordered by index, and gaps are dropped.
 
+    An empty column that is also a container of other columns (``contract`` beside
+    ``contract.id``: a file with invoices with and without a contract) is the object's
+    place in a record without it: the object is empty (None with ``empty_as_none``) where
+    all its columns are, and what its columns hold otherwise.
+
     Raises:
         ValueError: A column is not a field path, or the same path is both a value and a
-            container (``supplier`` and ``supplier.name``).
+            container (``supplier`` set to text beside ``supplier.name``).
     """
     root: dict[str, Any] = {}
     known = paths or {}
+    tokens_of = {column: known.get(column) or _tokens(str(column)) for column in row}
+    containers = {tuple(t[:k]) for t in tokens_of.values() for k in range(1, len(t))}
+    # Objects empty here and set in other rows of the same file (a CSV holds the union of
+    # the records' columns: ``contract`` of an invoice without one beside ``contract.id``).
+    placeholders: list[tuple[list[str | int], Any]] = []
     for column, value in row.items():
-        tokens = known.get(column) or _tokens(str(column))
+        tokens = tokens_of[column]
         if empty_as_none and value == "":
             value = None
+        if value in (None, "") and tuple(tokens) in containers:
+            placeholders.append((tokens, value))
+            continue
         node: Any = root
         for i, token in enumerate(tokens):
             last = i == len(tokens) - 1
@@ -167,8 +180,29 @@ def unflatten(
                 if isinstance(nxt, int) != isinstance(child, _ListBuilder):
                     raise ValueError(f"column {column!r} conflicts with another column")
                 node = child
+    for tokens, value in placeholders:
+        _empty_unless_set(root, tokens, value)
     record: dict[str, Any] = _finish(root)
     return record
+
+
+def _empty_unless_set(root: dict[str, Any], tokens: list[str | int], value: Any) -> None:
+    """Make the object at ``tokens`` ``value`` (None or empty text) unless its columns hold
+    something: a row whose object columns are all empty had no object."""
+    node: Any = root
+    for token in tokens[:-1]:
+        node = node.get(token)
+        if not isinstance(node, dict):
+            return
+    found = node.get(tokens[-1])
+    if not _holds_value(found):
+        node[tokens[-1]] = value
+
+
+def _holds_value(node: Any) -> bool:
+    if isinstance(node, dict):
+        return any(_holds_value(v) for v in node.values())
+    return node not in (None, "")
 
 
 class _ListBuilder(dict[Any, Any]):

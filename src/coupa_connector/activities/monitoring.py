@@ -11,7 +11,12 @@ Coupa shows admins what integrations did through four resources: ``integrations`
 * ``rejected`` records one integration error per rejected or failed record, with the
   record's key as ``external-id`` and the reason as a response;
 * ``written`` records one history record per written document (``history: all``);
-* ``finish`` ends the run ``success`` or ``fail`` with the counts.
+* ``finish`` ends the run ``success`` or ``fail`` with the counts, or ``pause``s it when the
+  operation stopped where a resume can continue it (the error that stopped it is recorded
+  as an integration error either way);
+* ``resume`` continues the integration run of the attempt being resumed, when Coupa still
+  has it open (pending, running or paused), so one operation run is one run in Coupa however
+  often it is resumed; ``supersede`` fails the open run of an attempt a new run replaces.
 
 Monitoring is bookkeeping about the data, never a reason to stop moving it: every one of
 those calls is best effort. A call that fails (after the connection's own retries) is
@@ -30,11 +35,11 @@ therefore raise on failure: a window read wrongly would skip or repeat records.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from coupa_connector.errors import ConfigurationError, CoupaError
+from coupa_connector.errors import ConfigurationError, CoupaError, NotFoundError, ValidationError
 
 __all__ = [
     "DOCUMENT_TYPES",
@@ -42,6 +47,8 @@ __all__ = [
     "MonitorSettings",
     "Requests",
     "integration_errors",
+    "integration_report",
+    "integration_run",
     "integration_runs",
     "monitor_settings",
 ]
@@ -54,6 +61,8 @@ ERRORS = "/api/integration_errors"
 HISTORY = "/api/integration_history_records"
 # The status the sandbox and Coupa give a run ended with PUT /:id/success.
 SUCCESSFUL = "successful"
+# The statuses of a run Coupa has not ended: a resume continues it.
+OPEN_STATUSES = ("pending", "running", "paused")
 # The document types Coupa's integration errors and history records name (Swagger R39
 # ``IntegrationError.document-type``), by catalog object.
 DOCUMENT_TYPES: Mapping[str, str] = {
@@ -173,6 +182,11 @@ class CoupaMonitor:
 
     Attributes:
         run_id: The integration run's id, once created.
+        state: The run's state in Coupa as this monitor last set it (``running``,
+            ``paused``, ``successful`` or ``failed``); None before Coupa accepted a run.
+        processed: The ``records-processed`` Coupa last accepted.
+        errors_sent: Integration errors Coupa accepted.
+        history_sent: History records Coupa accepted.
         failures: Monitoring calls that failed or were not sent after a failure.
         first_failure: What the first failure said.
     """
@@ -182,6 +196,10 @@ class CoupaMonitor:
     document_type: str | None = None
     run_id: int | None = None
     integration_id: int | None = None
+    state: str | None = None
+    processed: int = 0
+    errors_sent: int = 0
+    history_sent: int = 0
     failures: int = 0
     first_failure: str | None = None
     calls: int = 0
@@ -199,7 +217,10 @@ class CoupaMonitor:
         created = await self._call("create the run", "POST", RUNS, body, retry=False)
         if isinstance(created, Mapping) and created.get("id") is not None:
             self.run_id = int(created["id"])
-            await self._call("start the run", "PUT", f"{RUNS}/{self.run_id}/run", {})
+            if await self._sent(
+                self._call("start the run", "PUT", f"{RUNS}/{self.run_id}/run", {})
+            ):
+                self.state = "running"
         elif not self._down:
             self._fail("create the run", "Coupa answered without the run's id")
 
@@ -208,12 +229,86 @@ class CoupaMonitor:
         body: dict[str, Any] = {"records-processed": processed}
         if total is not None:
             body["total-records"] = total
-        await self._run_call("send the progress", "PUT", "", body)
+        if await self._sent(self._run_call("send the progress", "PUT", "", body)):
+            self.processed = processed
 
     async def finish(self, ok: bool, processed: int, total: int) -> None:
         """End the run ``success`` or ``fail`` with its counts."""
         body = {"records-processed": processed, "total-records": total}
-        await self._run_call("end the run", "PUT", "/success" if ok else "/fail", body)
+        if await self._sent(
+            self._run_call("end the run", "PUT", "/success" if ok else "/fail", body)
+        ):
+            self.state, self.processed = (SUCCESSFUL if ok else "failed"), processed
+
+    async def pause(self, processed: int, total: int, error: str) -> None:
+        """Stop the run where a resume can continue it: the error that stopped it is
+        recorded, and the run is paused with its counts so far."""
+        await self.stopped_by(error)
+        body = {"records-processed": processed, "total-records": total}
+        if await self._sent(self._run_call("pause the run", "PUT", "/pause", body)):
+            self.state, self.processed = "paused", processed
+
+    async def stopped_by(self, error: str) -> None:
+        """Record the error that ended or stopped the run as a technical integration error."""
+        body = self._document(None, "Error", TECHNICAL)
+        body["responses"] = [
+            {"response-code": "run-stopped", "response-message": error[:_MESSAGE_LIMIT]}
+        ]
+        if await self._sent(
+            self._run_call("record the error that stopped the run", "POST", ERRORS, body)
+        ):
+            self.errors_sent += 1
+
+    async def resume(self, run_id: int) -> bool:
+        """Continue integration run ``run_id``, opened by the attempt being resumed.
+
+        Returns:
+            True when Coupa still has it open and it is running again; False when a new run
+            is needed: Coupa ended it or has no such run, or could not be asked (counted as
+            a monitoring failure, and the monitor stands down).
+        """
+        if not await self._best_effort("find the integration", self._ensure_integration):
+            return False
+        self.calls += 1
+        try:
+            run = await self.conn.request("GET", f"{RUNS}/{run_id}", object_name="integration_runs")
+        except NotFoundError:
+            log.info("integration run %s is gone from Coupa; a new one is opened", run_id)
+            return False
+        except CoupaError as exc:
+            self._fail("find the run being resumed", str(exc))
+            return False
+        status = run.get("status") if isinstance(run, Mapping) else None
+        if status not in OPEN_STATUSES:
+            log.info("integration run %s ended %s in Coupa; a new one is opened", run_id, status)
+            return False
+        self.run_id = run_id
+        self.processed = int(run.get("records-processed") or 0)
+        if status == "running" or await self._sent(
+            self._call("set the resumed run running", "PUT", f"{RUNS}/{run_id}/run", {})
+        ):
+            self.state = "running"
+        return True
+
+    async def supersede(self, run_id: int) -> None:
+        """End ``run_id``, the open run of an attempt that a new run replaces, as failed. A run
+        Coupa ended already is left as it is; any other failure is counted, and the new
+        run's monitoring goes on."""
+        self.calls += 1
+        try:
+            await self.conn.request(
+                "PUT", f"{RUNS}/{run_id}/fail", body={}, object_name="integration_runs"
+            )
+        except (NotFoundError, ValidationError):
+            return  # gone, or already ended: nothing is left open
+        except CoupaError as exc:
+            self.failures += 1
+            log.warning(
+                "Coupa monitoring of integration %s: could not end the replaced run %s: %s",
+                self.settings.integration,
+                run_id,
+                exc,
+            )
 
     async def rejected(
         self,
@@ -228,7 +323,8 @@ class CoupaMonitor:
         body["external-id"] = key[:255]
         code = "failed" if failed else "rejected"
         body["responses"] = [{"response-code": code, "response-message": reason[:_MESSAGE_LIMIT]}]
-        await self._run_call("record an error", "POST", ERRORS, body)
+        if await self._sent(self._run_call("record an error", "POST", ERRORS, body)):
+            self.errors_sent += 1
 
     async def written(self, document_id: int | None, key: str) -> None:
         """Record a written document as a history record (``history: all`` only; a record
@@ -238,7 +334,8 @@ class CoupaMonitor:
         body = self._document(document_id, "Success", FUNCTIONAL)
         body["integration"] = {"code": self.settings.integration}
         body["external-id"] = key[:255]
-        await self._run_call("record a written document", "POST", HISTORY, body)
+        if await self._sent(self._run_call("record a written document", "POST", HISTORY, body)):
+            self.history_sent += 1
 
     # ------------------------------------------------------------------ the watermark
 
@@ -323,6 +420,12 @@ class CoupaMonitor:
         )
         self.integration_id = int(created["id"]) if isinstance(created, Mapping) else None
 
+    async def _sent(self, call: Coroutine[Any, Any, Any]) -> bool:
+        """Whether ``call`` reached Coupa and was accepted (it counted no failure)."""
+        before = self.failures
+        await call
+        return self.failures == before
+
     async def _run_call(self, what: str, method: str, suffix: str, body: dict[str, Any]) -> None:
         if self.run_id is None:
             self._skip(what)
@@ -386,15 +489,42 @@ async def integration_runs(conn: Requests, code: str, limit: int = 20) -> list[d
     return [dict(r) for r in runs or [] if isinstance(r, Mapping)]
 
 
-async def integration_errors(conn: Requests, run_id: int, limit: int = 50) -> list[dict[str, Any]]:
-    """The integration errors of one run, oldest first (at most ``limit``, up to 50)."""
+async def integration_run(conn: Requests, run_id: int) -> dict[str, Any]:
+    """One integration run as Coupa holds it (its status, counts, times and watermark).
+
+    Raises:
+        NotFoundError: Coupa has no such run.
+    """
+    found = await conn.request("GET", f"{RUNS}/{run_id}", object_name="integration_runs")
+    return dict(found) if isinstance(found, Mapping) else {}
+
+
+async def integration_errors(
+    conn: Requests, run_id: int, limit: int = 50, offset: int = 0
+) -> list[dict[str, Any]]:
+    """The integration errors of one run, oldest first (at most ``limit``, up to 50, after
+    the first ``offset``)."""
     params = [
         ("integration-run[id]", str(run_id)),
         ("order_by", "id"),
         ("limit", str(max(1, min(limit, 50)))),
     ]
+    if offset > 0:
+        params.append(("offset", str(offset)))
     found = await conn.request("GET", ERRORS, params=params, object_name="integration_errors")
     return [dict(e) for e in found or [] if isinstance(e, Mapping)]
+
+
+async def integration_report(
+    conn: Requests, code: str, limit: int = 20, errors: bool = False
+) -> list[dict[str, Any]]:
+    """An integration's runs (``integration_runs``), each with its ``errors``
+    (``integration_errors``) when asked: what ``coupa runs`` and the console show."""
+    runs = await integration_runs(conn, code, limit)
+    if errors:
+        for run in runs:
+            run["errors"] = await integration_errors(conn, int(run["id"]))
+    return runs
 
 
 def _object_of(path: str) -> str:

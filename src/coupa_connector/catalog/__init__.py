@@ -13,6 +13,19 @@ from coupa_connector.catalog._api_facts import (
     coupa_integer,
 )
 from coupa_connector.catalog._attachments import attachment_parents
+from coupa_connector.catalog._csv_formats import (
+    CsvColumn,
+    CsvFormat,
+    CsvFormats,
+    CsvRecordType,
+    Direction,
+    load_csv_formats,
+)
+from coupa_connector.catalog._data_files import (
+    DATA_FILE_MAX_BYTES,
+    DATA_FILE_MAX_ROWS,
+    data_file_source_for,
+)
 from coupa_connector.catalog._load import load_catalog
 from coupa_connector.catalog._model import (
     ActionDef,
@@ -55,6 +68,8 @@ from coupa_connector.catalog._validate import (
 
 __all__ = [
     "CODES",
+    "DATA_FILE_MAX_BYTES",
+    "DATA_FILE_MAX_ROWS",
     "DELETED_LINES_SHOWN",
     "MAX_INTEGER",
     "MIN_INTEGER",
@@ -66,6 +81,11 @@ __all__ = [
     "ActionDef",
     "Catalog",
     "Code",
+    "CsvColumn",
+    "CsvFormat",
+    "CsvFormats",
+    "CsvRecordType",
+    "Direction",
     "Dispute",
     "FieldDef",
     "FieldKind",
@@ -83,10 +103,12 @@ __all__ = [
     "attachment_parents",
     "check_record",
     "coupa_integer",
+    "data_file_source_for",
     "instance_catalog",
     "instance_url",
     "json_schema",
     "load_catalog",
+    "load_csv_formats",
     "load_overlay",
     "observe_records",
     "overlay_path",

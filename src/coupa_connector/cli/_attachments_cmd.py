@@ -16,6 +16,7 @@ import orjson
 from coupa_connector.cli._connection_cmds import PROFILE_HELP, load_config
 from coupa_connector.cli._options import format_option
 from coupa_connector.errors import CatalogError, CoupaError, QueryError
+from coupa_connector.operations.extract._logged import LoggedDownload
 
 _COLUMNS = ("id", "type", "name", "size", "content_type", "intent", "url")
 
@@ -184,6 +185,11 @@ def _kinds(raw: str) -> list[str]:
     help="Progress bar by bytes and files (default: on a terminal).",
 )
 @click.option("--profile", "-p", default=None, help=PROFILE_HELP)
+@click.option(
+    "--log-db",
+    type=click.Path(dir_okay=False),
+    help="Operation log file: the download is logged as a one-step run (coupa logs, the console).",
+)
 def download_cmd(
     object_name: str,
     where: tuple[str, ...],
@@ -194,6 +200,7 @@ def download_cmd(
     concurrency: int | None,
     show_progress: bool | None,
     profile: str | None,
+    log_db: str | None,
 ) -> None:
     """Download every file of the matching records into DIR/OBJECT/NUMBER/FILE.
 
@@ -231,12 +238,17 @@ def download_cmd(
                     progress=on_progress,
                 )
 
+    # A bulk download is a job that moved data: a one-step run in the operation log.
+    logged = LoggedDownload(object_name, output, config.url, log_db).start()
     try:
         result = asyncio.run(run())
+        logged.done(result)
     except (QueryError, CatalogError) as exc:
         raise click.UsageError(str(exc)) from None
     except CoupaError as exc:
         raise click.ClickException(str(exc)) from None
+    finally:
+        logged.end(sys.exc_info()[1])
     missing = len(set(ids)) - result.parents if ids and not where else 0
     for failure in result.failed[:50]:
         what = f"attachment {failure.attachment_id}" if failure.attachment_id else failure.kind

@@ -253,9 +253,7 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def _print_field_table(
-    obj: ObjectDef, use: str, fmt: str, catalog: Catalog | None = None
-) -> None:
+def _print_field_table(obj: ObjectDef, use: str, fmt: str, catalog: Catalog | None = None) -> None:
     fields = _fields_for(obj, use, catalog)
     where = obj.resource or "nested in its parent"
     # The flags (required, in, out) stay; notes and sources go first when the width is short.

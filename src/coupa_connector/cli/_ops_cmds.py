@@ -361,6 +361,10 @@ def _print_run(r: dict[str, Any]) -> None:
         if value:
             shown = ", ".join(value) if isinstance(value, list) else str(value)
             out.print(f"  {label}: {escape(shown)}", highlight=False)
+    for name, detail in (r.get("details") or {}).items():
+        # What a part of the run did beyond its records (its monitoring, a bulk download).
+        shown = ", ".join(f"{k} {v}" for k, v in detail.items() if v not in (None, ""))
+        out.print(f"  {escape(name)}: {escape(shown)}", highlight=False)
     if r["error"]:
         out.print(f"  [red]error: {escape(r['error'])}[/]", highlight=False)
     for note in r.get("notes") or []:

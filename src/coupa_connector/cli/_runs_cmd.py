@@ -14,7 +14,7 @@ import click
 import orjson
 
 from coupa_connector import AsyncConnection
-from coupa_connector.activities.monitoring import integration_errors, integration_runs
+from coupa_connector.activities.monitoring import integration_report
 from coupa_connector.cli._connection_cmds import PROFILE_HELP, load_config
 from coupa_connector.cli._options import format_option
 from coupa_connector.client import ConnectionConfig
@@ -35,11 +35,7 @@ async def _fetch(
     config: ConnectionConfig, code: str, limit: int, errors: bool
 ) -> list[dict[str, Any]]:
     async with AsyncConnection(config) as conn:
-        runs = await integration_runs(conn, code, limit)
-        if errors:
-            for run in runs:
-                run["errors"] = await integration_errors(conn, int(run["id"]))
-        return runs
+        return await integration_report(conn, code, limit, errors)
 
 
 def _text(value: Any) -> str:

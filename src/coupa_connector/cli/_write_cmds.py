@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 
 __all__ = ["action", "create", "update", "upsert"]
 
-_INPUT_FORMATS = ("csv", "jsonl", "json", "xml")
+_INPUT_FORMATS = ("csv", "jsonl", "json", "xml", "coupa-csv")
 
 # Exit codes (docs/cli.md): 0 all written, 1 some records not written (or the run stopped),
 # 2 bad usage, 130 Ctrl-C.
@@ -205,6 +205,7 @@ def read_input(
     *,
     position: LineMark | None = None,
     lines: dict[int, int] | None = None,
+    object_name: str | None = None,
 ) -> Iterator[Any]:
     """The input's records in order, unreadable entries in their place as ``UnreadableRecord``.
 
@@ -215,6 +216,8 @@ def read_input(
     encoding. ``position`` is filled in as the file is read (the CSV header, for the rejects
     file). ``lines``, when given, gets each entry's 1-based position mapped to its first
     line in a CSV or JSON lines file (the results file's ``line``); who reads it pops it.
+    ``object_name`` is the object a ``coupa-csv`` file holds, read in Coupa's import layout
+    (the files these commands stand in for).
     """
     from coupa_connector.operations import BadRecord, read_records
     from coupa_connector.operations.files._files import LineMark
@@ -222,7 +225,14 @@ def read_input(
     bad: list[BadRecord] = []
     where = position if position is not None else LineMark()
     records = read_records(
-        file, fmt, on_bad=bad.append, csv_formulas=csv_formulas, encoding=encoding, mark=where
+        file,
+        fmt,
+        on_bad=bad.append,
+        csv_formulas=csv_formulas,
+        encoding=encoding,
+        mark=where,
+        object_name=object_name,
+        direction="import",
     )
     count = 0
 
@@ -469,8 +479,83 @@ def _connection(config: Any) -> Any:
     return AsyncConnection(config)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Via:
+    """How create and upsert send: ``api`` (a request per record) or ``flat-file``."""
+
+    via: str = "api"
+    files_dir: str | None = None
+    poll_deadline: float | None = None
+
+    @property
+    def files(self) -> bool:
+        return self.via == "flat-file"
+
+
+def _via_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--via``, ``--files-dir`` and ``--poll-deadline`` (create and upsert)."""
+    options = [
+        click.option(
+            "--via",
+            type=click.Choice(["api", "flat-file"]),
+            default="api",
+            show_default=True,
+            help="api: one request per record. flat-file: Coupa CSV files of up to 5,000 "
+            "rows loaded through data_file_sources (a few requests per file; Coupa loads "
+            "them in the background).",
+        ),
+        click.option(
+            "--files-dir",
+            metavar="DIR",
+            help="With --via flat-file: keep the CSV files written here.",
+        ),
+        click.option(
+            "--poll-deadline",
+            type=click.FloatRange(min=0),
+            metavar="SECONDS",
+            help="With --via flat-file: how long to wait for Coupa to load a file (default "
+            "3600); a load still running then is reported failed with its id.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _via(options: dict[str, Any]) -> _Via:
+    via = _Via(options.pop("via"), options.pop("files_dir"), options.pop("poll_deadline"))
+    if not via.files and (via.files_dir or via.poll_deadline is not None):
+        raise click.UsageError("--files-dir and --poll-deadline go with --via flat-file.")
+    return via
+
+
+def _file_run(conn: Any, obj: ObjectDef, records: Any, verb: str, key: str | None,
+              opts: _RunOptions, via: _Via) -> AsyncIterator[WriteResult]:  # fmt: skip
+    from coupa_connector.activities.flatfile import PollPolicy
+    from coupa_connector.operations._file_writes import write_via_files
+
+    policy = PollPolicy() if via.poll_deadline is None else PollPolicy(deadline=via.poll_deadline)
+    return write_via_files(
+        conn,
+        obj,
+        records,
+        mode="create" if verb == "create" else "upsert",
+        key=key,
+        validation=opts.validation,
+        dry_run=opts.dry_run,
+        directory=via.files_dir,
+        policy=policy,
+    )
+
+
 def _record_run(
-    verb: str, object_name: str, file: str, *, key: str | None, opts: _RunOptions
+    verb: str,
+    object_name: str,
+    file: str,
+    *,
+    key: str | None,
+    opts: _RunOptions,
+    via: _Via | None = None,
 ) -> None:
     from coupa_connector.activities.write.create import create as create_records
     from coupa_connector.activities.write.update import update as update_records
@@ -479,6 +564,15 @@ def _record_run(
     obj = _object(object_name, verb)
     fmt = _input_format(file, opts.input_format)
     from coupa_connector.operations.files._files import LineMark
+
+    how = via or _Via()
+    if how.files:
+        from coupa_connector.operations._file_writes import check_file_writes
+
+        try:
+            check_file_writes(obj)
+        except CoupaError as exc:
+            raise click.UsageError(str(exc)) from None
 
     config = _config(opts)
     dry_run = opts.dry_run
@@ -489,10 +583,18 @@ def _record_run(
     async def run() -> AsyncIterator[WriteResult]:
         async with _connection(config) as conn:
             records = read_input(
-                file, fmt, opts.csv_formulas, opts.encoding, position=position, lines=lines
+                file,
+                fmt,
+                opts.csv_formulas,
+                opts.encoding,
+                position=position,
+                lines=lines,
+                object_name=obj.name,
             )
             kw: dict[str, Any] = {"dry_run": dry_run, "validation": check}
-            if verb == "create":
+            if how.files:
+                results = _file_run(conn, obj, records, verb, key, opts, how)
+            elif verb == "create":
                 results = create_records(conn, obj, records, key=key, **kw)
             elif verb == "update":
                 results = update_records(conn, obj, records, key=key, **kw)
@@ -509,7 +611,9 @@ def _record_run(
             KeySpec.parse(obj, key)
     except CoupaError as exc:
         raise click.UsageError(str(exc)) from None
-    title = f"{'validate' if dry_run else verb} {obj.name}"
+    title = f"{'validate' if dry_run else verb} {obj.name}" + (
+        " through flat files" if how.files else ""
+    )
     total = estimate_records(file, fmt) if sys.stderr.isatty() else None
     _drive(title, obj, fmt, opts, run, total, input_columns=lambda: position.columns, lines=lines)
 
@@ -536,6 +640,7 @@ def _record_command(
     "Natural key used to check Coupa when a create's answer is lost "
     "(default: the object's keys from the catalog)."
 )
+@_via_options
 def create(object_name: str, file: str, key: str | None, **options: Any) -> None:
     """Create OBJECT records from FILE (CSV, JSONL, JSON or Coupa XML; '-' for stdin).
 
@@ -543,8 +648,10 @@ def create(object_name: str, file: str, key: str | None, **options: Any) -> None
     Examples:
       coupa create suppliers suppliers.csv --rejects rejects.csv
       coupa create invoices invoices.jsonl --results results.jsonl
+      coupa create suppliers suppliers.csv --via flat-file --rejects rejects.csv
     """
-    _record_run("create", object_name, file, key=key, opts=_RunOptions(**options))
+    via = _via(options)
+    _record_run("create", object_name, file, key=key, opts=_RunOptions(**options), via=via)
 
 
 @_record_command(
@@ -569,6 +676,7 @@ def update(object_name: str, file: str, key: str | None, **options: Any) -> None
     "Natural key: create when it matches nothing, update when it matches one record.",
     key_required=True,
 )
+@_via_options
 def upsert(object_name: str, file: str, key: str, **options: Any) -> None:
     """Create or update OBJECT records from FILE, matched by --key.
 
@@ -576,10 +684,12 @@ def upsert(object_name: str, file: str, key: str, **options: Any) -> None:
     Examples:
       coupa upsert suppliers suppliers.csv --key number
       coupa upsert users users.jsonl --key login
+      coupa upsert suppliers suppliers.csv --key number --via flat-file
     """
     if key.strip().lower() == "id":
         raise click.UsageError("upsert needs a natural key (an id cannot be created).")
-    _record_run("upsert", object_name, file, key=key, opts=_RunOptions(**options))
+    via = _via(options)
+    _record_run("upsert", object_name, file, key=key, opts=_RunOptions(**options), via=via)
 
 
 def _known_format(path: str) -> str | None:

@@ -2,7 +2,13 @@
 
 from coupa_connector.client._auth import ApiKeyAuth, OAuthFlow, Token
 from coupa_connector.client._check import CheckResult, ConnectionTestReport
-from coupa_connector.client._config import ConnectionConfig, RateLimit, RetryPolicy, Timeout
+from coupa_connector.client._config import (
+    ConnectionConfig,
+    RateLimit,
+    RetryPolicy,
+    Timeout,
+    profile_names,
+)
 from coupa_connector.client._redact import register_secret, sanitize_url, scrub
 from coupa_connector.client._requester import (
     AsyncRequester,
@@ -34,6 +40,7 @@ __all__ = [
     "Timeout",
     "Token",
     "decide",
+    "profile_names",
     "register_secret",
     "sanitize_url",
     "scrub",

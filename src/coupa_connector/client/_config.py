@@ -541,14 +541,30 @@ def _config_path(env: Mapping[str, str]) -> Path:
 
 def _default_profile(file: Path) -> str | None:
     """The config file's ``default_profile``, or None (no file, or none named)."""
+    return profile_names(file)[1]
+
+
+def profile_names(
+    path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> tuple[list[str], str | None]:
+    """The profiles of the config file (``ConnectionConfig.from_profile``'s), sorted, and
+    its ``default_profile``; none when there is no file.
+
+    Raises:
+        ConfigurationError: The file is not valid TOML.
+    """
+    env = os.environ if environ is None else environ
+    file = Path(path) if path is not None else _config_path(env)
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return None
+        return [], None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"Config file {file} is not valid TOML: {exc}") from None
+    profiles = data.get("profiles", {})
+    names = sorted(str(n) for n, v in profiles.items() if isinstance(v, dict))
     chosen = data.get("default_profile")
-    return str(chosen) if chosen else None
+    return names, str(chosen) if chosen else None
 
 
 def _read_profile(name: str | None, file: Path, env: Mapping[str, str]) -> dict[str, Any]:

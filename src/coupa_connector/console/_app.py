@@ -6,10 +6,12 @@ Routes (every one behind ``Guard``: the access token, the host check, CSRF):
     /runs/{id}                one run: counts, timeline, failures
     /runs/{id}/log            its debug log, searchable
     /runs/{id}/rejects        the rejects file (download)
+    /runs/{id}/coupa          its integration run and errors, as Coupa holds them  _coupa
     /charts                   records and durations over time
     /operations               operation files and their validation   _ops
     /operations/{file}        one file: problems, the run form
     /jobs/{id}                a run started here, followed live
+    /integrations             an integration's runs and errors in Coupa  _coupa
     /catalog, /catalog/{obj}  objects, fields, JSON Schemas      _catalog
     /connection               the connection test                _connection
     /static/...               the page script and style sheet
@@ -33,6 +35,7 @@ from starlette.staticfiles import StaticFiles
 from coupa_connector.console._catalog import catalog_page, object_page, schema_json
 from coupa_connector.console._connection import connection_page, test_connection
 from coupa_connector.console._context import ConsoleContext, ConsoleSettings
+from coupa_connector.console._coupa import coupa_run_page, integrations_page
 from coupa_connector.console._guard import Guard
 from coupa_connector.console._ops import job_page, operation_page, operations_page, start_run
 from coupa_connector.console._runs import charts_page, debug_log_page, download, run_page, runs_page
@@ -73,11 +76,13 @@ def build_console_app(settings: ConsoleSettings) -> Guard:
             Route("/runs/{run_id}/log", debug_log_page),
             Route("/runs/{run_id}/log/download", download),
             Route("/runs/{run_id}/rejects", download),
+            Route("/runs/{run_id}/coupa", coupa_run_page),
             Route("/charts", charts_page),
             Route("/operations", operations_page),
             Route("/operations/{name}", operation_page),
             Route("/operations/{name}/start", start_run, methods=["POST"]),
             Route("/jobs/{job_id}", job_page),
+            Route("/integrations", integrations_page),
             Route("/catalog", catalog_page),
             Route("/catalog/{name}", object_page),
             Route("/catalog/{name}/schema/{use}", schema_json),

@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from coupa_connector.console._attachments import ManifestPages
 from coupa_connector.console._jobs import Jobs
 from coupa_connector.console._redact import Scrubber
 from coupa_connector.operations import OpLog
@@ -49,6 +50,7 @@ class ConsoleContext:
         # Forms carry this; a page of another site cannot read it, so it cannot post one.
         self.csrf_token = secrets.token_urlsafe(32)
         self.scrub = Scrubber((settings.token, *settings.secrets))
+        self.manifests = ManifestPages()
         self.jobs = Jobs(settings.jobs_dir or settings.log_db.parent / "console-jobs")
         self._local = threading.local()
         self._logs: list[OpLog] = []

@@ -29,6 +29,7 @@ NAV = (
     ("/", "Runs"),
     ("/charts", "Charts"),
     ("/operations", "Operations"),
+    ("/integrations", "Integrations"),
     ("/catalog", "Catalog"),
     ("/connection", "Connection"),
 )
@@ -136,9 +137,17 @@ def json_block(value: Any) -> Markup:
 
 
 def pager(
-    path: str, params: Mapping[str, str], page_no: int, per_page: int, total: int, what: str
+    path: str,
+    params: Mapping[str, str],
+    page_no: int,
+    per_page: int,
+    total: int,
+    what: str,
+    *,
+    param: str = "page",
 ) -> Markup:
-    """Previous/next links and ``page x of y`` for a list of ``total`` items."""
+    """Previous/next links and ``page x of y`` for a list of ``total`` items; ``param`` is
+    the query parameter that holds the page (a page with two lists pages each its own)."""
     pages = max(1, math.ceil(total / per_page))
     if pages == 1:
         return html('<p class="pager">{total} {what}</p>', total=f"{total:,}", what=what)
@@ -146,7 +155,7 @@ def pager(
     def link(number: int, label: str, rel: str) -> Markup:
         if number < 1 or number > pages or number == page_no:
             return html('<span class="disabled">{label}</span>', label=label)
-        query = urlencode({**{k: v for k, v in params.items() if v}, "page": str(number)})
+        query = urlencode({**{k: v for k, v in params.items() if v}, param: str(number)})
         return html(
             '<a href="{href}" rel="{rel}">{label}</a>', href=f"{path}?{query}", rel=rel, label=label
         )
@@ -154,13 +163,13 @@ def pager(
     hidden = join(
         html('<input type="hidden" name="{k}" value="{v}">', k=k, v=v)
         for k, v in params.items()
-        if v and k != "page"
+        if v and k != param
     )
     return html(
         '<nav class="pager" aria-label="Pages of {what}">{first} {prev} '
         "<span>page {page} of {pages} ({total} {what})</span> {next} {last}"
         '<form method="get" action="{path}" class="jump">{hidden}'
-        '<label>Go to page <input type="number" name="page" min="1" max="{pages}" '
+        '<label>Go to page <input type="number" name="{param}" min="1" max="{pages}" '
         'value="{page}" inputmode="numeric"></label> <button type="submit">Go</button>'
         "</form></nav>",
         what=what,
@@ -173,6 +182,7 @@ def pager(
         total=f"{total:,}",
         path=path,
         hidden=hidden,
+        param=param,
     )
 
 

@@ -11,8 +11,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
 
+from coupa_connector.console._attachments import attachments_section
 from coupa_connector.console._charts import Series, by_series, line_chart
 from coupa_connector.console._context import ConsoleContext
+from coupa_connector.console._coupa import monitoring_section
 from coupa_connector.console._html import Markup, html, join
 from coupa_connector.console._page import (
     badge,
@@ -178,6 +180,7 @@ def run_page(request: Request) -> Response:
     live = run["status"] == "running"
     batches = log.batches(run_id)
     page_no = page_number(request.query_params.get("page"))
+    files_no = page_number(request.query_params.get("files"))
     total = log.failure_count(run_id)
     failures = log.failures(
         run_id, limit=FAILURES_PER_PAGE, offset=(page_no - 1) * FAILURES_PER_PAGE
@@ -195,15 +198,26 @@ def run_page(request: Request) -> Response:
     if _fragment(request):
         return HTMLResponse(summary)
     body = html(
-        "{error}{summary}{chain}{files}"
+        "{error}{summary}{chain}{files}{monitoring}{attachments}"
         '<section aria-labelledby="failures-h"><h2 id="failures-h">Rejected and failed records'
         "</h2>{pager}{failures}</section>{speed}",
         error=_error(run, ctx),
         summary=summary,
         chain=_chain(run, log.chained_runs(run_id)),
         files=_files(run, ctx),
+        monitoring=monitoring_section(run),
+        attachments=attachments_section(
+            run, ctx.manifests, files_no, {"page": str(page_no)}, ctx.scrub
+        ),
         speed=_speed_chart(run, batches),
-        pager=pager(f"/runs/{run_id}", {}, page_no, FAILURES_PER_PAGE, total, "records"),
+        pager=pager(
+            f"/runs/{run_id}",
+            {"files": str(files_no)},
+            page_no,
+            FAILURES_PER_PAGE,
+            total,
+            "records",
+        ),
         failures=_failures(failures, ctx),
     )
     return page(

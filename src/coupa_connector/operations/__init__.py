@@ -6,7 +6,13 @@ Also the record-file readers and writers every layer uses for CSV, JSONL, JSON a
 from __future__ import annotations
 
 from coupa_connector.operations._functions import FUNCTION_HELP, TransformFunctions
-from coupa_connector.operations._oplog import Counts, OpLog, RecordOutcome, default_log_path
+from coupa_connector.operations._oplog import (
+    Counts,
+    OpLog,
+    RecordOutcome,
+    default_log_path,
+    scope_instance,
+)
 from coupa_connector.operations._runner import (
     Progress,
     Runner,
@@ -78,5 +84,6 @@ __all__ = [
     "open_writer",
     "read_records",
     "run_operations",
+    "scope_instance",
     "variable_names",
 ]

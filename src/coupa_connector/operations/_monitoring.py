@@ -75,7 +75,14 @@ class RunMonitor:
     def run_id(self) -> int | None:
         return self.monitor.run_id
 
-    def start(self) -> None:
+    def start(self, *, resume: int | None = None, supersedes: int | None = None) -> None:
+        """Open the run's integration run: continue ``resume`` (the integration run of the
+        attempt being resumed) while Coupa has it open, else create one; ``supersedes`` is
+        the open run of an unfinished attempt this new run replaces, ended as failed."""
+        if supersedes is not None:
+            self._call(self.monitor.supersede(supersedes))
+        if resume is not None and self._call(self.monitor.resume(resume)):
+            return
         self._call(self.monitor.start())
 
     def batch(self, outcomes: Sequence[RecordOutcome], counts: Counts) -> None:
@@ -95,8 +102,17 @@ class RunMonitor:
             )
         self._call(self.monitor.progress(counts.read))
 
-    def finish(self, ok: bool, counts: Counts) -> None:
-        self._call(self.monitor.finish(ok, processed=counts.read, total=counts.read))
+    def finish(self, ok: bool, counts: Counts, *, error: str | None, resumable: bool) -> None:
+        """End the integration run with the operation's run; a run that stopped where a
+        resume can continue it is paused, not failed, so the resume continues it."""
+        if ok:
+            self._call(self.monitor.finish(True, processed=counts.read, total=counts.read))
+        elif resumable:
+            self._call(self.monitor.pause(counts.read, counts.read, error or "stopped"))
+        else:
+            if error:
+                self._call(self.monitor.stopped_by(error))
+            self._call(self.monitor.finish(False, processed=counts.read, total=counts.read))
 
     def last_watermark(self) -> str | None:
         """Raises ``CoupaError`` when Coupa cannot be asked."""
@@ -108,12 +124,20 @@ class RunMonitor:
         self._call(self.monitor.save_watermark(stamp))
 
     def note(self) -> dict[str, Any]:
-        """What the operation log keeps of it."""
+        """What the operation log keeps of it (the run's ``monitoring`` detail), so the run's
+        integration run can be shown without asking Coupa."""
+        m = self.monitor
         return {
-            "integration": self.monitor.settings.integration,
-            "integration_run": self.monitor.run_id,
-            "failures": self.monitor.failures,
-            "first_failure": self.monitor.first_failure,
+            "integration": m.settings.integration,
+            "integration_run": m.run_id,
+            "history": m.settings.history,
+            "state": m.state,
+            "processed": m.processed,
+            "errors_sent": m.errors_sent,
+            "history_sent": m.history_sent,
+            "calls": m.calls,
+            "failures": m.failures,
+            "first_failure": m.first_failure,
         }
 
 

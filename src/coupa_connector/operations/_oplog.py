@@ -36,7 +36,7 @@ import platformdirs
 
 from coupa_connector.operations._masking import RecordMask
 
-__all__ = ["Counts", "OpLog", "RecordOutcome", "default_log_path"]
+__all__ = ["Counts", "OpLog", "RecordOutcome", "default_log_path", "scope_instance"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -122,7 +122,12 @@ CREATE TABLE IF NOT EXISTS scoped_state (
 
 # Columns added after the first release: a log written by an older version gets them on open
 # (with NULL in its old rows).
-_ADDED_RUN_COLUMNS = {"scope": "TEXT", "invocation": "INTEGER", "chained_from": "INTEGER"}
+_ADDED_RUN_COLUMNS = {
+    "scope": "TEXT",
+    "invocation": "INTEGER",
+    "chained_from": "INTEGER",
+    "details": "TEXT",
+}
 _ADDED_FAILURE_COLUMNS = {"transformed": "TEXT", "line": "INTEGER"}
 
 # interrupted: stopped by Ctrl-C (or a kill, told by a dead pid); resumable like failed.
@@ -135,6 +140,14 @@ def default_log_path() -> Path:
     if env:
         return Path(env)
     return Path(platformdirs.user_data_dir("coupa-connector")) / "oplog.sqlite"
+
+
+def scope_instance(scope: str | None) -> str | None:
+    """The Coupa instance (its URL) a run's scope names (``coupa=URL ...``), or None."""
+    for part in (scope or "").split():
+        if part.startswith("coupa="):
+            return part.removeprefix("coupa=").rstrip("/")
+    return None
 
 
 def _now() -> str:
@@ -363,6 +376,16 @@ class OpLog:
                 raise ValueError(f"unknown run attribute {name!r}")
             stored = _json(value) if name == "outputs" else value
             self._db.execute(f"UPDATE runs SET {name} = ? WHERE id = ?", (stored, run_id))
+
+    def set_detail(self, run_id: int, name: str, value: Mapping[str, Any]) -> None:
+        """Keep what a part of a run did beyond its records, as ``details[name]`` of the run:
+        ``monitoring`` (its integration run in Coupa), ``attachments`` (a bulk download's
+        manifest and counts). A later call for the same name replaces the value."""
+        with self._tx() as db:
+            row = db.execute("SELECT details FROM runs WHERE id = ?", (run_id,)).fetchone()
+            details = json.loads(row["details"]) if row and row["details"] else {}
+            details[name] = dict(value)
+            db.execute("UPDATE runs SET details = ? WHERE id = ?", (_json(details), run_id))
 
     def finish_run(self, run_id: int, status: str, *, error: str | None = None) -> None:
         """Record how a run ended and its duration."""
@@ -719,6 +742,34 @@ class OpLog:
         rows = self._db.execute("SELECT * FROM runs WHERE chained_from = ? ORDER BY id", (run_id,))
         return [self._present(r) for r in rows]
 
+    def integration_codes(self) -> list[str]:
+        """The Coupa integrations the log's runs were monitored in (``coupa_monitoring``)."""
+        rows = self._db.execute(
+            "SELECT DISTINCT json_extract(details, '$.monitoring.integration') AS code FROM runs "
+            "WHERE details IS NOT NULL AND code IS NOT NULL ORDER BY code"
+        )
+        return [str(r["code"]) for r in rows]
+
+    def integration_instance(self, code: str) -> str | None:
+        """The Coupa instance (its URL, from the scope) of the last run monitored in
+        integration ``code``, or None."""
+        row = self._db.execute(
+            "SELECT scope FROM runs WHERE details IS NOT NULL "
+            "AND json_extract(details, '$.monitoring.integration') = ? ORDER BY id DESC LIMIT 1",
+            (code,),
+        ).fetchone()
+        return scope_instance(row["scope"]) if row else None
+
+    def monitored_runs(self, code: str) -> dict[int, int]:
+        """Coupa integration run id -> the id of the run of this log that made it."""
+        rows = self._db.execute(
+            "SELECT id, json_extract(details, '$.monitoring.integration_run') AS coupa_run "
+            "FROM runs WHERE details IS NOT NULL "
+            "AND json_extract(details, '$.monitoring.integration') = ? AND coupa_run IS NOT NULL",
+            (code,),
+        )
+        return {int(r["coupa_run"]): int(r["id"]) for r in rows}
+
     def daily_totals(self, since: str | None = None) -> list[dict[str, Any]]:
         """Per operation and day (UTC): runs, records read and the mean duration.
 
@@ -737,6 +788,7 @@ class OpLog:
         run = {k: row[k] for k in row.keys() if k not in ("checkpoint", "pid", "inflight")}  # noqa: SIM118
         run["dry_run"] = bool(run["dry_run"])
         run["outputs"] = json.loads(run["outputs"]) if run["outputs"] else []
+        run["details"] = json.loads(run["details"]) if run.get("details") else {}
         if run["status"] == "running" and not _alive(row["pid"]):
             run["status"] = "interrupted"
         if run["duration"] is None and run["status"] == "running":

@@ -478,6 +478,7 @@ class Runner:
         )
         if previous is not None and previous["status"] in ("success", "partial"):
             return self._skipped(op, previous)
+        superseded: int | None = None  # an unfinished attempt's open run in Coupa
         if previous is not None:
             run_id = int(previous["id"])
             self.oplog.reopen_run(run_id)
@@ -497,6 +498,7 @@ class Runner:
                     op.name,
                     unfinished["status"],
                 )
+                superseded = self.oplog.checkpoint(int(unfinished["id"])).get("integration_run")
             run_id = self.oplog.start_run(
                 op.name, file, dry_run=self.dry_run, scope=scope, invocation=self._invocation
             )
@@ -521,11 +523,16 @@ class Runner:
         rejects: _Rejects | None = None
         target: Target | None = None
         monitor: RunMonitor | None = None
+        source: Source | None = None
         try:
             if scope_error is not None:
                 raise scope_error
             source, target = self._endpoints(op, run_token, now, run_id, scope)
-            monitor = self._monitor(op, source)
+            monitor = self._monitor(op, source, checkpoint.get("integration_run"), superseded)
+            if monitor is not None:
+                # Kept as soon as the integration run exists: a run killed later still
+                # names it.
+                self.oplog.set_detail(run_id, "monitoring", monitor.note())
             rejects = _Rejects(
                 op,
                 source,
@@ -571,8 +578,11 @@ class Runner:
                 raise
         finally:
             result.counts = self.oplog.counts(run_id)
+            for name, detail in (source.details() if source is not None else {}).items():
+                self.oplog.set_detail(run_id, name, detail)
             if monitor is not None:
-                self._end_monitor(monitor, run_id, result)
+                resumable = self._resumable(op, scope_error)
+                self._end_monitor(monitor, run_id, result, resumable=resumable)
             if rejects is not None and rejects.path:
                 result.rejects_file = rejects.path
                 self.oplog.set_info(run_id, rejects_file=rejects.path)
@@ -639,7 +649,13 @@ class Runner:
                 ]
                 self.oplog.record_batch(state.run_id, outcomes)
                 done.update(recovered)
-        base = {"token": state.token, "now": state.now.isoformat(), "window": window}
+        base: dict[str, Any] = {
+            "token": state.token,
+            "now": state.now.isoformat(),
+            "window": window,
+        }
+        if state.monitor is not None and state.monitor.run_id is not None:
+            base["integration_run"] = state.monitor.run_id  # a resume continues it
         if cp.get("committing") and not cp.get("committed"):
             # Killed while finishing: every record is in the target already; finish only.
             self._finish_target(target, rejects, state, base, cp, result)
@@ -709,9 +725,12 @@ class Runner:
         if upper is not None:
             watermarks.save(upper)
 
-    def _monitor(self, op: OperationSpec, source: Source) -> RunMonitor | None:
-        """The run's integration run in Coupa, started (``coupa_monitoring``); not started
-        in a dry run, which moves nothing (its ``watermark: coupa`` is still read)."""
+    def _monitor(
+        self, op: OperationSpec, source: Source, resume: int | None, supersedes: int | None
+    ) -> RunMonitor | None:
+        """The run's integration run in Coupa, started (``coupa_monitoring``): the one of the
+        attempt being resumed while Coupa has it open, else a new one. Not started in a dry
+        run, which moves nothing (its ``watermark: coupa`` is still read)."""
         if op.monitoring is None:
             return None
         bridge = self.bridge()
@@ -724,19 +743,24 @@ class Runner:
             to_coupa=op.target.is_coupa,
         )
         if not self.dry_run:
-            monitor.start()
+            monitor.start(resume=resume, supersedes=supersedes)
         return monitor
 
     def _monitor_batch(self, state: _RunState, outcomes: Sequence[RecordOutcome]) -> None:
         if state.monitor is not None and not self.dry_run:
             state.monitor.batch(outcomes, self.oplog.counts(state.run_id))
 
-    def _end_monitor(self, monitor: RunMonitor, run_id: int, result: RunResult) -> None:
-        """End the integration run with the operation (partial is a run that finished);
-        what monitoring could not do is noted in the log and the result, never raised."""
+    def _end_monitor(
+        self, monitor: RunMonitor, run_id: int, result: RunResult, *, resumable: bool
+    ) -> None:
+        """End the integration run with the operation (partial is a run that finished; one
+        a resume can continue is paused); what monitoring could not do is noted in the log
+        and the result, never raised."""
         if not self.dry_run:
-            monitor.finish(result.status != "failed", result.counts)
+            ok = result.status in ("success", "partial")
+            monitor.finish(ok, result.counts, error=result.error, resumable=resumable)
         result.monitoring = monitor.note()
+        self.oplog.set_detail(run_id, "monitoring", result.monitoring)
         note = (
             f"Coupa monitoring: integration {monitor.integration}, integration run "
             f"{monitor.run_id if monitor.run_id is not None else 'not created'}"

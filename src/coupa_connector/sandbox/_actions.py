@@ -199,6 +199,9 @@ ACTIONS: dict[tuple[str, str], Transition] = {
 
 # Actions that run on a body sent to the collection (create, then act).
 CREATE_ACTIONS = frozenset({("requisitions", "submit_for_approval")})
+# Collection actions that update the record their body names by id, answered 201 with it as
+# Swagger documents (POST /api/pick_lists/update_fulfillments takes a FulfillmentReservation).
+BODY_RECORD_UPDATES = frozenset({("pick_lists", "update_fulfillments")})
 # Actions that apply a body as an update first.
 UPDATE_ACTIONS = frozenset({("requisitions", "update_and_submit_for_approval"), *RUN_TRANSITIONS})
 

@@ -13,9 +13,13 @@ unless one is configured, and the ``Sandbox`` runner sends it for you.
     PUT    /__sandbox__/rate-limit    change any of them
     GET    /__sandbox__/config        {token_ttl, api_key_mode}
     PUT    /__sandbox__/config        change any of them
+    GET    /__sandbox__/file-loads    {hold, delay, fail}: how data file source loads run
+    PUT    /__sandbox__/file-loads    change any (hold: loads stay pending until false;
+                                      fail: a message every load then fails with, or null)
     GET    /__sandbox__/clients       registered OAuth clients (never their secrets)
     POST   /__sandbox__/clients       {client_id, client_secret, scopes, login?}
     DELETE /__sandbox__/clients/ID    remove one
+    POST   /__sandbox__/tokens/revoke every token minted so far is refused (401) from now on
     POST   /__sandbox__/reset         {seed_size?, seed?}: wipe and reseed the data
     GET    /__sandbox__/stats         request counts by route template and status
     POST   /__sandbox__/stats/reset   zero them
@@ -28,7 +32,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
@@ -38,6 +42,7 @@ from starlette.responses import Response
 
 from coupa_connector.sandbox._auth import DEFAULT_LOGIN, AuthService, OAuthClient
 from coupa_connector.sandbox._faults import FaultConfig, FaultInjector
+from coupa_connector.sandbox._file_loads import FileLoadControl
 from coupa_connector.sandbox._filters import (
     ApiFilter,
     FilterError,
@@ -134,6 +139,7 @@ class SandboxState:
     stats: RequestStats
     store: Reseedable
     admin_secret: str
+    file_loads: FileLoadControl = field(default_factory=FileLoadControl)
 
 
 class AdminError(Exception):
@@ -167,8 +173,11 @@ class AdminApi:
             ("PUT", "rate-limit"): self._put_rate_limit,
             ("GET", "config"): self._get_config,
             ("PUT", "config"): self._put_config,
+            ("GET", "file-loads"): self._get_file_loads,
+            ("PUT", "file-loads"): self._put_file_loads,
             ("GET", "clients"): self._get_clients,
             ("POST", "clients"): self._post_client,
+            ("POST", "tokens/revoke"): self._post_tokens_revoke,
             ("POST", "reset"): self._post_reset,
             ("GET", "stats"): self._get_stats,
             ("POST", "stats/reset"): self._post_stats_reset,
@@ -294,6 +303,39 @@ class AdminApi:
         self.state.auth.api_key_mode = mode
         logger.info("config set: %s", self._config())
         return _json(self._config())
+
+    def _post_tokens_revoke(self, request: Request) -> Response:
+        self.state.auth.signer.revoke_all()
+        logger.info("every token minted so far is revoked")
+        return _json({"revoked": True})
+
+    # ------------------------------------------------------------------ file loads
+
+    def _file_loads(self) -> dict[str, Any]:
+        control = self.state.file_loads
+        return {"hold": control.hold, "delay": control.delay, "fail": control.fail}
+
+    def _get_file_loads(self, request: Request) -> Response:
+        return _json(self._file_loads())
+
+    async def _put_file_loads(self, request: Request) -> Response:
+        data = await self._body(request)
+        _only(data, {"hold", "delay", "fail"})
+        control = self.state.file_loads
+        hold = data.get("hold", control.hold)
+        if not isinstance(hold, bool):
+            raise AdminError(400, "hold: expected true or false", "hold")
+        delay = data.get("delay", control.delay)
+        if isinstance(delay, bool) or not isinstance(delay, int | float) or not 0 <= delay <= 3600:
+            raise AdminError(400, "delay: expected seconds from 0 to 3600", "delay")
+        fail = data.get("fail", control.fail)
+        if fail is not None and (not isinstance(fail, str) or not fail.strip()):
+            raise AdminError(400, "fail: expected a message, or null to stop failing", "fail")
+        control.hold = hold
+        control.delay = float(delay)
+        control.fail = fail
+        logger.info("file loads set: %s", self._file_loads())
+        return _json(self._file_loads())
 
     # ------------------------------------------------------------------ clients
 

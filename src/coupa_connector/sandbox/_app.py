@@ -40,6 +40,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from coupa_connector.catalog import ObjectDef
 from coupa_connector.sandbox._actions import (
+    BODY_RECORD_UPDATES,
     CREATE_ACTIONS,
     HEADER_COMMANDS,
     UPDATE_ACTIONS,
@@ -48,7 +49,9 @@ from coupa_connector.sandbox._actions import (
 )
 from coupa_connector.sandbox._attachments import AttachmentRoutes
 from coupa_connector.sandbox._blobs import BlobStore
+from coupa_connector.sandbox._file_loads import FileLoadControl, FileLoads
 from coupa_connector.sandbox._filters import find_filter
+from coupa_connector.sandbox._flatfile_formats import load_formats
 from coupa_connector.sandbox._integrations import install_integration_views
 from coupa_connector.sandbox._nested_api import NestedApi
 from coupa_connector.sandbox._objects import (
@@ -107,6 +110,8 @@ class ApiOptions:
     # the record and its file-url (as the Swagger documents it); see _attachments.
     attachment_show: Literal["file", "record"] = "file"
     attachment_max_bytes: int = 512 * 1024 * 1024
+    # Holds and delays of data file source loads (shared with the admin API's config).
+    file_loads: FileLoadControl = field(default_factory=FileLoadControl)
 
 
 class CoupaApi:
@@ -124,6 +129,9 @@ class CoupaApi:
         self.cache = RenderCache(store)
         self.pages = PageCache(store)
         self.files = AttachmentRoutes(self, BlobStore.beside(store.path))
+        self.loads = FileLoads(
+            self, self.files.blobs, load_formats(self.views), self.options.file_loads
+        )
         self.nested = NestedApi(self)
         self._deep = self.views.deep_resources()
         # Their first segments: most paths are checked against this set alone.
@@ -131,6 +139,7 @@ class CoupaApi:
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
         self.router = Router(
             routes=[
+                *self.loads.routes(),
                 *self.files.routes(),
                 Route("/api/{res}", self.collection, methods=methods),
                 Route("/api/{res}/{key}", self.member, methods=methods),
@@ -489,6 +498,13 @@ class CoupaApi:
         if obj.action(action) is None:
             raise RequestError(f"No {obj.element} with id {name!r}.", 404)
         login = self._require(request, obj, action, obj.write_scope)
+        if (view.name, action) in BODY_RECORD_UPDATES:
+            body = await self._body(request, obj)
+            rid = body.pop("id", None)
+            if rid in (None, ""):
+                raise WriteError([f"{human_name(obj.element)} id can't be blank"])
+            doc = self.writer.update(view, self._load(view, str(rid)), body, login)
+            return self._record(request, view, doc, 201, method="POST")
         if (view.name, action) not in CREATE_ACTIONS:
             raise RequestError(f"The sandbox does not emulate {obj.name}/{action}.", 400)
         body = await self._body(request, obj)

@@ -36,6 +36,7 @@ from starlette.routing import Route
 
 from coupa_connector.catalog import ObjectDef, attachment_parents
 from coupa_connector.sandbox._blobs import BlobStore, BlobWriter
+from coupa_connector.sandbox._derive import document_fields
 from coupa_connector.sandbox._multipart import MultipartError, boundary_of, read_multipart
 from coupa_connector.sandbox._objects import ObjectView, Views
 from coupa_connector.sandbox._query import RequestError
@@ -479,7 +480,15 @@ class AttachmentRoutes:
             if upload is None:
                 raise RequestError(f"File can't be blank: send {field} as multipart.")
             self._put_document(obj.name, int(record["id"]), kind, upload)
-            record = self.api.writer.touch(view, record, login, {})
+            described = document_fields(
+                obj.name,
+                int(record["id"]),
+                kind,
+                upload.name,
+                upload.content_type,
+                upload.writer.size,
+            )
+            record = self.api.writer.touch(view, record, login, described)
             return self.api._record(request, view, record, method="PUT")
         except (RequestError, BodyError, MultipartError) as exc:
             return self._error(request, exc, obj)

@@ -270,6 +270,12 @@ class TokenSigner:
     def __repr__(self) -> str:
         return f"TokenSigner(ttl={self.ttl})"
 
+    def revoke_all(self) -> None:
+        """Refuse every token minted so far, as Coupa does when an admin revokes a client's
+        tokens or rotates its secret: a new signing key, so old tokens fail their check."""
+        self._key = secrets.token_bytes(32)
+        self._verified.clear()
+
     def _sign(self, signing_input: str) -> str:
         digest = hmac.new(self._key, signing_input.encode("ascii"), hashlib.sha256).digest()
         return _b64encode(digest)

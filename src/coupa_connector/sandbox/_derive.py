@@ -6,19 +6,25 @@ so that rendering stays a copy and filters on them find what they should.
 - the PO numbers on lines that bill an order line (``po-number``, ``order-header-num``,
   ``order-line-num``);
 - a document's ``approvals`` (copies of the approval records) and ``current-approval``,
-  kept up to date whenever one of its approvals is saved.
+  kept up to date whenever one of its approvals is saved;
+- the fields that describe a record's document file (an invoice's ``image-scan*``);
+- the amounts an invoice derives from its totals: its discount and the totals less it,
+  and the totals at its exchange rate (``discounted_totals``).
 
 What is derived from what is data in ``_objects.py``; this module applies it.
 """
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from coupa_connector.sandbox._objects import (
     APPROVABLES,
     APPROVAL_LINKS,
     DERIVED_FROM_REFERENCES,
+    DISCOUNTED_TOTALS,
+    DOCUMENT_FIELDS,
     EMBED_SKIP,
     LINE_MIRRORS,
     OPEN_APPROVAL_STATUSES,
@@ -27,7 +33,14 @@ from coupa_connector.sandbox._objects import (
 )
 from coupa_connector.sandbox._store import Store
 
-__all__ = ["Deriver", "current_approval", "embedded_copy", "from_references"]
+__all__ = [
+    "Deriver",
+    "current_approval",
+    "discounted_totals",
+    "document_fields",
+    "embedded_copy",
+    "from_references",
+]
 
 
 def from_references(res: str, doc: dict[str, Any]) -> None:
@@ -36,6 +49,65 @@ def from_references(res: str, doc: dict[str, Any]) -> None:
         value = doc.get(ref)
         rid = value.get("id") if isinstance(value, dict) else None
         doc[name] = None if rid is None else (rid if what == "id" else what)
+
+
+def _amount(value: Any) -> Decimal | None:
+    try:
+        return None if value in (None, "") else Decimal(str(value))
+    except ArithmeticError:
+        return None
+
+
+def _money(value: Decimal) -> str:
+    return format(value.quantize(_CENTS, ROUND_HALF_UP), "f")
+
+
+_CENTS = Decimal("0.01")
+
+
+def discounted_totals(res: str, doc: dict[str, Any]) -> None:
+    """Set the amounts that follow from a document's totals (``DISCOUNTED_TOTALS``); a
+    document without totals keeps what it has."""
+    names = DISCOUNTED_TOTALS.get(res)
+    if names is None:
+        return
+    net, gross = _amount(doc.get(names["net"])), _amount(doc.get(names["gross"]))
+    if net is None or gross is None:
+        return
+    tax = _amount(doc.get(names["tax"])) or Decimal(0)
+    percent = _amount(doc.get(names["percent"])) or Decimal(0)
+    net_off = (net * percent / 100).quantize(_CENTS, ROUND_HALF_UP)
+    tax_off = (tax * percent / 100).quantize(_CENTS, ROUND_HALF_UP)
+    doc[names["discount"]] = _money(net_off + tax_off)
+    doc[names["net_less"]] = _money(net - net_off)
+    doc[names["tax_less"]] = _money(tax - tax_off)
+    doc[names["gross_less"]] = _money(gross - net_off - tax_off)
+    doc[names["due_less"]] = _money(
+        Decimal(0) if doc.get(names["paid"]) else gross - net_off - tax_off
+    )
+    rate = _amount(doc.get(names["rate"]))
+    if rate is not None:
+        doc[names["net_at_rate"]] = _money(net * rate)
+        doc[names["gross_at_rate"]] = _money(gross * rate)
+        doc[names["tax_at_rate"]] = _money(tax * rate)
+
+
+def document_fields(
+    res: str, rid: int, kind: str, name: str, content_type: str, size: int
+) -> dict[str, Any]:
+    """The fields of record ``rid`` that describe its file of ``kind`` (none if it has none)."""
+    found = DOCUMENT_FIELDS.get(kind, {}).get(res)
+    if found is None:
+        return {}
+    names, type_field, size_field, url_field = found
+    out: dict[str, Any] = dict.fromkeys(names, name)
+    if type_field is not None:
+        out[type_field] = content_type
+    if size_field is not None:
+        out[size_field] = f"{size / 1_048_576:.2f}"
+    if url_field is not None:
+        out[url_field] = f"/api/{res}/{rid}/retrieve_{kind}"
+    return out
 
 
 def embedded_copy(record: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 report's lines, a document's comments, ...).
 
 Nothing here names an object: every route comes from the catalog (``ObjectDef.routes`` with a
-``nested-`` kind), and how a child record belongs to its parent is worked out from the child's
+``nested-`` kind, and the nested paths of ``ObjectDef.actions`` that only Coupa's reference
+tables list), and how a child record belongs to its parent is worked out from the child's
 fields, in this order:
 
 1. a reference to the parent's object (``supplier_items.item``);
@@ -36,6 +37,9 @@ __all__ = ["HIDDEN_PARENT", "Link", "NestedMatch", "NestedRoute", "NestedRoutes"
 # field name, so it is never rendered or taken from a body.
 HIDDEN_PARENT = "@parent"
 _PARAM = re.compile(r":([a-z_]+)")
+# The standard actions a route under a parent can be (the catalog's action names).
+_STANDARD = frozenset({"index", "show", "create", "update", "delete"})
+_MEMBER = frozenset({"show", "update", "delete"})
 
 
 def rails_class(obj: ObjectDef) -> str:
@@ -156,13 +160,58 @@ class NestedRoutes:
         self.views = views
         self.routes: list[NestedRoute] = []
         for obj in views.catalog:
-            for route in obj.routes:
-                if route.nested:
-                    compiled = self._compile(obj, route.kind, route.verb, route.path, route.parent)
-                    if compiled is not None:
-                        self.routes.append(compiled)
+            for kind, verb, path, parent in (*self._swagger(obj), *self._tables(obj)):
+                compiled = self._compile(obj, kind, verb, path, parent)
+                if compiled is not None:
+                    self.routes.append(compiled)
         # Longest templates first, so /a/:id/b/:id/c wins over a shorter prefix.
         self.routes.sort(key=lambda r: -len(r.path))
+
+    @staticmethod
+    def _swagger(obj: ObjectDef) -> list[tuple[str, str, str, str | None]]:
+        """The nested routes Coupa's Swagger lists: (kind, verb, path, parent object)."""
+        return [(r.kind, r.verb, r.path, r.parent) for r in obj.routes if r.nested]
+
+    def _tables(self, obj: ObjectDef) -> list[tuple[str, str, str, str | None]]:
+        """The nested routes only Coupa's reference tables list, from the object's actions:
+        a standard action under a parent (``create_under_quote_request`` at
+        ``/api/quote_requests/:quote_request_id/tasks``), and every route of a collection
+        under another name the tables give it (``/api/suppliers/:supplier_id/
+        remit_to_addresses/:id`` beside Swagger's ``.../addresses/:id``: coupa-api.md 1.2
+        lists the verbs of both, and Coupa's Addresses examples update through it)."""
+        if not obj.supported:
+            return []  # attachments: files, served by the handlers registered for them
+        known = {(r.verb, r.path) for r in obj.routes}
+        swagger = [r for r in obj.routes if r.nested]
+        out: list[tuple[str, str, str, str | None]] = []
+        for act in obj.actions:
+            segments = act.path.split("/")
+            standard = re.split(r"_under_|_via_", act.name, maxsplit=1)[0]
+            params = _PARAM.findall(act.path)
+            if (
+                (act.verb, act.path) in known
+                or standard not in _STANDARD
+                or len(segments) < 5
+                or not segments[3].startswith(":")
+                or len(params) != len(set(params))
+                # A member route ends in the child's :id; a collection route in its name.
+                or (standard in _MEMBER) != (segments[-1] == ":id")
+            ):
+                continue
+            parent = self.views.resource(segments[2])
+            parent_name = parent.name if parent is not None else None
+            head, collection = "/".join(segments[:4]), segments[4]
+            siblings = [r for r in swagger if r.path.startswith(f"{head}/")]
+            aliased = [r for r in siblings if r.path.split("/")[4] != collection]
+            if aliased:
+                for r in aliased:
+                    rest = r.path.split("/")
+                    path = "/".join([*rest[:4], collection, *rest[5:]])
+                    out.append((r.kind, r.verb, path, r.parent))
+            else:
+                out.append((f"nested-{standard}", act.verb, act.path, parent_name))
+        unique = {(kind, verb, path): parent for kind, verb, path, parent in out}
+        return [(k, v, p, parent) for (k, v, p), parent in unique.items() if (v, p) not in known]
 
     def _compile(
         self, child: ObjectDef, kind: str, verb: str, path: str, parent_name: str | None

@@ -26,9 +26,12 @@ __all__ = [
     "DEEP_SEPARATOR",
     "DELETED_LINES_KEPT",
     "DERIVED_FROM_REFERENCES",
+    "DISCOUNTED_TOTALS",
     "DISPUTE_REASONS",
+    "DOCUMENT_FIELDS",
     "DUPLICATE_LINE_NUMS_IGNORED",
     "EMBED_SKIP",
+    "EVENT_INPUTS",
     "EXPORTED_ONLY_UPDATES",
     "FINISHED_STATUSES",
     "INHERITED_KEYS",
@@ -40,6 +43,7 @@ __all__ = [
     "TOTALS",
     "UNIQUE_SCOPES",
     "UPDATABLE_FIELDS",
+    "EventInput",
     "ObjectView",
     "Views",
     "deleted_lines_key",
@@ -69,6 +73,9 @@ CREATE_DEFAULTS: dict[str, dict[str, Any]] = {
     "approvals": {"status": "pending_approval"},
     "integration_errors": {"resolved": False},
     "integration_history_records": {"resolved": False},
+    # "Include the <event-type> element or else Coupa will default to an RFI"; a new event
+    # is a draft (Coupa: Sourcing API example calls).
+    "quote_requests": {"event-type": "rfi", "state": "draft"},
 }
 # Values create forces whatever the body says (the status of a new invoice is not the
 # caller's to choose); a body that gives a writable one another value is refused (POST
@@ -171,7 +178,51 @@ FINISHED_STATUSES: dict[str, frozenset[str]] = {
 # updates are limited to header custom fields, close/cancel, and adding, editing, or
 # deleting lines" (coupa-api.md 5.3); close and cancel are header commands.
 UPDATABLE_FIELDS: dict[str, frozenset[str]] = {
-    "purchase_orders": frozenset({"custom-fields", "order-lines", "exported"}),
+    "purchase_orders": frozenset(
+        {
+            "custom-fields",
+            "order-lines",
+            "exported",
+            # A reason insight recorded on the order (EVENT_INPUTS).
+            "reason-insight-id",
+            "reason-insight-code",
+            "reason-insight-event-comment",
+        }
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class EventInput:
+    """Input-only fields of an update that record an event in one of the record's
+    collections instead of changing a field: Coupa's Purchase Orders API page updates an
+    order with ``<reason-insight-id>`` (or ``-code``) and ``<reason-insight-event-comment>``,
+    and its answers list the order's ``reason-insight-events``.
+
+    Attributes:
+        collection: The record's collection of events.
+        reference: The event's reference to what it records (``reason-insight``).
+        keys: Input field -> the key of that reference it gives (``id``, ``code``).
+        comment: The input field of the comment, and the event's field that keeps it.
+    """
+
+    collection: str
+    reference: str
+    keys: Mapping[str, str]
+    comment: tuple[str, str]
+
+    @property
+    def inputs(self) -> frozenset[str]:
+        return frozenset({*self.keys, self.comment[0]})
+
+
+EVENT_INPUTS: dict[str, EventInput] = {
+    "purchase_orders": EventInput(
+        "reason-insight-events",
+        "reason-insight",
+        {"reason-insight-id": "id", "reason-insight-code": "code"},
+        ("reason-insight-event-comment", "comment"),
+    ),
 }
 
 # Objects embedded as a fixed small block wherever they are referenced: Coupa's "user
@@ -211,6 +262,46 @@ ORDER_LINE_NUMBERS: dict[str, tuple[str, str, tuple[str, ...], str]] = {
         ("po-number", "order-header-num"),
         "order-line-num",
     ),
+}
+
+# Amounts a document derives from its totals (after ``TOTALS``): its early-payment discount
+# (``discount-percent`` of the net total and of the tax) and the totals that leave, and
+# the totals in the buying company's currency at its ``exchange-rate``; kept up to date
+# whenever its lines change. resource -> the fields, by what they hold.
+DISCOUNTED_TOTALS: dict[str, dict[str, str]] = {
+    "invoices": {
+        "net": "gross-total",
+        "tax": "tax-amount",
+        "gross": "total-with-taxes",
+        "percent": "discount-percent",
+        "rate": "exchange-rate",
+        "discount": "discount-amount",
+        "net_less": "net-total-less-discount",
+        "tax_less": "total-taxes-less-discount",
+        "gross_less": "gross-total-less-discount",
+        "due_less": "amount-due-less-discount",
+        "net_at_rate": "origin-currency-net",
+        "gross_at_rate": "origin-currency-gross",
+        "tax_at_rate": "taxes-in-origin-country-currency",
+        "paid": "paid",
+    },
+}
+
+# Fields of a record that describe one of its document files, set whenever the file is
+# stored: file kind -> resource -> (file name fields, content type, size in MB, URL; None
+# where the record has no such field). An invoice's image-scan fields name its scan, its
+# clearance-document the file /retrieve_clearance_document answers with (Coupa: Invoices API).
+_FileFields = tuple[tuple[str, ...], str | None, str | None, str | None]
+DOCUMENT_FIELDS: dict[str, dict[str, _FileFields]] = {
+    "image_scan": {
+        "invoices": (
+            ("image-scan", "image-scan-file-name"),
+            "image-scan-content-type",
+            "image-scan-file-size",
+            "image-scan-url",
+        ),
+    },
+    "clearance_document": {"invoices": (("clearance-document",), None, None, None)},
 }
 
 # Audit references left out of embedded records and of the copies documents keep of their
@@ -294,8 +385,10 @@ class Views:
                 self._by_path.setdefault(obj.resource[len("/api/") :], obj)
         for obj in ordered:
             # The collections its Swagger routes name serve it too (expense artifacts are
-            # /api/expense_artifacts in Swagger's paths).
-            if not obj.resource:
+            # /api/expense_artifacts in Swagger's paths), and serve the objects the catalog
+            # keeps without a resource (coupa-pay-payments at /api/coupa_pay/payments);
+            # attachments, files under their documents, have routes of their own.
+            if not obj.supported:
                 continue
             for route in obj.routes:
                 path = route.collection

@@ -34,7 +34,6 @@ _fragment = orjson.Fragment
 _EMBED_SKIP = EMBED_SKIP
 # One step of a rendering plan: the field's kind and the target's view for associations.
 _Step = tuple[str, ObjectView | None]
-_AUDIT_STAMPS = ("created-at", "updated-at", "created-by", "updated-by")
 # What an unset field of a kind renders as: an empty list or set of custom fields, false for
 # booleans (Rails boolean columns default to false, and Coupa sends false, never null),
 # otherwise null.
@@ -51,8 +50,13 @@ class _Shape:
     worked out once per shape rather than once per record."""
 
     drop: tuple[str, ...]
-    # (field, kind, target view, target name)
-    work: tuple[tuple[str, str, ObjectView | None, str], ...]
+    # References to stored records: (field, target name, target view).
+    refs: tuple[tuple[str, str, ObjectView], ...]
+    # Data embedded in the record (a supplier's primary contact): (field, its object).
+    data: tuple[tuple[str, ObjectView], ...]
+    # Collections: (field, the lines' object, whether they are records stored on their own).
+    lists: tuple[tuple[str, ObjectView | None, bool], ...]
+    custom: tuple[str, ...]
     tail: bytes
 
 
@@ -104,22 +108,38 @@ class _Plan:
             return found
         steps = self.steps
         drop = tuple(n for n in keys if n not in steps)
-        work: list[tuple[str, str, ObjectView | None, str]] = []
+        refs: list[tuple[str, str, ObjectView]] = []
+        data: list[tuple[str, ObjectView]] = []
+        lists: list[tuple[str, ObjectView | None, bool]] = []
+        custom: list[str] = []
         for name in keys:
             step = steps.get(name)
             if step is None or step[0] not in _WORK_KINDS:
                 continue
             kind, target = step
-            if kind == "reference" and target is None:
-                continue  # an object the catalog does not describe: output as stored
-            if kind == "reference" and not target.stored:  # type: ignore[union-attr]
-                # Data embedded in the record (a supplier's primary contact): rendered with
-                # every key of its object, as Coupa's samples show it.
-                kind = "embedded"
-            work.append((name, kind, target, target.name if target is not None else ""))
+            if kind == "reference":
+                if target is None:
+                    continue  # an object the catalog does not describe: output as stored
+                if target.stored:
+                    refs.append((name, target.name, target))
+                else:
+                    # Data embedded in the record (a supplier's primary contact): rendered
+                    # with every key of its object, as Coupa's samples show it.
+                    data.append((name, target))
+            elif kind == "collection":
+                lists.append((name, target, target is None or target.stored))
+            else:
+                custom.append(name)
         present = set(keys)
         unset = {n: v for n, v in self.template.items() if n not in present}
-        found = _Shape(drop, tuple(work), orjson.dumps(unset)[1:-1])
+        found = _Shape(
+            drop,
+            tuple(refs),
+            tuple(data),
+            tuple(lists),
+            tuple(custom),
+            orjson.dumps(unset)[1:-1],
+        )
         # Bounded: hand-written records can come in any number of shapes.
         if len(self.shapes) < 1024:
             self.shapes[keys] = found
@@ -157,14 +177,6 @@ def _plans_cache(views: Views, view: ObjectView, embedded: bool = False) -> _Pla
             lines.append((name, target_view))
         if target_view is not None and kind == "collection" and target_view.stored:
             stored_lists.append((name, target_view))
-    if not view.stored and "users" in views.catalog:
-        # Data embedded in a record keeps its own audit stamps where it has them: Coupa's
-        # samples show them on a supplier's primary contact, which the catalog lacks.
-        users = views.view(views.catalog.get("users"))
-        for name in _AUDIT_STAMPS:
-            steps.setdefault(
-                name, ("reference", users) if name.endswith("-by") else ("datetime", None)
-            )
     found = _Plan(
         view.order, steps, template, tuple(stored_refs), tuple(lines), {}, tuple(stored_lists)
     )
@@ -184,6 +196,8 @@ class RenderCache:
         self.embedded: dict[tuple[str, int], dict[str, Any]] = {}
         # The same embedded records, serialized once for the JSON pages that repeat them.
         self.embedded_json: dict[tuple[str, object], Any] = {}
+        # Data embedded in records, rendered: (object, id) -> (the data, its JSON).
+        self.embedded_data_json: dict[tuple[str, object], tuple[dict[str, Any], Any]] = {}
         self.blocks: dict[tuple[str, int], dict[str, Any]] = {}
         # Full JSON renderings of top-level records, and their total size.
         self.records: dict[tuple[str, int], bytes] = {}
@@ -201,6 +215,7 @@ class RenderCache:
             self.docs.clear()
             self.embedded.clear()
             self.embedded_json.clear()
+            self.embedded_data_json.clear()
             self.blocks.clear()
             self.records.clear()
             self.record_bytes = 0
@@ -230,8 +245,11 @@ class Renderer:
         self._docs = cache.docs
         self._embedded = cache.embedded
         self._embedded_json = cache.embedded_json
+        self._embedded_data_json = cache.embedded_data_json
         self._blocks = cache.blocks
-        self._plans: dict[str, _Plan] = {}
+        # Plans by view and whether for an embedded copy; views live as long as the
+        # renderer (they are cached per catalog), so their ids stay theirs meanwhile.
+        self._plans_by_view: dict[tuple[int, bool], _Plan] = {}
         # While a JSON pass runs: referenced records it met before they were fetched.
         self._missing: set[tuple[str, int]] | None = None
         self._misses = 0
@@ -267,12 +285,12 @@ class Renderer:
         return [self.full(view, d) for d in docs]
 
     def full_json(
-        self, view: ObjectView, rows: list[tuple[int, str | dict[str, Any]]]
+        self, view: ObjectView, rows: list[tuple[int, bytes | str | dict[str, Any]]]
     ) -> list[bytes]:
         """Full records as JSON, each rendered once per store generation.
 
-        ``rows`` are (id, document) pairs, the document as stored JSON text or parsed; text
-        is parsed only for records not rendered yet. Records are rendered in one pass;
+        ``rows`` are (id, document) pairs, the document as stored JSON (bytes or text) or
+        parsed; JSON is parsed only for records not rendered yet. Records are rendered in one pass;
         referenced records not fetched yet are noted on the way, fetched with one query
         per resource, and only the records that met them are rendered again. Once a page
         or two has been served, every supplier, user and account a page refers to is
@@ -281,7 +299,7 @@ class Renderer:
         records = self._cache.records
         name = view.name
         todo = [
-            (rid, orjson.loads(doc) if isinstance(doc, str) else doc)
+            (rid, orjson.loads(doc) if isinstance(doc, (bytes, str)) else doc)
             for rid, doc in rows
             if (name, rid) not in records
         ]
@@ -337,40 +355,43 @@ class Renderer:
                 self._docs[(res, rid)] = found.get(rid)
 
     def _json(self, view: ObjectView, doc: dict[str, Any], copy: bool = False) -> bytes:
-        plan = self.plan(view, copy)
-        shape = plan.shape(tuple(doc))
+        plan = self._plans_by_view.get((id(view), copy)) or self.plan(view, copy)
+        shape = plan.shapes.get(tuple(doc)) or plan.shape(tuple(doc))
         # Copy the document whole and fix up the few fields that need work, rather than
         # looking at every field in Python: this is the hot loop of a full page.
         present = dict(doc)
         for name in shape.drop:
             del present[name]
         embedded = self._embedded_json
-        for name, kind, target, target_name in shape.work:
+        for name, target_name, target in shape.refs:
             value = doc[name]
-            if kind == "reference":
-                if isinstance(value, dict):
-                    # The common case inline: the referenced record is serialized already.
-                    found = embedded.get((target_name, value.get("id")))
-                    present[name] = found if found is not None else self.embed_json(target, value)
-            elif kind == "embedded":
-                if isinstance(value, dict):
-                    present[name] = _fragment(self._json(target, value))  # type: ignore[arg-type]
-            elif kind == "collection":
-                if not isinstance(value, list):
-                    present[name] = []
-                elif target is not None and not target.stored:
-                    present[name] = [
-                        _fragment(self._json(target, i)) if isinstance(i, dict) else i
-                        for i in value
-                    ]
-                else:
-                    present[name] = [
-                        _fragment(self._json(target, i, True))
-                        if isinstance(i, dict) and len(i) > 1 and target is not None
-                        else self.embed_json(target, i)
-                        for i in value
-                    ]
-            elif not isinstance(value, dict):
+            if value.__class__ is dict:
+                # The common case inline: the referenced record is serialized already.
+                found = embedded.get((target_name, value.get("id")))
+                present[name] = found if found is not None else self.embed_json(target, value)
+        for name, target in shape.data:
+            value = doc[name]
+            if value.__class__ is dict:
+                present[name] = self._embedded_data(target, value)
+        for name, lines, stored in shape.lists:
+            value = doc[name]
+            if value.__class__ is not list:
+                present[name] = []
+            elif not stored:
+                json = self._json
+                present[name] = [
+                    _fragment(json(lines, i)) if i.__class__ is dict else i  # type: ignore[arg-type]
+                    for i in value
+                ]
+            else:
+                present[name] = [
+                    _fragment(self._json(lines, i, True))
+                    if isinstance(i, dict) and len(i) > 1 and lines is not None
+                    else self.embed_json(lines, i)
+                    for i in value
+                ]
+        for name in shape.custom:
+            if doc[name].__class__ is not dict:
                 present[name] = {}
         body = orjson.dumps(present)
         tail = shape.tail
@@ -378,8 +399,23 @@ class Renderer:
             return body
         if len(body) == 2:
             return b"{" + tail + b"}"
-        # Fewer copies of the record than chained concatenation.
-        return b"".join((body[:-1], b",", tail, b"}"))
+        # One copy of the record: a view of it without its closing brace, not a slice.
+        return b"".join((memoryview(body)[:-1], b",", tail, b"}"))
+
+    def _embedded_data(self, target: ObjectView, value: dict[str, Any]) -> Any:
+        """Data embedded in a record (a country, a remit-to address), rendered once per
+        store generation for each distinct value: records repeat the same few. Kept by
+        its id and checked against the value it was rendered from, which is cheaper than
+        a key made of the whole value."""
+        key = (target.name, value.get("id"))
+        known = self._embedded_data_json.get(key)
+        if known is not None and known[0] == value:
+            return known[1]
+        before = self._misses
+        found = _fragment(self._json(target, value))
+        if self._misses == before:  # complete: nothing it refers to is still missing
+            self._embedded_data_json[key] = (value, found)
+        return found
 
     def embed_json(self, target: ObjectView | None, value: Any) -> Any:
         """``embed`` for JSON output: the embedded record serialized once per store
@@ -438,12 +474,8 @@ class Renderer:
                 self._docs[(res, rid)] = found.get(rid)
 
     def plan(self, view: ObjectView, embedded: bool = False) -> _Plan:
-        if embedded:
-            return _plans_cache(self.views, view, True)
-        found = self._plans.get(view.name)
-        if found is None:
-            found = _plans_cache(self.views, view)
-            self._plans[view.name] = found
+        found = _plans_cache(self.views, view, embedded)
+        self._plans_by_view[(id(view), embedded)] = found
         return found
 
     # ------------------------------------------------------------------ shapes

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from coupa_connector.sandbox._attachments import ATTACHMENTS, DOCUMENTS
+from coupa_connector.sandbox._derive import document_fields
 from coupa_connector.sandbox._samplefiles import generated
 from coupa_connector.sandbox._store import Store
 
@@ -39,9 +40,13 @@ def seed_files(store: Store, seed: int = 42) -> dict[str, int]:
     created = "2024-01-02T09:00:00+00:00"
     user = {"login": "coupa_admin"}
 
+    described: dict[str, Any] = {}
+
     def document(res: str, rid: int, kind: str, key: str, name: str, ctype: str) -> None:
         data = generated(key)
         assert data is not None
+        # The record's fields that name the file (an invoice's image-scan*), stored with it.
+        described.update(document_fields(res, rid, kind, name, ctype, len(data)))
         store.put(
             DOCUMENTS,
             {
@@ -124,6 +129,8 @@ def seed_files(store: Store, seed: int = 42) -> dict[str, int]:
                 f"{number}-clearance.pdf",
                 "application/pdf",
             )
+        store.put("invoices", {**inv, **described})
+        described.clear()
     for n, po in enumerate(_seeded(store, "purchase_orders")):
         if n % 4 == 0:
             number = str(po.get("po-number") or po["id"])

@@ -55,6 +55,7 @@ from coupa_connector.sandbox._auth import (
 )
 from coupa_connector.sandbox._bodyread import DEFAULT_BODY_TIMEOUT, BodyReadDeadline
 from coupa_connector.sandbox._faults import FaultConfig, FaultInjector, FaultRule, find_transport
+from coupa_connector.sandbox._file_loads import FileLoadControl
 from coupa_connector.sandbox._ratelimit import (
     DEFAULT_BURST,
     DEFAULT_RATE,
@@ -306,6 +307,7 @@ def build_sandbox_app(
             seed=settings.seed,
             seeder=seed_store,
         )
+    file_loads = FileLoadControl()
     if api_factory is None:
         from coupa_connector.sandbox._app import ApiOptions, build_api_app
 
@@ -315,7 +317,9 @@ def build_sandbox_app(
 
         def api_factory(data: Any) -> ASGIApp:
             options = ApiOptions(
-                attachment_show=show, attachment_max_bytes=settings.attachment_max_bytes
+                attachment_show=show,
+                attachment_max_bytes=settings.attachment_max_bytes,
+                file_loads=file_loads,
             )
             return build_api_app(data, options)
 
@@ -343,7 +347,7 @@ def build_sandbox_app(
     token = RateLimitGate(auth.token_endpoint, limiter, token_bucket, token_throttled)
     router = _Router(token, api)
     faults = FaultInjector(router, settings.start_faults())
-    state = SandboxState(auth, limiter, faults, stats, store, settings.admin_secret)
+    state = SandboxState(auth, limiter, faults, stats, store, settings.admin_secret, file_loads)
     router.admin = AdminApi(state)
     outer = BodyReadDeadline(faults, settings.body_timeout)
     return SandboxApp(settings, state, _RequestCounter(outer, stats))
@@ -671,9 +675,32 @@ class Sandbox:
         """Set the lifetime of tokens minted from now on."""
         self.admin("PUT", "config", {"token_ttl": seconds})
 
+    def revoke_tokens(self) -> None:
+        """Refuse every access token minted so far (clients must mint new ones)."""
+        self.admin("POST", "tokens/revoke")
+
     def set_api_key_mode(self, enabled: bool) -> None:
         """Accept (or stop accepting) the legacy ``X-COUPA-API-KEY`` header."""
         self.admin("PUT", "config", {"api_key_mode": enabled})
+
+    def set_file_loads(
+        self,
+        *,
+        hold: bool | None = None,
+        delay: float | None = None,
+        fail: str | Literal[False] | None = False,
+    ) -> None:
+        """Hold data file source loads pending (``hold``), make each wait ``delay`` seconds
+        before it starts, or make them fail with a message (``fail``; None stops it, False
+        leaves it as it is); loads held start when the hold ends."""
+        body: dict[str, Any] = {}
+        if hold is not None:
+            body["hold"] = hold
+        if delay is not None:
+            body["delay"] = delay
+        if fail is not False:
+            body["fail"] = fail
+        self.admin("PUT", "file-loads", body)
 
     def reset(self, seed_size: int | None = None, seed: int = 42) -> dict[str, int]:
         """Wipe the data and reseed it.

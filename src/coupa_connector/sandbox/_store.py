@@ -453,11 +453,14 @@ class Store:
         order: str = "r0.id ASC",
         limit: int | None = None,
         offset: int = 0,
-    ) -> list[tuple[int, str]]:
-        """Like ``select``, but (id, JSON text) pairs: callers that cache renderings by id
-        parse only the documents they have not rendered yet."""
-        rows = self._run_select("r0.id, r0.doc", res, where, params, order, limit, offset)
-        return [(int(r[0]), str(r[1])) for r in rows]
+    ) -> list[tuple[int, bytes]]:
+        """Like ``select``, but (id, JSON bytes) pairs: callers that cache renderings by id
+        parse only the documents they have not rendered yet. Bytes, not text: the JSON
+        parser reads them as they are, with no decoding to a str first."""
+        rows = self._run_select(
+            "r0.id, CAST(r0.doc AS BLOB)", res, where, params, order, limit, offset
+        )
+        return [(int(r[0]), bytes(r[1])) for r in rows]
 
     def select_ids(self, res: str, where: str = "", params: Sequence[Any] = ()) -> list[int]:
         """Ids of the records matching an SQL condition, ascending."""

@@ -370,6 +370,14 @@ def _parse_json(raw: bytes) -> dict[str, Any]:
     return normalized
 
 
+def _root_names(obj: ObjectDef) -> tuple[str, ...]:
+    """The XML roots a body of the object may have: its element, model and name, and the
+    elements of its Swagger definitions (a pick list is Coupa's ``<fulfillment-reservation>``,
+    as its Pick Lists examples send it)."""
+    definitions = (re.sub(r"(?<!^)(?=[A-Z])", "-", d).lower() for d in obj.definitions)
+    return (obj.element, obj.model.replace("_", "-"), obj.name.replace("_", "-"), *definitions)
+
+
 def _parse_xml(raw: bytes, obj: ObjectDef) -> dict[str, Any]:
     if not raw.strip():
         return {}
@@ -383,7 +391,7 @@ def _parse_xml(raw: bytes, obj: ObjectDef) -> dict[str, Any]:
         raise BodyError(400, "The XML body must have one root element.")
     root, content = next(iter(doc.items()))
     root_name = root.replace("_", "-")
-    if root_name not in (obj.element, obj.model.replace("_", "-"), obj.name.replace("_", "-")):
+    if root_name not in _root_names(obj):
         raise BodyError(400, f"The XML root element must be <{obj.element}>, not <{root}>.")
     _check_depth(content)
     value = _xml_node(content)

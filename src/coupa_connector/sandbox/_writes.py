@@ -18,13 +18,15 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from coupa_connector.catalog import FieldDef
-from coupa_connector.sandbox._derive import Deriver
+from coupa_connector.sandbox._derive import Deriver, discounted_totals
+from coupa_connector.sandbox._nested import rails_class
 from coupa_connector.sandbox._objects import (
     APPROVAL_LINKS,
     CREATE_DEFAULTS,
     CREATE_FORCED,
     DELETED_LINES_KEPT,
     DUPLICATE_LINE_NUMS_IGNORED,
+    EVENT_INPUTS,
     FINISHED_STATUSES,
     INHERITED_KEYS,
     LINE_MIRRORS,
@@ -185,6 +187,7 @@ class Writer:
         doc = copy.deepcopy(current)
         self._apply(view, doc, body, "update", errors, "")
         self._check_updatable(view, current, doc, body, errors)
+        event = self._event(view, doc, errors)
         self._derive(view, doc)
         present = {k for k in body if k in view.obj.fields}
         self._check_required(view, doc, errors, "", only=present)
@@ -193,6 +196,8 @@ class Writer:
             raise WriteError(_dedupe(errors))
         now = self.store.write_time(current.get("updated-at"))
         user = self.user_ref(login)
+        if event is not None:
+            self._record_event(view, doc, event, now, user)
         self._version(view, current, doc)
         self._stamp(view, doc, now, user, created=False)
         self._stamp_lines(view, doc, current, now, user)
@@ -393,6 +398,19 @@ class Writer:
                 return  # Coupa: "the value will not be changed"
             errors.append(f"{label} is invalid")
 
+    def find(self, view: ObjectView, key: dict[str, Any]) -> int | None:
+        """The id of the record a natural key names, or None when none does.
+
+        Raises:
+            WriteError: Several records match the key.
+        """
+        try:
+            return self.resolve(view, key)
+        except _Unresolved:
+            return None
+        except _Ambiguous as exc:
+            raise WriteError([exc.message(human_name(view.obj.element))]) from None
+
     def resolve(self, target: ObjectView, value: Any) -> int:
         """The id of the record a reference names, by id or natural key.
 
@@ -536,12 +554,52 @@ class Writer:
         for name, fd in view.obj.fields.items():
             if not fd.required or not fd.writable or (only is not None and name not in only):
                 continue
+            if not fd.required_certain:
+                # Required only in some cases, or defaulted by Coupa (the catalog says why):
+                # Coupa accepts records without it, as its own examples show.
+                continue
             value = doc.get(name)
             if value is None or value == "" or value == [] or value == {}:
                 label = f"{prefix}{name.replace('-', ' ')}" if prefix else human_name(name)
                 # A value that was sent but refused already has its message.
                 if not any(e.startswith(f"{label} ") for e in errors):
                     errors.append(f"{label} can't be blank")
+
+    @staticmethod
+    def _event(view: ObjectView, doc: dict[str, Any], errors: list[str]) -> dict[str, Any] | None:
+        """The event an update's input-only fields record (``EVENT_INPUTS``), taken out of
+        the record; None when the update records none."""
+        spec = EVENT_INPUTS.get(view.name)
+        if spec is None or not spec.inputs & doc.keys():
+            return None
+        given = {key: doc.pop(name) for name, key in spec.keys.items() if name in doc}
+        comment = doc.pop(spec.comment[0], None)
+        target = {k: v for k, v in given.items() if v not in (None, "")}
+        if not target:
+            errors.append(f"{human_name(spec.reference)} can't be blank")
+        return {spec.reference: target, spec.comment[1]: comment}
+
+    def _record_event(
+        self,
+        view: ObjectView,
+        doc: dict[str, Any],
+        event: dict[str, Any],
+        now: str,
+        user: dict[str, int],
+    ) -> None:
+        spec = EVENT_INPUTS[view.name]
+        event.update(
+            {
+                "id": self.store.next_id(spec.collection),
+                "eventable-type": rails_class(view.obj),
+                "eventable-id": doc.get("id"),
+                "created-at": now,
+                "updated-at": now,
+                "created-by": user,
+                "updated-by": user,
+            }
+        )
+        doc[spec.collection] = [*(doc.get(spec.collection) or []), event]
 
     @staticmethod
     def _check_updatable(
@@ -645,6 +703,7 @@ class Writer:
         if "tax-amount" in fields and "total-with-taxes" in parent_fields and doc.get("tax-amount"):
             tax = _dec(doc.get("tax-amount")) or Decimal(0)
             doc["total-with-taxes"] = format((total + tax).quantize(Decimal("0.01")), "f")
+        discounted_totals(view.name, doc)
 
     def _version(self, view: ObjectView, old: dict[str, Any], new: dict[str, Any]) -> None:
         rule = VERSIONING.get(view.name)

@@ -26,7 +26,7 @@ from coupa_connector.activities.attachments._keywords import (
     DownloadKeywords,
     UploadKeywords,
 )
-from coupa_connector.activities.attachments._manifest import Manifest, ManifestRow
+from coupa_connector.activities.attachments._manifest import Manifest, ManifestRow, parse_rows
 from coupa_connector.activities.attachments._routes import (
     DOCUMENT_ALIASES,
     attachment_parents,
@@ -52,6 +52,7 @@ __all__ = [
     "download_attachment",
     "download_document",
     "list_attachments",
+    "parse_rows",
     "upload_attachment",
     "upload_document",
 ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,6 +102,22 @@ class BulkDownloadResult:
     @property
     def ok(self) -> bool:
         return not self.failed
+
+    def summary(self) -> dict[str, Any]:
+        """The counts and where the files are (absolute paths), as plain data: the
+        operation log keeps it as a run's ``attachments`` detail, and the console, started
+        anywhere, shows the manifest from it."""
+        return {
+            "folder": os.path.abspath(self.folder),
+            "manifest": os.path.abspath(self.manifest),
+            "parents": self.parents,
+            "found": self.found,
+            "downloaded": self.downloaded,
+            "kept": self.kept,
+            "failed": len(self.failed),
+            "not_files": self.not_files,
+            "bytes": self.bytes,
+        }
 
 
 @dataclass(slots=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import IO, Any
@@ -21,7 +21,7 @@ import orjson
 
 from coupa_connector._csv_formulas import escape_cell, unescape_cell
 
-__all__ = ["COLUMNS", "Manifest", "ManifestRow"]
+__all__ = ["COLUMNS", "Manifest", "ManifestRow", "parse_rows"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,18 +87,7 @@ class Manifest:
         if not self.path.is_file():
             return rows
         text = self.path.read_text(encoding="utf-8", errors="replace")
-        if self.jsonl:
-            items: Iterable[dict[str, Any]] = (
-                d for d in (_json(line) for line in text.splitlines()) if d is not None
-            )
-        else:
-            reader = csv.DictReader(io.StringIO(text))
-            items = ({k: unescape_cell(v or "") for k, v in r.items() if k} for r in reader)
-        for item in items:
-            try:
-                row = ManifestRow.from_dict(item)
-            except (KeyError, TypeError, ValueError):
-                continue
+        for row in parse_rows(text.splitlines(keepends=True), jsonl=self.jsonl):
             rows[row.key] = row
         return rows
 
@@ -137,6 +126,24 @@ class Manifest:
         if self.jsonl:
             return orjson.dumps(data).decode() + "\n"
         return _csv_line(["" if data[c] is None else str(data[c]) for c in COLUMNS])
+
+
+def parse_rows(lines: Iterable[str], *, jsonl: bool) -> Iterator[ManifestRow]:
+    """The rows of a manifest's lines (a CSV's header line first); lines that are not a
+    row (a torn last one) are skipped. Reads lazily: a page of a large manifest costs a
+    page."""
+    if jsonl:
+        items: Iterable[dict[str, Any]] = (
+            d for d in (_json(line) for line in lines) if d is not None
+        )
+    else:
+        reader = csv.DictReader(lines)
+        items = ({k: unescape_cell(v or "") for k, v in r.items() if k} for r in reader)
+    for item in items:
+        try:
+            yield ManifestRow.from_dict(item)
+        except (KeyError, TypeError, ValueError):
+            continue
 
 
 def _csv_line(cells: list[str]) -> str:

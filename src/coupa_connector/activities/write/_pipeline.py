@@ -38,6 +38,8 @@ __all__ = [
     "Job",
     "KeyLocks",
     "UnreadableRecord",
+    "input_chunks",
+    "make_item",
     "run_pipeline",
 ]
 
@@ -170,7 +172,7 @@ class _State:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
-async def _chunks(
+async def input_chunks(
     source: Iterable[Any] | AsyncIterable[Any], size: int
 ) -> AsyncIterator[tuple[list[Any], BaseException | None]]:
     """Chunks of the input; a reading error comes with the records read before it."""
@@ -257,7 +259,7 @@ async def run_pipeline(
         # No ``finally`` here: a cancelled producer must not block on full queues.
         position = 0
         try:
-            async for chunk, error in _chunks(source, batch_size):
+            async for chunk, error in input_chunks(source, batch_size):
                 items: list[Item] = []
                 for entry in chunk:
                     position += 1

@@ -22,7 +22,7 @@ from coupa_connector.catalog import (
 )
 from coupa_connector.errors import ConfigurationError
 
-__all__ = ["catalog_of", "problems_result", "writable_object"]
+__all__ = ["catalog_of", "problem_message", "problems_result", "writable_object"]
 
 # The rule of the catalog's "an update needs id or a natural key" problem.
 IDENTITY = "identity"
@@ -72,6 +72,14 @@ def _message(problem: Problem, tag: str, *, with_value: bool = True) -> str:
     if with_value and problem.value is not None and _shown(problem.value) not in text:
         text = f"{text} (got {_shown(problem.value)})"
     return f"{text} [{tag}]"
+
+
+def problem_message(problem: Problem, *, with_value: bool = True) -> str:
+    """One finding as a write's result names it: the field, the reason, the value (unless
+    ``with_value`` is False, for warnings, which logs keep) and the rule."""
+    return _message(
+        problem, problem.rule if problem.is_error else problem.code, with_value=with_value
+    )
 
 
 def problems_result(

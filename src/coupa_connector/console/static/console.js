@@ -1,6 +1,9 @@
 // Regions marked data-refresh="ms" (a run is going on) are fetched again every ms
 // milliseconds and replaced by the server's fresh copy, until a copy comes back without the
-// mark (the run has ended). The HTML is the console's own, escaped on the server.
+// mark (the run has ended). Regions marked data-load="url" (what Coupa holds, which may be
+// slow to answer) are replaced once by the region of that id that the url answers; without
+// script they stay a link to the full page. The HTML is the console's own, escaped on the
+// server.
 "use strict";
 
 function fragmentUrl() {
@@ -27,6 +30,19 @@ function follow(region) {
   }, wait);
 }
 
+async function load(region) {
+  try {
+    const answer = await fetch(region.dataset.load, { credentials: "same-origin" });
+    const holder = document.createElement("div");
+    holder.innerHTML = await answer.text();
+    const fresh = holder.querySelector("#" + region.id);
+    if (fresh) region.replaceWith(fresh);
+  } catch (error) {
+    // The console is gone or the network hiccupped: the link to the full page stays.
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-refresh]").forEach(follow);
+  document.querySelectorAll("[data-load]").forEach(load);
 });

@@ -68,9 +68,13 @@ class AttachmentSource(SourceBase):
         manifest = o.get("manifest")
         self.manifest = None if manifest is None else _resolve(base_dir, str(manifest))
         self.bridge = bridge
+        self._summary: dict[str, Any] | None = None
 
     def describe(self) -> str:
         return f"Coupa {self.obj.name} attachments"
+
+    def details(self) -> dict[str, dict[str, Any]]:
+        return {"attachments": self._summary} if self._summary is not None else {}
 
     def items(self, done: set[str]) -> Iterator[Item]:
         if self.folder is None:
@@ -116,6 +120,7 @@ class AttachmentSource(SourceBase):
             kinds=self.kinds,
             manifest=self.manifest,
         )
+        self._summary = result.summary()
         out: list[tuple[str, dict[str, Any], str | None]] = []
         for row in result.rows:
             record = {

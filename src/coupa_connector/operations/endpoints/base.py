@@ -20,7 +20,9 @@ Capabilities are members every endpoint has, with neutral defaults in ``SourceBa
 - may have been sent: ``set_maybe_sent`` gives a target the records a killed run may have
   written without logging them;
 - deletes: ``keep_delivered`` hands a source that detects deletes the ids the run
-  delivered, once the run's output is final (it keeps them for the next comparison).
+  delivered, once the run's output is final (it keeps them for the next comparison);
+- details: ``details`` is what a source did beyond its records (a bulk download's
+  manifest), kept in the operation log beside the run.
 """
 
 from __future__ import annotations
@@ -153,6 +155,11 @@ class Source(Protocol):
         """The run is committed and delivered these ids (delete detection keeps them)."""
         ...
 
+    def details(self) -> dict[str, dict[str, Any]]:
+        """What it did beyond its records, by name, for the operation log's run details
+        (``attachments``: a bulk download's manifest and counts); empty when nothing."""
+        ...
+
 
 class Target(Protocol):
     """Where records go."""
@@ -235,6 +242,9 @@ class SourceBase:
 
     def keep_delivered(self, ids: Sequence[int]) -> None:
         return None
+
+    def details(self) -> dict[str, dict[str, Any]]:
+        return {}
 
 
 class TargetBase:

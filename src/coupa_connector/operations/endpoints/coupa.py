@@ -27,12 +27,14 @@ from coupa_connector.operations._deletes import (
 from coupa_connector.operations._functions import TransformValueError, parse_when
 from coupa_connector.operations._projection import mapping_projection
 from coupa_connector.operations._transform import Item, Transformed, TransformSpec
+from coupa_connector.operations.endpoints._results import batch_outcomes
 from coupa_connector.operations.endpoints.base import (
     EndpointContext,
     EndpointType,
     FatalBatch,
     Outcome,
     SourceBase,
+    Target,
     TargetBase,
     debug_json,
 )
@@ -54,6 +56,9 @@ T = TypeVar("T")
 
 log = logging.getLogger("coupa_connector.operations")
 
+# How a create or upsert target sends: a request per record, or Coupa CSV flat files.
+VIA_API = "api"
+VIA_FILES = "flat-file"
 _ID_KEY = "id:"  # the key of a queried record with an id: "id:" and the id
 _DELETED_KEY = "deleted:"  # the key of a tombstone: "deleted:" and the vanished id
 
@@ -345,28 +350,7 @@ class CoupaWriteTarget(TargetBase):
             if not isinstance(inner, CoupaError):
                 raise
             error = inner
-        out: list[Outcome | None] = [None] * len(records)
-        for r in results:
-            index = r.position - 1
-            if not 0 <= index < len(out):
-                continue
-            outcome = r.outcome.value
-            if outcome in ("created", "updated", "actioned", "valid"):
-                out[index] = Outcome("written", coupa_id=r.id, warnings=list(r.warnings))
-            else:
-                messages = list(r.messages) or [outcome]
-                out[index] = Outcome(
-                    "rejected" if outcome == "rejected" else "failed",
-                    messages,
-                    r.id,
-                    list(r.warnings),
-                )
-        final = [
-            o
-            if o is not None
-            else Outcome("failed", [f"not sent: {error}" if error else "no result"])
-            for o in out
-        ]
+        final = batch_outcomes(results, len(records), error)
         if error is not None:
             raise FatalBatch(error, final)
         return final
@@ -456,6 +440,12 @@ def _check(check: Checker, where: str, role: str, spec: EndpointSpec, node: LMap
             validation_mode(o["validate"])
         except ConfigurationError as exc:
             check.problem(node.line_of("validate"), f"{where}: {exc}")
+    if spec.type in ("coupa.create", "coupa.upsert"):
+        _check_via(check, where, spec, node)
+    if spec.type == "coupa.load_file":
+        from coupa_connector.operations.endpoints.coupa_files import check_file_options
+
+        check_file_options(check, where, spec, node)
     if spec.type == "coupa.create" and not obj.can_create:
         check.problem(node.line_of("object"), f"{where}: Coupa cannot create {obj.name}")
     if spec.type in ("coupa.update", "coupa.upsert") and not obj.can_update:
@@ -479,6 +469,21 @@ def _check(check: Checker, where: str, role: str, spec: EndpointSpec, node: LMap
             node.line_of("action"),
             f"{where}: {obj.name} has no action {o['action']!r}; actions: {names}",
         )
+
+
+def _check_via(check: Checker, where: str, spec: EndpointSpec, node: LMap) -> None:
+    """``via: api`` (one request per record, the default) or ``via: flat-file``."""
+    from coupa_connector.operations.endpoints.coupa_files import FILE_OPTIONS, check_file_options
+
+    via = spec.options.get("via", VIA_API)
+    if via not in (VIA_API, VIA_FILES):
+        check.problem(node.line_of("via"), f"{where}: via must be {VIA_API} or {VIA_FILES}")
+        return
+    if via == VIA_FILES:
+        check_file_options(check, where, spec, node)
+        return
+    for name in sorted(FILE_OPTIONS & set(spec.options)):
+        check.problem(node.line_of(name), f"{where}: {name} applies only with via: {VIA_FILES}")
 
 
 def _check_deletes(check: Checker, where: str, o: Mapping[str, Any], node: LMap) -> None:
@@ -651,8 +656,17 @@ def _query_source(spec: EndpointSpec, ctx: EndpointContext) -> CoupaQuerySource:
     return CoupaQuerySource(spec, ctx.connection(), ctx.transform, deletes)
 
 
-def _write_target(spec: EndpointSpec, ctx: EndpointContext) -> CoupaWriteTarget:
+def _write_target(spec: EndpointSpec, ctx: EndpointContext) -> Target:
+    if spec.options.get("via") == VIA_FILES:
+        return _file_target(spec, ctx)
     return CoupaWriteTarget(spec, ctx.connection(), dry_run=ctx.dry_run)
+
+
+def _file_target(spec: EndpointSpec, ctx: EndpointContext) -> Target:
+    # Imported when used: an operation that sends records one by one needs none of it.
+    from coupa_connector.operations.endpoints.coupa_files import file_target
+
+    return file_target(spec, ctx)
 
 
 # The options that are the query's own (checked as the query activity reads them).
@@ -679,6 +693,10 @@ _QUERY_OPTIONS = frozenset(
 )
 
 
+# ``via`` and the options of writes through flat files (coupa_files.FILE_OPTIONS).
+_VIA_OPTIONS = frozenset({"via", "files_dir", "poll"})
+
+
 def _coupa(
     name: str, required: tuple[str, ...], options: frozenset[str], *, source: bool = False
 ) -> EndpointType:
@@ -699,9 +717,23 @@ def _coupa(
 
 ENDPOINTS = {
     "coupa.query": _coupa("coupa.query", ("object",), _QUERY_OPTIONS, source=True),
-    "coupa.create": _coupa("coupa.create", ("object",), frozenset({"object", "validate"})),
+    "coupa.create": _coupa(
+        "coupa.create", ("object",), frozenset({"object", "validate", *_VIA_OPTIONS})
+    ),
     "coupa.update": _coupa("coupa.update", ("object",), frozenset({"object", "key", "validate"})),
-    "coupa.upsert": _coupa("coupa.upsert", ("object",), frozenset({"object", "key", "validate"})),
+    "coupa.upsert": _coupa(
+        "coupa.upsert", ("object",), frozenset({"object", "key", "validate", *_VIA_OPTIONS})
+    ),
+    "coupa.load_file": EndpointType(
+        "coupa.load_file",
+        ("target",),
+        {"target": ("object",)},
+        frozenset({"object", "key", "validate", "files_dir", "poll"}),
+        target=_file_target,
+        check=_check,
+        check_mapping=_check_mapping,
+        uses_coupa=True,
+    ),
     "coupa.action": _coupa(
         "coupa.action", ("object", "action"), frozenset({"object", "action", "id_field"})
     ),

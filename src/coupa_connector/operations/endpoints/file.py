@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,14 +18,17 @@ from coupa_connector._csv_formulas import csv_formulas_mode
 from coupa_connector._records import RAW_KEY, REJECTS_KEYS
 from coupa_connector.errors import ConfigurationError
 from coupa_connector.operations._transform import Item, Transformed
+from coupa_connector.operations.endpoints._coupa_csv_target import CoupaCsvTarget
 from coupa_connector.operations.endpoints.base import (
     EndpointContext,
     EndpointType,
     Outcome,
     SourceBase,
+    Target,
     TargetBase,
 )
 from coupa_connector.operations.files._files import (
+    OBJECT_FORMATS,
     BadRecord,
     LineMark,
     RecordFileError,
@@ -36,7 +39,7 @@ from coupa_connector.operations.files._files import (
     read_records,
 )
 from coupa_connector.operations.files._output import RecordWriter
-from coupa_connector.operations.opfile.model import EndpointSpec
+from coupa_connector.operations.opfile.model import EndpointSpec, validation_mode
 
 if TYPE_CHECKING:
     from coupa_connector.catalog import ObjectDef
@@ -60,6 +63,9 @@ class FileSource(SourceBase):
         path = str(spec.options["path"])
         self.path = path if path == "-" or os.path.isabs(path) else str(base_dir / path)
         self.format = spec.options.get("format")
+        # A Coupa flat file (coupa-csv) holds one object's records in its own layout.
+        self.object_name = spec.options.get("object")
+        self.direction = spec.options.get("direction")
         self.encoding = str(spec.options.get("encoding", "utf-8"))
         # Rejects of this source are fed back to it, so they are written the way it reads.
         self.csv_formulas = csv_formulas_mode(spec.options.get("csv_formulas", "escape"))
@@ -68,6 +74,10 @@ class FileSource(SourceBase):
         if self.path != "-":
             with contextlib.suppress(ConfigurationError):
                 self.rejects_format = guess_format(self.path, self.format)
+            if self.rejects_format in OBJECT_FORMATS:
+                # Nested records with their reasons, to fix and feed back (as a JSON lines
+                # source): not a file Coupa takes.
+                self.rejects_format = "jsonl"
 
     def describe(self) -> str:
         return self.path
@@ -92,6 +102,8 @@ class FileSource(SourceBase):
             encoding=self.encoding,
             csv_formulas=self.csv_formulas,
             mark=mark,
+            object_name=self.object_name,
+            direction=self.direction,
         )
         for record in records:
             # A bad record is reported before the good record that follows it; keep the
@@ -254,11 +266,53 @@ def _check(check: Checker, where: str, role: str, spec: EndpointSpec, node: LMap
                 node.line_of("format") if "format" in o else node.line_of("path"),
                 f"{where}: {exc}",
             )
+    if str(o.get("format", "")).lower() in OBJECT_FORMATS:
+        _check_object_format(check, where, role, spec, node)
+    else:
+        for option in ("object", "direction", "validate"):
+            if option in o:
+                check.problem(
+                    node.line_of(option), f"{where}: {option} applies to format coupa-csv only"
+                )
+    if "validate" in o:
+        try:
+            validation_mode(o["validate"])
+        except ConfigurationError as exc:
+            check.problem(node.line_of("validate"), f"{where}: {exc}")
     if "csv_formulas" in o:
         try:
             csv_formulas_mode(o["csv_formulas"], f"{where}: csv_formulas")
         except ConfigurationError as exc:
             check.problem(node.line_of("csv_formulas"), str(exc))
+
+
+def _check_object_format(
+    check: Checker, where: str, role: str, spec: EndpointSpec, node: LMap
+) -> None:
+    """A Coupa flat file names its object (a target may take its source's), and Coupa has
+    that file in that direction."""
+    from coupa_connector.catalog import Direction, load_csv_formats
+
+    o = spec.options
+    if "object" not in o and role == "target":
+        return  # the source's object, known when the run starts
+    if not isinstance(o.get("object"), str):
+        check.problem(node.line_of("format"), f"{where}: format coupa-csv needs object: NAME")
+        return
+    direction = o.get("direction")
+    if direction is not None and direction not in ("import", "export"):
+        check.problem(node.line_of("direction"), f"{where}: direction is import or export")
+        return
+    formats = load_csv_formats()
+    directions: list[Direction] = ["export", "import"]
+    if direction is not None:
+        directions = ["export" if direction == "export" else "import"]
+    if not any(o["object"].replace("-", "_") in formats.objects(d) for d in directions):
+        known = ", ".join(sorted({*formats.objects("export"), *formats.objects("import")}))
+        check.problem(
+            node.line_of("object"),
+            f"{where}: Coupa has no CSV flat file for {o['object']!r}; it has: {known}",
+        )
 
 
 def _identity(spec: EndpointSpec, role: str, base_dir: Path) -> str:
@@ -270,7 +324,11 @@ def _identity(spec: EndpointSpec, role: str, base_dir: Path) -> str:
     return f"file:{os.path.normpath(resolved)}"
 
 
-def _target(spec: EndpointSpec, ctx: EndpointContext) -> FileTarget:
+def _target(spec: EndpointSpec, ctx: EndpointContext) -> Target:
+    fmt = spec.options.get("format")
+    object_target = _OBJECT_TARGETS.get(str(fmt).lower()) if fmt else None
+    if object_target is not None:
+        return object_target(spec, ctx)
     return FileTarget(
         spec,
         now=ctx.now,
@@ -280,12 +338,17 @@ def _target(spec: EndpointSpec, ctx: EndpointContext) -> FileTarget:
     )
 
 
+# Targets of the formats laid out by object (``OBJECT_FORMATS``), by format name.
+_OBJECT_TARGETS: dict[str, Callable[[EndpointSpec, EndpointContext], Target]] = {
+    "coupa-csv": CoupaCsvTarget,
+}
+
 ENDPOINTS = {
     "file": EndpointType(
         "file",
         ("source", "target"),
         {"source": ("path",), "target": ("path",)},
-        frozenset({"path", "format", "columns", "encoding", "csv_formulas"}),
+        frozenset({"path", "format", "columns", "encoding", "csv_formulas", "object", "direction"}),
         source=lambda spec, ctx: FileSource(spec, ctx.base_dir),
         target=_target,
         check=_check,

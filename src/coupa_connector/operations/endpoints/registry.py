@@ -21,6 +21,7 @@ _MODULES: dict[str, str] = {
         ("coupa.query", "coupa.create", "coupa.update", "coupa.upsert", "coupa.action"), "coupa"
     ),
     "coupa.attachments": "attachments",
+    "coupa.load_file": "coupa",
     "file": "file",
     "sql": "sql",
 }

@@ -42,6 +42,7 @@ from coupa_connector.operations.files._text_input import (
 
 __all__ = [
     "FORMATS",
+    "OBJECT_FORMATS",
     "BadRecord",
     "LineMark",
     "RecordFileError",
@@ -54,6 +55,19 @@ __all__ = [
 
 Format = Literal["csv", "jsonl", "json", "xml"]
 FORMATS: tuple[str, ...] = ("csv", "jsonl", "json", "xml")
+OBJECT_FORMATS: tuple[str, ...] = ("coupa-csv",)
+"""Formats whose columns are one object's own (Coupa's flat files): reading one needs the
+object's name. Their readers are in ``OBJECT_READERS``."""
+
+ObjectReader = Callable[
+    [str | None, str, str | None, "OnBad", "LineMark | None"], Iterator[dict[str, Any]]
+]
+"""(object name, path, direction, on_bad, mark) -> records."""
+
+OBJECT_READERS: dict[str, ObjectReader] = {}
+"""The reader of each ``OBJECT_FORMATS`` format, by name; ``_object_formats`` (imported with
+this package) fills it, so that this module, which those readers build on, needs none of
+them."""
 
 _EXTENSIONS: dict[str, str] = {
     ".csv": "csv",
@@ -120,10 +134,9 @@ def guess_format(path: str | os.PathLike[str], format: str | None = None) -> str
         fmt = format.lower().lstrip(".")
         if fmt == "ndjson":
             fmt = "jsonl"
-        if fmt not in FORMATS:
-            raise RecordFileError(
-                f"unknown format {format!r}; use one of {', '.join(FORMATS)}", file=name
-            )
+        if fmt not in FORMATS and fmt not in OBJECT_FORMATS:
+            known = ", ".join((*FORMATS, *OBJECT_FORMATS))
+            raise RecordFileError(f"unknown format {format!r}; use one of {known}", file=name)
         return fmt
     suffix = Path(name).suffix.lower()
     if suffix not in _EXTENSIONS:
@@ -193,6 +206,8 @@ def read_records(
     encoding: str = "utf-8",
     csv_formulas: CsvFormulas = DEFAULT_CSV_FORMULAS,
     mark: LineMark | None = None,
+    object_name: str | None = None,
+    direction: str | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Stream the records of a file.
 
@@ -208,6 +223,10 @@ def read_records(
             cells as they are.
         mark: Set as the file is read: each record's first line before it is yielded (CSV,
             JSON lines), a CSV file's header.
+        object_name: The object a file of an ``OBJECT_FORMATS`` format holds (``coupa-csv``:
+            ``suppliers``, ``invoices``...).
+        direction: For ``coupa-csv``, ``export`` (Coupa's outbound layout) or ``import``
+            (its inbound one); the object's export layout when it has one, else its import.
 
     Yields:
         Records as dicts with Coupa's hyphenated keys; CSV's dotted columns
@@ -224,6 +243,9 @@ def read_records(
     if name != "-" and not Path(name).is_file():
         raise RecordFileError("no such file", file=name)
     report = on_bad or _raise_bad(name)
+    if fmt in OBJECT_FORMATS:
+        yield from OBJECT_READERS[fmt](object_name, name, direction, report, mark)
+        return
     cell = cell_reader(csv_formulas)
     if fmt == "xml":
         # The XML declaration names its own encoding; a given one other than UTF-8 wins.
@@ -617,15 +639,19 @@ class _XMLRecords:
 
     Depth 1 is the list element (``invoice-headers``), depth 2 each record. Coupa's type
     attributes drive the values: ``integer``, ``boolean``, ``nil="true"``, ``type="array"``.
-    A document whose root is one record (``<invoice-header>``) gives that single record.
+    A document whose root is one record (``<invoice-header>``) gives that single record; so
+    does a root spelled like a list whose first child is a field, not one of its records
+    (Coupa's ``<budget_lines><segment_1>...`` examples).
     """
 
     def __init__(
         self,
         root_is_record: Callable[[str, Mapping[str, str]], bool],
         items: Mapping[str, frozenset[str]] | None = None,
+        holds_fields: Callable[[str, Mapping[str, str], str], bool] | None = None,
     ) -> None:
         self._root_is_record = root_is_record
+        self._holds_fields = holds_fields
         self._items = items or {}
         self._stack: list[tuple[str, dict[str, str], list[Any], list[str]]] = []
         self.single = False
@@ -640,6 +666,15 @@ class _XMLRecords:
     def start(self, name: str, attrs: dict[str, str]) -> None:
         self.started = True
         if not self._stack and self._root_is_record(name, attrs):
+            self.single = True
+        elif (
+            len(self._stack) == 1
+            and not self.single
+            and not self._stack[0][2]
+            and self._holds_fields is not None
+            and self._holds_fields(self._stack[0][0], self._stack[0][1], name)
+        ):
+            # Decided at the root's first child, before any record of it is finished.
             self.single = True
         # Each frame: tag, attributes, children as (tag, value) pairs, text pieces.
         self._stack.append((name, attrs, [], []))
@@ -758,12 +793,27 @@ def _read_xml(name: str, on_bad: OnBad, encoding: str | None = None) -> Iterator
 
     catalog = load_catalog()
 
+    elements = {o.element for o in catalog}
+    # An object's list element (and name) -> its record element: <budget-lines> holds
+    # <budget-line> records.
+    lists = {name: o.element for o in catalog for name in (o.list_element, o.name)}
+
     def root_is_record(tag: str, attrs: Mapping[str, str]) -> bool:
         if attrs.get("type") == "array":
             return False
-        return any(o.element == tag for o in catalog)
+        return tag.replace("_", "-") in elements
 
-    handler = _XMLRecords(root_is_record, _collection_items())
+    def holds_fields(root: str, attrs: Mapping[str, str], child: str) -> bool:
+        # Coupa's own budget line examples send one record as <budget_lines><segment_1>...:
+        # a root spelled like a list whose first child is no record of it is one record.
+        record = lists.get(root.replace("_", "-")) or lists.get(root)
+        return (
+            attrs.get("type") != "array"
+            and record is not None
+            and child.replace("_", "-") != record
+        )
+
+    handler = _XMLRecords(root_is_record, _collection_items(), holds_fields)
     parser = expat.ParserCreate(encoding)
     parser.buffer_text = True
     declared = [encoding or "utf-8"]  # the encoding the XML declaration names

@@ -284,6 +284,10 @@ class RecordWriter:
     ) -> None:
         self.path = os.fspath(target)
         self.format = guess_format(self.path, format)
+        if self.format not in FORMATS:
+            raise ConfigurationError(
+                f"{self.format} files are written with write_coupa_csv (docs/flat-files.md)"
+            )
         if self.format == "xml":
             obj, catalog = _xml_object(obj, catalog, element)
         self.obj, self.catalog = obj, catalog

@@ -35,7 +35,7 @@ from coupa_connector._records import (
     without_rejects_keys,
 )
 from coupa_connector.errors import CoupaError
-from coupa_connector.operations.files._files import guess_format
+from coupa_connector.operations.files._files import OBJECT_FORMATS, guess_format
 from coupa_connector.operations.files._output import RecordWriter
 
 __all__ = [
@@ -248,7 +248,9 @@ def open_rejects(
     try:
         fmt = guess_format(path)
     except CoupaError:
-        fmt = input_format
+        # A Coupa flat file's rejects are nested records with their reasons, not a file
+        # Coupa takes: JSON lines, which the write commands read back.
+        fmt = "jsonl" if input_format in OBJECT_FORMATS else input_format
     if fmt == IDS_FORMAT:
         return IdLines(path)
     return RejectsWriter(

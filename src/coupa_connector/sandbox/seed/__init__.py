@@ -1,7 +1,9 @@
-"""Deterministic, related seed data for the sandbox's store, in three parts:
+"""Deterministic, related seed data for the sandbox's store, in four parts:
 
 - ``_vocabulary``: the names, codes and status shares the data is drawn from;
 - ``_reference``: reference data (users, suppliers, the chart of accounts, items ...);
+- ``_documented``: the records Coupa's documented example calls name (an item, a contract,
+  users' addresses, sourcing events, cycle counts, pick lists);
 - ``_transactions``: the procure-to-pay chain, requisitions -> purchase orders -> receipts
   -> invoices -> approvals, plus expense reports.
 
@@ -22,6 +24,7 @@ from coupa_connector.sandbox._filters import FILTER_STORE, default_filters
 from coupa_connector.sandbox._objects import default_views
 from coupa_connector.sandbox._seed_files import seed_files
 from coupa_connector.sandbox.seed._base import BASE_DATE, SEED_USER_LOGIN, Seeder
+from coupa_connector.sandbox.seed._documented import seed_documented
 from coupa_connector.sandbox.seed._fill import FILLED, complete, fill_plan
 from coupa_connector.sandbox.seed._reference import seed_reference
 from coupa_connector.sandbox.seed._transactions import seed_transactions
@@ -54,6 +57,7 @@ def seed_store(store: Store, seed_size: int | None = None, seed: int = 42) -> di
     seeder = Seeder(store, size, seed)
     with store.transaction():
         seed_reference(seeder)
+        seed_documented(seeder)
         filters = default_filters()
         first = store.reserve_ids(FILTER_STORE, len(filters))
         seeder.put(FILTER_STORE, [{"id": first + n, **f.as_dict()} for n, f in enumerate(filters)])

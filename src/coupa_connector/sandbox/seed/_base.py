@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from coupa_connector.sandbox._derive import from_references
 from coupa_connector.sandbox._objects import DERIVED_FROM_REFERENCES
 from coupa_connector.sandbox._store import format_instant
+from coupa_connector.sandbox.seed._details import SupplierFacts, TermFacts
 from coupa_connector.sandbox.seed._fill import FillPlan, complete
 from coupa_connector.sandbox.seed._vocabulary import ref
 
@@ -47,6 +48,11 @@ class SeedIds:
     users: list[int] = field(default_factory=list)
     suppliers: list[int] = field(default_factory=list)
     supplier_names: dict[int, str] = field(default_factory=dict)
+    # What invoices take from their supplier, payment term, requester and ship-to address.
+    supplier_facts: dict[int, SupplierFacts] = field(default_factory=dict)
+    term_facts: dict[int, TermFacts] = field(default_factory=dict)
+    user_names: dict[int, str] = field(default_factory=dict)
+    address_countries: dict[int, str] = field(default_factory=dict)
     items: list[tuple[int, str, float, int, int]] = field(default_factory=list)
     contracts: dict[int, int] = field(default_factory=dict)
     admin: int = 0
@@ -143,6 +149,12 @@ class Seeder:
         for rid, row in zip(ids, rows, strict=True):
             row["id"] = rid
             self.stamp(row, created + rid * 60)
+            for value in row.values():
+                # Embedded data that carries audit stamps (a supplier's primary contact)
+                # was made with its record.
+                if isinstance(value, dict) and "created-at" in value:
+                    for key in ("created-at", "updated-at", "created-by", "updated-by"):
+                        value[key] = row[key]
         self.put(res, rows)
         return ids
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from coupa_connector.sandbox._store import format_instant
 from coupa_connector.sandbox.seed._base import BASE_TS, SEED_USER_LOGIN, SPAN, Seeder
+from coupa_connector.sandbox.seed._details import SupplierFacts, TermFacts, supplier_details
+from coupa_connector.sandbox.seed._documented import DOCUMENTED_ITEMS
 from coupa_connector.sandbox.seed._vocabulary import (
     CITIES,
     CO_A,
@@ -81,6 +83,7 @@ def seed_reference(seeder: Seeder) -> None:
     for rid, row in zip(ids.users, users, strict=True):
         row["id"] = rid
         seeder.stamp(row, BASE_TS - SPAN - 86400 * 60 + rid * 60)
+        ids.user_names[rid] = str(row["fullname"])
 
     currencies = [
         {"code": c, "name": n, "decimals": d, "symbol": s, "enabled-flag": True}
@@ -113,6 +116,10 @@ def seed_reference(seeder: Seeder) -> None:
             for c, net, disc, rate in PAYMENT_TERMS
         ],
     )
+    ids.term_facts = {
+        rid: TermFacts(net, disc, None if rate is None else float(rate))
+        for rid, (_, net, disc, rate) in zip(ids.payment_terms, PAYMENT_TERMS, strict=True)
+    }
     ids.departments = seeder.simple(
         "departments", [{"name": n, "active": True} for n in DEPARTMENTS]
     )
@@ -148,7 +155,7 @@ def seed_reference(seeder: Seeder) -> None:
                 )
     ids.accounts = seeder.simple("accounts", accounts)
 
-    addresses = []
+    addresses: list[dict[str, Any]] = []
     for i in range(max(12, n_suppliers // 2 + 6)):
         city, state, country = CITIES[i % len(CITIES)]
         addresses.append(
@@ -170,6 +177,9 @@ def seed_reference(seeder: Seeder) -> None:
             }
         )
     ids.addresses = seeder.simple("addresses", addresses)
+    ids.address_countries = {
+        rid: str(a["country"]["code"]) for rid, a in zip(ids.addresses, addresses, strict=True)
+    }
     for row in users:
         row["default-address"] = ref(rng.choice(ids.addresses[:6]))
         row["department"] = ref(rng.choice(ids.departments))
@@ -181,25 +191,31 @@ def seed_reference(seeder: Seeder) -> None:
 
     suppliers = []
     names: set[str] = set()
+    commodity_names = {
+        rid: name for rid, (name, _) in zip(ids.commodities, COMMODITIES, strict=True)
+    }
+    term_codes = {rid: t[0] for rid, t in zip(ids.payment_terms, PAYMENT_TERMS, strict=True)}
+    # Nothing else makes suppliers while the seed runs: the next free id is the first's.
+    first_supplier = seeder.store.reserve_ids("suppliers", 0)
     for i in range(n_suppliers):
         name = f"{rng.choice(CO_A)} {rng.choice(CO_B)}"
         while name in names:
             name = f"{name} {rng.choice(CO_C)}" if len(name) < 60 else f"{name[:50]} {i}"
         names.add(name)
         status = "active" if rng.random() > 0.08 else rng.choice(["inactive", "draft"])
+        po_method = rng.choice(["email", "cxml", "prompt", "mark_as_sent"])
         suppliers.append(
             {
                 "name": name,
                 "display-name": name,
                 "number": f"SUP-{1000 + i}",
                 "status": status,
-                "po-method": rng.choice(["email", "cxml", "prompt", "mark_as_sent"]),
+                "po-method": po_method,
                 "po-email": f"orders@{name.split()[0].lower()}.example.com",
                 "payment-method": "invoice",
                 "invoice-matching-level": rng.choice(["2-way", "3-way", "none"]),
                 "account-number": f"{rng.randint(1000, 9999)}",
                 "tax-id": f"{rng.randint(10, 99)}-{rng.randint(1000000, 9999999)}",
-                "duns": None,
                 "website": f"https://www.{name.split()[0].lower()}.example.com",
                 "on-hold": False,
                 "savings-pct": f"{rng.choice([0, 2.5, 4.0, 5.0]):.1f}",
@@ -214,6 +230,13 @@ def seed_reference(seeder: Seeder) -> None:
                 "commodity": ref(ids.commodities[rng.randrange(len(ids.commodities))]),
                 "primary-contact": {
                     "id": 5000 + i,
+                    # Stamped with the supplier (Seeder.simple); Coupa's samples show them.
+                    "created-at": None,
+                    "updated-at": None,
+                    "created-by": None,
+                    "updated-by": None,
+                    "active": True,
+                    "purposes": [],
                     "email": f"sales@{name.split()[0].lower()}.example.com",
                     "name-additional": None,
                     "name-family": rng.choice(LAST),
@@ -229,11 +252,29 @@ def seed_reference(seeder: Seeder) -> None:
                         "extension": None,
                     },
                 },
+                **supplier_details(i, first_supplier + i, name, po_method, ids.shipping_terms),
             }
         )
+        supplier = suppliers[-1]
+        contact = supplier["primary-contact"]
+        contact["name-fullname"] = f"{contact['name-given']} {contact['name-family']}"
+        # Coupa keeps these lists as text: the supplier's own commodity and payment term.
+        supplier["preferred-commodities"] = commodity_names[supplier["commodity"]["id"]]
+        supplier["payment-terms"] = term_codes[supplier["payment-term"]["id"]]
     ids.suppliers = seeder.simple("suppliers", suppliers)
     ids.supplier_names = {
         rid: str(s["name"]) for rid, s in zip(ids.suppliers, suppliers, strict=True)
+    }
+    ids.supplier_facts = {
+        rid: SupplierFacts(
+            name=str(s["name"]),
+            domain=str(s["name"]).split()[0].lower(),
+            account_number=str(s["account-number"]),
+            tax_id=str(s["tax-id"]),
+            contact=str(s["primary-contact"]["name-fullname"]),
+            address=s["primary-address"],
+        )
+        for rid, s in zip(ids.suppliers, suppliers, strict=True)
     }
 
     items: list[dict[str, Any]] = []
@@ -251,7 +292,10 @@ def seed_reference(seeder: Seeder) -> None:
                 "manufacturer-part-number": f"MP-{rng.randint(10000, 99999)}",
             }
         )
-    item_ids = seeder.simple("items", items)
+    # The items Coupa's examples name come first, with the ids the examples give them; the
+    # transactions draw from the generated ones only.
+    documented = [dict(row) for row in DOCUMENTED_ITEMS]
+    item_ids = seeder.simple("items", [*documented, *items])[len(documented) :]
     for rid, row in zip(item_ids, items, strict=True):
         price = round(rng.uniform(5, 900), 2)
         ids.items.append((rid, str(row["name"]), price, row["uom"]["id"], row["commodity"]["id"]))

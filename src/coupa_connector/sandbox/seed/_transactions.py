@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from coupa_connector.sandbox._derive import embedded_copy
+from coupa_connector.sandbox._derive import discounted_totals, embedded_copy
 from coupa_connector.sandbox._store import format_instant
 from coupa_connector.sandbox.seed._base import BASE_TS, BATCH, Seeder
+from coupa_connector.sandbox.seed._details import invoice_details
 from coupa_connector.sandbox.seed._vocabulary import (
     ACTIVE_DISPUTE_REASONS,
     CO_A,
@@ -270,10 +271,13 @@ def seed_transactions(seeder: Seeder) -> None:
     def invoice(rid: int) -> dict[str, Any]:
         k = rid - inv_first
         status, paid = weighted(rng, INVOICE_OUTCOMES)[:2]
+        shipping_term = None
         if po_meta and rng.random() < 0.8:
-            _, supplier, po_created, _, start, count = po_meta[k % len(po_meta)]
+            po_id, supplier, po_created, _, start, count = po_meta[k % len(po_meta)]
             created = po_created + rng.randint(5, 40) * 86400
             lines_src = po_lines[start : start + count]
+            # The order's shipping term (set from its index, as the order was).
+            shipping_term = ids.shipping_terms[(po_id - po_first) % len(ids.shipping_terms)]
         else:
             supplier, created, lines_src = rng.choice(ids.suppliers), seeder.when(0.05, 1.0), []
         created = min(created, BASE_TS - 3600)
@@ -378,6 +382,23 @@ def seed_transactions(seeder: Seeder) -> None:
             doc["dispute-reasons"] = [reason]
         updated = created + rng.randint(0, 60) * 86400
         seeder.stamp(doc, created, min(updated, BASE_TS - 60))
+        doc.update(
+            invoice_details(
+                doc,
+                created=created,
+                invoice_ts=invoice_date,
+                supplier=ids.supplier_facts[supplier],
+                term=ids.term_facts[doc["payment-term"]["id"]],
+                currency="EUR" if european else "USD",
+                countries=ids.countries,
+                ship_to_country=ids.address_countries[doc["ship-to-address"]["id"]],
+                buyer=ids.user_names[doc["requested-by"]["id"]],
+                contract=ids.contracts.get(supplier),
+                shipping_term=shipping_term,
+            )
+        )
+        # The amounts its totals give, as every write derives them.
+        discounted_totals("invoices", doc)
         if status in ("pending_approval", "approved"):
             approver = rng.choice(ids.users)
             done = status == "approved"

@@ -73,6 +73,12 @@ COUNTRIES = [
     ("CA", "Canada"),
     ("JP", "Japan"),
     ("AU", "Australia"),
+    # Where the seed's invoices are issued besides (seed/_compliance.py).
+    ("MX", "Mexico"),
+    ("BR", "Brazil"),
+    ("IN", "India"),
+    ("HR", "Croatia"),
+    ("CO", "Colombia"),
 ]
 UOMS = [
     ("EA", "Each", 0),
