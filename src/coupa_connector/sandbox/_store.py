@@ -329,11 +329,16 @@ class Store:
             return
         if not _SAFE_FIELD.fullmatch(field):
             raise ValueError(f"not a field name: {field!r}")
+        name = _value_index_name(field)
         with self._lock:
             self._conn.execute(
-                f'CREATE INDEX IF NOT EXISTS "{_value_index_name(field)}" '
+                f'CREATE INDEX IF NOT EXISTS "{name}" '
                 f"ON records (res, json_extract(doc, '$.\"{field}\"'))"
             )
+            # Statistics for the new index too: without them the planner prefers walking the
+            # (res, id) index for "ORDER BY id" over this one, reading every record of the
+            # resource on each lookup (a 5,000-row file load went from 0.5 s to 25 s).
+            self._conn.execute(f'ANALYZE "{name}"')
             self._value_indexes.add(field)
 
     def _drop_value_indexes(self) -> None:
@@ -464,7 +469,11 @@ class Store:
 
     def select_ids(self, res: str, where: str = "", params: Sequence[Any] = ()) -> list[int]:
         """Ids of the records matching an SQL condition, ascending."""
-        rows = self._run_select("r0.id", res, where, params, "r0.id", None, 0)
+        # "+r0.id": the order may not come from walking the (res, id) index, so a condition
+        # on an indexed value (uniqueness checks, natural-key lookups) uses its index and
+        # sorts the few ids it finds, instead of reading every record of the resource.
+        order = "+r0.id" if where else "r0.id"
+        rows = self._run_select("r0.id", res, where, params, order, None, 0)
         return [int(r[0]) for r in rows]
 
     def count(self, res: str | None = None) -> int:
