@@ -136,3 +136,17 @@ def test_lookup_csv_takes_an_encoding(sandbox: Sandbox, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert rows == [{"cc": "CC-1"}, {"cc": "CC-2"}]
+
+
+def test_a_long_path_in_the_reason_is_never_cut_in_two(sandbox: Sandbox, tmp_path: Path) -> None:
+    # Output that is not a terminal is 80 columns wide to rich: a path longer than that must
+    # still come out on one line, as it is, so it can be copied.
+    folder = tmp_path / ("a-folder-with-a-long-name-" * 4)
+    folder.mkdir()
+    path = folder / "odd.csv"
+    path.write_bytes(b"name,number\nfine,1\nA\x81b,2\n")
+    proc = coupa(["create", "suppliers", str(path), "--dry-run", "--encoding", "cp1252"], sandbox)
+    no_traceback(proc)
+    assert proc.returncode == 1
+    assert len(str(path)) > 80
+    assert f"{path}:3: byte 0x81" in proc.stdout + proc.stderr

@@ -332,11 +332,13 @@ def _print_summary(
             f"(with warnings: {counts['warnings']} in all)", str(counts["warned"]), style="yellow"
         )
     console.print(table)
+    # Paths and the reason are never folded at the console's width (80 columns when not a
+    # terminal): they are copied and grepped whole, and a fold would cut a path in two.
     for role, path in files.items():
-        console.print(f"{role}: {escape(path)}")
+        console.print(f"{role}: {escape(path)}", soft_wrap=True)
     if error:
         # The reason goes where errors go, so it shows even when stdout is a file or a pipe.
-        (errors or console).print(f"[red]stopped:[/red] {escape(error)}")
+        (errors or console).print(f"[red]stopped:[/red] {escape(error)}", soft_wrap=True)
 
 
 def _drive(
