@@ -16,6 +16,7 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -328,6 +329,44 @@ class _RecordedLines:
         return text.rstrip("\r\n")
 
 
+@dataclass(frozen=True, slots=True)
+class CsvRow:
+    """One row of a CSV file as read.
+
+    Attributes:
+        line: The line it starts on.
+        cells: Its cells; None when the CSV syntax could not read it.
+        raw: Its text as in the file (for the rejects file).
+        problem: Why it cannot be used: a syntax error (``cells`` is None), or bytes that are
+            not in the encoding; None for a good row.
+    """
+
+    line: int
+    cells: list[str] | None
+    raw: str
+    problem: str | None
+
+
+def csv_rows(reader: Any, lines: _RecordedLines, stream: TextInput) -> Iterator[CsvRow]:
+    """The rows after the header, each with its text and what is wrong with it: a row the
+    CSV syntax cannot read is that row's problem, and reading goes on after it (a quote left
+    open reads on to the end of the file: the reason says so)."""
+    while True:
+        line = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            why = f"bad CSV row: {exc}"
+            if reader.line_num > line:
+                why += f" (lines {line} to {reader.line_num} were read as this one row)"
+            yield CsvRow(line, None, lines.take(), why)
+            continue
+        raw = lines.take()
+        yield CsvRow(line, cells, raw, stream.problem(raw, lines.start))
+
+
 def _check_header(name: str, header: list[str], raw: str, problem: str | None) -> None:
     """Refuse a header the rows cannot be read by: undecodable, NUL, duplicate or too deep
     columns. Linear in the number of columns: a header may have a hundred thousand."""
@@ -391,24 +430,15 @@ def _read_csv(
         mark.columns = header
     paths = column_paths(header)
     position = 0
-    while True:
-        line = reader.line_num + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raw = lines.take()
-            why = f"bad CSV row: {exc}"
-            if reader.line_num > line:
-                why += f" (lines {line} to {reader.line_num} were read as this one row)"
-            on_bad(BadRecord(position, line, raw, why))
+    for got in csv_rows(reader, lines, stream):
+        line, raw = got.line, got.raw
+        if got.cells is None:
+            on_bad(BadRecord(position, line, raw, got.problem or "bad CSV row"))
             position += 1
             continue
-        raw = lines.take()
-        problem = stream.problem(raw, lines.start)
-        if problem is not None:
-            on_bad(BadRecord(position, line, raw, f"{name} is {problem}"))
+        cells = got.cells
+        if got.problem is not None:
+            on_bad(BadRecord(position, line, raw, f"{name} is {got.problem}"))
             position += 1
             continue
         if not any(c.strip() for c in cells):

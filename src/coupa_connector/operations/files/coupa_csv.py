@@ -37,7 +37,12 @@ from coupa_connector.catalog import (
     load_csv_formats,
 )
 from coupa_connector.errors import ConfigurationError, RecordFileError
-from coupa_connector.operations.files._files import BadRecord, LineMark, _RecordedLines
+from coupa_connector.operations.files._files import (
+    BadRecord,
+    LineMark,
+    _RecordedLines,
+    csv_rows,
+)
 from coupa_connector.operations.files._output import atomic_write_bytes
 from coupa_connector.operations.files._text_input import clean_text, open_text
 
@@ -841,23 +846,14 @@ def read_coupa_csv(
         lines = _RecordedLines(stream)
         rows = csv.reader(lines, strict=True)
         headers_left = len(fmt.record_types) if fmt.multi else 1
-        while True:
-            line = rows.line_num + 1
-            try:
-                cells = next(rows)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                # A row the CSV syntax cannot read is its record's problem; reading goes on
-                # (a quote left open reads on to the end of the file: the reason says so).
-                why = f"line {line}: bad CSV row: {exc}"
-                if rows.line_num > line:
-                    why += f" (lines {line} to {rows.line_num} were read as this one row)"
-                yield from reader.bad_row(clean_text(lines.take()), line, why, not fmt.multi)
+        for row in csv_rows(rows, lines, stream):
+            line, raw, problem = row.line, clean_text(row.raw), row.problem
+            if row.cells is None:
+                # A row the CSV syntax cannot read is its record's problem; reading goes on.
+                why = f"line {line}: {problem}"
+                yield from reader.bad_row(raw, line, why, not fmt.multi)
                 continue
-            raw = lines.take()
-            problem = stream.problem(raw, lines.start)
-            raw = clean_text(raw)
+            cells = row.cells
             if not any(cells):
                 continue  # an empty line, or a row of empty cells: layout, not a record
             if problem is not None:
