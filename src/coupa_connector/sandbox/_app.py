@@ -71,7 +71,8 @@ from coupa_connector.sandbox._query import (
     parse_query,
     parse_return_object,
 )
-from coupa_connector.sandbox._render import RenderCache, Renderer
+from coupa_connector.sandbox._render import RenderCache, Renderer, json_array_of
+from coupa_connector.sandbox._skeletons import Skeletons
 from coupa_connector.sandbox._store import Store
 from coupa_connector.sandbox._types import KindError, coerce
 from coupa_connector.sandbox._wire import (
@@ -127,6 +128,9 @@ class CoupaApi:
         self.writer = Writer(self.views, store, self.options.writes)
         self.actions = ActionRunner(self.views, store, self.writer)
         self.cache = RenderCache(store)
+        # Records are kept rendered (as skeletons) from the moment they are written.
+        self.skeletons = Skeletons(self.views)
+        store.use_prerenderer(self.skeletons)
         self.pages = PageCache(store)
         self.files = AttachmentRoutes(self, BlobStore.beside(store.path))
         self.loads = FileLoads(
@@ -228,12 +232,12 @@ class CoupaApi:
             return Response(b"", status_code=200)
         items = self._named_filter(view, params.multi_items())
         fields = parse_fields(self.views, view.obj, dict(items).get("fields"))
-        renderer = Renderer(self.views, self.store, self.cache)
+        renderer = Renderer(self.views, self.store, self.cache, self.skeletons)
         deleted = _shows_deleted(params)
         if deleted:
             doc = with_deleted_lines(view.name, doc)
         if fields is None and mode == "full" and wants_json(request) and not deleted:
-            [body] = renderer.full_json(view, [(int(doc["id"]), doc)])
+            [body] = renderer.full_json(view, [(int(doc["id"]), None, doc)])
             return Response(body, status_code=status, media_type=JSON_MEDIA)
         [out] = renderer.render(view, [doc], mode, fields)
         return self._respond(request, view, out, status)
@@ -328,7 +332,7 @@ class CoupaApi:
             raise WriteError(errors)
         if parse_return_object(request.query_params.get("return_object"), "POST") == "none":
             return Response(b"", status_code=200)
-        renderer = Renderer(self.views, self.store, self.cache)
+        renderer = Renderer(self.views, self.store, self.cache, self.skeletons)
         mode = parse_return_object(request.query_params.get("return_object"), "POST")
         fields = parse_fields(self.views, view.obj, request.query_params.get("fields"))
         return self._respond(request, view, renderer.render(view, docs, mode, fields), 201)
@@ -359,19 +363,31 @@ class CoupaApi:
         if within is not None:
             where = f"({within[0]})" + (f" AND {where}" if where else "")
             params = (*within[1], *params)
-        rows = self.store.select_rows(view.name, where, params, spec.order, spec.limit, spec.offset)
+        renderer = Renderer(self.views, self.store, self.cache, self.skeletons)
+        spliced = as_json and spec.fields is None and spec.return_object == "full" and not deleted
+        if spliced:
+            # Full JSON pages are spliced from the records' skeletons.
+            rows = self.store.select_renderable(
+                view.name, where, params, spec.order, spec.limit, spec.offset, renderer.owner
+            )
+        else:
+            rows = [
+                (rid, None, doc)
+                for rid, doc in self.store.select_rows(
+                    view.name, where, params, spec.order, spec.limit, spec.offset
+                )
+            ]
         if not rows:
             if wants_json(request):
                 return Response(b"[]", media_type=JSON_MEDIA)
             return error_response(request, 404, [NO_RESULTS], obj.model)
-        renderer = Renderer(self.views, self.store, self.cache)
-        if as_json and spec.fields is None and spec.return_object == "full" and not deleted:
-            body = json_array(renderer.full_json(view, list(rows)))
+        if spliced:
+            body = renderer.full_json_array(view, rows)
             # The page's records are kept rendered already: keeping its ids is enough to
             # answer it again without the query, and holds no second copy of the bytes.
-            self.pages.put(cache_key, tuple(rid for rid, _ in rows))
+            self.pages.put(cache_key, tuple(rid for rid, _, _ in rows))
             return Response(body, media_type=JSON_MEDIA)
-        docs = [orjson.loads(text) for _, text in rows]
+        docs = [orjson.loads(doc) for _, _, doc in rows if doc is not None]
         if deleted:
             docs = [with_deleted_lines(view.name, doc) for doc in docs]
         out = renderer.render(view, docs, spec.return_object, spec.fields)
@@ -403,7 +419,7 @@ class CoupaApi:
         """A full JSON page again from its records' renderings; None if one is gone."""
         records = self.cache.fresh().records
         try:
-            return json_array([records[(view.name, rid)] for rid in ids])
+            return json_array_of([records[(view.name, rid)] for rid in ids])
         except KeyError:
             return None
 
@@ -620,17 +636,6 @@ def _size(entry: bytes | tuple[int, ...]) -> int:
     return len(entry) if isinstance(entry, bytes) else 64 + 40 * len(entry)
 
 
-def json_array(items: list[bytes]) -> bytes:
-    """A JSON array of serialized items, copied once (pages run to hundreds of kB)."""
-    if not items:
-        return b"[]"
-    parts = [b","] * (2 * len(items) + 1)
-    parts[0] = b"["
-    parts[1::2] = items
-    parts[-1] = b"]"
-    return b"".join(parts)
-
-
 def _flag(name: str, raw: str) -> bool:
     """A true/false query parameter; anything else is a 400, never a guess."""
     try:
@@ -675,6 +680,14 @@ def with_deleted_lines(res: str, doc: dict[str, Any]) -> dict[str, Any]:
 
 def _plain(params: Mapping[str, str]) -> dict[str, str]:
     return {k.replace("_", "-"): v for k, v in params.items()}
+
+
+def api_prerenderer() -> Skeletons:
+    """The skeleton builder of the API's own views: a store made with it as its prerenderer
+    keeps the skeletons ``CoupaApi`` serves from the first record it seeds."""
+    views = Views()
+    install_integration_views(views)
+    return Skeletons(views)
 
 
 def build_api_app(store: Store, options: ApiOptions | None = None) -> ASGIApp:

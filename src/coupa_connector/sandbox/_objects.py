@@ -375,6 +375,7 @@ class Views:
         # The sandbox is an instance: it serves its own fields besides the catalog's.
         self.catalog = catalog or sandbox_catalog()
         self._views: dict[str, ObjectView] = {}
+        self._put: dict[str, ObjectView] = {}
         self._by_path: dict[str, ObjectDef] = {}
         # Every object of the merged catalog with a collection path is served, those only
         # Coupa's Swagger documents included; where two share a path, the reference tables'
@@ -408,6 +409,27 @@ class Views:
         """Serve an object through this view rather than the catalog's own (``_integrations``
         widens a few objects the catalog reads too narrowly)."""
         self._views[view.name] = view
+        self._put[view.name] = view
+
+    @property
+    def fingerprint(self) -> tuple[object, ...]:
+        """What renderings made through these views depend on: the catalog and the views put
+        in place of its own. Equal for views that render every record the same way."""
+        return (
+            id(self.catalog),
+            tuple(
+                (
+                    v.name,
+                    v.stored,
+                    v.order,
+                    v.key_fields,
+                    tuple(
+                        sorted((n, t.name if t is not None else None) for n, t in v.targets.items())
+                    ),
+                )
+                for _, v in sorted(self._put.items())
+            ),
+        )
 
     def target(self, fd: FieldDef) -> ObjectDef | None:
         """The object a reference or collection field points to, if the catalog has it."""

@@ -4,184 +4,30 @@ A full record lists every readable field of its object (null when unset), embeds
 referenced record as an object of its own (users as Coupa's small user reference block) and
 its child lines in full. Embedded records carry their own attributes, with their references
 cut down to id and natural keys, which keeps pages bounded however records chain.
+
+Full JSON pages are spliced from each record's skeleton (``_skeletons``): kept by the store
+since the record was written, or made from its document the first time it is served.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
 
-from coupa_connector.sandbox._objects import (
-    EMBED_SKIP,
-    REFERENCE_BLOCKS,
-    SCALAR_KINDS,
-    ObjectView,
-    Views,
-)
+from coupa_connector.sandbox._marks import MARK, is_tail, parse_ref, tail_of
+from coupa_connector.sandbox._objects import REFERENCE_BLOCKS, SCALAR_KINDS, ObjectView, Views
+from coupa_connector.sandbox._plans import Plan, plan_of
 from coupa_connector.sandbox._query import FieldSpec, ReturnObject
+from coupa_connector.sandbox._skeletons import Skeletons
 from coupa_connector.sandbox._store import Store
 
-__all__ = ["RenderCache", "Renderer"]
+__all__ = ["RenderCache", "Renderer", "Row", "json_array_of"]
 
-
-# Pre-serialized JSON embedded as is in a larger document (orjson >= 3.10, as pinned).
-_fragment = orjson.Fragment
-
-
-_EMBED_SKIP = EMBED_SKIP
-# One step of a rendering plan: the field's kind and the target's view for associations.
-_Step = tuple[str, ObjectView | None]
-# What an unset field of a kind renders as: an empty list or set of custom fields, false for
-# booleans (Rails boolean columns default to false, and Coupa sends false, never null),
-# otherwise null.
-_UNSET: dict[str, Any] = {"collection": [], "custom-fields": {}, "boolean": False}
-# Kinds whose stored value is not output as is.
-_WORK_KINDS = frozenset({"reference", "collection", "custom-fields"})
-
-
-@dataclass(frozen=True)
-class _Shape:
-    """How to turn a document with a given key sequence into JSON: the keys to leave out,
-    the fields that need work (references, collections, custom fields) and the JSON of the
-    fields it does not set. Documents of one object mostly share a few shapes, so this is
-    worked out once per shape rather than once per record."""
-
-    drop: tuple[str, ...]
-    # References to stored records: (field, target name, target view).
-    refs: tuple[tuple[str, str, ObjectView], ...]
-    # Data embedded in the record (a supplier's primary contact): (field, its object).
-    data: tuple[tuple[str, ObjectView], ...]
-    # Collections: (field, the lines' object, whether they are records stored on their own).
-    lists: tuple[tuple[str, ObjectView | None, bool], ...]
-    custom: tuple[str, ...]
-    tail: bytes
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """How to render one object, computed once per object."""
-
-    order: tuple[str, ...]
-    steps: dict[str, _Step]
-    template: dict[str, Any]
-    stored_refs: tuple[tuple[str, ObjectView], ...]
-    line_collections: tuple[tuple[str, ObjectView], ...]
-    shapes: dict[tuple[str, ...], _Shape]
-    # Collections of records stored on their own (a document's approvals).
-    stored_collections: tuple[tuple[str, ObjectView], ...] = ()
-    embeddings: dict[
-        tuple[str, ...], tuple[tuple[str, ...], tuple[tuple[str, ObjectView | None], ...]]
-    ] = field(default_factory=dict)
-
-    def embedding(
-        self, keys: tuple[str, ...]
-    ) -> tuple[tuple[str, ...], tuple[tuple[str, ObjectView | None], ...]]:
-        """For a record with these keys embedded in another: its own attributes to copy, in
-        output order, and its references to cut down to id and natural keys (collections
-        and audit references are left out). Worked out once per key sequence."""
-        found = self.embeddings.get(keys)
-        if found is not None:
-            return found
-        present = set(keys)
-        plain: list[str] = []
-        refs: list[tuple[str, ObjectView | None]] = []
-        for name in self.order:
-            if name not in present or name in _EMBED_SKIP:
-                continue
-            kind, sub = self.steps[name]
-            if kind == "reference":
-                refs.append((name, sub))
-            elif kind != "collection":
-                plain.append(name)
-        found = (tuple(plain), tuple(refs))
-        if len(self.embeddings) < 1024:
-            self.embeddings[keys] = found
-        return found
-
-    def shape(self, keys: tuple[str, ...]) -> _Shape:
-        """The shape of documents with these keys, in this order."""
-        found = self.shapes.get(keys)
-        if found is not None:
-            return found
-        steps = self.steps
-        drop = tuple(n for n in keys if n not in steps)
-        refs: list[tuple[str, str, ObjectView]] = []
-        data: list[tuple[str, ObjectView]] = []
-        lists: list[tuple[str, ObjectView | None, bool]] = []
-        custom: list[str] = []
-        for name in keys:
-            step = steps.get(name)
-            if step is None or step[0] not in _WORK_KINDS:
-                continue
-            kind, target = step
-            if kind == "reference":
-                if target is None:
-                    continue  # an object the catalog does not describe: output as stored
-                if target.stored:
-                    refs.append((name, target.name, target))
-                else:
-                    # Data embedded in the record (a supplier's primary contact): rendered
-                    # with every key of its object, as Coupa's samples show it.
-                    data.append((name, target))
-            elif kind == "collection":
-                lists.append((name, target, target is None or target.stored))
-            else:
-                custom.append(name)
-        present = set(keys)
-        unset = {n: v for n, v in self.template.items() if n not in present}
-        found = _Shape(
-            drop,
-            tuple(refs),
-            tuple(data),
-            tuple(lists),
-            tuple(custom),
-            orjson.dumps(unset)[1:-1],
-        )
-        # Bounded: hand-written records can come in any number of shapes.
-        if len(self.shapes) < 1024:
-            self.shapes[keys] = found
-        return found
-
-
-_PLANS: dict[tuple[int, str, bool], _Plan] = {}
-
-
-def _plans_cache(views: Views, view: ObjectView, embedded: bool = False) -> _Plan:
-    """The plan of an object; ``embedded`` for copies of its records kept inside another
-    record (a document's approvals), which leave out the audit references as embedded
-    records do."""
-    key = (id(views), view.name, embedded)
-    found = _PLANS.get(key)
-    if found is not None:
-        return found
-    fields = view.obj.fields
-    steps: dict[str, _Step] = {}
-    template: dict[str, Any] = {}
-    stored_refs: list[tuple[str, ObjectView]] = []
-    lines: list[tuple[str, ObjectView]] = []
-    stored_lists: list[tuple[str, ObjectView]] = []
-    for name in view.order:
-        if embedded and name in _EMBED_SKIP:
-            continue
-        kind = fields[name].kind
-        target = view.targets.get(name)
-        target_view = views.view(target) if target is not None else None
-        steps[name] = (kind, target_view)
-        template[name] = _UNSET.get(kind)
-        if target_view is not None and kind == "reference" and target_view.stored:
-            stored_refs.append((name, target_view))
-        if target_view is not None and kind == "collection" and not target_view.stored:
-            lines.append((name, target_view))
-        if target_view is not None and kind == "collection" and target_view.stored:
-            stored_lists.append((name, target_view))
-    found = _Plan(
-        view.order, steps, template, tuple(stored_refs), tuple(lines), {}, tuple(stored_lists)
-    )
-    _PLANS[key] = found
-    return found
+# A record to render as full JSON: its id, its skeleton if the store keeps one, and its
+# document (stored JSON, or parsed; None when the skeleton is given).
+Row = tuple[int, bytes | None, bytes | str | dict[str, Any] | None]
 
 
 class RenderCache:
@@ -194,13 +40,13 @@ class RenderCache:
         self.generation = -1
         self.docs: dict[tuple[str, int], dict[str, Any] | None] = {}
         self.embedded: dict[tuple[str, int], dict[str, Any]] = {}
-        # The same embedded records, serialized once for the JSON pages that repeat them.
-        self.embedded_json: dict[tuple[str, object], Any] = {}
-        # Data embedded in records, rendered: (object, id) -> (the data, its JSON).
-        self.embedded_data_json: dict[tuple[str, object], tuple[dict[str, Any], Any]] = {}
+        # What each mark of a skeleton is filled in with (``_marks``): the referenced
+        # record embedded, as JSON, or the fields a shape leaves unset.
+        self.filled: dict[bytes, bytes] = {}
         self.blocks: dict[tuple[str, int], dict[str, Any]] = {}
-        # Full JSON renderings of top-level records, and their total size.
-        self.records: dict[tuple[str, int], bytes] = {}
+        # Full JSON renderings of top-level records, as the pieces they are joined from
+        # (``Renderer.full_pieces``), and about how much memory they hold.
+        self.records: dict[tuple[str, int], list[bytes]] = {}
         self.record_bytes = 0
         self.max_record_bytes = 128 * 1024 * 1024
 
@@ -214,8 +60,7 @@ class RenderCache:
         if self.generation != self.store.generation or len(self.docs) > self.limit:
             self.docs.clear()
             self.embedded.clear()
-            self.embedded_json.clear()
-            self.embedded_data_json.clear()
+            self.filled.clear()
             self.blocks.clear()
             self.records.clear()
             self.record_bytes = 0
@@ -224,6 +69,18 @@ class RenderCache:
             self.records.clear()
             self.record_bytes = 0
         return self
+
+
+def json_array_of(records: Iterable[list[bytes]]) -> bytes:
+    """A JSON array of records given as their pieces, joined with one copy."""
+    pieces = [b"["]
+    for record in records:
+        pieces += record
+        pieces.append(b",")
+    if len(pieces) == 1:
+        return b"[]"
+    pieces[-1] = b"]"
+    return b"".join(pieces)
 
 
 def _embed_key(target: ObjectView | None, value: Any) -> tuple[str, int] | None:
@@ -235,24 +92,40 @@ def _embed_key(target: ObjectView | None, value: Any) -> tuple[str, int] | None:
 
 
 class Renderer:
-    """Renders documents; referenced records are fetched once and reused."""
+    """Renders documents; referenced records are fetched once and reused.
 
-    def __init__(self, views: Views, store: Store, cache: RenderCache | None = None) -> None:
+    Args:
+        views: The objects served.
+        store: Where the records are.
+        cache: What requests share until the next write (default: this renderer's own).
+        skeletons: The skeleton builder of these views (default: a new one); the store's
+            kept skeletons are used and added to only if it is the store's prerenderer's
+            equal (``Store.use_prerenderer``).
+    """
+
+    def __init__(
+        self,
+        views: Views,
+        store: Store,
+        cache: RenderCache | None = None,
+        skeletons: Skeletons | None = None,
+    ) -> None:
         self.views = views
         self.store = store
         cache = (cache or RenderCache(store)).fresh()
         self._cache = cache
         self._docs = cache.docs
         self._embedded = cache.embedded
-        self._embedded_json = cache.embedded_json
-        self._embedded_data_json = cache.embedded_data_json
         self._blocks = cache.blocks
+        self.skeletons = skeletons or Skeletons(views)
         # Plans by view and whether for an embedded copy; views live as long as the
         # renderer (they are cached per catalog), so their ids stay theirs meanwhile.
-        self._plans_by_view: dict[tuple[int, bool], _Plan] = {}
-        # While a JSON pass runs: referenced records it met before they were fetched.
-        self._missing: set[tuple[str, int]] | None = None
-        self._misses = 0
+        self._plans_by_view: dict[tuple[int, bool], Plan] = {}
+
+    @property
+    def owner(self) -> object:
+        """Whose skeletons this renderer reads and keeps (``Store.select_renderable``)."""
+        return self.skeletons.owner
 
     # ------------------------------------------------------------------ public
 
@@ -284,66 +157,85 @@ class Renderer:
         self._prefetch(view, docs)
         return [self.full(view, d) for d in docs]
 
-    def full_json(
-        self, view: ObjectView, rows: list[tuple[int, bytes | str | dict[str, Any]]]
-    ) -> list[bytes]:
-        """Full records as JSON, each rendered once per store generation.
+    def full_json(self, view: ObjectView, rows: Sequence[Row]) -> list[bytes]:
+        """Full records as JSON, one bytes object each (``full_pieces`` joined)."""
+        return [b"".join(pieces) for pieces in self.full_pieces(view, rows)]
 
-        ``rows`` are (id, document) pairs, the document as stored JSON (bytes or text) or
-        parsed; JSON is parsed only for records not rendered yet. Records are rendered in one pass;
-        referenced records not fetched yet are noted on the way, fetched with one query
-        per resource, and only the records that met them are rendered again. Once a page
-        or two has been served, every supplier, user and account a page refers to is
-        already at hand and the single pass is all there is.
+    def full_json_array(self, view: ObjectView, rows: Sequence[Row]) -> bytes:
+        """A JSON array of full records, as a page of them is served."""
+        return json_array_of(self.full_pieces(view, rows))
+
+    def full_pieces(self, view: ObjectView, rows: Sequence[Row]) -> list[list[bytes]]:
+        """Full records as the pieces of JSON they are joined from, each record's spliced
+        once per store generation.
+
+        A row's skeleton is used as given; a row without one gets it made from its
+        document, and the store keeps it if the document came from the store (bytes or
+        text) in this generation. A record is kept as its skeleton's literal pieces and the
+        renderings that fill its marks, which are shared with every other record using
+        them: a third of the memory of its joined JSON (most of which is unset fields and
+        embedded records), and memory a server has never touched costs more to fill than
+        the join does. The marks the cache cannot fill yet are filled together: referenced
+        records not at hand are fetched with one query per resource.
         """
         records = self._cache.records
         name = view.name
-        todo = [
-            (rid, orjson.loads(doc) if isinstance(doc, (bytes, str)) else doc)
-            for rid, doc in rows
-            if (name, rid) not in records
-        ]
-        if todo:
-            # Records listed in collections of their own (each document's approvals) are
-            # new on every page: fetched up front, so no record is rendered twice for them.
-            self._prefetch_listed(view, [doc for _, doc in todo])
-            missing: set[tuple[str, int]] = set()
-            self._missing = missing
-            retry: list[tuple[int, dict[str, Any]]] = []
+        split: list[tuple[int, list[bytes]]] = []
+        made: list[tuple[int, bytes]] = []
+        build = self.skeletons.build
+        for rid, skeleton, doc in rows:
+            if (name, rid) in records:
+                continue
+            if skeleton is None:
+                if isinstance(doc, (bytes, str)):
+                    skeleton = build(view, orjson.loads(doc))
+                    made.append((rid, skeleton))
+                else:
+                    skeleton = build(view, doc if isinstance(doc, dict) else {"id": rid})
+            split.append((rid, skeleton.split(MARK)))
+        if split:
+            self._splice(name, split)
+        if made:
+            self.store.keep_skeletons(name, made, self._cache.generation, self.owner)
+        return [records[(name, rid)] for rid, _, _ in rows]
+
+    def _splice(self, name: str, split: list[tuple[int, list[bytes]]]) -> None:
+        """Fill the marks of split skeletons in (at odd positions) and keep the records."""
+        cache = self._cache
+        records = cache.records
+        fill = cache.filled.__getitem__
+        done = 0
+        while done < len(split):
             try:
-                for rid, parsed in todo:
-                    before = self._misses
-                    body = self._json(view, parsed)
-                    if self._misses != before:
-                        retry.append((rid, parsed))
-                    else:
-                        self._keep(name, rid, body)
-            finally:
-                self._missing = None
-            if retry:
-                self._fetch_missing(missing)
-                for rid, parsed in retry:
-                    self._keep(name, rid, self._json(view, parsed))
-        return [records[(name, rid)] for rid, _ in rows]
+                for rid, parts in split[done:]:
+                    if len(parts) > 1:
+                        parts[1::2] = map(fill, parts[1::2])
+                    records[(name, rid)] = parts
+                    # The literal pieces it holds, and a word or so per piece.
+                    cache.record_bytes += len(parts[0]) + 40 * len(parts)
+                    done += 1
+            except KeyError:
+                # Marks met for the first time: fill in those of the records still to do
+                # (a failed fill leaves its record's pieces as they were).
+                filled = cache.filled
+                self._fill({m for _, parts in split[done:] for m in parts[1::2] if m not in filled})
 
-    def _prefetch_listed(self, view: ObjectView, docs: list[dict[str, Any]]) -> None:
-        plan = self.plan(view)
-        if not plan.stored_collections:
-            return
-        wanted: dict[str, set[int]] = {}
-        for name, target in plan.stored_collections:
-            for doc in docs:
-                for item in doc.get(name) or ():
-                    if not isinstance(item, dict) or len(item) > 1:
-                        continue  # a copy of the record kept in the document: nothing to fetch
-                    rid = item.get("id")
-                    if isinstance(rid, int) and (target.name, rid) not in self._docs:
-                        wanted.setdefault(target.name, set()).add(rid)
-        self._fetch_missing({(res, rid) for res, ids in wanted.items() for rid in ids})
-
-    def _keep(self, name: str, rid: int, body: bytes) -> None:
-        self._cache.records[(name, rid)] = body
-        self._cache.record_bytes += len(body)
+    def _fill(self, marks: set[bytes]) -> None:
+        """What each of ``marks`` stands for, into the cache."""
+        filled = self._cache.filled
+        refs: list[tuple[bytes, str, int, bytes]] = []
+        for mark in marks:
+            if is_tail(mark):
+                filled[mark] = tail_of(mark)
+            else:
+                refs.append((mark, *parse_ref(mark)))
+        self._fetch_missing({(res, rid) for _, res, rid, _ in refs} - self._docs.keys())
+        for mark, res, rid, stored in refs:
+            target = self.views.view(self.views.catalog.get(res))
+            if self._docs.get((res, rid)) is None:
+                filled[mark] = stored  # the record is gone: the reference as stored
+            else:
+                filled[mark] = orjson.dumps(self.embed(target, {"id": rid}))
 
     def _fetch_missing(self, missing: set[tuple[str, int]]) -> None:
         by_resource: dict[str, set[int]] = {}
@@ -353,90 +245,6 @@ class Renderer:
             found = self.store.get_many(res, ids)
             for rid in ids:
                 self._docs[(res, rid)] = found.get(rid)
-
-    def _json(self, view: ObjectView, doc: dict[str, Any], copy: bool = False) -> bytes:
-        plan = self._plans_by_view.get((id(view), copy)) or self.plan(view, copy)
-        shape = plan.shapes.get(tuple(doc)) or plan.shape(tuple(doc))
-        # Copy the document whole and fix up the few fields that need work, rather than
-        # looking at every field in Python: this is the hot loop of a full page.
-        present = dict(doc)
-        for name in shape.drop:
-            del present[name]
-        embedded = self._embedded_json
-        for name, target_name, target in shape.refs:
-            value = doc[name]
-            if value.__class__ is dict:
-                # The common case inline: the referenced record is serialized already.
-                found = embedded.get((target_name, value.get("id")))
-                present[name] = found if found is not None else self.embed_json(target, value)
-        for name, target in shape.data:
-            value = doc[name]
-            if value.__class__ is dict:
-                present[name] = self._embedded_data(target, value)
-        for name, lines, stored in shape.lists:
-            value = doc[name]
-            if value.__class__ is not list:
-                present[name] = []
-            elif not stored:
-                json = self._json
-                present[name] = [
-                    _fragment(json(lines, i)) if i.__class__ is dict else i  # type: ignore[arg-type]
-                    for i in value
-                ]
-            else:
-                present[name] = [
-                    _fragment(self._json(lines, i, True))
-                    if isinstance(i, dict) and len(i) > 1 and lines is not None
-                    else self.embed_json(lines, i)
-                    for i in value
-                ]
-        for name in shape.custom:
-            if doc[name].__class__ is not dict:
-                present[name] = {}
-        body = orjson.dumps(present)
-        tail = shape.tail
-        if not tail:
-            return body
-        if len(body) == 2:
-            return b"{" + tail + b"}"
-        # One copy of the record: a view of it without its closing brace, not a slice.
-        return b"".join((memoryview(body)[:-1], b",", tail, b"}"))
-
-    def _embedded_data(self, target: ObjectView, value: dict[str, Any]) -> Any:
-        """Data embedded in a record (a country, a remit-to address), rendered once per
-        store generation for each distinct value: records repeat the same few. Kept by
-        its id and checked against the value it was rendered from, which is cheaper than
-        a key made of the whole value."""
-        key = (target.name, value.get("id"))
-        known = self._embedded_data_json.get(key)
-        if known is not None and known[0] == value:
-            return known[1]
-        before = self._misses
-        found = _fragment(self._json(target, value))
-        if self._misses == before:  # complete: nothing it refers to is still missing
-            self._embedded_data_json[key] = (value, found)
-        return found
-
-    def embed_json(self, target: ObjectView | None, value: Any) -> Any:
-        """``embed`` for JSON output: the embedded record serialized once per store
-        generation and reused by every record that refers to it."""
-        key = _embed_key(target, value)
-        if key is None or target is None:  # _embed_key returns None without a target
-            return value
-        found = self._embedded_json.get(key)
-        if found is not None:
-            return found
-        if self._missing is not None and key not in self._docs:
-            # Fetched with the others after this pass; the record is rendered again then.
-            self._missing.add(key)
-            self._misses += 1
-            return value
-        block = self.embed(target, value)
-        if block is value:
-            return value  # the referenced record is gone: shown as stored, not cached
-        found = _fragment(orjson.dumps(block))
-        self._embedded_json[key] = found
-        return found
 
     # ------------------------------------------------------------------ fetching
 
@@ -473,8 +281,8 @@ class Renderer:
             for rid in ids:
                 self._docs[(res, rid)] = found.get(rid)
 
-    def plan(self, view: ObjectView, embedded: bool = False) -> _Plan:
-        found = _plans_cache(self.views, view, embedded)
+    def plan(self, view: ObjectView, embedded: bool = False) -> Plan:
+        found = plan_of(self.views, view, embedded)
         self._plans_by_view[(id(view), embedded)] = found
         return found
 

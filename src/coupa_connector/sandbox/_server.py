@@ -298,6 +298,7 @@ def build_sandbox_app(
 
         scopes = all_scopes(load_catalog())
     if store is None:
+        from coupa_connector.sandbox._app import api_prerenderer
         from coupa_connector.sandbox._store import Store
         from coupa_connector.sandbox.seed import seed_store
 
@@ -306,6 +307,8 @@ def build_sandbox_app(
             seed_size=settings.seed_size,
             seed=settings.seed,
             seeder=seed_store,
+            # The API's skeletons are made as the seed writes the records.
+            prerender=api_prerenderer() if api_factory is None else None,
         )
     file_loads = FileLoadControl()
     if api_factory is None:

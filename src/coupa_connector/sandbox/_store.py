@@ -18,11 +18,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
-__all__ = ["Seeder", "Store", "format_instant"]
+__all__ = ["Prerenderer", "Seeder", "Store", "format_instant"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS records (
     status TEXT,
     exported INTEGER,
     doc TEXT NOT NULL,
+    skeleton BLOB,
     PRIMARY KEY (res, id)
 );
 CREATE TABLE IF NOT EXISTS seq (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -97,7 +98,7 @@ def format_instant(ts: float) -> str:
     return _day(days) + _time_of_day(seconds)
 
 
-def _row_values(res: str, doc: dict[str, Any]) -> tuple[Any, ...]:
+def _row_values(res: str, doc: dict[str, Any], skeleton: bytes | None) -> tuple[Any, ...]:
     exported = doc.get("exported")
     return (
         res,
@@ -107,7 +108,27 @@ def _row_values(res: str, doc: dict[str, Any]) -> tuple[Any, ...]:
         doc.get("status"),
         None if exported is None else int(bool(exported)),
         orjson.dumps(doc).decode(),
+        skeleton,
     )
+
+
+_INSERT = (
+    "INSERT OR REPLACE INTO records "
+    "(res, id, created_at, updated_at, status, exported, doc, skeleton) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+class Prerenderer(Protocol):
+    """Makes the kept rendering (skeleton) of records as they are written
+    (``sandbox._skeletons.Skeletons``); the store knows nothing of what is in one."""
+
+    @property
+    def owner(self) -> object:
+        """What its skeletons depend on: equal owners make equal skeletons."""
+        ...
+
+    def __call__(self, res: str, docs: Sequence[dict[str, Any]]) -> list[bytes | None]: ...
 
 
 # Fills an emptied store: (store, seed size or None for the default, random seed) -> record
@@ -141,6 +162,8 @@ class Store:
         seed: Random seed of the generator.
         seeder: What fills the store when it is empty and on ``reset``
             (``coupa_connector.sandbox.seed.seed_store``); None leaves it empty.
+        prerender: Makes each written record's skeleton, kept with it (see
+            ``use_prerenderer``); None keeps none until one is set.
 
     The store is shared by the server thread and admin calls; one lock serializes access,
     which is what a single SQLite connection needs anyway.
@@ -153,9 +176,11 @@ class Store:
         seed_size: int | None = None,
         seed: int = 42,
         seeder: Seeder | None = None,
+        prerender: Prerenderer | None = None,
     ) -> None:
         self.path = path
         self._seeder = seeder
+        self._prerender = prerender
         self._lock = threading.RLock()
         self._target = self._private_target(seed_size)
         self._conn = self._open(self._target)
@@ -188,6 +213,11 @@ class Store:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA temp_store=MEMORY")
         conn.executescript(_SCHEMA)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(records)")}
+        if "skeleton" not in columns:  # a database file made before skeletons were kept
+            conn.execute("ALTER TABLE records ADD COLUMN skeleton BLOB")
+        # Skeletons hold marks numbered by this process (``_marks``): a file's are stale.
+        conn.execute("UPDATE records SET skeleton = NULL WHERE skeleton IS NOT NULL")
         conn.executescript(_INDEXES)
         return conn
 
@@ -354,22 +384,77 @@ class Store:
 
     def put(self, res: str, doc: dict[str, Any]) -> None:
         """Insert or replace one record (``doc["id"]`` must be set)."""
-        with self._lock:
-            self.generation += 1
-            self._conn.execute(
-                "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
-                _row_values(res, doc),
-            )
+        self.put_many(res, (doc,))
 
     def put_many(self, res: str, docs: Iterable[dict[str, Any]]) -> int:
-        """Insert many records at once (used by the seed); returns how many."""
-        rows = [_row_values(res, d) for d in docs]
+        """Insert or replace many records at once; returns how many."""
+        listed = docs if isinstance(docs, (list, tuple)) else list(docs)
+        prerender = self._prerender
+        skeletons = [None] * len(listed) if prerender is None else prerender(res, listed)
+        rows = [_row_values(res, d, k) for d, k in zip(listed, skeletons, strict=True)]
         with self._lock:
             self.generation += 1
-            self._conn.executemany(
-                "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)", rows
-            )
+            self._conn.executemany(_INSERT, rows)
         return len(rows)
+
+    # ------------------------------------------------------------------ skeletons
+
+    @property
+    def skeleton_owner(self) -> object:
+        """Whose skeletons the store keeps (its prerenderer's owner), None if nobody's."""
+        return None if self._prerender is None else self._prerender.owner
+
+    def use_prerenderer(self, prerender: Prerenderer) -> None:
+        """Make and keep skeletons with ``prerender`` from now on. Skeletons made by another
+        owner are let go (renderers make them again as they serve the records)."""
+        with self._lock:
+            if self._prerender is not None and self._prerender.owner == prerender.owner:
+                return
+            if self._prerender is not None:
+                self._conn.execute("UPDATE records SET skeleton = NULL WHERE skeleton IS NOT NULL")
+            self._prerender = prerender
+
+    def keep_skeletons(
+        self, res: str, skeletons: Sequence[tuple[int, bytes]], generation: int, owner: object
+    ) -> None:
+        """Keep skeletons a renderer made for records that had none, if they are still
+        right: no write since ``generation`` (the documents they came from are the stored
+        ones) and made by the owner of the store's prerenderer."""
+        with self._lock:
+            if generation != self.generation or owner is None or owner != self.skeleton_owner:
+                return
+            self._conn.executemany(
+                "UPDATE records SET skeleton = ? WHERE res = ? AND id = ?",
+                [(k, res, rid) for rid, k in skeletons],
+            )
+
+    def select_renderable(
+        self,
+        res: str,
+        where: str,
+        params: Sequence[Any],
+        order: str,
+        limit: int | None,
+        offset: int,
+        owner: object,
+    ) -> list[tuple[int, bytes | None, bytes | None]]:
+        """Like ``select_rows``, as (id, skeleton, document) rows for a renderer of
+        ``owner``: the document only where there is no skeleton of that owner to serve."""
+        if owner is None or owner != self.skeleton_owner:
+            return [
+                (rid, None, doc)
+                for rid, doc in self.select_rows(res, where, params, order, limit, offset)
+            ]
+        rows = self._run_select(
+            "r0.id, r0.skeleton, CASE WHEN r0.skeleton IS NULL THEN CAST(r0.doc AS BLOB) END",
+            res,
+            where,
+            params,
+            order,
+            limit,
+            offset,
+        )
+        return [(int(r[0]), r[1], r[2]) for r in rows]
 
     def delete_where(self, res: str, where: str, params: Sequence[Any] = ()) -> int:
         """Delete the records of a resource matching an SQL condition over ``r0``."""
