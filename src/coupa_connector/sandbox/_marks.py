@@ -59,16 +59,31 @@ def tail_of(mark: bytes) -> bytes:
     return _tails[int(mark[1:])]
 
 
+# Marks of plain references ({"id": N}), made once: a seed marks millions of references to a
+# few thousand records. Bounded (let go whole) for stores of any size.
+_plain_refs: dict[tuple[str, int], orjson.Fragment] = {}
+_MAX_PLAIN_REFS = 200_000
+
+
 def ref_mark(target: str, value: dict[str, Any]) -> orjson.Fragment | dict[str, Any]:
     """The mark of a stored value referring to a record of ``target`` (``{"id": 7}``), as a
     fragment for the serializer; a value without an integer id is shown as stored."""
     rid = value.get("id")
     if rid.__class__ is not int:
         return value
+    plain = len(value) == 1
+    if plain:
+        found = _plain_refs.get((target, rid))
+        if found is not None:
+            return found
     mark = MARK + _REF + target.encode() + _SEP + str(rid).encode()
-    if len(value) > 1:
-        mark += _SEP + orjson.dumps(value)
-    return orjson.Fragment(mark + MARK)
+    if not plain:
+        return orjson.Fragment(mark + _SEP + orjson.dumps(value) + MARK)
+    fragment = orjson.Fragment(mark + MARK)
+    if len(_plain_refs) >= _MAX_PLAIN_REFS:
+        _plain_refs.clear()
+    _plain_refs[(target, rid)] = fragment
+    return fragment
 
 
 def parse_ref(mark: bytes) -> RefMark:
