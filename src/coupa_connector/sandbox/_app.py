@@ -366,28 +366,24 @@ class CoupaApi:
         renderer = Renderer(self.views, self.store, self.cache, self.skeletons)
         spliced = as_json and spec.fields is None and spec.return_object == "full" and not deleted
         if spliced:
-            # Full JSON pages are spliced from the records' skeletons.
-            rows = self.store.select_renderable(
-                view.name, where, params, spec.order, spec.limit, spec.offset, renderer.owner
+            # Full JSON pages are spliced from the records' skeletons, read only for the
+            # records not spliced since the last write.
+            ids = self.store.select_page_ids(
+                view.name, where, params, spec.order, spec.limit, spec.offset
             )
-        else:
-            rows = [
-                (rid, None, doc)
-                for rid, doc in self.store.select_rows(
-                    view.name, where, params, spec.order, spec.limit, spec.offset
-                )
-            ]
+            if not ids:
+                return Response(b"[]", media_type=JSON_MEDIA)
+            body = renderer.page_json(view, ids)
+            # The page's records are kept rendered already: keeping its ids is enough to
+            # answer it again without the query, and holds no second copy of the bytes.
+            self.pages.put(cache_key, tuple(ids))
+            return Response(body, media_type=JSON_MEDIA)
+        rows = self.store.select_rows(view.name, where, params, spec.order, spec.limit, spec.offset)
         if not rows:
             if wants_json(request):
                 return Response(b"[]", media_type=JSON_MEDIA)
             return error_response(request, 404, [NO_RESULTS], obj.model)
-        if spliced:
-            body = renderer.full_json_array(view, rows)
-            # The page's records are kept rendered already: keeping its ids is enough to
-            # answer it again without the query, and holds no second copy of the bytes.
-            self.pages.put(cache_key, tuple(rid for rid, _, _ in rows))
-            return Response(body, media_type=JSON_MEDIA)
-        docs = [orjson.loads(doc) for _, _, doc in rows if doc is not None]
+        docs = [orjson.loads(doc) for _, doc in rows]
         if deleted:
             docs = [with_deleted_lines(view.name, doc) for doc in docs]
         out = renderer.render(view, docs, spec.return_object, spec.fields)

@@ -124,7 +124,7 @@ class Renderer:
 
     @property
     def owner(self) -> object:
-        """Whose skeletons this renderer reads and keeps (``Store.select_renderable``)."""
+        """Whose skeletons this renderer reads and keeps (``Store.renderable``)."""
         return self.skeletons.owner
 
     # ------------------------------------------------------------------ public
@@ -161,9 +161,16 @@ class Renderer:
         """Full records as JSON, one bytes object each (``full_pieces`` joined)."""
         return [b"".join(pieces) for pieces in self.full_pieces(view, rows)]
 
-    def full_json_array(self, view: ObjectView, rows: Sequence[Row]) -> bytes:
-        """A JSON array of full records, as a page of them is served."""
-        return json_array_of(self.full_pieces(view, rows))
+    def page_json(self, view: ObjectView, ids: Sequence[int]) -> bytes:
+        """A JSON array of full records by id, as a page of them is served: the records not
+        spliced yet are read from the store (their skeletons, or their documents where
+        there is none); a record gone meanwhile (a reset on another thread) is left out."""
+        records = self._cache.records
+        name = view.name
+        todo = [rid for rid in ids if (name, rid) not in records]
+        if todo:
+            self.full_pieces(view, self.store.renderable(name, todo, self.owner))
+        return json_array_of([records[(name, rid)] for rid in ids if (name, rid) in records])
 
     def full_pieces(self, view: ObjectView, rows: Sequence[Row]) -> list[list[bytes]]:
         """Full records as the pieces of JSON they are joined from, each record's spliced

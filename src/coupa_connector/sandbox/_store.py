@@ -428,33 +428,29 @@ class Store:
                 [(k, res, rid) for rid, k in skeletons],
             )
 
-    def select_renderable(
-        self,
-        res: str,
-        where: str,
-        params: Sequence[Any],
-        order: str,
-        limit: int | None,
-        offset: int,
-        owner: object,
+    def renderable(
+        self, res: str, ids: Sequence[int], owner: object
     ) -> list[tuple[int, bytes | None, bytes | None]]:
-        """Like ``select_rows``, as (id, skeleton, document) rows for a renderer of
-        ``owner``: the document only where there is no skeleton of that owner to serve."""
-        if owner is None or owner != self.skeleton_owner:
-            return [
-                (rid, None, doc)
-                for rid, doc in self.select_rows(res, where, params, order, limit, offset)
-            ]
-        rows = self._run_select(
-            "r0.id, r0.skeleton, CASE WHEN r0.skeleton IS NULL THEN CAST(r0.doc AS BLOB) END",
-            res,
-            where,
-            params,
-            order,
-            limit,
-            offset,
+        """Records by id as (id, skeleton, document) rows for a renderer of ``owner``, in
+        the order asked (ids not found are left out): the skeleton where the store keeps
+        one of that owner, otherwise the document."""
+        kept = owner is not None and owner == self.skeleton_owner
+        columns = (
+            "id, skeleton, CASE WHEN skeleton IS NULL THEN CAST(doc AS BLOB) END"
+            if kept
+            else "id, NULL, CAST(doc AS BLOB)"
         )
-        return [(int(r[0]), r[1], r[2]) for r in rows]
+        found: dict[int, tuple[int, bytes | None, bytes | None]] = {}
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    f"SELECT {columns} FROM records WHERE res = ? AND id IN ({marks})",
+                    (res, *chunk),
+                ).fetchall()
+                found.update((int(r[0]), (int(r[0]), r[1], r[2])) for r in rows)
+        return [found[rid] for rid in ids if rid in found]
 
     def delete_where(self, res: str, where: str, params: Sequence[Any] = ()) -> int:
         """Delete the records of a resource matching an SQL condition over ``r0``."""
@@ -551,6 +547,20 @@ class Store:
             "r0.id, CAST(r0.doc AS BLOB)", res, where, params, order, limit, offset
         )
         return [(int(r[0]), bytes(r[1])) for r in rows]
+
+    def select_page_ids(
+        self,
+        res: str,
+        where: str,
+        params: Sequence[Any],
+        order: str,
+        limit: int | None,
+        offset: int,
+    ) -> list[int]:
+        """Ids of the records a query's page holds, in its order (``select``'s arguments):
+        reading no record where the condition and order need none of their columns."""
+        rows = self._run_select("r0.id", res, where, params, order, limit, offset)
+        return [int(r[0]) for r in rows]
 
     def select_ids(self, res: str, where: str = "", params: Sequence[Any] = ()) -> list[int]:
         """Ids of the records matching an SQL condition, ascending."""
