@@ -440,16 +440,7 @@ class Store:
             if kept
             else "id, NULL, CAST(doc AS BLOB)"
         )
-        found: dict[int, tuple[int, bytes | None, bytes | None]] = {}
-        with self._lock:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                rows = self._conn.execute(
-                    f"SELECT {columns} FROM records WHERE res = ? AND id IN ({marks})",
-                    (res, *chunk),
-                ).fetchall()
-                found.update((int(r[0]), (int(r[0]), r[1], r[2])) for r in rows)
+        found = {int(r[0]): (int(r[0]), r[1], r[2]) for r in self._by_ids(columns, res, ids)}
         return [found[rid] for rid in ids if rid in found]
 
     def delete_where(self, res: str, where: str, params: Sequence[Any] = ()) -> int:
@@ -472,17 +463,21 @@ class Store:
 
     def get_many(self, res: str, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         """Records by id (missing ids are simply absent from the result)."""
-        wanted = sorted(set(ids))
-        found: dict[int, dict[str, Any]] = {}
+        rows = self._by_ids("id, doc", res, sorted(set(ids)))
+        return {rid: _load(doc) for rid, doc in rows}
+
+    def _by_ids(self, columns: str, res: str, ids: Sequence[int]) -> list[Any]:
+        """Rows of ``SELECT <columns>`` over the records of a resource with these ids, a few
+        hundred ids a statement (SQLite caps the parameters of one)."""
+        found: list[Any] = []
         with self._lock:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                rows = self._conn.execute(
-                    f"SELECT id, doc FROM records WHERE res = ? AND id IN ({marks})",
+                found += self._conn.execute(
+                    f"SELECT {columns} FROM records WHERE res = ? AND id IN ({marks})",
                     (res, *chunk),
                 ).fetchall()
-                found.update((rid, _load(doc)) for rid, doc in rows)
         return found
 
     def _run_select(
