@@ -7,8 +7,9 @@ mark's edge):
 * a reference to a stored record, ``R<object>\\x01<id>`` (then ``\\x01`` and the value as
   stored when it holds more than the id), filled in with the referenced record's embedded
   rendering as the store holds it when served, or with the stored value if it is gone;
-* the fields a record does not set, ``T<n>``: the JSON of a shape's unset fields, kept once
-  per process instead of once per record (most of an invoice's rendering is nulls).
+* the fields a record does not set, ``T<n>``: the JSON of a shape's unset fields (from the
+  first one's value on: the mark is that field's value), kept once per process instead of
+  once per record (most of an invoice's rendering is nulls).
 
 ``skeleton.split(MARK)`` gives the literal JSON at even positions and the marks at odd ones.
 """
@@ -20,7 +21,16 @@ from typing import Any
 
 import orjson
 
-__all__ = ["MARK", "RefMark", "is_tail", "parse_ref", "ref_mark", "tail_mark", "tail_of"]
+__all__ = [
+    "MARK",
+    "RefMark",
+    "is_tail",
+    "parse_ref",
+    "plain_ref_marks",
+    "ref_mark",
+    "tail_mark",
+    "tail_of",
+]
 
 MARK = b"\x00"
 _SEP = b"\x01"
@@ -36,9 +46,7 @@ _tails_lock = threading.Lock()
 
 
 def tail_mark(tail: bytes) -> bytes:
-    """The mark of a shape's unset fields (``b""`` for none), the same for the same JSON."""
-    if not tail:
-        return b""
+    """The mark of a shape's unset fields, the same for the same JSON."""
     found = _tail_marks.get(tail)
     if found is None:
         with _tails_lock:
@@ -62,7 +70,13 @@ def tail_of(mark: bytes) -> bytes:
 # Marks of plain references ({"id": N}), made once: a seed marks millions of references to a
 # few thousand records. Bounded (let go whole) for stores of any size.
 _plain_refs: dict[tuple[str, int], orjson.Fragment] = {}
-_MAX_PLAIN_REFS = 200_000
+_MAX_PLAIN_REFS = 50_000
+
+
+def plain_ref_marks() -> dict[tuple[str, int], orjson.Fragment]:
+    """The marks of plain references made so far, by (object, id), for a hot loop to look
+    up before it calls ``ref_mark``."""
+    return _plain_refs
 
 
 def ref_mark(target: str, value: dict[str, Any]) -> orjson.Fragment | dict[str, Any]:
@@ -81,7 +95,7 @@ def ref_mark(target: str, value: dict[str, Any]) -> orjson.Fragment | dict[str, 
         return orjson.Fragment(mark + _SEP + orjson.dumps(value) + MARK)
     fragment = orjson.Fragment(mark + MARK)
     if len(_plain_refs) >= _MAX_PLAIN_REFS:
-        _plain_refs.clear()
+        _plain_refs.clear()  # in place: hot loops hold the dict itself
     _plain_refs[(target, rid)] = fragment
     return fragment
 

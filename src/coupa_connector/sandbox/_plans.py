@@ -44,8 +44,11 @@ class Shape:
     # Collections: (field, the lines' object, whether they are records stored on their own).
     lists: tuple[tuple[str, ObjectView | None, bool], ...]
     custom: tuple[str, ...]
-    # The mark standing for the JSON of the fields the documents do not set (b"": none).
-    tail: bytes
+    # The fields the documents do not set, as the first of them and a mark standing for
+    # the JSON of its value and of the rest (``"a":null,"b":false`` is ``a`` and a mark
+    # for ``null,"b":false``), so that serializing a record writes them all out; None
+    # when the documents set every field.
+    tail: tuple[str, orjson.Fragment] | None
 
 
 @dataclass(frozen=True)
@@ -120,14 +123,12 @@ class Plan:
                 custom.append(name)
         present = set(keys)
         unset = {n: v for n, v in self.template.items() if n not in present}
-        found = Shape(
-            drop,
-            tuple(refs),
-            tuple(data),
-            tuple(lists),
-            tuple(custom),
-            tail_mark(orjson.dumps(unset)[1:-1]),
-        )
+        tail = None
+        if unset:
+            first = next(iter(unset))
+            after_key = orjson.dumps(unset)[len(orjson.dumps(first)) + 2 : -1]
+            tail = (first, orjson.Fragment(tail_mark(after_key)))
+        found = Shape(drop, tuple(refs), tuple(data), tuple(lists), tuple(custom), tail)
         if len(self.shapes) < _MAX_SHAPES:
             self.shapes[keys] = found
         return found

@@ -19,13 +19,11 @@ from typing import Any
 
 import orjson
 
-from coupa_connector.sandbox._marks import ref_mark
+from coupa_connector.sandbox._marks import plain_ref_marks, ref_mark
 from coupa_connector.sandbox._objects import ObjectView, Views
 from coupa_connector.sandbox._plans import Plan, plan_of
 
 __all__ = ["Skeletons"]
-
-_fragment = orjson.Fragment
 
 
 class Skeletons:
@@ -63,9 +61,15 @@ class Skeletons:
         build = self.build
         return [build(view, doc) for doc in docs]
 
-    def build(self, view: ObjectView, doc: dict[str, Any], copy: bool = False) -> bytes:
-        """The skeleton of one document (``copy``: a record's copy kept in another, which
-        leaves out the audit references as embedded records do)."""
+    def build(self, view: ObjectView, doc: dict[str, Any]) -> bytes:
+        """The skeleton of one document."""
+        return orjson.dumps(self._present(view, doc, False))
+
+    def _present(self, view: ObjectView, doc: dict[str, Any], copy: bool) -> dict[str, Any]:
+        """A document as it is serialized into its skeleton: its lines, data and copies the
+        same way, in place, so that one serialization writes the whole record (``copy``: a
+        record's copy kept in another, which leaves out the audit references as embedded
+        records do)."""
         plan = self._plans.get((id(view), copy))
         if plan is None:
             plan = plan_of(self.views, view, copy)
@@ -76,22 +80,25 @@ class Skeletons:
         present = dict(doc)
         for name in shape.drop:
             del present[name]
+        known = plain_ref_marks()
         for name, target_name, _ in shape.refs:
             value = doc[name]
             if value.__class__ is dict:
-                present[name] = ref_mark(target_name, value)
-        build = self.build
+                # Most references are {"id": N} to records referred to before: inline.
+                found = known.get((target_name, value.get("id"))) if len(value) == 1 else None
+                present[name] = found if found is not None else ref_mark(target_name, value)
+        nested = self._present
         for name, target in shape.data:
             value = doc[name]
             if value.__class__ is dict:
-                present[name] = _fragment(build(target, value))
+                present[name] = nested(target, value, False)
         for name, lines, stored in shape.lists:
             value = doc[name]
             if value.__class__ is not list:
                 present[name] = []
             elif not stored:
                 present[name] = [
-                    _fragment(build(lines, i)) if i.__class__ is dict else i  # type: ignore[arg-type]
+                    nested(lines, i, False) if i.__class__ is dict else i  # type: ignore[arg-type]
                     for i in value
                 ]
             else:
@@ -99,14 +106,10 @@ class Skeletons:
         for name in shape.custom:
             if doc[name].__class__ is not dict:
                 present[name] = {}
-        body = orjson.dumps(present)
         tail = shape.tail
-        if not tail:
-            return body
-        if len(body) == 2:
-            return b"{" + tail + b"}"
-        # One copy of the record: a view of it without its closing brace, not a slice.
-        return b"".join((memoryview(body)[:-1], b",", tail, b"}"))
+        if tail is not None:
+            present[tail[0]] = tail[1]
+        return present
 
     def _member(self, target: ObjectView | None, item: Any) -> Any:
         """A member of a collection of stored records (a document's approvals): a copy kept
@@ -114,7 +117,7 @@ class Skeletons:
         if target is None or item.__class__ is not dict:
             return item
         if len(item) > 1:
-            return _fragment(self.build(target, item, True))
+            return self._present(target, item, True)
         if not target.stored:
             return item
         return ref_mark(target.name, item)

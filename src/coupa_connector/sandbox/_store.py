@@ -119,6 +119,10 @@ _INSERT = (
 )
 
 
+# Records written per statement by put_many.
+_WRITE_CHUNK = 2_000
+
+
 class Prerenderer(Protocol):
     """Makes the kept rendering (skeleton) of records as they are written
     (``sandbox._skeletons.Skeletons``); the store knows nothing of what is in one."""
@@ -390,12 +394,16 @@ class Store:
         """Insert or replace many records at once; returns how many."""
         listed = docs if isinstance(docs, (list, tuple)) else list(docs)
         prerender = self._prerender
-        skeletons = [None] * len(listed) if prerender is None else prerender(res, listed)
-        rows = [_row_values(res, d, k) for d, k in zip(listed, skeletons, strict=True)]
-        with self._lock:
+        with self.transaction():
             self.generation += 1
-            self._conn.executemany(_INSERT, rows)
-        return len(rows)
+            # A chunk at a time: a seed writes a hundred thousand invoices in one call, and
+            # their JSON and skeletons need not all be in memory at once.
+            for start in range(0, len(listed), _WRITE_CHUNK):
+                chunk = listed[start : start + _WRITE_CHUNK]
+                skeletons = [None] * len(chunk) if prerender is None else prerender(res, chunk)
+                rows = [_row_values(res, d, k) for d, k in zip(chunk, skeletons, strict=True)]
+                self._conn.executemany(_INSERT, rows)
+        return len(listed)
 
     # ------------------------------------------------------------------ skeletons
 
