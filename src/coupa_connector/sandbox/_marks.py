@@ -69,11 +69,11 @@ def tail_of(mark: bytes) -> bytes:
 
 # Marks of plain references ({"id": N}), made once: a seed marks millions of references to a
 # few thousand records. Bounded (let go whole) for stores of any size.
-_plain_refs: dict[tuple[str, int], orjson.Fragment] = {}
+_plain_refs: dict[tuple[str, object], orjson.Fragment] = {}
 _MAX_PLAIN_REFS = 50_000
 
 
-def plain_ref_marks() -> dict[tuple[str, int], orjson.Fragment]:
+def plain_ref_marks() -> dict[tuple[str, object], orjson.Fragment]:
     """The marks of plain references made so far, by (object, id), for a hot loop to look
     up before it calls ``ref_mark``."""
     return _plain_refs
