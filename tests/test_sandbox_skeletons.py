@@ -231,3 +231,14 @@ def test_a_database_file_from_before_skeletons_gets_the_column(tmp_path: Path) -
         assert _kept(store, "suppliers")[1] is not None
     finally:
         store.close()
+
+
+def test_spliced_records_count_against_the_cache_budget(api: CoupaApi) -> None:
+    kept = _kept(api.store, "invoices")
+    _page(api, "invoices", limit=20)
+    held = sum(len(skeleton or b"") for _, skeleton in sorted(kept.items())[:20])
+    assert api.cache.record_bytes >= held
+    # Past the budget the spliced records are let go, and served again from skeletons.
+    api.cache.max_record_bytes = held // 2
+    assert api.cache.fresh().records == {}
+    assert len(_page(api, "invoices", limit=20)) == 20

@@ -187,7 +187,7 @@ class Renderer:
         """
         records = self._cache.records
         name = view.name
-        split: list[tuple[int, list[bytes]]] = []
+        split: list[tuple[int, list[bytes], int]] = []
         made: list[tuple[int, bytes]] = []
         build = self.skeletons.build
         for rid, skeleton, doc in rows:
@@ -199,33 +199,36 @@ class Renderer:
                     made.append((rid, skeleton))
                 else:
                     skeleton = build(view, doc if isinstance(doc, dict) else {"id": rid})
-            split.append((rid, skeleton.split(MARK)))
+            split.append((rid, skeleton.split(MARK), len(skeleton)))
         if split:
             self._splice(name, split)
         if made:
             self.store.keep_skeletons(name, made, self._cache.generation, self.owner)
         return [records[(name, rid)] for rid, _, _ in rows]
 
-    def _splice(self, name: str, split: list[tuple[int, list[bytes]]]) -> None:
-        """Fill the marks of split skeletons in (at odd positions) and keep the records."""
+    def _splice(self, name: str, split: list[tuple[int, list[bytes], int]]) -> None:
+        """Fill the marks of split skeletons in (at odd positions) and keep the records;
+        ``split`` holds (id, the skeleton's pieces, its size)."""
         cache = self._cache
         records = cache.records
         fill = cache.filled.__getitem__
         done = 0
         while done < len(split):
             try:
-                for rid, parts in split[done:]:
+                for rid, parts, size in split[done:]:
                     if len(parts) > 1:
                         parts[1::2] = map(fill, parts[1::2])
                     records[(name, rid)] = parts
-                    # The literal pieces it holds, and a word or so per piece.
-                    cache.record_bytes += len(parts[0]) + 40 * len(parts)
+                    # The literal pieces it holds (about its skeleton), and their headers.
+                    cache.record_bytes += size + 40 * len(parts)
                     done += 1
             except KeyError:
                 # Marks met for the first time: fill in those of the records still to do
                 # (a failed fill leaves its record's pieces as they were).
                 filled = cache.filled
-                self._fill({m for _, parts in split[done:] for m in parts[1::2] if m not in filled})
+                self._fill(
+                    {m for _, parts, _ in split[done:] for m in parts[1::2] if m not in filled}
+                )
 
     def _fill(self, marks: set[bytes]) -> None:
         """What each of ``marks`` stands for, into the cache."""
