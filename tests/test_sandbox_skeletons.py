@@ -14,6 +14,7 @@ from coupa_connector.sandbox._app import CoupaApi, api_prerenderer
 from coupa_connector.sandbox._marks import MARK, parse_ref
 from coupa_connector.sandbox._objects import ObjectView, Views
 from coupa_connector.sandbox._render import RenderCache, Renderer
+from coupa_connector.sandbox._server import SandboxSettings, build_sandbox_app
 from coupa_connector.sandbox._skeletons import Skeletons
 from coupa_connector.sandbox._store import Store
 from coupa_connector.sandbox.seed import seed_store
@@ -242,3 +243,24 @@ def test_spliced_records_count_against_the_cache_budget(api: CoupaApi) -> None:
     api.cache.max_record_bytes = held // 2
     assert api.cache.fresh().records == {}
     assert len(_page(api, "invoices", limit=20)) == 20
+
+
+def test_the_sandbox_server_keeps_skeletons_from_its_seed() -> None:
+    # The server's own store gets the API's prerenderer before it seeds, so the first page
+    # of records it ever serves is spliced, not rendered from documents.
+    app = build_sandbox_app(SandboxSettings(seed_size=6, seed=4))
+    try:
+        store = app.state.store
+        assert isinstance(store, Store)
+        assert store.skeleton_owner == api_prerenderer().owner
+        for res in RESOURCES:
+            kept = _kept(store, res)
+            assert kept and None not in kept.values(), res
+    finally:
+        app.close()
+
+
+def test_a_row_with_neither_skeleton_nor_document_is_an_error(api: CoupaApi) -> None:
+    renderer = Renderer(api.views, api.store, RenderCache(api.store), api.skeletons)
+    with pytest.raises(ValueError, match="its skeleton or its document"):
+        renderer.full_json(_view(api.views, "invoices"), [(987_654, None, None)])

@@ -197,8 +197,10 @@ class Renderer:
                 if isinstance(doc, (bytes, str)):
                     skeleton = build(view, orjson.loads(doc))
                     made.append((rid, skeleton))
+                elif isinstance(doc, dict):
+                    skeleton = build(view, doc)
                 else:
-                    skeleton = build(view, doc if isinstance(doc, dict) else {"id": rid})
+                    raise ValueError(f"{name} {rid}: a row needs its skeleton or its document")
             split.append((rid, skeleton.split(MARK), len(skeleton)))
         if split:
             self._splice(name, split)
