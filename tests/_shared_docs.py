@@ -6,8 +6,8 @@ skipping what it was meant to check.
     @needs_shared(SWAGGER)
     def test_something() -> None: ...
 
-or, for a whole module, ``pytestmark = needs_shared(SAMPLES)``. The marker is read by an
-autouse fixture in ``conftest.py``.
+or, for a whole module, ``pytestmark = needs_shared(SAMPLES)``. The marker is read by
+``conftest.py`` before the test's fixtures are set up.
 """
 
 from __future__ import annotations

@@ -54,12 +54,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: file_of(item) not in slow_files)  # stable: files keep order
 
 
-@pytest.fixture(autouse=True)
-def _shared_documents(request: pytest.FixtureRequest) -> None:
-    """Tests marked ``needs_shared`` skip without the documents, or fail under CI=true."""
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests marked ``needs_shared`` skip without the documents, or fail under CI=true.
+    Checked before any fixture is set up: a module fixture reading the documents (a
+    workbook parsed once for the module) would otherwise error first."""
     from _shared_docs import MARKER, require
 
-    for marker in request.node.iter_markers(MARKER):
+    for marker in item.iter_markers(MARKER):
         require(*marker.args)
 
 
